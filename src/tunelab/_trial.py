@@ -1,0 +1,227 @@
+"""Trial records: the controller's view of one run of a trainable with one config.
+
+A :class:`Trial` is plain data owned by the controller. Policies (searchers, schedulers,
+stoppers), reporters and loggers read it; only the controller changes it. Everything that
+must survive a restart round-trips through :meth:`Trial.to_state`/:meth:`Trial.from_state`
+as JSON-safe data.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import os
+from collections import deque
+from typing import Any
+
+from tunelab._resources import PlacementGroupFactory
+
+__all__ = ["Trial", "TrialStatus"]
+
+
+class TrialStatus(str, enum.Enum):
+    """The states of the trial state machine.
+
+    PENDING -> RUNNING -> (PAUSED -> PENDING/RUNNING)* -> TERMINATED | ERROR
+    """
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    TERMINATED = "TERMINATED"
+    ERROR = "ERROR"
+
+    def is_finished(self) -> bool:
+        return self in (TrialStatus.TERMINATED, TrialStatus.ERROR)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class MetricStats:
+    """Running statistics of one numeric metric of one trial (for analysis scopes)."""
+
+    __slots__ = ("count", "last", "max", "min", "recent", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.max = -math.inf
+        self.min = math.inf
+        self.last = math.nan
+        self.recent: deque[float] = deque(maxlen=10)
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        if value > self.max:
+            self.max = value
+        if value < self.min:
+            self.min = value
+        self.last = value
+        self.recent.append(value)
+
+    def as_dict(self) -> dict[str, float]:
+        recent = list(self.recent)
+        last5 = recent[-5:]
+        return {
+            "max": self.max,
+            "min": self.min,
+            "avg": self.total / self.count if self.count else math.nan,
+            "last": self.last,
+            "last-5-avg": sum(last5) / len(last5) if last5 else math.nan,
+            "last-10-avg": sum(recent) / len(recent) if recent else math.nan,
+        }
+
+
+class Trial:
+    """One trial: a trainable, a resolved config, a status, a directory and its results.
+
+    Attributes users and plugins read:
+      ``trial_id`` (str), ``trainable_name``, ``config`` (the resolved config),
+      ``evaluated_params`` (the sampled values, flattened with "/"), ``experiment_tag``,
+      ``status`` (:class:`TrialStatus`), ``local_path``/``logdir`` (the trial directory),
+      ``last_result`` (dict, empty before the first result), ``resources``
+      (:class:`PlacementGroupFactory`), ``num_failures``, ``error_file``, ``error_msg``,
+      ``checkpoint`` (latest persisted checkpoint or None), ``location`` ("host:pid").
+    """
+
+    def __init__(
+        self,
+        trainable_name: str,
+        *,
+        trial_id: str,
+        config: dict[str, Any] | None = None,
+        experiment_tag: str = "",
+        evaluated_params: dict[str, Any] | None = None,
+        resources: PlacementGroupFactory | None = None,
+        stopping_criterion: dict[str, Any] | None = None,
+        experiment_name: str = "",
+        experiment_path: str = "",
+        dirname: str = "",
+        max_failures: int = 0,
+        trial_name: str | None = None,
+        experiment_index: int = 0,
+    ) -> None:
+        self.trainable_name = trainable_name
+        self.trial_id = trial_id
+        self.config: dict[str, Any] = dict(config or {})
+        self.experiment_tag = experiment_tag
+        self.evaluated_params: dict[str, Any] = dict(evaluated_params or {})
+        self.resources = resources or PlacementGroupFactory([{"CPU": 1}])
+        self.stopping_criterion: dict[str, Any] = dict(stopping_criterion or {})
+        self.experiment_name = experiment_name
+        self.experiment_path = experiment_path
+        self.dirname = dirname
+        self.max_failures = max_failures
+        self.custom_trial_name = trial_name
+        self.experiment_index = experiment_index
+        self.status = TrialStatus.PENDING
+        self.last_result: dict[str, Any] = {}
+        self.metric_analysis: dict[str, MetricStats] = {}
+        self.num_failures = 0
+        self.error_file: str | None = None
+        self.error_msg: str | None = None
+        self.checkpoint: Any = None
+        self.location = ""
+        self.start_time: float | None = None
+        self.assigned_gpus: tuple[str, ...] = ()
+
+    # -- names and paths ------------------------------------------------------------------
+    def __str__(self) -> str:
+        if self.custom_trial_name:
+            return self.custom_trial_name
+        return f"{self.trainable_name}_{self.trial_id}"
+
+    def __repr__(self) -> str:
+        return f"Trial({self}, {self.status.value})"
+
+    @property
+    def trial_name(self) -> str:
+        return str(self)
+
+    @property
+    def local_path(self) -> str:
+        return os.path.join(self.experiment_path, self.dirname) if self.dirname else ""
+
+    @property
+    def logdir(self) -> str:
+        return self.local_path
+
+    @property
+    def path(self) -> str:
+        return self.local_path
+
+    @property
+    def placement_group_factory(self) -> PlacementGroupFactory:
+        return self.resources
+
+    def is_finished(self) -> bool:
+        return self.status.is_finished()
+
+    # -- results --------------------------------------------------------------------------
+    def update_last_result(self, result: dict[str, Any]) -> None:
+        """Record ``result`` as the latest and fold its numeric top-level metrics in."""
+        self.last_result = result
+        stats = self.metric_analysis
+        for key, value in result.items():
+            if type(value) in (int, float) and key != "config":
+                entry = stats.get(key)
+                if entry is None:
+                    entry = stats[key] = MetricStats()
+                entry.add(float(value))
+
+    # -- persistence ----------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-safe snapshot of everything needed to rebuild this record."""
+        from tunelab._json import json_safe
+
+        return {
+            "trial_id": self.trial_id,
+            "trainable_name": self.trainable_name,
+            "config": json_safe(self.config),
+            "experiment_tag": self.experiment_tag,
+            "evaluated_params": json_safe(self.evaluated_params),
+            "resources": self.resources.to_state(),
+            "stopping_criterion": json_safe(self.stopping_criterion),
+            "experiment_name": self.experiment_name,
+            "dirname": self.dirname,
+            "max_failures": self.max_failures,
+            "trial_name": self.custom_trial_name,
+            "experiment_index": self.experiment_index,
+            "status": self.status.value,
+            "last_result": json_safe(self.last_result),
+            "num_failures": self.num_failures,
+            "error_file": self.error_file,
+            "error_msg": self.error_msg,
+            "location": self.location,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], experiment_path: str) -> Trial:
+        trial = cls(
+            state["trainable_name"],
+            trial_id=state["trial_id"],
+            config=state.get("config"),
+            experiment_tag=state.get("experiment_tag", ""),
+            evaluated_params=state.get("evaluated_params"),
+            resources=PlacementGroupFactory.from_state(state["resources"])
+            if state.get("resources")
+            else None,
+            stopping_criterion=state.get("stopping_criterion"),
+            experiment_name=state.get("experiment_name", ""),
+            experiment_path=experiment_path,
+            dirname=state.get("dirname", ""),
+            max_failures=state.get("max_failures", 0),
+            trial_name=state.get("trial_name"),
+            experiment_index=state.get("experiment_index", 0),
+        )
+        trial.status = TrialStatus(state.get("status", "PENDING"))
+        trial.num_failures = state.get("num_failures", 0)
+        trial.error_file = state.get("error_file")
+        trial.error_msg = state.get("error_msg")
+        trial.location = state.get("location", "")
+        last = state.get("last_result") or {}
+        if last:
+            trial.update_last_result(last)
+        return trial
