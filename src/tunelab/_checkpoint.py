@@ -1,0 +1,427 @@
+"""``Checkpoint``: the state a trial saves and restores from.
+
+One class covers both Ray Tune generations:
+
+* the 2.0-2.6 AIR API: dict checkpoints (``from_dict``/``to_dict``), ``from_bytes``/``to_bytes``;
+* the newest API: a directory (``Checkpoint(path)``, ``from_directory``, ``to_directory``,
+  ``as_directory``) with JSON metadata (``get_metadata``/``set_metadata``/``update_metadata``).
+
+A dict checkpoint lives in memory until it is written somewhere; written to a directory it is
+the single file ``_dict_checkpoint.pkl`` (cloudpickle), and a directory holding that file
+reads back as the dict. Metadata lives in ``.metadata.json`` inside the directory.
+
+Workers call :func:`persist_checkpoint` to place a reported checkpoint in trial storage.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from tunelab._errors import TuneError
+
+__all__ = [
+    "DICT_CHECKPOINT_FILE",
+    "METADATA_FILE",
+    "Checkpoint",
+    "make_temp_checkpoint_dir",
+    "persist_checkpoint",
+]
+
+DICT_CHECKPOINT_FILE = "_dict_checkpoint.pkl"
+METADATA_FILE = ".metadata.json"
+_BYTES_FORMAT = "__tunelab_checkpoint_bytes__"
+_TEMP_PREFIX = "tunelab_checkpoint_"
+
+# Temporary directories tunelab created in this process; persist_checkpoint may move them.
+_owned_temp_dirs: set[str] = set()
+_cleanup_registered = False
+
+
+def _cleanup_owned_temp_dirs() -> None:
+    for path in list(_owned_temp_dirs):
+        shutil.rmtree(path, ignore_errors=True)
+    _owned_temp_dirs.clear()
+
+
+def make_temp_checkpoint_dir(prefix: str = _TEMP_PREFIX) -> str:
+    """Create a temporary directory owned by tunelab and return its path.
+
+    :func:`persist_checkpoint` moves (rather than copies) a checkpoint that lives in such a
+    directory. Directories not persisted by the end of the process are removed then.
+    """
+    global _cleanup_registered
+    path = tempfile.mkdtemp(prefix=prefix)
+    _owned_temp_dirs.add(os.path.realpath(path))
+    if not _cleanup_registered:
+        atexit.register(_cleanup_owned_temp_dirs)
+        _cleanup_registered = True
+    return path
+
+
+def _is_owned_temp_dir(path: str) -> bool:
+    return os.path.realpath(path) in _owned_temp_dirs
+
+
+def _local_path(value: Any, argument: str) -> str:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"{argument} must be a directory path (str or os.PathLike), got "
+            f"{type(value).__name__}: {value!r}"
+        )
+    path = os.fspath(value)
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"{argument} must be a non-empty directory path, got {value!r}")
+    if path.startswith("file://"):
+        path = path[len("file://") :]
+    elif "://" in path:
+        raise ValueError(
+            f"{argument} must be a local directory path, got the URI {path!r}; "
+            "remote checkpoints are not supported by Checkpoint yet"
+        )
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _is_within(inner: str, outer: str) -> bool:
+    inner_real, outer_real = os.path.realpath(inner), os.path.realpath(outer)
+    return inner_real == outer_real or inner_real.startswith(outer_real.rstrip(os.sep) + os.sep)
+
+
+def _atomic_write(path: str, payload: bytes) -> None:
+    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _check_metadata(metadata: Any, argument: str) -> dict[str, Any]:
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"{argument} must be a dict, got {type(metadata).__name__}: {metadata!r}")
+    try:
+        text = json.dumps(dict(metadata))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{argument} must be JSON-serializable: {exc}") from None
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _write_dict_checkpoint(
+    directory: str, data: dict[str, Any], metadata: dict[str, Any] | None
+) -> None:
+    import cloudpickle
+
+    os.makedirs(directory, exist_ok=True)
+    _atomic_write(os.path.join(directory, DICT_CHECKPOINT_FILE), cloudpickle.dumps(data))
+    if metadata:
+        _atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata).encode())
+
+
+class Checkpoint:
+    """A checkpoint: a local directory, or (AIR 2.0-2.6 style) an in-memory dict.
+
+    ``Checkpoint(path)`` (or :meth:`from_directory`) refers to a directory without copying
+    it; :meth:`from_dict` holds a dict. Both forms interconvert: :meth:`to_directory` and
+    :meth:`as_directory` write a dict checkpoint as ``_dict_checkpoint.pkl``, and
+    :meth:`to_dict` reads that file back from a directory. ``to_dict`` on any other directory
+    raises ``ValueError``. AIR's keyword arguments ``local_path=`` and ``data_dict=`` are
+    accepted; give exactly one of ``path``, ``local_path`` and ``data_dict``.
+
+    Metadata is a JSON-safe dict, kept in ``.metadata.json`` inside the directory (in memory
+    for a dict checkpoint, written out with it). Checkpoint objects are cheap to pickle: a
+    directory checkpoint carries only its path.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        filesystem: Any = None,
+        *,
+        local_path: str | os.PathLike[str] | None = None,
+        data_dict: dict[str, Any] | None = None,
+    ) -> None:
+        if filesystem is not None:
+            raise ValueError(
+                f"filesystem must be None (checkpoints are local directories), got {filesystem!r}"
+            )
+        given = [name for name, value in (("path", path), ("local_path", local_path),
+                 ("data_dict", data_dict)) if value is not None]  # fmt: skip
+        if len(given) != 1:
+            raise ValueError(
+                "Checkpoint needs exactly one of path, local_path or data_dict, got "
+                + (", ".join(given) if given else "none")
+            )
+        self._path: str | None = None
+        self._data: dict[str, Any] | None = None
+        self._metadata: dict[str, Any] = {}
+        if data_dict is not None:
+            if not isinstance(data_dict, Mapping):
+                raise TypeError(
+                    f"data_dict must be a dict, got {type(data_dict).__name__}: {data_dict!r}"
+                )
+            self._data = dict(data_dict)
+        else:
+            self._path = _local_path(path if path is not None else local_path, given[0])
+
+    # -- the directory form -------------------------------------------------------------
+
+    @property
+    def path(self) -> str | None:
+        """The checkpoint directory (absolute), or None for an in-memory dict checkpoint."""
+        return self._path
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str]) -> Checkpoint:
+        """Refer to the existing directory ``path`` (no copy is made)."""
+        local = _local_path(path, "path")
+        if not os.path.isdir(local):
+            raise ValueError(f"path must be an existing directory, got {os.fspath(path)!r}")
+        return cls(local)
+
+    def _existing_dir(self) -> str:
+        assert self._path is not None
+        if not os.path.isdir(self._path):
+            raise FileNotFoundError(f"checkpoint directory {self._path!r} does not exist")
+        return self._path
+
+    def to_directory(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Copy the checkpoint into ``path`` (created if needed; a new temp dir when None).
+
+        Returns the directory. The caller owns it; tunelab never deletes or moves it.
+        """
+        dest = tempfile.mkdtemp(prefix=_TEMP_PREFIX) if path is None else _local_path(path, "path")
+        if self._data is not None:
+            _write_dict_checkpoint(dest, self._data, self._metadata)
+            return dest
+        source = self._existing_dir()
+        if os.path.realpath(source) == os.path.realpath(dest):
+            return dest
+        if _is_within(dest, source):
+            raise ValueError(f"path {dest!r} lies inside the checkpoint directory {source!r}")
+        shutil.copytree(source, dest, dirs_exist_ok=True)
+        return dest
+
+    @contextlib.contextmanager
+    def as_directory(self) -> Iterator[str]:
+        """Yield a local directory holding the checkpoint; treat it as read-only.
+
+        A directory checkpoint yields its own path (no copy). A dict checkpoint is written to
+        a temporary directory that is removed when the block ends.
+        """
+        if self._data is None:
+            yield self._existing_dir()
+            return
+        tmp = tempfile.mkdtemp(prefix=_TEMP_PREFIX)
+        try:
+            _write_dict_checkpoint(tmp, self._data, self._metadata)
+            yield tmp
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- the dict form --------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
+        """A checkpoint holding ``data`` in memory (a shallow copy of it)."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"data must be a dict, got {type(data).__name__}: {data!r}")
+        return cls(data_dict=dict(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The checkpoint's dict (a shallow copy).
+
+        Raises ``ValueError`` for a directory that holds no ``_dict_checkpoint.pkl`` and
+        :class:`~tunelab.TuneError` when that file cannot be unpickled.
+        """
+        if self._data is not None:
+            return dict(self._data)
+        directory = self._existing_dir()
+        file = os.path.join(directory, DICT_CHECKPOINT_FILE)
+        if not os.path.isfile(file):
+            raise ValueError(
+                f"the checkpoint at {directory!r} is a directory checkpoint, not a dict "
+                f"checkpoint (it has no {DICT_CHECKPOINT_FILE}); read its files with "
+                "to_directory() or as_directory()"
+            )
+        import cloudpickle
+
+        try:
+            with open(file, "rb") as handle:
+                data = cloudpickle.load(handle)
+        except Exception as exc:
+            raise TuneError(
+                f"could not load the dict checkpoint file {file!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(data, dict):
+            raise TuneError(
+                f"the dict checkpoint file {file!r} holds a {type(data).__name__}, not a dict"
+            )
+        return data
+
+    # -- bytes ----------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """Serialize the checkpoint (dict, or the directory's files as a tar archive)."""
+        import cloudpickle
+
+        if self._data is not None:
+            record: dict[str, Any] = {
+                _BYTES_FORMAT: 1,
+                "data": self._data,
+                "metadata": self._metadata,
+            }
+        else:
+            import io
+            import tarfile
+
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as archive:
+                archive.add(self._existing_dir(), arcname=".")
+            record = {_BYTES_FORMAT: 1, "directory_tar": buffer.getvalue()}
+        payload: bytes = cloudpickle.dumps(record)
+        return payload
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Checkpoint:
+        """Rebuild a checkpoint from :meth:`to_bytes` output (or a pickled plain dict).
+
+        A directory checkpoint is unpacked into a new temporary directory owned by tunelab.
+        Only pass bytes you trust: they are unpickled.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes, got {type(data).__name__}")
+        import pickle
+
+        try:
+            record = pickle.loads(bytes(data))
+        except Exception as exc:
+            raise ValueError(
+                f"data is not a serialized checkpoint: {type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(record, dict):
+            raise ValueError(f"data holds a {type(record).__name__}, not a checkpoint")
+        if record.get(_BYTES_FORMAT) is None:
+            return cls.from_dict(record)
+        if "data" in record:
+            checkpoint = cls.from_dict(record["data"])
+            checkpoint._metadata = dict(record.get("metadata") or {})
+            return checkpoint
+        import io
+        import tarfile
+
+        directory = make_temp_checkpoint_dir()
+        with tarfile.open(fileobj=io.BytesIO(record["directory_tar"]), mode="r") as archive:
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(directory, filter="data")
+            else:  # Python < 3.10.12: refuse members that would land outside the directory
+                for member in archive.getmembers():
+                    target = os.path.join(directory, member.name)
+                    if not _is_within(target, directory) or member.issym() or member.islnk():
+                        raise ValueError(f"data holds an unsafe archive member {member.name!r}")
+                archive.extractall(directory)
+        return cls(directory)
+
+    # -- metadata -------------------------------------------------------------------------
+
+    def get_metadata(self) -> dict[str, Any]:
+        """The checkpoint's metadata (a copy; ``{}`` when none was set)."""
+        if self._data is not None:
+            loaded: dict[str, Any] = json.loads(json.dumps(self._metadata))
+            return loaded
+        file = os.path.join(self._existing_dir(), METADATA_FILE)
+        try:
+            with open(file, encoding="utf-8") as handle:
+                metadata = json.load(handle)
+        except FileNotFoundError:
+            return {}
+        except ValueError as exc:
+            raise TuneError(f"could not read the checkpoint metadata file {file!r}: {exc}") from exc
+        if not isinstance(metadata, dict):
+            raise TuneError(f"the checkpoint metadata file {file!r} does not hold a JSON object")
+        return metadata
+
+    def set_metadata(self, metadata: dict[str, Any]) -> None:
+        """Replace the metadata with ``metadata`` (a JSON-serializable dict)."""
+        checked = _check_metadata(metadata, "metadata")
+        if self._data is not None:
+            self._metadata = checked
+            return
+        file = os.path.join(self._existing_dir(), METADATA_FILE)
+        _atomic_write(file, json.dumps(checked).encode())
+
+    def update_metadata(self, metadata: dict[str, Any]) -> None:
+        """Merge ``metadata`` into the existing metadata (top-level keys are replaced)."""
+        checked = _check_metadata(metadata, "metadata")
+        merged = self.get_metadata()
+        merged.update(checked)
+        self.set_metadata(merged)
+
+    def __repr__(self) -> str:
+        if self._data is not None:
+            return f"Checkpoint(data_dict with keys {sorted(map(str, self._data))!r})"
+        return f"Checkpoint(path={self._path!r})"
+
+
+def persist_checkpoint(
+    checkpoint: Checkpoint, dest_dir: str | os.PathLike[str], *, move: bool | None = None
+) -> Checkpoint:
+    """Place ``checkpoint`` in ``dest_dir`` and return a directory checkpoint for it there.
+
+    * a dict checkpoint is written as ``dest_dir/_dict_checkpoint.pkl`` (+ metadata);
+    * a directory checkpoint already at ``dest_dir`` is returned as is;
+    * another directory is moved when ``move`` is True, or when ``move`` is None and it is a
+      temporary directory tunelab created (:func:`make_temp_checkpoint_dir`,
+      :meth:`Checkpoint.from_bytes`); ``checkpoint`` itself then points at ``dest_dir``.
+      Otherwise it is copied, through a staging directory renamed into place when
+      ``dest_dir`` does not exist yet, so that a crash never leaves a half-copied
+      ``dest_dir``.
+    """
+    if not isinstance(checkpoint, Checkpoint):
+        raise TypeError(
+            f"checkpoint must be a tunelab Checkpoint, got {type(checkpoint).__name__}: "
+            f"{checkpoint!r}"
+        )
+    dest = _local_path(dest_dir, "dest_dir")
+    if checkpoint._data is not None:
+        _write_dict_checkpoint(dest, checkpoint._data, checkpoint._metadata)
+        return Checkpoint(dest)
+    source = checkpoint._existing_dir()
+    if os.path.realpath(source) == os.path.realpath(dest):
+        return checkpoint
+    if _is_within(dest, source):
+        raise ValueError(f"dest_dir {dest!r} lies inside the checkpoint directory {source!r}")
+    parent = os.path.dirname(dest)
+    os.makedirs(parent, exist_ok=True)
+    dest_is_empty = not os.path.exists(dest) or (os.path.isdir(dest) and not os.listdir(dest))
+    if move if move is not None else _is_owned_temp_dir(source):
+        if dest_is_empty:
+            if os.path.exists(dest):
+                os.rmdir(dest)
+            shutil.move(source, dest)
+        else:
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+            shutil.rmtree(source)
+        _owned_temp_dirs.discard(os.path.realpath(source))
+        checkpoint._path = dest
+        return Checkpoint(dest)
+    if os.path.exists(dest):
+        shutil.copytree(source, dest, dirs_exist_ok=True)
+        return Checkpoint(dest)
+    staging = os.path.join(parent, f".{os.path.basename(dest)}.partial-{uuid.uuid4().hex[:8]}")
+    try:
+        shutil.copytree(source, staging)
+        os.rename(staging, dest)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+    return Checkpoint(dest)

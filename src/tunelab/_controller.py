@@ -1,0 +1,608 @@
+"""The controller: one thread, one event loop, composing the trial table, the executor,
+the policies (search algorithm, scheduler, stoppers), callbacks and the state writer.
+
+Per result the work is O(1) in the number of trials: the trial is found by id, policies
+are asked only at decision points, callbacks append to buffered files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunelab._callback import CallbackList
+from tunelab._resources import PlacementGroupFactory
+from tunelab._trial import Trial, TrialStatus
+from tunelab.execution import _protocol as P
+from tunelab.execution._executor import Executor
+from tunelab.schedulers import Decision, RunnerView, TrialScheduler
+from tunelab.search._searcher import SearchAlgorithm, TrialSuggestion
+
+logger = logging.getLogger("tunelab")
+
+__all__ = ["Controller", "ExperimentRuntime"]
+
+_UNSAFE = re.compile(r'[/()<>:"\\|?*,\s]')
+
+
+@dataclass
+class ExperimentRuntime:
+    """What the controller needs of one experiment, resolved once before the loop."""
+
+    experiment: Any  # tunelab._experiment.Experiment
+    index: int
+    key: str
+    stopper: Any = None  # a controller-side Stopper (object or function), or None
+    criteria: dict[str, Any] = field(default_factory=dict)  # dict stop: checked by workers
+    sync: bool = False  # every result waits for a decision
+
+
+class TrialTable:
+    """All trials in creation order, by id, and by status (insertion-ordered dicts)."""
+
+    def __init__(self) -> None:
+        self.trials: list[Trial] = []
+        self.by_id: dict[str, Trial] = {}
+        self._by_status: dict[TrialStatus, dict[str, Trial]] = {s: {} for s in TrialStatus}
+
+    def add(self, trial: Trial) -> None:
+        self.trials.append(trial)
+        self.by_id[trial.trial_id] = trial
+        self._by_status[trial.status][trial.trial_id] = trial
+
+    def set_status(self, trial: Trial, status: TrialStatus) -> None:
+        self._by_status[trial.status].pop(trial.trial_id, None)
+        trial.status = status
+        self._by_status[status][trial.trial_id] = trial
+
+    def with_status(self, status: TrialStatus | str) -> Iterator[Trial]:
+        return iter(list(self._by_status[TrialStatus(status)].values()))
+
+    def count(self, status: TrialStatus) -> int:
+        return len(self._by_status[status])
+
+    def counts(self) -> dict[str, int]:
+        return {s.value: len(d) for s, d in self._by_status.items() if d}
+
+
+class Controller:
+    """Runs experiments to completion. Every collaborator is passed in."""
+
+    def __init__(
+        self,
+        runtimes: list[ExperimentRuntime],
+        *,
+        search_alg: SearchAlgorithm,
+        scheduler: TrialScheduler,
+        executor: Executor,
+        callbacks: CallbackList,
+        metric: str | None = None,
+        mode: str | None = None,
+        max_concurrent_trials: int | None = None,
+        global_stopper: Any = None,
+        reporter: Any = None,
+        verbose: int = 1,
+        fail_fast: bool | str = False,
+        reuse_actors: bool = False,
+        chdir_to_trial_dir: bool = True,
+        state_period_s: float = 10.0,
+        print_errors: bool = True,
+        max_len_identifier: int = 130,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._runtimes = runtimes
+        self._search = search_alg
+        self._scheduler = scheduler
+        self._executor = executor
+        self._callbacks = callbacks
+        self._metric = metric
+        self._mode = mode
+        self._max_concurrent = max_concurrent_trials or 0
+        self._global_stopper = global_stopper
+        self._reporter = reporter
+        self._verbose = verbose
+        self._fail_fast = fail_fast
+        self._reuse = reuse_actors
+        self._chdir = chdir_to_trial_dir
+        self._print_errors = print_errors
+        self._max_len = max_len_identifier
+        self._clock = clock
+        self._table = TrialTable()
+        self._view = RunnerView(self._table.with_status, self._table.trials)
+        self._iteration = 0
+        self._stopping: set[str] = set()
+        self._restoring: set[str] = set()
+        self._stop_experiment = False
+        self._interrupted = False
+        self._raise_error: BaseException | None = None
+        self._id_prefix = uuid.uuid4().hex[:5]
+        self._id_counter = 0
+        self._date_cache = (0, "")
+        self._start_time = time.time()
+        self._writers: dict[str, Any] = {}
+        self._state_period = state_period_s
+        self._results_seen = 0
+        self._search_finished = False
+        self._pending_commands: list[Callable[[], None]] = []
+
+    # -- public --------------------------------------------------------------------------------
+    @property
+    def trials(self) -> list[Trial]:
+        return self._table.trials
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    def add_trial(self, trial: Trial) -> None:
+        """Add a ready-made trial (resume, REST API). Call from the loop's thread."""
+        self._table.add(trial)
+        self._scheduler.on_trial_add(self._view, trial)
+        self._dirty(trial)
+
+    def request_stop_experiment(self) -> None:
+        self._stop_experiment = True
+
+    def request_interrupt(self) -> None:
+        self._interrupted = True
+        self._stop_experiment = True
+
+    def enqueue(self, command: Callable[[], None]) -> None:
+        """Run ``command`` on the loop's thread at the next iteration (server commands)."""
+        self._pending_commands.append(command)
+
+    def run(self) -> list[Trial]:
+        self._setup()
+        try:
+            while not self._finished():
+                self._step()
+        except BaseException:
+            self._executor.shutdown(force=True)
+            self._finish(force=True)
+            raise
+        self._finish()
+        if self._raise_error is not None:
+            raise self._raise_error
+        return self._table.trials
+
+    # -- setup ---------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        import cloudpickle
+
+        self._executor.setup(list(sys.path))
+        register = getattr(self._executor, "register_trainable", None)
+        for rt in self._runtimes:
+            exp = rt.experiment
+            if register is not None:
+                register(rt.key, cloudpickle.dumps(exp.trainable))
+            os.makedirs(exp.experiment_path, exist_ok=True)
+            from tunelab._experiment_state import ExperimentStateWriter
+
+            self._writers[exp.experiment_path] = ExperimentStateWriter(
+                exp.experiment_path,
+                lambda path=exp.experiment_path: self._state_document(path),
+                period_s=self._state_period,
+            )
+        total = self._search.total_samples
+        self._callbacks.setup(
+            stop=self._runtimes[0].experiment.stop if self._runtimes else None,
+            num_samples=self._runtimes[0].experiment.num_samples if self._runtimes else None,
+            total_num_samples=total,
+        )
+        if self._reporter is not None:
+            setup = getattr(self._reporter, "setup", None)
+            if setup is not None:
+                setup(
+                    start_time=self._start_time,
+                    total_samples=total,
+                    metric=self._metric,
+                    mode=self._mode,
+                )
+        for writer in self._writers.values():
+            writer.write()
+
+    def _state_document(self, experiment_path: str) -> dict[str, Any]:
+        trials = [t for t in self._table.trials if t.experiment_path == experiment_path]
+        return {
+            "name": os.path.basename(experiment_path),
+            "metric": self._metric,
+            "mode": self._mode,
+            "start_time": self._start_time,
+            "timestamp": time.time(),
+            "trials": [t.to_state() for t in trials],
+            "search_alg": _safe_state(self._search),
+            "scheduler": _safe_state(self._scheduler),
+        }
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _finished(self) -> bool:
+        if self._stop_experiment:
+            return not self._table.count(TrialStatus.RUNNING)
+        if self._table.count(TrialStatus.RUNNING):
+            return False
+        if self._table.count(TrialStatus.PENDING) or self._table.count(TrialStatus.PAUSED):
+            return False
+        return self._search_finished or self._search.is_finished()
+
+    def _step(self) -> None:
+        self._iteration += 1
+        if self._pending_commands:
+            commands, self._pending_commands = self._pending_commands, []
+            for command in commands:
+                command()
+        if not self._stop_experiment:
+            self._start_trials()
+        running = self._table.count(TrialStatus.RUNNING)
+        events = self._executor.poll(0.1 if running else 0.02)
+        for event in events:
+            self._handle(event)
+        self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
+        self._check_global_stop()
+        self._report()
+        for writer in self._writers.values():
+            writer.maybe_write()
+
+    def _check_global_stop(self) -> None:
+        stopper = self._global_stopper
+        if stopper is not None and not self._stop_experiment and stopper.stop_all():
+            self._stop_all("a stopper ended the experiment")
+
+    def _stop_all(self, why: str) -> None:
+        logger.info("tunelab: %s", why)
+        self._stop_experiment = True
+        for trial in list(self._table.with_status(TrialStatus.RUNNING)):
+            self._stop_running(trial)
+
+    def _stop_running(self, trial: Trial) -> None:
+        if trial.trial_id not in self._stopping:
+            self._stopping.add(trial.trial_id)
+            self._executor.request_stop(trial.trial_id)
+
+    # -- creating and starting trials ----------------------------------------------------------
+    def _start_trials(self) -> None:
+        executor = self._executor
+        while True:
+            if self._max_concurrent and self._table.count(TrialStatus.RUNNING) >= self._max_concurrent:
+                return
+            trial = self._scheduler.choose_trial_to_run(self._view)
+            if trial is None:
+                trial = self._next_new_trial()
+                if trial is None:
+                    return
+            rt = self._runtimes[trial.experiment_index]
+            task = self._task(trial, rt)
+            if not executor.try_start(trial.trial_id, trial.resources, task):
+                return
+            resumed = trial.status == TrialStatus.PAUSED or trial.trial_id in self._restoring
+            self._restoring.discard(trial.trial_id)
+            self._table.set_status(trial, TrialStatus.RUNNING)
+            trial.start_time = trial.start_time or time.time()
+            trial.location = executor.location(trial.trial_id)
+            self._dirty(trial)
+            if resumed:
+                self._callbacks.on_trial_restore(
+                    iteration=self._iteration, trials=self._table.trials, trial=trial
+                )
+            else:
+                self._callbacks.on_trial_start(
+                    iteration=self._iteration, trials=self._table.trials, trial=trial
+                )
+
+    def _next_new_trial(self) -> Trial | None:
+        if self._search_finished:
+            return None
+        suggestion = self._search.next_trial()
+        if suggestion is None:
+            if self._search.is_finished():
+                self._search_finished = True
+            return None
+        trial = self._make_trial(suggestion)
+        self.add_trial(trial)
+        rt = self._runtimes[trial.experiment_index]
+        reason = self._executor.why_never_fits(trial.resources)
+        if reason is not None:
+            self._fail(trial, f"ResourceError: {reason}", retry=False, rt=rt)
+            return self._next_new_trial()
+        return trial
+
+    def _make_trial(self, suggestion: TrialSuggestion) -> Trial:
+        exp = suggestion.experiment
+        rt = next(r for r in self._runtimes if r.experiment is exp)
+        trial_id = suggestion.trial_id or self._new_trial_id()
+        resources = exp.resources
+        if resources is None:
+            from tunelab.trainable._trainable import resource_request_of
+
+            resources = resource_request_of(exp.trainable, suggestion.config)
+        trial = Trial(
+            exp.trainable_name,
+            trial_id=trial_id,
+            config=suggestion.config,
+            experiment_tag=suggestion.experiment_tag,
+            evaluated_params=suggestion.evaluated_params,
+            resources=resources or PlacementGroupFactory([{"CPU": 1}]),
+            stopping_criterion=rt.criteria,
+            experiment_name=exp.name,
+            experiment_path=exp.experiment_path,
+            max_failures=exp.max_failures,
+            experiment_index=rt.index,
+        )
+        if exp.trial_name_creator is not None:
+            trial.custom_trial_name = str(exp.trial_name_creator(trial))
+        if exp.trial_dirname_creator is not None:
+            dirname = str(exp.trial_dirname_creator(trial))
+        else:
+            ident = f"{exp.trainable_name}_{trial_id}"
+            if trial.experiment_tag:
+                ident += f"_{trial.experiment_tag}"
+            dirname = f"{ident[: self._max_len]}_{self._date()}"
+        trial.dirname = _UNSAFE.sub("_", dirname)
+        if exp.restore:
+            from tunelab._checkpoint import Checkpoint
+
+            trial.checkpoint = Checkpoint(exp.restore)
+            self._restoring.add(trial.trial_id)
+        return trial
+
+    def _new_trial_id(self) -> str:
+        self._id_counter += 1
+        return f"{self._id_prefix}_{self._id_counter:05d}"
+
+    def _date(self) -> str:
+        now = int(time.time())
+        if self._date_cache[0] != now:
+            self._date_cache = (now, time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now)))
+        return self._date_cache[1]
+
+    def _task(self, trial: Trial, rt: ExperimentRuntime) -> dict[str, Any]:
+        exp = rt.experiment
+        ckpt_cfg = exp.checkpoint_config
+        restore_path = None
+        iteration_state = None
+        if trial.checkpoint is not None and (
+            trial.status == TrialStatus.PAUSED or trial.trial_id in self._restoring
+        ):
+            restore_path = getattr(trial.checkpoint, "path", None)
+            iteration_state = getattr(trial, "restore_state", None)
+        points = self._scheduler.decision_points()
+        milestones = None
+        if points is not None and points.milestones:
+            milestones = (points.attr, list(points.milestones))
+        return {
+            "trial_id": trial.trial_id,
+            "trial_name": str(trial),
+            "trial_dir": trial.local_path,
+            "experiment_name": exp.name,
+            "storage_path": exp.storage_path,
+            "config": trial.config,
+            "trainable_key": rt.key,
+            "trainable_blob": None,
+            "is_function": exp.is_function_trainable,
+            "resources": trial.resources.to_state(),
+            "stop_criteria": rt.criteria,
+            "sync": rt.sync,
+            "milestones": milestones,
+            "checkpoint_freq": ckpt_cfg.checkpoint_frequency,
+            "checkpoint_at_end": bool(ckpt_cfg.checkpoint_at_end),
+            "restore_path": restore_path,
+            "iteration_state": iteration_state,
+            "log_to_file": exp.log_to_file if any(exp.log_to_file) else None,
+            "chdir": self._chdir,
+            "reuse": self._reuse,
+        }
+
+    # -- events --------------------------------------------------------------------------------
+    def _handle(self, event: tuple[Any, ...]) -> None:
+        kind = event[0]
+        if kind == "results":
+            self._on_results(event[1], event[2])
+        elif kind == "end":
+            self._on_end(event[1], event[2], event[3])
+        elif kind == "checkpoint":
+            trial = self._table.by_id.get(event[1])
+            if trial is not None:
+                self._register_checkpoint(trial, event[2], trial.last_result)
+        elif kind == "lost":
+            trial = self._table.by_id.get(event[1])
+            if trial is not None and trial.status == TrialStatus.RUNNING:
+                rt = self._runtimes[trial.experiment_index]
+                self._fail(trial, f"TuneError: {event[2]}", retry=True, rt=rt)
+
+    def _on_results(self, trial_id: str, results: list[dict[str, Any]]) -> None:
+        trial = self._table.by_id.get(trial_id)
+        if trial is None or trial.status != TrialStatus.RUNNING or trial_id in self._stopping:
+            return  # results after a stop decision are dropped: never logged or shown
+        rt = self._runtimes[trial.experiment_index]
+        callbacks = self._callbacks
+        trials = self._table.trials
+        iteration = self._iteration
+        config = trial.config
+        tag = trial.experiment_tag
+        search = self._search
+        wants_results = search.wants_results
+        stopper = rt.stopper
+        self._results_seen += len(results)
+        for result in results:
+            checkpoint = result.pop(P.CHECKPOINT_KEY, None)
+            wait = result.pop(P.WAIT_KEY, False)
+            result["config"] = config
+            result["experiment_tag"] = tag
+            trial.update_last_result(result)
+            callbacks.on_trial_result(iteration=iteration, trials=trials, trial=trial, result=result)
+            if checkpoint is not None:
+                self._register_checkpoint(trial, checkpoint, result)
+            if wants_results:
+                search.on_trial_result(trial_id, result)
+            if not wait:
+                continue
+            if stopper is not None and stopper(trial_id, result):
+                decision = Decision.STOP
+            else:
+                decision = Decision(self._scheduler.on_trial_result(self._view, trial, result))
+            if decision == Decision.STOP:
+                self._stopping.add(trial_id)
+                self._executor.send_decision(trial_id, P.STOP)
+            elif decision == Decision.PAUSE:
+                self._stopping.add(trial_id)
+                self._executor.send_decision(trial_id, P.PAUSE)
+            else:
+                self._executor.send_decision(trial_id, P.CONTINUE)
+            if stopper is not None and getattr(stopper, "stop_all", None) and stopper.stop_all():
+                self._stop_all("the stopper ended the experiment")
+            if decision != Decision.CONTINUE and decision != Decision.NOOP:
+                return
+
+    def _register_checkpoint(self, trial: Trial, path: str, result: dict[str, Any]) -> None:
+        from tunelab._checkpoint import Checkpoint
+
+        checkpoint = Checkpoint(path)
+        trial.checkpoint = checkpoint
+        trial.restore_state = {  # type: ignore[attr-defined]
+            "iteration": result.get("training_iteration", 0),
+            "time_total": result.get("time_total_s", 0.0),
+            "timesteps_total": result.get("timesteps_total"),
+            "episodes_total": result.get("episodes_total"),
+        }
+        self._callbacks.on_checkpoint(
+            iteration=self._iteration, trials=self._table.trials, trial=trial, checkpoint=checkpoint
+        )
+
+    def _on_end(self, trial_id: str, reason: str, payload: Any) -> None:
+        trial = self._table.by_id.get(trial_id)
+        if trial is None:
+            return
+        self._stopping.discard(trial_id)
+        rt = self._runtimes[trial.experiment_index]
+        if reason == P.END_ERROR:
+            tb, _ = payload
+            self._fail(trial, tb, retry=True, rt=rt)
+            return
+        if reason == P.END_PAUSED and not self._stop_experiment:
+            if payload:
+                self._register_checkpoint(trial, payload, trial.last_result)
+            self._table.set_status(trial, TrialStatus.PAUSED)
+            self._dirty(trial)
+            return
+        if reason == P.END_PAUSED and payload:
+            self._register_checkpoint(trial, payload, trial.last_result)
+        self._complete(trial)
+
+    def _complete(self, trial: Trial) -> None:
+        last = trial.last_result
+        if last and not last.get("done"):
+            last["done"] = True
+        self._table.set_status(trial, TrialStatus.TERMINATED)
+        self._dirty(trial)
+        self._scheduler.on_trial_complete(self._view, trial, last)
+        self._search.on_trial_complete(trial.trial_id, last or None, error=False)
+        self._callbacks.on_trial_complete(
+            iteration=self._iteration, trials=self._table.trials, trial=trial
+        )
+
+    def _fail(self, trial: Trial, text: str, *, retry: bool, rt: ExperimentRuntime) -> None:
+        trial.num_failures += 1
+        trial.error_msg = text.strip().splitlines()[-1] if text.strip() else "unknown error"
+        path = trial.local_path
+        os.makedirs(path, exist_ok=True)
+        trial.error_file = os.path.join(path, "error.txt")
+        with open(trial.error_file, "a") as fh:
+            fh.write(f"Failure # {trial.num_failures} (occurred at {time.strftime('%Y-%m-%d_%H-%M-%S')})\n")
+            fh.write(text if text.endswith("\n") else text + "\n")
+        max_failures = trial.max_failures
+        can_retry = (
+            retry
+            and not self._stop_experiment
+            and not self._fail_fast
+            and (max_failures < 0 or trial.num_failures <= max_failures)
+        )
+        if can_retry:
+            self._table.set_status(trial, TrialStatus.PENDING)
+            if trial.checkpoint is not None:
+                self._restoring.add(trial.trial_id)
+            self._dirty(trial)
+            self._callbacks.on_trial_recover(
+                iteration=self._iteration, trials=self._table.trials, trial=trial
+            )
+            return
+        self._table.set_status(trial, TrialStatus.ERROR)
+        self._dirty(trial)
+        if self._print_errors and self._verbose > 0:
+            print(
+                f"Trial {trial} errored after {trial.last_result.get('training_iteration', 0)} "
+                f"iterations; error file: {trial.error_file}\n{text.rstrip()}",
+                file=sys.stderr,
+            )
+        self._scheduler.on_trial_error(self._view, trial)
+        self._search.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
+        self._callbacks.on_trial_error(
+            iteration=self._iteration, trials=self._table.trials, trial=trial
+        )
+        if self._fail_fast:
+            if isinstance(self._fail_fast, str) and self._fail_fast.upper() == "RAISE":
+                from tunelab._errors import TrialError
+
+                self._raise_error = TrialError(
+                    f"Trial {trial} failed:\n{text}", trial_id=trial.trial_id, traceback=text
+                )
+            self._stop_all(f"trial {trial} failed and fail_fast is set")
+
+    def _dirty(self, trial: Trial) -> None:
+        writer = self._writers.get(trial.experiment_path)
+        if writer is not None:
+            writer.mark_dirty()
+
+    # -- output --------------------------------------------------------------------------------
+    def status_lines(self) -> list[str]:
+        from tunelab.progress import experiment_status_lines
+
+        paths = sorted({rt.experiment.experiment_path for rt in self._runtimes})
+        return experiment_status_lines(
+            self._table.trials,
+            experiment_path=", ".join(paths),
+            scheduler_description=self._scheduler.debug_string(),
+            resources_used=self._executor.used_resources(),
+            resources_total=self._executor.total_resources(),
+        )
+
+    def _report(self, done: bool = False) -> None:
+        reporter = self._reporter
+        if reporter is None:
+            return
+        trials = self._table.trials
+        if reporter.should_report(trials, done=done):
+            reporter.report(trials, done, *self.status_lines())
+
+    def _finish(self, force: bool = False) -> None:
+        if not force:
+            if self._table.count(TrialStatus.RUNNING):
+                for trial in list(self._table.with_status(TrialStatus.RUNNING)):
+                    self._stop_running(trial)
+            self._executor.shutdown()
+        try:
+            self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
+            self._callbacks.on_experiment_end(trials=self._table.trials)
+        finally:
+            for writer in self._writers.values():
+                writer.write()
+            if not force:
+                self._report(done=True)
+
+
+def _safe_state(policy: Any) -> Any:
+    get_state = getattr(policy, "get_state", None)
+    if get_state is None:
+        return None
+    try:
+        from tunelab._json import json_safe
+
+        return json_safe(get_state())
+    except Exception:  # a policy whose state is not JSON-safe is simply not stored
+        logger.debug("could not serialise the state of %r", policy, exc_info=True)
+        return None

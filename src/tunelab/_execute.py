@@ -1,0 +1,293 @@
+"""Shared by every front door: turn validated experiments and policies into a controller,
+run it, and apply the end-of-run rules (``raise_on_failed_trial``).
+
+Everything here runs before the first trial starts, so every bad argument is reported
+before any work is done.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunelab import _defaults
+from tunelab._callback import Callback, CallbackList
+from tunelab._controller import Controller, ExperimentRuntime
+from tunelab._errors import ResourceError, TuneError
+from tunelab._trial import Trial, TrialStatus
+
+__all__ = ["RunOptions", "execute_experiments"]
+
+
+@dataclass
+class RunOptions:
+    """Front-door arguments shared by ``tune.run``, ``run_experiments`` and ``Tuner``."""
+
+    search_alg: Any = None
+    scheduler: Any = None
+    metric: str | None = None
+    mode: str | None = None
+    callbacks: list[Any] = field(default_factory=list)
+    progress_reporter: Any = None
+    verbose: int | None = None
+    max_concurrent_trials: int | None = None
+    reuse_actors: bool | None = False
+    fail_fast: bool | str = False
+    raise_on_failed_trial: bool = True
+    executor: Any = None
+    with_server: bool = False
+    server_port: int | None = None
+    loggers: list[Any] | None = None
+    chdir_to_trial_dir: bool | None = None
+    resume: Any = None
+
+
+def _check_mode(mode: Any) -> None:
+    if mode is not None and mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min', 'max' or None, got {mode!r}")
+
+
+def _check_metric(metric: Any) -> None:
+    if metric is not None and not isinstance(metric, str):
+        raise TypeError(f"metric must be a string (a result key) or None, got {metric!r}")
+
+
+def build_search_alg(search_alg: Any, max_concurrent: int | None) -> Any:
+    from tunelab.search import (
+        BasicVariantGenerator,
+        ConcurrencyLimiter,
+        SearchAlgorithm,
+        Searcher,
+        SearchGenerator,
+        create_searcher,
+    )
+
+    if search_alg is None:
+        return BasicVariantGenerator(max_concurrent=max_concurrent or 0)
+    if isinstance(search_alg, str):
+        search_alg = create_searcher(search_alg)
+    if isinstance(search_alg, Searcher):
+        if max_concurrent and not isinstance(search_alg, ConcurrencyLimiter):
+            search_alg = ConcurrencyLimiter(search_alg, max_concurrent=max_concurrent)
+        return SearchGenerator(search_alg)
+    if isinstance(search_alg, SearchAlgorithm):
+        return search_alg
+    raise TypeError(
+        "search_alg must be None, a name (e.g. 'random'), a tunelab Searcher or a "
+        f"SearchAlgorithm, got {search_alg!r}"
+    )
+
+
+def build_scheduler(scheduler: Any) -> Any:
+    from tunelab.schedulers import FIFOScheduler, TrialScheduler, create_scheduler
+
+    if scheduler is None:
+        return FIFOScheduler()
+    if isinstance(scheduler, str):
+        return create_scheduler(scheduler)
+    if isinstance(scheduler, TrialScheduler):
+        return scheduler
+    raise TypeError(
+        f"scheduler must be None, a name (e.g. 'fifo') or a TrialScheduler, got {scheduler!r}"
+    )
+
+
+def _stoppers(experiment: Any) -> tuple[dict[str, Any], Any]:
+    """(dict criteria checked by workers, controller-side stopper or None)."""
+    from tunelab.stopper import FunctionStopper, Stopper
+
+    stop = experiment.stop
+    if stop is None:
+        return {}, None
+    if isinstance(stop, dict):
+        return dict(stop), None
+    if isinstance(stop, Stopper):
+        return {}, stop
+    if callable(stop):
+        return {}, FunctionStopper(stop)
+    raise TypeError(f"stop must be a dict, a Stopper, a function or None, got {stop!r}")
+
+
+def _time_budget(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def _default_callbacks(options: RunOptions, user: list[Any]) -> CallbackList:
+    from tunelab.logger import CSVLoggerCallback, JsonLoggerCallback, LegacyLoggerCallback
+    from tunelab.progress import TrialProgressCallback
+
+    callbacks = CallbackList(user)
+    verbose = options.verbose if options.verbose is not None else 1
+    if options.loggers is not None:
+        callbacks.append(LegacyLoggerCallback(list(options.loggers)))
+    elif _defaults.auto_loggers_enabled():
+        if not any(isinstance(c, JsonLoggerCallback) for c in user):
+            callbacks.append(JsonLoggerCallback())
+        if not any(isinstance(c, CSVLoggerCallback) for c in user):
+            callbacks.append(CSVLoggerCallback())
+    if verbose >= 2:
+        callbacks.append(TrialProgressCallback(verbose))
+    return callbacks
+
+
+def _reporter(options: RunOptions) -> Any:
+    from tunelab.progress import ProgressReporter, default_progress_reporter
+
+    verbose = options.verbose if options.verbose is not None else 1
+    if verbose <= 0:
+        return None
+    reporter = options.progress_reporter
+    if reporter is None:
+        return default_progress_reporter(verbose)
+    if not isinstance(reporter, ProgressReporter) and not (
+        hasattr(reporter, "should_report") and hasattr(reporter, "report")
+    ):
+        raise TypeError(
+            "progress_reporter must be a ProgressReporter (with should_report and report), "
+            f"got {reporter!r}"
+        )
+    return reporter
+
+
+def validate_common(options: RunOptions) -> None:
+    _check_metric(options.metric)
+    _check_mode(options.mode)
+    if options.verbose is not None and (
+        isinstance(options.verbose, bool) or options.verbose not in (0, 1, 2, 3)
+    ):
+        raise ValueError(f"verbose must be 0, 1, 2 or 3, got {options.verbose!r}")
+    mct = options.max_concurrent_trials
+    if mct is not None and (isinstance(mct, bool) or not isinstance(mct, int) or mct < 0):
+        raise ValueError(
+            f"max_concurrent_trials must be None or an int >= 0 (0 = no limit), got {mct!r}"
+        )
+    for callback in options.callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"callbacks: every callback must be a tunelab.Callback, got {callback!r}"
+            )
+    fail_fast = options.fail_fast
+    if not (isinstance(fail_fast, bool) or (isinstance(fail_fast, str) and fail_fast.upper() == "RAISE")):
+        raise ValueError(f"fail_fast must be True, False or 'raise', got {fail_fast!r}")
+    if options.with_server or options.server_port is not None:
+        raise NotImplementedError(
+            "with_server/server_port: the REST API server is not available in this version of "
+            "tunelab yet (it arrives with the server/dashboard work); remove the argument"
+        )
+    if options.resume not in (None, False):
+        resume = options.resume
+        if isinstance(resume, str) and resume.upper() not in (
+            "AUTO",
+            "LOCAL",
+            "REMOTE",
+            "PROMPT",
+            "ERRORED_ONLY",
+        ) and not resume.upper().startswith("AUTO+"):
+            raise ValueError(
+                "resume must be True, False, 'AUTO', 'LOCAL', 'ERRORED_ONLY' or 'AUTO+<suffix>',"
+                f" got {resume!r}"
+            )
+
+
+def execute_experiments(experiments: list[Any], options: RunOptions) -> tuple[list[Trial], Controller]:
+    """Run ``experiments`` (``tunelab.Experiment`` objects) to completion."""
+    from tunelab.execution import Executor, LocalExecutor
+    from tunelab.stopper import TimeoutStopper
+
+    validate_common(options)
+    if options.resume not in (None, False):
+        state_exists = any(
+            os.path.exists(os.path.join(e.experiment_path, "experiment_state.json"))
+            for e in experiments
+        )
+        if state_exists or str(options.resume).upper() not in ("AUTO",):
+            raise NotImplementedError(
+                f"resume={options.resume!r}: resuming experiments is not available in this "
+                "version of tunelab yet (it arrives with the checkpoint/resume work)"
+            )
+    search = build_search_alg(options.search_alg, options.max_concurrent_trials)
+    scheduler = build_scheduler(options.scheduler)
+    if not scheduler.set_search_properties(options.metric, options.mode):
+        raise ValueError(
+            f"the scheduler already has metric={scheduler.metric!r}, mode={scheduler.mode!r}; "
+            f"it conflicts with metric={options.metric!r}, mode={options.mode!r}"
+        )
+    config = experiments[0].config if experiments else {}
+    search.set_search_properties(options.metric, options.mode, config)
+    search.add_configurations(experiments)
+
+    executor = options.executor
+    if executor is None:
+        executor = LocalExecutor()
+    elif not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a tunelab Executor, got {executor!r}")
+
+    for experiment in experiments:
+        if experiment.resources is not None:
+            reason = executor.why_never_fits(experiment.resources)
+            if reason is not None:
+                raise ResourceError(f"experiment {experiment.name!r}: {reason}")
+
+    decision_every_result = scheduler.decision_points() is None
+    runtimes: list[ExperimentRuntime] = []
+    global_stoppers: list[Any] = []
+    for index, experiment in enumerate(experiments):
+        criteria, stopper = _stoppers(experiment)
+        if stopper is not None:
+            global_stoppers.append(stopper)
+        budget = _time_budget(experiment.time_budget_s)
+        if budget is not None:
+            global_stoppers.append(TimeoutStopper(budget))
+        runtimes.append(
+            ExperimentRuntime(
+                experiment=experiment,
+                index=index,
+                key=f"exp{index}-{id(experiment.trainable):x}",
+                stopper=stopper,
+                criteria=criteria,
+                sync=stopper is not None or decision_every_result,
+            )
+        )
+    global_stopper = None
+    if global_stoppers:
+        from tunelab.stopper import CombinedStopper
+
+        global_stopper = (
+            global_stoppers[0] if len(global_stoppers) == 1 else CombinedStopper(*global_stoppers)
+        )
+
+    callbacks = _default_callbacks(options, list(options.callbacks))
+    reporter = _reporter(options)
+    verbose = options.verbose if options.verbose is not None else _defaults.default_verbose()
+    reuse = bool(options.reuse_actors)
+    controller = Controller(
+        runtimes,
+        search_alg=search,
+        scheduler=scheduler,
+        executor=executor,
+        callbacks=callbacks,
+        metric=options.metric,
+        mode=options.mode,
+        max_concurrent_trials=options.max_concurrent_trials,
+        global_stopper=global_stopper,
+        reporter=reporter,
+        verbose=verbose,
+        fail_fast=options.fail_fast,
+        reuse_actors=reuse,
+        chdir_to_trial_dir=True if options.chdir_to_trial_dir is None else options.chdir_to_trial_dir,
+        state_period_s=_defaults.state_write_period_s(),
+        print_errors=_defaults.print_trial_errors(),
+        max_len_identifier=_defaults.max_len_identifier(),
+    )
+    trials = controller.run()
+    if options.raise_on_failed_trial and not controller.interrupted:
+        failed = [t for t in trials if t.status != TrialStatus.TERMINATED]
+        if failed:
+            raise TuneError(f"Trials did not complete: {failed}", failed)
+    return trials, controller

@@ -1,0 +1,414 @@
+"""``Experiment``: one validated, normalised experiment specification.
+
+``Experiment`` accepts the arguments of every Ray Tune generation (0.x ``repeat``,
+``trial_resources``, ``checkpoint_freq``...; newest ``storage_path``, ``checkpoint_config``)
+and exposes one normalised form that the controller consumes. Every argument is checked in
+the constructor; nothing is started and no file is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tunelab import _defaults, _registry
+from tunelab._config import (
+    KEEP_RULE,
+    CheckpointConfig,
+    SyncConfig,
+    check_callable,
+    check_experiment_name,
+    check_int,
+    check_max_failures,
+    check_num_samples,
+    check_path,
+    check_stop,
+    check_time_budget,
+    normalize_log_to_file,
+)
+from tunelab._resources import PlacementGroupFactory, resources_from_request
+
+__all__ = ["Experiment", "convert_to_experiment_list"]
+
+EXPORT_FORMATS = ("checkpoint", "model", "onnx", "h5")
+
+# Keys of a run_experiments spec dict: the keyword arguments of Experiment, plus "run" and
+# the 0.x "env" (moved into config["env"]).
+SPEC_KEYS = frozenset(
+    {
+        "run",
+        "env",
+        "stop",
+        "time_budget_s",
+        "config",
+        "resources_per_trial",
+        "num_samples",
+        "storage_path",
+        "local_dir",
+        "upload_dir",
+        "sync_config",
+        "checkpoint_config",
+        "trial_name_creator",
+        "trial_dirname_creator",
+        "log_to_file",
+        "export_formats",
+        "max_failures",
+        "restore",
+        "checkpoint_freq",
+        "checkpoint_at_end",
+        "keep_checkpoints_num",
+        "checkpoint_score_attr",
+        "repeat",
+        "trial_resources",
+        "custom_loggers",
+        "loggers",
+        "sync_function",
+    }
+)
+
+
+def date_str() -> str:
+    """The current local time as ``YYYY-MM-DD_HH-MM-SS`` (experiment and trial names)."""
+    return time.strftime("%Y-%m-%d_%H-%M-%S")
+
+
+class Experiment:
+    """A named experiment: a trainable, a search space and how to run its trials.
+
+    ``run`` is a function, a ``Trainable`` subclass or a name given to
+    :func:`tunelab.register_trainable`. Front doors (``tune.run``, ``run_experiments``,
+    ``Tuner``) build Experiments; the controller reads only the normalised attributes:
+
+    - ``name``; ``trainable`` (the resolved function or class); ``trainable_name``;
+      ``is_function_trainable``; ``run`` (the argument as given);
+    - ``config`` (search space, a dict); ``num_samples`` (-1 = until stopped; ``repeat`` is
+      the 0.x spelling); ``stop`` (None, a dict copy, a Stopper or a function);
+      ``time_budget_s`` (float seconds or None);
+    - ``resources`` (:class:`PlacementGroupFactory`, or None when not given: the trainable's
+      ``default_resource_request`` or 1 CPU then applies);
+    - ``storage_path`` (absolute results root, or a URI: ``storage_path`` > ``local_dir`` >
+      ``TUNELAB_RESULTS_DIR`` > ``~/tunelab_results``); ``experiment_path`` (root/name);
+      ``upload_dir``; ``restore`` (a checkpoint path to start the trial from);
+    - ``checkpoint_config`` (:class:`CheckpointConfig` with the legacy ``checkpoint_freq``,
+      ``checkpoint_at_end``, ``keep_checkpoints_num`` and ``checkpoint_score_attr`` merged
+      in; a ``"min-"`` prefix of the score attribute means order "min"); ``sync_config``;
+    - ``log_to_file`` as ``(stdout name | None, stderr name | None)``; ``max_failures``;
+      ``trial_name_creator``; ``trial_dirname_creator``; ``export_formats`` (list of str);
+      ``loggers``/``custom_loggers`` (lists, 0.x); ``sync_function`` (0.x).
+
+    The default ``name`` is ``<trainable_name>_<YYYY-MM-DD_HH-MM-SS>`` (no date with
+    ``TUNELAB_DISABLE_DATED_SUBDIR=1``).
+    """
+
+    def __init__(
+        self,
+        name: str | None,
+        run: Any,
+        *,
+        stop: Any = None,
+        time_budget_s: Any = None,
+        config: Mapping[str, Any] | None = None,
+        resources_per_trial: Any = None,
+        num_samples: int = 1,
+        storage_path: str | os.PathLike[str] | None = None,
+        local_dir: str | os.PathLike[str] | None = None,
+        upload_dir: str | None = None,
+        sync_config: SyncConfig | None = None,
+        checkpoint_config: CheckpointConfig | Mapping[str, Any] | None = None,
+        trial_name_creator: Callable[[Any], str] | None = None,
+        trial_dirname_creator: Callable[[Any], str] | None = None,
+        log_to_file: bool | str | Sequence[str] = False,
+        export_formats: str | Sequence[str] | None = None,
+        max_failures: int = 0,
+        restore: str | os.PathLike[str] | None = None,
+        checkpoint_freq: int = 0,
+        checkpoint_at_end: bool = False,
+        keep_checkpoints_num: int | None = None,
+        checkpoint_score_attr: str | None = None,
+        repeat: int | None = None,
+        trial_resources: Any = None,
+        custom_loggers: Sequence[Any] | None = None,
+        loggers: Sequence[Any] | None = None,
+        sync_function: Any = None,
+    ) -> None:
+        self.run = run
+        self.trainable, self.trainable_name, self.is_function_trainable = _resolve_run(run)
+        name = check_experiment_name(name, "name")
+        if name is None:
+            name = self.trainable_name
+            if _defaults.dated_subdir():
+                name = f"{name}_{date_str()}"
+        self.name: str = name
+
+        if config is not None and not isinstance(config, Mapping):
+            raise TypeError(f"config must be None or a dict (the search space), got {config!r}")
+        self.config: dict[str, Any] = dict(config or {})
+
+        self.num_samples = check_num_samples(num_samples, "num_samples")
+        if repeat is not None:
+            if num_samples != 1:
+                raise ValueError(
+                    f"pass either num_samples or repeat (its 0.x name), not both; got "
+                    f"num_samples={num_samples!r} and repeat={repeat!r}"
+                )
+            self.num_samples = check_num_samples(repeat, "repeat")
+
+        self.stop = check_stop(stop, "stop")
+        self.time_budget_s = check_time_budget(time_budget_s, "time_budget_s")
+
+        if resources_per_trial is not None and trial_resources is not None:
+            raise ValueError(
+                f"pass either resources_per_trial or trial_resources (its 0.x name), not both; "
+                f"got resources_per_trial={resources_per_trial!r} and "
+                f"trial_resources={trial_resources!r}"
+            )
+        self.resources: PlacementGroupFactory | None
+        if trial_resources is not None:
+            self.resources = resources_from_request(trial_resources, argument="trial_resources")
+        else:
+            self.resources = resources_from_request(
+                resources_per_trial, argument="resources_per_trial"
+            )
+
+        root = (
+            check_path(storage_path, "storage_path")
+            or check_path(local_dir, "local_dir")
+            or _defaults.results_root()
+        )
+        if _is_uri(root):
+            self.storage_path = root.rstrip("/")
+            self.experiment_path = f"{self.storage_path}/{self.name}"
+        else:
+            self.storage_path = os.path.abspath(os.path.expanduser(root))
+            self.experiment_path = os.path.join(self.storage_path, self.name)
+        self.upload_dir = check_path(upload_dir, "upload_dir")
+        if sync_config is not None and not isinstance(sync_config, SyncConfig):
+            raise TypeError(f"sync_config must be None or a SyncConfig, got {sync_config!r}")
+        self.sync_config = sync_config or SyncConfig()
+        restore_path = check_path(restore, "restore")
+        if restore_path is not None and not _is_uri(restore_path):
+            restore_path = os.path.expanduser(restore_path)
+        self.restore = restore_path
+
+        self.checkpoint_config = _merge_checkpoint_config(
+            checkpoint_config,
+            checkpoint_freq=checkpoint_freq,
+            checkpoint_at_end=checkpoint_at_end,
+            keep_checkpoints_num=keep_checkpoints_num,
+            checkpoint_score_attr=checkpoint_score_attr,
+        )
+        if self.is_function_trainable:
+            _reject_function_checkpointing(self.checkpoint_config, self.trainable_name)
+
+        self.log_to_file = normalize_log_to_file(log_to_file, "log_to_file")
+        self.max_failures = check_max_failures(max_failures, "max_failures")
+        self.trial_name_creator = check_callable(trial_name_creator, "trial_name_creator", "trial")
+        self.trial_dirname_creator = check_callable(
+            trial_dirname_creator, "trial_dirname_creator", "trial"
+        )
+        self.export_formats = _export_formats(export_formats)
+        self.custom_loggers = _logger_classes(custom_loggers, "custom_loggers") or []
+        self.loggers = _logger_classes(loggers, "loggers")
+        if sync_function is not None and not (
+            isinstance(sync_function, str) or callable(sync_function)
+        ):
+            raise TypeError(
+                f"sync_function must be None, a command template (str) or a function, "
+                f"got {sync_function!r}"
+            )
+        self.sync_function = sync_function
+
+    @classmethod
+    def from_json(cls, name: str, spec: Mapping[str, Any]) -> Experiment:
+        """Build an Experiment from a ``run_experiments`` spec dict ``{"run": ..., ...}``.
+
+        Keys are the keyword arguments of :class:`Experiment` plus ``run`` (required) and the
+        0.x ``env`` (stored as ``config["env"]``). An unknown key is a ValueError listing the
+        allowed ones.
+        """
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"experiment {name!r}: the spec must be a dict, got {spec!r}")
+        unknown = sorted(str(k) for k in spec if k not in SPEC_KEYS)
+        if unknown:
+            raise ValueError(
+                f"experiment {name!r}: unknown key(s) {unknown} in the spec; allowed keys: "
+                f"{sorted(SPEC_KEYS)}"
+            )
+        if "run" not in spec:
+            raise ValueError(
+                f"experiment {name!r}: the spec must have a 'run' key (a function, a Trainable "
+                f"subclass or a registered name), got keys {sorted(spec)}"
+            )
+        if "repeat" in spec and "num_samples" in spec:
+            raise ValueError(
+                f"experiment {name!r}: pass either num_samples or repeat (its 0.x name), not "
+                f"both; got num_samples={spec['num_samples']!r} and repeat={spec['repeat']!r}"
+            )
+        kwargs: dict[str, Any] = dict(spec)
+        run = kwargs.pop("run")
+        if "env" in kwargs:
+            env = kwargs.pop("env")
+            config = kwargs.get("config")
+            if config is not None and not isinstance(config, Mapping):
+                raise TypeError(
+                    f"experiment {name!r}: config must be a dict (the search space), got {config!r}"
+                )
+            kwargs["config"] = {**(config or {}), "env": env}
+        return cls(name, run, **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"Experiment(name={self.name!r}, trainable={self.trainable_name!r}, "
+            f"num_samples={self.num_samples}, experiment_path={self.experiment_path!r})"
+        )
+
+
+def convert_to_experiment_list(experiments: Any) -> list[Experiment]:
+    """``run_experiments``'s argument as a list: an Experiment, a list of them, or a dict
+    ``{name: spec dict}`` (each built with :meth:`Experiment.from_json`)."""
+    rule = "an Experiment, a list of Experiments or a dict {name: spec dict}"
+    if isinstance(experiments, Experiment):
+        return [experiments]
+    if isinstance(experiments, Mapping):
+        return [Experiment.from_json(name, spec) for name, spec in experiments.items()]
+    if isinstance(experiments, (list, tuple)):
+        for item in experiments:
+            if not isinstance(item, Experiment):
+                raise TypeError(
+                    f"experiments must be {rule}; the list holds {item!r}, not an Experiment"
+                )
+        return list(experiments)
+    raise TypeError(f"experiments must be {rule}, got {experiments!r}")
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def _resolve_run(run: Any) -> tuple[Any, str, bool]:
+    """(trainable object, trainable name, is function trainable) for ``run``."""
+    if isinstance(run, str):
+        if not _registry.is_registered(run):
+            raise ValueError(
+                f"run={run!r} is not a registered trainable name; registered names: "
+                f"{_registry.registered_names()}. Register it with "
+                f"tunelab.register_trainable(name, trainable) or pass the function or class"
+            )
+        trainable = _registry.get_trainable(run)
+        return trainable, run, not isinstance(trainable, type)
+    is_function = _registry.check_trainable(run, "run")
+    return run, _registry.trainable_name(run), is_function
+
+
+def _merge_checkpoint_config(
+    checkpoint_config: Any,
+    *,
+    checkpoint_freq: Any,
+    checkpoint_at_end: Any,
+    keep_checkpoints_num: Any,
+    checkpoint_score_attr: Any,
+) -> CheckpointConfig:
+    """``checkpoint_config`` with the legacy checkpoint arguments mapped in.
+
+    A legacy argument and the field it maps to may not both be set to different values.
+    """
+    if checkpoint_config is None:
+        base = CheckpointConfig()
+    elif isinstance(checkpoint_config, CheckpointConfig):
+        base = checkpoint_config
+    elif isinstance(checkpoint_config, Mapping):
+        allowed = [f.name for f in dataclasses.fields(CheckpointConfig)]
+        unknown = sorted(str(k) for k in checkpoint_config if k not in allowed)
+        if unknown:
+            raise ValueError(
+                f"checkpoint_config: unknown key(s) {unknown}; allowed keys: {allowed}"
+            )
+        base = CheckpointConfig(**checkpoint_config)
+    else:
+        raise TypeError(
+            f"checkpoint_config must be None, a CheckpointConfig or a dict of its fields, "
+            f"got {checkpoint_config!r}"
+        )
+
+    updates: dict[str, tuple[str, Any]] = {}  # field -> (legacy argument, value)
+    if check_int(checkpoint_freq, "checkpoint_freq", minimum=0, rule="an int >= 0 (0 = never)"):
+        updates["checkpoint_frequency"] = ("checkpoint_freq", int(checkpoint_freq))
+    if not isinstance(checkpoint_at_end, bool):
+        raise TypeError(f"checkpoint_at_end must be True or False, got {checkpoint_at_end!r}")
+    if checkpoint_at_end:
+        updates["checkpoint_at_end"] = ("checkpoint_at_end", True)
+    if keep_checkpoints_num is not None:
+        updates["num_to_keep"] = (
+            "keep_checkpoints_num",
+            check_int(keep_checkpoints_num, "keep_checkpoints_num", minimum=1, rule=KEEP_RULE),
+        )
+    if checkpoint_score_attr is not None:
+        if not isinstance(checkpoint_score_attr, str) or checkpoint_score_attr in ("", "min-"):
+            error = ValueError if isinstance(checkpoint_score_attr, str) else TypeError
+            raise error(
+                f"checkpoint_score_attr must be None or a result key, optionally prefixed "
+                f"with 'min-' (keep the lowest), got {checkpoint_score_attr!r}"
+            )
+        attr = checkpoint_score_attr
+        if attr.startswith("min-"):
+            updates["checkpoint_score_order"] = ("checkpoint_score_attr", "min")
+            attr = attr[len("min-") :]
+        updates["checkpoint_score_attribute"] = ("checkpoint_score_attr", attr)
+
+    defaults = CheckpointConfig()
+    for field_name, (legacy, value) in updates.items():
+        current = getattr(base, field_name)
+        if current != getattr(defaults, field_name) and current != value:
+            raise ValueError(
+                f"{legacy} conflicts with checkpoint_config.{field_name}: got "
+                f"{legacy}={value!r} and checkpoint_config.{field_name}={current!r}; "
+                f"set it in checkpoint_config only"
+            )
+    if not updates:
+        return base
+    return dataclasses.replace(base, **{k: v for k, (_, v) in updates.items()})
+
+
+def _reject_function_checkpointing(config: CheckpointConfig, name: str) -> None:
+    used = []
+    if config.checkpoint_frequency:
+        used.append(f"checkpoint_frequency={config.checkpoint_frequency} (checkpoint_freq)")
+    if config.checkpoint_at_end:
+        used.append("checkpoint_at_end=True")
+    if used:
+        raise ValueError(
+            f"{' and '.join(used)} is only supported for class trainables, and {name!r} is a "
+            f"function trainable; a function saves checkpoints itself by reporting them with "
+            f"session.report(metrics, checkpoint=Checkpoint.from_directory(...)) instead"
+        )
+
+
+def _export_formats(value: Any) -> list[str]:
+    rule = f"None, one of {list(EXPORT_FORMATS)} or a list of them"
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(f"export_formats must be {rule}, got {value!r}")
+    formats = []
+    for item in items:
+        if not isinstance(item, str) or item.strip().lower() not in EXPORT_FORMATS:
+            raise ValueError(f"export_formats must be {rule}, got {value!r}")
+        formats.append(item.strip().lower())
+    return formats
+
+
+def _logger_classes(value: Any, argument: str) -> list[Any] | None:
+    """None or a list of 0.x logger classes (or factories); returned as a new list."""
+    if value is None:
+        return None
+    rule = "None or a list of Logger classes"
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{argument} must be {rule}, got {value!r}")
+    for item in value:
+        if not callable(item):
+            raise TypeError(f"{argument} must be {rule}; the list holds {item!r}")
+    return list(value)

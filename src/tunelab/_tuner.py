@@ -1,0 +1,131 @@
+"""``Tuner``: the 2.x front door (``Tuner(trainable, param_space=..., ...).fit()``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tunelab._config import RunConfig, TuneConfig
+from tunelab._execute import RunOptions, execute_experiments, validate_common
+from tunelab._experiment import Experiment
+
+__all__ = ["Tuner"]
+
+
+class Tuner:
+    """Configure and run an experiment; ``fit()`` returns a :class:`~tunelab.ResultGrid`.
+
+    ``trainable`` is a function, a ``Trainable`` subclass or a registered name;
+    ``param_space`` the search space; ``tune_config`` a :class:`TuneConfig`; ``run_config``
+    a :class:`RunConfig`. Everything is validated here, before any trial starts.
+    """
+
+    def __init__(
+        self,
+        trainable: Any = None,
+        *,
+        param_space: dict[str, Any] | None = None,
+        tune_config: TuneConfig | None = None,
+        run_config: RunConfig | None = None,
+    ) -> None:
+        if trainable is None:
+            raise TypeError("Tuner: trainable is required (a function, Trainable class or name)")
+        if param_space is not None and not isinstance(param_space, dict):
+            raise TypeError(f"Tuner: param_space must be a dict or None, got {param_space!r}")
+        if tune_config is not None and not isinstance(tune_config, TuneConfig):
+            raise TypeError(f"Tuner: tune_config must be a TuneConfig, got {tune_config!r}")
+        if run_config is not None and not isinstance(run_config, RunConfig):
+            raise TypeError(f"Tuner: run_config must be a RunConfig, got {run_config!r}")
+        self._trainable = trainable
+        self._param_space = dict(param_space or {})
+        self._tune_config = tune_config or TuneConfig()
+        self._run_config = run_config or RunConfig()
+        self._experiment = self._build_experiment()
+        self._options = self._build_options()
+        validate_common(self._options)
+        self._result_grid: Any = None
+
+    def _build_experiment(self) -> Experiment:
+        tc, rc = self._tune_config, self._run_config
+        return Experiment(
+            rc.name,
+            self._trainable,
+            stop=rc.stop,
+            time_budget_s=tc.time_budget_s,
+            config=self._param_space,
+            num_samples=tc.num_samples,
+            storage_path=rc.storage_path,
+            local_dir=rc.local_dir,
+            sync_config=rc.sync_config,
+            checkpoint_config=rc.checkpoint_config,
+            trial_name_creator=tc.trial_name_creator,
+            trial_dirname_creator=tc.trial_dirname_creator,
+            log_to_file=rc.log_to_file,
+            max_failures=rc.failure_config.max_failures,
+        )
+
+    def _build_options(self) -> RunOptions:
+        tc, rc = self._tune_config, self._run_config
+        metric = tc.metric
+        mode = tc.mode
+        if isinstance(metric, list) or isinstance(mode, list):
+            raise NotImplementedError(
+                "TuneConfig: multi-objective metric/mode lists need a multi-objective searcher "
+                "(OptunaSearch), which is not available in this version of tunelab yet"
+            )
+        return RunOptions(
+            search_alg=tc.search_alg,
+            scheduler=tc.scheduler,
+            metric=metric,
+            mode=mode,
+            callbacks=list(rc.callbacks or []),
+            progress_reporter=rc.progress_reporter,
+            verbose=rc.verbose,
+            max_concurrent_trials=tc.max_concurrent_trials,
+            reuse_actors=tc.reuse_actors,
+            fail_fast=rc.failure_config.fail_fast,
+            raise_on_failed_trial=False,
+            executor=getattr(tc, "executor", None),
+            chdir_to_trial_dir=tc.chdir_to_trial_dir,
+        )
+
+    def fit(self) -> Any:
+        """Run the experiment and return a :class:`~tunelab.ResultGrid`."""
+        from tunelab.analysis import ExperimentAnalysis, ResultGrid
+
+        trials, _ = execute_experiments([self._experiment], self._options)
+        analysis = ExperimentAnalysis(
+            self._experiment.experiment_path,
+            trials=trials,
+            default_metric=self._options.metric,
+            default_mode=self._options.mode,
+        )
+        self._result_grid = ResultGrid(analysis)
+        return self._result_grid
+
+    def get_results(self) -> Any:
+        """The ResultGrid of the last ``fit()`` (RuntimeError before any)."""
+        if self._result_grid is None:
+            raise RuntimeError("Tuner.get_results: call fit() first (or Tuner.restore(...))")
+        return self._result_grid
+
+    @classmethod
+    def can_restore(cls, path: str | os.PathLike[str], storage_filesystem: Any = None) -> bool:
+        """True when ``path`` holds an experiment tunelab can resume."""
+        return os.path.exists(os.path.join(os.fspath(path), "experiment_state.json"))
+
+    @classmethod
+    def restore(
+        cls,
+        path: str | os.PathLike[str],
+        trainable: Any = None,
+        resume_unfinished: bool = True,
+        resume_errored: bool = False,
+        restart_errored: bool = False,
+        param_space: dict[str, Any] | None = None,
+        storage_filesystem: Any = None,
+    ) -> Tuner:
+        raise NotImplementedError(
+            "Tuner.restore: resuming experiments is not available in this version of tunelab "
+            "yet (it arrives with the checkpoint/resume work)"
+        )

@@ -1,0 +1,381 @@
+"""Reading experiment and trial directories for the analysis layer.
+
+Everything here is plain Python (``json``, ``csv``, ``os``); pandas is imported only by
+:meth:`TrialFiles.dataframe`, when a caller asks for a DataFrame.
+
+The layout read here is the one the controller and the file loggers write (see
+``docs/architecture.md``)::
+
+    <experiment>/experiment_state.json   {"version": 1, "name", "metric", "mode", "trials": [...]}
+    <experiment>/<trial dir>/result.json one JSON object per line
+                            /progress.csv flattened results, "/" as delimiter
+                            /params.json  the trial's config
+                            /error.txt    traceback(s) of failures
+                            /checkpoint_<N>/
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import numbers
+import os
+import re
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from tunelab._trial import Trial, TrialStatus
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
+
+logger = logging.getLogger("tunelab.analysis")
+
+DELIMITER = "/"
+EXPERIMENT_STATE_FILE = "experiment_state.json"
+RESULT_FILE = "result.json"
+PROGRESS_FILE = "progress.csv"
+PARAMS_FILE = "params.json"
+ERROR_FILE = "error.txt"
+CHECKPOINT_DIR_NAME = "checkpoint_dir_name"
+STATE_VERSION = 1
+
+_CHECKPOINT_DIR = re.compile(r"^checkpoint_(\d+)$")
+
+
+# -- values ---------------------------------------------------------------------------------
+def is_number(value: Any) -> TypeGuard[float]:
+    """True for real numbers (ints, floats, numpy scalars), False for bools and the rest."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_nan_or_inf(value: Any) -> bool:
+    return is_number(value) and not math.isfinite(float(value))
+
+
+def flatten(data: dict[str, Any], delimiter: str = DELIMITER) -> dict[str, Any]:
+    """Flatten nested dicts into one level, joining keys with ``delimiter``.
+
+    ``{"a": {"b": 1}, "c": 2}`` becomes ``{"a/b": 1, "c": 2}``. Lists are kept as values;
+    empty nested dicts disappear.
+    """
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if type(value) is dict:
+            prefix = key + delimiter
+            for inner_key, inner_value in flatten(value, delimiter).items():
+                out[prefix + inner_key] = inner_value
+        else:
+            out[key] = value
+    return out
+
+
+def lookup(data: dict[str, Any], metric: str, delimiter: str = DELIMITER) -> Any:
+    """The value of ``metric`` in ``data``; ``"a/b/c"`` reaches into nested dicts.
+
+    A key spelled exactly like ``metric`` (as in flattened rows) wins. Returns ``None``
+    when the metric is absent.
+    """
+    if metric in data:
+        return data[metric]
+    if delimiter not in metric:
+        return None
+    node: Any = data
+    for part in metric.split(delimiter):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _parse_csv_value(text: str) -> Any:
+    if text == "":
+        return None
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    if text in ("True", "False"):
+        return text == "True"
+    return text
+
+
+# -- files ----------------------------------------------------------------------------------
+def read_json_lines(path: str) -> list[dict[str, Any]] | None:
+    """The JSON objects in ``path`` (one a line), or ``None`` when there is no such file.
+
+    Blank lines are skipped, and so is a truncated line (a run killed mid-write).
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.readlines()
+    except FileNotFoundError:
+        return None
+    rows: list[dict[str, Any]] = []
+    loads = json.loads
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            row = loads(line)
+        except ValueError:
+            logger.warning("Skipping a line of %s that is not valid JSON", path)
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _last_json_line(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return None
+    for line in reversed(lines):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            return row if isinstance(row, dict) else None
+    return None
+
+
+def read_csv_rows(path: str) -> list[dict[str, Any]] | None:
+    """The rows of a ``progress.csv`` with numbers parsed, or ``None`` when it is missing."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return [
+                {key: _parse_csv_value(value) for key, value in row.items() if key is not None}
+                for row in csv.DictReader(handle)
+            ]
+    except FileNotFoundError:
+        return None
+
+
+def read_json(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        logger.warning("Could not parse %s as JSON", path)
+        return None
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def checkpoint_dirs(trial_dir: str) -> list[tuple[int, str]]:
+    """``(N, path)`` of every ``checkpoint_<N>`` directory in ``trial_dir``, by increasing N."""
+    if not trial_dir:
+        return []
+    try:
+        entries = list(os.scandir(trial_dir))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = []
+    for entry in entries:
+        match = _CHECKPOINT_DIR.match(entry.name)
+        if match and entry.is_dir():
+            found.append((int(match.group(1)), entry.path))
+    found.sort()
+    return found
+
+
+class TrialFiles:
+    """Lazy, cached reader of one trial directory.
+
+    Nothing is read until a method asks for it; results are cached until :meth:`clear`.
+    Checkpoint directories are listed afresh on every call (they change while a run goes on).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._rows: list[dict[str, Any]] | None = None
+        self._flat: list[dict[str, Any]] | None = None
+        self._found = False
+
+    def clear(self) -> None:
+        self._rows = None
+        self._flat = None
+        self._found = False
+
+    def _load(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            rows: list[dict[str, Any]] | None = None
+            if self.path:
+                rows = read_json_lines(os.path.join(self.path, RESULT_FILE))
+                if rows is None:
+                    rows = read_csv_rows(os.path.join(self.path, PROGRESS_FILE))
+            self._found = rows is not None
+            self._rows = rows or []
+        return self._rows
+
+    def has_results(self) -> bool:
+        """True when the directory holds ``result.json`` or ``progress.csv``."""
+        self._load()
+        return self._found
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every result, oldest first: ``result.json`` lines, else parsed ``progress.csv``."""
+        return self._load()
+
+    def last_row(self) -> dict[str, Any] | None:
+        """The last result, parsing only the last line of ``result.json`` when possible."""
+        if self._rows is None and self.path:
+            tail = _last_json_line(os.path.join(self.path, RESULT_FILE))
+            if tail is not None:
+                return tail
+        rows = self._load()
+        return rows[-1] if rows else None
+
+    def flat_rows(self) -> list[dict[str, Any]]:
+        """:meth:`rows` flattened with ``"/"`` (nested config included as ``config/...``)."""
+        if self._flat is None:
+            self._flat = [flatten(row) for row in self._load()]
+        return self._flat
+
+    def dataframe(self) -> DataFrame | None:
+        """All results as a DataFrame with flattened columns; ``None`` without a result file."""
+        if not self.has_results():
+            return None
+        import pandas as pd
+
+        frame: DataFrame = pd.DataFrame(self.flat_rows())
+        return frame
+
+    def checkpoint_results(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """``(N, path, metrics)`` of each ``checkpoint_<N>`` directory, oldest first.
+
+        ``metrics`` is the result that reported the checkpoint (its ``checkpoint_dir_name``
+        names the directory), else the last result of ``training_iteration`` N, else just
+        ``{"training_iteration": N}``.
+        """
+        found = self.checkpoints()
+        if not found:
+            return []
+        by_name: dict[str, dict[str, Any]] = {}
+        by_iteration: dict[Any, dict[str, Any]] = {}
+        for row in self._load():
+            name = row.get(CHECKPOINT_DIR_NAME)
+            if isinstance(name, str):
+                by_name[name] = row
+            iteration = row.get("training_iteration")
+            if isinstance(iteration, int):
+                by_iteration[iteration] = row
+        out = []
+        for number, path in found:
+            match = by_name.get(os.path.basename(path)) or by_iteration.get(number)
+            out.append((number, path, dict(match) if match else {"training_iteration": number}))
+        return out
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        return checkpoint_dirs(self.path)
+
+    def params(self) -> dict[str, Any] | None:
+        data = read_json(os.path.join(self.path, PARAMS_FILE)) if self.path else None
+        return dict(data) if isinstance(data, dict) else None
+
+    def error_text(self, error_file: str | None = None) -> str | None:
+        """The text of ``error_file`` (when given and present), else of ``error.txt``."""
+        if error_file:
+            text = read_text(error_file)
+            if text is not None:
+                return text
+        return read_text(os.path.join(self.path, ERROR_FILE)) if self.path else None
+
+
+# -- experiments ----------------------------------------------------------------------------
+def resolve_experiment_path(path: str) -> tuple[str, str | None]:
+    """``(experiment directory, state file or None)`` for a directory or a state file.
+
+    ``None`` means the directory has no ``experiment_state.json`` (its trial directories are
+    then scanned; that also reads experiments written by Ray Tune). Raises ``ValueError``
+    when ``path`` does not exist.
+    """
+    if os.path.isfile(path):
+        return os.path.dirname(os.path.abspath(path)), path
+    if not os.path.isdir(path):
+        raise ValueError(
+            f"experiment_checkpoint_path must be an experiment directory or its "
+            f"{EXPERIMENT_STATE_FILE}, got {path!r}, which does not exist"
+        )
+    main = os.path.join(path, EXPERIMENT_STATE_FILE)
+    return path, (main if os.path.isfile(main) else None)
+
+
+def load_state(state_file: str) -> dict[str, Any]:
+    """Read an ``experiment_state.json``; ``ValueError`` when it is not one."""
+    data = read_json(state_file)
+    if not isinstance(data, dict) or not isinstance(data.get("trials"), list):
+        raise ValueError(
+            f"{state_file!r} is not a tunelab experiment state file "
+            f'(a JSON object with a "trials" list)'
+        )
+    version = data.get("version", STATE_VERSION)
+    if not isinstance(version, int) or version > STATE_VERSION:
+        logger.warning(
+            "%s has state version %r; this tunelab reads version %d, trying anyway",
+            state_file,
+            version,
+            STATE_VERSION,
+        )
+    return data
+
+
+def trials_from_state(state: dict[str, Any], experiment_path: str) -> list[Trial]:
+    return [Trial.from_state(entry, experiment_path) for entry in state["trials"]]
+
+
+def scan_trials(experiment_path: str) -> tuple[list[Trial], dict[str, TrialFiles]]:
+    """Rebuild trials from the trial directories below ``experiment_path``.
+
+    Used when there is no state file (a hand-made or old experiment). A trial directory is one
+    holding ``result.json``, ``progress.csv`` or ``params.json``; its trial is TERMINATED, its
+    id comes from its last result (else the directory name) and its config from
+    ``params.json`` (else the last result's ``"config"``). Returns the trials and the
+    readers already filled while scanning.
+    """
+    trials: list[Trial] = []
+    files: dict[str, TrialFiles] = {}
+    markers = {RESULT_FILE, PROGRESS_FILE, PARAMS_FILE}
+    for root, dirs, names in os.walk(experiment_path):
+        dirs.sort()
+        if root == experiment_path or not markers.intersection(names):
+            dirs[:] = [d for d in dirs if not _CHECKPOINT_DIR.match(d)]
+            continue
+        dirs[:] = []  # a trial directory: do not look inside it for more trials
+        reader = TrialFiles(root)
+        last = reader.last_row() or {}
+        dirname = os.path.relpath(root, experiment_path)
+        trial_id = str(last.get("trial_id") or os.path.basename(root))
+        config = reader.params()
+        if config is None:
+            config = last.get("config") if isinstance(last.get("config"), dict) else {}
+        base = os.path.basename(root)
+        marker = f"_{trial_id}"
+        trainable = base.split(marker, 1)[0] if marker in base else ""
+        trial = Trial(
+            trainable,
+            trial_id=trial_id,
+            config=config,
+            experiment_path=experiment_path,
+            dirname=dirname,
+            trial_name=None if trainable else base,
+        )
+        trial.status = TrialStatus.TERMINATED
+        if last:
+            trial.update_last_result(last)
+        trials.append(trial)
+        files[trial_id] = reader
+    return trials, files

@@ -1,0 +1,316 @@
+"""The executor interface, and the machinery shared by executors whose workers speak the
+worker protocol over a ``multiprocessing.connection`` connection.
+
+Contract of :class:`Executor` (the controller is its only caller, from one thread):
+
+* ``setup(sys_path)`` once before the first trial; ``shutdown()`` once at the end.
+* ``total_resources()`` / ``used_resources()``: dicts of resource name -> amount.
+* ``why_never_fits(request)``: None, or a sentence saying why the request can never run.
+* ``try_start(trial_id, request, task)``: reserve resources and start the trial on a worker;
+  False (and nothing changed) when the resources are not free now.
+* ``send_decision(trial_id, decision)``, ``request_stop(trial_id)``: forwarded to the worker.
+* ``poll(timeout)``: wait up to ``timeout`` seconds for events and return them in arrival
+  order: ``("results", trial_id, [result...])``, ``("checkpoint", trial_id, path, iteration)``,
+  ``("end", trial_id, reason, payload)``, ``("lost", trial_id, message)`` (the worker died).
+  Resources of a trial are released before its "end"/"lost" event is returned.
+* ``location(trial_id)``: "ip:pid" of the worker running it.
+
+An executor never decides anything about trials: it places them and moves messages.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import itertools
+import os
+import sys
+from collections.abc import Iterable
+from multiprocessing.connection import wait
+from typing import Any
+
+from tunelab._resources import PlacementGroupFactory
+from tunelab.execution import _protocol as P
+from tunelab.execution._resource_pool import Allocation, ResourcePool
+
+__all__ = ["Executor", "WorkerHandle", "ConnectionExecutor"]
+
+
+class Executor(abc.ABC):
+    """Places trials on workers and moves messages (see the module docstring)."""
+
+    def setup(self, sys_path: list[str] | None = None) -> None:  # noqa: B027
+        """Called once before the first trial."""
+
+    @abc.abstractmethod
+    def total_resources(self) -> dict[str, float]: ...
+
+    @abc.abstractmethod
+    def used_resources(self) -> dict[str, float]: ...
+
+    @abc.abstractmethod
+    def why_never_fits(self, request: PlacementGroupFactory) -> str | None: ...
+
+    @abc.abstractmethod
+    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]) -> bool: ...
+
+    @abc.abstractmethod
+    def send_decision(self, trial_id: str, decision: str) -> None: ...
+
+    @abc.abstractmethod
+    def request_stop(self, trial_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def poll(self, timeout: float) -> list[tuple[Any, ...]]: ...
+
+    @abc.abstractmethod
+    def location(self, trial_id: str) -> str: ...
+
+    @abc.abstractmethod
+    def shutdown(self, force: bool = False) -> None: ...
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class WorkerHandle:
+    """The controller's side of one worker."""
+
+    _ids = itertools.count()
+
+    def __init__(self, gpu_key: tuple[str, ...], token: str) -> None:
+        self.worker_id = next(self._ids)
+        self.gpu_key = gpu_key
+        self.token = token
+        self.conn: Any = None
+        self.process: Any = None
+        self.pid = 0
+        self.hostname = ""
+        self.ip = ""
+        self.ready = False
+        self.trial_id: str | None = None
+        self.queued: dict[str, Any] | None = None
+        self.known_keys: set[str] = set()
+
+    @property
+    def location(self) -> str:
+        return f"{self.ip}:{self.pid}" if self.pid else "starting"
+
+
+class ConnectionExecutor(Executor):
+    """Shared bookkeeping: the resource pool, idle workers, trial <-> worker maps, polling.
+
+    Subclasses implement :meth:`_spawn` (start a worker that will say hello with its token)
+    and may override :meth:`_extra_waitables` / :meth:`_on_waitable_ready` to accept
+    connections, and :meth:`_exit_message` to explain a lost worker.
+    """
+
+    def __init__(self, pool: ResourcePool, *, max_idle_workers: int | None = None) -> None:
+        self._pool = pool
+        self._workers: dict[int, WorkerHandle] = {}
+        self._by_conn: dict[Any, WorkerHandle] = {}
+        self._by_token: dict[str, WorkerHandle] = {}
+        self._by_trial: dict[str, WorkerHandle] = {}
+        self._allocations: dict[str, Allocation] = {}
+        self._blobs: dict[str, bytes] = {}
+        self._sys_path: list[str] = []
+        self._max_idle = max_idle_workers or max(2, int(pool.total.get("CPU", 1)))
+
+    # -- resources -----------------------------------------------------------------------------
+    def total_resources(self) -> dict[str, float]:
+        return dict(self._pool.total)
+
+    def used_resources(self) -> dict[str, float]:
+        return dict(self._pool.used)
+
+    def why_never_fits(self, request: PlacementGroupFactory) -> str | None:
+        return self._pool.why_never_fits(request)
+
+    def setup(self, sys_path: list[str] | None = None) -> None:
+        self._sys_path = list(sys_path if sys_path is not None else sys.path)
+
+    # -- starting trials -----------------------------------------------------------------------
+    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]) -> bool:
+        allocation = self._pool.try_acquire(request)
+        if allocation is None:
+            return False
+        self._allocations[trial_id] = allocation
+        gpu_key = allocation.gpu_ids
+        task = dict(task, gpu_ids=list(gpu_key))
+        worker = self._idle_worker(gpu_key) or self._new_worker(gpu_key)
+        worker.trial_id = trial_id
+        self._by_trial[trial_id] = worker
+        if worker.ready:
+            self._send_run(worker, task)
+        else:
+            worker.queued = task
+        return True
+
+    def _idle_worker(self, gpu_key: tuple[str, ...]) -> WorkerHandle | None:
+        for worker in self._workers.values():
+            if worker.trial_id is None and worker.gpu_key == gpu_key:
+                return worker
+        return None
+
+    def _new_worker(self, gpu_key: tuple[str, ...]) -> WorkerHandle:
+        idle = [w for w in self._workers.values() if w.trial_id is None]
+        if len(idle) >= self._max_idle:
+            self._retire(idle[0])
+        token = os.urandom(8).hex()
+        worker = WorkerHandle(gpu_key, token)
+        self._workers[worker.worker_id] = worker
+        self._by_token[token] = worker
+        self._spawn(worker)
+        return worker
+
+    def _send_run(self, worker: WorkerHandle, task: dict[str, Any]) -> None:
+        key = task["trainable_key"]
+        if key not in worker.known_keys:
+            task = dict(task, trainable_blob=self._blobs[key])
+            worker.known_keys.add(key)
+        import cloudpickle
+
+        worker.conn.send_bytes(cloudpickle.dumps(("run", task), protocol=5))
+
+    def register_trainable(self, key: str, blob: bytes) -> None:
+        self._blobs[key] = blob
+
+    # -- messages to workers -------------------------------------------------------------------
+    def _send(self, worker: WorkerHandle, message: Any) -> None:
+        if worker.conn is None:
+            return
+        with contextlib.suppress(OSError):
+            worker.conn.send_bytes(P.dumps(message))
+
+    def send_decision(self, trial_id: str, decision: str) -> None:
+        worker = self._by_trial.get(trial_id)
+        if worker is not None:
+            self._send(worker, ("decision", trial_id, decision))
+
+    def request_stop(self, trial_id: str) -> None:
+        worker = self._by_trial.get(trial_id)
+        if worker is None:
+            return
+        if worker.ready:
+            self._send(worker, ("stop", trial_id))
+        else:
+            worker.queued = None
+            self._finish_trial(trial_id)
+            self._pending_events.append(("end", trial_id, P.END_STOPPED, None))
+
+    def location(self, trial_id: str) -> str:
+        worker = self._by_trial.get(trial_id)
+        return worker.location if worker is not None else ""
+
+    # -- polling -------------------------------------------------------------------------------
+    _pending_events: list[tuple[Any, ...]]
+
+    def poll(self, timeout: float) -> list[tuple[Any, ...]]:
+        events: list[tuple[Any, ...]] = getattr(self, "_pending_events", [])
+        self._pending_events = []
+        self._check_unready(events)
+        if events:
+            timeout = 0
+        waitables: list[Any] = [*self._by_conn, *self._extra_waitables()]
+        if not waitables:
+            return events
+        for ready in wait(waitables, timeout):
+            worker = self._by_conn.get(ready)
+            if worker is None:
+                self._on_waitable_ready(ready)
+                continue
+            self._drain(worker, events)
+        return events
+
+    def _drain(self, worker: WorkerHandle, events: list[tuple[Any, ...]]) -> None:
+        conn = worker.conn
+        try:
+            while True:
+                message = P.loads(conn.recv_bytes())
+                kind = message[0]
+                if kind == "results" or kind == "checkpoint":
+                    events.append(message)
+                elif kind == "end":
+                    self._finish_trial(message[1])
+                    events.append(message)
+                elif kind == "hello":
+                    self._on_hello(worker, message)
+                if not conn.poll():
+                    break
+        except (EOFError, OSError):
+            self._on_lost(worker, events)
+
+    def _on_hello(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
+        _, _token, worker.pid, worker.hostname, worker.ip = message
+        worker.ready = True
+        self._send(worker, ("setup", {"sys_path": self._sys_path}))
+        if worker.queued is not None:
+            task, worker.queued = worker.queued, None
+            self._send_run(worker, task)
+
+    def _register_conn(self, conn: Any, worker: WorkerHandle) -> None:
+        worker.conn = conn
+        self._by_conn[conn] = worker
+
+    def _finish_trial(self, trial_id: str) -> None:
+        worker = self._by_trial.pop(trial_id, None)
+        if worker is not None and worker.trial_id == trial_id:
+            worker.trial_id = None
+        allocation = self._allocations.pop(trial_id, None)
+        if allocation is not None:
+            self._pool.release(allocation)
+
+    def _on_lost(self, worker: WorkerHandle, events: list[tuple[Any, ...]]) -> None:
+        trial_id = worker.trial_id
+        message = self._exit_message(worker)
+        self._forget(worker)
+        if trial_id is not None:
+            self._finish_trial(trial_id)
+            events.append(("lost", trial_id, message))
+
+    def _forget(self, worker: WorkerHandle) -> None:
+        self._workers.pop(worker.worker_id, None)
+        self._by_token.pop(worker.token, None)
+        if worker.conn is not None:
+            self._by_conn.pop(worker.conn, None)
+            with contextlib.suppress(OSError):
+                worker.conn.close()
+
+    def _retire(self, worker: WorkerHandle) -> None:
+        self._send(worker, ("exit",))
+        self._forget(worker)
+        self._reap(worker)
+
+    # -- hooks for subclasses ------------------------------------------------------------------
+    @abc.abstractmethod
+    def _spawn(self, worker: WorkerHandle) -> None: ...
+
+    def _extra_waitables(self) -> Iterable[Any]:
+        return ()
+
+    def _on_waitable_ready(self, obj: Any) -> None:
+        pass
+
+    def _check_unready(self, events: list[tuple[Any, ...]]) -> None:
+        pass
+
+    def _exit_message(self, worker: WorkerHandle) -> str:
+        return "the worker stopped unexpectedly"
+
+    def _reap(self, worker: WorkerHandle) -> None:
+        pass
+
+    def shutdown(self, force: bool = False) -> None:
+        """Ask every worker to exit (``force``: kill at once) and wait for them."""
+        workers = list(self._workers.values())
+        for worker in workers:
+            if force:
+                self._kill(worker)
+            else:
+                self._send(worker, ("exit",))
+            self._forget(worker)
+        for worker in workers:
+            self._reap(worker)
+
+    def _kill(self, worker: WorkerHandle) -> None:
+        pass

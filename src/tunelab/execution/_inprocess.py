@@ -1,0 +1,61 @@
+"""An executor that runs workers as threads of this process: the test double.
+
+Same worker loop and protocol as :class:`LocalExecutor`, over ``multiprocessing.Pipe``
+pairs instead of sockets; no processes are started, so a whole experiment runs in
+milliseconds. GPUs are bookkeeping only (``CUDA_VISIBLE_DEVICES`` is not touched).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from multiprocessing import Pipe
+from typing import Any
+
+from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
+from tunelab.execution._resource_pool import ResourcePool
+
+__all__ = ["InProcessExecutor"]
+
+
+class InProcessExecutor(ConnectionExecutor):
+    """Run trials in threads of this process (``num_cpus`` defaults to 2)."""
+
+    def __init__(
+        self,
+        num_cpus: float = 2,
+        num_gpus: int = 0,
+        resources: dict[str, float] | None = None,
+        memory: float = 2**40,
+    ) -> None:
+        total = {"CPU": float(num_cpus), "memory": float(memory)}
+        total.update({k: float(v) for k, v in (resources or {}).items()})
+        super().__init__(ResourcePool(total, [str(i) for i in range(num_gpus)]))
+        self._threads: dict[int, threading.Thread] = {}
+
+    def _spawn(self, worker: WorkerHandle) -> None:
+        from tunelab.execution._worker import Worker
+
+        ours, theirs = Pipe()
+        self._register_conn(ours, worker)
+        hello = ("hello", worker.token, os.getpid(), "localhost", "127.0.0.1")
+        thread = threading.Thread(
+            target=Worker(theirs, in_process=True).serve,
+            args=(hello,),
+            name=f"tunelab-worker-{worker.worker_id}",
+            daemon=True,
+        )
+        thread.start()
+        worker.process = thread
+
+    def _send_run(self, worker: WorkerHandle, task: dict[str, Any]) -> None:
+        # threads share the process's working directory and file descriptors
+        super()._send_run(worker, dict(task, chdir=False, log_to_file=None))
+
+    def _reap(self, worker: WorkerHandle) -> None:
+        thread: Any = worker.process
+        if thread is not None:
+            thread.join(timeout=3.0)
+
+    def describe(self) -> str:
+        return "in-process worker threads"

@@ -1,0 +1,420 @@
+"""The worker loop: runs trials one after another in a worker process (or thread).
+
+A worker connects to the controller, says hello, then serves "run" messages. While a trial
+runs, a reader thread receives decisions and stop requests, and a flusher thread sends
+results that wait in the outbox longer than ``MAX_DELAY_S`` (results reported in quick
+succession travel together in one message). The controller's per-result cost thus does not
+include one message per result when a trainable reports fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tunelab._errors import StopTrial
+from tunelab.execution import _protocol as P
+
+MAX_DELAY_S = 0.005
+MAX_BATCH = 2000
+
+
+class _Ended(StopTrial):
+    """The trial ends; ``reason`` is one of the protocol's END_* values."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Outbox:
+    """Results of the running trial waiting to be sent (thread-safe)."""
+
+    def __init__(self, send: Callable[[Any], None]) -> None:
+        self._send = send
+        self._cond = threading.Condition()
+        self._buffer: list[dict[str, Any]] = []
+        self._first = 0.0
+        self.trial_id = ""
+        self._closed = False
+
+    def add(self, result: dict[str, Any]) -> None:
+        with self._cond:
+            buffer = self._buffer
+            buffer.append(result)
+            if len(buffer) == 1:
+                self._first = time.monotonic()
+                self._cond.notify()
+            elif len(buffer) >= MAX_BATCH:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._cond:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._buffer:
+            batch, self._buffer = self._buffer, []
+            self._send(("results", self.trial_id, batch))
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def run_flusher(self) -> None:
+        """Thread body: send results that waited ``MAX_DELAY_S``."""
+        with self._cond:
+            while not self._closed:
+                if not self._buffer:
+                    self._cond.wait()
+                    continue
+                delay = self._first + MAX_DELAY_S - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                self._flush_locked()
+
+
+class Worker:
+    """Serves trials over ``conn`` (a ``multiprocessing.connection.Connection``)."""
+
+    def __init__(self, conn: Any, *, in_process: bool = False) -> None:
+        self._conn = conn
+        self._in_process = in_process
+        self._send_lock = threading.Lock()
+        self._tasks: queue.Queue[Any] = queue.Queue()
+        self._decisions: queue.Queue[str] = queue.Queue()
+        self._stop_requested: set[str] = set()
+        self._current: str | None = None
+        self._trainables: dict[str, Any] = {}
+        self._reusable: tuple[str, Any] | None = None
+        self._last_checkpoint: str | None = None
+        self.outbox = Outbox(self.send)
+
+    # -- transport -----------------------------------------------------------------------------
+    def send(self, message: Any) -> None:
+        try:
+            data = P.dumps(message)
+        except Exception:
+            import cloudpickle
+
+            data = cloudpickle.dumps(message)
+        with self._send_lock:
+            self._conn.send_bytes(data)
+
+    def _read_loop(self) -> None:
+        while True:
+            try:
+                message = P.loads(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                self._tasks.put(None)
+                self._decisions.put(P.STOP)
+                return
+            kind = message[0]
+            if kind == "run":
+                self._tasks.put(message[1])
+            elif kind == "decision":
+                if message[1] == self._current:
+                    self._decisions.put(message[2])
+            elif kind == "stop":
+                self._stop_requested.add(message[1])
+                if message[1] == self._current:
+                    self._decisions.put(P.STOP)
+            elif kind == "setup":
+                self._apply_setup(message[1])
+            elif kind == "exit":
+                self._tasks.put(None)
+                return
+
+    def _next_decision(self, trial_id: str) -> str:
+        return self._decisions.get()
+
+    @staticmethod
+    def _apply_setup(setup: dict[str, Any]) -> None:
+        for entry in reversed(setup.get("sys_path", [])):
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
+        os.environ.update(setup.get("env", {}))
+
+    # -- main loop -----------------------------------------------------------------------------
+    def serve(self, hello: tuple[Any, ...]) -> None:
+        self.send(hello)
+        threading.Thread(target=self._read_loop, name="tunelab-reader", daemon=True).start()
+        threading.Thread(target=self.outbox.run_flusher, name="tunelab-flusher", daemon=True).start()
+        try:
+            while True:
+                task = self._tasks.get()
+                if task is None:
+                    break
+                self.run_task(task)
+        finally:
+            self.outbox.close()
+            if self._reusable is not None:
+                with contextlib.suppress(Exception):
+                    self._reusable[1].stop()
+
+    def _trainable(self, task: dict[str, Any]) -> Any:
+        key = task["trainable_key"]
+        trainable = self._trainables.get(key)
+        if trainable is None:
+            import cloudpickle
+
+            trainable = cloudpickle.loads(task["trainable_blob"])
+            self._trainables[key] = trainable
+        return trainable
+
+    def run_task(self, task: dict[str, Any]) -> None:
+        trial_id = task["trial_id"]
+        self._current = trial_id
+        self.outbox.trial_id = trial_id
+        while not self._decisions.empty():
+            self._decisions.get_nowait()
+        reason, payload = P.END_DONE, None
+        try:
+            with _trial_environment(task):
+                reason, payload = self._run(task)
+        except _Ended as ended:
+            reason = ended.reason
+        except StopTrial:
+            reason = P.END_STOPPED
+        except StopIteration:
+            reason = P.END_DONE
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                reason, payload = P.END_ERROR, (traceback.format_exc(), repr(exc))
+        except Exception as exc:  # the trainable failed: report it, keep serving
+            reason, payload = P.END_ERROR, (traceback.format_exc(), repr(exc))
+        finally:
+            from tunelab import _session
+
+            _session._set_session(None, thread_local=self._in_process)
+            self._current = None
+        self.outbox.flush()
+        if reason == P.END_PAUSED and payload is None:
+            payload = self._last_checkpoint
+        self.send(("end", trial_id, reason, payload))
+        self._stop_requested.discard(trial_id)
+
+    # -- one trial -----------------------------------------------------------------------------
+    def _run(self, task: dict[str, Any]) -> tuple[str, Any]:
+        from tunelab import _session
+        from tunelab._checkpoint import Checkpoint
+        from tunelab._resources import PlacementGroupFactory
+        from tunelab.stopper._criteria import StopCriteria
+        from tunelab.trainable._progress import IterationState
+
+        trial_id = task["trial_id"]
+        trial_dir = task["trial_dir"]
+        criteria = StopCriteria(task["stop_criteria"]) if task["stop_criteria"] else None
+        sync = task["sync"]
+        milestone_attr, milestones = task.get("milestones") or (None, [])
+        milestones = sorted(milestones)
+        next_milestone = [0]
+        outbox = self.outbox
+        stop_requested = self._stop_requested
+        restore_path = task.get("restore_path")
+        self._last_checkpoint = restore_path
+        context = _session.TuneContext(
+            experiment_name=task["experiment_name"],
+            trial_name=task["trial_name"],
+            trial_id=trial_id,
+            trial_dir=trial_dir,
+            trial_resources=PlacementGroupFactory.from_state(task["resources"]),
+            storage_path=task["storage_path"],
+        )
+        state = IterationState(trial_id)
+        if task.get("iteration_state"):
+            state.restored(task["iteration_state"])
+
+        def sink(result: dict[str, Any], checkpoint: Any) -> None:
+            if checkpoint is not None:
+                path = self._persist(checkpoint, trial_dir, result["training_iteration"])
+                result["checkpoint_dir_name"] = os.path.basename(path)
+                result[P.CHECKPOINT_KEY] = path
+                session.checkpoint = Checkpoint(path)
+                self._last_checkpoint = path
+            if trial_id in stop_requested:
+                raise _Ended(P.END_STOPPED)
+            if result.get("done") or (criteria is not None and criteria(result)):
+                result["done"] = True
+                outbox.add(result)
+                raise _Ended(P.END_DONE)
+            wait = sync
+            if milestones and milestone_attr is not None:
+                value = result.get(milestone_attr)
+                index = next_milestone[0]
+                if value is not None and index < len(milestones) and value >= milestones[index]:
+                    wait = True
+                    while index < len(milestones) and value >= milestones[index]:
+                        index += 1
+                    next_milestone[0] = index
+            if wait:
+                result[P.WAIT_KEY] = True
+            outbox.add(result)
+            if wait:
+                outbox.flush()
+                decision = self._next_decision(trial_id)
+                if decision == P.STOP:
+                    raise _Ended(P.END_STOPPED)
+                if decision == P.PAUSE:
+                    raise _Ended(P.END_PAUSED)
+
+        session = _session.TrialSession(
+            context,
+            sink,
+            checkpoint=Checkpoint(restore_path) if restore_path else None,
+            iteration_state=state,
+        )
+        _session._set_session(session, thread_local=self._in_process)
+        trainable = self._trainable(task)
+        if task["is_function"]:
+            from tunelab.trainable._function import call_function_trainable
+
+            state.restart_clock()
+            call_function_trainable(trainable, task["config"], restore_path)
+            return P.END_DONE, None
+        return self._run_class(task, trainable, session, sink)
+
+    def _run_class(
+        self, task: dict[str, Any], cls: Any, session: Any, sink: Callable[..., None]
+    ) -> tuple[str, Any]:
+        obj = None
+        if task["reuse"] and self._reusable is not None and self._reusable[0] == task["trainable_key"]:
+            candidate = self._reusable[1]
+            self._reusable = None
+            ok = candidate.reset(
+                task["config"],
+                trial_id=task["trial_id"],
+                trial_name=task["trial_name"],
+                logdir=task["trial_dir"],
+                trial_resources=session.context.get_trial_resources(),
+            )
+            if ok:
+                obj = candidate
+            else:
+                candidate.stop()
+        elif self._reusable is not None:
+            self._reusable[1].stop()
+            self._reusable = None
+        if obj is None:
+            obj = cls(task["config"])
+        obj._state = session.state
+        keep = False
+        try:
+            if task.get("restore_path"):
+                obj.restore(task["restore_path"])
+            freq = task.get("checkpoint_freq") or 0
+            while True:
+                result = obj.train()
+                checkpoint = None
+                if result.pop("should_checkpoint", False) or (
+                    freq and result["training_iteration"] % freq == 0
+                ):
+                    checkpoint = obj.save()
+                try:
+                    sink(result, checkpoint)
+                except _Ended as ended:
+                    if ended.reason == P.END_PAUSED:
+                        path = obj.save()
+                        self._last_checkpoint = path
+                        return P.END_PAUSED, path
+                    if task.get("checkpoint_at_end") and checkpoint is None:
+                        self._final_save(obj, task)
+                    raise
+            # unreachable
+        finally:
+            if task["reuse"]:
+                self._reusable = (task["trainable_key"], obj)
+                keep = True
+            if not keep:
+                obj.stop()
+
+    def _final_save(self, obj: Any, task: dict[str, Any]) -> None:
+        path = obj.save()
+        self._last_checkpoint = path
+        self.outbox.flush()
+        self.send(("checkpoint", task["trial_id"], path, obj.iteration))
+
+    @staticmethod
+    def _persist(checkpoint: Any, trial_dir: str, iteration: int) -> str:
+        if isinstance(checkpoint, str):
+            return checkpoint
+        from tunelab._checkpoint import persist_checkpoint
+
+        dest = os.path.join(trial_dir, f"checkpoint_{int(iteration):06d}")
+        persisted = persist_checkpoint(checkpoint, dest)
+        return str(persisted.path)
+
+
+@contextlib.contextmanager
+def _trial_environment(task: dict[str, Any]) -> Iterator[None]:
+    """chdir into the trial dir and redirect output when ``log_to_file`` asks for it."""
+    trial_dir = task["trial_dir"]
+    os.makedirs(trial_dir, exist_ok=True)
+    previous = os.getcwd()
+    chdir = task.get("chdir")
+    if chdir:
+        os.chdir(trial_dir)
+    out_name, err_name = task.get("log_to_file") or (None, None)
+    saved: list[tuple[int, int]] = []
+    files = []
+    try:
+        if out_name or err_name:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            opened: dict[str, Any] = {}
+            for fd, name in ((1, out_name), (2, err_name)):
+                if not name:
+                    continue
+                path = name if os.path.isabs(name) else os.path.join(trial_dir, name)
+                handle = opened.get(path)
+                if handle is None:
+                    handle = opened[path] = open(path, "ab", buffering=0)  # noqa: SIM115
+                    files.append(handle)
+                saved.append((fd, os.dup(fd)))
+                os.dup2(handle.fileno(), fd)
+        yield
+    finally:
+        if saved:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in saved:
+                os.dup2(copy, fd)
+                os.close(copy)
+        for handle in files:
+            handle.close()
+        if chdir:
+            os.chdir(previous)
+
+
+def main() -> None:
+    """Entry point of a local worker process: read address and key from stdin, serve."""
+    import signal
+    from multiprocessing.connection import Client
+
+    from tunelab.trainable._progress import process_info
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides how trials end
+
+    line = sys.stdin.readline().split()
+    family, address, authkey_hex, token = line[0], line[1], line[2], line[3]
+    if family == "AF_INET":
+        host, port = address.rsplit(":", 1)
+        target: Any = (host, int(port))
+    else:
+        target = address
+    conn = Client(target, family=family, authkey=bytes.fromhex(authkey_hex))
+    pid, hostname, ip = process_info()
+    Worker(conn).serve(("hello", token, pid, hostname, ip))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""``JsonLoggerCallback``: ``params.json``, ``params.pkl`` and ``result.json`` per trial."""
+
+from __future__ import annotations
+
+import copy
+import json
+import json.encoder
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tunelab._json import json_default, json_safe
+from tunelab.logger._logger_callback import (
+    _MAX_BUFFERED_LINES,
+    _FileLoggerCallback,
+    _LineFile,
+    _OpenFiles,
+    _TrialLog,
+)
+
+if TYPE_CHECKING:
+    from tunelab._trial import Trial
+
+__all__ = ["EXPR_PARAM_FILE", "EXPR_PARAM_PICKLE_FILE", "EXPR_RESULT_FILE", "JsonLoggerCallback"]
+
+EXPR_PARAM_FILE = "params.json"
+EXPR_PARAM_PICKLE_FILE = "params.pkl"
+EXPR_RESULT_FILE = "result.json"
+
+_log = logging.getLogger("tunelab.logger")
+
+# Stand-in for a result's "config" while the rest of the result is encoded; the trial's
+# config, encoded once, is spliced in where the stand-in's JSON text appears. The random
+# part makes a clash with a user's string practically impossible.
+_MARK = "\x00tunelab-config-" + secrets.token_hex(12)
+_MARK_JSON = json.dumps(_MARK)
+_NOTHING: Any = object()
+
+
+def make_encoder() -> Callable[[Any], str]:
+    """A reusable ``json.dumps(obj, default=json_default)`` equivalent, built once.
+
+    It drives the C encoder directly (saving the encoder set-up ``json.dumps`` pays per
+    call) and falls back to :class:`json.JSONEncoder` where that is unavailable. After a
+    failed encode the C encoder is rebuilt (its circular-reference markers may be stale).
+    """
+    fallback = json.JSONEncoder(default=json_default).encode
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return fallback
+
+    def build() -> Any:
+        return make(
+            {}, json_default, json.encoder.encode_basestring_ascii, None,
+            ": ", ", ", False, False, True,
+        )  # fmt: skip
+
+    try:
+        c_encoder = build()
+        probe: dict[str, Any] = {"a": [1, 2.5, None, True], "b": {"c": "\u00e9"}, "n": float("nan")}
+        if "".join(c_encoder(probe, 0)) != fallback(probe):
+            return fallback
+    except Exception:
+        return fallback
+
+    def encode(obj: Any) -> str:
+        nonlocal c_encoder
+        try:
+            return "".join(c_encoder(obj, 0))
+        except BaseException:
+            c_encoder = build()
+            raise
+
+    return encode
+
+
+def _safe_dumps(result: Any) -> str | None:
+    try:
+        return json.dumps(json_safe(result), default=json_default)
+    except (TypeError, ValueError, RecursionError) as exc:
+        _log.warning("Could not encode a result as JSON (%s); it is not written", exc)
+        return None
+
+
+def write_params(trial_dir: str, config: dict[str, Any]) -> None:
+    """Write ``params.json`` (JSON-safe, indent 2, sorted keys) and ``params.pkl``."""
+    text = json.dumps(json_safe(config), indent=2, sort_keys=True, default=json_default)
+    with open(os.path.join(trial_dir, EXPR_PARAM_FILE), "w", encoding="utf-8") as fh:
+        fh.write(text)
+    try:
+        import cloudpickle
+
+        blob = cloudpickle.dumps(config)
+    except Exception as exc:
+        _log.warning("Could not pickle the config of %s into %s: %s", trial_dir, "params.pkl", exc)
+        return
+    with open(os.path.join(trial_dir, EXPR_PARAM_PICKLE_FILE), "wb") as fh:
+        fh.write(blob)
+
+
+class _JsonTrialLog(_TrialLog):
+    """``result.json`` of one trial: one JSON object per line, the config encoded once."""
+
+    def __init__(
+        self, trial_dir: str, files: _OpenFiles | None, encode: Callable[[Any], str]
+    ) -> None:
+        self.trial_dir = trial_dir
+        self.file = _LineFile(os.path.join(trial_dir, EXPR_RESULT_FILE), files)
+        self.file.existing_size()
+        self._lines = self.file.lines
+        self._encode = encode
+        self._config: Any = _NOTHING  # private snapshot of the config last encoded
+        self._config_json = ""
+        self._cacheable = True
+
+    def start(self, trial: Trial) -> None:
+        self.update_config(trial.config)
+
+    def update_config(self, config: dict[str, Any]) -> None:
+        write_params(self.trial_dir, config)
+        self._remember(config)
+
+    def _remember(self, config: dict[str, Any]) -> bool:
+        try:
+            config_json = self._encode(config)
+            snapshot = copy.deepcopy(config)
+        except Exception:
+            self._config = _NOTHING
+            self._cacheable = False  # encode whole results from now on
+            return False
+        self._config, self._config_json = snapshot, config_json
+        self._cacheable = True
+        return True
+
+    def write(self, result: dict[str, Any]) -> None:
+        encode = self._encode
+        config = result.get("config", _NOTHING) if type(result) is dict else _NOTHING
+        try:
+            if type(config) is dict:
+                try:
+                    same = config == self._config
+                except Exception:
+                    same = False
+                if same or (self._cacheable and self._remember(config)):
+                    result["config"] = _MARK
+                    try:
+                        text = encode(result)
+                    finally:
+                        result["config"] = config
+                    text = text.replace(_MARK_JSON, self._config_json, 1)
+                else:
+                    text = encode(result)
+            else:
+                text = encode(result)
+        except (TypeError, ValueError, RecursionError):
+            safe = _safe_dumps(result)
+            if safe is None:
+                return
+            text = safe
+        lines = self._lines
+        lines.append(text + "\n")
+        if len(lines) >= _MAX_BUFFERED_LINES:
+            self.file.flush()
+
+
+class JsonLoggerCallback(_FileLoggerCallback[_JsonTrialLog]):
+    """Writes each trial's ``params.json``, ``params.pkl`` and ``result.json``.
+
+    On trial start the config goes to ``params.json`` (JSON-safe, indent 2) and
+    ``params.pkl`` (cloudpickle). Every result is one line of ``result.json``, equal to
+    ``json.dumps(result)`` (values JSON cannot hold are stringified; NaN and infinities are
+    written as ``NaN``/``Infinity`` as :mod:`json` does). Lines are buffered in memory and
+    written when the controller ends a step (``on_step_end``), on checkpoint, and at trial
+    end; files are appended to, so a resumed trial continues its log.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._encode = make_encoder()
+
+    def _new_log(self, trial: Trial, trial_dir: str) -> _JsonTrialLog:
+        return _JsonTrialLog(trial_dir, self._files, self._encode)
+
+    def update_config(self, trial: Trial, config: dict[str, Any]) -> None:
+        """Rewrite ``params.json``/``params.pkl`` of ``trial`` (e.g. after a PBT exploit)."""
+        log = self._log_for(trial)
+        if log is not None:
+            log.update_config(config)

@@ -1,0 +1,294 @@
+"""The legacy (Ray Tune 0.x/1.x) logger API: ``Logger`` classes and ``LegacyLoggerCallback``.
+
+A legacy logger is one object per trial, built as ``cls(config, logdir, trial)``; the
+controller drives it through :class:`LegacyLoggerCallback`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tunelab._json import json_safe
+from tunelab.logger._csv import _CsvTrialLog
+from tunelab.logger._json import _JsonTrialLog, make_encoder
+from tunelab.logger._logger_callback import LoggerCallback
+
+if TYPE_CHECKING:
+    from tunelab._trial import Trial
+
+__all__ = [
+    "DEFAULT_LOGGERS",
+    "CSVLogger",
+    "JsonLogger",
+    "LegacyLoggerCallback",
+    "Logger",
+    "NoopLogger",
+    "UnifiedLogger",
+    "pretty_print",
+]
+
+_log = logging.getLogger("tunelab.logger")
+
+
+class Logger:
+    """Legacy per-trial logger: ``Logger(config, logdir, trial=None)``.
+
+    Subclasses override :meth:`on_result` (called once per result, in order) and may
+    override ``_init`` (called at the end of the constructor), :meth:`update_config`
+    (the trial's config changed), :meth:`flush` and :meth:`close` (the trial ended; called
+    once). New code should write a :class:`~tunelab.logger.LoggerCallback` instead.
+    """
+
+    def __init__(self, config: dict[str, Any], logdir: str, trial: Trial | None = None) -> None:
+        self.config = config
+        self.logdir = logdir
+        self.trial = trial
+        self._init()
+
+    def _init(self) -> None:
+        """Set up files; called by the constructor."""
+
+    def on_result(self, result: dict[str, Any]) -> None:
+        """Log one result."""
+        raise NotImplementedError(f"{type(self).__name__} must implement on_result(result)")
+
+    def update_config(self, config: dict[str, Any]) -> None:
+        """The trial's config changed."""
+        self.config = config
+
+    def flush(self) -> None:
+        """Push buffered output to disk."""
+
+    def close(self) -> None:
+        """Release resources; the trial ended."""
+
+
+class NoopLogger(Logger):
+    """A logger that writes nothing."""
+
+    def on_result(self, result: dict[str, Any]) -> None:
+        pass
+
+
+class JsonLogger(Logger):
+    """Writes ``params.json``, ``params.pkl`` and ``result.json`` (one line per result) into
+    ``logdir``; every result is flushed to the OS."""
+
+    def _init(self) -> None:
+        os.makedirs(self.logdir, exist_ok=True)
+        self._log = _JsonTrialLog(self.logdir, None, make_encoder())
+        self._log.update_config(self.config)
+
+    def on_result(self, result: dict[str, Any]) -> None:
+        self._log.write(result)
+        self._log.file.flush()
+
+    def update_config(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self._log.update_config(config)
+
+    def flush(self) -> None:
+        self._log.file.flush()
+
+    def close(self) -> None:
+        self._log.file.close()
+
+
+class CSVLogger(Logger):
+    """Writes ``progress.csv`` into ``logdir`` (see :class:`~tunelab.logger.CSVLoggerCallback`);
+    every result is flushed to the OS."""
+
+    def _init(self) -> None:
+        os.makedirs(self.logdir, exist_ok=True)
+        self._log = _CsvTrialLog(self.logdir, None)
+
+    def on_result(self, result: dict[str, Any]) -> None:
+        self._log.write(result)
+        self._log.file.flush()
+
+    def flush(self) -> None:
+        self._log.file.flush()
+
+    def close(self) -> None:
+        self._log.file.close()
+
+
+#: The loggers :class:`UnifiedLogger` uses when given none.
+DEFAULT_LOGGERS: tuple[type[Logger], ...] = (JsonLogger, CSVLogger)
+
+
+def _check_logger_classes(name: str, classes: Any) -> tuple[type[Logger], ...]:
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Iterable):
+        raise TypeError(f"{name} must be a list of Logger subclasses, got {classes!r}")
+    out = tuple(classes)
+    for cls in out:
+        if not (isinstance(cls, type) and issubclass(cls, Logger)):
+            raise TypeError(
+                f"{name} must hold subclasses of tunelab.logger.Logger, got {cls!r} in {classes!r}"
+            )
+    return out
+
+
+class UnifiedLogger(Logger):
+    """Forwards every call to one instance of each class in ``loggers``
+    (default :data:`DEFAULT_LOGGERS`); a class whose constructor fails is skipped with a
+    warning."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        logdir: str,
+        trial: Trial | None = None,
+        loggers: Iterable[type[Logger]] | None = None,
+    ) -> None:
+        self._logger_classes = (
+            DEFAULT_LOGGERS if loggers is None else _check_logger_classes("loggers", loggers)
+        )
+        self._loggers: list[Logger] = []
+        super().__init__(config, logdir, trial)
+
+    def _init(self) -> None:
+        for cls in self._logger_classes:
+            try:
+                self._loggers.append(cls(self.config, self.logdir, self.trial))
+            except Exception as exc:
+                _log.warning("Could not instantiate %s: %s", cls.__name__, exc)
+
+    def on_result(self, result: dict[str, Any]) -> None:
+        for logger in self._loggers:
+            logger.on_result(result)
+
+    def update_config(self, config: dict[str, Any]) -> None:
+        self.config = config
+        for logger in self._loggers:
+            logger.update_config(config)
+
+    def flush(self) -> None:
+        for logger in self._loggers:
+            logger.flush()
+
+    def close(self) -> None:
+        for logger in self._loggers:
+            logger.close()
+
+
+class LegacyLoggerCallback(LoggerCallback):
+    """Drives legacy :class:`Logger` classes as a callback: one instance of each class per
+    trial, built at trial start as ``cls(trial.config, trial.local_path, trial)``; results
+    go to ``on_result``, a restarted trial's config to ``update_config``, checkpoints and
+    step ends to ``flush``, the trial's end to ``close``."""
+
+    def __init__(self, logger_classes: Iterable[type[Logger]]) -> None:
+        self.logger_classes = _check_logger_classes("logger_classes", logger_classes)
+        self._trial_loggers: dict[Trial, list[Logger]] = {}
+
+    def log_trial_start(self, trial: Trial) -> None:
+        loggers = self._trial_loggers.get(trial)
+        if loggers is None:
+            self._trial_loggers[trial] = [
+                cls(trial.config, trial.local_path, trial) for cls in self.logger_classes
+            ]
+        else:
+            for logger in loggers:
+                logger.update_config(trial.config)
+
+    def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
+        if trial not in self._trial_loggers:
+            self.log_trial_start(trial)
+        for logger in self._trial_loggers[trial]:
+            logger.on_result(result)
+
+    def log_trial_save(self, trial: Trial) -> None:
+        for logger in self._trial_loggers.get(trial, ()):
+            logger.flush()
+
+    def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
+        for logger in self._trial_loggers.pop(trial, ()):
+            logger.close()
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        for loggers in self._trial_loggers.values():
+            for logger in loggers:
+                logger.flush()
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        loggers, self._trial_loggers = self._trial_loggers, {}
+        for trial_loggers in loggers.values():
+            for logger in trial_loggers:
+                logger.close()
+
+
+# ---------------------------------------------------------------------------------------
+# pretty_print: a YAML-style view of a result
+# ---------------------------------------------------------------------------------------
+_PLAIN = re.compile(r"^[A-Za-z_/][\w ./()\-]*$")
+_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "none", "~", "y", "n"}
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        return repr(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _RESERVED and not text.endswith(" "):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _yaml_lines(value: Any, indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            item = value[key]
+            label = f"{pad}{_scalar(str(key))}:"
+            if isinstance(item, dict) and item:
+                out.append(label)
+                _yaml_lines(item, indent + 2, out)
+            elif isinstance(item, list) and item:
+                out.append(label)
+                _yaml_lines(item, indent, out)
+            else:
+                out.append(f"{label} {_inline(item)}")
+    else:
+        for item in value:
+            if isinstance(item, (dict, list)) and item:
+                sub: list[str] = []
+                _yaml_lines(item, 0, sub)
+                out.append(f"{pad}- {sub[0]}")
+                out.extend(f"{pad}  {line}" for line in sub[1:])
+            else:
+                out.append(f"{pad}- {_inline(item)}")
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return _scalar(value)
+
+
+def pretty_print(result: Mapping[str, Any], exclude: Iterable[str] | None = None) -> str:
+    """A YAML-style multi-line text of ``result`` (sorted keys, nested dicts indented).
+
+    ``config``, ``hist_stats``, keys in ``exclude`` and ``None`` values are left out.
+    """
+    excluded = {"config", "hist_stats", *(exclude or ())}
+    data = json_safe({k: v for k, v in result.items() if v is not None and k not in excluded})
+    lines: list[str] = []
+    _yaml_lines(data, 0, lines)
+    return "\n".join(lines) + "\n" if lines else "{}\n"

@@ -1,0 +1,284 @@
+"""``LoggerCallback`` and the buffered per-trial files the built-in loggers write through."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+
+from tunelab._callback import Callback
+
+if TYPE_CHECKING:
+    from tunelab._trial import Trial
+
+__all__ = ["LoggerCallback"]
+
+_log = logging.getLogger("tunelab.logger")
+
+#: Lines kept in memory per file before they are written out without waiting for a flush.
+_MAX_BUFFERED_LINES = 2048
+#: Files one logger keeps open at once; the least recently opened is closed beyond that
+#: (and reopened when it is written again), so thousands of paused trials do not exhaust
+#: file descriptors.
+_MAX_OPEN_FILES = 256
+
+
+class LoggerCallback(Callback):
+    """A :class:`~tunelab.Callback` that logs per trial: override the ``log_trial_*`` methods.
+
+    The hooks map to the methods as follows (all called from the controller's thread):
+
+    ======================  =========================================
+    ``on_trial_start``      ``log_trial_start(trial)``
+    ``on_trial_restore``    ``log_trial_restore(trial)``
+    ``on_trial_save``       ``log_trial_save(trial)``
+    ``on_trial_result``     ``log_trial_result(iteration, trial, result)``
+    ``on_trial_complete``   ``log_trial_end(trial, failed=False)``
+    ``on_trial_error``      ``log_trial_end(trial, failed=True)``
+    ======================  =========================================
+
+    ``log_trial_result`` runs once per result: keep it cheap (buffer, do not flush). Loggers
+    that buffer flush in ``on_step_end``, which the controller calls before it acts on the
+    results of a step.
+    """
+
+    def log_trial_start(self, trial: Trial) -> None:
+        """Called when ``trial`` starts or resumes running."""
+
+    def log_trial_restore(self, trial: Trial) -> None:
+        """Called when ``trial`` was restored from a checkpoint."""
+
+    def log_trial_save(self, trial: Trial) -> None:
+        """Called when ``trial`` wrote a checkpoint."""
+
+    def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
+        """Called once per result of ``trial``."""
+
+    def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
+        """Called when ``trial`` finished (``failed=True``: it errored for good)."""
+
+    def on_trial_start(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.log_trial_start(trial)
+
+    def on_trial_restore(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.log_trial_restore(trial)
+
+    def on_trial_save(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        self.log_trial_save(trial)
+
+    def on_trial_result(
+        self,
+        iteration: int,
+        trials: list[Trial],
+        trial: Trial,
+        result: dict[str, Any],
+        **info: Any,
+    ) -> None:
+        self.log_trial_result(iteration, trial, result)
+
+    def on_trial_complete(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.log_trial_end(trial, failed=False)
+
+    def on_trial_error(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.log_trial_end(trial, failed=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Buffered append-only files (shared by the JSON/CSV callbacks and the legacy loggers)
+# ---------------------------------------------------------------------------------------
+class _OpenFiles:
+    """Caps how many :class:`_LineFile` objects hold an open handle at once."""
+
+    def __init__(self, limit: int = _MAX_OPEN_FILES) -> None:
+        self.limit = limit
+        self._open: OrderedDict[_LineFile, None] = OrderedDict()
+
+    def opened(self, file: _LineFile) -> None:
+        self._open[file] = None
+        while len(self._open) > self.limit:
+            oldest, _ = self._open.popitem(last=False)
+            oldest.release()
+
+    def closed(self, file: _LineFile) -> None:
+        self._open.pop(file, None)
+
+
+def _drop_partial_tail(path: str) -> int:
+    """Truncate a trailing line without newline (left by a kill mid-write); return the size."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return 0
+    if size == 0:
+        return 0
+    with open(path, "rb+") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return size
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            fh.seek(start)
+            chunk = fh.read(end - start)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                new_size = start + cut + 1
+                break
+            end = start
+        else:
+            new_size = 0
+        _log.warning("Dropping an incomplete last line of %s", path)
+        fh.truncate(new_size)
+        return new_size
+
+
+class _LineFile:
+    """An append-only text file with an in-memory line buffer.
+
+    ``lines.append`` is the per-result cost; :meth:`flush` writes the buffer in one call
+    and flushes it to the OS. The handle is opened lazily and may be released (closed) by
+    :class:`_OpenFiles` at any time between flushes; it is reopened in append mode.
+    """
+
+    __slots__ = ("_fh", "_registry", "lines", "path")
+
+    def __init__(self, path: str, registry: _OpenFiles | None = None) -> None:
+        self.path = path
+        self.lines: list[str] = []
+        self._fh: IO[str] | None = None
+        self._registry = registry
+
+    def existing_size(self) -> int:
+        """Size of what is already on disk (after dropping an incomplete last line)."""
+        return _drop_partial_tail(self.path)
+
+    def append(self, line: str) -> None:
+        lines = self.lines
+        lines.append(line)
+        if len(lines) >= _MAX_BUFFERED_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        lines = self.lines
+        if not lines:
+            return
+        fh = self._fh
+        if fh is None:
+            fh = self._fh = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+            if self._registry is not None:
+                self._registry.opened(self)
+        fh.write("".join(lines))
+        lines.clear()
+        fh.flush()
+
+    def release(self) -> None:
+        """Flush and close the handle (the file stays usable; it reopens on demand)."""
+        try:
+            self.flush()
+        finally:
+            fh, self._fh = self._fh, None
+            if fh is not None:
+                fh.close()
+
+    def close(self) -> None:
+        try:
+            self.release()
+        finally:
+            if self._registry is not None:
+                self._registry.closed(self)
+
+
+class _TrialLog:
+    """What a file-writing logger keeps per trial (JSON: result.json, CSV: progress.csv)."""
+
+    file: _LineFile
+
+    def start(self, trial: Trial) -> None:
+        """(Re)started: called on every ``log_trial_start``."""
+
+    def write(self, result: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+_L = TypeVar("_L", bound=_TrialLog)
+
+
+class _FileLoggerCallback(LoggerCallback, Generic[_L]):
+    """Common machinery of the file loggers: one :class:`_TrialLog` per trial, a set of
+    files written since the last flush, flush in ``on_step_end`` and at trial end."""
+
+    def __init__(self) -> None:
+        self._logs: dict[Trial, _L] = {}
+        self._dirty: dict[_LineFile, None] = {}
+        self._files = _OpenFiles()
+
+    def _new_log(self, trial: Trial, trial_dir: str) -> _L:
+        raise NotImplementedError
+
+    def _log_for(self, trial: Trial) -> _L | None:
+        log = self._logs.get(trial)
+        if log is None:
+            trial_dir = trial.local_path
+            if not trial_dir:
+                _log.warning("Trial %s has no directory; %s skips it", trial, type(self).__name__)
+                return None
+            os.makedirs(trial_dir, exist_ok=True)
+            log = self._logs[trial] = self._new_log(trial, trial_dir)
+        return log
+
+    def log_trial_start(self, trial: Trial) -> None:
+        log = self._log_for(trial)
+        if log is not None:
+            log.start(trial)
+
+    def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
+        log = self._logs.get(trial)
+        if log is None:
+            log = self._log_for(trial)
+            if log is None:
+                return
+            log.start(trial)
+        log.write(result)
+        self._dirty[log.file] = None
+
+    def log_trial_save(self, trial: Trial) -> None:
+        log = self._logs.get(trial)
+        if log is not None:
+            log.file.flush()
+            self._dirty.pop(log.file, None)
+
+    def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
+        log = self._logs.pop(trial, None)
+        if log is not None:
+            self._dirty.pop(log.file, None)
+            log.file.close()
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        self.flush()
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        self.close()
+
+    def flush(self) -> None:
+        """Write every buffered line to the OS."""
+        dirty = self._dirty
+        if dirty:
+            for file in dirty:
+                file.flush()
+            dirty.clear()
+
+    def close(self) -> None:
+        """Flush and close every trial's file."""
+        self._dirty.clear()
+        logs, self._logs = self._logs, {}
+        for log in logs.values():
+            log.file.close()

@@ -1,0 +1,428 @@
+"""Progress reporters: the periodic status report of an experiment."""
+
+from __future__ import annotations
+
+import html
+import importlib
+import math
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tunelab.progress._status import _check_verbose, trial_count_line
+from tunelab.progress._table import (
+    DEFAULT_COLUMNS,
+    TAIL_COLUMNS,
+    best_trial_line,
+    infer_metric_columns,
+    trial_errors_table,
+    trial_progress_table,
+)
+from tunelab.result import DEFAULT_METRIC
+
+if TYPE_CHECKING:
+    from tunelab._trial import Trial
+
+__all__ = [
+    "CLIReporter",
+    "JupyterNotebookReporter",
+    "ProgressReporter",
+    "TuneReporterBase",
+    "default_progress_reporter",
+]
+
+
+class ProgressReporter(ABC):
+    """The extension point for progress output: implement ``should_report`` and ``report``.
+
+    The controller calls, from its single thread:
+
+    * ``setup(start_time, total_samples, metric, mode, verbose=...)`` once before the first
+      trial starts (``start_time`` is a ``time.time()`` value);
+    * ``should_report(trials, done=False)`` after each step of its loop; it must be cheap
+      (no I/O, O(1)), as it runs many times a second;
+    * ``report(trials, done, *sys_info)`` when ``should_report`` returned True, and once
+      more with ``done=True`` at the end. ``sys_info`` are ready-made header lines (memory,
+      scheduler, resources, result directory, trial counts; see
+      :func:`~tunelab.progress.experiment_status_lines`).
+
+    ``trials`` is the controller's list: read it, never mutate it.
+    """
+
+    def setup(
+        self,
+        start_time: float | None = None,
+        total_samples: int | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Called once before the experiment starts; unknown keywords are ignored."""
+        return
+
+    def set_search_properties(self, metric: str | None, mode: str | None) -> bool:
+        """Tell the reporter the experiment's metric and mode; True if accepted."""
+        return True
+
+    def set_total_samples(self, total_samples: int) -> None:
+        """Tell the reporter how many trials the experiment will run (0: unknown)."""
+        return
+
+    @abstractmethod
+    def should_report(self, trials: Sequence[Trial], done: bool = False) -> bool:
+        """Whether :meth:`report` should be called now."""
+
+    @abstractmethod
+    def report(self, trials: Sequence[Trial], done: bool, *sys_info: str) -> None:
+        """Show the progress of ``trials``; ``done`` marks the final report."""
+
+
+def _columns(name: str, value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        items = [(key, key) for key in value]
+    else:
+        raise TypeError(
+            f"{name} must be a list of names or a dict of name -> display name, got {value!r}"
+        )
+    for key, shown in items:
+        if not isinstance(key, str) or not isinstance(shown, str):
+            raise TypeError(f"{name} must hold strings only, got {key!r}: {shown!r}")
+    return dict(items)
+
+
+def _int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def _mode(value: Any) -> str | None:
+    if value not in (None, "min", "max"):
+        raise ValueError(f"mode must be 'min', 'max' or None, got {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+def _metric(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"metric must be a string or None, got {value!r}")
+    return value
+
+
+def _elapsed(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{int(hours):02d}:{int(minutes):02d}:{secs:05.2f}"
+
+
+class TuneReporterBase(ProgressReporter):
+    """The table-printing reporter: columns, rate bounding and the report text.
+
+    ``metric_columns``/``parameter_columns`` are lists of names or dicts of name -> shown
+    name. Without ``metric_columns`` the table shows the experiment's ``metric``, up to
+    ``infer_limit`` metrics the trials reported, then ``acc``, ``loss``, ``ts``,
+    ``reward``, ``iter`` and ``total time (s)`` where present. Without
+    ``parameter_columns`` it shows every sampled parameter. ``should_report`` is True at
+    most once per ``max_report_frequency`` seconds of ``clock`` (always when ``done``).
+    Intermediate reports include the trial table when ``print_intermediate_tables`` is
+    True (None: when the verbosity given to :meth:`setup` is 3, the default); the final
+    report always does, with every row.
+    """
+
+    def __init__(
+        self,
+        *,
+        metric_columns: Sequence[str] | Mapping[str, str] | None = None,
+        parameter_columns: Sequence[str] | Mapping[str, str] | None = None,
+        total_samples: int | None = None,
+        max_progress_rows: int = 20,
+        max_error_rows: int = 20,
+        max_column_length: int = 20,
+        max_report_frequency: float = 5,
+        infer_limit: int = 3,
+        print_intermediate_tables: bool | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        sort_by_metric: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        user_metrics = _columns("metric_columns", metric_columns)
+        self._metrics_override = user_metrics is not None
+        self._metric_columns = dict(DEFAULT_COLUMNS) if user_metrics is None else user_metrics
+        self._parameter_columns = _columns("parameter_columns", parameter_columns)
+        self._total_samples = (
+            None if total_samples is None else _int("total_samples", total_samples, 0)
+        )
+        self._max_progress_rows = _int("max_progress_rows", max_progress_rows, 1)
+        self._max_error_rows = _int("max_error_rows", max_error_rows, 0)
+        self._max_column_length = _int("max_column_length", max_column_length, 4)
+        if (
+            isinstance(max_report_frequency, bool)
+            or not isinstance(max_report_frequency, (int, float))
+            or not max_report_frequency >= 0
+            or math.isinf(max_report_frequency)
+        ):
+            raise ValueError(
+                f"max_report_frequency must be a finite number of seconds >= 0, "
+                f"got {max_report_frequency!r}"
+            )
+        self._max_report_frequency = float(max_report_frequency)
+        self._infer_limit = _int("infer_limit", infer_limit, 0)
+        if print_intermediate_tables is not None and not isinstance(
+            print_intermediate_tables, bool
+        ):
+            raise TypeError(
+                f"print_intermediate_tables must be True, False or None, "
+                f"got {print_intermediate_tables!r}"
+            )
+        self._print_intermediate_tables = print_intermediate_tables
+        self._metric = _metric(metric)
+        self._mode = _mode(mode)
+        if not isinstance(sort_by_metric, bool):
+            raise TypeError(f"sort_by_metric must be True or False, got {sort_by_metric!r}")
+        self._sort_by_metric = sort_by_metric
+        if not callable(clock):
+            raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
+        self._clock = clock
+        self._last_report = -math.inf
+        self._start_time = time.time()
+        self._verbosity = 3
+
+    # -- configuration ---------------------------------------------------------------------
+    def setup(
+        self,
+        start_time: float | None = None,
+        total_samples: int | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Called by the controller before the first trial; ``verbose=`` (0-3) may be given."""
+        if start_time is not None:
+            self._start_time = start_time
+        if total_samples is not None:
+            self.set_total_samples(total_samples)
+        if metric is not None or mode is not None:
+            self.set_search_properties(metric, mode)
+        verbose = kwargs.get("verbose")
+        if verbose is not None:
+            self._verbosity = _check_verbose(verbose)
+
+    def set_search_properties(self, metric: str | None, mode: str | None) -> bool:
+        metric, mode = _metric(metric), _mode(mode)
+        if (self._metric and metric and metric != self._metric) or (
+            self._mode and mode and mode != self._mode
+        ):
+            raise ValueError(
+                f"The reporter was built with metric={self._metric!r}, mode={self._mode!r} "
+                f"and the experiment uses metric={metric!r}, mode={mode!r}; set them in one "
+                f"place only"
+            )
+        self._metric = metric or self._metric
+        self._mode = mode or self._mode
+        if self._metric is None and self._mode:
+            self._metric = DEFAULT_METRIC
+        return True
+
+    def set_total_samples(self, total_samples: int) -> None:
+        self._total_samples = _int("total_samples", total_samples, 0)
+
+    def add_metric_column(self, metric: str, representation: str | None = None) -> None:
+        """Show ``metric`` (as ``representation``); turns off metric inference."""
+        if not isinstance(metric, str) or not isinstance(representation, (str, type(None))):
+            raise TypeError(f"add_metric_column takes strings, got {metric!r}, {representation!r}")
+        if metric in self._metric_columns:
+            raise ValueError(f"metric column {metric!r} already exists")
+        self._metric_columns[metric] = representation or metric
+        self._metrics_override = True
+
+    def add_parameter_column(self, parameter: str, representation: str | None = None) -> None:
+        """Show ``parameter`` (as ``representation``) instead of all sampled parameters."""
+        if not isinstance(parameter, str) or not isinstance(representation, (str, type(None))):
+            raise TypeError(
+                f"add_parameter_column takes strings, got {parameter!r}, {representation!r}"
+            )
+        if self._parameter_columns is None:
+            self._parameter_columns = {}
+        if parameter in self._parameter_columns:
+            raise ValueError(f"parameter column {parameter!r} already exists")
+        self._parameter_columns[parameter] = representation or parameter
+
+    # -- when ------------------------------------------------------------------------------
+    def should_report(self, trials: Sequence[Trial], done: bool = False) -> bool:
+        now = self._clock()
+        if done or now - self._last_report >= self._max_report_frequency:
+            self._last_report = now
+            return True
+        return False
+
+    # -- what ------------------------------------------------------------------------------
+    def _shown_metric_columns(self, trials: Sequence[Trial]) -> dict[str, str]:
+        if self._metrics_override:
+            return dict(self._metric_columns)
+        columns: dict[str, str] = {}
+        if self._metric:
+            columns[self._metric] = self._metric_columns.get(self._metric, self._metric)
+        for key in infer_metric_columns(trials, self._infer_limit):
+            columns.setdefault(key, key)
+        for key, shown in self._metric_columns.items():
+            if key not in TAIL_COLUMNS:
+                columns.setdefault(key, shown)
+        for key in TAIL_COLUMNS:
+            if key in self._metric_columns:
+                columns.setdefault(key, self._metric_columns[key])
+        return columns
+
+    def _shown_parameter_columns(self, trials: Sequence[Trial]) -> dict[str, str]:
+        if self._parameter_columns is not None:
+            return dict(self._parameter_columns)
+        keys: dict[str, None] = {}
+        for trial in trials:
+            keys.update(dict.fromkeys(trial.evaluated_params))
+        return {key: key for key in keys}
+
+    def _intermediate_tables(self) -> bool:
+        if self._print_intermediate_tables is None:
+            return self._verbosity >= 3
+        return self._print_intermediate_tables
+
+    def _progress_blocks(
+        self, trials: Sequence[Trial], done: bool, sys_info: Sequence[str], fmt: str
+    ) -> tuple[list[str], list[str]]:
+        """(header lines, table blocks) of one report."""
+        now = time.time()
+        header = [
+            "== Status ==",
+            f"Current time: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now))} "
+            f"(running for {_elapsed(now - self._start_time)})",
+            *sys_info,
+        ]
+        if not any(line.startswith("Number of trials") for line in sys_info):
+            header.append(trial_count_line(trials, self._total_samples))
+        best = best_trial_line(trials, self._metric, self._mode)
+        if best:
+            header.append(best)
+        tables: list[str] = []
+        if done or self._intermediate_tables():
+            tables += trial_progress_table(
+                trials,
+                metric_columns=self._shown_metric_columns(trials),
+                parameter_columns=self._shown_parameter_columns(trials),
+                max_rows=None if done else self._max_progress_rows,
+                max_column_length=self._max_column_length,
+                fmt=fmt,
+                metric=self._metric,
+                mode=self._mode,
+                sort_by_metric=self._sort_by_metric,
+            )
+            if done or self._max_error_rows:
+                tables += trial_errors_table(
+                    trials, max_rows=None if done else self._max_error_rows, fmt=fmt
+                )
+        return header, tables
+
+    def _progress_str(
+        self,
+        trials: Sequence[Trial],
+        done: bool,
+        *sys_info: str,
+        fmt: str = "psql",
+        delim: str = "\n",
+    ) -> str:
+        """The report as text (``fmt="psql"``) or HTML (``fmt="html"``, ``delim="<br>"``)."""
+        header, tables = self._progress_blocks(trials, done, sys_info, fmt)
+        if fmt == "html":
+            header = [html.escape(line) for line in header]
+            tables = [t if t.lstrip().startswith("<") else html.escape(t) for t in tables]
+        return delim.join([*header, *tables]) + delim
+
+
+class CLIReporter(TuneReporterBase):
+    """Prints the status report to standard output (see :class:`TuneReporterBase`)."""
+
+    def report(self, trials: Sequence[Trial], done: bool, *sys_info: str) -> None:
+        if self._verbosity == 0:
+            return
+        print(self._progress_str(trials, done, *sys_info), file=sys.stdout, flush=True)
+
+
+class JupyterNotebookReporter(TuneReporterBase):
+    """Shows the status report as HTML in a Jupyter notebook, replacing the previous one
+    when ``overwrite`` is True; prints text when IPython is not installed."""
+
+    def __init__(
+        self,
+        *,
+        overwrite: bool = True,
+        metric_columns: Sequence[str] | Mapping[str, str] | None = None,
+        parameter_columns: Sequence[str] | Mapping[str, str] | None = None,
+        total_samples: int | None = None,
+        max_progress_rows: int = 20,
+        max_error_rows: int = 20,
+        max_column_length: int = 20,
+        max_report_frequency: float = 5,
+        infer_limit: int = 3,
+        print_intermediate_tables: bool | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        sort_by_metric: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            metric_columns=metric_columns,
+            parameter_columns=parameter_columns,
+            total_samples=total_samples,
+            max_progress_rows=max_progress_rows,
+            max_error_rows=max_error_rows,
+            max_column_length=max_column_length,
+            max_report_frequency=max_report_frequency,
+            infer_limit=infer_limit,
+            print_intermediate_tables=print_intermediate_tables,
+            metric=metric,
+            mode=mode,
+            sort_by_metric=sort_by_metric,
+            clock=clock,
+        )
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+        self._overwrite = overwrite
+
+    def report(self, trials: Sequence[Trial], done: bool, *sys_info: str) -> None:
+        if self._verbosity == 0:
+            return
+        try:
+            display = importlib.import_module("IPython.display")
+        except ImportError:
+            print(self._progress_str(trials, done, *sys_info), file=sys.stdout, flush=True)
+            return
+        text = self._progress_str(trials, done, *sys_info, fmt="html", delim="<br>")
+        if self._overwrite:
+            display.clear_output(wait=True)
+        display.display(display.HTML(text))
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter (IPython kernel) process."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def default_progress_reporter(verbose: int = 3) -> ProgressReporter:
+    """The reporter to use when none is given: :class:`JupyterNotebookReporter` inside a
+    notebook kernel, else :class:`CLIReporter`; set up for ``verbose`` (0-3)."""
+    level = _check_verbose(verbose)
+    reporter: TuneReporterBase = JupyterNotebookReporter() if in_notebook() else CLIReporter()
+    reporter.setup(verbose=level)
+    return reporter

@@ -1,0 +1,193 @@
+"""The trial-scheduler extension point and the FIFO scheduler.
+
+A :class:`TrialScheduler` is a pure policy: it sees trial records and results and returns
+decisions; it never touches processes or files. The controller calls, from its one thread:
+
+* ``set_search_properties(metric, mode, **spec)`` once before trials start (False: the
+  scheduler was already configured with other values);
+* ``on_trial_add(runner, trial)`` when a trial is created;
+* ``on_trial_result(runner, trial, result) -> Decision`` for results at *decision points*
+  (see :meth:`decision_points`); ``on_trial_complete``, ``on_trial_error``,
+  ``on_trial_remove`` when a trial ends;
+* ``choose_trial_to_run(runner) -> Trial | None`` when resources are free;
+* ``save(path)``/``restore(path)`` or ``get_state()``/``set_state()`` for resume.
+
+``runner`` is a read-only :class:`RunnerView` (``get_trials()``, ``get_live_trials()``,
+``pending_trials()``, ``paused_trials()``), never the controller itself.
+
+Decision points: :meth:`decision_points` says which results need a decision before the
+worker may go on. None (the default for custom schedulers) means every result; a
+:class:`DecisionPoints` with no milestones means none (results stream freely).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tunelab._trial import Trial
+
+__all__ = ["Decision", "DecisionPoints", "FIFOScheduler", "RunnerView", "TrialScheduler"]
+
+
+class Decision(str, enum.Enum):
+    CONTINUE = "CONTINUE"
+    PAUSE = "PAUSE"
+    STOP = "STOP"
+    NOOP = "NOOP"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class DecisionPoints:
+    """Results whose ``attr`` reaches one of ``milestones`` need a decision."""
+
+    attr: str = "training_iteration"
+    milestones: tuple[float, ...] = ()
+
+
+class RunnerView:
+    """What a scheduler may see of the experiment (read-only)."""
+
+    def __init__(self, trials_by_status: Any, all_trials: list[Trial]) -> None:
+        self._by_status = trials_by_status
+        self._all = all_trials
+
+    def get_trials(self) -> list[Trial]:
+        return list(self._all)
+
+    def get_live_trials(self) -> list[Trial]:
+        return [t for t in self._all if not t.status.is_finished()]
+
+    def pending_trials(self) -> Iterable[Trial]:
+        return self._by_status("PENDING")
+
+    def paused_trials(self) -> Iterable[Trial]:
+        return self._by_status("PAUSED")
+
+
+class TrialScheduler:
+    """Base class of trial schedulers (see the module docstring for the protocol)."""
+
+    CONTINUE = Decision.CONTINUE
+    PAUSE = Decision.PAUSE
+    STOP = Decision.STOP
+    NOOP = Decision.NOOP
+
+    supports_buffered_results = True
+
+    def __init__(self, metric: str | None = None, mode: str | None = None) -> None:
+        if mode is not None and mode not in ("min", "max"):
+            raise ValueError(f"{type(self).__name__}: mode must be 'min' or 'max', got {mode!r}")
+        self._metric = metric
+        self._mode = mode
+
+    @property
+    def metric(self) -> str | None:
+        return self._metric
+
+    @property
+    def mode(self) -> str | None:
+        return self._mode
+
+    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
+        if (self._metric and metric and metric != self._metric) or (
+            self._mode and mode and mode != self._mode
+        ):
+            return False
+        if metric:
+            self._metric = metric
+        if mode:
+            self._mode = mode
+        if self._mode and not self._metric:
+            self._metric = "_metric"
+        return True
+
+    def decision_points(self) -> DecisionPoints | None:
+        """None: every result is a decision point (safe default for custom schedulers)."""
+        return None
+
+    def on_trial_add(self, runner: RunnerView, trial: Trial) -> None:
+        pass
+
+    def on_trial_error(self, runner: RunnerView, trial: Trial) -> None:
+        pass
+
+    def on_trial_result(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> Decision:
+        return Decision.CONTINUE
+
+    def on_trial_complete(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> None:
+        pass
+
+    def on_trial_remove(self, runner: RunnerView, trial: Trial) -> None:
+        pass
+
+    def choose_trial_to_run(self, runner: RunnerView) -> Trial | None:
+        for trial in runner.pending_trials():
+            return trial
+        for trial in runner.paused_trials():
+            return trial
+        return None
+
+    def debug_string(self) -> str:
+        return f"Using {type(self).__name__}."
+
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "w") as fh:
+            json.dump(self.get_state(), fh)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path) as fh:
+            self.set_state(json.load(fh))
+
+
+class FIFOScheduler(TrialScheduler):
+    """Runs trials in the order they were added, never stops or pauses them itself."""
+
+    def decision_points(self) -> DecisionPoints | None:
+        return DecisionPoints()
+
+    def debug_string(self) -> str:
+        return "Using FIFO scheduling algorithm."
+
+
+_LATER = {
+    "async_hyperband": "AsyncHyperBandScheduler",
+    "asynchyperband": "AsyncHyperBandScheduler",
+    "asha": "ASHAScheduler",
+    "hyperband": "HyperBandScheduler",
+    "hb_bohb": "HyperBandForBOHB",
+    "median_stopping_rule": "MedianStoppingRule",
+    "medianstopping": "MedianStoppingRule",
+    "pbt": "PopulationBasedTraining",
+    "pbt_replay": "PopulationBasedTrainingReplay",
+    "pb2": "PB2",
+    "resource_changing": "ResourceChangingScheduler",
+}
+
+
+def create_scheduler(scheduler: str, **kwargs: Any) -> TrialScheduler:
+    """Build a scheduler by name (``"fifo"``); unknown keyword arguments are an error."""
+    if scheduler == "fifo":
+        if kwargs:
+            raise TypeError(f"create_scheduler('fifo') takes no arguments, got {sorted(kwargs)}")
+        return FIFOScheduler()
+    if scheduler in _LATER:
+        raise NotImplementedError(
+            f"create_scheduler: {_LATER[scheduler]} ({scheduler!r}) is not available in this "
+            "version of tunelab yet; use 'fifo' or a TrialScheduler subclass"
+        )
+    known = ["fifo", *sorted(_LATER)]
+    raise ValueError(f"create_scheduler: unknown scheduler {scheduler!r}; known: {known}")

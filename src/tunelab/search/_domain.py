@@ -1,0 +1,519 @@
+"""Search-space domains and their samplers.
+
+A *domain* describes the set of values one hyperparameter may take (:class:`Float`,
+:class:`Integer`, :class:`Categorical`, :class:`Function`); its *sampler* says how values are
+drawn from it (:class:`Uniform`, :class:`LogUniform`, :class:`Normal`, :class:`Grid`, wrapped by
+:class:`Quantized`). Bounds are checked when a domain is defined. Sampling uses
+:class:`random.Random` only (numpy is never imported here).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from tunelab.search._common import (
+    DomainBase,
+    Draw,
+    as_random,
+    check_categories,
+    check_int,
+    check_real,
+    check_size,
+    is_integral,
+    is_real,
+    quantizer,
+    snap,
+    spec_view,
+    takes_one_argument,
+)
+
+__all__ = [
+    "Categorical",
+    "Domain",
+    "Float",
+    "Function",
+    "Grid",
+    "Integer",
+    "LogUniform",
+    "Normal",
+    "Quantized",
+    "Sampler",
+    "Uniform",
+]
+
+
+# -- samplers ------------------------------------------------------------------------------
+class Sampler:
+    """How values are drawn from a :class:`Domain`.
+
+    A sampler is a small immutable description (``Uniform()``, ``LogUniform()``,
+    ``Normal(mean, sd)``, ``Quantized(inner, q)``, ``Grid()``); the domain it is attached to does
+    the drawing and checks that the pair makes sense (``Normal`` on a bounded ``Float`` is a
+    ``ValueError``). Search-algorithm adapters read these objects to translate a tunelab space
+    into their own library's space.
+    """
+
+    def sample(
+        self,
+        domain: Domain,
+        config: Mapping[str, Any] | None = None,
+        size: int = 1,
+        random_state: object = None,
+    ) -> list[Any]:
+        """Draw ``size`` values of ``domain`` with this sampler."""
+        values = domain.sample(config=config, size=size, random_state=random_state)
+        return list(values) if size != 1 else [values]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Uniform(Sampler):
+    """Every value of the domain equally likely (the default sampler of every domain)."""
+
+
+class LogUniform(Sampler):
+    """Uniform in log space. ``base`` is kept for compatibility; it does not change the law."""
+
+    def __init__(self, base: float = 10) -> None:
+        self.base = check_real("base", base, "LogUniform()")
+        if self.base <= 0 or self.base == 1:
+            raise ValueError(f"`base` of LogUniform() must be > 0 and != 1, got {base!r}")
+
+    def __repr__(self) -> str:
+        return f"LogUniform(base={self.base!r})"
+
+
+class Normal(Sampler):
+    """Gaussian with mean ``mean`` and standard deviation ``sd`` (> 0)."""
+
+    def __init__(self, mean: float = 0.0, sd: float = 1.0) -> None:
+        self.mean = check_real("mean", mean, "Normal()", finite=True)
+        self.sd = check_real("sd", sd, "Normal()", finite=True)
+        if self.sd <= 0:
+            raise ValueError(f"`sd` of Normal() must be > 0, got {sd!r}")
+
+    def __repr__(self) -> str:
+        return f"Normal(mean={self.mean!r}, sd={self.sd!r})"
+
+
+class Grid(Sampler):
+    """Marks a :class:`Categorical` whose values are all enumerated, like ``grid_search``."""
+
+
+class Quantized(Sampler):
+    """Wraps another sampler and rounds its values to multiples of ``q``."""
+
+    def __init__(self, sampler: Sampler, q: float) -> None:
+        if not isinstance(sampler, Sampler) or isinstance(sampler, Quantized | Grid):
+            raise TypeError(
+                f"`sampler` of Quantized() must be a Uniform, LogUniform or Normal "
+                f"sampler, got {sampler!r}"
+            )
+        self.sampler = sampler
+        value = check_real("q", q, "Quantized()", finite=True)
+        self.q: float = int(q) if is_integral(q) else value
+        if self.q <= 0:
+            raise ValueError(f"`q` of Quantized() must be > 0, got {q!r}")
+
+    def get_sampler(self) -> Sampler:
+        return self.sampler
+
+    def __repr__(self) -> str:
+        return f"Quantized({self.sampler!r}, q={self.q!r})"
+
+
+# -- domains -------------------------------------------------------------------------------
+class Domain(DomainBase):
+    """The set of values one hyperparameter may take, plus how to draw from it.
+
+    Contract: a domain is defined once (bounds validated in the constructor and when a sampler is
+    chosen) and is never mutated afterwards by tunelab; chaining methods (``.uniform()``,
+    ``.quantized(q)``, ...) return new objects. The variant generator finds domains anywhere in
+    a config and calls :meth:`sample`; searchers read ``lower``/``upper``/``categories`` and
+    :meth:`get_sampler` to translate the space.
+    """
+
+    default_sampler_cls: type[Sampler] = Uniform
+
+    def __init__(self) -> None:
+        self.sampler: Sampler | None = None
+        self._draw: Draw | None = None
+
+    # sampler handling ----------------------------------------------------------------
+    def set_sampler(self, sampler: Sampler, allow_override: bool = False) -> None:
+        """Choose how values are drawn; a second choice needs ``allow_override=True``."""
+        if not isinstance(sampler, Sampler):
+            raise TypeError(f"`sampler` must be a Sampler, got {sampler!r}")
+        if self.sampler is not None and not allow_override:
+            raise ValueError(
+                f"{type(self).__name__} already samples with {self.sampler!r}; a domain takes "
+                f"one sampler (got {sampler!r} as well)"
+            )
+        self._check_sampler(sampler)
+        self.sampler = sampler
+        self._draw = None
+
+    def get_sampler(self) -> Sampler:
+        """The chosen sampler, or a default one (``Uniform()``) when none was chosen."""
+        return self.sampler if self.sampler is not None else self.default_sampler_cls()
+
+    def _with_sampler(self, sampler: Sampler, allow_override: bool = False) -> Any:
+        new = copy.copy(self)
+        new._draw = None
+        new.set_sampler(sampler, allow_override=allow_override)
+        return new
+
+    def _check_sampler(self, sampler: Sampler) -> None:  # pragma: no cover - overridden
+        pass
+
+    def _make_draw(self) -> Draw:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def drawer(self) -> Draw:
+        """A fast ``rng -> value`` function for this domain (used by the variant generator)."""
+        if self._draw is None:
+            self._draw = self._make_draw()
+        return self._draw
+
+    # public API ----------------------------------------------------------------------
+    def sample(
+        self,
+        config: Mapping[str, Any] | None = None,
+        size: int = 1,
+        random_state: object = None,
+    ) -> Any:
+        """Draw one value (``size == 1``) or a list of ``size`` values."""
+        size = check_size(size)
+        draw = self.drawer()
+        rng = as_random(random_state)
+        if size == 1:
+            return draw(rng)
+        return [draw(rng) for _ in range(size)]
+
+    def is_grid(self) -> bool:
+        return isinstance(self.sampler, Grid)
+
+    def is_function(self) -> bool:
+        return False
+
+    def is_valid(self, value: Any) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def domain_str(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_draw"] = None
+        return state
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.domain_str}, sampler={self.get_sampler()!r})"
+
+
+class Float(Domain):
+    """Real numbers between ``lower`` and ``upper`` (``None`` means unbounded).
+
+    ``.uniform()`` (default, needs finite bounds, upper exclusive), ``.loguniform()`` (needs
+    ``lower > 0``), ``.normal(mean, sd)`` (needs no bounds), ``.quantized(q)`` (round to
+    multiples of ``q``; the upper bound becomes reachable).
+    """
+
+    def __init__(self, lower: float | None, upper: float | None) -> None:
+        super().__init__()
+        lo = -math.inf if lower is None else check_real("lower", lower, "Float()")
+        hi = math.inf if upper is None else check_real("upper", upper, "Float()")
+        if math.isnan(lo) or math.isnan(hi) or not lo < hi:
+            raise ValueError(f"Float() needs lower < upper, got lower={lower!r}, upper={upper!r}")
+        self.lower = lo
+        self.upper = hi
+
+    def uniform(self) -> Float:
+        result: Float = self._with_sampler(Uniform())
+        return result
+
+    def loguniform(self, base: float = 10) -> Float:
+        result: Float = self._with_sampler(LogUniform(base))
+        return result
+
+    def normal(self, mean: float = 0.0, sd: float = 1.0) -> Float:
+        result: Float = self._with_sampler(Normal(mean, sd))
+        return result
+
+    def quantized(self, q: float) -> Float:
+        result: Float = self._with_sampler(Quantized(self.get_sampler(), q), allow_override=True)
+        return result
+
+    def _check_sampler(self, sampler: Sampler) -> None:
+        inner = sampler.get_sampler() if isinstance(sampler, Quantized) else sampler
+        bounds = f"lower={self.lower!r}, upper={self.upper!r}"
+        if isinstance(inner, Grid):
+            raise ValueError("Float domains cannot use a Grid sampler; use grid_search([...])")
+        if isinstance(inner, Uniform) and not (math.isfinite(self.lower + self.upper)):
+            raise ValueError(f"uniform sampling of a Float needs finite bounds, got {bounds}")
+        if isinstance(inner, LogUniform) and not (self.lower > 0 and math.isfinite(self.upper)):
+            raise ValueError(f"loguniform sampling needs 0 < lower < upper < inf, got {bounds}")
+        if isinstance(inner, Normal) and (math.isfinite(self.lower) or math.isfinite(self.upper)):
+            raise ValueError(f"normal sampling of a Float takes no bounds, got {bounds}")
+        if isinstance(sampler, Quantized) and not isinstance(inner, Normal):
+            lo_q, hi_q = snap(self.lower, self.upper, sampler.q)
+            if lo_q > hi_q:
+                raise ValueError(
+                    f"no multiple of q={sampler.q!r} lies within [{self.lower!r}, "
+                    f"{self.upper!r}]; choose a smaller q or wider bounds"
+                )
+
+    def _make_draw(self) -> Draw:
+        sampler = self.get_sampler()
+        q: float | None = None
+        if isinstance(sampler, Quantized):
+            q, sampler = sampler.q, sampler.get_sampler()
+        lo, hi = self.lower, self.upper
+        base: Draw
+        if isinstance(sampler, Normal):
+            mean, sd = sampler.mean, sampler.sd
+
+            def base(rng: random.Random) -> float:
+                return rng.gauss(mean, sd)
+
+            if q is None:
+                return base
+            return quantizer(base, q, -math.inf, math.inf)
+        if isinstance(sampler, LogUniform):
+            llo, span = math.log(lo), math.log(hi) - math.log(lo)
+
+            def base(rng: random.Random) -> float:
+                return min(max(math.exp(llo + span * rng.random()), lo), hi)
+
+        else:
+            width = hi - lo
+
+            def base(rng: random.Random) -> float:
+                value = lo + width * rng.random()
+                return value if value < hi else lo
+
+        if q is None:
+            return base
+        lo_q, hi_q = snap(lo, hi, q)
+        if isinstance(sampler, Uniform):
+            width_q = hi_q - lo_q
+
+            def base(rng: random.Random) -> float:
+                return lo_q + width_q * rng.random()
+
+        return quantizer(base, q, lo_q, hi_q)
+
+    def is_valid(self, value: Any) -> bool:
+        return is_real(value) and self.lower <= value <= self.upper
+
+    @property
+    def domain_str(self) -> str:
+        return f"({self.lower}, {self.upper})"
+
+
+class Integer(Domain):
+    """Integers from ``lower`` (inclusive) to ``upper`` (exclusive unless quantized with q > 1).
+
+    ``.uniform()`` (default), ``.loguniform()`` (needs ``lower >= 1``), ``.quantized(q)``
+    (multiples of ``q``; with ``q > 1`` the upper bound is inclusive).
+    """
+
+    def __init__(self, lower: int, upper: int) -> None:
+        super().__init__()
+        lo = check_int("lower", lower, "Integer()")
+        hi = check_int("upper", upper, "Integer()")
+        if lo > hi:
+            raise ValueError(
+                f"Integer() needs lower <= upper, got lower={lower!r}, upper={upper!r}"
+            )
+        self.lower = lo
+        self.upper = hi
+
+    def uniform(self) -> Integer:
+        result: Integer = self._with_sampler(Uniform())
+        return result
+
+    def loguniform(self, base: float = 10) -> Integer:
+        result: Integer = self._with_sampler(LogUniform(base))
+        return result
+
+    def quantized(self, q: int) -> Integer:
+        q_int = check_int("q", q, "Integer.quantized()")
+        if q_int < 1:
+            raise ValueError(f"`q` of Integer.quantized() must be >= 1, got {q!r}")
+        result: Integer = self._with_sampler(
+            Quantized(self.get_sampler(), q_int), allow_override=True
+        )
+        return result
+
+    def _check_sampler(self, sampler: Sampler) -> None:
+        q = int(sampler.q) if isinstance(sampler, Quantized) else 1
+        inner = sampler.get_sampler() if isinstance(sampler, Quantized) else sampler
+        bounds = f"lower={self.lower!r}, upper={self.upper!r}"
+        if not isinstance(inner, Uniform | LogUniform):
+            raise ValueError(f"Integer domains sample uniform or loguniform, not {inner!r}")
+        if isinstance(inner, LogUniform) and self.lower < 1:
+            raise ValueError(f"log-uniform integer sampling needs lower >= 1, got {bounds}")
+        if q == 1 and self.lower >= self.upper:
+            raise ValueError(
+                f"integer sampling needs lower < upper (upper is exclusive), got {bounds}"
+            )
+        if q > 1 and -(-self.lower // q) * q > (self.upper // q) * q:
+            raise ValueError(f"no multiple of q={q} lies within [{self.lower}, {self.upper}]")
+
+    def _make_draw(self) -> Draw:
+        sampler = self.get_sampler()
+        q = 1
+        if isinstance(sampler, Quantized):
+            q, sampler = int(sampler.q), sampler.get_sampler()
+        lo, hi = self.lower, self.upper
+        if q > 1:  # multiples of q within [lower, upper], both ends inclusive
+            first, last = -(-lo // q), hi // q
+            if isinstance(sampler, LogUniform):
+                la, span = math.log(first - 0.5), math.log(last + 0.5) - math.log(first - 0.5)
+
+                def draw_q(rng: random.Random) -> int:
+                    k = round(math.exp(la + span * rng.random()))
+                    return min(max(k, first), last) * q
+
+                return draw_q
+            count = last - first + 1
+
+            def draw_multiple(rng: random.Random) -> int:
+                return (first + int(rng.random() * count)) * q
+
+            return draw_multiple
+        if isinstance(sampler, LogUniform):
+            llo, lspan = math.log(lo), math.log(hi) - math.log(lo)
+
+            def draw_log(rng: random.Random) -> int:
+                value = math.floor(math.exp(llo + lspan * rng.random()))
+                return min(max(value, lo), hi - 1)
+
+            return draw_log
+        width = hi - lo
+        if width < 2**52:
+
+            def draw_uniform(rng: random.Random) -> int:
+                return lo + int(rng.random() * width)
+
+            return draw_uniform
+
+        def draw_big(rng: random.Random) -> int:
+            return rng.randrange(lo, hi)
+
+        return draw_big
+
+    def is_valid(self, value: Any) -> bool:
+        return is_integral(value) and self.lower <= value <= self.upper
+
+    @property
+    def domain_str(self) -> str:
+        return f"({self.lower}, {self.upper})"
+
+
+class Categorical(Domain):
+    """One of a list of values (any Python objects, types preserved).
+
+    ``.uniform()`` (default) draws one at random; ``.grid()`` enumerates all of them, exactly
+    like ``grid_search(categories)``.
+    """
+
+    def __init__(self, categories: Sequence[Any]) -> None:
+        super().__init__()
+        self.categories = check_categories(categories, "Categorical()")
+
+    def uniform(self) -> Categorical:
+        result: Categorical = self._with_sampler(Uniform())
+        return result
+
+    def grid(self) -> Categorical:
+        result: Categorical = self._with_sampler(Grid())
+        return result
+
+    def _check_sampler(self, sampler: Sampler) -> None:
+        if not isinstance(sampler, Uniform | Grid):
+            raise ValueError(f"Categorical domains sample uniform or grid, not {sampler!r}")
+
+    def _make_draw(self) -> Draw:
+        categories, count = self.categories, len(self.categories)
+
+        def draw(rng: random.Random) -> Any:
+            return categories[int(rng.random() * count)]
+
+        return draw
+
+    def is_valid(self, value: Any) -> bool:
+        try:
+            return any(value is c or bool(value == c) for c in self.categories)
+        except Exception:
+            return False
+
+    def __len__(self) -> int:
+        return len(self.categories)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.categories[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.categories)
+
+    @property
+    def domain_str(self) -> str:
+        return repr(self.categories)
+
+
+class Function(Domain):
+    """A value computed by ``func`` from the (partially resolved) config: ``sample_from``.
+
+    ``func`` takes no argument or one. The argument is a read-only view of the config that
+    supports both spellings: ``config["alpha"]`` (newest) and ``spec.config.alpha`` (0.x/1.x).
+    Reading a value that is not resolved yet makes the variant generator retry later, so
+    dependent values resolve in dependency order.
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        super().__init__()
+        if not callable(func):
+            raise TypeError(f"`func` of sample_from() must be callable, got {func!r}")
+        self.func = func
+        self.pass_config = takes_one_argument(func)
+
+    def call(self, view: Any) -> Any:
+        """Call ``func`` with ``view`` (or with nothing when it takes no argument)."""
+        return self.func(view) if self.pass_config else self.func()
+
+    def sample(
+        self,
+        config: Mapping[str, Any] | None = None,
+        size: int = 1,
+        random_state: object = None,
+    ) -> Any:
+        size = check_size(size)
+        view = spec_view(config if config is not None else {})
+        if size == 1:
+            return self.call(view)
+        return [self.call(view) for _ in range(size)]
+
+    def is_function(self) -> bool:
+        return True
+
+    def _check_sampler(self, sampler: Sampler) -> None:
+        raise ValueError("sample_from() domains take no sampler")
+
+    def is_valid(self, value: Any) -> bool:
+        return True
+
+    @property
+    def domain_str(self) -> str:
+        name = getattr(self.func, "__qualname__", None) or repr(self.func)
+        return f"{name}()"
+
+    def __repr__(self) -> str:
+        return f"Function({self.domain_str})"

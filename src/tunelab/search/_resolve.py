@@ -1,0 +1,462 @@
+"""Resolution of a search space into concrete configs.
+
+A search space is any nesting of dicts, lists and tuples whose leaves are plain values or
+*unresolved leaves*: domains (``uniform(...)``, ``sample_from(f)``, ...), grid markers
+(``{"grid_search": [...]}``, ``Categorical(...).grid()``) and legacy ``{"eval": "expr"}``
+markers. One *sample* of a space is resolved as follows:
+
+1. grid leaves, sorted by path, take every combination of their values (the first grid leaf
+   varies fastest); a grid value that itself holds unresolved leaves is resolved in turn;
+2. plain domains are drawn in path order from the sample's ``random.Random``;
+3. ``sample_from`` functions and ``eval`` expressions run in passes: one that reads a value not
+   resolved yet is retried in the next pass, so dependent values resolve in dependency order;
+   a pass that resolves nothing ends with :class:`RecursiveDependencyError` (a cycle).
+
+With ``constant_grid_search=True`` steps 2 and 3 run once per sample (for what does not depend
+on grid values) and the values are held over the grid.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from types import CodeType
+from typing import Any
+
+from tunelab._errors import TuneError
+from tunelab.search._common import (
+    Draw,
+    DomainBase,
+    UnresolvedValueError,
+    is_eval_spec,
+    is_grid_spec,
+    is_unresolved,
+    spec_view,
+    unwrap,
+)
+from tunelab.search._domain import Domain, Function
+
+__all__ = [
+    "Path",
+    "RecursiveDependencyError",
+    "SpacePlan",
+    "apply_point",
+    "contains_unresolved",
+    "copy_tree",
+    "count_grid_variants",
+    "find_unresolved",
+    "flatten_resolved_vars",
+    "format_vars",
+    "iter_sample",
+    "path_sort_key",
+    "set_path",
+]
+
+logger = logging.getLogger("tunelab.search")
+
+Path = tuple[Any, ...]
+Lazy = Function | CodeType
+
+
+class RecursiveDependencyError(TuneError, ValueError):
+    """``sample_from``/``eval`` values that depend on each other (or on nothing resolvable)."""
+
+
+# -- paths and trees -----------------------------------------------------------------------
+def path_sort_key(path: Path) -> tuple[tuple[int, Any], ...]:
+    """Sort key for paths whose keys mix strings and list indices."""
+    return tuple(
+        (0, key) if isinstance(key, int) and not isinstance(key, bool) else (1, str(key))
+        for key in path
+    )
+
+
+def find_unresolved(spec: Any) -> list[tuple[Path, Any]]:
+    """Every unresolved leaf of ``spec`` with its path, in document order."""
+    found: list[tuple[Path, Any]] = []
+    _walk(spec, (), found)
+    return found
+
+
+def _walk(node: Any, path: Path, found: list[tuple[Path, Any]]) -> None:
+    if isinstance(node, dict):
+        if len(node) == 1 and is_unresolved(node):
+            found.append((path, node))
+            return
+        for key, value in node.items():
+            _walk(value, (*path, key), found)
+    elif isinstance(node, list | tuple):
+        for index, value in enumerate(node):
+            _walk(value, (*path, index), found)
+    elif isinstance(node, DomainBase):
+        found.append((path, node))
+
+
+def contains_unresolved(value: Any) -> bool:
+    if isinstance(value, dict | list | tuple):
+        return bool(find_unresolved(value))
+    return isinstance(value, DomainBase)
+
+
+_PLAIN = (dict, list, tuple)
+
+
+def copy_tree(node: Any) -> Any:
+    """Copy every dict, list and tuple of ``node``; other objects are shared."""
+    kind = type(node)
+    if kind is dict:
+        return {k: copy_tree(v) if type(v) in _PLAIN else v for k, v in node.items()}
+    if kind is list:
+        return [copy_tree(v) if type(v) in _PLAIN else v for v in node]
+    if kind is tuple:
+        return tuple(copy_tree(v) if type(v) in _PLAIN else v for v in node)
+    if isinstance(node, dict):
+        copied = copy.copy(node)
+        for key in list(copied):
+            copied[key] = copy_tree(copied[key])
+        return copied
+    if isinstance(node, list):
+        copied_list = copy.copy(node)
+        copied_list[:] = [copy_tree(v) for v in node]
+        return copied_list
+    if isinstance(node, tuple):
+        return _rebuild_tuple(node, [copy_tree(v) for v in node])
+    return node
+
+
+def _rebuild_tuple(original: tuple[Any, ...], items: list[Any]) -> tuple[Any, ...]:
+    if type(original) is tuple:
+        return tuple(items)
+    if hasattr(original, "_fields"):  # namedtuple
+        rebuilt: tuple[Any, ...] = type(original)(*items)
+        return rebuilt
+    return type(original)(items)
+
+
+def set_path(root: Any, path: Path, value: Any) -> Any:
+    """Set ``value`` at ``path`` inside ``root`` (tuples are rebuilt); returns the new root."""
+    if not path:
+        return value
+    return _set(root, path, 0, value)
+
+
+def _set(node: Any, path: Path, depth: int, value: Any) -> Any:
+    key = path[depth]
+    child = value if depth == len(path) - 1 else _set(node[key], path, depth + 1, value)
+    if isinstance(node, tuple):
+        items = list(node)
+        items[key] = child
+        return _rebuild_tuple(node, items)
+    node[key] = child
+    return node
+
+
+def _get_path(root: Any, path: Path) -> Any:
+    for key in path:
+        root = root[key]
+    return root
+
+
+def _is_under(path: Path, prefixes: list[Path]) -> bool:
+    return any(path[: len(prefix)] == prefix for prefix in prefixes)
+
+
+# -- compiled plan of one space ------------------------------------------------------------
+class _Grid:
+    __slots__ = ("nested", "path", "values")
+
+    def __init__(self, path: Path, values: list[Any]) -> None:
+        self.path = path
+        self.values = values
+        self.nested = [contains_unresolved(value) for value in values]
+
+
+class SpacePlan:
+    """The unresolved leaves of one search space, found once and reused for every sample."""
+
+    __slots__ = ("grids", "lazies", "samples", "simple", "template")
+
+    def __init__(self, template: Any) -> None:
+        self.template = template
+        self.grids: list[_Grid] = []
+        self.samples: list[tuple[Path, Draw]] = []
+        self.lazies: list[tuple[Path, Lazy]] = []
+        for path, leaf in sorted(find_unresolved(template), key=lambda item: path_sort_key(item[0])):
+            if is_grid_spec(leaf):
+                self.grids.append(_Grid(path, _grid_values(path, leaf["grid_search"])))
+            elif is_eval_spec(leaf):
+                self.lazies.append((path, _compile_eval(path, leaf["eval"])))
+            elif isinstance(leaf, Function):
+                self.lazies.append((path, leaf))
+            elif isinstance(leaf, Domain) and leaf.is_grid():
+                self.grids.append(_Grid(path, list(getattr(leaf, "categories", []))))
+            elif isinstance(leaf, Domain):
+                self.samples.append((path, leaf.drawer()))
+        # paths of length one below a top-level dict can be set without walking
+        self.simple = type(template) is dict
+
+    def build(self, values: Mapping[Path, Any]) -> Any:
+        config = copy_tree(self.template)
+        simple = self.simple
+        for path, value in values.items():
+            if simple and len(path) == 1:
+                config[path[0]] = value
+            else:
+                config = set_path(config, path, value)
+        return config
+
+
+def _grid_values(path: Path, values: Any) -> list[Any]:
+    if not isinstance(values, list | tuple) or not values:
+        raise ValueError(
+            f"grid_search at {_path_str(path)} needs a non-empty list of values, got {values!r}"
+        )
+    return list(values)
+
+
+_EVAL_CACHE: dict[str, CodeType] = {}
+
+
+def _compile_eval(path: Path, expression: str) -> CodeType:
+    code = _EVAL_CACHE.get(expression)
+    if code is None:
+        try:
+            code = compile(expression, f"<eval at {_path_str(path)}>", "eval")
+        except SyntaxError as exc:
+            raise ValueError(
+                f"{{'eval': ...}} at {_path_str(path)} is not a Python expression: {expression!r}"
+            ) from exc
+        _EVAL_CACHE[expression] = code
+    return code
+
+
+def _path_str(path: Path) -> str:
+    return "/".join(map(str, path)) or "<root>"
+
+
+# -- resolution ----------------------------------------------------------------------------
+def iter_sample(
+    plan: SpacePlan, rng: Any, constant_grid_search: bool = False
+) -> Iterator[tuple[dict[Path, Any], Any]]:
+    """Yield ``(resolved_vars, config)`` for every grid combination of one sample."""
+    if not plan.grids:
+        yield _resolve(plan, rng, {})
+        return
+    held: dict[Path, Any] = {}
+    if constant_grid_search:
+        for path, draw in plan.samples:
+            held[path] = draw(rng)
+        if plan.lazies:
+            config = plan.build(held)
+            _resolve_lazies(config, plan.lazies, rng, held, allow_fail=True)
+    grids = plan.grids
+    sizes = [len(grid.values) for grid in grids]
+    index = [0] * len(grids)
+    while True:
+        preset: dict[Path, Any] = {}
+        nested: list[Path] = []
+        for grid, position in zip(grids, index):
+            preset[grid.path] = copy_tree(grid.values[position])
+            if grid.nested[position]:
+                nested.append(grid.path)
+        preset.update(held)
+        if nested:
+            yield from _resolve_nested(plan, rng, preset, nested, constant_grid_search)
+        else:
+            yield _resolve(plan, rng, preset)
+        position_to_bump = 0
+        while position_to_bump < len(index):
+            index[position_to_bump] += 1
+            if index[position_to_bump] < sizes[position_to_bump]:
+                break
+            index[position_to_bump] = 0
+            position_to_bump += 1
+        else:
+            return
+
+
+def _resolve(plan: SpacePlan, rng: Any, preset: dict[Path, Any]) -> tuple[dict[Path, Any], Any]:
+    resolved = dict(preset)
+    for path, draw in plan.samples:
+        if path not in resolved:
+            resolved[path] = draw(rng)
+    config = plan.build(resolved)
+    if plan.lazies:
+        pending = [item for item in plan.lazies if item[0] not in resolved]
+        config = _resolve_lazies(config, pending, rng, resolved, allow_fail=False)
+    return resolved, config
+
+
+def _resolve_nested(
+    plan: SpacePlan,
+    rng: Any,
+    preset: dict[Path, Any],
+    nested: list[Path],
+    constant_grid_search: bool,
+) -> Iterator[tuple[dict[Path, Any], Any]]:
+    inner_plan = SpacePlan(plan.build(preset))
+    for inner_vars, config in iter_sample(inner_plan, rng, constant_grid_search):
+        resolved = {path: value for path, value in preset.items() if path not in nested}
+        for path in nested:
+            resolved[path] = _get_path(config, path)
+        for path, value in inner_vars.items():
+            if not _is_under(path, nested):
+                resolved[path] = value
+        yield resolved, config
+
+
+def _resolve_lazies(
+    config: Any,
+    pending: list[tuple[Path, Lazy]],
+    rng: Any,
+    resolved: dict[Path, Any],
+    allow_fail: bool,
+) -> Any:
+    waiting_for: dict[Path, Path] = {}
+    while pending:
+        still: list[tuple[Path, Lazy]] = []
+        for path, lazy in pending:
+            try:
+                value = _evaluate(lazy, config, rng)
+            except UnresolvedValueError as exc:
+                still.append((path, lazy))
+                waiting_for[path] = exc.path
+                continue
+            except Exception as exc:
+                _add_note(exc, f"while resolving the config value at {_path_str(path)}")
+                raise
+            config = set_path(config, path, value)
+            resolved[path] = value
+        if len(still) == len(pending):
+            break
+        pending = still
+    if pending and not allow_fail:
+        details = ", ".join(
+            f"{_path_str(path)} (reads {_path_str(waiting_for[path])})" for path, _ in pending
+        )
+        raise RecursiveDependencyError(
+            f"could not resolve sample_from/eval values {details}: they depend on each other "
+            f"or on values that never resolve"
+        )
+    return config
+
+
+_NUMPY: list[Any] = []
+
+
+def _numpy() -> Any:
+    if not _NUMPY:
+        try:
+            import numpy
+        except ImportError:  # pragma: no cover - numpy is optional
+            numpy = None
+        _NUMPY.append(numpy)
+    return _NUMPY[0]
+
+
+def _evaluate(lazy: Lazy, config: Any, rng: Any) -> Any:
+    view = spec_view(config)
+    if isinstance(lazy, Function):
+        return unwrap(lazy.call(view))
+    scope = {"spec": view, "np": _numpy(), "random": rng, "__builtins__": builtins}
+    return unwrap(eval(lazy, scope))
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    add_note: Callable[[str], None] | None = getattr(exc, "add_note", None)
+    if add_note is not None:
+        add_note(note)
+
+
+# -- counting, points and tags -------------------------------------------------------------
+def count_grid_variants(spec: Any) -> int:
+    """How many configs one sample of ``spec`` yields: the product of the grid sizes.
+
+    A grid value that itself holds grids counts as many configs as it expands to. A space
+    without grids counts 1. ``num_samples`` multiplies this number.
+    """
+    total = 1
+    for path, leaf in find_unresolved(spec):
+        if is_grid_spec(leaf):
+            values = _grid_values(path, leaf["grid_search"])
+        elif isinstance(leaf, Domain) and leaf.is_grid():
+            values = list(getattr(leaf, "categories", []))
+        else:
+            continue
+        total *= sum(count_grid_variants(v) if contains_unresolved(v) else 1 for v in values)
+    return total
+
+
+def apply_point(template: Any, point: Mapping[str, Any], path: Path = ()) -> Any:
+    """The space with the (possibly partial, nested) ``point`` written over it.
+
+    Values outside their domain or grid only log a warning; keys the space lacks are added.
+    """
+    if not isinstance(template, dict) or is_unresolved(template):
+        return copy_tree(dict(point))
+    merged = dict(template)
+    for key, value in point.items():
+        current = merged.get(key)
+        here = (*path, key)
+        if key not in merged:
+            logger.warning(
+                "points_to_evaluate sets %s, which is not in the search space; it is added",
+                _path_str(here),
+            )
+        elif (
+            isinstance(value, dict)
+            and isinstance(current, dict)
+            and not is_unresolved(current)
+            and not is_unresolved(value)
+        ):
+            merged[key] = apply_point(current, value, here)
+            continue
+        else:
+            _warn_if_outside(here, current, value)
+        merged[key] = copy_tree(value)
+    return merged
+
+
+def _warn_if_outside(path: Path, leaf: Any, value: Any) -> None:
+    outside = False
+    if is_grid_spec(leaf):
+        try:
+            outside = not any(value == v for v in leaf["grid_search"])
+        except Exception:
+            outside = False
+    elif isinstance(leaf, Domain) and not leaf.is_function():
+        outside = not leaf.is_valid(value)
+    if outside:
+        logger.warning(
+            "points_to_evaluate value %r for %s is outside its search space %r",
+            value,
+            _path_str(path),
+            leaf,
+        )
+
+
+_INVALID_TAG_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def clean_value(value: Any) -> str:
+    """A value as it appears in an experiment tag (floats with 4 decimals)."""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return _INVALID_TAG_CHARS.sub("_", str(value)).strip("_")
+
+
+def format_vars(resolved_vars: Mapping[Path, Any]) -> str:
+    """``k=v`` pairs (last key of each path), sorted by path, joined with commas."""
+    items = sorted(resolved_vars.items(), key=lambda item: path_sort_key(item[0]))
+    return ",".join(
+        f"{clean_value(path[-1] if path else 'value')}={clean_value(value)}"
+        for path, value in items
+    )
+
+
+def flatten_resolved_vars(resolved_vars: Mapping[Path, Any]) -> dict[str, Any]:
+    """Resolved values keyed by their path joined with ``/`` (a trial's ``evaluated_params``)."""
+    return {"/".join(map(str, path)): value for path, value in resolved_vars.items()}

@@ -1,0 +1,6 @@
+"""The trainable side: the ``Trainable`` class and function-trainable helpers."""
+
+from tunelab.trainable._trainable import Trainable
+from tunelab.trainable._wrappers import with_parameters, with_resources
+
+__all__ = ["Trainable", "with_parameters", "with_resources"]

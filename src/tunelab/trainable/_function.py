@@ -1,0 +1,98 @@
+"""Function trainables: how tunelab calls ``f(config)``, ``f(config, reporter)`` and
+``f(config, checkpoint_dir=None)``, and what it does with what they return or yield."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tunelab import _session
+
+__all__ = ["call_function_trainable", "function_call_style", "validate_function_trainable"]
+
+
+def _target(fn: Any) -> Any:
+    return getattr(fn, "_tunelab_fn", fn)
+
+
+def function_call_style(fn: Callable[..., Any]) -> tuple[bool, bool]:
+    """(passes_reporter, passes_checkpoint_dir) for ``fn``'s signature."""
+    target = _target(fn)
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        return False, False
+    names = {p.name for p in params}
+    positional = [
+        p
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "checkpoint_dir"
+    ]
+    passes_reporter = len(positional) >= 2 and (
+        positional[1].name == "reporter" or positional[1].default is inspect.Parameter.empty
+    )
+    return passes_reporter, "checkpoint_dir" in names
+
+
+def validate_function_trainable(fn: Callable[..., Any], *, argument: str = "trainable") -> None:
+    """TypeError unless ``fn`` can be called as ``fn(config)`` (plus the legacy forms)."""
+    target = _target(fn)
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):
+        return
+    passes_reporter, passes_ckpt = function_call_style(fn)
+    extra = set(getattr(fn, "_tunelab_param_names", ()))
+    args: list[Any] = [{}]
+    kwargs: dict[str, Any] = {name: None for name in extra}
+    if passes_reporter:
+        args.append(None)
+    if passes_ckpt:
+        kwargs["checkpoint_dir"] = None
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(
+            f"{argument}: a function trainable must accept the config as its one required "
+            f"positional argument (optionally `reporter` or `checkpoint_dir=None`); "
+            f"{getattr(target, '__name__', target)!r} has signature {sig}: {exc}"
+        ) from None
+
+
+def _report_returned(value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        _session.report(dict(value))
+    elif isinstance(value, numbers.Number) and not isinstance(value, bool):
+        _session.report({"_metric": value})
+    else:
+        raise TypeError(
+            "a function trainable may return or yield a dict of metrics or a number, "
+            f"got {type(value).__name__}: {value!r}"
+        )
+
+
+def call_function_trainable(
+    fn: Callable[..., Any], config: dict[str, Any], checkpoint_path: str | None = None
+) -> None:
+    """Run ``fn`` to completion inside the current session."""
+    passes_reporter, passes_ckpt = function_call_style(fn)
+    extra: dict[str, Any] = {}
+    fetch = getattr(fn, "_tunelab_fetch_params", None)
+    if fetch is not None:
+        extra.update(fetch())
+    target = _target(fn)
+    args: list[Any] = [config]
+    if passes_reporter:
+        args.append(_session.StatusReporter())
+    if passes_ckpt:
+        extra["checkpoint_dir"] = checkpoint_path
+    returned = target(*args, **extra)
+    if inspect.isgenerator(returned):
+        for item in returned:
+            _report_returned(item)
+    else:
+        _report_returned(returned)

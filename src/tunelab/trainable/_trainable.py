@@ -1,0 +1,299 @@
+"""The ``Trainable`` class API (every generation's method names).
+
+Subclass it and implement ``setup(config)``, ``step() -> dict`` and, to support
+checkpointing, ``save_checkpoint(checkpoint_dir)`` / ``load_checkpoint(checkpoint)``.
+The 0.x names ``_setup/_train/_save/_restore/_stop/_log_result/_export_model`` are honoured
+when a subclass defines them instead.
+
+tunelab calls, in a worker process: the constructor (which calls ``setup``), then ``train()``
+repeatedly, ``save()`` when a checkpoint is due, ``restore()`` when resuming, ``reset()``
+when the object is reused for another trial (``reuse_actors=True``), and ``stop()`` at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+import time
+from typing import Any
+
+from tunelab import result as R
+from tunelab._resources import PlacementGroupFactory
+from tunelab.trainable._progress import IterationState
+
+__all__ = ["Trainable"]
+
+_STATE_FILE = ".tunelab_trainable_state.json"
+_DICT_FILE = "_dict_checkpoint.pkl"
+
+
+def _overrides(obj: object, name: str) -> bool:
+    """True when ``type(obj)`` (or a base other than Trainable) defines ``name``."""
+    for klass in type(obj).__mro__:
+        if klass is Trainable:
+            return False
+        if name in klass.__dict__:
+            return True
+    return False
+
+
+class Trainable:
+    """Base class for class trainables. See the module docstring for the call protocol."""
+
+    _name: str | None = None
+
+    def __init__(
+        self, config: dict[str, Any] | None = None, logger_creator: Any = None, **kwargs: Any
+    ) -> None:
+        from tunelab import _session
+
+        session = _session._get_session()
+        self.config: dict[str, Any] = dict(config or {})
+        context = session.context if session is not None else None
+        self._trial_id = context.get_trial_id() if context else "default"
+        self._trial_name = context.get_trial_name() if context else "default"
+        self._trial_resources = context.get_trial_resources() if context else None
+        logdir = context.get_trial_dir() if context else ""
+        if not logdir:
+            logdir = tempfile.mkdtemp(prefix=f"{type(self).__name__}_")
+        self._logdir = logdir
+        self._state = IterationState(self._trial_id)
+        self._restored = False
+        self._setup_kwargs = kwargs
+        self._call_setup(copy.deepcopy(self.config), kwargs)
+        self._state.restart_clock()
+
+    # -- dispatch between new and legacy names ------------------------------------------------
+    def _call_setup(self, config: dict[str, Any], kwargs: dict[str, Any]) -> None:
+        if _overrides(self, "setup"):
+            self.setup(config, **kwargs)
+        elif _overrides(self, "_setup"):
+            self._setup(config, **kwargs)
+
+    # -- methods users implement -------------------------------------------------------------
+    def setup(self, config: dict[str, Any], **kwargs: Any) -> None:
+        """Initialise from ``config`` (a deep copy; ``with_parameters`` adds kwargs)."""
+
+    def step(self) -> dict[str, Any]:
+        """Run one iteration and return its metrics as a dict."""
+        if _overrides(self, "_train"):
+            return self._train()
+        raise NotImplementedError(f"{type(self).__name__} must implement step()")
+
+    def save_checkpoint(self, checkpoint_dir: str) -> Any:
+        """Write state into ``checkpoint_dir`` and return None (or it), or return a dict."""
+        if _overrides(self, "_save"):
+            return self._save(checkpoint_dir)
+        raise NotImplementedError(f"{type(self).__name__} does not implement save_checkpoint()")
+
+    def load_checkpoint(self, checkpoint: Any) -> None:
+        """Restore from what ``save_checkpoint`` produced: the dict or the directory path."""
+        if _overrides(self, "_restore"):
+            self._restore(checkpoint)
+            return
+        raise NotImplementedError(f"{type(self).__name__} does not implement load_checkpoint()")
+
+    def cleanup(self) -> None:
+        """Release resources at the end of the trial."""
+        if _overrides(self, "_stop"):
+            self._stop()
+
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        """Reconfigure for a new trial without a new object; return True if supported."""
+        return False
+
+    def log_result(self, result: dict[str, Any]) -> None:
+        """Worker-side hook called with every result."""
+        if _overrides(self, "_log_result"):
+            self._log_result(result)
+
+    def _export_model(self, export_formats: list[str], export_dir: str) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def default_resource_request(cls, config: dict[str, Any]) -> PlacementGroupFactory | None:
+        """The resources a trial of this class needs, or None for the default (1 CPU)."""
+        return None
+
+    @classmethod
+    def resource_help(cls, config: dict[str, Any]) -> str:
+        return ""
+
+    # legacy placeholders (overridden by 0.x subclasses)
+    def _setup(self, config: dict[str, Any], **kwargs: Any) -> None:
+        pass
+
+    def _train(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _save(self, checkpoint_dir: str) -> Any:
+        raise NotImplementedError
+
+    def _restore(self, checkpoint: Any) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        pass
+
+    def _log_result(self, result: dict[str, Any]) -> None:
+        pass
+
+    # -- methods tunelab calls ----------------------------------------------------------------
+    def train(self) -> dict[str, Any]:
+        """Run ``step()`` once and return its result with the auto-filled fields."""
+        start = time.time()
+        metrics = self.step()
+        if not isinstance(metrics, dict):
+            raise TypeError(
+                f"{type(self).__name__}.step() must return a dict of metrics, "
+                f"got {type(metrics).__name__}: {metrics!r}"
+            )
+        if R.TIME_THIS_ITER_S not in metrics:
+            metrics = dict(metrics)
+            metrics[R.TIME_THIS_ITER_S] = time.time() - start
+        result = self._state.fill(metrics)
+        self.log_result(result)
+        return result
+
+    def save(self, checkpoint_dir: str | None = None) -> str:
+        """Save into ``checkpoint_dir`` (default ``<logdir>/checkpoint_<iteration>``)."""
+        path = checkpoint_dir or os.path.join(
+            self._logdir, f"checkpoint_{self._state.iteration:06d}"
+        )
+        os.makedirs(path, exist_ok=True)
+        returned = self.save_checkpoint(path)
+        saved_as = "dir"
+        file_rel = None
+        if isinstance(returned, dict):
+            import cloudpickle
+
+            with open(os.path.join(path, _DICT_FILE), "wb") as fh:
+                cloudpickle.dump(returned, fh)
+            saved_as = "dict"
+        elif isinstance(returned, (str, os.PathLike)):
+            returned = os.path.abspath(os.fspath(returned))
+            root = os.path.abspath(path)
+            if returned != root:
+                if not returned.startswith(root + os.sep):
+                    raise ValueError(
+                        f"{type(self).__name__}.save_checkpoint returned {returned!r}, which is "
+                        f"outside the checkpoint directory {root!r}; return None, the directory, "
+                        "a path inside it, or a dict"
+                    )
+                saved_as = "file"
+                file_rel = os.path.relpath(returned, root)
+        elif returned is not None:
+            raise TypeError(
+                f"{type(self).__name__}.save_checkpoint must return None, a path or a dict, "
+                f"got {type(returned).__name__}"
+            )
+        state = dict(self._state.state(), saved_as=saved_as, file=file_rel)
+        with open(os.path.join(path, _STATE_FILE), "w") as fh:
+            json.dump(state, fh)
+        return path
+
+    def restore(self, checkpoint: Any) -> None:
+        """Restore from a checkpoint directory path, a ``Checkpoint`` or a dict."""
+        if isinstance(checkpoint, dict):
+            self.load_checkpoint(checkpoint)
+            self._restored = True
+            self._state.restored({})
+            return
+        path = getattr(checkpoint, "path", checkpoint)
+        if path is None and hasattr(checkpoint, "to_dict"):
+            self.load_checkpoint(checkpoint.to_dict())
+            self._state.restored({})
+            return
+        path = os.fspath(path)
+        state_file = os.path.join(path, _STATE_FILE)
+        state: dict[str, Any] = {}
+        if os.path.exists(state_file):
+            with open(state_file) as fh:
+                state = json.load(fh)
+        saved_as = state.get("saved_as", "dir")
+        if saved_as == "dict" or os.path.exists(os.path.join(path, _DICT_FILE)):
+            from tunelab._checkpoint import Checkpoint
+
+            self.load_checkpoint(Checkpoint.from_directory(path).to_dict())
+        elif saved_as == "file" and state.get("file"):
+            self.load_checkpoint(os.path.join(path, state["file"]))
+        else:
+            self.load_checkpoint(path)
+        self._state.restored(state)
+        self._restored = True
+
+    def reset(self, new_config: dict[str, Any], **context: Any) -> bool:
+        """Reuse this object for a new trial: True when ``reset_config`` accepted it."""
+        ok = bool(self.reset_config(new_config))
+        if ok:
+            self.config = dict(new_config)
+            self._trial_id = context.get("trial_id", self._trial_id)
+            self._trial_name = context.get("trial_name", self._trial_name)
+            self._logdir = context.get("logdir", self._logdir)
+            self._trial_resources = context.get("trial_resources", self._trial_resources)
+            self._state = IterationState(self._trial_id)
+        return ok
+
+    def stop(self) -> None:
+        self.cleanup()
+
+    def export_model(
+        self, export_formats: str | list[str], export_dir: str | None = None
+    ) -> dict[str, str]:
+        formats = [export_formats] if isinstance(export_formats, str) else list(export_formats)
+        return self._export_model(formats, export_dir or self._logdir)
+
+    def get_config(self) -> dict[str, Any]:
+        return self.config
+
+    def get_state(self) -> dict[str, Any]:
+        return self._state.state()
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def logdir(self) -> str:
+        return self._logdir
+
+    @property
+    def trial_name(self) -> str:
+        return self._trial_name
+
+    @property
+    def trial_id(self) -> str:
+        return self._trial_id
+
+    @property
+    def trial_resources(self) -> PlacementGroupFactory | None:
+        return self._trial_resources
+
+    @property
+    def iteration(self) -> int:
+        return self._state.iteration
+
+    @property
+    def training_iteration(self) -> int:
+        return self._state.iteration
+
+    @property
+    def iteration_state(self) -> IterationState:
+        return self._state
+
+
+def resource_request_of(trainable: Any, config: dict[str, Any]) -> PlacementGroupFactory | None:
+    """What a trainable asks for by itself (``with_resources`` or class defaults)."""
+    from tunelab._resources import resources_from_request
+
+    explicit = getattr(trainable, "_tunelab_resources", None)
+    if explicit is not None:
+        value = explicit(config) if callable(explicit) else explicit
+        return resources_from_request(value, argument="with_resources")
+    if isinstance(trainable, type) and issubclass(trainable, Trainable):
+        legacy = trainable.__dict__.get("default_resource_requests")
+        method = getattr(trainable, "default_resource_requests", None) if legacy else None
+        request = (method or trainable.default_resource_request)(config)
+        if request is None:
+            return None
+        return resources_from_request(request, argument="default_resource_request")
+    return None
