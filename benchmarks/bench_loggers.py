@@ -11,10 +11,12 @@ import argparse
 import copy
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
+from tunelab._callback import Callback, CallbackList
 from tunelab._trial import Trial
-from tunelab.logger import CSVLoggerCallback, JsonLoggerCallback, LoggerCallback
+from tunelab.logger import CSVLoggerCallback, JsonLoggerCallback
 
 
 def _result(config: dict[str, Any], i: int, trial_id: str) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def _result(config: dict[str, Any], i: int, trial_id: str) -> dict[str, Any]:
     }
 
 
-def bench(logger: LoggerCallback, n_results: int, n_trials: int, root: str) -> float:
+def bench(logger: Callback, n_results: int, n_trials: int, root: str) -> float:
     config = {"lr": 0.001, "batch_size": 64, "momentum": 0.9, "layers": [64, 32], "act": "relu"}
     trials = [
         Trial("bench", trial_id=f"t{i:05d}", config=config, experiment_path=root, dirname=f"t{i}")
@@ -66,10 +68,15 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=100_000)
     parser.add_argument("--trials", type=int, default=8)
     args = parser.parse_args()
-    for cls in (JsonLoggerCallback, CSVLoggerCallback):
+    cases: list[tuple[str, Callable[[], Callback]]] = [
+        ("JsonLoggerCallback", JsonLoggerCallback),
+        ("CSVLoggerCallback", CSVLoggerCallback),
+        ("both (CallbackList)", lambda: CallbackList([JsonLoggerCallback(), CSVLoggerCallback()])),
+    ]
+    for name, factory in cases:
         with tempfile.TemporaryDirectory() as root:
-            us = bench(cls(), args.results, args.trials, root)
-        print(f"{cls.__name__:20s} {us:6.2f} us/result  ({1e6 / us:,.0f} results/s)")
+            us = bench(factory(), args.results, args.trials, root)
+        print(f"{name:20s} {us:6.2f} us/result  ({1e6 / us:,.0f} results/s)")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ class Callback:
 
     ``get_state``/``set_state`` let a callback survive a resume: the controller stores what
     ``get_state`` returns (``None``: nothing to store) with the experiment state and hands it
-    back to ``set_state`` of the callback at the same position on restore.
+    back to ``set_state`` of the same callback on restore (:class:`CallbackList` matches
+    states to callbacks by class name). Override hooks in the class, not on an instance:
+    :class:`CallbackList` looks up once which classes override which hook.
     """
 
     def setup(

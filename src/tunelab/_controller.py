@@ -23,7 +23,7 @@ from tunelab._trial import Trial, TrialStatus
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
 from tunelab.schedulers import Decision, RunnerView, TrialScheduler
-from tunelab.search._searcher import SearchAlgorithm, TrialSuggestion
+from tunelab.search._search_algorithm import SearchAlgorithm, TrialSuggestion
 
 logger = logging.getLogger("tunelab")
 
@@ -204,6 +204,7 @@ class Controller:
                     total_samples=total,
                     metric=self._metric,
                     mode=self._mode,
+                    verbose=self._verbose,
                 )
         for writer in self._writers.values():
             writer.write()
@@ -420,6 +421,8 @@ class Controller:
         if trial is None or trial.status != TrialStatus.RUNNING or trial_id in self._stopping:
             return  # results after a stop decision are dropped: never logged or shown
         rt = self._runtimes[trial.experiment_index]
+        if trial.location in ("", "starting"):
+            trial.location = self._executor.location(trial_id)
         callbacks = self._callbacks
         trials = self._table.trials
         iteration = self._iteration
@@ -569,6 +572,7 @@ class Controller:
             scheduler_description=self._scheduler.debug_string(),
             resources_used=self._executor.used_resources(),
             resources_total=self._executor.total_resources(),
+            total_samples=self._search.total_samples or None,
         )
 
     def _report(self, done: bool = False) -> None:

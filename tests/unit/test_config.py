@@ -37,6 +37,7 @@ def test_tune_config_defaults() -> None:
         "trial_name_creator": None,
         "trial_dirname_creator": None,
         "chdir_to_trial_dir": None,
+        "executor": None,
     }
 
 

@@ -7,7 +7,6 @@ import json
 import json.encoder
 import logging
 import os
-import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,7 @@ _log = logging.getLogger("tunelab.logger")
 # Stand-in for a result's "config" while the rest of the result is encoded; the trial's
 # config, encoded once, is spliced in where the stand-in's JSON text appears. The random
 # part makes a clash with a user's string practically impossible.
-_MARK = "\x00tunelab-config-" + secrets.token_hex(12)
+_MARK = "\x00tunelab-config-" + os.urandom(12).hex()
 _MARK_JSON = json.dumps(_MARK)
 _NOTHING: Any = object()
 
@@ -114,12 +113,14 @@ class _JsonTrialLog(_TrialLog):
         self._config: Any = _NOTHING  # private snapshot of the config last encoded
         self._config_json = ""
         self._cacheable = True
+        self._misses = 0
 
     def start(self, trial: Trial) -> None:
         self.update_config(trial.config)
 
     def update_config(self, config: dict[str, Any]) -> None:
         write_params(self.trial_dir, config)
+        self._cacheable, self._misses = True, 0
         self._remember(config)
 
     def _remember(self, config: dict[str, Any]) -> bool:
@@ -131,7 +132,6 @@ class _JsonTrialLog(_TrialLog):
             self._cacheable = False  # encode whole results from now on
             return False
         self._config, self._config_json = snapshot, config_json
-        self._cacheable = True
         return True
 
     def write(self, result: dict[str, Any]) -> None:
@@ -143,7 +143,15 @@ class _JsonTrialLog(_TrialLog):
                     same = config == self._config
                 except Exception:
                     same = False
-                if same or (self._cacheable and self._remember(config)):
+                if same:
+                    self._misses = 0
+                elif self._cacheable:
+                    # A config that never compares equal to its copy (objects compared by
+                    # identity) would be re-encoded and copied per result: stop caching.
+                    self._misses += 1
+                    same = self._misses <= 3 and self._remember(config)
+                    self._cacheable = same
+                if same:
                     result["config"] = _MARK
                     try:
                         text = encode(result)

@@ -18,10 +18,24 @@ _log = logging.getLogger("tunelab.logger")
 
 #: Lines kept in memory per file before they are written out without waiting for a flush.
 _MAX_BUFFERED_LINES = 2048
-#: Files one logger keeps open at once; the least recently opened is closed beyond that
-#: (and reopened when it is written again), so thousands of paused trials do not exhaust
-#: file descriptors.
-_MAX_OPEN_FILES = 256
+#: Files one logger keeps open at once (None: an eighth of the process's file-descriptor
+#: limit, 64 to 4096); the least recently opened is closed beyond that (and reopened when
+#: it is written again), so thousands of paused trials do not exhaust file descriptors.
+_MAX_OPEN_FILES: int | None = None
+
+
+def _open_file_limit() -> int:
+    if _MAX_OPEN_FILES is not None:
+        return _MAX_OPEN_FILES
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return 256
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return 4096
+    return max(64, min(4096, soft // 8))
 
 
 class LoggerCallback(Callback):
@@ -98,8 +112,8 @@ class LoggerCallback(Callback):
 class _OpenFiles:
     """Caps how many :class:`_LineFile` objects hold an open handle at once."""
 
-    def __init__(self, limit: int = _MAX_OPEN_FILES) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = _open_file_limit() if limit is None else limit
         self._open: OrderedDict[_LineFile, None] = OrderedDict()
 
     def opened(self, file: _LineFile) -> None:
@@ -261,6 +275,11 @@ class _FileLoggerCallback(LoggerCallback, Generic[_L]):
         if log is not None:
             self._dirty.pop(log.file, None)
             log.file.close()
+
+    def on_trial_recover(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.log_trial_save(trial)  # flush what the failed run logged before it is retried
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         self.flush()

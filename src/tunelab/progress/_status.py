@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab._callback import Callback
 from tunelab._trial import TrialStatus
-from tunelab.progress._table import _NOT_USER_METRICS
+from tunelab.progress._table import _NOT_USER_METRICS, format_params
 
 if TYPE_CHECKING:
     from tunelab._trial import Trial
@@ -189,7 +189,7 @@ class TrialProgressCallback(Callback):
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
         if self.verbose >= 2:
-            params = trial.evaluated_params or trial.config
+            params = format_params(trial.evaluated_params or trial.config)
             self._emit(f"Trial {trial} started with configuration: {params}")
 
     def on_trial_result(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_COLUMNS",
     "best_trial_line",
+    "format_params",
     "infer_metric_columns",
     "trial_errors_table",
     "trial_progress_table",
@@ -89,6 +90,15 @@ def _cell(value: Any, max_len: int) -> Any:
         except Exception:
             pass
     return shorten(str(value), max_len)
+
+
+def format_params(params: Mapping[str, Any]) -> str:
+    """``{'lr': 0.001, 'layers': 3}`` with floats shown to 5 significant digits."""
+    parts = []
+    for key, value in params.items():
+        shown = f"{value:.5g}" if isinstance(value, float) else repr(value)
+        parts.append(f"{key!r}: {shown}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def _numeric(value: Any) -> float | None:

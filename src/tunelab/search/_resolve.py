@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import importlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -28,8 +29,9 @@ from typing import Any
 
 from tunelab._errors import TuneError
 from tunelab.search._common import (
-    Draw,
     DomainBase,
+    Draw,
+    SpecView,
     UnresolvedValueError,
     is_eval_spec,
     is_grid_spec,
@@ -174,17 +176,35 @@ class _Grid:
         self.nested = [contains_unresolved(value) for value in values]
 
 
-class SpacePlan:
-    """The unresolved leaves of one search space, found once and reused for every sample."""
+class _Pending(DomainBase):
+    """Stands in a plan's skeleton where an unresolved leaf was (reading it means "later")."""
 
-    __slots__ = ("grids", "lazies", "samples", "simple", "template")
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unresolved>"
+
+
+_PENDING = _Pending()
+
+
+class SpacePlan:
+    """The unresolved leaves of one search space, found once and reused for every sample.
+
+    ``skeleton`` is the space with every unresolved leaf replaced by a placeholder, so copying
+    it for a new config never copies grid value lists or domains.
+    """
+
+    __slots__ = ("grids", "lazies", "leaves", "samples", "simple", "skeleton", "template")
 
     def __init__(self, template: Any) -> None:
         self.template = template
         self.grids: list[_Grid] = []
         self.samples: list[tuple[Path, Draw]] = []
         self.lazies: list[tuple[Path, Lazy]] = []
-        for path, leaf in sorted(find_unresolved(template), key=lambda item: path_sort_key(item[0])):
+        found = sorted(find_unresolved(template), key=lambda item: path_sort_key(item[0]))
+        self.leaves = dict(found)
+        for path, leaf in found:
             if is_grid_spec(leaf):
                 self.grids.append(_Grid(path, _grid_values(path, leaf["grid_search"])))
             elif is_eval_spec(leaf):
@@ -195,11 +215,19 @@ class SpacePlan:
                 self.grids.append(_Grid(path, list(getattr(leaf, "categories", []))))
             elif isinstance(leaf, Domain):
                 self.samples.append((path, leaf.drawer()))
-        # paths of length one below a top-level dict can be set without walking
+        skeleton = copy_tree(template)
+        for path, _ in found:
+            skeleton = set_path(skeleton, path, _PENDING)
+        self.skeleton = skeleton
+        # paths of length one below a top-level dict are set without walking
         self.simple = type(template) is dict
 
-    def build(self, values: Mapping[Path, Any]) -> Any:
-        config = copy_tree(self.template)
+    def build(self, values: Mapping[Path, Any], keep_leaves: bool = False) -> Any:
+        """A fresh config with ``values`` set; other leaves are placeholders, or the original
+        leaves with ``keep_leaves=True``."""
+        config = copy_tree(self.skeleton)
+        if keep_leaves:
+            values = {**{p: v for p, v in self.leaves.items() if p not in values}, **values}
         simple = self.simple
         for path, value in values.items():
             if simple and len(path) == 1:
@@ -279,13 +307,18 @@ def iter_sample(
 
 
 def _resolve(plan: SpacePlan, rng: Any, preset: dict[Path, Any]) -> tuple[dict[Path, Any], Any]:
-    resolved = dict(preset)
-    for path, draw in plan.samples:
-        if path not in resolved:
-            resolved[path] = draw(rng)
+    if preset:
+        resolved = dict(preset)
+        for path, draw in plan.samples:
+            if path not in resolved:
+                resolved[path] = draw(rng)
+    else:
+        resolved = {path: draw(rng) for path, draw in plan.samples}
     config = plan.build(resolved)
     if plan.lazies:
-        pending = [item for item in plan.lazies if item[0] not in resolved]
+        pending = (
+            [item for item in plan.lazies if item[0] not in resolved] if preset else plan.lazies
+        )
         config = _resolve_lazies(config, pending, rng, resolved, allow_fail=False)
     return resolved, config
 
@@ -297,7 +330,7 @@ def _resolve_nested(
     nested: list[Path],
     constant_grid_search: bool,
 ) -> Iterator[tuple[dict[Path, Any], Any]]:
-    inner_plan = SpacePlan(plan.build(preset))
+    inner_plan = SpacePlan(plan.build(preset, keep_leaves=True))
     for inner_vars, config in iter_sample(inner_plan, rng, constant_grid_search):
         resolved = {path: value for path, value in preset.items() if path not in nested}
         for path in nested:
@@ -350,19 +383,23 @@ _NUMPY: list[Any] = []
 def _numpy() -> Any:
     if not _NUMPY:
         try:
-            import numpy
+            _NUMPY.append(importlib.import_module("numpy"))
         except ImportError:  # pragma: no cover - numpy is optional
-            numpy = None
-        _NUMPY.append(numpy)
+            _NUMPY.append(None)
     return _NUMPY[0]
 
 
+_SCALARS = frozenset((int, float, str, bool, type(None)))
+
+
 def _evaluate(lazy: Lazy, config: Any, rng: Any) -> Any:
-    view = spec_view(config)
-    if isinstance(lazy, Function):
-        return unwrap(lazy.call(view))
-    scope = {"spec": view, "np": _numpy(), "random": rng, "__builtins__": builtins}
-    return unwrap(eval(lazy, scope))
+    view = SpecView(config) if type(config) is dict else spec_view(config)
+    if type(lazy) is Function or isinstance(lazy, Function):
+        value = lazy.call(view)
+    else:
+        scope = {"spec": view, "np": _numpy(), "random": rng, "__builtins__": builtins}
+        value = eval(lazy, scope)
+    return value if type(value) in _SCALARS else unwrap(value)
 
 
 def _add_note(exc: BaseException, note: str) -> None:
@@ -445,18 +482,48 @@ def clean_value(value: Any) -> str:
     """A value as it appears in an experiment tag (floats with 4 decimals)."""
     if isinstance(value, float):
         return f"{value:.4f}"
+    if type(value) is int:
+        return str(value)
     return _INVALID_TAG_CHARS.sub("_", str(value)).strip("_")
+
+
+_TAG_ORDERS: dict[tuple[Path, ...], list[tuple[Path, str]]] = {}
+
+
+def _tag_order(paths: tuple[Path, ...]) -> list[tuple[Path, str]]:
+    """Paths sorted for a tag, with their display names (cached: a space reuses its paths)."""
+    order = _TAG_ORDERS.get(paths)
+    if order is None:
+        if len(_TAG_ORDERS) > 10_000:
+            _TAG_ORDERS.clear()
+        order = [
+            (path, clean_value(path[-1] if path else "value"))
+            for path in sorted(paths, key=path_sort_key)
+        ]
+        _TAG_ORDERS[paths] = order
+    return order
 
 
 def format_vars(resolved_vars: Mapping[Path, Any]) -> str:
     """``k=v`` pairs (last key of each path), sorted by path, joined with commas."""
-    items = sorted(resolved_vars.items(), key=lambda item: path_sort_key(item[0]))
     return ",".join(
-        f"{clean_value(path[-1] if path else 'value')}={clean_value(value)}"
-        for path, value in items
+        f"{name}={clean_value(resolved_vars[path])}"
+        for path, name in _tag_order(tuple(resolved_vars))
     )
 
 
 def flatten_resolved_vars(resolved_vars: Mapping[Path, Any]) -> dict[str, Any]:
     """Resolved values keyed by their path joined with ``/`` (a trial's ``evaluated_params``)."""
-    return {"/".join(map(str, path)): value for path, value in resolved_vars.items()}
+    names = _FLAT_NAMES
+    flat = {}
+    for path, value in resolved_vars.items():
+        name = names.get(path)
+        if name is None:
+            if len(names) > 100_000:
+                names.clear()
+            name = names[path] = "/".join(map(str, path))
+        flat[name] = value
+    return flat
+
+
+_FLAT_NAMES: dict[Path, str] = {}

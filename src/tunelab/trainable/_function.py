@@ -25,10 +25,11 @@ def function_call_style(fn: Callable[..., Any]) -> tuple[bool, bool]:
     except (TypeError, ValueError):
         return False, False
     names = {p.name for p in params}
+    supplied = {"checkpoint_dir", *getattr(fn, "_tunelab_param_names", ())}
     positional = [
         p
         for p in params
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "checkpoint_dir"
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in supplied
     ]
     passes_reporter = len(positional) >= 2 and (
         positional[1].name == "reporter" or positional[1].default is inspect.Parameter.empty

@@ -1,0 +1,101 @@
+"""tunelab side of benchmarks/compare.py: ``python run_tunelab.py WORKLOAD [ARGS]``.
+
+Prints one JSON line with the measurements of the workload.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+
+T0 = time.perf_counter()
+
+import tunelab as tune  # noqa: E402
+
+IMPORT_S = time.perf_counter() - T0
+
+from _workloads import RssSampler, mb  # noqa: E402
+
+
+class FirstResult(tune.Callback):
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def on_trial_result(self, **info):  # type: ignore[no-untyped-def]
+        if self.at is None:
+            self.at = time.perf_counter()
+
+
+class Counter(tune.Callback):
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.last = 0.0
+        self.count = 0
+
+    def on_trial_result(self, **info):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        if self.first is None:
+            self.first = t
+        self.last = t
+        self.count += 1
+
+
+def one_report(config):  # type: ignore[no-untyped-def]
+    tune.report({"score": 1.0})
+
+
+def many_reports(config):  # type: ignore[no-untyped-def]
+    report = tune.report
+    for i in range(config["n"]):
+        report({"score": float(i)})
+
+
+def main() -> None:
+    workload = sys.argv[1]
+    out: dict[str, object] = {"workload": workload, "import_s": round(IMPORT_S, 4)}
+    storage = tempfile.mkdtemp(prefix="tunelab-bench-")
+    if workload == "import":
+        pass
+    elif workload == "first_result":
+        cb = FirstResult()
+        tune.run(one_report, storage_path=storage, verbose=0, callbacks=[cb])
+        out["first_result_s"] = round((cb.at or 0) - T0, 4)
+    elif workload == "trivial_trials":
+        n = int(sys.argv[2])
+        with RssSampler() as rss:
+            start = time.perf_counter()
+            tune.run(one_report, num_samples=n, storage_path=storage, verbose=0,
+                     reuse_actors=True)
+            out["wall_s"] = round(time.perf_counter() - start, 3)
+        out["driver_rss_mb"] = mb(rss.driver_peak)
+        out["total_rss_mb"] = mb(rss.total_peak)
+    elif workload == "throughput":
+        trials, results, concurrency = (int(x) for x in sys.argv[2:5])
+        cb = Counter()
+        start = time.perf_counter()
+        tune.run(many_reports, config={"n": results}, num_samples=trials,
+                 max_concurrent_trials=concurrency, storage_path=storage, verbose=0,
+                 callbacks=[cb])
+        wall = time.perf_counter() - start
+        span = (cb.last - (cb.first or cb.last)) or 1e-9
+        out.update(results=cb.count, wall_s=round(wall, 3),
+                   results_per_s_wall=round(cb.count / wall),
+                   results_per_s_stream=round(cb.count / span))
+    elif workload == "per_result_cost":
+        trials, results = int(sys.argv[2]), int(sys.argv[3])
+        cb = Counter()
+        start = time.perf_counter()
+        tune.run(many_reports, config={"n": results}, num_samples=trials, storage_path=storage,
+                 verbose=0, callbacks=[cb])
+        wall = time.perf_counter() - start
+        out.update(trials=trials, results=cb.count, wall_s=round(wall, 3),
+                   us_per_result=round(wall / max(cb.count, 1) * 1e6, 2))
+    else:
+        raise SystemExit(f"unknown workload {workload!r}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

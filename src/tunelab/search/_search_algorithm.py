@@ -1,0 +1,169 @@
+"""The controller-facing search contract: :class:`SearchAlgorithm` and :class:`TrialSuggestion`."""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["SearchAlgorithm", "TrialSuggestion", "as_experiment_list", "experiment_fields"]
+
+
+@dataclass(frozen=True)
+class TrialSuggestion:
+    """One trial to create, as chosen by a :class:`SearchAlgorithm`.
+
+    ``config`` is the fully resolved config (the trial owns it); ``experiment_tag`` goes into the
+    trial's directory name; ``evaluated_params`` are the chosen values keyed by ``/``-joined path;
+    ``experiment`` is the experiment object it was generated for; ``trial_id`` is the id the
+    trial must use (``None``: the controller picks one).
+    """
+
+    config: dict[str, Any]
+    experiment_tag: str
+    evaluated_params: dict[str, Any] = field(default_factory=dict)
+    experiment: Any = None
+    trial_id: str | None = None
+
+
+class SearchAlgorithm(ABC):
+    """What the controller drives to get new trials (one abstract base per extension point).
+
+    Call protocol, all from the controller's single thread:
+
+    1. ``set_search_properties(metric, mode, config, **spec)`` once before anything else;
+       returns ``False`` when the algorithm already had a search space and ignored ``config``.
+    2. ``add_configurations(experiments)`` with the experiments to run (objects with
+       ``.name``, ``.config`` (the search space) and ``.num_samples`` (``-1`` = unbounded)).
+    3. ``next_trial()`` whenever the controller could start a trial: a
+       :class:`TrialSuggestion`, or ``None`` for "nothing now, ask again later" (a concurrency
+       limit, a searcher waiting for results). ``is_finished()`` turns ``True`` once nothing
+       will ever come again; the experiment ends when it is and every trial is done.
+    4. ``on_trial_result(trial_id, result)`` for each result of a trial it suggested (skipped
+       when ``wants_results`` is ``False``), then ``on_trial_complete(trial_id, result, error)``
+       exactly once per suggested trial.
+    5. ``get_state()`` whenever the controller persists the experiment, ``set_state(state)``
+       when it resumes one (before or after ``add_configurations``); the state is JSON-safe and
+       a restored algorithm continues where the saved one stopped.
+
+    A search algorithm never touches trials, processes or the controller; it only returns
+    suggestions. ``total_samples`` is the known number of trials it will suggest (``0`` when
+    unknown or unbounded), shown in progress output.
+    """
+
+    wants_results: bool = True
+    CKPT_FILE_TMPL = "search-alg-state-{}.json"
+
+    def __init__(self) -> None:
+        self._finished = False
+
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
+    ) -> bool:
+        """Receive the experiment's metric, mode and search space; see the class docstring."""
+        return True
+
+    @abstractmethod
+    def add_configurations(self, experiments: Any) -> None:
+        """Queue experiments (one object or a list) whose trials this algorithm generates."""
+
+    @abstractmethod
+    def next_trial(self) -> TrialSuggestion | None:
+        """The next trial to run, or ``None`` when there is nothing to run now."""
+
+    def is_finished(self) -> bool:
+        """True when no trial will ever be suggested again."""
+        return self._finished
+
+    def set_finished(self) -> None:
+        """Declare the search over (the controller calls this when a stop condition hits)."""
+        self._finished = True
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:  # noqa: B027
+        """A result of a trial this algorithm suggested (intermediate, not the last)."""
+
+    def on_trial_complete(  # noqa: B027
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        """A suggested trial ended (``error=True`` when it failed); called once per trial."""
+
+    @property
+    def total_samples(self) -> int:
+        return 0
+
+    @abstractmethod
+    def get_state(self) -> dict[str, Any]:
+        """A JSON-safe snapshot from which :meth:`set_state` continues the search."""
+
+    @abstractmethod
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from a snapshot taken by :meth:`get_state`."""
+
+    # file helpers (Ray Tune's names) ----------------------------------------------------
+    def has_checkpoint(self, dirpath: str) -> bool:
+        return bool(_state_files(dirpath, self.CKPT_FILE_TMPL))
+
+    def save_to_dir(self, dirpath: str, session_str: str = "default") -> None:
+        """Write :meth:`get_state` atomically to ``dirpath``/search-alg-state-<session>.json."""
+        path = os.path.join(dirpath, self.CKPT_FILE_TMPL.format(session_str))
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(self.get_state(), handle)
+        os.replace(tmp, path)
+
+    def restore_from_dir(self, dirpath: str) -> None:
+        """Restore from the newest state file :meth:`save_to_dir` wrote in ``dirpath``."""
+        files = _state_files(dirpath, self.CKPT_FILE_TMPL)
+        if not files:
+            raise FileNotFoundError(f"no search algorithm state file in {dirpath!r}")
+        with open(files[-1], encoding="utf-8") as handle:
+            self.set_state(json.load(handle))
+
+
+def _state_files(dirpath: str, template: str) -> list[str]:
+    prefix, _, suffix = template.partition("{}")
+    try:
+        names = os.listdir(dirpath)
+    except OSError:
+        return []
+    paths = [
+        os.path.join(dirpath, name)
+        for name in names
+        if name.startswith(prefix) and name.endswith(suffix)
+    ]
+    return sorted(paths, key=os.path.getmtime)
+
+
+def experiment_fields(experiment: Any) -> tuple[str, dict[str, Any], int]:
+    """``(name, config, num_samples)`` of an experiment object or an experiment spec dict."""
+    if isinstance(experiment, Mapping):
+        name = experiment.get("name", "")
+        config = experiment.get("config")
+        num_samples = experiment.get("num_samples", 1)
+    elif hasattr(experiment, "config"):
+        name = getattr(experiment, "name", "")
+        config = experiment.config
+        num_samples = getattr(experiment, "num_samples", 1)
+    else:
+        raise TypeError(
+            f"experiments must have .config and .num_samples (an Experiment), got {experiment!r}"
+        )
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise TypeError(f"`config` of experiment {name!r} must be a dict, got {config!r}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < -1:
+        raise ValueError(
+            f"`num_samples` of experiment {name!r} must be an int >= 0 or -1 (unbounded), "
+            f"got {num_samples!r}"
+        )
+    return str(name), config, num_samples
+
+
+def as_experiment_list(experiments: Any) -> list[Any]:
+    if isinstance(experiments, Sequence) and not isinstance(experiments, str | bytes):
+        return list(experiments)
+    return [experiments]

@@ -1,0 +1,441 @@
+"""The user-facing searcher API (:class:`Searcher`), its adapter to the controller
+(:class:`SearchGenerator`) and :func:`create_searcher`."""
+
+from __future__ import annotations
+
+import base64
+import glob
+import importlib
+import inspect
+import json
+import logging
+import math
+import os
+import random
+import tempfile
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+from tunelab.search._common import is_grid_spec, is_unresolved
+from tunelab.search._resolve import (
+    Path,
+    SpacePlan,
+    copy_tree,
+    find_unresolved,
+    flatten_resolved_vars,
+    format_vars,
+    iter_sample,
+)
+from tunelab.search._search_algorithm import (
+    SearchAlgorithm,
+    TrialSuggestion,
+    as_experiment_list,
+    experiment_fields,
+)
+
+__all__ = [
+    "SearchGenerator",
+    "Searcher",
+    "create_searcher",
+    "pack_searcher_state",
+    "pack_value",
+    "unpack_searcher_state",
+    "unpack_value",
+]
+
+logger = logging.getLogger("tunelab.search")
+
+_MODES = ("min", "max")
+
+
+class Searcher(ABC):
+    """Base class of model-based searchers (Ray Tune's user-facing search API).
+
+    Call protocol (through :class:`SearchGenerator`, from the controller's thread):
+
+    - ``set_search_properties(metric, mode, config, **spec)`` once before the first
+      suggestion; return ``True`` when the searcher took ``config`` as its search space,
+      ``False`` when it already has one (the base class only fills in a missing metric/mode).
+    - ``suggest(trial_id)`` each time a trial could start: a config dict (partial is fine: the
+      experiment's config fills the rest), ``None`` for "nothing now, ask again later", or
+      :attr:`FINISHED` to end the search. Must be implemented.
+    - ``on_trial_result(trial_id, result)`` for intermediate results (optional),
+      ``on_trial_complete(trial_id, result=None, error=False)`` once per suggested trial (the
+      place to learn from the final result).
+    - ``get_state``/``set_state`` (or ``save``/``restore`` of a file) to resume; the default
+      ``save``/``restore`` pickle what ``get_state`` returns.
+
+    A searcher decides configurations only: it never starts, stops or inspects trials beyond
+    the ids and results it is given.
+    """
+
+    FINISHED = "FINISHED"
+    CKPT_FILE_TMPL = "searcher-state-{}.pkl"
+
+    def __init__(self, metric: str | list[str] | None = None, mode: Any = None) -> None:
+        self._metric = _check_metric(metric)
+        self._mode = _check_mode(mode)
+
+    @property
+    def metric(self) -> Any:
+        return getattr(self, "_metric", None)
+
+    @property
+    def mode(self) -> Any:
+        return getattr(self, "_mode", None)
+
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
+    ) -> bool:
+        """Receive the experiment's metric, mode and config (see the class docstring)."""
+        if self.metric is None and metric is not None:
+            self._metric = _check_metric(metric)
+        if self.mode is None and mode is not None:
+            self._mode = _check_mode(mode)
+        return False
+
+    @abstractmethod
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        """A config for trial ``trial_id``, ``None`` (ask later) or :attr:`FINISHED`."""
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:  # noqa: B027
+        """An intermediate result of a suggested trial (optional)."""
+
+    def on_trial_complete(  # noqa: B027
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        """A suggested trial ended; ``result`` is its last result (``None`` on early errors)."""
+
+    def add_evaluated_point(
+        self,
+        parameters: dict[str, Any],
+        value: float,
+        error: bool = False,
+        pruned: bool = False,
+        intermediate_values: list[float] | None = None,
+    ) -> None:
+        """Tell the searcher about a config evaluated elsewhere (not supported by default)."""
+        raise NotImplementedError(f"{type(self).__name__} does not support add_evaluated_point")
+
+    def add_evaluated_trials(self, trials_or_analysis: Any, metric: str) -> None:
+        """Feed finished trials (a Trial, a list of them, or an analysis with ``.trials``)."""
+        trials = getattr(trials_or_analysis, "trials", trials_or_analysis)
+        if not isinstance(trials, list | tuple):
+            trials = [trials]
+        seen_metric = False
+        for trial in trials:
+            status = str(getattr(trial, "status", ""))
+            if status not in ("TERMINATED", "ERROR"):
+                continue
+            last = getattr(trial, "last_result", {}) or {}
+            if status == "TERMINATED" and metric not in last:
+                continue
+            seen_metric = seen_metric or metric in last
+            self.add_evaluated_point(
+                dict(trial.config),
+                last.get(metric, math.nan),
+                error=status == "ERROR",
+                pruned=status == "TERMINATED" and not last.get("done", False),
+            )
+        if not seen_metric:
+            logger.warning("no finished trial reported the metric %r", metric)
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """Return ``True`` if the searcher limits concurrency itself (default: it does not)."""
+        return False
+
+    def get_state(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_state")
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement set_state")
+
+    def save(self, checkpoint_path: str) -> None:
+        """Write the searcher's state to a file (default: a pickle of :meth:`get_state`)."""
+        import cloudpickle
+
+        state = self.get_state()
+        with open(checkpoint_path, "wb") as handle:
+            cloudpickle.dump(state, handle)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Read a file written by :meth:`save` (default: :meth:`set_state` of the pickle)."""
+        import pickle
+
+        with open(checkpoint_path, "rb") as handle:
+            self.set_state(pickle.load(handle))
+
+    def save_to_dir(self, checkpoint_dir: str, session_str: str = "default") -> None:
+        """:meth:`save` to ``checkpoint_dir``/searcher-state-<session>.pkl (atomically)."""
+        final = os.path.join(checkpoint_dir, self.CKPT_FILE_TMPL.format(session_str))
+        tmp = final + ".tmp"
+        try:
+            self.save(tmp)
+        except NotImplementedError:
+            logger.warning("%s cannot save its state; it starts afresh on resume", self)
+            return
+        os.replace(tmp, final)
+
+    def restore_from_dir(self, checkpoint_dir: str) -> None:
+        """:meth:`restore` from the newest state file in ``checkpoint_dir``."""
+        pattern = os.path.join(glob.escape(checkpoint_dir), self.CKPT_FILE_TMPL.format("*"))
+        files = sorted(glob.glob(pattern), key=os.path.getmtime)
+        if not files:
+            raise FileNotFoundError(f"no searcher state file in {checkpoint_dir!r}")
+        self.restore(files[-1])
+
+    def wants_results(self) -> bool:
+        """Whether :meth:`on_trial_result` does anything (lets the controller skip calls)."""
+        return type(self).on_trial_result is not Searcher.on_trial_result
+
+
+class SearchGenerator(SearchAlgorithm):
+    """Adapts a :class:`Searcher` to the controller's :class:`SearchAlgorithm` contract.
+
+    One experiment at a time. Each :meth:`next_trial` asks ``searcher.suggest`` for a new
+    8-hex-char trial id; the suggestion is written over the experiment's config, and whatever
+    the searcher left unresolved (``sample_from`` values that depend on suggested ones, domains
+    it ignores) is resolved like :class:`BasicVariantGenerator` would. ``num_samples`` bounds
+    the number of suggestions (``-1``: until the searcher returns ``FINISHED``).
+    """
+
+    def __init__(self, searcher: Searcher) -> None:
+        super().__init__()
+        if not isinstance(searcher, Searcher):
+            raise TypeError(f"`searcher` must be a Searcher instance, got {searcher!r}")
+        self.searcher = searcher
+        self.wants_results = searcher.wants_results()
+        self._experiment: Any = None
+        self._space: dict[str, Any] = {}
+        self._num_samples = 0
+        self._counter = 0
+        self._issued: set[str] = set()
+        self._rng = random.Random()
+
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
+    ) -> bool:
+        return self.searcher.set_search_properties(metric, mode, config, **spec)
+
+    def add_configurations(self, experiments: Any) -> None:
+        listed = as_experiment_list(experiments)
+        if len(listed) != 1 or self._experiment is not None:
+            raise ValueError(
+                f"SearchGenerator runs exactly one experiment, got {len(listed)} "
+                f"(and {int(self._experiment is not None)} already added)"
+            )
+        _, self._space, self._num_samples = experiment_fields(listed[0])
+        self._experiment = listed[0]
+
+    def is_finished(self) -> bool:
+        if self._finished:
+            return True
+        return self._experiment is not None and 0 <= self._num_samples <= self._counter
+
+    def next_trial(self) -> TrialSuggestion | None:
+        if self._experiment is None or self.is_finished():
+            return None
+        trial_id = uuid.uuid4().hex[:8]
+        while trial_id in self._issued:
+            trial_id = uuid.uuid4().hex[:8]
+        suggestion = self.searcher.suggest(trial_id)
+        if isinstance(suggestion, str) and suggestion == Searcher.FINISHED:
+            self._finished = True
+            return None
+        if suggestion is None:
+            return None
+        if not isinstance(suggestion, dict):
+            raise TypeError(
+                f"{type(self.searcher).__name__}.suggest() must return a dict, None or "
+                f"Searcher.FINISHED, got {suggestion!r}"
+            )
+        self._issued.add(trial_id)
+        self._counter += 1
+        resolved, config = self._complete(suggestion)
+        tag = f"{self._counter}_{format_vars(resolved)}" if resolved else str(self._counter)
+        return TrialSuggestion(
+            config, tag, flatten_resolved_vars(resolved), self._experiment, trial_id
+        )
+
+    def _complete(self, suggestion: dict[str, Any]) -> tuple[dict[Path, Any], Any]:
+        resolved: dict[Path, Any] = {}
+        _flatten(suggestion, (), resolved)
+        config = _merge(copy_tree(self._space), copy_tree(suggestion))
+        leftovers = find_unresolved(config)
+        if not leftovers:
+            return resolved, config
+        grids = [path for path, leaf in leftovers if is_grid_spec(leaf)]
+        if grids:
+            raise ValueError(
+                f"grid_search values at {['/'.join(map(str, p)) for p in grids]} cannot be "
+                f"searched by {type(self.searcher).__name__}; use BasicVariantGenerator or "
+                f"let the searcher suggest these keys"
+            )
+        extra, config = next(iter_sample(SpacePlan(config), self._rng))
+        resolved.update(extra)
+        return resolved, config
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        self.searcher.on_trial_result(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        self.searcher.on_trial_complete(trial_id, result=result, error=error)
+
+    @property
+    def total_samples(self) -> int:
+        return max(self._num_samples, 0)
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "counter": self._counter,
+            "finished": self._finished,
+            "searcher": pack_searcher_state(self.searcher),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or state.get("version") != 1:
+            raise ValueError(f"`state` must be a SearchGenerator state of version 1, got {state!r}")
+        self._counter = int(state["counter"])
+        self._finished = bool(state["finished"])
+        unpack_searcher_state(self.searcher, state["searcher"])
+
+
+def _flatten(value: Any, path: Path, out: dict[Path, Any]) -> None:
+    if isinstance(value, dict) and value and not is_unresolved(value):
+        for key, item in value.items():
+            _flatten(item, (*path, key), out)
+    else:
+        out[path] = value
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict) and not is_unresolved(base):
+        for key, value in override.items():
+            base[key] = _merge(base[key], value) if key in base else value
+        return base
+    return override
+
+
+# -- state packing -------------------------------------------------------------------------
+def pack_value(value: Any) -> dict[str, Any]:
+    """A JSON-safe envelope: the value itself when JSON keeps it intact, else a pickle."""
+    try:
+        if json.loads(json.dumps(value, allow_nan=True)) == value:
+            return {"format": "json", "value": value}
+    except (TypeError, ValueError, RecursionError):
+        pass
+    import cloudpickle
+
+    return {"format": "pickle", "data": base64.b64encode(cloudpickle.dumps(value)).decode()}
+
+
+def unpack_value(packed: Mapping[str, Any]) -> Any:
+    if packed.get("format") == "json":
+        return packed["value"]
+    if packed.get("format") == "pickle":
+        import pickle
+
+        return pickle.loads(base64.b64decode(packed["data"]))
+    raise ValueError(f"unknown packed value format in {dict(packed)!r}")
+
+
+def pack_searcher_state(searcher: Searcher) -> dict[str, Any]:
+    """The searcher's state via ``get_state`` or, failing that, the bytes ``save`` writes."""
+    try:
+        return {"kind": "state", **pack_value(searcher.get_state())}
+    except NotImplementedError:
+        pass
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "searcher.pkl")
+        try:
+            searcher.save(path)
+        except NotImplementedError:
+            return {"kind": "none"}
+        with open(path, "rb") as handle:
+            return {"kind": "file", "data": base64.b64encode(handle.read()).decode()}
+
+
+def unpack_searcher_state(searcher: Searcher, packed: Mapping[str, Any]) -> None:
+    kind = packed.get("kind")
+    if kind == "state":
+        searcher.set_state(unpack_value(packed))
+    elif kind == "file":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "searcher.pkl")
+            with open(path, "wb") as handle:
+                handle.write(base64.b64decode(packed["data"]))
+            searcher.restore(path)
+    elif kind == "none":
+        logger.warning("%s saved no state; it starts afresh", type(searcher).__name__)
+    else:
+        raise ValueError(f"unknown searcher state kind in {dict(packed)!r}")
+
+
+# -- validation ----------------------------------------------------------------------------
+def _check_metric(metric: Any) -> Any:
+    if metric is None or isinstance(metric, str):
+        return metric
+    if isinstance(metric, list | tuple) and all(isinstance(m, str) for m in metric):
+        return list(metric)
+    raise TypeError(f"`metric` must be None, a str or a list of str, got {metric!r}")
+
+
+def _check_mode(mode: Any) -> Any:
+    if mode is None or mode in _MODES:
+        return mode
+    if isinstance(mode, list | tuple) and mode and all(m in _MODES for m in mode):
+        return list(mode)
+    raise ValueError(f"`mode` must be None, 'min', 'max' or a list of them, got {mode!r}")
+
+
+# -- factory -------------------------------------------------------------------------------
+_ADAPTERS = {
+    "hyperopt": "tunelab.search.hyperopt:HyperOptSearch",
+    "optuna": "tunelab.search.optuna:OptunaSearch",
+    "nevergrad": "tunelab.search.nevergrad:NevergradSearch",
+    "bohb": "tunelab.search.bohb:TuneBOHB",
+}
+_BUILTIN = ("random", "variant_generator")
+
+
+def create_searcher(name: str, **kwargs: Any) -> Any:
+    """Build a search algorithm by its Ray Tune name.
+
+    ``"variant_generator"`` and ``"random"`` give a :class:`BasicVariantGenerator`;
+    ``"hyperopt"``, ``"optuna"``, ``"nevergrad"`` and ``"bohb"`` give their adapters once those
+    are installed in tunelab. Keyword arguments the class does not accept are dropped with a
+    logged warning (Ray Tune drops them silently).
+    """
+    known = sorted((*_BUILTIN, *_ADAPTERS))
+    if not isinstance(name, str):
+        raise TypeError(f"`name` of create_searcher() must be a str, got {name!r}")
+    if name in _BUILTIN:
+        from tunelab.search._variant_generator import BasicVariantGenerator
+
+        target: Any = BasicVariantGenerator
+    elif name in _ADAPTERS:
+        module_name, _, class_name = _ADAPTERS[name].partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            raise NotImplementedError(
+                f"the {name!r} searcher adapter is not available in tunelab yet; "
+                f"available now: {list(_BUILTIN)}"
+            ) from exc
+        target = getattr(module, class_name)
+    else:
+        raise ValueError(f"`name` of create_searcher() must be one of {known}, got {name!r}")
+    parameters = inspect.signature(target).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return target(**kwargs)
+    dropped = sorted(set(kwargs) - set(parameters))
+    if dropped:
+        logger.warning("create_searcher(%r) ignores arguments it does not take: %s", name, dropped)
+    return target(**{k: v for k, v in kwargs.items() if k in parameters})

@@ -1,0 +1,24 @@
+"""``tunelab.suggest``: the 0.8/1.x name of :mod:`tunelab.search` (the same objects).
+
+``tunelab.suggest.sample`` and ``tunelab.suggest.variant_generator`` are the modules of
+``tunelab.search``; Ray Tune 1.x's ``ray.tune.suggest.<basic_variant|suggestion|search|
+search_generator|repeater|...>`` paths resolve to the ``tunelab.search`` package.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import tunelab.search as _search
+from tunelab.search import *  # noqa: F403
+from tunelab.search import __all__ as _search_all
+from tunelab.search import sample as _sample_module
+from tunelab.search import variant_generator as _variant_generator_module
+
+__all__ = list(_search_all)
+
+_MODULES = {"sample": _sample_module, "variant_generator": _variant_generator_module}
+for _alias in (*_search.RAY_MODULE_ALIASES, "suggestion", "search"):
+    _MODULES.setdefault(_alias, _search)
+for _alias, _module in _MODULES.items():
+    sys.modules.setdefault(f"{__name__}.{_alias}", _module)
