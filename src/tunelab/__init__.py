@@ -35,8 +35,6 @@ from tunelab._session import (
 )
 from tunelab._trial import Trial, TrialStatus
 from tunelab._tuner import Tuner
-from tunelab.analysis import Analysis, ExperimentAnalysis, Result, ResultGrid
-from tunelab.progress import CLIReporter, JupyterNotebookReporter, ProgressReporter
 from tunelab.schedulers import create_scheduler
 from tunelab.search import create_searcher
 from tunelab.search.sample import (
@@ -60,6 +58,32 @@ from tunelab.trainable import Trainable, with_parameters, with_resources
 from tunelab.utils import get_pinned_object, pin_in_object_store
 
 __version__ = "0.1.0"
+
+# Imported on first use, to keep ``import tunelab`` fast.
+_LAZY = {
+    "Analysis": "tunelab.analysis",
+    "ExperimentAnalysis": "tunelab.analysis",
+    "Result": "tunelab.analysis",
+    "ResultGrid": "tunelab.analysis",
+    "CLIReporter": "tunelab.progress",
+    "JupyterNotebookReporter": "tunelab.progress",
+    "ProgressReporter": "tunelab.progress",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tunelab' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 __all__ = [
     "Analysis",

@@ -6,7 +6,6 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tunelab._execute import RunOptions, execute_experiments
 from tunelab._experiment import Experiment, convert_to_experiment_list
 
 __all__ = ["run", "run_experiments"]
@@ -83,6 +82,7 @@ def run(
     every Ray Tune generation is accepted (see the README); ``executor`` is tunelab's own:
     a :class:`~tunelab.execution.LocalExecutor` (the default) or another executor.
     """
+    from tunelab._execute import RunOptions, execute_experiments
     from tunelab.analysis import ExperimentAnalysis
 
     _warn_ignored("storage_filesystem", storage_filesystem)
@@ -171,6 +171,8 @@ def run_experiments(
 ) -> list[Any]:
     """Run one or more experiments (an Experiment, a list, or ``{name: spec}``); returns
     the list of trials."""
+    from tunelab._execute import RunOptions, execute_experiments
+
     experiment_list = convert_to_experiment_list(experiments)
     options = RunOptions(
         search_alg=search_alg,

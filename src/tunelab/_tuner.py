@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunelab._config import RunConfig, TuneConfig
-from tunelab._execute import RunOptions, execute_experiments, validate_common
+
+if TYPE_CHECKING:
+    from tunelab._execute import RunOptions
 from tunelab._experiment import Experiment
 
 __all__ = ["Tuner"]
@@ -41,6 +43,8 @@ class Tuner:
         self._tune_config = tune_config or TuneConfig()
         self._run_config = run_config or RunConfig()
         self._experiment = self._build_experiment()
+        from tunelab._execute import validate_common
+
         self._options = self._build_options()
         validate_common(self._options)
         self._result_grid: Any = None
@@ -65,6 +69,8 @@ class Tuner:
         )
 
     def _build_options(self) -> RunOptions:
+        from tunelab._execute import RunOptions
+
         tc, rc = self._tune_config, self._run_config
         metric = tc.metric
         mode = tc.mode
@@ -91,6 +97,7 @@ class Tuner:
 
     def fit(self) -> Any:
         """Run the experiment and return a :class:`~tunelab.ResultGrid`."""
+        from tunelab._execute import execute_experiments
         from tunelab.analysis import ExperimentAnalysis, ResultGrid
 
         trials, _ = execute_experiments([self._experiment], self._options)

@@ -157,3 +157,16 @@ def test_max_concurrent_trials_bounds_parallelism(tmp_path):
     spans = sorted((t.last_result["start"], t.last_result["end"]) for t in analysis.trials)
     for (s1, e1), (s2, _) in zip(spans, spans[1:]):
         assert s2 >= e1 - 0.01
+
+
+def test_validate_save_restore():
+    from tunelab.utils import validate_save_restore
+
+    assert validate_save_restore(NewStyle, {"start": 1}) is True
+
+    class NoSave(Trainable):
+        def step(self):
+            return {"x": 1}
+
+    with pytest.raises(NotImplementedError, match="save_checkpoint"):
+        validate_save_restore(NoSave)

@@ -212,6 +212,7 @@ def test_json_follows_config_changes_within_a_trial(tmp_path: Path) -> None:
         iteration=2, trials=[trial], trial=trial, result={"loss": 0.2, "config": {"lr": 0.7}}
     )
     logger.on_step_end(iteration=2, trials=[trial])
+    logger.on_experiment_end(trials=[trial])
     configs = [json.loads(line)["config"] for line in read_lines(f"{trial.local_path}/result.json")]
     assert configs == [{"lr": 0.1}, {"lr": 0.5}, {"lr": 0.7}]
 

@@ -331,3 +331,12 @@ def test_function_domain_repr_names_the_function() -> None:
 def test_public_sample_module_matches_the_package() -> None:
     for name in sample_module.__all__:
         assert getattr(sample_module, name) is getattr(search, name)
+
+
+def test_sampler_sample_draws_with_that_sampler() -> None:
+    domain = Float(1.0, 1000.0)
+    logs = LogUniform().sample(domain, size=2000, random_state=0)
+    assert 0.25 < sum(v < 10 for v in logs) / 2000 < 0.42
+    uniforms = Uniform().sample(domain, size=2000, random_state=0)
+    assert sum(v < 10 for v in uniforms) / 2000 < 0.05
+    assert domain.sampler is None

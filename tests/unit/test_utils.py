@@ -44,6 +44,7 @@ def test_public_names_are_pinned() -> None:
         "pin_in_object_store",
         "unflatten_dict",
         "unflattened_lookup",
+        "validate_save_restore",
         "wait_for_gpu",
     ]
 

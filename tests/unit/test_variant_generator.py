@@ -363,7 +363,9 @@ def _resume_matches(stop_after: int, num_samples: int, restore_first: bool) -> N
 
 @pytest.mark.parametrize("restore_first", [True, False])
 @pytest.mark.parametrize("stop_after", [0, 1, 5, 6, 7])
-def test_restored_generator_continues_where_it_stopped(stop_after: int, restore_first: bool) -> None:
+def test_restored_generator_continues_where_it_stopped(
+    stop_after: int, restore_first: bool
+) -> None:
     _resume_matches(stop_after, 4, restore_first)
 
 
@@ -417,3 +419,12 @@ def test_bad_experiments_are_rejected() -> None:
         gen.add_configurations(Exp([1, 2], 1))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="experiments"):
         gen.add_configurations(42)
+
+
+def test_generator_pickles_mid_run_and_continues() -> None:
+    cloudpickle = pytest.importorskip("cloudpickle")
+    gen = BasicVariantGenerator(random_state=2)
+    gen.add_configurations(Exp(SPACE, 3))
+    run_all(gen, 4)
+    clone = cloudpickle.loads(cloudpickle.dumps(gen))
+    assert [s.config for s in run_all(clone)] == [s.config for s in run_all(gen)]

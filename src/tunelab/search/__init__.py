@@ -95,7 +95,7 @@ __all__ = [
     "uniform",
 ]
 
-RAY_MODULE_ALIASES = (
+_RAY_MODULE_ALIASES = (
     "basic_variant",
     "concurrency_limiter",
     "repeater",
@@ -103,5 +103,5 @@ RAY_MODULE_ALIASES = (
     "search_generator",
     "searcher",
 )
-for _alias in RAY_MODULE_ALIASES:
+for _alias in _RAY_MODULE_ALIASES:
     sys.modules.setdefault(f"{__name__}.{_alias}", sys.modules[__name__])

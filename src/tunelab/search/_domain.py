@@ -64,8 +64,9 @@ class Sampler:
         size: int = 1,
         random_state: object = None,
     ) -> list[Any]:
-        """Draw ``size`` values of ``domain`` with this sampler."""
-        values = domain.sample(config=config, size=size, random_state=random_state)
+        """Draw ``size`` values of ``domain`` with this sampler (not the domain's own)."""
+        with_self = domain._with_sampler(self, allow_override=True)
+        values = with_self.sample(config=config, size=size, random_state=random_state)
         return list(values) if size != 1 else [values]
 
     def __repr__(self) -> str:

@@ -186,7 +186,7 @@ class Searcher(ABC):
             raise FileNotFoundError(f"no searcher state file in {checkpoint_dir!r}")
         self.restore(files[-1])
 
-    def wants_results(self) -> bool:
+    def uses_intermediate_results(self) -> bool:
         """Whether :meth:`on_trial_result` does anything (lets the controller skip calls)."""
         return type(self).on_trial_result is not Searcher.on_trial_result
 
@@ -206,7 +206,7 @@ class SearchGenerator(SearchAlgorithm):
         if not isinstance(searcher, Searcher):
             raise TypeError(f"`searcher` must be a Searcher instance, got {searcher!r}")
         self.searcher = searcher
-        self.wants_results = searcher.wants_results()
+        self.wants_results = searcher.uses_intermediate_results()
         self._experiment: Any = None
         self._space: dict[str, Any] = {}
         self._num_samples = 0

@@ -274,6 +274,21 @@ class BasicVariantGenerator(SearchAlgorithm):
         self._streams, self._current = [], 0
         self.add_configurations(experiments)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the lazy iterators cannot be pickled: keep the experiments and the position instead
+        state = self.__dict__.copy()
+        state["_streams"] = []
+        state["_experiments"] = [stream.experiment for stream in self._streams]
+        state["_saved"] = self.get_state()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        experiments = state.pop("_experiments")
+        saved = state.pop("_saved")
+        self.__dict__.update(state)
+        self.set_state(saved)
+        self.add_configurations(experiments)
+
 
 def _check_points(points: Any) -> list[dict[str, Any]]:
     if points is None:

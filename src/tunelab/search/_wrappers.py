@@ -123,8 +123,8 @@ class ConcurrencyLimiter(_Wrapper):
         for done_id, (done_result, done_error) in cached.items():
             self.searcher.on_trial_complete(done_id, result=done_result, error=done_error)
 
-    def wants_results(self) -> bool:
-        return self.searcher.wants_results()
+    def uses_intermediate_results(self) -> bool:
+        return self.searcher.uses_intermediate_results()
 
     def _own_state(self) -> dict[str, Any]:
         return {

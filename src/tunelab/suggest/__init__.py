@@ -18,7 +18,17 @@ from tunelab.search import variant_generator as _variant_generator_module
 __all__ = list(_search_all)
 
 _MODULES = {"sample": _sample_module, "variant_generator": _variant_generator_module}
-for _alias in (*_search.RAY_MODULE_ALIASES, "suggestion", "search"):
+_RAY_1X_PATHS = (
+    "basic_variant",
+    "concurrency_limiter",
+    "repeater",
+    "search",
+    "search_algorithm",
+    "search_generator",
+    "searcher",
+    "suggestion",
+)
+for _alias in _RAY_1X_PATHS:
     _MODULES.setdefault(_alias, _search)
 for _alias, _module in _MODULES.items():
     sys.modules.setdefault(f"{__name__}.{_alias}", _module)

@@ -17,6 +17,7 @@ from tunelab.utils._util import (
     unflatten_dict,
     unflattened_lookup,
 )
+from tunelab.utils._validate import validate_save_restore
 
 __all__ = [
     "PinnedObjectRef",
@@ -29,5 +30,6 @@ __all__ = [
     "pin_in_object_store",
     "unflatten_dict",
     "unflattened_lookup",
+    "validate_save_restore",
     "wait_for_gpu",
 ]
