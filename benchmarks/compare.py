@@ -69,7 +69,9 @@ def main() -> None:
     if "--quick" not in sys.argv:
         for trials in ("100", "10000"):
             data = run(sys.executable, "run_tunelab.py", "per_result_cost", trials, "20")
-            print(json.dumps({"workload": f"per_result_cost {trials} trials x 20", "tunelab": data}))
+            print(
+                json.dumps({"workload": f"per_result_cost {trials} trials x 20", "tunelab": data})
+            )
     print()
     print(render(rows, [r[0] for r in runners]))
 
@@ -82,8 +84,10 @@ def _key_metric(data: dict[str, object]) -> tuple[str, object]:
 
 
 def render(rows: list[dict[str, object]], names: list[str]) -> str:
-    lines = ["| workload | metric | " + " | ".join(names) + " | ratio vs tunelab |",
-             "|---|---|" + "---|" * len(names) + "---|"]
+    lines = [
+        "| workload | metric | " + " | ".join(names) + " | ratio vs tunelab |",
+        "|---|---|" + "---|" * len(names) + "---|",
+    ]
     for row in rows:
         base = row["tunelab"]
         assert isinstance(base, dict)
@@ -95,11 +99,21 @@ def render(rows: list[dict[str, object]], names: list[str]) -> str:
             assert isinstance(data, dict)
             v = data.get(metric, data.get("error"))
             cells.append(str(v))
-            if name != "tunelab" and isinstance(v, (int, float)) and isinstance(value, (int, float)) and value:
+            if (
+                name != "tunelab"
+                and isinstance(v, (int, float))
+                and isinstance(value, (int, float))
+                and value
+            ):
                 ratio = v / value if metric != "results_per_s_stream" else value / v
                 ratios.append(f"{name} {ratio:.1f}x")
-        lines.append(f"| {row['workload']} | {metric} | " + " | ".join(cells) + " | "
-                     + ", ".join(ratios) + " |")
+        lines.append(
+            f"| {row['workload']} | {metric} | "
+            + " | ".join(cells)
+            + " | "
+            + ", ".join(ratios)
+            + " |"
+        )
     return "\n".join(lines)
 
 

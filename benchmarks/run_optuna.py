@@ -50,8 +50,12 @@ def main() -> None:
         study.optimize(objective, n_trials=trials)
         wall = time.perf_counter() - start
         count = trials * results
-        out.update(results=count, wall_s=round(wall, 3), results_per_s_wall=round(count / wall),
-                   results_per_s_stream=round(count / wall))
+        out.update(
+            results=count,
+            wall_s=round(wall, 3),
+            results_per_s_wall=round(count / wall),
+            results_per_s_stream=round(count / wall),
+        )
     else:
         raise SystemExit(f"unknown workload {workload!r}")
     print(json.dumps(out))

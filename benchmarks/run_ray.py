@@ -17,7 +17,6 @@ from ray import tune  # noqa: E402
 IMPORT_S = time.perf_counter() - T0
 
 import ray  # noqa: E402
-
 from _workloads import RssSampler, mb  # noqa: E402
 
 
@@ -74,15 +73,19 @@ def main() -> None:
         pass
     elif workload == "first_result":
         cb = FirstResult()
-        tune.Tuner(one_report, run_config=tune.RunConfig(storage_path=storage, verbose=0,
-                                                         callbacks=[cb])).fit()
+        tune.Tuner(
+            one_report, run_config=tune.RunConfig(storage_path=storage, verbose=0, callbacks=[cb])
+        ).fit()
         out["first_result_s"] = round((cb.at or 0) - T0, 4)
     elif workload == "trivial_trials":
         n = int(sys.argv[2])
         with RssSampler() as rss:
             start = time.perf_counter()
-            tune.Tuner(one_report, tune_config=tune.TuneConfig(num_samples=n, reuse_actors=True),
-                       **tuner_kwargs).fit()
+            tune.Tuner(
+                one_report,
+                tune_config=tune.TuneConfig(num_samples=n, reuse_actors=True),
+                **tuner_kwargs,
+            ).fit()
             out["wall_s"] = round(time.perf_counter() - start, 3)
         out["driver_rss_mb"] = mb(rss.driver_peak)
         out["total_rss_mb"] = mb(rss.total_peak)
@@ -98,9 +101,12 @@ def main() -> None:
         ).fit()
         wall = time.perf_counter() - start
         span = (cb.last - (cb.first or cb.last)) or 1e-9
-        out.update(results=cb.count, wall_s=round(wall, 3),
-                   results_per_s_wall=round(cb.count / wall),
-                   results_per_s_stream=round(cb.count / span))
+        out.update(
+            results=cb.count,
+            wall_s=round(wall, 3),
+            results_per_s_wall=round(cb.count / wall),
+            results_per_s_stream=round(cb.count / span),
+        )
     else:
         raise SystemExit(f"unknown workload {workload!r}")
     ray.shutdown()

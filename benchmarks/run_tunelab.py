@@ -66,8 +66,7 @@ def main() -> None:
         n = int(sys.argv[2])
         with RssSampler() as rss:
             start = time.perf_counter()
-            tune.run(one_report, num_samples=n, storage_path=storage, verbose=0,
-                     reuse_actors=True)
+            tune.run(one_report, num_samples=n, storage_path=storage, verbose=0, reuse_actors=True)
             out["wall_s"] = round(time.perf_counter() - start, 3)
         out["driver_rss_mb"] = mb(rss.driver_peak)
         out["total_rss_mb"] = mb(rss.total_peak)
@@ -75,23 +74,42 @@ def main() -> None:
         trials, results, concurrency = (int(x) for x in sys.argv[2:5])
         cb = Counter()
         start = time.perf_counter()
-        tune.run(many_reports, config={"n": results}, num_samples=trials,
-                 max_concurrent_trials=concurrency, storage_path=storage, verbose=0,
-                 callbacks=[cb])
+        tune.run(
+            many_reports,
+            config={"n": results},
+            num_samples=trials,
+            max_concurrent_trials=concurrency,
+            storage_path=storage,
+            verbose=0,
+            callbacks=[cb],
+        )
         wall = time.perf_counter() - start
         span = (cb.last - (cb.first or cb.last)) or 1e-9
-        out.update(results=cb.count, wall_s=round(wall, 3),
-                   results_per_s_wall=round(cb.count / wall),
-                   results_per_s_stream=round(cb.count / span))
+        out.update(
+            results=cb.count,
+            wall_s=round(wall, 3),
+            results_per_s_wall=round(cb.count / wall),
+            results_per_s_stream=round(cb.count / span),
+        )
     elif workload == "per_result_cost":
         trials, results = int(sys.argv[2]), int(sys.argv[3])
         cb = Counter()
         start = time.perf_counter()
-        tune.run(many_reports, config={"n": results}, num_samples=trials, storage_path=storage,
-                 verbose=0, callbacks=[cb])
+        tune.run(
+            many_reports,
+            config={"n": results},
+            num_samples=trials,
+            storage_path=storage,
+            verbose=0,
+            callbacks=[cb],
+        )
         wall = time.perf_counter() - start
-        out.update(trials=trials, results=cb.count, wall_s=round(wall, 3),
-                   us_per_result=round(wall / max(cb.count, 1) * 1e6, 2))
+        out.update(
+            trials=trials,
+            results=cb.count,
+            wall_s=round(wall, 3),
+            us_per_result=round(wall / max(cb.count, 1) * 1e6, 2),
+        )
     else:
         raise SystemExit(f"unknown workload {workload!r}")
     print(json.dumps(out))

@@ -61,12 +61,15 @@ def _ls(args: argparse.Namespace) -> int:
         ]
         frame = frame[keep] if keep else frame
     if args.sort:
-        frame = frame.sort_values([c.strip() for c in args.sort.split(",")], ascending=not args.desc)
+        frame = frame.sort_values(
+            [c.strip() for c in args.sort.split(",")], ascending=not args.desc
+        )
     if args.limit is not None:
         frame = frame.head(args.limit)
     from tabulate import tabulate
 
-    print(tabulate(frame, headers="keys", tablefmt="psql", showindex=False))
+    rows = frame.to_dict(orient="records")
+    print(tabulate(rows, headers="keys", tablefmt="psql", showindex=False))
     return 0
 
 

@@ -7,6 +7,7 @@ are asked only at decision points, callbacks append to buffered files.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -187,7 +188,7 @@ class Controller:
 
             self._writers[exp.experiment_path] = ExperimentStateWriter(
                 exp.experiment_path,
-                lambda path=exp.experiment_path: self._state_document(path),
+                functools.partial(self._state_document, exp.experiment_path),
                 period_s=self._state_period,
             )
         total = self._search.total_samples
@@ -270,7 +271,10 @@ class Controller:
     def _start_trials(self) -> None:
         executor = self._executor
         while True:
-            if self._max_concurrent and self._table.count(TrialStatus.RUNNING) >= self._max_concurrent:
+            if (
+                self._max_concurrent
+                and self._table.count(TrialStatus.RUNNING) >= self._max_concurrent
+            ):
                 return
             trial = self._scheduler.choose_trial_to_run(self._view)
             if trial is None:
@@ -438,7 +442,9 @@ class Controller:
             result["config"] = config
             result["experiment_tag"] = tag
             trial.update_last_result(result)
-            callbacks.on_trial_result(iteration=iteration, trials=trials, trial=trial, result=result)
+            callbacks.on_trial_result(
+                iteration=iteration, trials=trials, trial=trial, result=result
+            )
             if checkpoint is not None:
                 self._register_checkpoint(trial, checkpoint, result)
             if wants_results:
@@ -516,7 +522,8 @@ class Controller:
         os.makedirs(path, exist_ok=True)
         trial.error_file = os.path.join(path, "error.txt")
         with open(trial.error_file, "a") as fh:
-            fh.write(f"Failure # {trial.num_failures} (occurred at {time.strftime('%Y-%m-%d_%H-%M-%S')})\n")
+            when = time.strftime("%Y-%m-%d_%H-%M-%S")
+            fh.write(f"Failure # {trial.num_failures} (occurred at {when})\n")
             fh.write(text if text.endswith("\n") else text + "\n")
         max_failures = trial.max_failures
         can_retry = (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from typing import Any
 
 
@@ -94,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  config: { {k: v for k, v in best.config.items()} }")
     print(f"Results are in: {results.experiment_path}")
     print("Look at them with:")
-    print(f"  python -c \"import tunelab as tune; print(tune.ExperimentAnalysis('{results.experiment_path}').dataframe())\"")
+    print(f"  tunelab ls {results.experiment_path}")
+    print(
+        '  python -c "import tunelab as tune; '
+        f"print(tune.ExperimentAnalysis('{results.experiment_path}').dataframe())\""
+    )
     print(f"  or open {os.path.join(results.experiment_path, '<trial>', 'progress.csv')}")
-    del tempfile
     return 0

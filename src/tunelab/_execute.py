@@ -173,7 +173,9 @@ def validate_common(options: RunOptions) -> None:
                 f"callbacks: every callback must be a tunelab.Callback, got {callback!r}"
             )
     fail_fast = options.fail_fast
-    if not (isinstance(fail_fast, bool) or (isinstance(fail_fast, str) and fail_fast.upper() == "RAISE")):
+    if not (
+        isinstance(fail_fast, bool) or (isinstance(fail_fast, str) and fail_fast.upper() == "RAISE")
+    ):
         raise ValueError(f"fail_fast must be True, False or 'raise', got {fail_fast!r}")
     if options.with_server or options.server_port is not None:
         raise NotImplementedError(
@@ -182,20 +184,27 @@ def validate_common(options: RunOptions) -> None:
         )
     if options.resume not in (None, False):
         resume = options.resume
-        if isinstance(resume, str) and resume.upper() not in (
-            "AUTO",
-            "LOCAL",
-            "REMOTE",
-            "PROMPT",
-            "ERRORED_ONLY",
-        ) and not resume.upper().startswith("AUTO+"):
+        if (
+            isinstance(resume, str)
+            and resume.upper()
+            not in (
+                "AUTO",
+                "LOCAL",
+                "REMOTE",
+                "PROMPT",
+                "ERRORED_ONLY",
+            )
+            and not resume.upper().startswith("AUTO+")
+        ):
             raise ValueError(
                 "resume must be True, False, 'AUTO', 'LOCAL', 'ERRORED_ONLY' or 'AUTO+<suffix>',"
                 f" got {resume!r}"
             )
 
 
-def execute_experiments(experiments: list[Any], options: RunOptions) -> tuple[list[Trial], Controller]:
+def execute_experiments(
+    experiments: list[Any], options: RunOptions
+) -> tuple[list[Trial], Controller]:
     """Run ``experiments`` (``tunelab.Experiment`` objects) to completion."""
     from tunelab.execution import Executor, LocalExecutor
     from tunelab.stopper import TimeoutStopper
@@ -280,7 +289,9 @@ def execute_experiments(experiments: list[Any], options: RunOptions) -> tuple[li
         verbose=verbose,
         fail_fast=options.fail_fast,
         reuse_actors=reuse,
-        chdir_to_trial_dir=True if options.chdir_to_trial_dir is None else options.chdir_to_trial_dir,
+        chdir_to_trial_dir=True
+        if options.chdir_to_trial_dir is None
+        else options.chdir_to_trial_dir,
         state_period_s=_defaults.state_write_period_s(),
         print_errors=_defaults.print_trial_errors(),
         max_len_identifier=_defaults.max_len_identifier(),

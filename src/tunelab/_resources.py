@@ -34,7 +34,11 @@ class PlacementGroupFactory:
     """
 
     def __init__(
-        self, bundles: Sequence[Mapping[str, float]], strategy: str = "PACK", *args: Any, **kwargs: Any
+        self,
+        bundles: Sequence[Mapping[str, float]],
+        strategy: str = "PACK",
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
         if isinstance(bundles, Mapping) or not isinstance(bundles, Sequence) or not bundles:
             raise ValueError(
@@ -175,7 +179,9 @@ _LEGACY_KEYS = {
 _REJECTED_KEYS = {"driver_cpu_limit", "driver_gpu_limit"}
 
 
-def resources_from_request(value: Any, *, argument: str = "resources_per_trial") -> PlacementGroupFactory | None:
+def resources_from_request(
+    value: Any, *, argument: str = "resources_per_trial"
+) -> PlacementGroupFactory | None:
     """Normalise any generation's resource request to a :class:`PlacementGroupFactory`.
 
     Accepts None (-> None: the caller decides the default), a ``PlacementGroupFactory``,

@@ -184,9 +184,7 @@ def _normalise_metrics(metrics: Any, kwargs: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def report(
-    metrics: Any = None, *, checkpoint: Checkpoint | None = None, **kwargs: Any
-) -> None:
+def report(metrics: Any = None, *, checkpoint: Checkpoint | None = None, **kwargs: Any) -> None:
     """Report one iteration's metrics (and optionally a checkpoint) to tunelab.
 
     Accepts ``report({"loss": 0.1})``, ``report(loss=0.1)``, ``report(0.1)`` (``_metric``)
@@ -255,7 +253,7 @@ def get_experiment_name() -> str:
 
 
 def is_session_enabled() -> bool:
-    return _session is not None
+    return _get_session() is not None
 
 
 class StatusReporter:

@@ -1,5 +1,6 @@
 """Class trainables (new and 0.x method names), run_experiments specs, resources."""
 
+import itertools
 import json
 import os
 
@@ -22,8 +23,12 @@ class NewStyle(Trainable):
 
     def step(self):
         self.value += 1
-        return {"value": self.value, "logdir_ok": os.path.isdir(self.logdir),
-                "name": self.seen_name, "iteration_seen": self.iteration}
+        return {
+            "value": self.value,
+            "logdir_ok": os.path.isdir(self.logdir),
+            "name": self.seen_name,
+            "iteration_seen": self.iteration,
+        }
 
     def save_checkpoint(self, checkpoint_dir):
         return {"value": self.value}
@@ -140,8 +145,9 @@ def test_unknown_spec_key_is_an_error():
 
 def test_resources_that_never_fit_fail_before_trials(tmp_path):
     with pytest.raises(ResourceError, match="GPU"):
-        tune.run(lambda c: None, resources_per_trial={"gpu": 64}, storage_path=str(tmp_path),
-                 verbose=0)
+        tune.run(
+            lambda c: None, resources_per_trial={"gpu": 64}, storage_path=str(tmp_path), verbose=0
+        )
 
 
 def test_max_concurrent_trials_bounds_parallelism(tmp_path):
@@ -152,10 +158,16 @@ def test_max_concurrent_trials_bounds_parallelism(tmp_path):
         time.sleep(0.2)
         tune.report(start=start, end=time.time())
 
-    analysis = tune.run(slow, num_samples=4, max_concurrent_trials=1,
-                        storage_path=str(tmp_path), name="mct", verbose=0)
+    analysis = tune.run(
+        slow,
+        num_samples=4,
+        max_concurrent_trials=1,
+        storage_path=str(tmp_path),
+        name="mct",
+        verbose=0,
+    )
     spans = sorted((t.last_result["start"], t.last_result["end"]) for t in analysis.trials)
-    for (s1, e1), (s2, _) in zip(spans, spans[1:]):
+    for (_s1, e1), (s2, _) in itertools.pairwise(spans):
         assert s2 >= e1 - 0.01
 
 

@@ -38,9 +38,19 @@ def test_tuner_function_trainable_results_on_disk_and_in_grid(tmp_path):
     lines = read_lines(best.path)
     assert [r["training_iteration"] for r in lines] == [1, 2, 3, 4]
     assert lines[0]["config"] == {"x": 3, "steps": 4}
-    for key in ("time_this_iter_s", "time_total_s", "timestamp", "date", "trial_id", "pid",
-                "hostname", "node_ip", "iterations_since_restore", "time_since_restore",
-                "experiment_tag"):
+    for key in (
+        "time_this_iter_s",
+        "time_total_s",
+        "timestamp",
+        "date",
+        "trial_id",
+        "pid",
+        "hostname",
+        "node_ip",
+        "iterations_since_restore",
+        "time_since_restore",
+        "experiment_tag",
+    ):
         assert key in lines[0], key
     assert lines[0]["pid"] != os.getpid()
     assert os.path.exists(os.path.join(best.path, "params.json"))
@@ -149,11 +159,17 @@ def test_stopper_object_and_function(tmp_path):
         while True:
             session.report({"v": 1})
 
-    a = tune.run(forever, stop=MaximumIterationStopper(5), storage_path=str(tmp_path),
-                 name="s1", verbose=0)
+    a = tune.run(
+        forever, stop=MaximumIterationStopper(5), storage_path=str(tmp_path), name="s1", verbose=0
+    )
     assert len(read_lines(a.trials[0].local_path)) == 5
-    b = tune.run(forever, stop=lambda trial_id, result: result["training_iteration"] >= 3,
-                 storage_path=str(tmp_path), name="s2", verbose=0)
+    b = tune.run(
+        forever,
+        stop=lambda trial_id, result: result["training_iteration"] >= 3,
+        storage_path=str(tmp_path),
+        name="s2",
+        verbose=0,
+    )
     assert len(read_lines(b.trials[0].local_path)) == 3
 
 
@@ -165,8 +181,7 @@ def test_log_to_file_captures_output(tmp_path):
         print("to stderr", file=sys.stderr)
         session.report({"a": 1})
 
-    analysis = tune.run(chatty, log_to_file=True, storage_path=str(tmp_path), name="log",
-                        verbose=0)
+    analysis = tune.run(chatty, log_to_file=True, storage_path=str(tmp_path), name="log", verbose=0)
     trial_dir = analysis.trials[0].local_path
     with open(os.path.join(trial_dir, "stdout")) as fh:
         assert "hello from the trial" in fh.read()
@@ -189,8 +204,9 @@ def test_in_trial_context(tmp_path):
             }
         )
 
-    analysis = tune.run(ctx, storage_path=str(tmp_path), name="ctx", verbose=0,
-                        resources_per_trial={"cpu": 1})
+    analysis = tune.run(
+        ctx, storage_path=str(tmp_path), name="ctx", verbose=0, resources_per_trial={"cpu": 1}
+    )
     trial = analysis.trials[0]
     result = trial.last_result
     assert result["id"] == result["ctx_id"] == trial.trial_id
@@ -231,8 +247,9 @@ def test_with_parameters_ships_each_object_once_per_worker(tmp_path):
 
 def test_register_trainable_and_run_by_name(tmp_path):
     tune.register_trainable("my_lambda", lambda config: tune.report(v=config["v"]))
-    analysis = tune.run("my_lambda", config={"v": 3}, storage_path=str(tmp_path),
-                        name="reg", verbose=0)
+    analysis = tune.run(
+        "my_lambda", config={"v": 3}, storage_path=str(tmp_path), name="reg", verbose=0
+    )
     assert analysis.trials[0].last_result["v"] == 3
 
 
@@ -240,8 +257,9 @@ def test_reuse_workers_run_many_trials(tmp_path):
     def quick(config):
         session.report({"pid": os.getpid()})
 
-    analysis = tune.run(quick, num_samples=20, storage_path=str(tmp_path), name="many",
-                        verbose=0, reuse_actors=True)
+    analysis = tune.run(
+        quick, num_samples=20, storage_path=str(tmp_path), name="many", verbose=0, reuse_actors=True
+    )
     pids = {t.last_result["pid"] for t in analysis.trials}
     assert len(analysis.trials) == 20
     assert len(pids) <= os.cpu_count()

@@ -428,3 +428,12 @@ def test_generator_pickles_mid_run_and_continues() -> None:
     run_all(gen, 4)
     clone = cloudpickle.loads(cloudpickle.dumps(gen))
     assert [s.config for s in run_all(clone)] == [s.config for s in run_all(gen)]
+
+
+def test_has_unresolved_values_finds_domains_grids_and_eval() -> None:
+    from tunelab.search.variant_generator import has_unresolved_values
+
+    assert has_unresolved_values({"a": [1, {"b": uniform(0, 1)}]})
+    assert has_unresolved_values({"a": grid_search([1])})
+    assert has_unresolved_values({"a": {"eval": "1"}})
+    assert not has_unresolved_values({"a": [1, {"b": 2}], "f": len})

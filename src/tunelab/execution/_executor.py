@@ -33,7 +33,7 @@ from tunelab._resources import PlacementGroupFactory
 from tunelab.execution import _protocol as P
 from tunelab.execution._resource_pool import Allocation, ResourcePool
 
-__all__ = ["Executor", "WorkerHandle", "ConnectionExecutor"]
+__all__ = ["ConnectionExecutor", "Executor", "WorkerHandle"]
 
 
 class Executor(abc.ABC):
@@ -52,7 +52,9 @@ class Executor(abc.ABC):
     def why_never_fits(self, request: PlacementGroupFactory) -> str | None: ...
 
     @abc.abstractmethod
-    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]) -> bool: ...
+    def try_start(
+        self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]
+    ) -> bool: ...
 
     @abc.abstractmethod
     def send_decision(self, trial_id: str, decision: str) -> None: ...
@@ -130,7 +132,9 @@ class ConnectionExecutor(Executor):
         self._sys_path = list(sys_path if sys_path is not None else sys.path)
 
     # -- starting trials -----------------------------------------------------------------------
-    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]) -> bool:
+    def try_start(
+        self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]
+    ) -> bool:
         allocation = self._pool.try_acquire(request)
         if allocation is None:
             return False

@@ -31,7 +31,11 @@ class ResourcePool:
 
     def __init__(self, total: dict[str, float], gpu_ids: list[str] | None = None) -> None:
         self.total = {k: float(v) for k, v in total.items()}
-        ids = list(gpu_ids) if gpu_ids is not None else [str(i) for i in range(int(total.get("GPU", 0)))]
+        ids = (
+            list(gpu_ids)
+            if gpu_ids is not None
+            else [str(i) for i in range(int(total.get("GPU", 0)))]
+        )
         self.total["GPU"] = float(len(ids))
         self._gpu_free = {gpu: 1.0 for gpu in ids}
         self.used: dict[str, float] = {k: 0.0 for k in self.total}

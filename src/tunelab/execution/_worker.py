@@ -148,7 +148,9 @@ class Worker:
     def serve(self, hello: tuple[Any, ...]) -> None:
         self.send(hello)
         threading.Thread(target=self._read_loop, name="tunelab-reader", daemon=True).start()
-        threading.Thread(target=self.outbox.run_flusher, name="tunelab-flusher", daemon=True).start()
+        threading.Thread(
+            target=self.outbox.run_flusher, name="tunelab-flusher", daemon=True
+        ).start()
         try:
             while True:
                 task = self._tasks.get()
@@ -287,7 +289,11 @@ class Worker:
         self, task: dict[str, Any], cls: Any, session: Any, sink: Callable[..., None]
     ) -> tuple[str, Any]:
         obj = None
-        if task["reuse"] and self._reusable is not None and self._reusable[0] == task["trainable_key"]:
+        if (
+            task["reuse"]
+            and self._reusable is not None
+            and self._reusable[0] == task["trainable_key"]
+        ):
             candidate = self._reusable[1]
             self._reusable = None
             ok = candidate.reset(

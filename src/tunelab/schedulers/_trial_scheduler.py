@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,9 @@ class DecisionPoints:
 class RunnerView:
     """What a scheduler may see of the experiment (read-only)."""
 
-    def __init__(self, trials_by_status: Any, all_trials: list[Trial]) -> None:
+    def __init__(
+        self, trials_by_status: Callable[[str], Iterable[Trial]], all_trials: list[Trial]
+    ) -> None:
         self._by_status = trials_by_status
         self._all = all_trials
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tunelab.search._resolve import RecursiveDependencyError, format_vars
+from tunelab.search._resolve import contains_unresolved as has_unresolved_values
 from tunelab.search._sample import grid_search
 from tunelab.search._variant_generator import (
     BasicVariantGenerator,
@@ -19,4 +20,5 @@ __all__ = [
     "format_vars",
     "generate_variants",
     "grid_search",
+    "has_unresolved_values",
 ]

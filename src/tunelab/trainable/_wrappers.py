@@ -25,7 +25,9 @@ def with_parameters(trainable: Any, **kwargs: Any) -> Any:
     """
     from tunelab.utils import get_pinned_object, pin_in_object_store
 
-    if not (_is_trainable_class(trainable) or (callable(trainable) and not isinstance(trainable, type))):
+    if not (
+        _is_trainable_class(trainable) or (callable(trainable) and not isinstance(trainable, type))
+    ):
         raise ValueError(
             "with_parameters: trainable must be a function or a tunelab.Trainable subclass, "
             f"got {trainable!r}"

@@ -9,7 +9,9 @@ from typing import Any
 
 
 def validate_save_restore(
-    trainable_cls: type, config: dict[str, Any] | None = None, num_gpus: int = 0,
+    trainable_cls: type,
+    config: dict[str, Any] | None = None,
+    num_gpus: int = 0,
     use_object_store: bool = False,
 ) -> bool:
     """Train 3 iterations on one instance, save, restore into a fresh instance (from a
