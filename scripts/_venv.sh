@@ -7,4 +7,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q -U pip
 fi
-.venv/bin/python -m pip install -q -e ".[$1]"
+# constraints.txt pins a known-good set (without it pip can backtrack for many minutes
+# between boto3, s3fs and aiobotocore); it only constrains, it installs nothing by itself.
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[$1]"

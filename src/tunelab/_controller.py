@@ -23,7 +23,7 @@ from tunelab._resources import PlacementGroupFactory
 from tunelab._trial import Trial, TrialStatus
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
-from tunelab.schedulers import Decision, RunnerView, TrialScheduler
+from tunelab.schedulers import Decision, Reconfigure, RunnerView, TrialScheduler
 from tunelab.search._search_algorithm import SearchAlgorithm, TrialSuggestion
 
 logger = logging.getLogger("tunelab")
@@ -132,6 +132,8 @@ class Controller:
         self._results_seen = 0
         self._search_finished = False
         self._pending_commands: list[Callable[[], None]] = []
+        self._reconfigure: dict[str, Reconfigure] = {}
+        self._checkpoint_states: dict[str, dict[str, Any]] = {}
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -154,6 +156,66 @@ class Controller:
     def request_interrupt(self) -> None:
         self._interrupted = True
         self._stop_experiment = True
+
+    def stop_trial(self, trial_id: str) -> None:
+        """Stop one trial (PENDING/PAUSED: at once; RUNNING: at its next report).
+
+        Call on the loop's thread (through :meth:`enqueue` from other threads). KeyError for an
+        unknown id."""
+        trial = self._table.by_id[trial_id]
+        if trial.status == TrialStatus.RUNNING:
+            self._stop_running(trial)
+        elif trial.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
+            self._complete(trial)
+
+    def add_trials_from_spec(self, name: str, spec: dict[str, Any]) -> list[str]:
+        """Add trials expanded from ``spec`` (``{"config": {...}, "num_samples": n}``) by the
+        search-space rules, for the experiment named ``name`` (or the first one). Returns the
+        new trial ids. Call on the loop's thread."""
+        import dataclasses
+        import types
+
+        from tunelab.search import BasicVariantGenerator
+
+        unknown = sorted(set(spec) - {"config", "num_samples", "run"})
+        if unknown:
+            raise ValueError(
+                f"add_trials_from_spec: unknown spec keys {unknown}; allowed: config, "
+                "num_samples, run"
+            )
+        rt = next(
+            (r for r in self._runtimes if r.experiment.name == name), self._runtimes[0]
+        )
+        run = spec.get("run")
+        if run is not None and run != rt.experiment.trainable_name:
+            raise ValueError(
+                f"add_trials_from_spec: run={run!r} is not this experiment's trainable "
+                f"({rt.experiment.trainable_name!r})"
+            )
+        config = spec.get("config", {})
+        if not isinstance(config, dict):
+            raise TypeError(f"add_trials_from_spec: config must be a dict, got {config!r}")
+        num_samples = spec.get("num_samples", 1)
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(
+                f"add_trials_from_spec: num_samples must be an int >= 1, got {num_samples!r}"
+            )
+        generator = BasicVariantGenerator()
+        generator.add_configurations(
+            [types.SimpleNamespace(config=config, num_samples=num_samples, name=name)]
+        )
+        ids = []
+        while True:
+            suggestion = generator.next_trial()
+            if suggestion is None:
+                break
+            suggestion = dataclasses.replace(
+                suggestion, experiment=rt.experiment, trial_id=None
+            )
+            trial = self._make_trial(suggestion)
+            self.add_trial(trial)
+            ids.append(trial.trial_id)
+        return ids
 
     def enqueue(self, command: Callable[[], None]) -> None:
         """Run ``command`` on the loop's thread at the next iteration (server commands)."""
@@ -451,21 +513,26 @@ class Controller:
                 search.on_trial_result(trial_id, result)
             if not wait:
                 continue
+            raw: Any
             if stopper is not None and stopper(trial_id, result):
-                decision = Decision.STOP
+                raw = Decision.STOP
             else:
-                decision = Decision(self._scheduler.on_trial_result(self._view, trial, result))
-            if decision == Decision.STOP:
+                raw = self._scheduler.on_trial_result(self._view, trial, result)
+            if isinstance(raw, Reconfigure):
+                self._reconfigure[trial_id] = raw
+                decision = Decision.PAUSE
+            else:
+                decision = Decision(raw)
+            if decision in (Decision.STOP, Decision.PAUSE):
                 self._stopping.add(trial_id)
-                self._executor.send_decision(trial_id, P.STOP)
-            elif decision == Decision.PAUSE:
-                self._stopping.add(trial_id)
-                self._executor.send_decision(trial_id, P.PAUSE)
+                self._executor.send_decision(trial_id, decision.value)
+            elif decision == Decision.SAVE:
+                self._executor.send_decision(trial_id, P.SAVE)
             else:
                 self._executor.send_decision(trial_id, P.CONTINUE)
             if stopper is not None and getattr(stopper, "stop_all", None) and stopper.stop_all():
                 self._stop_all("the stopper ended the experiment")
-            if decision != Decision.CONTINUE and decision != Decision.NOOP:
+            if decision in (Decision.STOP, Decision.PAUSE):
                 return
 
     def _register_checkpoint(self, trial: Trial, path: str, result: dict[str, Any]) -> None:
@@ -473,12 +540,14 @@ class Controller:
 
         checkpoint = Checkpoint(path)
         trial.checkpoint = checkpoint
-        trial.restore_state = {  # type: ignore[attr-defined]
+        state = {
             "iteration": result.get("training_iteration", 0),
             "time_total": result.get("time_total_s", 0.0),
             "timesteps_total": result.get("timesteps_total"),
             "episodes_total": result.get("episodes_total"),
         }
+        trial.restore_state = state  # type: ignore[attr-defined]
+        self._checkpoint_states[str(checkpoint.path)] = state
         self._callbacks.on_checkpoint(
             iteration=self._iteration, trials=self._table.trials, trial=trial, checkpoint=checkpoint
         )
@@ -493,15 +562,46 @@ class Controller:
             tb, _ = payload
             self._fail(trial, tb, retry=True, rt=rt)
             return
+        reconfigure = self._reconfigure.pop(trial_id, None)
         if reason == P.END_PAUSED and not self._stop_experiment:
             if payload:
                 self._register_checkpoint(trial, payload, trial.last_result)
+            if reconfigure is not None:
+                self._apply_reconfigure(trial, reconfigure)
+                return
             self._table.set_status(trial, TrialStatus.PAUSED)
             self._dirty(trial)
             return
         if reason == P.END_PAUSED and payload:
             self._register_checkpoint(trial, payload, trial.last_result)
         self._complete(trial)
+
+    def _apply_reconfigure(self, trial: Trial, change: Reconfigure) -> None:
+        """Restart ``trial`` from a checkpoint with a new config and/or resources."""
+        if change.config is not None:
+            trial.config = dict(change.config)
+        if change.checkpoint is not None:
+            from tunelab._checkpoint import Checkpoint
+
+            checkpoint = change.checkpoint
+            if not isinstance(checkpoint, Checkpoint):
+                checkpoint = Checkpoint(str(checkpoint))
+            trial.checkpoint = checkpoint
+            state = self._checkpoint_states.get(str(checkpoint.path))
+            if state is not None:
+                trial.restore_state = dict(state)  # type: ignore[attr-defined]
+        if change.resources is not None:
+            from tunelab._resources import resources_from_request
+
+            resources = resources_from_request(change.resources, argument="Reconfigure.resources")
+            if resources is not None:
+                trial.resources = resources
+        if change.tag_suffix:
+            trial.experiment_tag += change.tag_suffix
+        self._table.set_status(trial, TrialStatus.PENDING)
+        if trial.checkpoint is not None:
+            self._restoring.add(trial.trial_id)
+        self._dirty(trial)
 
     def _complete(self, trial: Trial) -> None:
         last = trial.last_result

@@ -28,6 +28,7 @@ WAIT_KEY = "__wait__"  # the worker waits for a decision on this result
 CONTINUE = "CONTINUE"
 STOP = "STOP"
 PAUSE = "PAUSE"
+SAVE = "SAVE"  # class trainables save a checkpoint, then continue
 
 END_DONE = "done"
 END_STOPPED = "stopped"

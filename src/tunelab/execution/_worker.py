@@ -97,6 +97,7 @@ class Worker:
         self._trainables: dict[str, Any] = {}
         self._reusable: tuple[str, Any] | None = None
         self._last_checkpoint: str | None = None
+        self._save_requested = False
         self.outbox = Outbox(self.send)
 
     # -- transport -----------------------------------------------------------------------------
@@ -268,6 +269,8 @@ class Worker:
                     raise _Ended(P.END_STOPPED)
                 if decision == P.PAUSE:
                     raise _Ended(P.END_PAUSED)
+                if decision == P.SAVE:
+                    self._save_requested = True
 
         session = _session.TrialSession(
             context,
@@ -326,14 +329,17 @@ class Worker:
                 ):
                     checkpoint = obj.save()
                 try:
+                    self._save_requested = False
                     sink(result, checkpoint)
+                    if self._save_requested:
+                        self._save_and_announce(obj, task)
                 except _Ended as ended:
                     if ended.reason == P.END_PAUSED:
                         path = obj.save()
                         self._last_checkpoint = path
                         return P.END_PAUSED, path
                     if task.get("checkpoint_at_end") and checkpoint is None:
-                        self._final_save(obj, task)
+                        self._save_and_announce(obj, task)
                     raise
             # unreachable
         finally:
@@ -343,7 +349,7 @@ class Worker:
             if not keep:
                 obj.stop()
 
-    def _final_save(self, obj: Any, task: dict[str, Any]) -> None:
+    def _save_and_announce(self, obj: Any, task: dict[str, Any]) -> None:
         path = obj.save()
         self._last_checkpoint = path
         self.outbox.flush()

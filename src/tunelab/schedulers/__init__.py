@@ -1,19 +1,71 @@
-"""Trial schedulers (``from tunelab.schedulers import FIFOScheduler``)."""
+"""Trial schedulers (``from tunelab.schedulers import ASHAScheduler``).
+
+The scheduler classes beyond FIFO live in their own modules and are imported on first use.
+"""
+
+from typing import Any
 
 from tunelab.schedulers._trial_scheduler import (
+    SCHEDULERS,
     Decision,
     DecisionPoints,
     FIFOScheduler,
+    Reconfigure,
     RunnerView,
     TrialScheduler,
     create_scheduler,
+    load_scheduler_class,
 )
 
+_LAZY = {
+    "AsyncHyperBandScheduler": "async_hyperband",
+    "ASHAScheduler": "asha",
+    "HyperBandScheduler": "hyperband",
+    "HyperBandForBOHB": "hb_bohb",
+    "MedianStoppingRule": "median_stopping_rule",
+    "PopulationBasedTraining": "pbt",
+    "PopulationBasedTrainingReplay": "pbt_replay",
+    "PB2": "pb2",
+    "ResourceChangingScheduler": "resource_changing",
+}
+_LAZY_EXTRA = {
+    "DistributeResources": "tunelab.schedulers._resource_changing",
+    "DistributeResourcesToTopJob": "tunelab.schedulers._resource_changing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value: Any = load_scheduler_class(_LAZY[name])
+    elif name in _LAZY_EXTRA:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY_EXTRA[name]), name)
+    else:
+        raise AttributeError(f"module 'tunelab.schedulers' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    "SCHEDULERS",
+    "ASHAScheduler",
+    "AsyncHyperBandScheduler",
     "Decision",
     "DecisionPoints",
+    "DistributeResources",
+    "DistributeResourcesToTopJob",
     "FIFOScheduler",
+    "HyperBandForBOHB",
+    "HyperBandScheduler",
+    "MedianStoppingRule",
+    "PB2",
+    "PopulationBasedTraining",
+    "PopulationBasedTrainingReplay",
+    "Reconfigure",
+    "ResourceChangingScheduler",
     "RunnerView",
     "TrialScheduler",
     "create_scheduler",
+    "load_scheduler_class",
 ]

@@ -31,17 +31,48 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tunelab._trial import Trial
 
-__all__ = ["Decision", "DecisionPoints", "FIFOScheduler", "RunnerView", "TrialScheduler"]
+__all__ = [
+    "Decision",
+    "DecisionPoints",
+    "FIFOScheduler",
+    "Reconfigure",
+    "RunnerView",
+    "TrialScheduler",
+]
 
 
 class Decision(str, enum.Enum):
+    """What happens to a trial after a result at a decision point.
+
+    CONTINUE: go on. PAUSE: save (class trainables), free the worker, resume later from
+    that checkpoint. STOP: end the trial (TERMINATED). NOOP: nothing to do (the action was
+    already taken). SAVE (tunelab): a class trainable saves a checkpoint, then goes on;
+    function trainables ignore it (they report their own checkpoints).
+    """
+
     CONTINUE = "CONTINUE"
     PAUSE = "PAUSE"
     STOP = "STOP"
     NOOP = "NOOP"
+    SAVE = "SAVE"
 
     def __str__(self) -> str:
         return self.value
+
+
+@dataclass(frozen=True)
+class Reconfigure:
+    """A decision that restarts a running trial with something changed (PBT's exploit,
+    resource changes): the trial's current run ends, then it starts again from
+    ``checkpoint`` (default: its own latest) with ``config`` (default: unchanged) and
+    ``resources`` (default: unchanged). ``tag_suffix`` is appended to the experiment tag
+    (e.g. ``"@perturbed[lr=0.02]"``). The restart counts as a restore, not a new trial.
+    """
+
+    config: dict[str, Any] | None = None
+    checkpoint: Any = None
+    resources: Any = None
+    tag_suffix: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +112,7 @@ class TrialScheduler:
     PAUSE = Decision.PAUSE
     STOP = Decision.STOP
     NOOP = Decision.NOOP
+    SAVE = Decision.SAVE
 
     supports_buffered_results = True
 
@@ -121,7 +153,10 @@ class TrialScheduler:
     def on_trial_error(self, runner: RunnerView, trial: Trial) -> None:
         pass
 
-    def on_trial_result(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> Decision:
+    def on_trial_result(
+        self, runner: RunnerView, trial: Trial, result: dict[str, Any]
+    ) -> Decision | Reconfigure:
+        """Decide on a result at a decision point (a Decision, its string, or Reconfigure)."""
         return Decision.CONTINUE
 
     def on_trial_complete(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> None:
@@ -165,31 +200,57 @@ class FIFOScheduler(TrialScheduler):
         return "Using FIFO scheduling algorithm."
 
 
-_LATER = {
-    "async_hyperband": "AsyncHyperBandScheduler",
-    "asynchyperband": "AsyncHyperBandScheduler",
-    "asha": "ASHAScheduler",
-    "hyperband": "HyperBandScheduler",
-    "hb_bohb": "HyperBandForBOHB",
-    "median_stopping_rule": "MedianStoppingRule",
-    "medianstopping": "MedianStoppingRule",
-    "pbt": "PopulationBasedTraining",
-    "pbt_replay": "PopulationBasedTrainingReplay",
-    "pb2": "PB2",
-    "resource_changing": "ResourceChangingScheduler",
+#: create_scheduler names -> "module:Class" (modules imported on first use).
+SCHEDULERS: dict[str, str] = {
+    "fifo": "tunelab.schedulers._trial_scheduler:FIFOScheduler",
+    "async_hyperband": "tunelab.schedulers._async_hyperband:AsyncHyperBandScheduler",
+    "asynchyperband": "tunelab.schedulers._async_hyperband:AsyncHyperBandScheduler",
+    "asha": "tunelab.schedulers._async_hyperband:ASHAScheduler",
+    "hyperband": "tunelab.schedulers._hyperband:HyperBandScheduler",
+    "hb_bohb": "tunelab.schedulers._hb_bohb:HyperBandForBOHB",
+    "median_stopping_rule": "tunelab.schedulers._median_stopping:MedianStoppingRule",
+    "medianstopping": "tunelab.schedulers._median_stopping:MedianStoppingRule",
+    "pbt": "tunelab.schedulers._pbt:PopulationBasedTraining",
+    "pbt_replay": "tunelab.schedulers._pbt:PopulationBasedTrainingReplay",
+    "pb2": "tunelab.schedulers._pb2:PB2",
+    "resource_changing": "tunelab.schedulers._resource_changing:ResourceChangingScheduler",
 }
 
 
-def create_scheduler(scheduler: str, **kwargs: Any) -> TrialScheduler:
-    """Build a scheduler by name (``"fifo"``); unknown keyword arguments are an error."""
-    if scheduler == "fifo":
-        if kwargs:
-            raise TypeError(f"create_scheduler('fifo') takes no arguments, got {sorted(kwargs)}")
-        return FIFOScheduler()
-    if scheduler in _LATER:
+def load_scheduler_class(name: str) -> type[TrialScheduler]:
+    import importlib
+
+    module_name, _, class_name = SCHEDULERS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
         raise NotImplementedError(
-            f"create_scheduler: {_LATER[scheduler]} ({scheduler!r}) is not available in this "
-            "version of tunelab yet; use 'fifo' or a TrialScheduler subclass"
+            f"create_scheduler: {class_name} ({name!r}) is not available in this version of "
+            "tunelab yet; use 'fifo' or a TrialScheduler subclass"
+        ) from exc
+    cls: type[TrialScheduler] = getattr(module, class_name)
+    return cls
+
+
+def create_scheduler(scheduler: str, **kwargs: Any) -> TrialScheduler:
+    """Build a scheduler by name (e.g. ``"asha"``); unknown keyword arguments are an error."""
+    if not isinstance(scheduler, str):
+        raise TypeError(f"create_scheduler: scheduler must be a name (str), got {scheduler!r}")
+    if scheduler not in SCHEDULERS:
+        raise ValueError(
+            f"create_scheduler: unknown scheduler {scheduler!r}; known: {sorted(SCHEDULERS)}"
         )
-    known = ["fifo", *sorted(_LATER)]
-    raise ValueError(f"create_scheduler: unknown scheduler {scheduler!r}; known: {known}")
+    cls = load_scheduler_class(scheduler)
+    import inspect
+
+    params = inspect.signature(cls).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            raise TypeError(
+                f"create_scheduler({scheduler!r}): unknown arguments {unknown}; "
+                f"{cls.__name__} takes {sorted(params)}"
+            )
+    return cls(**kwargs)
