@@ -43,6 +43,7 @@ class ExperimentRuntime:
     stopper: Any = None  # a controller-side Stopper (object or function), or None
     criteria: dict[str, Any] = field(default_factory=dict)  # dict stop: checked by workers
     sync: bool = False  # every result waits for a decision
+    blob: bytes = b""  # the cloudpickled trainable
 
 
 class TrialTable:
@@ -183,9 +184,7 @@ class Controller:
                 f"add_trials_from_spec: unknown spec keys {unknown}; allowed: config, "
                 "num_samples, run"
             )
-        rt = next(
-            (r for r in self._runtimes if r.experiment.name == name), self._runtimes[0]
-        )
+        rt = next((r for r in self._runtimes if r.experiment.name == name), self._runtimes[0])
         run = spec.get("run")
         if run is not None and run != rt.experiment.trainable_name:
             raise ValueError(
@@ -209,9 +208,7 @@ class Controller:
             suggestion = generator.next_trial()
             if suggestion is None:
                 break
-            suggestion = dataclasses.replace(
-                suggestion, experiment=rt.experiment, trial_id=None
-            )
+            suggestion = dataclasses.replace(suggestion, experiment=rt.experiment, trial_id=None)
             trial = self._make_trial(suggestion)
             self.add_trial(trial)
             ids.append(trial.trial_id)
@@ -237,14 +234,16 @@ class Controller:
 
     # -- setup ---------------------------------------------------------------------------------
     def _setup(self) -> None:
-        import cloudpickle
-
         self._executor.setup(list(sys.path))
         register = getattr(self._executor, "register_trainable", None)
         for rt in self._runtimes:
             exp = rt.experiment
             if register is not None:
-                register(rt.key, cloudpickle.dumps(exp.trainable))
+                if not rt.blob:
+                    import cloudpickle
+
+                    rt.blob = cloudpickle.dumps(exp.trainable)
+                register(rt.key, rt.blob)
             os.makedirs(exp.experiment_path, exist_ok=True)
             from tunelab._experiment_state import ExperimentStateWriter
 
@@ -271,6 +270,8 @@ class Controller:
                 )
         for writer in self._writers.values():
             writer.write()
+        if self._global_stopper is not None:
+            self._global_stopper.stop_all()  # starts the clock of time budgets
 
     def _state_document(self, experiment_path: str) -> dict[str, Any]:
         trials = [t for t in self._table.trials if t.experiment_path == experiment_path]

@@ -110,6 +110,32 @@ def _stoppers(experiment: Any) -> tuple[dict[str, Any], Any]:
     raise TypeError(f"stop must be a dict, a Stopper, a function or None, got {stop!r}")
 
 
+def serialize_trainable(experiment: Any) -> bytes:
+    """cloudpickle the trainable once; a TypeError explains what cannot be pickled."""
+    import contextlib
+    import io
+    import inspect
+
+    import cloudpickle
+
+    try:
+        return bytes(cloudpickle.dumps(experiment.trainable))
+    except Exception as exc:
+        report = ""
+        target = getattr(experiment.trainable, "_tunelab_fn", experiment.trainable)
+        if inspect.isfunction(target):
+            from tunelab.utils import diagnose_serialization
+
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                diagnose_serialization(target)
+            report = "\n" + buffer.getvalue().strip()
+        raise TypeError(
+            f"trainable {experiment.trainable_name!r} cannot be sent to worker processes "
+            f"(it cannot be pickled: {exc}).{report}"
+        ) from exc
+
+
 def _time_budget(value: Any) -> float | None:
     if value is None:
         return None
@@ -210,6 +236,8 @@ def execute_experiments(
     from tunelab.stopper import TimeoutStopper
 
     validate_common(options)
+    if options.verbose is None:
+        options.verbose = _defaults.default_verbose()
     if options.resume not in (None, False):
         state_exists = any(
             os.path.exists(os.path.join(e.experiment_path, "experiment_state.json"))
@@ -243,6 +271,13 @@ def execute_experiments(
             if reason is not None:
                 raise ResourceError(f"experiment {experiment.name!r}: {reason}")
 
+    from tunelab.trainable._function import validate_function_trainable
+
+    blobs = []
+    for experiment in experiments:
+        if experiment.is_function_trainable:
+            validate_function_trainable(experiment.trainable, argument="trainable")
+        blobs.append(serialize_trainable(experiment))
     decision_every_result = scheduler.decision_points() is None
     runtimes: list[ExperimentRuntime] = []
     global_stoppers: list[Any] = []
@@ -261,6 +296,7 @@ def execute_experiments(
                 stopper=stopper,
                 criteria=criteria,
                 sync=stopper is not None or decision_every_result,
+                blob=blobs[index],
             )
         )
     global_stopper = None
@@ -273,7 +309,7 @@ def execute_experiments(
 
     callbacks = _default_callbacks(options, list(options.callbacks))
     reporter = _reporter(options)
-    verbose = options.verbose if options.verbose is not None else _defaults.default_verbose()
+    verbose = options.verbose
     reuse = bool(options.reuse_actors)
     controller = Controller(
         runtimes,
