@@ -113,8 +113,8 @@ def _stoppers(experiment: Any) -> tuple[dict[str, Any], Any]:
 def serialize_trainable(experiment: Any) -> bytes:
     """cloudpickle the trainable once; a TypeError explains what cannot be pickled."""
     import contextlib
-    import io
     import inspect
+    import io
 
     import cloudpickle
 

@@ -1,5 +1,6 @@
 """Resources (GPUs, fractions, custom, bundles), naming, reuse, budgets, callbacks, output."""
 
+import itertools
 import os
 import threading
 import time
@@ -45,7 +46,7 @@ def test_fractional_gpus_share_a_device(tmp_path):
     )
     assert {t.last_result["cuda"] for t in analysis.trials} == {"0"}
     spans = sorted((t.last_result["start"], t.last_result["end"]) for t in analysis.trials)
-    overlapping = sum(1 for a, b in zip(spans, spans[1:]) if b[0] < a[1])
+    overlapping = sum(1 for a, b in itertools.pairwise(spans) if b[0] < a[1])
     assert overlapping >= 1  # two half-GPU trials ran at the same time
 
 
@@ -59,7 +60,7 @@ def test_custom_resources_bound_concurrency(tmp_path):
         verbose=0,
     )
     spans = sorted((t.last_result["start"], t.last_result["end"]) for t in analysis.trials)
-    for a, b in zip(spans, spans[1:]):
+    for a, b in itertools.pairwise(spans):
         assert b[0] >= a[1] - 0.05  # one at a time
 
 
