@@ -21,8 +21,9 @@ STATE_VERSION = 1
 
 def write_json_atomic(path: str, data: Any) -> None:
     tmp = f"{path}.tmp-{os.getpid()}"
+    text = json.dumps(data, default=json_default)  # one-shot: the C encoder
     with open(tmp, "w") as fh:
-        json.dump(data, fh, default=json_default)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
