@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab._callback import CallbackList
+from tunelab._checkpoint_manager import CheckpointManager
 from tunelab._resources import PlacementGroupFactory
 from tunelab._trial import Trial, TrialStatus
 from tunelab.execution import _protocol as P
@@ -98,8 +99,12 @@ class Controller:
         print_errors: bool = True,
         max_len_identifier: int = 130,
         clock: Callable[[], float] = time.monotonic,
+        initial_trials: list[Trial] | None = None,
+        resume_policy: dict[str, str] | None = None,
     ) -> None:
         self._runtimes = runtimes
+        self._initial_trials = list(initial_trials or [])
+        self._resume_policy = dict(resume_policy or {})
         self._search = search_alg
         self._scheduler = scheduler
         self._executor = executor
@@ -135,6 +140,9 @@ class Controller:
         self._pending_commands: list[Callable[[], None]] = []
         self._reconfigure: dict[str, Reconfigure] = {}
         self._checkpoint_states: dict[str, dict[str, Any]] = {}
+        self._rollback: dict[str, int] = {}
+        self._managers: dict[str, CheckpointManager] = {}
+        self._interrupt_sent = False
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -155,6 +163,8 @@ class Controller:
         self._stop_experiment = True
 
     def request_interrupt(self) -> None:
+        """Stop gracefully (Ctrl+C): running trials pause at their next report (class
+        trainables save a checkpoint), state is written, the experiment can be resumed."""
         self._interrupted = True
         self._stop_experiment = True
 
@@ -268,10 +278,62 @@ class Controller:
                     mode=self._mode,
                     verbose=self._verbose,
                 )
+        self._adopt_initial_trials()
         for writer in self._writers.values():
-            writer.write()
+            writer.start(self._resume_seq)
         if self._global_stopper is not None:
             self._global_stopper.stop_all()  # starts the clock of time budgets
+
+    _resume_seq = 0
+
+    def _adopt_initial_trials(self) -> None:
+        """Trials of a resumed experiment, treated by ``resume_policy`` (finished /
+        unfinished / errored -> "resume" from the latest checkpoint, "restart" from scratch,
+        or "skip"). Restarted trials have their logs rolled back to where they restart."""
+        policy = self._resume_policy
+        for trial in self._initial_trials:
+            self._table.add(trial)
+            if trial.checkpoint_history:
+                self._manager(trial).load_state(trial.checkpoint_history)
+            if trial.checkpoint is not None and trial.restore_state:
+                self._checkpoint_states[str(trial.checkpoint.path)] = dict(trial.restore_state)
+            if trial.status == TrialStatus.TERMINATED:
+                action = policy.get("finished", "skip")
+            elif trial.status == TrialStatus.ERROR:
+                action = policy.get("errored", "skip")
+            else:
+                action = policy.get("unfinished", "resume")
+            if action == "skip":
+                if not trial.status.is_finished():
+                    self._table.set_status(trial, TrialStatus.TERMINATED)
+                self._scheduler.on_trial_add(self._view, trial)
+                continue
+            if action == "restart":
+                trial.checkpoint = None
+                trial.restore_state = None
+            trial.num_failures = 0
+            trial.error_file = None
+            trial.error_msg = None
+            self._table.set_status(trial, TrialStatus.PENDING)
+            self._restoring.add(trial.trial_id)
+            self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
+            self._scheduler.on_trial_add(self._view, trial)
+
+    @staticmethod
+    def _checkpoint_iteration(trial: Trial) -> int:
+        if trial.checkpoint is None or not trial.restore_state:
+            return 0
+        return int(trial.restore_state.get("iteration", 0))
+
+    def _manager(self, trial: Trial) -> CheckpointManager:
+        manager = self._managers.get(trial.trial_id)
+        if manager is None:
+            cfg = self._runtimes[trial.experiment_index].experiment.checkpoint_config
+            manager = CheckpointManager(
+                cfg.num_to_keep, cfg.checkpoint_score_attribute, cfg.checkpoint_score_order
+            )
+            self._managers[trial.trial_id] = manager
+        return manager
 
     def _state_document(self, experiment_path: str) -> dict[str, Any]:
         trials = [t for t in self._table.trials if t.experiment_path == experiment_path]
@@ -298,6 +360,11 @@ class Controller:
 
     def _step(self) -> None:
         self._iteration += 1
+        if self._interrupted and not self._interrupt_sent:
+            self._interrupt_sent = True
+            for trial in list(self._table.with_status(TrialStatus.RUNNING)):
+                self._stopping.add(trial.trial_id)
+                self._executor.request_pause(trial.trial_id)
         if self._pending_commands:
             commands, self._pending_commands = self._pending_commands, []
             for command in commands:
@@ -350,6 +417,11 @@ class Controller:
                 return
             resumed = trial.status == TrialStatus.PAUSED or trial.trial_id in self._restoring
             self._restoring.discard(trial.trial_id)
+            rollback = self._rollback.pop(trial.trial_id, None)
+            if rollback is not None:
+                from tunelab._rollback import rollback_trial_logs
+
+                trial.last_result = rollback_trial_logs(trial.local_path, rollback) or {}
             self._table.set_status(trial, TrialStatus.RUNNING)
             trial.start_time = trial.start_time or time.time()
             trial.location = executor.location(trial.trial_id)
@@ -438,7 +510,7 @@ class Controller:
             trial.status == TrialStatus.PAUSED or trial.trial_id in self._restoring
         ):
             restore_path = getattr(trial.checkpoint, "path", None)
-            iteration_state = getattr(trial, "restore_state", None)
+            iteration_state = trial.restore_state
         points = self._scheduler.decision_points()
         milestones = None
         if points is not None and points.milestones:
@@ -547,8 +619,13 @@ class Controller:
             "timesteps_total": result.get("timesteps_total"),
             "episodes_total": result.get("episodes_total"),
         }
-        trial.restore_state = state  # type: ignore[attr-defined]
+        trial.restore_state = state
         self._checkpoint_states[str(checkpoint.path)] = state
+        metrics = {k: v for k, v in result.items() if k != "config"}
+        manager = self._manager(trial)
+        for dropped in manager.register(str(checkpoint.path), metrics):
+            self._checkpoint_states.pop(dropped, None)
+        trial.checkpoint_history = [[p, m] for p, m in manager.entries]
         self._callbacks.on_checkpoint(
             iteration=self._iteration, trials=self._table.trials, trial=trial, checkpoint=checkpoint
         )
@@ -560,22 +637,56 @@ class Controller:
         self._stopping.discard(trial_id)
         rt = self._runtimes[trial.experiment_index]
         if reason == P.END_ERROR:
-            tb, _ = payload
-            self._fail(trial, tb, retry=True, rt=rt)
+            text = payload[0]
+            if len(payload) > 2 and payload[2] == "restore" and self._fall_back(trial, text):
+                return
+            self._fail(trial, text, retry=True, rt=rt)
             return
         reconfigure = self._reconfigure.pop(trial_id, None)
-        if reason == P.END_PAUSED and not self._stop_experiment:
-            if payload:
+        if reason == P.END_PAUSED:
+            if payload and payload != getattr(trial.checkpoint, "path", None):
                 self._register_checkpoint(trial, payload, trial.last_result)
-            if reconfigure is not None:
+            if reconfigure is not None and not self._stop_experiment:
                 self._apply_reconfigure(trial, reconfigure)
                 return
             self._table.set_status(trial, TrialStatus.PAUSED)
+            self._rollback[trial_id] = self._checkpoint_iteration(trial)
             self._dirty(trial)
             return
-        if reason == P.END_PAUSED and payload:
-            self._register_checkpoint(trial, payload, trial.last_result)
         self._complete(trial)
+
+    def _fall_back(self, trial: Trial, text: str) -> bool:
+        """A checkpoint could not be loaded: retry from the previous retained one (this does
+        not count as a failure of the trial). False when there is none."""
+        from tunelab._checkpoint import Checkpoint
+
+        bad = str(getattr(trial.checkpoint, "path", ""))
+        older = [p for p, _ in self._manager(trial).entries if p != bad and os.path.isdir(p)]
+        self._write_error(
+            trial,
+            f"{text}\nFalling back to an older checkpoint: {older[-1] if older else 'none left'}\n",
+        )
+        if not older:
+            return False
+        manager = self._manager(trial)
+        manager.entries = [(p, m) for p, m in manager.entries if p != bad]
+        trial.checkpoint_history = [[p, m] for p, m in manager.entries]
+        trial.checkpoint = Checkpoint(older[-1])
+        state = self._checkpoint_states.get(older[-1])
+        trial.restore_state = dict(state) if state else None
+        self._table.set_status(trial, TrialStatus.PENDING)
+        self._restoring.add(trial.trial_id)
+        self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
+        self._dirty(trial)
+        return True
+
+    def _write_error(self, trial: Trial, text: str) -> None:
+        os.makedirs(trial.local_path, exist_ok=True)
+        trial.error_file = os.path.join(trial.local_path, "error.txt")
+        with open(trial.error_file, "a") as fh:
+            when = time.strftime("%Y-%m-%d_%H-%M-%S")
+            fh.write(f"Failure # {trial.num_failures + 1} (occurred at {when})\n")
+            fh.write(text if text.endswith("\n") else text + "\n")
 
     def _apply_reconfigure(self, trial: Trial, change: Reconfigure) -> None:
         """Restart ``trial`` from a checkpoint with a new config and/or resources."""
@@ -590,7 +701,7 @@ class Controller:
             trial.checkpoint = checkpoint
             state = self._checkpoint_states.get(str(checkpoint.path))
             if state is not None:
-                trial.restore_state = dict(state)  # type: ignore[attr-defined]
+                trial.restore_state = dict(state)
         if change.resources is not None:
             from tunelab._resources import resources_from_request
 
@@ -617,15 +728,9 @@ class Controller:
         )
 
     def _fail(self, trial: Trial, text: str, *, retry: bool, rt: ExperimentRuntime) -> None:
+        self._write_error(trial, text)
         trial.num_failures += 1
         trial.error_msg = text.strip().splitlines()[-1] if text.strip() else "unknown error"
-        path = trial.local_path
-        os.makedirs(path, exist_ok=True)
-        trial.error_file = os.path.join(path, "error.txt")
-        with open(trial.error_file, "a") as fh:
-            when = time.strftime("%Y-%m-%d_%H-%M-%S")
-            fh.write(f"Failure # {trial.num_failures} (occurred at {when})\n")
-            fh.write(text if text.endswith("\n") else text + "\n")
         max_failures = trial.max_failures
         can_retry = (
             retry
@@ -637,6 +742,7 @@ class Controller:
             self._table.set_status(trial, TrialStatus.PENDING)
             if trial.checkpoint is not None:
                 self._restoring.add(trial.trial_id)
+            self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
             self._dirty(trial)
             self._callbacks.on_trial_recover(
                 iteration=self._iteration, trials=self._table.trials, trial=trial
@@ -667,7 +773,7 @@ class Controller:
     def _dirty(self, trial: Trial) -> None:
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
-            writer.mark_dirty()
+            writer.record(trial.to_state())
 
     # -- output --------------------------------------------------------------------------------
     def status_lines(self) -> list[str]:
@@ -703,6 +809,7 @@ class Controller:
         finally:
             for writer in self._writers.values():
                 writer.write()
+                writer.close()
             if not force:
                 self._report(done=True)
 

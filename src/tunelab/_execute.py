@@ -7,8 +7,13 @@ before any work is done.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +47,8 @@ class RunOptions:
     loggers: list[Any] | None = None
     chdir_to_trial_dir: bool | None = None
     resume: Any = None
+    resume_config: Any = None
+    save_tuner: bool = False
 
 
 def _check_mode(mode: Any) -> None:
@@ -208,24 +215,9 @@ def validate_common(options: RunOptions) -> None:
             "with_server/server_port: the REST API server is not available in this version of "
             "tunelab yet (it arrives with the server/dashboard work); remove the argument"
         )
-    if options.resume not in (None, False):
-        resume = options.resume
-        if (
-            isinstance(resume, str)
-            and resume.upper()
-            not in (
-                "AUTO",
-                "LOCAL",
-                "REMOTE",
-                "PROMPT",
-                "ERRORED_ONLY",
-            )
-            and not resume.upper().startswith("AUTO+")
-        ):
-            raise ValueError(
-                "resume must be True, False, 'AUTO', 'LOCAL', 'ERRORED_ONLY' or 'AUTO+<suffix>',"
-                f" got {resume!r}"
-            )
+    from tunelab._resume import parse_resume
+
+    parse_resume(options.resume, options.resume_config)
 
 
 def execute_experiments(
@@ -238,16 +230,24 @@ def execute_experiments(
     validate_common(options)
     if options.verbose is None:
         options.verbose = _defaults.default_verbose()
-    if options.resume not in (None, False):
-        state_exists = any(
-            os.path.exists(os.path.join(e.experiment_path, "experiment_state.json"))
-            for e in experiments
-        )
-        if state_exists or str(options.resume).upper() not in ("AUTO",):
-            raise NotImplementedError(
-                f"resume={options.resume!r}: resuming experiments is not available in this "
-                "version of tunelab yet (it arrives with the checkpoint/resume work)"
-            )
+    from tunelab._resume import load_trials, parse_resume, save_tuner_file
+
+    plan = parse_resume(options.resume, options.resume_config)
+    initial_trials: list[Trial] = []
+    restored_state: dict[str, Any] | None = None
+    if plan.mode != "new":
+        if len(experiments) != 1:
+            raise ValueError("resume works with one experiment at a time")
+        loaded = load_trials(experiments[0])
+        if loaded is None:
+            if plan.mode == "resume":
+                raise ValueError(
+                    f"resume={options.resume!r}: no experiment state to resume at "
+                    f"{experiments[0].experiment_path!r} (use resume='AUTO' to start a new "
+                    "experiment when there is none)"
+                )
+        else:
+            initial_trials, restored_state = loaded
     search = build_search_alg(options.search_alg, options.max_concurrent_trials)
     scheduler = build_scheduler(options.scheduler)
     if not scheduler.set_search_properties(options.metric, options.mode):
@@ -258,6 +258,11 @@ def execute_experiments(
     config = experiments[0].config if experiments else {}
     search.set_search_properties(options.metric, options.mode, config)
     search.add_configurations(experiments)
+    if restored_state is not None:
+        if restored_state.get("search_alg") is not None:
+            search.set_state(restored_state["search_alg"])
+        if restored_state.get("scheduler") is not None:
+            scheduler.set_state(restored_state["scheduler"])
 
     executor = options.executor
     if executor is None:
@@ -331,10 +336,83 @@ def execute_experiments(
         state_period_s=_defaults.state_write_period_s(),
         print_errors=_defaults.print_trial_errors(),
         max_len_identifier=_defaults.max_len_identifier(),
+        initial_trials=initial_trials,
+        resume_policy=plan.policy,
     )
-    trials = controller.run()
+    if options.save_tuner:
+        os.makedirs(experiments[0].experiment_path, exist_ok=True)
+        save_tuner_file(
+            experiments[0].experiment_path,
+            {"experiments": experiments, "options": _picklable_options(options)},
+        )
+    with _graceful_sigint(controller, verbose):
+        trials = controller.run()
+    if controller.interrupted:
+        _print_resume_hint(experiments, verbose)
     if options.raise_on_failed_trial and not controller.interrupted:
         failed = [t for t in trials if t.status != TrialStatus.TERMINATED]
         if failed:
             raise TuneError(f"Trials did not complete: {failed}", failed)
     return trials, controller
+
+
+def _picklable_options(options: RunOptions) -> dict[str, Any]:
+    keep = (
+        "search_alg",
+        "scheduler",
+        "metric",
+        "mode",
+        "callbacks",
+        "progress_reporter",
+        "verbose",
+        "max_concurrent_trials",
+        "reuse_actors",
+        "fail_fast",
+        "raise_on_failed_trial",
+        "chdir_to_trial_dir",
+    )
+    return {name: getattr(options, name) for name in keep}
+
+
+@contextlib.contextmanager
+def _graceful_sigint(controller: Controller, verbose: int) -> Iterator[None]:
+    """First Ctrl+C: pause running trials, save state, return. Second: stop at once."""
+    if not _defaults.sigint_handler_enabled() or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if controller.interrupted:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        controller.request_interrupt()
+        if verbose:
+            print(
+                "\ntunelab: stopping gracefully (running trials save a checkpoint); press "
+                "Ctrl+C again to stop at once.",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is handler:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _print_resume_hint(experiments: list[Any], verbose: int) -> None:
+    if not verbose:
+        return
+    exp = experiments[0]
+    print(
+        f"tunelab: experiment interrupted; its state is saved in {exp.experiment_path}. "
+        f"Resume with tune.run(..., name={exp.name!r}, storage_path={exp.storage_path!r}, "
+        f"resume=True) or tunelab.Tuner.restore({exp.experiment_path!r}, trainable=...)",
+        file=sys.stderr,
+        flush=True,
+    )

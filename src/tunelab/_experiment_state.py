@@ -1,8 +1,15 @@
-"""Experiment state on disk: ``experiment_state.json``, written atomically.
+"""Experiment state on disk: a compacted snapshot plus an append-only journal.
 
-The snapshot holds the experiment's settings and every trial's :meth:`Trial.to_state`.
-It is written through a temp file, fsync and rename, so a kill at any moment leaves either
-the previous or the new complete file.
+* ``experiment_state.json``: the whole state (settings, every trial's
+  :meth:`Trial.to_state`, policy states), written atomically (temp file, fsync, rename)
+  every ``period_s`` seconds when something changed, and at the end.
+* ``experiment_state.journal``: one JSON line ``{"seq": n, "trial": {...}}`` appended (and
+  flushed) each time a trial changes status or checkpoint. Its cost follows what changed,
+  not the number of trials. The snapshot records the last ``seq`` it includes
+  (``journal_seq``); it then starts a fresh journal.
+
+A kill at any moment leaves a snapshot plus a journal tail; :func:`load_state` merges
+them (journal entries newer than the snapshot win; a torn last line is ignored).
 """
 
 from __future__ import annotations
@@ -11,17 +18,18 @@ import json
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from tunelab._json import json_default
 
 STATE_FILE = "experiment_state.json"
+JOURNAL_FILE = "experiment_state.journal"
 STATE_VERSION = 1
 
 
 def write_json_atomic(path: str, data: Any) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
     text = json.dumps(data, default=json_default)  # one-shot: the C encoder
+    tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as fh:
         fh.write(text)
         fh.flush()
@@ -29,21 +37,53 @@ def write_json_atomic(path: str, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def read_state(experiment_path: str) -> dict[str, Any] | None:
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_state(experiment_path: str) -> dict[str, Any] | None:
+    """The experiment state (snapshot + journal tail), or None when there is none."""
     path = os.path.join(experiment_path, STATE_FILE)
     if not os.path.exists(path):
         return None
     with open(path) as fh:
         data: dict[str, Any] = json.load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path!r} is not a tunelab experiment state file")
+    seen = int(data.get("journal_seq", 0))
+    journal = os.path.join(experiment_path, JOURNAL_FILE)
+    if os.path.exists(journal):
+        trials = data.setdefault("trials", [])
+        index = {t["trial_id"]: i for i, t in enumerate(trials)}
+        with open(journal) as fh:
+            for line in fh:
+                try:
+                    entry = json.loads(line)
+                except ValueError:  # torn last line of a killed run
+                    break
+                if entry.get("seq", 0) <= seen:
+                    continue
+                state = entry["trial"]
+                position = index.get(state["trial_id"])
+                if position is None:
+                    index[state["trial_id"]] = len(trials)
+                    trials.append(state)
+                else:
+                    trials[position] = state
     return data
 
 
-class ExperimentStateWriter:
-    """Writes the snapshot at most every ``period_s`` seconds when something changed.
+# kept for callers of the first version
+read_state = load_state
 
-    ``build()`` returns the JSON-safe document; the controller calls :meth:`mark_dirty`
-    when a trial changes status and :meth:`maybe_write` from its loop.
-    """
+
+class ExperimentStateWriter:
+    """Writes the journal on every change and the snapshot at most every ``period_s``."""
 
     def __init__(
         self,
@@ -54,10 +94,29 @@ class ExperimentStateWriter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = os.path.join(experiment_path, STATE_FILE)
+        self.journal_path = os.path.join(experiment_path, JOURNAL_FILE)
         self._build = build
         self._period = period_s
         self._clock = clock
         self._last = -float("inf")
+        self._dirty = True
+        self._seq = 0
+        self._journal: IO[str] | None = None
+
+    def start(self, seq: int = 0) -> None:
+        """Continue numbering after ``seq`` (resume) and write the first snapshot."""
+        self._seq = seq
+        self.write()
+
+    def record(self, trial_state: dict[str, Any]) -> None:
+        """Append one trial's new state to the journal (flushed to the OS at once)."""
+        if self._journal is None:
+            self._journal = open(self.journal_path, "a")  # noqa: SIM115
+        self._seq += 1
+        self._journal.write(
+            json.dumps({"seq": self._seq, "trial": trial_state}, default=json_default) + "\n"
+        )
+        self._journal.flush()
         self._dirty = True
 
     def mark_dirty(self) -> None:
@@ -70,6 +129,18 @@ class ExperimentStateWriter:
     def write(self) -> None:
         document = self._build()
         document.setdefault("version", STATE_VERSION)
+        document["journal_seq"] = self._seq
         write_json_atomic(self.path, document)
+        # the snapshot holds everything up to seq: start a fresh journal
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        with open(self.journal_path, "w"):
+            pass
         self._last = self._clock()
         self._dirty = False
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None

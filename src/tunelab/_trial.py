@@ -126,6 +126,10 @@ class Trial:
         self.location = ""
         self.start_time: float | None = None
         self.assigned_gpus: tuple[str, ...] = ()
+        #: iteration counters saved with ``checkpoint`` (iteration, time_total, ...)
+        self.restore_state: dict[str, Any] | None = None
+        #: retained checkpoints as [path, metrics] pairs, oldest first
+        self.checkpoint_history: list[list[Any]] = []
 
     # -- names and paths ------------------------------------------------------------------
     def __str__(self) -> str:
@@ -172,6 +176,10 @@ class Trial:
                 entry.add(float(value))
 
     # -- persistence ----------------------------------------------------------------------
+    def relative(self, path: str) -> str:
+        """``path`` relative to the experiment directory (so experiments can move)."""
+        return os.path.relpath(path, self.experiment_path) if self.experiment_path else path
+
     def to_state(self) -> dict[str, Any]:
         """A JSON-safe snapshot of everything needed to rebuild this record."""
         from tunelab._json import json_safe
@@ -195,6 +203,13 @@ class Trial:
             "error_file": self.error_file,
             "error_msg": self.error_msg,
             "location": self.location,
+            "checkpoint": self.relative(path)
+            if (path := _checkpoint_path(self.checkpoint))
+            else None,
+            "restore_state": json_safe(self.restore_state),
+            "checkpoint_history": [
+                [self.relative(p), json_safe(m)] for p, m in self.checkpoint_history
+            ],
         }
 
     @classmethod
@@ -224,4 +239,19 @@ class Trial:
         last = state.get("last_result") or {}
         if last:
             trial.update_last_result(last)
+        if state.get("checkpoint"):
+            from tunelab._checkpoint import Checkpoint
+
+            path = os.path.join(experiment_path, state["checkpoint"])
+            if os.path.isdir(path):
+                trial.checkpoint = Checkpoint(path)
+        trial.restore_state = state.get("restore_state")
+        trial.checkpoint_history = [
+            [os.path.join(experiment_path, p), m] for p, m in state.get("checkpoint_history", [])
+        ]
         return trial
+
+
+def _checkpoint_path(checkpoint: Any) -> str | None:
+    path = getattr(checkpoint, "path", None)
+    return str(path) if path else None

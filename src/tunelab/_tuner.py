@@ -48,6 +48,7 @@ class Tuner:
         self._options = self._build_options()
         validate_common(self._options)
         self._result_grid: Any = None
+        self._resume_policy: dict[str, str] | None = None
 
     def _build_experiment(self) -> Experiment:
         tc, rc = self._tune_config, self._run_config
@@ -100,6 +101,11 @@ class Tuner:
         from tunelab._execute import execute_experiments
         from tunelab.analysis import ExperimentAnalysis, ResultGrid
 
+        self._options.save_tuner = True
+        if self._resume_policy is not None:
+            from tunelab._config import ResumeConfig
+
+            self._options.resume_config = ResumeConfig(**self._resume_policy)
         trials, _ = execute_experiments([self._experiment], self._options)
         analysis = ExperimentAnalysis(
             self._experiment.experiment_path,
@@ -111,8 +117,12 @@ class Tuner:
         return self._result_grid
 
     def get_results(self) -> Any:
-        """The ResultGrid of the last ``fit()`` (RuntimeError before any)."""
+        """The ResultGrid of the last ``fit()``, or of the restored experiment on disk."""
         if self._result_grid is None:
+            if self._resume_policy is not None:
+                from tunelab.analysis import ExperimentAnalysis, ResultGrid
+
+                return ResultGrid(ExperimentAnalysis(self._experiment.experiment_path))
             raise RuntimeError("Tuner.get_results: call fit() first (or Tuner.restore(...))")
         return self._result_grid
 
@@ -132,7 +142,60 @@ class Tuner:
         param_space: dict[str, Any] | None = None,
         storage_filesystem: Any = None,
     ) -> Tuner:
-        raise NotImplementedError(
-            "Tuner.restore: resuming experiments is not available in this version of tunelab "
-            "yet (it arrives with the checkpoint/resume work)"
-        )
+        """A Tuner that continues the experiment at ``path`` when ``fit()`` is called.
+
+        Finished trials are kept; unfinished ones resume from their latest checkpoint
+        (``resume_unfinished=False``: they are left as they are); errored ones are skipped,
+        resumed (``resume_errored``) or restarted from scratch (``restart_errored``). The
+        trainable and settings come from the experiment's ``tuner.pkl`` unless ``trainable``
+        (and ``param_space``) are given. The directory may have moved since it was written.
+        """
+        from tunelab._experiment import _resolve_run
+        from tunelab._resume import load_tuner_file
+
+        path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+        if not cls.can_restore(path):
+            raise ValueError(
+                f"Tuner.restore: {path!r} holds no tunelab experiment (no experiment_state.json)"
+            )
+        payload = load_tuner_file(path) or {}
+        experiments = payload.get("experiments") or []
+        if not experiments:
+            if trainable is None:
+                raise ValueError(
+                    f"Tuner.restore: {path!r} has no tuner.pkl (it was not started by a Tuner); "
+                    "pass trainable= (and param_space=) to restore it"
+                )
+            tuner = cls(trainable, param_space=param_space or {})
+            experiment = tuner._experiment
+        else:
+            tuner = cls.__new__(cls)
+            experiment = experiments[0]
+            from tunelab._execute import RunOptions
+
+            tuner._options = RunOptions(**payload.get("options", {}))
+            tuner._trainable = experiment.run
+            tuner._param_space = experiment.config
+            tuner._result_grid = None
+        if trainable is not None:
+            (
+                experiment.trainable,
+                experiment.trainable_name,
+                experiment.is_function_trainable,
+            ) = _resolve_run(trainable)
+            experiment.run = trainable
+        if param_space is not None:
+            experiment.config = dict(param_space)
+        experiment.name = os.path.basename(path)
+        experiment.storage_path = os.path.dirname(path)
+        experiment.experiment_path = path
+        tuner._experiment = experiment
+        tuner._options.resume = True
+        tuner._options.resume_config = None
+        errored = "restart" if restart_errored else ("resume" if resume_errored else "skip")
+        tuner._resume_policy = {
+            "finished": "skip",
+            "unfinished": "resume" if resume_unfinished else "skip",
+            "errored": errored,
+        }
+        return tuner

@@ -316,7 +316,13 @@ def resolve_experiment_path(path: str) -> tuple[str, str | None]:
 
 def load_state(state_file: str) -> dict[str, Any]:
     """Read an ``experiment_state.json``; ``ValueError`` when it is not one."""
-    data = read_json(state_file)
+    from tunelab._experiment_state import load_state as load_with_journal
+
+    data: Any = None
+    if os.path.basename(state_file) == EXPERIMENT_STATE_FILE:
+        data = load_with_journal(os.path.dirname(os.path.abspath(state_file)))
+    if data is None:
+        data = read_json(state_file)
     if not isinstance(data, dict) or not isinstance(data.get("trials"), list):
         raise ValueError(
             f"{state_file!r} is not a tunelab experiment state file "

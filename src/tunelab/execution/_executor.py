@@ -62,6 +62,12 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def request_stop(self, trial_id: str) -> None: ...
 
+    def request_pause(self, trial_id: str) -> None:
+        """End the trial at its next report as paused (class trainables save first).
+
+        Executors that cannot pause stop the trial instead."""
+        self.request_stop(trial_id)
+
     @abc.abstractmethod
     def poll(self, timeout: float) -> list[tuple[Any, ...]]: ...
 
@@ -117,6 +123,7 @@ class ConnectionExecutor(Executor):
         self._blobs: dict[str, bytes] = {}
         self._sys_path: list[str] = []
         self._max_idle = max_idle_workers or max(2, int(pool.total.get("CPU", 1)))
+        self._pending_events: list[tuple[Any, ...]] = []
 
     # -- resources -----------------------------------------------------------------------------
     def total_resources(self) -> dict[str, float]:
@@ -202,15 +209,24 @@ class ConnectionExecutor(Executor):
             self._finish_trial(trial_id)
             self._pending_events.append(("end", trial_id, P.END_STOPPED, None))
 
+    def request_pause(self, trial_id: str) -> None:
+        worker = self._by_trial.get(trial_id)
+        if worker is None:
+            return
+        if worker.ready:
+            self._send(worker, ("pause", trial_id))
+        else:
+            worker.queued = None
+            self._finish_trial(trial_id)
+            self._pending_events.append(("end", trial_id, P.END_PAUSED, None))
+
     def location(self, trial_id: str) -> str:
         worker = self._by_trial.get(trial_id)
         return worker.location if worker is not None else ""
 
     # -- polling -------------------------------------------------------------------------------
-    _pending_events: list[tuple[Any, ...]]
-
     def poll(self, timeout: float) -> list[tuple[Any, ...]]:
-        events: list[tuple[Any, ...]] = getattr(self, "_pending_events", [])
+        events: list[tuple[Any, ...]] = self._pending_events
         self._pending_events = []
         self._check_unready(events)
         if events:

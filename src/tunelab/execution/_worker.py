@@ -34,6 +34,14 @@ class _Ended(StopTrial):
         self.reason = reason
 
 
+class _RestoreFailed(Exception):
+    """Loading a checkpoint failed (the controller may fall back to an older one)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
 class Outbox:
     """Results of the running trial waiting to be sent (thread-safe)."""
 
@@ -93,6 +101,7 @@ class Worker:
         self._tasks: queue.Queue[Any] = queue.Queue()
         self._decisions: queue.Queue[str] = queue.Queue()
         self._stop_requested: set[str] = set()
+        self._pause_requested: set[str] = set()
         self._current: str | None = None
         self._trainables: dict[str, Any] = {}
         self._reusable: tuple[str, Any] | None = None
@@ -125,6 +134,10 @@ class Worker:
             elif kind == "decision":
                 if message[1] == self._current:
                     self._decisions.put(message[2])
+            elif kind == "pause":
+                self._pause_requested.add(message[1])
+                if message[1] == self._current:
+                    self._decisions.put(P.PAUSE)
             elif kind == "stop":
                 self._stop_requested.add(message[1])
                 if message[1] == self._current:
@@ -193,6 +206,11 @@ class Worker:
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 reason, payload = P.END_ERROR, (traceback.format_exc(), repr(exc))
+        except _RestoreFailed as failed:
+            cause = failed.__cause__ or failed
+            text = "".join(traceback.format_exception(cause))
+            text = f"Restoring from {failed.path} failed:\n{text}"
+            reason, payload = P.END_ERROR, (text, repr(cause), "restore")
         except Exception as exc:  # the trainable failed: report it, keep serving
             reason, payload = P.END_ERROR, (traceback.format_exc(), repr(exc))
         finally:
@@ -205,6 +223,7 @@ class Worker:
             payload = self._last_checkpoint
         self.send(("end", trial_id, reason, payload))
         self._stop_requested.discard(trial_id)
+        self._pause_requested.discard(trial_id)
 
     # -- one trial -----------------------------------------------------------------------------
     def _run(self, task: dict[str, Any]) -> tuple[str, Any]:
@@ -223,6 +242,7 @@ class Worker:
         next_milestone = [0]
         outbox = self.outbox
         stop_requested = self._stop_requested
+        pause_requested = self._pause_requested
         restore_path = task.get("restore_path")
         self._last_checkpoint = restore_path
         context = _session.TuneContext(
@@ -246,6 +266,9 @@ class Worker:
                 self._last_checkpoint = path
             if trial_id in stop_requested:
                 raise _Ended(P.END_STOPPED)
+            if trial_id in pause_requested:
+                outbox.add(result)  # the state a checkpoint now holds includes this step
+                raise _Ended(P.END_PAUSED)
             if result.get("done") or (criteria is not None and criteria(result)):
                 result["done"] = True
                 outbox.add(result)
@@ -319,7 +342,10 @@ class Worker:
         keep = False
         try:
             if task.get("restore_path"):
-                obj.restore(task["restore_path"])
+                try:
+                    obj.restore(task["restore_path"])
+                except Exception as exc:
+                    raise _RestoreFailed(task["restore_path"]) from exc
             freq = task.get("checkpoint_freq") or 0
             while True:
                 result = obj.train()

@@ -48,6 +48,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "PB2",
     "SCHEDULERS",
     "ASHAScheduler",
     "AsyncHyperBandScheduler",
@@ -59,7 +60,6 @@ __all__ = [
     "HyperBandForBOHB",
     "HyperBandScheduler",
     "MedianStoppingRule",
-    "PB2",
     "PopulationBasedTraining",
     "PopulationBasedTrainingReplay",
     "Reconfigure",

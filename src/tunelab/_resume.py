@@ -1,0 +1,122 @@
+"""Resuming an experiment: parse every generation's ``resume`` spelling, load the trials
+of an experiment directory, and keep what ``Tuner.restore`` needs to rebuild the run.
+
+``tuner.pkl`` (cloudpickle: the experiment and the run options) is written at the start of
+a run so that ``Tuner.restore(path)`` works without repeating the arguments. Restoring
+unpickles it: restore only experiments you trust, as with Ray Tune.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger("tunelab")
+
+TUNER_FILE = "tuner.pkl"
+
+
+@dataclass
+class ResumePlan:
+    """``mode``: "new" (start fresh), "auto" (resume when state exists) or "resume"
+    (state must exist); ``policy``: finished/unfinished/errored -> resume|restart|skip."""
+
+    mode: str = "new"
+    policy: dict[str, str] = field(
+        default_factory=lambda: {"finished": "skip", "unfinished": "resume", "errored": "skip"}
+    )
+
+
+_BASES = {
+    "TRUE": "resume",
+    "LOCAL": "resume",
+    "REMOTE": "resume",
+    "PROMPT": "resume",
+    "AUTO": "auto",
+}
+_SUFFIXES = {
+    "ERRORED": {"errored": "resume"},
+    "RESTART_ERRORED": {"errored": "restart"},
+    "ERRORED_ONLY": {"errored": "resume", "unfinished": "skip"},
+    "RESTART_ERRORED_ONLY": {"errored": "restart", "unfinished": "skip"},
+}
+
+
+def parse_resume(resume: Any, resume_config: Any = None) -> ResumePlan:
+    """Turn ``resume`` (bool or "AUTO", "LOCAL", "ERRORED_ONLY", "AUTO+RESTART_ERRORED", ...)
+    and an optional ``ResumeConfig`` into a :class:`ResumePlan`."""
+    plan = ResumePlan()
+    if resume is None or resume is False:
+        if resume_config is None:
+            return plan
+        resume = True
+    if resume is True:
+        plan.mode = "resume"
+    elif isinstance(resume, str):
+        base, *suffixes = resume.upper().split("+")
+        if base == "ERRORED_ONLY" and not suffixes:
+            base, suffixes = "LOCAL", ["ERRORED_ONLY"]
+        if base not in _BASES or any(s not in _SUFFIXES for s in suffixes):
+            raise ValueError(
+                "resume must be True, False, 'AUTO', 'LOCAL', 'REMOTE', 'PROMPT', 'ERRORED_ONLY' "
+                f"or one of those joined with '+' to {sorted(_SUFFIXES)}, got {resume!r}"
+            )
+        plan.mode = _BASES[base]
+        for suffix in suffixes:
+            plan.policy.update(_SUFFIXES[suffix])
+    else:
+        raise TypeError(f"resume must be a bool or a string such as 'AUTO', got {resume!r}")
+    if resume_config is not None:
+        for group in ("finished", "unfinished", "errored"):
+            value = getattr(resume_config, group)
+            plan.policy[group] = getattr(value, "value", value)
+    return plan
+
+
+def save_tuner_file(experiment_path: str, payload: dict[str, Any]) -> None:
+    """Write ``tuner.pkl``; objects that cannot be pickled are left out with a warning."""
+    import cloudpickle
+
+    from tunelab._experiment_state import write_bytes_atomic
+
+    try:
+        data = cloudpickle.dumps(payload)
+    except Exception as exc:  # e.g. a callback holding a lock
+        slim = {k: v for k, v in payload.items() if k == "experiments"}
+        logger.warning(
+            "tunelab: could not save all run options for Tuner.restore (%s); the trainable "
+            "and search space are saved, pass the other options again when restoring",
+            exc,
+        )
+        try:
+            data = cloudpickle.dumps(slim)
+        except Exception:
+            return
+    write_bytes_atomic(os.path.join(experiment_path, TUNER_FILE), data)
+
+
+def load_tuner_file(experiment_path: str) -> dict[str, Any] | None:
+    path = os.path.join(experiment_path, TUNER_FILE)
+    if not os.path.exists(path):
+        return None
+    import cloudpickle
+
+    with open(path, "rb") as fh:
+        payload: dict[str, Any] = cloudpickle.load(fh)
+    return payload
+
+
+def load_trials(experiment: Any) -> tuple[list[Any], dict[str, Any]] | None:
+    """(trials, state) of the experiment's directory, or None when it has no state."""
+    from tunelab._experiment_state import load_state
+    from tunelab._trial import Trial
+
+    state = load_state(experiment.experiment_path)
+    if state is None:
+        return None
+    trials = [Trial.from_state(t, experiment.experiment_path) for t in state.get("trials", [])]
+    for trial in trials:
+        trial.experiment_name = experiment.name
+    return trials, state
