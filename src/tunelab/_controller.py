@@ -157,7 +157,9 @@ class Controller:
         """Add a ready-made trial (resume, REST API). Call from the loop's thread."""
         self._table.add(trial)
         self._scheduler.on_trial_add(self._view, trial)
-        self._dirty(trial)
+        writer = self._writers.get(trial.experiment_path)
+        if writer is not None:
+            writer.record(trial.to_state(), _safe_state(self._search))
 
     def request_stop_experiment(self) -> None:
         self._stop_experiment = True
@@ -363,7 +365,7 @@ class Controller:
         if self._interrupted and not self._interrupt_sent:
             self._interrupt_sent = True
             for trial in list(self._table.with_status(TrialStatus.RUNNING)):
-                self._stopping.add(trial.trial_id)
+                # results up to the pause are kept: they belong to the checkpointed run
                 self._executor.request_pause(trial.trial_id)
         if self._pending_commands:
             commands, self._pending_commands = self._pending_commands, []

@@ -68,6 +68,8 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
                     break
                 if entry.get("seq", 0) <= seen:
                     continue
+                if "search_alg" in entry:
+                    data["search_alg"] = entry["search_alg"]
                 state = entry["trial"]
                 position = index.get(state["trial_id"])
                 if position is None:
@@ -108,14 +110,17 @@ class ExperimentStateWriter:
         self._seq = seq
         self.write()
 
-    def record(self, trial_state: dict[str, Any]) -> None:
-        """Append one trial's new state to the journal (flushed to the OS at once)."""
+    def record(self, trial_state: dict[str, Any], search_state: Any = None) -> None:
+        """Append one trial's new state to the journal (flushed to the OS at once), with
+        the search algorithm's state when the trial is new (so a resume does not create
+        it again)."""
         if self._journal is None:
             self._journal = open(self.journal_path, "a")  # noqa: SIM115
         self._seq += 1
-        self._journal.write(
-            json.dumps({"seq": self._seq, "trial": trial_state}, default=json_default) + "\n"
-        )
+        entry: dict[str, Any] = {"seq": self._seq, "trial": trial_state}
+        if search_state is not None:
+            entry["search_alg"] = search_state
+        self._journal.write(json.dumps(entry, default=json_default) + "\n")
         self._journal.flush()
         self._dirty = True
 

@@ -104,6 +104,7 @@ class Worker:
         self._pause_requested: set[str] = set()
         self._current: str | None = None
         self._trainables: dict[str, Any] = {}
+        self._unloaded: dict[str, bytes] = {}
         self._reusable: tuple[str, Any] | None = None
         self._last_checkpoint: str | None = None
         self._save_requested = False
@@ -183,7 +184,15 @@ class Worker:
         if trainable is None:
             import cloudpickle
 
-            trainable = cloudpickle.loads(task["trainable_blob"])
+            blob = task["trainable_blob"] or self._unloaded.get(key)
+            if blob is None:
+                raise RuntimeError(f"worker has no code for trainable {key!r}")
+            try:
+                trainable = cloudpickle.loads(blob)
+            except Exception:
+                self._unloaded[key] = blob  # keep it: the next trial reports the same error
+                raise
+            self._unloaded.pop(key, None)
             self._trainables[key] = trainable
         return trainable
 
