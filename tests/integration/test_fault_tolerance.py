@@ -6,9 +6,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 import tunelab as tune
 from tunelab import Checkpoint, Trainable
