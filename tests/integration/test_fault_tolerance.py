@@ -308,3 +308,59 @@ def test_resume_true_without_state_is_an_error_and_auto_starts_new(tmp_path):
         verbose=0,
     )
     assert len(analysis.trials) == 1
+
+
+def test_0_8_checkpoint_dir_forms_and_legacy_retention(tmp_path):
+    marker = tmp_path / "failed"
+
+    def train(config, checkpoint_dir=None):
+        start = 0
+        if checkpoint_dir is not None:
+            start = int(Path(checkpoint_dir, "step.txt").read_text())
+        for step in range(start + 1, 6):
+            with tune.checkpoint_dir(step=step) as d:
+                Path(d, "step.txt").write_text(str(step))
+            tune.report(loss=float(step))
+            if step == 3 and not marker.exists():
+                marker.write_text("x")
+                raise RuntimeError("once")
+
+    analysis = tune.run(
+        train,
+        max_failures=1,
+        keep_checkpoints_num=1,
+        checkpoint_score_attr="min-loss",
+        storage_path=str(tmp_path),
+        verbose=0,
+    )
+    (trial,) = analysis.trials
+    assert trial.status == "TERMINATED"
+    assert iterations(trial.local_path) == [1, 2, 3, 4, 5]
+    kept = sorted(d for d in os.listdir(trial.local_path) if d.startswith("checkpoint_"))
+    # the best by min-loss (iteration 1) and the latest (iteration 5); no temp dirs left
+    assert kept == ["checkpoint_000001", "checkpoint_000005"]
+
+
+def test_resume_errored_only(tmp_path):
+    marker = tmp_path / "broken"
+    marker.write_text("x")
+    marker_path = str(marker)
+
+    def train(config):
+        if config["x"] == 1 and os.path.exists(marker_path):
+            raise RuntimeError("broken until fixed")
+        tune.report(v=config["x"])
+
+    kwargs = dict(
+        config={"x": tune.grid_search([0, 1])},
+        name="eo",
+        storage_path=str(tmp_path),
+        verbose=0,
+        raise_on_failed_trial=False,
+    )
+    first = tune.run(train, **kwargs)
+    assert sorted(t.status.value for t in first.trials) == ["ERROR", "TERMINATED"]
+    marker.unlink()
+    second = tune.run(train, resume="ERRORED_ONLY", **kwargs)
+    assert sorted(t.status.value for t in second.trials) == ["TERMINATED", "TERMINATED"]
+    assert len(second.trials) == 2

@@ -397,7 +397,12 @@ class Worker:
         from tunelab._checkpoint import persist_checkpoint
 
         dest = os.path.join(trial_dir, f"checkpoint_{int(iteration):06d}")
-        persisted = persist_checkpoint(checkpoint, dest)
+        source = getattr(checkpoint, "path", None) or ""
+        # directories made by tune.checkpoint_dir() inside the trial dir are moved, not copied
+        ours = os.path.dirname(str(source)) == os.path.abspath(trial_dir) and os.path.basename(
+            str(source)
+        ).startswith("checkpoint_tmp_")
+        persisted = persist_checkpoint(checkpoint, dest, move=True if ours else None)
         return str(persisted.path)
 
 
