@@ -10,28 +10,25 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab._callback import CallbackList
 from tunelab._checkpoint_manager import CheckpointManager
-from tunelab._resources import PlacementGroupFactory
 from tunelab._trial import Trial, TrialStatus
+from tunelab._trial_factory import TrialFactory
+from tunelab._trial_table import TrialTable
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
 from tunelab.schedulers import Decision, Reconfigure, RunnerView, TrialScheduler
-from tunelab.search._search_algorithm import SearchAlgorithm, TrialSuggestion
+from tunelab.search._search_algorithm import SearchAlgorithm
 
 logger = logging.getLogger("tunelab")
 
 __all__ = ["Controller", "ExperimentRuntime"]
-
-_UNSAFE = re.compile(r'[/()<>:"\\|?*,\s]')
 
 
 @dataclass
@@ -45,34 +42,6 @@ class ExperimentRuntime:
     criteria: dict[str, Any] = field(default_factory=dict)  # dict stop: checked by workers
     sync: bool = False  # every result waits for a decision
     blob: bytes = b""  # the cloudpickled trainable
-
-
-class TrialTable:
-    """All trials in creation order, by id, and by status (insertion-ordered dicts)."""
-
-    def __init__(self) -> None:
-        self.trials: list[Trial] = []
-        self.by_id: dict[str, Trial] = {}
-        self._by_status: dict[TrialStatus, dict[str, Trial]] = {s: {} for s in TrialStatus}
-
-    def add(self, trial: Trial) -> None:
-        self.trials.append(trial)
-        self.by_id[trial.trial_id] = trial
-        self._by_status[trial.status][trial.trial_id] = trial
-
-    def set_status(self, trial: Trial, status: TrialStatus) -> None:
-        self._by_status[trial.status].pop(trial.trial_id, None)
-        trial.status = status
-        self._by_status[status][trial.trial_id] = trial
-
-    def with_status(self, status: TrialStatus | str) -> Iterator[Trial]:
-        return iter(list(self._by_status[TrialStatus(status)].values()))
-
-    def count(self, status: TrialStatus) -> int:
-        return len(self._by_status[status])
-
-    def counts(self) -> dict[str, int]:
-        return {s.value: len(d) for s, d in self._by_status.items() if d}
 
 
 class Controller:
@@ -116,28 +85,29 @@ class Controller:
         self._reporter = reporter
         self._verbose = verbose
         self._fail_fast = fail_fast
-        self._reuse = reuse_actors
-        self._chdir = chdir_to_trial_dir
         self._print_errors = print_errors
-        self._max_len = max_len_identifier
         self._clock = clock
         self._table = TrialTable()
         self._view = RunnerView(self._table.with_status, self._table.trials)
         self._iteration = 0
         self._stopping: set[str] = set()
-        self._restoring: set[str] = set()
         self._stop_experiment = False
         self._interrupted = False
         self._raise_error: BaseException | None = None
-        self._id_prefix = uuid.uuid4().hex[:5]
-        self._id_counter = 0
-        self._date_cache = (0, "")
+        self._factory = TrialFactory(
+            runtimes,
+            scheduler,
+            max_len_identifier=max_len_identifier,
+            chdir_to_trial_dir=chdir_to_trial_dir,
+            reuse_actors=reuse_actors,
+        )
         self._start_time = time.time()
         self._writers: dict[str, Any] = {}
         self._state_period = state_period_s
         self._results_seen = 0
         self._search_finished = False
         self._pending_commands: list[Callable[[], None]] = []
+        self._restoring = self._factory.restoring
         self._reconfigure: dict[str, Reconfigure] = {}
         self._checkpoint_states: dict[str, dict[str, Any]] = {}
         self._rollback: dict[str, int] = {}
@@ -185,43 +155,9 @@ class Controller:
         """Add trials expanded from ``spec`` (``{"config": {...}, "num_samples": n}``) by the
         search-space rules, for the experiment named ``name`` (or the first one). Returns the
         new trial ids. Call on the loop's thread."""
-        import dataclasses
-        import types
-
-        from tunelab.search import BasicVariantGenerator
-
-        unknown = sorted(set(spec) - {"config", "num_samples", "run"})
-        if unknown:
-            raise ValueError(
-                f"add_trials_from_spec: unknown spec keys {unknown}; allowed: config, "
-                "num_samples, run"
-            )
-        rt = next((r for r in self._runtimes if r.experiment.name == name), self._runtimes[0])
-        run = spec.get("run")
-        if run is not None and run != rt.experiment.trainable_name:
-            raise ValueError(
-                f"add_trials_from_spec: run={run!r} is not this experiment's trainable "
-                f"({rt.experiment.trainable_name!r})"
-            )
-        config = spec.get("config", {})
-        if not isinstance(config, dict):
-            raise TypeError(f"add_trials_from_spec: config must be a dict, got {config!r}")
-        num_samples = spec.get("num_samples", 1)
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(
-                f"add_trials_from_spec: num_samples must be an int >= 1, got {num_samples!r}"
-            )
-        generator = BasicVariantGenerator()
-        generator.add_configurations(
-            [types.SimpleNamespace(config=config, num_samples=num_samples, name=name)]
-        )
         ids = []
-        while True:
-            suggestion = generator.next_trial()
-            if suggestion is None:
-                break
-            suggestion = dataclasses.replace(suggestion, experiment=rt.experiment, trial_id=None)
-            trial = self._make_trial(suggestion)
+        for suggestion in self._factory.expand_spec(name, spec):
+            trial = self._factory.make(suggestion)
             self.add_trial(trial)
             ids.append(trial.trial_id)
         return ids
@@ -414,7 +350,7 @@ class Controller:
                 if trial is None:
                     return
             rt = self._runtimes[trial.experiment_index]
-            task = self._task(trial, rt)
+            task = self._factory.task(trial, rt, restoring=trial.trial_id in self._restoring)
             if not executor.try_start(trial.trial_id, trial.resources, task):
                 return
             resumed = trial.status == TrialStatus.PAUSED or trial.trial_id in self._restoring
@@ -445,7 +381,7 @@ class Controller:
             if self._search.is_finished():
                 self._search_finished = True
             return None
-        trial = self._make_trial(suggestion)
+        trial = self._factory.make(suggestion)
         self.add_trial(trial)
         rt = self._runtimes[trial.experiment_index]
         reason = self._executor.why_never_fits(trial.resources)
@@ -453,92 +389,6 @@ class Controller:
             self._fail(trial, f"ResourceError: {reason}", retry=False, rt=rt)
             return self._next_new_trial()
         return trial
-
-    def _make_trial(self, suggestion: TrialSuggestion) -> Trial:
-        exp = suggestion.experiment
-        rt = next(r for r in self._runtimes if r.experiment is exp)
-        trial_id = suggestion.trial_id or self._new_trial_id()
-        resources = exp.resources
-        if resources is None:
-            from tunelab.trainable._trainable import resource_request_of
-
-            resources = resource_request_of(exp.trainable, suggestion.config)
-        trial = Trial(
-            exp.trainable_name,
-            trial_id=trial_id,
-            config=suggestion.config,
-            experiment_tag=suggestion.experiment_tag,
-            evaluated_params=suggestion.evaluated_params,
-            resources=resources or PlacementGroupFactory([{"CPU": 1}]),
-            stopping_criterion=rt.criteria,
-            experiment_name=exp.name,
-            experiment_path=exp.experiment_path,
-            max_failures=exp.max_failures,
-            experiment_index=rt.index,
-        )
-        if exp.trial_name_creator is not None:
-            trial.custom_trial_name = str(exp.trial_name_creator(trial))
-        if exp.trial_dirname_creator is not None:
-            dirname = str(exp.trial_dirname_creator(trial))
-        else:
-            ident = f"{exp.trainable_name}_{trial_id}"
-            if trial.experiment_tag:
-                ident += f"_{trial.experiment_tag}"
-            dirname = f"{ident[: self._max_len]}_{self._date()}"
-        trial.dirname = _UNSAFE.sub("_", dirname)
-        if exp.restore:
-            from tunelab._checkpoint import Checkpoint
-
-            trial.checkpoint = Checkpoint(exp.restore)
-            self._restoring.add(trial.trial_id)
-        return trial
-
-    def _new_trial_id(self) -> str:
-        self._id_counter += 1
-        return f"{self._id_prefix}_{self._id_counter:05d}"
-
-    def _date(self) -> str:
-        now = int(time.time())
-        if self._date_cache[0] != now:
-            self._date_cache = (now, time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now)))
-        return self._date_cache[1]
-
-    def _task(self, trial: Trial, rt: ExperimentRuntime) -> dict[str, Any]:
-        exp = rt.experiment
-        ckpt_cfg = exp.checkpoint_config
-        restore_path = None
-        iteration_state = None
-        if trial.checkpoint is not None and (
-            trial.status == TrialStatus.PAUSED or trial.trial_id in self._restoring
-        ):
-            restore_path = getattr(trial.checkpoint, "path", None)
-            iteration_state = trial.restore_state
-        points = self._scheduler.decision_points()
-        milestones = None
-        if points is not None and points.milestones:
-            milestones = (points.attr, list(points.milestones))
-        return {
-            "trial_id": trial.trial_id,
-            "trial_name": str(trial),
-            "trial_dir": trial.local_path,
-            "experiment_name": exp.name,
-            "storage_path": exp.storage_path,
-            "config": trial.config,
-            "trainable_key": rt.key,
-            "trainable_blob": None,
-            "is_function": exp.is_function_trainable,
-            "resources": trial.resources.to_state(),
-            "stop_criteria": rt.criteria,
-            "sync": rt.sync,
-            "milestones": milestones,
-            "checkpoint_freq": ckpt_cfg.checkpoint_frequency,
-            "checkpoint_at_end": bool(ckpt_cfg.checkpoint_at_end),
-            "restore_path": restore_path,
-            "iteration_state": iteration_state,
-            "log_to_file": exp.log_to_file if any(exp.log_to_file) else None,
-            "chdir": self._chdir,
-            "reuse": self._reuse,
-        }
 
     # -- events --------------------------------------------------------------------------------
     def _handle(self, event: tuple[Any, ...]) -> None:

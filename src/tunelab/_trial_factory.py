@@ -1,0 +1,175 @@
+"""Turning suggestions into trials (ids, names, directories, resources) and trials into the
+task a worker runs."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from tunelab._resources import PlacementGroupFactory
+from tunelab._trial import Trial, TrialStatus
+from tunelab.search._search_algorithm import TrialSuggestion
+
+if TYPE_CHECKING:
+    from tunelab._controller import ExperimentRuntime
+    from tunelab.schedulers import TrialScheduler
+
+__all__ = ["TrialFactory"]
+
+_UNSAFE = re.compile(r'[/()<>:"\\|?*,\s]')
+
+
+class TrialFactory:
+    """Creates :class:`Trial` records for the controller and the worker tasks that run them."""
+
+    def __init__(
+        self,
+        runtimes: list[ExperimentRuntime],
+        scheduler: TrialScheduler,
+        *,
+        max_len_identifier: int = 130,
+        chdir_to_trial_dir: bool = True,
+        reuse_actors: bool = False,
+    ) -> None:
+        self._runtimes = runtimes
+        self._scheduler = scheduler
+        self._max_len = max_len_identifier
+        self._chdir = chdir_to_trial_dir
+        self._reuse = reuse_actors
+        self._id_prefix = uuid.uuid4().hex[:5]
+        self._id_counter = 0
+        self._date_cache = (0, "")
+        #: ids of trials created with an explicit checkpoint to start from (``restore=``)
+        self.restoring: set[str] = set()
+
+    def make(self, suggestion: TrialSuggestion) -> Trial:
+        exp = suggestion.experiment
+        rt = next(r for r in self._runtimes if r.experiment is exp)
+        trial_id = suggestion.trial_id or self.new_trial_id()
+        resources = exp.resources
+        if resources is None:
+            from tunelab.trainable._trainable import resource_request_of
+
+            resources = resource_request_of(exp.trainable, suggestion.config)
+        trial = Trial(
+            exp.trainable_name,
+            trial_id=trial_id,
+            config=suggestion.config,
+            experiment_tag=suggestion.experiment_tag,
+            evaluated_params=suggestion.evaluated_params,
+            resources=resources or PlacementGroupFactory([{"CPU": 1}]),
+            stopping_criterion=rt.criteria,
+            experiment_name=exp.name,
+            experiment_path=exp.experiment_path,
+            max_failures=exp.max_failures,
+            experiment_index=rt.index,
+        )
+        if exp.trial_name_creator is not None:
+            trial.custom_trial_name = str(exp.trial_name_creator(trial))
+        if exp.trial_dirname_creator is not None:
+            dirname = str(exp.trial_dirname_creator(trial))
+        else:
+            ident = f"{exp.trainable_name}_{trial_id}"
+            if trial.experiment_tag:
+                ident += f"_{trial.experiment_tag}"
+            dirname = f"{ident[: self._max_len]}_{self._date()}"
+        trial.dirname = _UNSAFE.sub("_", dirname)
+        if exp.restore:
+            from tunelab._checkpoint import Checkpoint
+
+            trial.checkpoint = Checkpoint(exp.restore)
+            self.restoring.add(trial.trial_id)
+        return trial
+
+    def expand_spec(self, name: str, spec: dict[str, Any]) -> list[TrialSuggestion]:
+        """Suggestions for ``{"config": ..., "num_samples": n, "run": name?}`` (REST API),
+        expanded like :class:`BasicVariantGenerator` does, for experiment ``name``."""
+        import dataclasses
+        import types
+
+        from tunelab.search import BasicVariantGenerator
+
+        if not isinstance(spec, dict):
+            raise TypeError(f"add_trials_from_spec: spec must be a dict, got {spec!r}")
+        unknown = sorted(set(spec) - {"config", "num_samples", "run"})
+        if unknown:
+            raise ValueError(
+                f"add_trials_from_spec: unknown spec keys {unknown}; allowed: config, "
+                "num_samples, run"
+            )
+        rt = next((r for r in self._runtimes if r.experiment.name == name), self._runtimes[0])
+        run = spec.get("run")
+        if run is not None and run != rt.experiment.trainable_name:
+            raise ValueError(
+                f"add_trials_from_spec: run={run!r} is not this experiment's trainable "
+                f"({rt.experiment.trainable_name!r})"
+            )
+        config = spec.get("config", {})
+        if not isinstance(config, dict):
+            raise TypeError(f"add_trials_from_spec: config must be a dict, got {config!r}")
+        num_samples = spec.get("num_samples", 1)
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(
+                f"add_trials_from_spec: num_samples must be an int >= 1, got {num_samples!r}"
+            )
+        generator = BasicVariantGenerator()
+        generator.add_configurations(
+            [types.SimpleNamespace(config=config, num_samples=num_samples, name=name)]
+        )
+        suggestions = []
+        while True:
+            suggestion = generator.next_trial()
+            if suggestion is None:
+                break
+            suggestions.append(
+                dataclasses.replace(suggestion, experiment=rt.experiment, trial_id=None)
+            )
+        return suggestions
+
+    def new_trial_id(self) -> str:
+        self._id_counter += 1
+        return f"{self._id_prefix}_{self._id_counter:05d}"
+
+    def _date(self) -> str:
+        now = int(time.time())
+        if self._date_cache[0] != now:
+            self._date_cache = (now, time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now)))
+        return self._date_cache[1]
+
+    def task(self, trial: Trial, rt: ExperimentRuntime, *, restoring: bool) -> dict[str, Any]:
+        """The "run" message a worker needs (see ``execution/_protocol.py``)."""
+        exp = rt.experiment
+        ckpt_cfg = exp.checkpoint_config
+        restore_path = None
+        iteration_state = None
+        if trial.checkpoint is not None and (trial.status == TrialStatus.PAUSED or restoring):
+            restore_path = getattr(trial.checkpoint, "path", None)
+            iteration_state = trial.restore_state
+        points = self._scheduler.decision_points()
+        milestones = None
+        if points is not None and points.milestones:
+            milestones = (points.attr, list(points.milestones))
+        return {
+            "trial_id": trial.trial_id,
+            "trial_name": str(trial),
+            "trial_dir": trial.local_path,
+            "experiment_name": exp.name,
+            "storage_path": exp.storage_path,
+            "config": trial.config,
+            "trainable_key": rt.key,
+            "trainable_blob": None,
+            "is_function": exp.is_function_trainable,
+            "resources": trial.resources.to_state(),
+            "stop_criteria": rt.criteria,
+            "sync": rt.sync,
+            "milestones": milestones,
+            "checkpoint_freq": ckpt_cfg.checkpoint_frequency,
+            "checkpoint_at_end": bool(ckpt_cfg.checkpoint_at_end),
+            "restore_path": restore_path,
+            "iteration_state": iteration_state,
+            "log_to_file": exp.log_to_file if any(exp.log_to_file) else None,
+            "chdir": self._chdir,
+            "reuse": self._reuse,
+        }
