@@ -74,6 +74,7 @@ def main() -> None:
         trials, results, concurrency = (int(x) for x in sys.argv[2:5])
         cb = Counter()
         start = time.perf_counter()
+        cpu = time.process_time()
         tune.run(
             many_reports,
             config={"n": results},
@@ -83,9 +84,12 @@ def main() -> None:
             verbose=0,
             callbacks=[cb],
         )
+        cpu = time.process_time() - cpu
         wall = time.perf_counter() - start
         span = (cb.last - (cb.first or cb.last)) or 1e-9
         out.update(
+            driver_cpu_us_per_result=round(cpu / max(cb.count, 1) * 1e6, 2),
+            results_per_driver_cpu_s=round(cb.count / max(cpu, 1e-9)),
             results=cb.count,
             wall_s=round(wall, 3),
             results_per_s_wall=round(cb.count / wall),

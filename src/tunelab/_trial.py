@@ -38,6 +38,26 @@ class TrialStatus(str, enum.Enum):
         return self.value
 
 
+#: auto-filled bookkeeping keys: no running statistics are kept for them (analysis reads
+#: them from result.json when asked)
+_NOT_TRACKED = frozenset(
+    {
+        "config",
+        "time_this_iter_s",
+        "timestamp",
+        "pid",
+        "iterations_since_restore",
+        "time_since_restore",
+        "done",
+        "date",
+        "trial_id",
+        "hostname",
+        "node_ip",
+        "experiment_tag",
+    }
+)
+
+
 class MetricStats:
     """Running statistics of one numeric metric of one trial (for analysis scopes)."""
 
@@ -168,12 +188,13 @@ class Trial:
         """Record ``result`` as the latest and fold its numeric top-level metrics in."""
         self.last_result = result
         stats = self.metric_analysis
+        skip = _NOT_TRACKED
         for key, value in result.items():
-            if type(value) in (int, float) and key != "config":
+            if key not in skip and type(value) in (int, float):
                 entry = stats.get(key)
                 if entry is None:
                     entry = stats[key] = MetricStats()
-                entry.add(float(value))
+                entry.add(value)
 
     # -- persistence ----------------------------------------------------------------------
     def relative(self, path: str) -> str:
