@@ -96,7 +96,19 @@ def main() -> None:
             results_per_s_stream=round(cb.count / span),
         )
     elif workload == "per_result_cost":
+        # time spent by the controller handling result batches, per result
+        from tunelab._controller import Controller
+
         trials, results = int(sys.argv[2]), int(sys.argv[3])
+        spent = [0.0]
+        original = Controller._on_results
+
+        def timed(self, trial_id, batch):  # type: ignore[no-untyped-def]
+            t0 = time.perf_counter()
+            original(self, trial_id, batch)
+            spent[0] += time.perf_counter() - t0
+
+        Controller._on_results = timed  # type: ignore[method-assign]
         cb = Counter()
         start = time.perf_counter()
         tune.run(
@@ -109,6 +121,7 @@ def main() -> None:
         )
         wall = time.perf_counter() - start
         out.update(
+            controller_us_per_result=round(spent[0] / max(cb.count, 1) * 1e6, 2),
             trials=trials,
             results=cb.count,
             wall_s=round(wall, 3),
