@@ -164,6 +164,10 @@ def _default_callbacks(options: RunOptions, user: list[Any]) -> CallbackList:
             callbacks.append(JsonLoggerCallback())
         if not any(isinstance(c, CSVLoggerCallback) for c in user):
             callbacks.append(CSVLoggerCallback())
+        from tunelab.logger import TBXLoggerCallback, tbx_available
+
+        if tbx_available() and not any(isinstance(c, TBXLoggerCallback) for c in user):
+            callbacks.append(TBXLoggerCallback())
     if verbose >= 2:
         callbacks.append(TrialProgressCallback(verbose))
     return callbacks

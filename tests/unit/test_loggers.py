@@ -26,6 +26,7 @@ from tunelab.logger import (
     NoopLogger,
     UnifiedLogger,
     pretty_print,
+    tbx_available,
 )
 
 
@@ -77,8 +78,11 @@ def test_logger_package_public_names() -> None:
         "Logger",
         "LoggerCallback",
         "NoopLogger",
+        "TBXLogger",
+        "TBXLoggerCallback",
         "UnifiedLogger",
         "pretty_print",
+        "tbx_available",
     }
 
 
@@ -376,7 +380,8 @@ def test_legacy_json_and_csv_loggers_write_on_each_result(tmp_path: Path) -> Non
 
 
 def test_unified_logger_uses_default_loggers_and_skips_broken_ones(tmp_path: Path) -> None:
-    assert (JsonLogger, CSVLogger) == DEFAULT_LOGGERS
+    assert DEFAULT_LOGGERS[:2] == (JsonLogger, CSVLogger)
+    assert DEFAULT_LOGGERS[2:] == ((tunelab.logger.TBXLogger,) if tbx_available() else ())
 
     class Broken(Logger):
         def _init(self) -> None:

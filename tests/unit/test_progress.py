@@ -232,8 +232,8 @@ def test_should_report_at_most_once_per_max_report_frequency() -> None:
 def test_intermediate_tables_follow_verbosity_but_final_table_always_shows(capsys: Any) -> None:
     quiet = CLIReporter()
     quiet.setup(verbose=1)
-    text = report_text(quiet, standard_trials(), False, capsys)
-    assert "Number of trials: 3" in text and "Trial name" not in text
+    text = report_text(quiet, standard_trials(), False, capsys)  # not a terminal: one line
+    assert re.fullmatch(r"== 1 done, 1 running, 1 pending, 0 errored \| [\d:.]+ ==\n", text)
     assert "Trial name" in report_text(quiet, standard_trials(), True, capsys)
     detailed = CLIReporter()
     detailed.setup(verbose=3)
@@ -304,7 +304,16 @@ def fake_ipython(monkeypatch: pytest.MonkeyPatch, shell_name: str) -> list[Any]:
     ipython.get_ipython = lambda: shell  # type: ignore[attr-defined]
     display = types.ModuleType("IPython.display")
     display.HTML = lambda text: ("HTML", text)  # type: ignore[attr-defined]
-    display.display = lambda obj: calls.append(obj)  # type: ignore[attr-defined]
+
+    class Handle:
+        def update(self, obj: Any) -> None:
+            calls.append(("update", obj))
+
+    def show(obj: Any, display_id: bool = False) -> Any:
+        calls.append(obj)
+        return Handle() if display_id else None
+
+    display.display = show  # type: ignore[attr-defined]
     display.clear_output = lambda wait=False: calls.append(("clear", wait))  # type: ignore[attr-defined]
     ipython.display = display  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "IPython", ipython)
@@ -323,15 +332,23 @@ def test_default_reporter_picks_jupyter_inside_a_kernel(monkeypatch: pytest.Monk
         default_progress_reporter(4)
 
 
-def test_jupyter_reporter_replaces_its_html_output(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jupyter_reporter_updates_one_output(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = fake_ipython(monkeypatch, "ZMQInteractiveShell")
-    JupyterNotebookReporter().report(standard_trials(), True, "a <b> line")
-    assert calls[0] == ("clear", True)
-    kind, text = calls[1]
-    assert kind == "HTML" and "<table>" in text and "a &lt;b&gt; line<br>" in text
+    reporter = JupyterNotebookReporter(total_samples=4)
+    reporter.report(standard_trials(), False, "a <b> line")
+    reporter.report(standard_trials(), True, "a <b> line")
+    assert [c[0] for c in calls] == ["HTML", "update"]  # no clear_output: other output stays
+    kind, text = calls[0]
+    assert kind == "HTML" and "a &lt;b&gt; line<br>" in text
+    assert '<progress value="1" max="4"></progress> 1/4 trials finished' in text
+    _, (kind, final) = calls[1]
+    assert kind == "HTML" and "<table>" in final
     calls.clear()
+    reporter.setup(verbose=3)  # a new experiment: a new output
+    reporter.report(standard_trials(), True)
     JupyterNotebookReporter(overwrite=False).report(standard_trials(), True)
-    assert [c[0] for c in calls] == ["HTML"]
+    JupyterNotebookReporter(overwrite=False).report(standard_trials(), True)
+    assert [c[0] for c in calls] == ["HTML", "HTML", "HTML"]
 
 
 # -- per-trial lines ------------------------------------------------------------------------

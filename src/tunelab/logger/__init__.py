@@ -1,20 +1,23 @@
 """Result loggers (``from tunelab.logger import ...``, as ``ray.tune.logger``).
 
 Callbacks (current API): :class:`LoggerCallback` (the base to subclass),
-:class:`JsonLoggerCallback` (``params.json``, ``params.pkl``, ``result.json``) and
-:class:`CSVLoggerCallback` (``progress.csv``).
+:class:`JsonLoggerCallback` (``params.json``, ``params.pkl``, ``result.json``),
+:class:`CSVLoggerCallback` (``progress.csv``) and :class:`TBXLoggerCallback` (TensorBoard
+``events.out.tfevents.*``, with the ``tensorboard`` extra; :func:`tbx_available` says whether
+it can be used).
 
 Legacy API (Ray Tune 0.x/1.x): :class:`Logger` and its built-ins :class:`JsonLogger`,
-:class:`CSVLogger`, :class:`NoopLogger`, :class:`UnifiedLogger`, :data:`DEFAULT_LOGGERS`,
-run as a callback by :class:`LegacyLoggerCallback`. :func:`pretty_print` formats a result.
+:class:`CSVLogger`, :class:`TBXLogger`, :class:`NoopLogger`, :class:`UnifiedLogger`,
+:data:`DEFAULT_LOGGERS` (JSON, CSV, and TBX when tensorboardX is installed), run as a
+callback by :class:`LegacyLoggerCallback`. :func:`pretty_print` formats a result.
 """
 
 from __future__ import annotations
 
+from tunelab.logger import _legacy
 from tunelab.logger._csv import CSVLoggerCallback
 from tunelab.logger._json import JsonLoggerCallback
 from tunelab.logger._legacy import (
-    DEFAULT_LOGGERS,
     CSVLogger,
     JsonLogger,
     LegacyLoggerCallback,
@@ -24,6 +27,13 @@ from tunelab.logger._legacy import (
     pretty_print,
 )
 from tunelab.logger._logger_callback import LoggerCallback
+from tunelab.logger._tbx import TBXLogger, TBXLoggerCallback, tbx_available
+
+# As in Ray Tune, the legacy defaults include TensorBoard when tensorboardX is installed
+# (checked without importing it). Set here because _tbx builds on _legacy.
+if tbx_available() and TBXLogger not in _legacy.DEFAULT_LOGGERS:
+    _legacy.DEFAULT_LOGGERS = (*_legacy.DEFAULT_LOGGERS, TBXLogger)
+DEFAULT_LOGGERS = _legacy.DEFAULT_LOGGERS
 
 __all__ = [
     "DEFAULT_LOGGERS",
@@ -35,6 +45,9 @@ __all__ = [
     "Logger",
     "LoggerCallback",
     "NoopLogger",
+    "TBXLogger",
+    "TBXLoggerCallback",
     "UnifiedLogger",
     "pretty_print",
+    "tbx_available",
 ]

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tunelab._trial import TrialStatus
 from tunelab.progress._status import _check_verbose, trial_count_line
 from tunelab.progress._table import (
     DEFAULT_COLUMNS,
@@ -19,6 +20,14 @@ from tunelab.progress._table import (
     infer_metric_columns,
     trial_errors_table,
     trial_progress_table,
+)
+from tunelab.progress._terminal import (
+    TerminalOutput,
+    best_metric_text,
+    compact_status_line,
+    count_statuses,
+    progress_bar,
+    progress_bar_html,
 )
 from tunelab.result import DEFAULT_METRIC
 
@@ -132,7 +141,8 @@ class TuneReporterBase(ProgressReporter):
     most once per ``max_report_frequency`` seconds of ``clock`` (always when ``done``).
     Intermediate reports include the trial table when ``print_intermediate_tables`` is
     True (None: when the verbosity given to :meth:`setup` is 3, the default); the final
-    report always does, with every row.
+    report always does, with every row. ``overwrite`` says whether a report replaces the
+    previous one (``None``: where the output allows it; see the subclasses).
     """
 
     def __init__(
@@ -150,6 +160,7 @@ class TuneReporterBase(ProgressReporter):
         metric: str | None = None,
         mode: str | None = None,
         sort_by_metric: bool = False,
+        overwrite: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         user_metrics = _columns("metric_columns", metric_columns)
@@ -187,6 +198,9 @@ class TuneReporterBase(ProgressReporter):
         if not isinstance(sort_by_metric, bool):
             raise TypeError(f"sort_by_metric must be True or False, got {sort_by_metric!r}")
         self._sort_by_metric = sort_by_metric
+        if overwrite is not None and not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite must be True, False or None, got {overwrite!r}")
+        self._overwrite = overwrite
         if not callable(clock):
             raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
         self._clock = clock
@@ -327,6 +341,11 @@ class TuneReporterBase(ProgressReporter):
                 )
         return header, tables
 
+    def _bar_counts(self, trials: Sequence[Trial]) -> tuple[int, int | None]:
+        counts = count_statuses(trials)
+        finished = counts.get(TrialStatus.TERMINATED, 0) + counts.get(TrialStatus.ERROR, 0)
+        return finished, self._total_samples or None
+
     def _progress_str(
         self,
         trials: Sequence[Trial],
@@ -334,27 +353,83 @@ class TuneReporterBase(ProgressReporter):
         *sys_info: str,
         fmt: str = "psql",
         delim: str = "\n",
+        bar: bool = False,
     ) -> str:
-        """The report as text (``fmt="psql"``) or HTML (``fmt="html"``, ``delim="<br>"``)."""
+        """The report as text (``fmt="psql"``) or HTML (``fmt="html"``, ``delim="<br>"``);
+        ``bar`` adds a progress bar of finished trials under the header."""
         header, tables = self._progress_blocks(trials, done, sys_info, fmt)
         if fmt == "html":
             header = [html.escape(line) for line in header]
             tables = [t if t.lstrip().startswith("<") else html.escape(t) for t in tables]
+        if bar:
+            finished, total = self._bar_counts(trials)
+            if fmt == "html":
+                header.append(progress_bar_html(finished, total))
+            else:
+                header.append(progress_bar(finished, total))
         return delim.join([*header, *tables]) + delim
+
+    def _compact_line(self, trials: Sequence[Trial]) -> str:
+        """``"== 12/50 done, 2 running, 0 errored | best acc=0.93 =="`` (no elapsed time)."""
+        best = None
+        if self._metric and self._mode:
+            shown = self._metric_columns.get(self._metric, self._metric)
+            best = best_metric_text(trials, self._metric, self._mode, shown)
+        return compact_status_line(count_statuses(trials), self._total_samples, best)
 
 
 class CLIReporter(TuneReporterBase):
-    """Prints the status report to standard output (see :class:`TuneReporterBase`)."""
+    """Prints the status report to standard output, in the form that suits it.
+
+    * **On a terminal** (``sys.stdout.isatty()``; or always with ``overwrite=True``) each
+      report is one block redrawn in place: the header, a progress bar of finished trials
+      (``[#####.....] 12/50 trials finished``, of the total when it is known) and the trial
+      table when tables are shown (see :class:`TuneReporterBase`). Lines are cut to the
+      terminal's width and the block to its height; text others print meanwhile is kept
+      (the next block is drawn below it).
+    * **Elsewhere** (a log file, CI; or always with ``overwrite=False``) an intermediate
+      report is one compact line, ``== 12/50 done, 2 running, 0 errored | best acc=0.93 |
+      00:01:05 ==``, printed at most once per ``max_report_frequency`` and, while nothing
+      changes, at most once a minute. When intermediate tables are asked for
+      (``print_intermediate_tables=True``, or verbosity 3) the full report is printed
+      instead.
+
+    The final report (``done=True``) is always printed in full, with every trial.
+    """
+
+    _output: TerminalOutput | None = None
+
+    def setup(
+        self,
+        start_time: float | None = None,
+        total_samples: int | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().setup(start_time, total_samples, metric, mode, **kwargs)
+        self._output = None  # a new experiment starts a new display
 
     def report(self, trials: Sequence[Trial], done: bool, *sys_info: str) -> None:
         if self._verbosity == 0:
             return
-        print(self._progress_str(trials, done, *sys_info), file=sys.stdout, flush=True)
+        output = self._output
+        if output is None:
+            output = self._output = TerminalOutput(self._overwrite, self._clock)
+        if output.live():
+            output.draw(self._progress_str(trials, done, *sys_info, bar=True), done)
+        elif done or self._intermediate_tables():
+            print(self._progress_str(trials, done, *sys_info), file=sys.stdout, flush=True)
+        else:
+            output.line(self._compact_line(trials), _elapsed(time.time() - self._start_time))
 
 
 class JupyterNotebookReporter(TuneReporterBase):
-    """Shows the status report as HTML in a Jupyter notebook, replacing the previous one
-    when ``overwrite`` is True; prints text when IPython is not installed."""
+    """Shows the status report as HTML in a Jupyter notebook, with a progress bar of
+    finished trials. With ``overwrite=True`` the report is one output of the cell, updated
+    in place (an IPython display handle), so other output of the cell stays; with
+    ``overwrite=False`` each report is a new output. Prints text when IPython is not
+    installed (IPython is imported only when a report is shown)."""
 
     def __init__(
         self,
@@ -374,6 +449,8 @@ class JupyterNotebookReporter(TuneReporterBase):
         sort_by_metric: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
         super().__init__(
             metric_columns=metric_columns,
             parameter_columns=parameter_columns,
@@ -387,11 +464,21 @@ class JupyterNotebookReporter(TuneReporterBase):
             metric=metric,
             mode=mode,
             sort_by_metric=sort_by_metric,
+            overwrite=overwrite,
             clock=clock,
         )
-        if not isinstance(overwrite, bool):
-            raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
-        self._overwrite = overwrite
+        self._handle: Any = None
+
+    def setup(
+        self,
+        start_time: float | None = None,
+        total_samples: int | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().setup(start_time, total_samples, metric, mode, **kwargs)
+        self._handle = None
 
     def report(self, trials: Sequence[Trial], done: bool, *sys_info: str) -> None:
         if self._verbosity == 0:
@@ -401,10 +488,15 @@ class JupyterNotebookReporter(TuneReporterBase):
         except ImportError:
             print(self._progress_str(trials, done, *sys_info), file=sys.stdout, flush=True)
             return
-        text = self._progress_str(trials, done, *sys_info, fmt="html", delim="<br>")
-        if self._overwrite:
-            display.clear_output(wait=True)
-        display.display(display.HTML(text))
+        text = self._progress_str(trials, done, *sys_info, fmt="html", delim="<br>", bar=True)
+        output = display.HTML(text)
+        if not self._overwrite:
+            display.display(output)
+        elif self._handle is not None:
+            self._handle.update(output)
+        else:
+            # one output of the cell, updated in place; other output of the cell stays
+            self._handle = display.display(output, display_id=True)
 
 
 def in_notebook() -> bool:

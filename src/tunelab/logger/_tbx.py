@@ -1,0 +1,473 @@
+"""TensorBoard event files: ``TBXLoggerCallback`` and the legacy ``TBXLogger``.
+
+Each trial gets ``events.out.tfevents.<time>.<host>`` in its directory, readable by
+TensorBoard: one scalar per numeric result key under the tag ``ray/tune/<flat key>`` (the
+tags Ray Tune writes, so existing dashboards keep working), a histogram per non-empty list
+of numbers, and, when the trial ends, its hyperparameters and final metrics for
+TensorBoard's HParams view.
+
+Events are written synchronously by this module (tensorboardX's protocol buffers and
+record checksum, none of its writer threads): each result costs one buffered record, the
+files are flushed to the OS at the end of each controller step (like ``result.json``), and
+at most a bounded number of files is open at once. tensorboardX is imported when the first
+event is written, never at ``import tunelab``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import numbers
+import os
+import socket
+import struct
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+from tunelab._errors import require
+from tunelab.logger._legacy import Logger
+from tunelab.logger._logger_callback import LoggerCallback, _open_file_limit
+
+if TYPE_CHECKING:
+    from tunelab._trial import Trial
+
+__all__ = ["TBXLogger", "TBXLoggerCallback", "tbx_available"]
+
+_log = logging.getLogger("tunelab.logger")
+
+#: The prefix of every scalar and histogram tag.
+TAG_PREFIX = "ray/tune"
+#: Top-level result keys never written as scalars.
+SKIPPED_KEYS = frozenset(("config", "pid", "timestamp", "time_total_s", "training_iteration"))
+#: Records kept in memory per file before they are written without waiting for a flush.
+_MAX_BUFFERED_RECORDS = 1024
+_FEATURE = "TBXLoggerCallback (TensorBoard event files)"
+
+
+def tbx_available() -> bool:
+    """Whether tensorboardX is installed (checked without importing it)."""
+    try:
+        return importlib.util.find_spec("tensorboardX") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class _Protos:
+    """The tensorboardX pieces this module uses, imported once on first use."""
+
+    _loaded: _Protos | None = None
+
+    def __init__(self) -> None:
+        require("tensorboardX", extra="tensorboard", feature=_FEATURE)
+        from tensorboardX.proto.api_pb2 import Status
+        from tensorboardX.proto.event_pb2 import Event
+        from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo
+        from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+        from tensorboardX.record_writer import masked_crc32c
+        from tensorboardX.summary import histogram, hparams
+
+        self.Event = Event
+        self.Summary = Summary
+        self.SummaryMetadata = SummaryMetadata
+        self.HParamsPluginData = HParamsPluginData
+        self.SessionEndInfo = SessionEndInfo
+        self.Status = Status
+        self.masked_crc32c = masked_crc32c
+        self.hparams = hparams
+        self.histogram = histogram
+
+    @classmethod
+    def get(cls) -> _Protos:
+        if cls._loaded is None:
+            cls._loaded = cls()
+        return cls._loaded
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not (isinstance(value, float) and math.isnan(value))
+
+
+def _flat_items(data: Mapping[Any, Any], prefix: str, out: dict[str, Any]) -> None:
+    for key, value in data.items():
+        name = f"{prefix}/{key}"
+        if isinstance(value, Mapping):
+            _flat_items(value, name, out)
+        else:
+            out[name] = value
+
+
+def result_tags(result: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"ray/tune/<flat key>": value}`` for every key of ``result`` that is logged.
+
+    The keys in :data:`SKIPPED_KEYS` are left out; nested dicts are flattened with "/".
+    Values are returned as they are (numbers become scalars, lists histograms; the rest
+    is ignored by the writer).
+    """
+    out: dict[str, Any] = {}
+    for key, value in result.items():
+        if key in SKIPPED_KEYS:
+            continue
+        name = f"{TAG_PREFIX}/{key}"
+        if isinstance(value, Mapping):
+            _flat_items(value, name, out)
+        else:
+            out[name] = value
+    return out
+
+
+def hparams_of(params: Mapping[str, Any]) -> dict[str, bool | str | float | int]:
+    """The values of ``params`` (flattened with "/") that the HParams view can show.
+
+    Numbers, strings and booleans are kept; lists and tuples become their text; ``None``
+    and other objects are left out.
+    """
+    flat: dict[str, Any] = {}
+    _flat_items(params, "", flat)
+    out: dict[str, bool | str | float | int] = {}
+    for key, value in flat.items():
+        name = key[1:]
+        if isinstance(value, (bool, str)):
+            out[name] = value
+        elif isinstance(value, numbers.Integral):
+            out[name] = int(value)
+        elif isinstance(value, numbers.Real):
+            out[name] = float(value)
+        elif isinstance(value, (list, tuple)):
+            out[name] = str(list(value))
+    return out
+
+
+def _new_event_path(logdir: str) -> str:
+    base = os.path.join(logdir, f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}")
+    path, n = base, 0
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}.{n}"
+    return path
+
+
+class _EventFile:
+    """One TensorBoard event file: records buffered in memory, appended on :meth:`flush`.
+
+    The file is created on the first flush (a new name, never an existing file) and opened
+    in append mode; :meth:`release` closes the handle, which reopens on the next flush.
+    """
+
+    __slots__ = ("_fh", "_open_files", "logdir", "path", "records")
+
+    def __init__(self, logdir: str, open_files: _OpenEventFiles | None) -> None:
+        self.logdir = logdir
+        self.path: str | None = None
+        self.records: list[bytes] = []
+        self._fh: IO[bytes] | None = None
+        self._open_files = open_files
+
+    def add(self, event: Any) -> None:
+        """Append an ``Event`` protocol buffer."""
+        self.add_bytes(event.SerializeToString())
+
+    def add_bytes(self, data: bytes) -> None:
+        """Append a serialized ``Event``."""
+        self.records.append(_record_bytes(data))
+        if len(self.records) >= _MAX_BUFFERED_RECORDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.records:
+            return
+        fh = self._fh
+        if fh is None:
+            if self.path is None:
+                os.makedirs(self.logdir, exist_ok=True)
+                self.path = _new_event_path(self.logdir)
+                first = _Protos.get().Event(wall_time=time.time(), file_version="brain.Event:2")
+                self.records.insert(0, _record_bytes(first.SerializeToString()))
+            fh = self._fh = open(self.path, "ab")  # noqa: SIM115
+            if self._open_files is not None:
+                self._open_files.opened(self)
+        fh.write(b"".join(self.records))
+        self.records.clear()
+        fh.flush()
+
+    def release(self) -> None:
+        try:
+            self.flush()
+        finally:
+            fh, self._fh = self._fh, None
+            if fh is not None:
+                fh.close()
+
+    def close(self) -> None:
+        try:
+            self.release()
+        finally:
+            if self._open_files is not None:
+                self._open_files.closed(self)
+
+
+def _record_bytes(data: bytes) -> bytes:
+    """One TFRecord: length, its masked CRC-32C, the data, its masked CRC-32C."""
+    crc = _Protos.get().masked_crc32c
+    header = _U64.pack(len(data))
+    return header + _U32.pack(crc(header)) + data + _U32.pack(crc(data))
+
+
+# -- the wire format of scalar events, written directly (the per-result path) --------------
+# Event {double wall_time = 1; int64 step = 2; Summary summary = 5}; Summary {repeated Value
+# value = 1}; Value {string tag = 1; float simple_value = 2}. Encoding these by hand costs a
+# fraction of building protocol buffer objects; histograms and hparams use tensorboardX.
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+_F32 = struct.Struct("<f")
+_F64 = struct.Struct("<d")
+_VALUE_PREFIXES: dict[str, bytes] = {}
+
+
+def _varint(number: int) -> bytes:
+    number &= 0xFFFFFFFFFFFFFFFF  # int64 two's complement for negative numbers
+    out = bytearray()
+    while number > 0x7F:
+        out.append((number & 0x7F) | 0x80)
+        number >>= 7
+    out.append(number)
+    return bytes(out)
+
+
+def _length_delimited(field: int, payload: bytes) -> bytes:
+    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _scalar_value(tag: str, number: float) -> bytes:
+    """``Summary.value`` entry (field 1 of Summary) holding ``tag`` and ``simple_value``."""
+    prefix = _VALUE_PREFIXES.get(tag)
+    if prefix is None:
+        encoded = tag.encode("utf-8")
+        inner = _length_delimited(1, encoded) + b"\x15"  # then 4 bytes of simple_value
+        prefix = b"\x0a" + _varint(len(inner) + 4) + inner
+        if len(_VALUE_PREFIXES) > 10_000:
+            _VALUE_PREFIXES.clear()
+        _VALUE_PREFIXES[tag] = prefix
+    try:
+        packed = _F32.pack(number)
+    except OverflowError:  # beyond float32: what protobuf stores too
+        packed = _F32.pack(math.copysign(math.inf, number))
+    return prefix + packed
+
+
+def _summary_event(wall_time: float, step: int, summary: bytes) -> bytes:
+    return b"\x09" + _F64.pack(wall_time) + b"\x10" + _varint(step) + _length_delimited(5, summary)
+
+
+class _OpenEventFiles:
+    """Caps how many event files hold an open handle at once (least recently opened first)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = _open_file_limit() if limit is None else limit
+        self._open: OrderedDict[_EventFile, None] = OrderedDict()
+
+    def opened(self, file: _EventFile) -> None:
+        self._open[file] = None
+        while len(self._open) > self.limit:
+            oldest, _ = self._open.popitem(last=False)
+            oldest.release()
+
+    def closed(self, file: _EventFile) -> None:
+        self._open.pop(file, None)
+
+
+class _TrialEvents:
+    """What one trial writes: its result events, then its hparams at the end."""
+
+    __slots__ = ("_bad_tags", "file", "last_scalars")
+
+    def __init__(self, logdir: str, open_files: _OpenEventFiles | None) -> None:
+        self.file = _EventFile(logdir, open_files)
+        self.last_scalars: dict[str, float] = {}
+        self._bad_tags: set[str] = set()
+
+    def write_result(self, result: Mapping[str, Any]) -> None:
+        step = result.get("timesteps_total") or result.get("training_iteration") or 0
+        if not _is_scalar(step) or not math.isfinite(step):
+            step = 0
+        wall_time = result.get("timestamp")
+        if not isinstance(wall_time, (int, float)) or isinstance(wall_time, bool):
+            wall_time = time.time()
+        values: list[bytes] = []
+        scalars = self.last_scalars
+        for tag, value in result_tags(result).items():
+            if _is_scalar(value):
+                number = float(value)
+                scalars[tag] = number
+                values.append(_scalar_value(tag, number))
+            elif _is_sequence(value) and tag not in self._bad_tags:
+                values.extend(
+                    _length_delimited(1, v.SerializeToString()) for v in self._histogram(tag, value)
+                )
+        if values:
+            self.file.add_bytes(_summary_event(float(wall_time), int(step), b"".join(values)))
+
+    def _histogram(self, tag: str, value: Any) -> list[Any]:
+        import numpy as np
+
+        try:
+            array = np.asarray(value, dtype=float).ravel()
+            array = array[np.isfinite(array)]
+            if not array.size:
+                return []
+            return list(_Protos.get().histogram(tag, array, "auto").value)
+        except (TypeError, ValueError) as exc:
+            self._bad_tags.add(tag)
+            _log.warning("Not logging %s to TensorBoard: not a list of numbers (%s)", tag, exc)
+            return []
+
+    def write_hparams(self, params: Mapping[str, Any], failed: bool = False) -> None:
+        protos = _Protos.get()
+        hparams = hparams_of(params)
+        if not hparams:
+            return
+        experiment, start, end = protos.hparams(hparams, dict(self.last_scalars))
+        if failed:
+            end = _session_end(protos, failed=True)
+        now = time.time()
+        for summary in (experiment, start, end):
+            self.file.add(protos.Event(wall_time=now, summary=summary))
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _session_end(protos: _Protos, *, failed: bool) -> Any:
+    status = protos.Status.Value("STATUS_FAILURE" if failed else "STATUS_SUCCESS")
+    content = protos.HParamsPluginData(
+        session_end_info=protos.SessionEndInfo(status=status), version=0
+    )
+    metadata = protos.SummaryMetadata(
+        plugin_data=protos.SummaryMetadata.PluginData(
+            plugin_name="hparams", content=content.SerializeToString()
+        )
+    )
+    return protos.Summary(
+        value=[protos.Summary.Value(tag="_hparams_/session_end_info", metadata=metadata)]
+    )
+
+
+def _is_sequence(value: Any) -> bool:
+    """A non-empty list, tuple or numpy array (a histogram candidate)."""
+    if isinstance(value, (list, tuple)):
+        return bool(value)
+    return type(value).__name__ == "ndarray" and bool(getattr(value, "size", 0))
+
+
+def _trial_hparams(trial: Trial | None, config: Mapping[str, Any]) -> Mapping[str, Any]:
+    if trial is not None and trial.evaluated_params:
+        return trial.evaluated_params
+    return config
+
+
+def _check_installed() -> None:
+    if not tbx_available():
+        require("tensorboardX", extra="tensorboard", feature=_FEATURE)
+
+
+class TBXLoggerCallback(LoggerCallback):
+    """Writes each trial's results as TensorBoard events in its directory.
+
+    Scalars go under ``ray/tune/<key>`` (nested keys joined with "/"), at step
+    ``timesteps_total`` when the result has it, else ``training_iteration``. ``config``,
+    ``pid``, ``timestamp``, ``time_total_s`` and ``training_iteration`` are not logged;
+    lists (and arrays) of numbers become histograms; other values are ignored. When a trial
+    ends, its sampled hyperparameters (``trial.evaluated_params``, or its config when
+    nothing was sampled) and the tags of its last metrics are written for the HParams view,
+    with the session marked failed for trials that errored.
+
+    Needs the ``tensorboard`` extra (``pip install "tunelab[tensorboard]"``); constructing
+    it without tensorboardX raises :class:`~tunelab.ExtraNotInstalledError`. View with
+    ``tensorboard --logdir <experiment dir>``.
+    """
+
+    def __init__(self) -> None:
+        _check_installed()
+        self._trials: dict[Trial, _TrialEvents] = {}
+        self._dirty: dict[_TrialEvents, None] = {}
+        self._files = _OpenEventFiles()
+
+    def _events_for(self, trial: Trial) -> _TrialEvents | None:
+        events = self._trials.get(trial)
+        if events is None:
+            if not trial.local_path:
+                _log.warning("Trial %s has no directory; TBXLoggerCallback skips it", trial)
+                return None
+            events = self._trials[trial] = _TrialEvents(trial.local_path, self._files)
+        return events
+
+    def log_trial_start(self, trial: Trial) -> None:
+        self._events_for(trial)
+
+    def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
+        events = self._trials.get(trial) or self._events_for(trial)
+        if events is not None:
+            events.write_result(result)
+            self._dirty[events] = None
+
+    def log_trial_save(self, trial: Trial) -> None:
+        events = self._trials.get(trial)
+        if events is not None:
+            events.flush()
+            self._dirty.pop(events, None)
+
+    def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
+        events = self._trials.pop(trial, None)
+        if events is None:
+            return
+        self._dirty.pop(events, None)
+        try:
+            events.write_hparams(_trial_hparams(trial, trial.config), failed=failed)
+        finally:
+            events.close()
+
+    def on_trial_recover(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.log_trial_save(trial)
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        dirty = self._dirty
+        if dirty:
+            for events in dirty:
+                events.flush()
+            dirty.clear()
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        self._dirty.clear()
+        open_trials, self._trials = self._trials, {}
+        for events in open_trials.values():
+            events.close()
+
+
+class TBXLogger(Logger):
+    """Legacy per-trial TensorBoard logger (see :class:`TBXLoggerCallback` for what it
+    writes); every result is flushed to the OS, hyperparameters are written on
+    :meth:`close`. Use it in ``loggers=[..., TBXLogger]`` or ``DEFAULT_LOGGERS``."""
+
+    def _init(self) -> None:
+        _check_installed()
+        self._events = _TrialEvents(self.logdir, None)
+
+    def on_result(self, result: dict[str, Any]) -> None:
+        self._events.write_result(result)
+        self._events.flush()
+
+    def flush(self) -> None:
+        self._events.flush()
+
+    def close(self) -> None:
+        try:
+            self._events.write_hparams(_trial_hparams(self.trial, self.config))
+        finally:
+            self._events.close()
