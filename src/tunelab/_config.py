@@ -403,7 +403,9 @@ class RunConfig:
     ``failure_config``, ``checkpoint_config``, ``sync_config`` (None means the default
     config); ``verbose`` (None = ``TUNELAB_VERBOSE``, else 0-3); ``stop`` (dict, Stopper or
     function(trial_id, result)); ``callbacks`` (list of Callback); ``progress_reporter``;
-    ``log_to_file`` (bool, one file name, or (stdout, stderr) names).
+    ``log_to_file`` (bool, one file name, or (stdout, stderr) names). ``server_port``
+    (tunelab): serve the REST API and dashboard of the running experiment on this port of
+    127.0.0.1 (0 = any free port; None = no server).
     """
 
     name: str | None = None
@@ -418,6 +420,7 @@ class RunConfig:
     progress_reporter: Any = None
     log_to_file: bool | str | tuple[str, str] = False
     local_dir: str | os.PathLike[str] | None = None
+    server_port: int | None = None
 
     def __post_init__(self) -> None:
         check_experiment_name(self.name, "RunConfig.name")
@@ -437,6 +440,14 @@ class RunConfig:
         check_verbose(self.verbose, "RunConfig.verbose")
         check_stop(self.stop, "RunConfig.stop")
         check_callbacks(self.callbacks, "RunConfig.callbacks")
+        port = self.server_port
+        if port is not None and (
+            isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535
+        ):
+            raise ValueError(
+                f"RunConfig.server_port must be None or an int in 0..65535 (0 = any free port), "
+                f"got {port!r}"
+            )
         normalize_log_to_file(self.log_to_file, "RunConfig.log_to_file")
 
 

@@ -23,7 +23,10 @@ from tunelab._controller import Controller, ExperimentRuntime
 from tunelab._errors import ResourceError, TuneError
 from tunelab._trial import Trial, TrialStatus
 
-__all__ = ["RunOptions", "execute_experiments"]
+__all__ = ["DEFAULT_SERVER_PORT", "RunOptions", "execute_experiments"]
+
+#: the port of ``with_server=True`` when ``server_port`` is not given (Ray Tune's default)
+DEFAULT_SERVER_PORT = 4321
 
 
 @dataclass
@@ -214,11 +217,13 @@ def validate_common(options: RunOptions) -> None:
         isinstance(fail_fast, bool) or (isinstance(fail_fast, str) and fail_fast.upper() == "RAISE")
     ):
         raise ValueError(f"fail_fast must be True, False or 'raise', got {fail_fast!r}")
-    if options.with_server or options.server_port is not None:
-        raise NotImplementedError(
-            "with_server/server_port: the REST API server is not available in this version of "
-            "tunelab yet (it arrives with the server/dashboard work); remove the argument"
-        )
+    port = options.server_port
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535
+    ):
+        raise ValueError(f"server_port must be None or an int in 0..65535 (0 = any), got {port!r}")
+    if not isinstance(options.with_server, bool):
+        raise TypeError(f"with_server must be True or False, got {options.with_server!r}")
     from tunelab._resume import parse_resume
 
     parse_resume(options.resume, options.resume_config)
@@ -317,6 +322,14 @@ def execute_experiments(
         )
 
     callbacks = _default_callbacks(options, list(options.callbacks))
+    server_cb = None
+    if options.with_server or options.server_port is not None:
+        from tunelab.server import server_callback
+
+        server_cb = server_callback(
+            metric=options.metric, mode=options.mode, name=experiments[0].name
+        )
+        callbacks.append(server_cb)
     reporter = _reporter(options)
     verbose = options.verbose
     reuse = bool(options.reuse_actors)
@@ -349,8 +362,23 @@ def execute_experiments(
             experiments[0].experiment_path,
             {"experiments": experiments, "options": _picklable_options(options)},
         )
-    with _graceful_sigint(controller, verbose):
-        trials = controller.run()
+    server = None
+    if server_cb is not None:
+        from tunelab.server import print_dashboard_url, start_server_for
+
+        port = options.server_port if options.server_port is not None else DEFAULT_SERVER_PORT
+        os.makedirs(experiments[0].experiment_path, exist_ok=True)
+        server = start_server_for(
+            controller, experiments[0].experiment_path, port, callback=server_cb
+        )
+        if verbose:
+            print_dashboard_url(server)
+    try:
+        with _graceful_sigint(controller, verbose):
+            trials = controller.run()
+    finally:
+        if server is not None:
+            server.stop()
     if controller.interrupted:
         _print_resume_hint(experiments, verbose)
     if options.raise_on_failed_trial and not controller.interrupted:

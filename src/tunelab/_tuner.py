@@ -93,6 +93,7 @@ class Tuner:
             fail_fast=rc.failure_config.fail_fast,
             raise_on_failed_trial=False,
             executor=getattr(tc, "executor", None),
+            server_port=rc.server_port,
             chdir_to_trial_dir=tc.chdir_to_trial_dir,
         )
 

@@ -257,9 +257,9 @@ def test_bad_arguments_fail_before_any_trial(tmp_path, kwargs, match):
     assert not started.exists()
 
 
-def test_later_issue_arguments_say_what_is_missing(tmp_path):
-    with pytest.raises(NotImplementedError, match="server"):
-        tune.run(lambda c: None, with_server=True, storage_path=str(tmp_path), verbose=0)
+def test_bad_server_port(tmp_path):
+    with pytest.raises(ValueError, match="server_port"):
+        tune.run(lambda c: None, server_port=70000, storage_path=str(tmp_path), verbose=0)
 
 
 def test_function_trainable_with_wrong_signature():
