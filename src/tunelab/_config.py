@@ -329,7 +329,10 @@ class TuneConfig:
     ``trial_name_creator``/``trial_dirname_creator`` map a Trial to a name.
     ``chdir_to_trial_dir`` (2.x): run each trial with the trial directory as its working
     directory (None = yes). ``executor`` (tunelab's own): where trials run, a
-    :class:`tunelab.execution.Executor` (default: local worker processes).
+    :class:`tunelab.execution.Executor` (default: local worker processes). ``dask_client``
+    (tunelab's own): run trials on a Dask cluster, given a ``distributed.Client``, a cluster
+    object or a scheduler address such as ``"tcp://host:8786"`` (shorthand for
+    ``executor=DaskExecutor(...)``).
     """
 
     mode: str | list[str] | None = None
@@ -344,6 +347,7 @@ class TuneConfig:
     trial_dirname_creator: Callable[[Any], str] | None = None
     chdir_to_trial_dir: bool | None = None
     executor: Any = None
+    dask_client: Any = None
 
     def __post_init__(self) -> None:
         check_metric_mode(self.metric, self.mode, prefix="TuneConfig.")
@@ -355,6 +359,11 @@ class TuneConfig:
                     "TuneConfig.executor must be None or a tunelab.execution.Executor "
                     f"(e.g. LocalExecutor()), got {self.executor!r}"
                 )
+        if self.executor is not None and self.dask_client is not None:
+            raise ValueError(
+                "TuneConfig: pass either executor= or dask_client=, got both "
+                f"(executor={self.executor!r}, dask_client={self.dask_client!r})"
+            )
         check_num_samples(self.num_samples, "TuneConfig.num_samples")
         if self.max_concurrent_trials is not None:
             check_int(

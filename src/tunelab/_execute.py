@@ -45,6 +45,7 @@ class RunOptions:
     fail_fast: bool | str = False
     raise_on_failed_trial: bool = True
     executor: Any = None
+    dask_client: Any = None
     with_server: bool = False
     server_port: int | None = None
     loggers: list[Any] | None = None
@@ -274,6 +275,12 @@ def execute_experiments(
             scheduler.set_state(restored_state["scheduler"])
 
     executor = options.executor
+    if options.dask_client is not None:
+        if executor is not None:
+            raise ValueError("pass either executor= or dask_client=, got both")
+        from tunelab.execution.dask import DaskExecutor
+
+        executor = DaskExecutor(options.dask_client)
     if executor is None:
         executor = LocalExecutor()
     elif not isinstance(executor, Executor):

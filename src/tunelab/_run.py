@@ -74,13 +74,15 @@ def run(
     trial_executor: Any = None,
     chdir_to_trial_dir: bool | None = None,
     executor: Any = None,
+    dask_client: Any = None,
 ) -> Any:
     """Run an experiment and return an :class:`~tunelab.ExperimentAnalysis`.
 
     ``run_or_experiment`` is a function trainable, a ``Trainable`` subclass, a registered
     name, or an :class:`Experiment` (whose own settings then apply). Every argument of
     every Ray Tune generation is accepted (see the README); ``executor`` is tunelab's own:
-    a :class:`~tunelab.execution.LocalExecutor` (the default) or another executor.
+    a :class:`~tunelab.execution.LocalExecutor` (the default) or another executor;
+    ``dask_client`` runs trials on Dask (a ``distributed.Client``, cluster or address).
     """
     from tunelab._execute import RunOptions, execute_experiments
     from tunelab.analysis import ExperimentAnalysis
@@ -134,6 +136,7 @@ def run(
         fail_fast=fail_fast,
         raise_on_failed_trial=raise_on_failed_trial,
         executor=executor,
+        dask_client=dask_client,
         with_server=with_server,
         server_port=server_port,
         loggers=list(loggers) if loggers is not None else None,

@@ -92,7 +92,8 @@ class Tuner:
             reuse_actors=tc.reuse_actors,
             fail_fast=rc.failure_config.fail_fast,
             raise_on_failed_trial=False,
-            executor=getattr(tc, "executor", None),
+            executor=tc.executor,
+            dask_client=tc.dask_client,
             server_port=rc.server_port,
             chdir_to_trial_dir=tc.chdir_to_trial_dir,
         )

@@ -38,6 +38,7 @@ def test_tune_config_defaults() -> None:
         "trial_dirname_creator": None,
         "chdir_to_trial_dir": None,
         "executor": None,
+        "dask_client": None,
     }
 
 

@@ -1,7 +1,17 @@
 """Execution: executors place trials on workers; the worker loop runs trainables."""
 
+from typing import Any
+
 from tunelab.execution._executor import Executor
 from tunelab.execution._inprocess import InProcessExecutor
 from tunelab.execution._local import LocalExecutor
 
-__all__ = ["Executor", "InProcessExecutor", "LocalExecutor"]
+__all__ = ["DaskExecutor", "Executor", "InProcessExecutor", "LocalExecutor"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DaskExecutor":  # imported on first use: dask is an optional extra
+        from tunelab.execution.dask import DaskExecutor
+
+        return DaskExecutor
+    raise AttributeError(f"module 'tunelab.execution' has no attribute {name!r}")

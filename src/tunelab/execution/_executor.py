@@ -124,6 +124,7 @@ class ConnectionExecutor(Executor):
         self._sys_path: list[str] = []
         self._max_idle = max_idle_workers or max(2, int(pool.total.get("CPU", 1)))
         self._pending_events: list[tuple[Any, ...]] = []
+        self._last_location: dict[str, str] = {}
 
     # -- resources -----------------------------------------------------------------------------
     def total_resources(self) -> dict[str, float]:
@@ -222,7 +223,9 @@ class ConnectionExecutor(Executor):
 
     def location(self, trial_id: str) -> str:
         worker = self._by_trial.get(trial_id)
-        return worker.location if worker is not None else ""
+        if worker is not None:
+            return worker.location
+        return self._last_location.pop(trial_id, "")
 
     # -- polling -------------------------------------------------------------------------------
     def poll(self, timeout: float) -> list[tuple[Any, ...]]:
@@ -274,6 +277,8 @@ class ConnectionExecutor(Executor):
 
     def _finish_trial(self, trial_id: str) -> None:
         worker = self._by_trial.pop(trial_id, None)
+        if worker is not None:
+            self._last_location[trial_id] = worker.location
         if worker is not None and worker.trial_id == trial_id:
             worker.trial_id = None
         allocation = self._allocations.pop(trial_id, None)

@@ -94,7 +94,9 @@ class Outbox:
 class Worker:
     """Serves trials over ``conn`` (a ``multiprocessing.connection.Connection``)."""
 
-    def __init__(self, conn: Any, *, in_process: bool = False) -> None:
+    def __init__(
+        self, conn: Any, *, in_process: bool = False, trainables: dict[str, Any] | None = None
+    ) -> None:
         self._conn = conn
         self._in_process = in_process
         self._send_lock = threading.Lock()
@@ -103,7 +105,7 @@ class Worker:
         self._stop_requested: set[str] = set()
         self._pause_requested: set[str] = set()
         self._current: str | None = None
-        self._trainables: dict[str, Any] = {}
+        self._trainables: dict[str, Any] = trainables if trainables is not None else {}
         self._unloaded: dict[str, bytes] = {}
         self._reusable: tuple[str, Any] | None = None
         self._last_checkpoint: str | None = None
@@ -126,6 +128,8 @@ class Worker:
             try:
                 message = P.loads(self._conn.recv_bytes())
             except (EOFError, OSError):
+                if self._current is not None:  # the controller is gone: end at next report
+                    self._stop_requested.add(self._current)
                 self._tasks.put(None)
                 self._decisions.put(P.STOP)
                 return

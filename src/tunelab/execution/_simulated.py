@@ -1,0 +1,446 @@
+"""An executor that runs no code: trials follow given learning curves in simulated time.
+
+:class:`SimulatedExecutor` implements the :class:`~tunelab.execution.Executor` contract
+without workers. A trial's metrics at iteration ``i`` come from ``curves(config, i)`` (or a
+recorded table); one iteration lasts ``time_per_iteration`` simulated seconds. Reports are
+produced in simulated-time order and follow the worker protocol exactly (auto-filled keys,
+dict stop criteria, decision points that wait for a verdict, pause with a checkpoint,
+resume from it), so a whole experiment of scheduler decisions runs in milliseconds and the
+same curves, seeds and settings give the same decisions, bit for bit.
+
+Checkpoints are markers kept in memory: their paths (``<trial dir>/simulated_checkpoint_
+<iteration>``) never exist on disk. Give policies ``clock=executor.simulated_clock`` so that
+they see simulated time too.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import numbers
+import os
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tunelab import result as R
+from tunelab._errors import TuneError
+from tunelab._resources import PlacementGroupFactory
+from tunelab.execution import _protocol as P
+from tunelab.execution._executor import Executor
+from tunelab.execution._resource_pool import Allocation, ResourcePool
+
+__all__ = ["SimulatedExecutor"]
+
+Curves = Callable[[dict[str, Any], int], Mapping[str, Any]]
+MAX_BATCH = 256
+_HOSTNAME = "simulated"
+_NODE_IP = "127.0.0.1"
+
+
+class _Run:
+    """One running trial in the simulation."""
+
+    __slots__ = (
+        "allocation",
+        "checkpoint_at_end",
+        "checkpoint_freq",
+        "config",
+        "criteria",
+        "dt",
+        "due",
+        "iteration",
+        "iterations_since_restore",
+        "limit",
+        "milestone_attr",
+        "milestones",
+        "next_milestone",
+        "pause_requested",
+        "seq",
+        "stop_requested",
+        "sync",
+        "time_since_restore",
+        "time_total",
+        "trial_dir",
+        "trial_id",
+        "waiting",
+    )
+
+    def __init__(self, trial_id: str, task: dict[str, Any], allocation: Allocation) -> None:
+        from tunelab.stopper._criteria import StopCriteria
+
+        self.trial_id = trial_id
+        self.allocation = allocation
+        self.config: dict[str, Any] = task.get("config") or {}
+        self.trial_dir = os.path.abspath(task.get("trial_dir") or ".")
+        stop = task.get("stop_criteria")
+        self.criteria = StopCriteria(stop) if stop else None
+        self.sync = bool(task.get("sync"))
+        attr, milestones = task.get("milestones") or (None, [])
+        self.milestone_attr: str | None = attr
+        self.milestones: list[float] = sorted(milestones)
+        self.next_milestone = 0
+        self.checkpoint_freq = int(task.get("checkpoint_freq") or 0)
+        self.checkpoint_at_end = bool(task.get("checkpoint_at_end"))
+        self.iteration = 0
+        self.time_total = 0.0
+        self.iterations_since_restore = 0
+        self.time_since_restore = 0.0
+        self.limit = 0
+        self.dt = 0.0
+        self.due = 0.0
+        self.seq = 0
+        self.waiting = False
+        self.stop_requested = False
+        self.pause_requested = False
+
+
+class SimulatedExecutor(Executor):
+    """Runs trials on simulated learning curves, in simulated time (no workers, no code).
+
+    ``curves``: a function ``(config, iteration) -> dict of metrics`` (``iteration`` starts
+    at 1; a ``"done": True`` entry ends the trial), or a recorded table: a mapping (or a
+    list) of curves, each a list of metric dicts, one per iteration; the trial's
+    ``config[curve_key]`` picks its curve and the curve's length bounds its iterations.
+    ``time_per_iteration``: simulated seconds per iteration, a number or a function
+    ``(config, iteration) -> seconds``. ``max_iterations``: a trial ends (``done=True``)
+    after that many iterations. ``checkpoint_every``: trials report a checkpoint every that
+    many iterations, as a function trainable would (failed trials restart from the latest);
+    a paused trial always checkpoints where it pauses. ``num_cpus``/``num_gpus``/
+    ``resources``: what trials share, as in :class:`~tunelab.execution.InProcessExecutor`.
+    A curve that raises makes the trial fail (with retries as configured). The trainable
+    passed to the front door is never called (``tunelab.testing.simulated_trainable`` is a
+    placeholder for it).
+    """
+
+    def __init__(
+        self,
+        curves: Curves | Mapping[Any, Sequence[Mapping[str, Any]]] | Sequence[Any],
+        *,
+        num_cpus: float = 2,
+        num_gpus: int = 0,
+        resources: Mapping[str, float] | None = None,
+        time_per_iteration: float | Callable[[dict[str, Any], int], float] = 1.0,
+        max_iterations: int = 100,
+        curve_key: str = "curve",
+        checkpoint_every: int = 0,
+        start_time: float = 0.0,
+        max_idle_polls: int = 10_000,
+    ) -> None:
+        if callable(curves):
+            self._curves: Curves = curves
+            self._table: Any = None
+        elif isinstance(curves, (Mapping, Sequence)) and not isinstance(curves, (str, bytes)):
+            self._table = curves
+            self._curves = self._from_table
+        else:
+            raise TypeError(
+                "SimulatedExecutor: `curves` must be a function (config, iteration) -> metrics "
+                f"or a table of recorded curves (dict or list of lists of dicts), got {curves!r}"
+            )
+        if isinstance(num_cpus, bool) or not isinstance(num_cpus, numbers.Real) or num_cpus <= 0:
+            raise ValueError(f"SimulatedExecutor: `num_cpus` must be > 0, got {num_cpus!r}")
+        if isinstance(num_gpus, bool) or not isinstance(num_gpus, int) or num_gpus < 0:
+            raise ValueError(f"SimulatedExecutor: `num_gpus` must be an int >= 0, got {num_gpus!r}")
+        if not callable(time_per_iteration) and (
+            isinstance(time_per_iteration, bool)
+            or not isinstance(time_per_iteration, numbers.Real)
+            or not time_per_iteration > 0
+            or math.isinf(time_per_iteration)
+        ):
+            raise ValueError(
+                "SimulatedExecutor: `time_per_iteration` must be a finite number > 0 or a "
+                f"function (config, iteration) -> seconds, got {time_per_iteration!r}"
+            )
+        if isinstance(max_iterations, bool) or not isinstance(max_iterations, int):
+            raise TypeError(
+                f"SimulatedExecutor: `max_iterations` must be an int, got {max_iterations!r}"
+            )
+        if max_iterations < 1:
+            raise ValueError(
+                f"SimulatedExecutor: `max_iterations` must be >= 1, got {max_iterations!r}"
+            )
+        if (
+            isinstance(checkpoint_every, bool)
+            or not isinstance(checkpoint_every, int)
+            or checkpoint_every < 0
+        ):
+            raise ValueError(
+                "SimulatedExecutor: `checkpoint_every` must be an int >= 0 (0: only when "
+                f"paused), got {checkpoint_every!r}"
+            )
+        if not isinstance(curve_key, str):
+            raise TypeError(f"SimulatedExecutor: `curve_key` must be a str, got {curve_key!r}")
+        total = {"CPU": float(num_cpus), "memory": float(2**40)}
+        total.update({k: float(v) for k, v in (resources or {}).items()})
+        self._total: dict[str, float] = total
+        self._num_gpus: int = num_gpus
+        self._time_per_iteration: float | Callable[[dict[str, Any], int], float] = (
+            time_per_iteration
+        )
+        self.max_iterations: int = max_iterations
+        self.curve_key: str = curve_key
+        self.checkpoint_every: int = checkpoint_every
+        self._start_time: float = float(start_time)
+        self._max_idle_polls: int = max_idle_polls
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pool = ResourcePool(dict(self._total), [str(i) for i in range(self._num_gpus)])
+        self._now = 0.0
+        self._seq = 0
+        self._heap: list[tuple[float, int, str]] = []
+        self._runs: dict[str, _Run] = {}
+        self._pending: list[tuple[tuple[Any, ...], Allocation | None]] = []
+        self._snapshots: dict[str, tuple[int, float]] = {}
+        self._idle_polls = 0
+        #: number of iterations computed in total (the simulated compute spent)
+        self.iterations_run = 0
+
+    # -- time ----------------------------------------------------------------------------------
+    def simulated_clock(self) -> float:
+        """Simulated seconds since the experiment started (a clock for policies)."""
+        return self._now
+
+    @property
+    def now(self) -> float:
+        return self._now
+
+    # -- resources -----------------------------------------------------------------------------
+    def setup(self, sys_path: list[str] | None = None) -> None:
+        self._reset()
+
+    def total_resources(self) -> dict[str, float]:
+        return dict(self._pool.total)
+
+    def used_resources(self) -> dict[str, float]:
+        return dict(self._pool.used)
+
+    def why_never_fits(self, request: PlacementGroupFactory) -> str | None:
+        return self._pool.why_never_fits(request)
+
+    def location(self, trial_id: str) -> str:
+        return f"{_NODE_IP}:0" if trial_id in self._runs else ""
+
+    def describe(self) -> str:
+        return "simulated executor (simulated time, no workers)"
+
+    # -- trials --------------------------------------------------------------------------------
+    def try_start(
+        self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]
+    ) -> bool:
+        allocation = self._pool.try_acquire(request)
+        if allocation is None:
+            return False
+        run = _Run(trial_id, task, allocation)
+        restore = task.get("restore_path")
+        snapshot = self._snapshots.get(os.path.abspath(restore)) if restore else None
+        if snapshot is None and restore and task.get("iteration_state"):
+            state = task["iteration_state"]
+            snapshot = (int(state.get("iteration", 0)), float(state.get("time_total", 0.0)))
+        if snapshot is not None:
+            run.iteration, run.time_total = snapshot
+        run.limit = self._limit(run.config)
+        if self.checkpoint_every:
+            run.checkpoint_freq = self.checkpoint_every
+        self._runs[trial_id] = run
+        self._idle_polls = 0
+        self._schedule(run)
+        return True
+
+    def _schedule(self, run: _Run) -> None:
+        if run.iteration >= run.limit:
+            # restored at (or past) the end: report nothing more, end as done
+            self._end(run, P.END_DONE, None)
+            return
+        tpi = self._time_per_iteration
+        dt = tpi(run.config, run.iteration + 1) if callable(tpi) else tpi
+        run.dt = float(dt)
+        run.due = self._now + run.dt
+        self._seq += 1
+        run.seq = self._seq
+        heapq.heappush(self._heap, (run.due, self._seq, run.trial_id))
+
+    def send_decision(self, trial_id: str, decision: str) -> None:
+        run = self._runs.get(trial_id)
+        if run is None or not run.waiting:
+            return
+        run.waiting = False
+        if decision == P.STOP:
+            self._end(run, P.END_STOPPED, None)
+        elif decision == P.PAUSE:
+            self._end(run, P.END_PAUSED, self._checkpoint(run))
+        else:  # CONTINUE, SAVE
+            self._schedule(run)
+
+    def request_stop(self, trial_id: str) -> None:
+        run = self._runs.get(trial_id)
+        if run is None:
+            return
+        if run.waiting:
+            run.waiting = False
+            self._end(run, P.END_STOPPED, None)
+        else:
+            run.stop_requested = True
+
+    def request_pause(self, trial_id: str) -> None:
+        run = self._runs.get(trial_id)
+        if run is None:
+            return
+        if run.waiting:
+            run.waiting = False
+            self._end(run, P.END_PAUSED, self._checkpoint(run))
+        else:
+            run.pause_requested = True
+
+    def _end(self, run: _Run, reason: str, payload: Any) -> None:
+        del self._runs[run.trial_id]
+        self._pending.append((("end", run.trial_id, reason, payload), run.allocation))
+
+    def _checkpoint(self, run: _Run) -> str:
+        path = os.path.join(run.trial_dir, f"simulated_checkpoint_{run.iteration:06d}")
+        self._snapshots[path] = (run.iteration, run.time_total)
+        return path
+
+    # -- the simulation ------------------------------------------------------------------------
+    def poll(self, timeout: float) -> list[tuple[Any, ...]]:
+        """Return the next events at once (simulated time never waits for ``timeout``)."""
+        events: list[tuple[Any, ...]] = []
+        if self._pending:
+            for event, allocation in self._pending:
+                if allocation is not None:
+                    self._pool.release(allocation)
+                events.append(event)
+            self._pending = []
+            return events
+        reported = 0
+        while self._heap and reported < MAX_BATCH:
+            due, seq, trial_id = heapq.heappop(self._heap)
+            run = self._runs.get(trial_id)
+            if run is None or run.seq != seq or run.waiting:
+                continue  # stale entry
+            self._now = max(self._now, due)
+            reported += 1
+            self._report(run, events)
+            if self._pending or (events and P.WAIT_KEY in events[-1][2][-1]):
+                break
+        if self._pending:
+            for event, allocation in self._pending:
+                if allocation is not None:
+                    self._pool.release(allocation)
+                events.append(event)
+            self._pending = []
+        if events or self._runs:
+            self._idle_polls = 0
+        else:
+            self._idle_polls += 1
+            if self._idle_polls > self._max_idle_polls:
+                raise TuneError(
+                    f"SimulatedExecutor: the experiment stalled: no trial ran during "
+                    f"{self._max_idle_polls} controller steps (is a scheduler holding paused "
+                    "trials that it never resumes or stops?)"
+                )
+        return events
+
+    def _report(self, run: _Run, events: list[tuple[Any, ...]]) -> None:
+        run.iteration += 1
+        run.iterations_since_restore += 1
+        run.time_total += run.dt
+        run.time_since_restore += run.dt
+        self.iterations_run += 1
+        try:
+            metrics = self._curves(run.config, run.iteration)
+            result = dict(metrics)
+        except Exception as exc:
+            self._end(run, P.END_ERROR, (traceback.format_exc(), repr(exc)))
+            return
+        setdefault = result.setdefault
+        setdefault(R.TIME_THIS_ITER_S, run.dt)
+        setdefault(R.TRAINING_ITERATION, run.iteration)
+        setdefault(R.TIME_TOTAL_S, run.time_total)
+        setdefault(R.TIMESTAMP, int(self._start_time + self._now))
+        setdefault(R.DONE, False)
+        setdefault(R.TRIAL_ID, run.trial_id)
+        setdefault(R.HOSTNAME, _HOSTNAME)
+        setdefault(R.NODE_IP, _NODE_IP)
+        setdefault(R.ITERATIONS_SINCE_RESTORE, run.iterations_since_restore)
+        setdefault(R.TIME_SINCE_RESTORE, run.time_since_restore)
+        checkpointed = bool(run.checkpoint_freq and run.iteration % run.checkpoint_freq == 0)
+        if run.stop_requested:
+            self._end(run, P.END_STOPPED, None)
+            return
+        if run.pause_requested:
+            self._emit(run, result, events)
+            self._end(run, P.END_PAUSED, self._checkpoint(run))
+            return
+        done = bool(result.get(R.DONE)) or run.iteration >= run.limit
+        if done or (run.criteria is not None and run.criteria(result)):
+            result[R.DONE] = True
+            if run.checkpoint_at_end:
+                checkpointed = True
+            if checkpointed:
+                self._attach_checkpoint(run, result)
+            self._emit(run, result, events)
+            self._end(run, P.END_DONE, None)
+            return
+        if checkpointed:
+            self._attach_checkpoint(run, result)
+        wait = run.sync
+        if run.milestones and run.milestone_attr is not None:
+            value = result.get(run.milestone_attr)
+            index = run.next_milestone
+            if value is not None and index < len(run.milestones) and value >= run.milestones[index]:
+                wait = True
+                while index < len(run.milestones) and value >= run.milestones[index]:
+                    index += 1
+                run.next_milestone = index
+        if wait:
+            result[P.WAIT_KEY] = True
+            run.waiting = True
+            self._emit(run, result, events)
+            return
+        self._emit(run, result, events)
+        self._schedule(run)
+
+    def _attach_checkpoint(self, run: _Run, result: dict[str, Any]) -> None:
+        path = self._checkpoint(run)
+        result[R.CHECKPOINT_DIR_NAME] = os.path.basename(path)
+        result[P.CHECKPOINT_KEY] = path
+
+    @staticmethod
+    def _emit(run: _Run, result: dict[str, Any], events: list[tuple[Any, ...]]) -> None:
+        if events and events[-1][0] == "results" and events[-1][1] == run.trial_id:
+            events[-1][2].append(result)
+        else:
+            events.append(("results", run.trial_id, [result]))
+
+    # -- curves --------------------------------------------------------------------------------
+    def _limit(self, config: dict[str, Any]) -> int:
+        if self._table is None:
+            return self.max_iterations
+        try:
+            return min(self.max_iterations, len(self._curve_of(config)))
+        except (KeyError, IndexError, TypeError):
+            return self.max_iterations  # the first report fails with the explanation
+
+    def _curve_of(self, config: dict[str, Any]) -> Sequence[Mapping[str, Any]]:
+        if self.curve_key not in config:
+            raise KeyError(
+                f"SimulatedExecutor: the trial's config has no {self.curve_key!r} entry to "
+                f"pick its recorded curve (config: {config!r})"
+            )
+        curve: Sequence[Mapping[str, Any]] = self._table[config[self.curve_key]]
+        return curve
+
+    def _from_table(self, config: dict[str, Any], iteration: int) -> Mapping[str, Any]:
+        return self._curve_of(config)[iteration - 1]
+
+    def shutdown(self, force: bool = False) -> None:
+        for run in list(self._runs.values()):
+            self._pool.release(run.allocation)
+        self._runs.clear()
+        self._heap.clear()
+        for _, allocation in self._pending:
+            if allocation is not None:
+                self._pool.release(allocation)
+        self._pending = []
