@@ -7,6 +7,7 @@ are asked only at decision points, callbacks append to buffered files.
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import os
@@ -106,7 +107,8 @@ class Controller:
         self._state_period = state_period_s
         self._results_seen = 0
         self._search_finished = False
-        self._pending_commands: list[Callable[[], None]] = []
+        # appended from server threads, drained by the loop (deque ops are thread-safe)
+        self._pending_commands: collections.deque[Callable[[], None]] = collections.deque()
         self._restoring = self._factory.restoring
         self._reconfigure: dict[str, Reconfigure] = {}
         self._checkpoint_states: dict[str, dict[str, Any]] = {}
@@ -132,7 +134,9 @@ class Controller:
             writer.record(trial.to_state(), _safe_state(self._search))
 
     def request_stop_experiment(self) -> None:
-        self._stop_experiment = True
+        """End the experiment: running trials stop at their next report, no new ones start.
+        Call on the loop's thread (through :meth:`enqueue` from other threads)."""
+        self._stop_all("stop requested")
 
     def request_interrupt(self) -> None:
         """Stop gracefully (Ctrl+C): running trials pause at their next report (class
@@ -303,10 +307,9 @@ class Controller:
             for trial in list(self._table.with_status(TrialStatus.RUNNING)):
                 # results up to the pause are kept: they belong to the checkpointed run
                 self._executor.request_pause(trial.trial_id)
-        if self._pending_commands:
-            commands, self._pending_commands = self._pending_commands, []
-            for command in commands:
-                command()
+        pending = self._pending_commands
+        while pending:
+            pending.popleft()()
         if not self._stop_experiment:
             self._start_trials()
         running = self._table.count(TrialStatus.RUNNING)

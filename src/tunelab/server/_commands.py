@@ -1,0 +1,160 @@
+"""Commands from HTTP requests to a running experiment.
+
+The server never touches controller state from its threads. A :class:`ControllerCommands`
+wraps each command in a function handed to ``controller.enqueue``; the controller's loop
+runs it on its own thread at its next step (at least every 0.1 s) and the request thread
+waits for the outcome through a :class:`concurrent.futures.Future`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from tunelab.server._state import ServerCallback
+
+__all__ = ["CommandError", "Commands", "ControllerCommands", "ControllerLike"]
+
+logger = logging.getLogger("tunelab.server")
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A command could not be applied; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Commands(Protocol):
+    """What the server may ask of a running experiment (called from request threads)."""
+
+    def stop_trial(self, trial_id: str) -> None:
+        """Stop one trial; :class:`CommandError` (404) for an unknown id."""
+
+    def stop_experiment(self) -> None:
+        """Stop the experiment: no new trials start, running ones are stopped."""
+
+    def add_trials(self, name: str, spec: dict[str, Any]) -> list[str]:
+        """Add trials expanded from ``spec``; returns the new trial ids."""
+
+
+class ControllerLike(Protocol):
+    """The controller methods the commands use. ``enqueue`` is the only one called from a
+    request thread; the others run inside enqueued functions, on the loop's thread."""
+
+    def enqueue(self, command: Callable[[], None]) -> None: ...
+
+    def stop_trial(self, trial_id: str) -> None: ...
+
+    def request_stop_experiment(self) -> None: ...
+
+    def add_trials_from_spec(self, name: str, spec: dict[str, Any]) -> list[str]: ...
+
+
+class ControllerCommands:
+    """:class:`Commands` applied by a controller's loop.
+
+    ``callback`` (the experiment's :class:`ServerCallback`) tells when the experiment has
+    ended (commands then fail with 409 instead of waiting) and lets new trials appear in the
+    server's store before the request returns. ``timeout_s`` bounds the wait for the loop
+    (503 when it does not answer in time; the command is then cancelled and never runs).
+    """
+
+    def __init__(
+        self,
+        controller: ControllerLike,
+        callback: ServerCallback | None = None,
+        *,
+        timeout_s: float = 10.0,
+    ) -> None:
+        if not callable(getattr(controller, "enqueue", None)):
+            raise TypeError(f"controller must have an enqueue(fn) method, got {controller!r}")
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)):
+            raise TypeError(f"timeout_s must be a number of seconds, got {timeout_s!r}")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+        self._controller = controller
+        self._callback = callback
+        self._timeout = float(timeout_s)
+
+    def _finished(self) -> bool:
+        return self._callback is not None and self._callback.store.finished.is_set()
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        if self._finished():
+            raise CommandError(409, "the experiment has finished; it takes no more commands")
+        future: Future[T] = Future()
+
+        def command() -> None:
+            if not future.set_running_or_notify_cancel():
+                return  # the request gave up waiting: do nothing
+            try:
+                future.set_result(fn())
+            except Exception as exc:
+                future.set_exception(exc)
+
+        self._controller.enqueue(command)
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return future.result(timeout=0.05)
+            except FutureTimeout:
+                pass
+            except CancelledError:
+                break
+            if self._finished() and future.cancel():
+                raise CommandError(409, "the experiment finished before the command ran")
+            if time.monotonic() >= deadline and future.cancel():
+                raise CommandError(
+                    503, f"the experiment's loop did not run the command within {self._timeout} s"
+                )
+        raise CommandError(503, "the command was cancelled")
+
+    def stop_trial(self, trial_id: str) -> None:
+        controller = self._controller
+        try:
+            self._call(lambda: controller.stop_trial(trial_id))
+        except KeyError:
+            raise CommandError(404, f"no trial with id {trial_id!r}") from None
+
+    def stop_experiment(self) -> None:
+        controller = self._controller
+        callback = self._callback
+
+        def stop() -> None:
+            controller.request_stop_experiment()
+            if callback is None:
+                return
+            # on the loop's thread the store's RUNNING set is exact: on_trial_start ran
+            for trial_id in callback.store.trial_ids("RUNNING"):
+                try:
+                    controller.stop_trial(trial_id)
+                except KeyError:
+                    logger.debug("stop_experiment: trial %s vanished", trial_id)
+
+        self._call(stop)
+
+    def add_trials(self, name: str, spec: dict[str, Any]) -> list[str]:
+        controller = self._controller
+        callback = self._callback
+
+        def add() -> list[str]:
+            ids = list(controller.add_trials_from_spec(name, spec))
+            trials = getattr(controller, "trials", None)
+            if callback is not None and isinstance(trials, list):
+                callback.sync_all(trials)
+            return ids
+
+        try:
+            return self._call(add)
+        except (ValueError, TypeError) as exc:
+            raise CommandError(400, f"cannot add trials: {exc}") from None
