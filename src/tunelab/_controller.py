@@ -89,7 +89,9 @@ class Controller:
         self._print_errors = print_errors
         self._clock = clock
         self._table = TrialTable()
-        self._view = RunnerView(self._table.with_status, self._table.trials)
+        self._view = RunnerView(
+            self._table.with_status, self._table.trials, executor.total_resources
+        )
         self._iteration = 0
         self._stopping: set[str] = set()
         self._stop_experiment = False
@@ -561,10 +563,15 @@ class Controller:
             from tunelab._resources import resources_from_request
 
             resources = resources_from_request(change.resources, argument="Reconfigure.resources")
-            if resources is not None:
+            reason = self._executor.why_never_fits(resources) if resources else None
+            if reason is not None:
+                logger.warning("tunelab: keeping the resources of %s: %s", trial, reason)
+            elif resources is not None:
                 trial.resources = resources
         if change.tag_suffix:
             trial.experiment_tag += change.tag_suffix
+        if change.checkpoint is None:  # restarts from its own checkpoint (or from scratch)
+            self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
         self._table.set_status(trial, TrialStatus.PENDING)
         if trial.checkpoint is not None:
             self._restoring.add(trial.trial_id)

@@ -191,6 +191,10 @@ class JsonLoggerCallback(_FileLoggerCallback[_JsonTrialLog]):
     def _new_log(self, trial: Trial, trial_dir: str) -> _JsonTrialLog:
         return _JsonTrialLog(trial_dir, self._files, self._encode)
 
+    def log_trial_restore(self, trial: Trial) -> None:
+        # a restart may carry a new config (PBT exploit): params.json/pkl follow it
+        self.log_trial_start(trial)
+
     def update_config(self, trial: Trial, config: dict[str, Any]) -> None:
         """Rewrite ``params.json``/``params.pkl`` of ``trial`` (e.g. after a PBT exploit)."""
         log = self._log_for(trial)

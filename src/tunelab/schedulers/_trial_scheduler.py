@@ -87,10 +87,18 @@ class RunnerView:
     """What a scheduler may see of the experiment (read-only)."""
 
     def __init__(
-        self, trials_by_status: Callable[[str], Iterable[Trial]], all_trials: list[Trial]
+        self,
+        trials_by_status: Callable[[str], Iterable[Trial]],
+        all_trials: list[Trial],
+        total_resources: Callable[[], dict[str, float]] | None = None,
     ) -> None:
         self._by_status = trials_by_status
         self._all = all_trials
+        self._total = total_resources
+
+    def total_resources(self) -> dict[str, float]:
+        """What the executor has in total (resource name -> amount)."""
+        return dict(self._total()) if self._total is not None else {}
 
     def get_trials(self) -> list[Trial]:
         return list(self._all)

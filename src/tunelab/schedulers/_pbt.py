@@ -1,0 +1,488 @@
+"""Population Based Training (``PopulationBasedTraining``); its replay lives in
+:mod:`._pbt_replay` (re-exported here).
+
+PBT trains a population of trials in parallel. Every ``perturbation_interval`` units of
+``time_attr`` (after ``burn_in_period``) a trial is ranked against the other live trials by
+their latest scores (finished trials take no part): a trial in the bottom
+``quantile_fraction`` *exploits* a random trial of the top quantile (it continues from that
+trial's checkpoint) and *explores* (its config is the donor's, mutated within
+``hyperparam_mutations``, see :mod:`._pbt_explore`); a trial in the top quantile saves a
+checkpoint (:attr:`Decision.SAVE`) so that it can be cloned.
+
+Mechanics in tunelab: the exploit is a :class:`Reconfigure` decision (the controller ends the
+trial's run and restarts it from the donor's checkpoint with the new config, appending
+``@perturbed[...]`` to its tag). Only donors that have a persisted checkpoint are cloned.
+Every result is a decision point (:meth:`decision_points` returns None).
+
+``synch=True``: a trial reaching the next perturbation point is paused until every live
+trial has reached it; then the bottom quantile of the paused population is exploited and all
+of them resume (:meth:`choose_trial_to_run`).
+
+The policy log (``pbt_global.txt``, ``pbt_policy_<trial_id>.txt``) is written through a
+:class:`~._pbt_policy.PolicyLog` object (default: files in each trial's experiment
+directory); nothing else here touches files. Randomness comes from ``seed``; the lineage,
+perturbation times, scores and the random state are part of :meth:`get_state`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tunelab._errors import TuneError
+from tunelab._json import json_safe
+from tunelab.schedulers._pbt_explore import (
+    explore,
+    fill_missing,
+    format_changes,
+    validate_factors,
+    validate_mutations,
+)
+from tunelab.schedulers._pbt_policy import FilePolicyLog, PolicyLog
+from tunelab.schedulers._pbt_replay import PopulationBasedTrainingReplay
+from tunelab.schedulers._trial_scheduler import (
+    Decision,
+    DecisionPoints,
+    FIFOScheduler,
+    Reconfigure,
+    RunnerView,
+)
+
+if TYPE_CHECKING:
+    from tunelab._trial import Trial
+
+__all__ = ["PopulationBasedTraining", "PopulationBasedTrainingReplay"]
+
+logger = logging.getLogger("tunelab")
+
+#: result time attributes -> the key of the same counter in a trial's checkpoint state
+_CHECKPOINT_COUNTERS = {
+    "training_iteration": "iteration",
+    "time_total_s": "time_total",
+    "timesteps_total": "timesteps_total",
+    "episodes_total": "episodes_total",
+}
+_STATE_VERSION = 1
+
+
+def _check_number(owner: str, name: str, value: Any, *, low: float, high: float = math.inf,
+                  low_open: bool = False) -> float:  # fmt: skip
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
+    number = float(value)
+    too_low = number <= low if low_open else number < low
+    if math.isnan(number) or too_low or number > high:
+        bound = f"> {low:g}" if low_open else f">= {low:g}"
+        if high != math.inf:
+            bound += f" and <= {high:g}"
+        raise ValueError(f"{owner}: {name} must be {bound}, got {value!r}")
+    return number
+
+
+def _check_bool(owner: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+    return value
+
+
+class _TrialState:
+    """What PBT remembers of one trial."""
+
+    __slots__ = ("last_perturbation_time", "last_score", "last_train_time", "lineage", "orig_tag")
+
+    def __init__(self, orig_tag: str) -> None:
+        self.orig_tag = orig_tag
+        self.last_score: float | None = None
+        self.last_perturbation_time = 0.0
+        self.last_train_time = 0.0
+        self.lineage: list[list[Any]] = []
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "orig_tag": self.orig_tag,
+            "last_score": self.last_score,
+            "last_perturbation_time": self.last_perturbation_time,
+            "last_train_time": self.last_train_time,
+            "lineage": json_safe(self.lineage),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> _TrialState:
+        entry = cls(str(state.get("orig_tag", "")))
+        entry.last_score = state.get("last_score")
+        entry.last_perturbation_time = float(state.get("last_perturbation_time", 0.0))
+        entry.last_train_time = float(state.get("last_train_time", 0.0))
+        entry.lineage = [list(line) for line in state.get("lineage", [])]
+        return entry
+
+
+class PopulationBasedTraining(FIFOScheduler):
+    """Population Based Training (Jaderberg et al., 2017) as an asynchronous scheduler.
+
+    Args (Ray Tune's, same defaults): ``time_attr`` (a monotonically increasing result key),
+    ``metric``, ``mode``, ``perturbation_interval`` (in ``time_attr`` units; a checkpoint
+    frequency that divides it is best), ``burn_in_period`` (no perturbation before it),
+    ``hyperparam_mutations`` (dict of key -> list, domain or callable, nested dicts allowed),
+    ``quantile_fraction`` (0 to 0.5), ``resample_probability``, ``perturbation_factors``,
+    ``custom_explore_fn`` (``config -> config``, applied after the mutations),
+    ``log_config`` (write the policy log), ``require_attrs`` (a result without
+    ``time_attr`` or ``metric`` is an error; False: it is ignored), ``synch``.
+
+    tunelab additions (keyword-only): ``seed`` (the random state of every choice),
+    ``policy_log`` (a :class:`~tunelab.schedulers._pbt_policy.PolicyLog`; default writes
+    files in the experiment directory).
+
+    Trials need checkpoints: class trainables save when asked (``save_checkpoint``);
+    function trainables must report them (``session.report(..., checkpoint=...)``).
+    Missing values of mutated keys in a new trial's config are sampled from the mutations.
+    """
+
+    _owner = "PopulationBasedTraining"
+
+    def __init__(
+        self,
+        time_attr: str = "time_total_s",
+        metric: str | None = None,
+        mode: str | None = None,
+        perturbation_interval: float = 60.0,
+        burn_in_period: float = 0.0,
+        hyperparam_mutations: dict[str, Any] | None = None,
+        quantile_fraction: float = 0.25,
+        resample_probability: float = 0.25,
+        perturbation_factors: tuple[float, ...] = (1.2, 0.8),
+        custom_explore_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        log_config: bool = True,
+        require_attrs: bool = True,
+        synch: bool = False,
+        *,
+        seed: int | None = None,
+        policy_log: PolicyLog | None = None,
+    ) -> None:
+        owner = self._owner
+        super().__init__(metric=metric, mode=mode)
+        if metric is not None and not isinstance(metric, str):
+            raise TypeError(f"{owner}: metric must be a string or None, got {metric!r}")
+        if not isinstance(time_attr, str) or not time_attr:
+            raise TypeError(f"{owner}: time_attr must be a result key (str), got {time_attr!r}")
+        self.time_attr = time_attr
+        self.perturbation_interval = _check_number(
+            owner, "perturbation_interval", perturbation_interval, low=0, low_open=True
+        )
+        self.burn_in_period = _check_number(owner, "burn_in_period", burn_in_period, low=0)
+        self.quantile_fraction = _check_number(
+            owner, "quantile_fraction", quantile_fraction, low=0, high=0.5
+        )
+        self.resample_probability = _check_number(
+            owner, "resample_probability", resample_probability, low=0, high=1
+        )
+        self.perturbation_factors = validate_factors(perturbation_factors, owner=owner)
+        if custom_explore_fn is not None and not callable(custom_explore_fn):
+            raise TypeError(
+                f"{owner}: custom_explore_fn must be a function config -> config or None, "
+                f"got {custom_explore_fn!r}"
+            )
+        self.custom_explore_fn = custom_explore_fn
+        self.hyperparam_mutations = self._validate_search_space(hyperparam_mutations)
+        self.log_config = _check_bool(owner, "log_config", log_config)
+        self.require_attrs = _check_bool(owner, "require_attrs", require_attrs)
+        self.synch = _check_bool(owner, "synch", synch)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"{owner}: seed must be an int or None, got {seed!r}")
+        self.seed = seed
+        if policy_log is not None and not isinstance(policy_log, PolicyLog):
+            raise TypeError(f"{owner}: policy_log must be a PolicyLog or None, got {policy_log!r}")
+        self.policy_log = policy_log if policy_log is not None else FilePolicyLog()
+        self._rng = random.Random(seed)
+        self._states: dict[str, _TrialState] = {}
+        self._trials: dict[str, Trial] = {}
+        self._num_perturbations = 0
+        self._num_checkpoints = 0
+        self._warned_missing = False
+        # synch mode: the next perturbation point and the trials paused at it
+        self._next_sync = max(self.perturbation_interval, self.burn_in_period)
+        self._waiting: dict[str, None] = {}
+        self._finished: set[str] = set()
+
+    def _validate_search_space(self, mutations: Any) -> dict[str, Any]:
+        checked = validate_mutations(mutations, owner=self._owner)
+        if not checked and self.custom_explore_fn is None:
+            raise ValueError(
+                f"{self._owner}: give hyperparam_mutations (a dict of key -> list, domain or "
+                f"callable) or custom_explore_fn; got hyperparam_mutations={mutations!r} and "
+                "no custom_explore_fn"
+            )
+        return checked
+
+    # -- protocol ------------------------------------------------------------------------------
+    def decision_points(self) -> DecisionPoints | None:
+        return None  # perturbation points depend on each trial's own time: every result
+
+    def debug_string(self) -> str:
+        return (
+            f"PopulationBasedTraining: {self._num_checkpoints} checkpoints, "
+            f"{self._num_perturbations} perturbs"
+        )
+
+    def on_trial_add(self, runner: RunnerView, trial: Trial) -> None:
+        if self._metric is None or self._mode is None:
+            raise ValueError(
+                f"{self._owner}: metric and mode must be set (in the scheduler or in "
+                f"tune.run/TuneConfig), got metric={self._metric!r}, mode={self._mode!r}"
+            )
+        self._trials[trial.trial_id] = trial
+        if trial.status.is_finished():
+            self._finished.add(trial.trial_id)
+        else:
+            self._finished.discard(trial.trial_id)
+        if trial.trial_id in self._states:  # resumed: the state came from set_state
+            return
+        self._states[trial.trial_id] = _TrialState(trial.experiment_tag or trial.trial_id)
+        if not trial.last_result:
+            # a new trial: mutated keys its config lacks are sampled (the trial has not
+            # started; its record is written after this call)
+            fill_missing(trial.config, self._fill_spec(), self._rng)
+
+    def _fill_spec(self) -> dict[str, Any]:
+        return self.hyperparam_mutations
+
+    def on_trial_result(
+        self, runner: RunnerView, trial: Trial, result: dict[str, Any]
+    ) -> Decision | Reconfigure:
+        state = self._states.get(trial.trial_id)
+        if state is None:
+            self.on_trial_add(runner, trial)
+            state = self._states[trial.trial_id]
+        metric = self._metric or ""
+        if self.time_attr not in result or metric not in result:
+            missing = [k for k in (self.time_attr, metric) if k not in result]
+            if self.require_attrs:
+                raise TuneError(
+                    f"{self._owner}: the result of trial {trial} has no {missing}; report "
+                    f"them, or pass require_attrs=False to ignore such results"
+                )
+            if not self._warned_missing:
+                self._warned_missing = True
+                logger.warning("%s: results without %s are ignored", self._owner, missing)
+            return Decision.CONTINUE
+        now = float(result[self.time_attr])
+        state.last_train_time = now
+        if self.synch:
+            return self._synch_result(trial, state, now, result)
+        if now - state.last_perturbation_time < self.perturbation_interval:
+            return Decision.CONTINUE
+        if now < self.burn_in_period:
+            return Decision.CONTINUE
+        self._record_score(trial, state, now, result)
+        lower, upper = self._quantiles()
+        if trial.trial_id in upper:
+            self._num_checkpoints += 1
+            return Decision.SAVE
+        if trial.trial_id in lower:
+            change = self._exploit(trial, state, upper)
+            if change is not None:
+                return change
+        return Decision.CONTINUE
+
+    def _record_score(
+        self, trial: Trial, state: _TrialState, now: float, result: dict[str, Any]
+    ) -> None:
+        value = float(result[self._metric or ""])
+        state.last_score = value if self._mode == "max" else -value
+        state.last_perturbation_time = now
+
+    # -- ranking and exploiting ----------------------------------------------------------------
+    def _quantiles(self) -> tuple[list[str], list[str]]:
+        """(bottom, top) ids of the live trials by latest score (finished trials, and trials
+        whose last result is their last, take no part); empty while fewer than two are
+        scored."""
+        scored = [
+            (s.last_score, tid)
+            for tid, s in self._states.items()
+            if s.last_score is not None and tid not in self._finished and not self._done(tid)
+        ]
+        if len(scored) <= 1:
+            return [], []
+        scored.sort(key=lambda pair: pair[0])  # stable: ties keep insertion order
+        count = math.ceil(len(scored) * self.quantile_fraction)
+        count = min(count, len(scored) // 2)
+        if count == 0:
+            return [], []
+        ids = [tid for _, tid in scored]
+        return ids[:count], ids[-count:]
+
+    def _done(self, trial_id: str) -> bool:
+        trial = self._trials.get(trial_id)
+        return trial is not None and bool(trial.last_result.get("done"))
+
+    def _donors(self, trial: Trial, upper: list[str]) -> list[Trial]:
+        return [
+            self._trials[tid]
+            for tid in upper
+            if tid != trial.trial_id
+            and tid in self._trials
+            and self._trials[tid].checkpoint is not None
+        ]
+
+    def _exploit(self, trial: Trial, state: _TrialState, upper: list[str]) -> Reconfigure | None:
+        donors = self._donors(trial, upper)
+        if not donors:
+            logger.debug("%s: no top trial has a checkpoint yet; %s goes on", self._owner, trial)
+            return None
+        donor = donors[int(self._rng.random() * len(donors))]
+        new_config, suffix = self._explore_for(trial, donor)
+        self._note_exploit(trial, state, donor, new_config)
+        return Reconfigure(config=new_config, checkpoint=donor.checkpoint, tag_suffix=suffix)
+
+    def _explore_for(self, trial: Trial, donor: Trial) -> tuple[dict[str, Any], str]:
+        """(new config, tag suffix) for ``trial`` cloning ``donor`` (PB2 overrides this)."""
+        new_config, changes = explore(
+            donor.config,
+            self.hyperparam_mutations,
+            resample_probability=self.resample_probability,
+            perturbation_factors=self.perturbation_factors,
+            custom_explore_fn=self.custom_explore_fn,
+            rng=self._rng,
+        )
+        return new_config, format_changes(changes)
+
+    def _checkpoint_time(self, donor: Trial) -> float:
+        key = _CHECKPOINT_COUNTERS.get(self.time_attr)
+        saved = donor.restore_state or {}
+        if key is not None and isinstance(saved.get(key), int | float):
+            return float(saved[key])
+        return self._states[donor.trial_id].last_perturbation_time
+
+    def _note_exploit(
+        self, trial: Trial, state: _TrialState, donor: Trial, new_config: dict[str, Any]
+    ) -> None:
+        donor_state = self._states[donor.trial_id]
+        donor_iteration = (donor.restore_state or {}).get("iteration")
+        if not isinstance(donor_iteration, int):
+            donor_iteration = int(donor.last_result.get("training_iteration", 0))
+        line = [
+            state.orig_tag,
+            donor_state.orig_tag,
+            int(trial.last_result.get("training_iteration", 0)),
+            donor_iteration,
+            json_safe(donor.config),
+            json_safe(new_config),
+        ]
+        state.lineage = [list(entry) for entry in donor_state.lineage] + [line]
+        # the trial continues from the donor's checkpoint: its clock restarts there
+        state.last_perturbation_time = self._checkpoint_time(donor)
+        self._num_perturbations += 1
+        if self.log_config:
+            try:
+                self.policy_log.record(trial.experiment_path, trial.trial_id, line, state.lineage)
+            except OSError as exc:
+                logger.warning("%s: could not write the policy log: %s", self._owner, exc)
+
+    # -- synchronous mode ------------------------------------------------------------------------
+    def _synch_result(
+        self, trial: Trial, state: _TrialState, now: float, result: dict[str, Any]
+    ) -> Decision:
+        if now < self._next_sync:
+            return Decision.CONTINUE
+        self._record_score(trial, state, now, result)
+        self._waiting[trial.trial_id] = None
+        return Decision.PAUSE  # class trainables save here: the paused ones can be cloned
+
+    def _barrier_complete(self, runner: RunnerView) -> bool:
+        if not self._waiting or len(self._waiting) < len(self._trials) - len(self._finished):
+            return False
+        for trial in runner.get_live_trials():
+            if trial.trial_id in self._states and not (
+                trial.trial_id in self._waiting and trial.status == "PAUSED"
+            ):
+                return False
+        return True
+
+    def _perturb_population(self, runner: RunnerView) -> None:
+        lower, upper = self._quantiles()
+        for tid in lower:
+            trial = self._trials.get(tid)
+            if trial is None or tid not in self._waiting or trial.status != "PAUSED":
+                continue
+            donors = self._donors(trial, upper)
+            if not donors:
+                continue
+            donor = donors[int(self._rng.random() * len(donors))]
+            new_config, suffix = self._explore_for(trial, donor)
+            self._note_exploit(trial, self._states[tid], donor, new_config)
+            _apply_to_paused(trial, donor, new_config, suffix)
+        self._waiting.clear()
+        self._next_sync += self.perturbation_interval
+
+    def choose_trial_to_run(self, runner: RunnerView) -> Trial | None:
+        if self.synch and self._barrier_complete(runner):
+            self._perturb_population(runner)
+        for trial in runner.pending_trials():
+            return trial
+        for trial in runner.paused_trials():
+            if trial.trial_id not in self._waiting:
+                return trial
+        return None
+
+    def on_trial_complete(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> None:
+        self._waiting.pop(trial.trial_id, None)
+        self._finished.add(trial.trial_id)
+
+    def on_trial_error(self, runner: RunnerView, trial: Trial) -> None:
+        self._waiting.pop(trial.trial_id, None)
+        self._finished.add(trial.trial_id)
+
+    def on_trial_remove(self, runner: RunnerView, trial: Trial) -> None:
+        self._waiting.pop(trial.trial_id, None)
+        self._finished.add(trial.trial_id)
+
+    # -- state -----------------------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        version, internal, gauss = self._rng.getstate()
+        return {
+            "version": _STATE_VERSION,
+            "num_perturbations": self._num_perturbations,
+            "num_checkpoints": self._num_checkpoints,
+            "rng": [version, list(internal), gauss],
+            "trials": {tid: s.to_state() for tid, s in self._states.items()},
+            "next_sync": self._next_sync,
+            "waiting": list(self._waiting),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(
+                f"{self._owner}.set_state: unknown state version {state.get('version')!r} "
+                f"(this tunelab reads version {_STATE_VERSION})"
+            )
+        self._num_perturbations = int(state.get("num_perturbations", 0))
+        self._num_checkpoints = int(state.get("num_checkpoints", 0))
+        rng = state.get("rng")
+        if rng:
+            self._rng.setstate((rng[0], tuple(rng[1]), rng[2]))
+        self._states = {
+            tid: _TrialState.from_state(s) for tid, s in state.get("trials", {}).items()
+        }
+        self._next_sync = float(state.get("next_sync", self._next_sync))
+        self._waiting = dict.fromkeys(state.get("waiting", []))
+
+    def lineage(self, trial_id: str) -> list[list[Any]]:
+        """The policy lines that produced ``trial_id``'s current model (oldest first)."""
+        state = self._states.get(trial_id)
+        return [list(line) for line in state.lineage] if state else []
+
+
+def _apply_to_paused(trial: Trial, donor: Trial, config: dict[str, Any], suffix: str) -> None:
+    """Exploit for a trial paused at a synch barrier: it resumes from the donor's checkpoint
+    with ``config``. The controller starts a PAUSED trial from ``trial.checkpoint`` with
+    ``trial.config``; this is the one place PBT writes to a trial record (as the controller's
+    own Reconfigure does for running trials)."""
+    trial.config = config
+    trial.checkpoint = donor.checkpoint
+    trial.restore_state = dict(donor.restore_state) if donor.restore_state else None
+    trial.experiment_tag += suffix
