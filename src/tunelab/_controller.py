@@ -90,7 +90,10 @@ class Controller:
         self._clock = clock
         self._table = TrialTable()
         self._view = RunnerView(
-            self._table.with_status, self._table.trials, executor.total_resources
+            self._table.with_status,
+            self._table.trials,
+            executor.total_resources,
+            stop_trial=self._stop_held,
         )
         self._iteration = 0
         self._stopping: set[str] = set()
@@ -167,6 +170,17 @@ class Controller:
             self.add_trial(trial)
             ids.append(trial.trial_id)
         return ids
+
+    def _stop_held(self, trial: Trial) -> None:
+        """A scheduler ends a trial it holds (PENDING/PAUSED): applied at the next step."""
+        trial_id = trial.trial_id
+
+        def stop() -> None:
+            held = self._table.by_id.get(trial_id)
+            if held is not None and held.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
+                self._complete(held)
+
+        self.enqueue(stop)
 
     def enqueue(self, command: Callable[[], None]) -> None:
         """Run ``command`` on the loop's thread at the next iteration (server commands)."""
@@ -439,15 +453,17 @@ class Controller:
             )
             if checkpoint is not None:
                 self._register_checkpoint(trial, checkpoint, result)
-            if wants_results:
-                search.on_trial_result(trial_id, result)
             if not wait:
+                if wants_results:
+                    search.on_trial_result(trial_id, result)
                 continue
             raw: Any
             if stopper is not None and stopper(trial_id, result):
                 raw = Decision.STOP
-            else:
+            else:  # the scheduler first (Ray's order: BOHB reads what it adds to the result)
                 raw = self._scheduler.on_trial_result(self._view, trial, result)
+            if wants_results:
+                search.on_trial_result(trial_id, result)
             if isinstance(raw, Reconfigure):
                 self._reconfigure[trial_id] = raw
                 decision = Decision.PAUSE

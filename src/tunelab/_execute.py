@@ -76,7 +76,7 @@ def build_search_alg(search_alg: Any, max_concurrent: int | None) -> Any:
     )
 
     if search_alg is None:
-        return BasicVariantGenerator(max_concurrent=max_concurrent or 0)
+        return BasicVariantGenerator()  # the controller limits running trials itself
     if isinstance(search_alg, str):
         search_alg = create_searcher(search_alg)
     if isinstance(search_alg, Searcher):
@@ -260,6 +260,9 @@ def execute_experiments(
             initial_trials, restored_state = loaded
     search = build_search_alg(options.search_alg, options.max_concurrent_trials)
     scheduler = build_scheduler(options.scheduler)
+    attach = getattr(scheduler, "attach_searcher", None)
+    if attach is not None:  # HyperBandForBOHB tells TuneBOHB the budgets
+        attach(getattr(search, "searcher", search))
     if not scheduler.set_search_properties(options.metric, options.mode):
         raise ValueError(
             f"the scheduler already has metric={scheduler.metric!r}, mode={scheduler.mode!r}; "

@@ -91,10 +91,21 @@ class RunnerView:
         trials_by_status: Callable[[str], Iterable[Trial]],
         all_trials: list[Trial],
         total_resources: Callable[[], dict[str, float]] | None = None,
+        stop_trial: Callable[[Trial], None] | None = None,
     ) -> None:
         self._by_status = trials_by_status
         self._all = all_trials
         self._total = total_resources
+        self._stop_trial = stop_trial
+
+    def stop_trial(self, trial: Trial) -> None:
+        """Terminate a PENDING or PAUSED trial the scheduler holds (e.g. HyperBand's losers).
+
+        Applied by the controller after the current scheduler call returns, as if the trial
+        had completed (``on_trial_complete`` follows). Running trials: return STOP instead."""
+        if self._stop_trial is None:
+            raise NotImplementedError("this runner cannot stop trials")
+        self._stop_trial(trial)
 
     def total_resources(self) -> dict[str, float]:
         """What the executor has in total (resource name -> amount)."""

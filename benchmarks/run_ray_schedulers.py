@@ -1,0 +1,218 @@
+"""Ray Tune side of bench_schedulers.py (run with the anchor venv's python):
+
+    benchmarks/.venv-anchor/bin/python benchmarks/run_ray_schedulers.py TASK.json
+
+Random search (FIFO), Ray's ASHAScheduler and HyperBandScheduler on the same
+configurations as the tunelab side:
+
+* table curves: Ray Tune's own scheduler objects driven in simulated time by a small
+  controller loop that mimics Ray's (every result goes to ``on_trial_result``; all trials
+  are added at the start, as Ray's grid search does; ``stop_trial`` of a paused trial calls
+  ``on_trial_remove``), with the same 4 simulated CPUs and epoch times as tunelab's
+  SimulatedExecutor: the scheduling algorithms compared on equal terms, in milliseconds;
+* the numpy MLP on digits: real Ray Tune runs (ray.init(num_cpus=2)).
+
+Prints one JSON line per run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "1")
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import _sched_common as C  # noqa: E402
+import ray  # noqa: E402
+from ray import tune  # noqa: E402
+from ray.tune.experiment import Trial  # noqa: E402
+from ray.tune.schedulers import (  # noqa: E402
+    AsyncHyperBandScheduler,
+    FIFOScheduler,
+    HyperBandScheduler,
+    TrialScheduler,
+)
+
+
+def make_scheduler(name: str) -> Any:
+    if name == "random":
+        return FIFOScheduler()
+    if name == "asha":
+        return AsyncHyperBandScheduler(
+            max_t=C.MAX_T, grace_period=1, reduction_factor=C.REDUCTION_FACTOR
+        )
+    return HyperBandScheduler(max_t=C.MAX_T, reduction_factor=C.REDUCTION_FACTOR)
+
+
+class Record(tune.Callback):
+    def __init__(self, start: float) -> None:
+        self.events: list[tuple[int, int, float, float]] = []
+        self.start = start
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):  # type: ignore[no-untyped-def]
+        self.events.append(
+            (
+                int(trial.config["c"]["index"]),
+                int(result["training_iteration"]),
+                float(result["val_acc"]),
+                time.perf_counter() - self.start,
+            )
+        )
+
+
+class SimTrial:
+    """What Ray's schedulers read of a trial."""
+
+    def __init__(self, index: int) -> None:
+        self.trial_id = f"{index:05d}"
+        self.index = index
+        self.status = Trial.PENDING
+        self.is_saving = False
+        self.config = {"c": {"index": index}}
+        self.iteration = 0
+        self.last_result: dict[str, Any] = {}
+        self.seq = 0
+
+    def __repr__(self) -> str:
+        return f"SimTrial({self.trial_id}, {self.status})"
+
+
+class SimController:
+    """Ray's controller loop in miniature, in simulated time."""
+
+    def __init__(self, scheduler: Any, curves: list[list[float]], seconds: list[float]) -> None:
+        self.scheduler = scheduler
+        self.curves = curves
+        self.seconds = seconds
+        self.trials = [SimTrial(i) for i in range(len(curves))]
+        self.heap: list[tuple[float, int, int]] = []
+        self.now = 0.0
+        self.seq = 0
+        self.events: list[tuple[int, int, float, float]] = []
+
+    def get_trials(self) -> list[SimTrial]:
+        return list(self.trials)
+
+    def get_live_trials(self) -> list[SimTrial]:
+        return [t for t in self.trials if t.status not in (Trial.TERMINATED, Trial.ERROR)]
+
+    def stop_trial(self, trial: SimTrial) -> None:
+        if trial.status in (Trial.PENDING, Trial.PAUSED):
+            trial.status = Trial.TERMINATED
+            self.scheduler.on_trial_remove(self, trial)
+        elif trial.status == Trial.RUNNING:
+            trial.status = Trial.TERMINATED
+            self.scheduler.on_trial_complete(self, trial, trial.last_result)
+
+    def _schedule(self, trial: SimTrial) -> None:
+        self.seq += 1
+        trial.seq = self.seq
+        heapq.heappush(self.heap, (self.now + self.seconds[trial.index], self.seq, trial.index))
+
+    def run(self) -> None:
+        self.scheduler.set_search_properties("val_acc", "max")
+        for trial in self.trials:
+            self.scheduler.on_trial_add(self, trial)
+        cpus = 4
+        while True:
+            while sum(t.status == Trial.RUNNING for t in self.trials) < cpus:
+                chosen = self.scheduler.choose_trial_to_run(self)
+                if chosen is None:
+                    break
+                chosen.status = Trial.RUNNING
+                self._schedule(chosen)
+            if not self.heap:
+                return
+            due, seq, index = heapq.heappop(self.heap)
+            trial = self.trials[index]
+            if trial.status != Trial.RUNNING or trial.seq != seq:
+                continue
+            self.now = due
+            trial.iteration += 1
+            it = trial.iteration
+            value = self.curves[index][it - 1]
+            result = {"training_iteration": it, "val_acc": value, "done": it >= C.MAX_T}
+            trial.last_result = result
+            self.events.append((index, it, value, self.now))
+            decision = self.scheduler.on_trial_result(self, trial, result)
+            if decision == TrialScheduler.STOP or it >= C.MAX_T:
+                trial.status = Trial.TERMINATED
+                self.scheduler.on_trial_complete(self, trial, result)
+            elif decision == TrialScheduler.PAUSE:
+                trial.status = Trial.PAUSED
+            else:
+                self._schedule(trial)
+
+
+def run_table_simulated(dataset: str, table: dict[str, Any], scheduler: str) -> None:
+    start = time.perf_counter()
+    controller = SimController(make_scheduler(scheduler), table["curves"], table["epoch_seconds"])
+    controller.run()
+    out = C.summarize(controller.events)
+    out.update(
+        workload=f"table:{dataset}",
+        sched=scheduler,
+        trials=len(table["curves"]),
+        time=controller.now,
+        time_kind="sim",
+        wall=time.perf_counter() - start,
+        unfinished=len(controller.get_live_trials()),
+    )
+    print(json.dumps(out), flush=True)
+
+
+def mlp_trainable(config: dict[str, Any]) -> None:
+    C.train_mlp(config["c"], tune)
+
+
+def run_mlp(scheduler: str, configs: list[dict[str, Any]], storage: str) -> None:
+    start = time.perf_counter()
+    record = Record(start)
+    tuner = tune.Tuner(
+        tune.with_resources(mlp_trainable, {"cpu": 1}),
+        param_space={"c": tune.grid_search(configs)},
+        tune_config=tune.TuneConfig(
+            metric="val_acc", mode="max", scheduler=make_scheduler(scheduler)
+        ),
+        run_config=tune.RunConfig(
+            name=f"ray-mlp-{scheduler}", storage_path=storage, callbacks=[record], verbose=0
+        ),
+    )
+    tuner.fit()
+    wall = time.perf_counter() - start
+    out = C.summarize(record.events)
+    out.update(
+        workload="mlp:digits",
+        sched=scheduler,
+        trials=len(configs),
+        time=wall,
+        time_kind="wall",
+        wall=wall,
+    )
+    print(json.dumps(out), flush=True)
+
+
+def main() -> None:
+    with open(sys.argv[1]) as fh:
+        task = json.load(fh)
+    for dataset, table in task["tables"].items():
+        for name in ("random", "asha", "hyperband"):
+            run_table_simulated(dataset, table, name)
+    storage = os.path.join(task["storage"], "ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        for name in ("random", "asha", "hyperband"):
+            run_mlp(name, task["mlp"], storage)
+    finally:
+        ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

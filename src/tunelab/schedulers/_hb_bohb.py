@@ -1,0 +1,80 @@
+"""HyperBand for BOHB: synchronous HyperBand that tells a BOHB searcher about budgets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tunelab.schedulers._hyperband import HyperBandScheduler
+from tunelab.schedulers._trial_scheduler import Decision
+
+if TYPE_CHECKING:
+    from tunelab._trial import Trial
+    from tunelab.schedulers._trial_scheduler import RunnerView
+
+__all__ = ["HyperBandForBOHB"]
+
+
+class HyperBandForBOHB(HyperBandScheduler):
+    """:class:`HyperBandScheduler` to pair with the ``TuneBOHB`` searcher.
+
+    Same constructor and the same brackets. In addition:
+
+    * every result that reaches a milestone is annotated with
+      ``result["hyperband_info"] = {"budget": <milestone>}``, the fidelity (in units of
+      ``time_attr``) that result was measured at; the searcher reads it from the results it
+      receives (``on_trial_result`` and ``on_trial_complete``);
+    * with a searcher attached (:meth:`attach_searcher`; the front door does it when the
+      search algorithm wraps a searcher), the scheduler calls ``searcher.on_pause(trial_id)``
+      when it pauses a trial at a milestone and ``searcher.on_unpause(trial_id)`` when it
+      resumes one, for searchers that have those methods (so that a searcher limiting its
+      concurrency does not count paused trials as running).
+
+    The searcher is not part of the saved state: attach it again after a restore.
+    """
+
+    def __init__(
+        self,
+        time_attr: str = "training_iteration",
+        metric: str | None = None,
+        mode: str | None = None,
+        max_t: float = 81,
+        reduction_factor: float = 3,
+        stop_last_trials: bool = True,
+    ) -> None:
+        super().__init__(
+            time_attr=time_attr,
+            metric=metric,
+            mode=mode,
+            max_t=max_t,
+            reduction_factor=reduction_factor,
+            stop_last_trials=stop_last_trials,
+        )
+        self._searcher: Any = None
+
+    def attach_searcher(self, searcher: Any) -> None:
+        """Let ``searcher`` hear pauses and resumes (``on_pause``/``on_unpause``)."""
+        self._searcher = searcher
+
+    @property
+    def searcher(self) -> Any:
+        return self._searcher
+
+    def on_trial_result(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> Decision:
+        budget = self.current_milestone(trial.trial_id)
+        value = result.get(self._time_attr)
+        if budget is not None and value is not None and value >= budget:
+            result["hyperband_info"] = {"budget": budget}
+        return super().on_trial_result(runner, trial, result)
+
+    def _paused(self, trial_id: str) -> None:
+        hook = getattr(self._searcher, "on_pause", None)
+        if hook is not None:
+            hook(trial_id)
+
+    def _resumed(self, trial_id: str) -> None:
+        hook = getattr(self._searcher, "on_unpause", None)
+        if hook is not None:
+            hook(trial_id)
+
+    def debug_string(self) -> str:
+        return super().debug_string().replace("Using HyperBand", "Using HyperBandForBOHB", 1)

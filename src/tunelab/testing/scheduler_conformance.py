@@ -1,0 +1,426 @@
+"""A conformance suite for :class:`~tunelab.schedulers.TrialScheduler` implementations.
+
+``check_scheduler(factory)`` builds schedulers with ``factory()`` and drives them through
+the lifecycle the controller follows, with a small in-memory experiment (no processes, no
+files except one temporary file for ``save``/``restore``):
+
+* trials are added (``on_trial_add``) when the scheduler has nothing to run, report results
+  (``on_trial_result`` only at the scheduler's decision points, exactly as workers do), are
+  paused, resumed through ``choose_trial_to_run``, reconfigured, stopped, completed
+  (``on_trial_complete``), fail (``on_trial_error``), and one is paused by the controller
+  (as Ctrl+C does) without the scheduler asking;
+* every decision must be a :class:`~tunelab.schedulers.Decision` (or its string) or a
+  :class:`~tunelab.schedulers.Reconfigure`; ``choose_trial_to_run`` may only return a
+  PENDING or PAUSED trial of the experiment; ``runner.stop_trial`` may only be asked for a
+  PENDING or PAUSED trial; the experiment must finish (no trial held forever), with a
+  runner that offers ``stop_trial`` and with one that does not;
+* a result lacking the metric at a decision point gets CONTINUE (``check_missing_metric``);
+* metric/mode left unset: ``on_trial_add`` either works or raises a ``ValueError`` that
+  names both;
+* ``get_state()`` is JSON-safe; ``set_state`` on a fresh scheduler (then ``on_trial_add``
+  again for every trial, as a resumed experiment does) gives the same decisions from there
+  on; ``save(path)``/``restore(path)`` round-trip; two runs give the same decisions.
+
+Use it from pytest::
+
+    from tunelab.testing.scheduler_conformance import check_scheduler
+
+    @pytest.mark.parametrize("factory", [lambda: MyScheduler(seed=0)])
+    def test_my_scheduler_conforms(factory):
+        check_scheduler(factory)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunelab._trial import Trial, TrialStatus
+from tunelab.schedulers._trial_scheduler import (
+    Decision,
+    DecisionPoints,
+    Reconfigure,
+    RunnerView,
+    TrialScheduler,
+)
+
+__all__ = ["ConformanceReport", "FakeExperiment", "FakeRunner", "check_scheduler"]
+
+SchedulerFactory = Callable[[], TrialScheduler]
+_WAITING = (TrialStatus.PENDING, TrialStatus.PAUSED)
+
+
+class ConformanceError(AssertionError):
+    """A scheduler broke the contract (the message says how)."""
+
+
+def _fail(message: str) -> None:
+    raise ConformanceError(message)
+
+
+def _as_decision(raw: Any) -> Decision:
+    try:
+        return Decision(raw)
+    except ValueError:
+        raise ConformanceError(
+            f"on_trial_result returned {raw!r}: not a Decision, its string or Reconfigure"
+        ) from None
+
+
+class FakeRunner(RunnerView):
+    """A :class:`RunnerView` over a :class:`FakeExperiment`, with ``stop_trial`` (applied
+    at the next step, as the controller does) unless ``can_stop`` is False."""
+
+    def __init__(self, experiment: FakeExperiment, can_stop: bool = True) -> None:
+        super().__init__(experiment.with_status, experiment.trials)
+        self._experiment = experiment
+        if not can_stop:
+            self.stop_trial = None  # type: ignore[assignment,method-assign]
+
+    def stop_trial(self, trial: Trial) -> None:
+        if trial.status not in _WAITING:
+            _fail(
+                f"stop_trial({trial.trial_id}) asked for a {trial.status} trial; only PENDING "
+                "or PAUSED trials can be stopped this way (return STOP for a running one)"
+            )
+        self._experiment.stop_requests.append(trial.trial_id)
+
+
+@dataclass
+class _Run:
+    """A running trial: where it is and the decision-point cursor of its current run."""
+
+    iteration: int
+    points: DecisionPoints | None
+    cursor: int = 0
+
+
+@dataclass
+class FakeExperiment:
+    """A deterministic experiment in memory: ``num_trials`` trials with configs
+    ``{"index": i, "lr": ...}`` (``lr`` a fixed permutation of ``0.01 .. 0.01 * num_trials``)
+    and learning curves ``loss = lr + 1 / iteration`` (the metric is ``-loss`` for
+    ``mode="max"``; ``time_total_s`` equals the iteration), at most
+    ``concurrency`` running, ``max_iterations`` each; trial ``error_index`` fails at
+    iteration 3, trial ``pause_index`` is paused by the controller at iteration 2."""
+
+    scheduler: TrialScheduler
+    metric: str = "loss"
+    mode: str = "min"
+    num_trials: int = 12
+    concurrency: int = 3
+    max_iterations: int = 27
+    error_index: int | None = 0
+    pause_index: int | None = 2
+    can_stop: bool = True
+    trials: list[Trial] = field(default_factory=list)
+    runs: dict[str, _Run] = field(default_factory=dict)
+    progress: dict[str, int] = field(default_factory=dict)
+    stop_requests: list[str] = field(default_factory=list)
+    log: list[tuple[Any, ...]] = field(default_factory=list)
+    steps: int = 0
+    controller_paused: bool = False
+
+    def __post_init__(self) -> None:
+        self.runner = FakeRunner(self, self.can_stop)
+
+    # -- the view ------------------------------------------------------------------------------
+    def with_status(self, status: str) -> list[Trial]:
+        return [t for t in self.trials if t.status == TrialStatus(status)]
+
+    def finished(self) -> bool:
+        return len(self.trials) == self.num_trials and all(
+            t.status.is_finished() for t in self.trials
+        )
+
+    def clone(self, scheduler: TrialScheduler) -> FakeExperiment:
+        """This experiment as it is now, driven by ``scheduler`` from here on."""
+        other = copy.copy(self)
+        other.scheduler = scheduler
+        other.trials = copy.deepcopy(self.trials)
+        other.runs = copy.deepcopy(self.runs)
+        other.progress = dict(self.progress)
+        other.stop_requests = list(self.stop_requests)
+        other.log = []
+        other.runner = FakeRunner(other, self.can_stop)
+        return other
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, max_steps: int | None = None) -> None:
+        limit = max_steps if max_steps is not None else 20 * self.num_trials * self.max_iterations
+        while not self.finished():
+            if self.steps >= limit:
+                if max_steps is not None:
+                    return
+                held = [f"{t.trial_id}:{t.status}" for t in self.trials if not t.is_finished()]
+                _fail(
+                    f"{type(self.scheduler).__name__}: the experiment did not finish within "
+                    f"{limit} steps (can_stop={self.can_stop}); unfinished trials: {held}"
+                )
+            self.step()
+
+    def step(self) -> None:
+        self.steps += 1
+        requests, self.stop_requests = self.stop_requests, []
+        for trial_id in requests:
+            trial = self._trial(trial_id)
+            if trial.status in _WAITING:
+                self.log.append(("stop_trial", trial_id))
+                self._complete(trial)
+        self._start_trials()
+        for trial in [t for t in self.trials if t.status == TrialStatus.RUNNING]:
+            self._advance(trial)
+
+    def _trial(self, trial_id: str) -> Trial:
+        return next(t for t in self.trials if t.trial_id == trial_id)
+
+    def _start_trials(self) -> None:
+        while sum(t.status == TrialStatus.RUNNING for t in self.trials) < self.concurrency:
+            chosen = self.scheduler.choose_trial_to_run(self.runner)
+            if chosen is not None:
+                if not any(chosen is t for t in self.trials) or chosen.status not in _WAITING:
+                    _fail(
+                        f"choose_trial_to_run returned {chosen!r}: it must be a PENDING or "
+                        "PAUSED trial of the runner (or None)"
+                    )
+                if chosen.trial_id in self.stop_requests:
+                    _fail(
+                        f"choose_trial_to_run returned {chosen.trial_id}, a trial it asked "
+                        "runner.stop_trial to stop"
+                    )
+                self.log.append(("choose", chosen.trial_id))
+                self._start(chosen)
+                continue
+            if len(self.trials) >= self.num_trials:
+                return
+            index = len(self.trials)
+            lr = 0.01 * (1 + (index * 7) % self.num_trials)
+            trial = Trial("fake", trial_id=f"t{index:03d}", config={"index": index, "lr": lr})
+            self.trials.append(trial)
+            self.scheduler.on_trial_add(self.runner, trial)
+            self.log.append(("add", trial.trial_id))
+            self._start(trial)
+
+    def _start(self, trial: Trial) -> None:
+        trial.status = TrialStatus.RUNNING
+        self.runs[trial.trial_id] = _Run(
+            self.progress.get(trial.trial_id, 0), self.scheduler.decision_points()
+        )
+
+    def _advance(self, trial: Trial) -> None:
+        run = self.runs[trial.trial_id]
+        run.iteration += 1
+        self.progress[trial.trial_id] = run.iteration
+        index = int(trial.config["index"])
+        if index == self.error_index and run.iteration == 3:
+            trial.status = TrialStatus.ERROR
+            self.log.append(("error", trial.trial_id))
+            self.scheduler.on_trial_error(self.runner, trial)
+            return
+        loss = float(trial.config["lr"]) + 1.0 / run.iteration
+        result = {
+            self.metric: loss if self.mode == "min" else -loss,
+            "training_iteration": run.iteration,
+            "time_total_s": float(run.iteration),
+            "trial_id": trial.trial_id,
+            "done": run.iteration >= self.max_iterations,
+        }
+        trial.update_last_result(result)
+        if result["done"]:
+            self._complete(trial)
+            return
+        if self._is_decision_point(run, result):
+            raw = self.scheduler.on_trial_result(self.runner, trial, result)
+            self._apply(trial, raw, run.iteration)
+        if (
+            trial.status == TrialStatus.RUNNING
+            and index == self.pause_index
+            and run.iteration == 2
+            and not self.controller_paused
+        ):
+            self.controller_paused = True
+            trial.status = TrialStatus.PAUSED
+            self.log.append(("controller_pause", trial.trial_id))
+
+    @staticmethod
+    def _is_decision_point(run: _Run, result: dict[str, Any]) -> bool:
+        points = run.points
+        if points is None:
+            return True
+        if not points.milestones:
+            return False
+        value = result.get(points.attr)
+        milestones = sorted(points.milestones)
+        if value is None or run.cursor >= len(milestones) or value < milestones[run.cursor]:
+            return False
+        while run.cursor < len(milestones) and value >= milestones[run.cursor]:
+            run.cursor += 1
+        return True
+
+    def _apply(self, trial: Trial, raw: Any, iteration: int) -> None:
+        if isinstance(raw, Reconfigure):
+            self.log.append(("decide", trial.trial_id, iteration, "RECONFIGURE"))
+            if raw.config is not None:
+                trial.config = dict(raw.config)
+            trial.status = TrialStatus.PENDING
+            return
+        decision = _as_decision(raw)
+        self.log.append(("decide", trial.trial_id, iteration, decision.value))
+        if decision == Decision.STOP:
+            self._complete(trial)
+        elif decision == Decision.PAUSE:
+            trial.status = TrialStatus.PAUSED
+
+    def _complete(self, trial: Trial) -> None:
+        trial.status = TrialStatus.TERMINATED
+        self.log.append(("complete", trial.trial_id))
+        self.scheduler.on_trial_complete(self.runner, trial, trial.last_result)
+
+
+@dataclass
+class ConformanceReport:
+    """What :func:`check_scheduler` saw: the event log of the full run (``can_stop=True``)."""
+
+    log: list[tuple[Any, ...]]
+    decisions: dict[str, int]
+    trials: dict[str, str]
+
+
+def _configured(factory: SchedulerFactory, metric: str, mode: str) -> TrialScheduler:
+    scheduler = factory()
+    if not isinstance(scheduler, TrialScheduler):
+        _fail(f"the factory must build a TrialScheduler, got {scheduler!r}")
+    answer = scheduler.set_search_properties(metric, mode)
+    if not isinstance(answer, bool):
+        _fail(f"set_search_properties must return a bool, got {answer!r}")
+    if not answer:
+        _fail(
+            f"set_search_properties({metric!r}, {mode!r}) returned False: build the scheduler "
+            "without a conflicting metric/mode for the suite"
+        )
+    return scheduler
+
+
+def _json_state(scheduler: TrialScheduler) -> Any:
+    state = scheduler.get_state()
+    try:
+        return json.loads(json.dumps(state))
+    except (TypeError, ValueError) as exc:
+        _fail(f"{type(scheduler).__name__}.get_state() is not JSON-safe: {exc}")
+
+
+def check_metric_mode_required(factory: SchedulerFactory) -> None:
+    """With no metric/mode anywhere, ``on_trial_add`` works or raises a ValueError naming both."""
+    scheduler = factory()
+    if scheduler.metric is not None or scheduler.mode is not None:
+        return
+    experiment = FakeExperiment(scheduler)
+    trial = Trial("fake", trial_id="t000", config={"index": 0})
+    experiment.trials.append(trial)
+    try:
+        scheduler.on_trial_add(experiment.runner, trial)
+    except ValueError as exc:
+        if "metric" not in str(exc) or "mode" not in str(exc):
+            _fail(f"the ValueError for a missing metric/mode must name both, got: {exc}")
+
+
+def check_missing_metric(factory: SchedulerFactory, metric: str, mode: str) -> None:
+    """A result without the metric at a decision point gets CONTINUE."""
+    scheduler = _configured(factory, metric, mode)
+    experiment = FakeExperiment(scheduler, metric=metric, mode=mode)
+    trial = Trial("fake", trial_id="t000", config={"index": 0})
+    experiment.trials.append(trial)
+    scheduler.on_trial_add(experiment.runner, trial)
+    trial.status = TrialStatus.RUNNING
+    for iteration in (1, 2):
+        result = {"training_iteration": iteration, "time_total_s": float(iteration)}
+        raw = scheduler.on_trial_result(experiment.runner, trial, result)
+        if isinstance(raw, Reconfigure) or _as_decision(raw) != Decision.CONTINUE:
+            _fail(f"a result without the metric {metric!r} must get CONTINUE, got {raw!r}")
+
+
+def check_scheduler(
+    factory: SchedulerFactory,
+    *,
+    metric: str = "loss",
+    mode: str = "min",
+    num_trials: int = 12,
+    concurrency: int = 3,
+    max_iterations: int = 27,
+    check_missing: bool = True,
+) -> ConformanceReport:
+    """Run every check on schedulers built by ``factory`` (see the module docstring).
+
+    ``factory`` must build equal, deterministic schedulers (fix their seeds) without a
+    metric/mode that conflicts with ``metric``/``mode``. Raises ``AssertionError``
+    (:class:`ConformanceError`) on the first violation; returns what the full run saw.
+    """
+    probe = _configured(factory, metric, mode)
+    if not isinstance(probe.debug_string(), str):
+        _fail("debug_string() must return a str")
+    points = probe.decision_points()
+    if points is not None and not isinstance(points, DecisionPoints):
+        _fail(f"decision_points() must return None or DecisionPoints, got {points!r}")
+    check_metric_mode_required(factory)
+
+    def experiment(can_stop: bool = True) -> FakeExperiment:
+        return FakeExperiment(
+            _configured(factory, metric, mode),
+            metric=metric,
+            mode=mode,
+            num_trials=num_trials,
+            concurrency=concurrency,
+            max_iterations=max_iterations,
+            can_stop=can_stop,
+        )
+
+    full = experiment()
+    full.run()
+    experiment(can_stop=False).run()
+    again = experiment()
+    again.run()
+    if again.log != full.log:
+        _fail("two runs with schedulers from the same factory made different decisions")
+
+    midpoint = max(1, full.steps // 2)
+    original = experiment()
+    original.run(max_steps=midpoint)
+    state = _json_state(original.scheduler)
+    restored = _configured(factory, metric, mode)
+    restored.set_state(state)
+    clone = original.clone(restored)
+    for trial in clone.trials:
+        restored.on_trial_add(clone.runner, trial)
+    original.log = []
+    original.run()
+    clone.run()
+    if clone.log != original.log:
+        _fail(
+            "a scheduler restored with set_state(get_state()) decided differently from the "
+            f"original after step {midpoint}: {clone.log[:6]} vs {original.log[:6]}"
+        )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "scheduler_state.json")
+        original.scheduler.save(path)
+        fresh = _configured(factory, metric, mode)
+        fresh.restore(path)
+        if _json_state(fresh) != _json_state(original.scheduler):
+            _fail("restore(path) after save(path) does not give the saved state back")
+
+    if check_missing:
+        check_missing_metric(factory, metric, mode)
+    decisions: dict[str, int] = {}
+    for entry in full.log:
+        if entry[0] == "decide":
+            decisions[entry[3]] = decisions.get(entry[3], 0) + 1
+    return ConformanceReport(
+        log=list(full.log),
+        decisions=decisions,
+        trials={t.trial_id: t.status.value for t in full.trials},
+    )
