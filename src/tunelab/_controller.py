@@ -136,7 +136,7 @@ class Controller:
         self._scheduler.on_trial_add(self._view, trial)
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
-            writer.record(trial.to_state(), _safe_state(self._search))
+            writer.record(trial.to_state(), self._search_state_for_journal())
 
     def request_stop_experiment(self) -> None:
         """End the experiment: running trials stop at their next report, no new ones start.
@@ -647,6 +647,22 @@ class Controller:
                     f"Trial {trial} failed:\n{text}", trial_id=trial.trial_id, traceback=text
                 )
             self._stop_all(f"trial {trial} failed and fail_fast is set")
+
+    def _search_state_for_journal(self) -> Any:
+        """The search state to journal with a new trial: always when it is cheap (the
+        variant generator), else at most once a second (model-based searchers' states grow
+        with the number of trials; the snapshot carries them in between)."""
+        from tunelab.search import BasicVariantGenerator
+
+        if isinstance(self._search, BasicVariantGenerator):
+            return _safe_state(self._search)
+        now = time.monotonic()
+        if now - self._search_journaled_at < 1.0:
+            return None
+        self._search_journaled_at = now
+        return _safe_state(self._search)
+
+    _search_journaled_at = -1.0
 
     def _dirty(self, trial: Trial) -> None:
         writer = self._writers.get(trial.experiment_path)

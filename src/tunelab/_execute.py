@@ -262,7 +262,10 @@ def execute_experiments(
     scheduler = build_scheduler(options.scheduler)
     attach = getattr(scheduler, "attach_searcher", None)
     if attach is not None:  # HyperBandForBOHB tells TuneBOHB the budgets
-        attach(getattr(search, "searcher", search))
+        inner = getattr(search, "searcher", search)
+        while hasattr(inner, "searcher"):  # ConcurrencyLimiter / Repeater
+            inner = inner.searcher
+        attach(inner)
     if not scheduler.set_search_properties(options.metric, options.mode):
         raise ValueError(
             f"the scheduler already has metric={scheduler.metric!r}, mode={scheduler.mode!r}; "

@@ -92,10 +92,13 @@ class ConcurrencyLimiter(_Wrapper):
         self.batch = batch
         self.live_trials: set[str] = set()
         self._cached: dict[str, tuple[dict[str, Any] | None, bool]] = {}
-        searcher.set_max_concurrency(max_concurrent)
+        # a searcher that limits concurrency itself (e.g. TuneBOHB) makes this one step aside
+        self._limit = not searcher.set_max_concurrency(max_concurrent)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if len(self.live_trials) >= self.max_concurrent or (self.batch and self._cached):
+        if self._limit and (
+            len(self.live_trials) >= self.max_concurrent or (self.batch and self._cached)
+        ):
             return None
         suggestion = self.searcher.suggest(trial_id)
         if suggestion is not None and suggestion != Searcher.FINISHED:

@@ -1,0 +1,298 @@
+"""HyperOptSearch: Tree-structured Parzen Estimators through the hyperopt library."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tunelab._errors import require
+from tunelab.search._convert import (
+    LibrarySearcher,
+    check_points,
+    check_seed,
+    has_searchable,
+    merge_suggestion,
+    objective_value,
+)
+from tunelab.search._searcher import pack_value, unpack_value
+from tunelab.search.hyperopt._space import NativeCodec, TunelabCodec, is_hyperopt_expression
+
+__all__ = ["HyperOptSearch"]
+
+logger = logging.getLogger("tunelab.search")
+
+_STATE_VERSION = 1
+
+
+class HyperOptSearch(LibrarySearcher):
+    """Suggests configurations with hyperopt's TPE (``pip install "tunelab[hyperopt]"``).
+
+    ``space`` is either a hyperopt space (a dict of ``hp.*`` expressions, nested and
+    conditional spaces included) or a tunelab space (``tune.uniform`` ...), converted
+    automatically; a tunelab space may also come through ``param_space``/``config`` (not both).
+    ``grid_search`` cannot be searched. ``points_to_evaluate`` (full or partial configs; missing
+    values are drawn at random) run first. The first ``n_initial_points`` completed trials are
+    random, then TPE with ``gamma`` takes over. ``random_state_seed`` makes the search
+    reproducible. ``mode="max"`` maximizes (hyperopt minimizes the negated metric).
+    """
+
+    where = "HyperOptSearch()"
+
+    def __init__(
+        self,
+        space: dict[str, Any] | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        points_to_evaluate: list[dict[str, Any]] | None = None,
+        n_initial_points: int = 20,
+        random_state_seed: int | None = None,
+        gamma: float = 0.25,
+    ) -> None:
+        self._hyperopt = require("hyperopt", extra="hyperopt", feature="HyperOptSearch")
+        super().__init__(metric=metric, mode=mode)
+        if isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int):
+            raise TypeError(
+                f"`n_initial_points` of {self.where} must be an int >= 0, got {n_initial_points!r}"
+            )
+        if n_initial_points < 0:
+            raise ValueError(
+                f"`n_initial_points` of {self.where} must be >= 0, got {n_initial_points}"
+            )
+        if isinstance(gamma, bool) or not isinstance(gamma, int | float) or not 0 < gamma < 1:
+            raise ValueError(f"`gamma` of {self.where} must be a number in (0, 1), got {gamma!r}")
+        self.n_initial_points = n_initial_points
+        self.random_state_seed = check_seed(random_state_seed, "random_state_seed", self.where)
+        self.gamma = float(gamma)
+        self._points = check_points(points_to_evaluate, self.where)
+        self._codec: TunelabCodec | NativeCodec | None = None
+        if space is not None:
+            if not isinstance(space, dict):
+                raise TypeError(
+                    f"`space` of {self.where} must be a dict (hyperopt expressions or tunelab "
+                    f"domains), got {space!r}"
+                )
+            self._codec = self._make_codec(space)
+        import numpy as np
+
+        self._rng = np.random.default_rng(self.random_state_seed)
+        self._trials = self._hyperopt.Trials()
+        self._domain: Any = None
+        self._docs: dict[int, dict[str, Any]] = {}
+        self._live: dict[str, int] = {}
+
+    # -- space ----------------------------------------------------------------------------
+    def _make_codec(self, space: dict[str, Any]) -> TunelabCodec | NativeCodec:
+        if has_searchable(space):
+            if any(is_hyperopt_expression(v) for v in _leaves(space)):
+                raise ValueError(
+                    f"`space` of {self.where} mixes tunelab domains and hyperopt expressions; "
+                    f"use one kind"
+                )
+            return TunelabCodec(space, self._hyperopt.hp)
+        return NativeCodec(space, self._hyperopt)
+
+    def _has_space(self) -> bool:
+        return self._codec is not None
+
+    def _use_config(self, config: dict[str, Any]) -> None:
+        self._codec = TunelabCodec(config, self._hyperopt.hp)
+        self._domain = None
+
+    def _get_domain(self) -> Any:
+        if self._domain is None:
+            assert self._codec is not None  # _check_ready ran
+            self._domain = self._hyperopt.base.Domain(_no_objective, self._codec.space)
+        return self._domain
+
+    # -- searching ------------------------------------------------------------------------
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        self._check_ready()
+        assert self._codec is not None
+        fixed: dict[Any, Any] = {}
+        if self._points:
+            point = self._points.pop(0)
+            vals, fixed = self._codec.encode(point)
+            doc = self._insert(self._point_vals(vals))
+        else:
+            doc = self._suggest_tpe()
+        self._live[trial_id] = int(doc["tid"])
+        suggestion = self._codec.decode(_flat_vals(doc))
+        if fixed:
+            suggestion = merge_suggestion(suggestion, self._codec.fixed_suggestion(fixed))
+        return suggestion
+
+    def _seed(self) -> int:
+        return int(self._rng.integers(2**31 - 1))
+
+    def _suggest_tpe(self) -> dict[str, Any]:
+        hyperopt = self._hyperopt
+        trials = self._trials
+        new_ids = trials.new_trial_ids(1)
+        trials.refresh()
+        docs = hyperopt.tpe.suggest(
+            new_ids,
+            self._get_domain(),
+            trials,
+            self._seed(),
+            n_startup_jobs=self.n_initial_points,
+            gamma=self.gamma,
+            verbose=False,
+        )
+        return self._insert_docs(docs)
+
+    def _point_vals(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Label values of a point: the given ones, the others drawn at random."""
+        assert self._codec is not None
+        missing = set(self._codec.labels) - set(given)
+        vals = dict(given)
+        if missing:
+            probe = self._hyperopt.rand.suggest(
+                [-1], self._get_domain(), self._hyperopt.Trials(), self._seed()
+            )[0]
+            for label, value in _flat_vals(probe).items():
+                vals.setdefault(label, value)
+        active = self._codec.active_labels(vals)
+        absent = sorted(label for label in active if label not in vals)
+        if absent:
+            raise ValueError(
+                f"`points_to_evaluate` of {self.where}: give values for {absent} as well (the "
+                f"branch the point chooses needs them)"
+            )
+        return {label: vals[label] for label in active}
+
+    def _insert(self, vals: dict[str, Any], result: dict[str, Any] | None = None) -> Any:
+        assert self._codec is not None
+        trials = self._trials
+        tid = trials.new_trial_ids(1)[0]
+        misc = {
+            "tid": tid,
+            "cmd": self._get_domain().cmd,
+            "workdir": None,
+            "idxs": {label: ([tid] if label in vals else []) for label in self._codec.labels},
+            "vals": {
+                label: ([vals[label]] if label in vals else []) for label in self._codec.labels
+            },
+        }
+        docs = trials.new_trial_docs([tid], [None], [result or {"status": "new"}], [misc])
+        return self._insert_docs(docs)
+
+    def _insert_docs(self, docs: list[dict[str, Any]]) -> dict[str, Any]:
+        trials = self._trials
+        trials.insert_trial_docs(docs)
+        trials.refresh()
+        doc: dict[str, Any] = trials.trials[-1]
+        self._docs[int(doc["tid"])] = doc
+        return doc
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        tid = self._live.pop(trial_id, None)
+        if tid is None:
+            return
+        value = None if error else objective_value(result, self.metric)
+        self._finish(self._docs[tid], value)
+
+    def _finish(self, doc: dict[str, Any], value: float | None) -> None:
+        base = self._hyperopt.base
+        if value is None:
+            doc["result"] = {"status": base.STATUS_FAIL}
+            doc["state"] = base.JOB_STATE_ERROR
+        else:
+            doc["result"] = {"loss": self._sign() * value, "status": base.STATUS_OK}
+            doc["state"] = base.JOB_STATE_DONE
+        self._trials.refresh()
+
+    def add_evaluated_point(
+        self,
+        parameters: dict[str, Any],
+        value: float,
+        error: bool = False,
+        pruned: bool = False,
+        intermediate_values: list[float] | None = None,
+    ) -> None:
+        """Record a configuration evaluated elsewhere (it counts like a completed trial)."""
+        self._check_ready()
+        assert self._codec is not None
+        vals, _ = self._codec.encode(parameters)
+        doc = self._insert(self._point_vals(vals))
+        number = objective_value({"v": value}, "v")
+        self._finish(doc, None if error else number)
+
+    # -- state ----------------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        docs = [
+            {
+                "tid": int(doc["tid"]),
+                "state": int(doc["state"]),
+                "result": {k: _python(v) for k, v in doc["result"].items()},
+                "vals": {k: [_python(x) for x in v] for k, v in doc["misc"]["vals"].items()},
+            }
+            for doc in self._trials.trials
+        ]
+        return {
+            "version": _STATE_VERSION,
+            "metric": self.metric,
+            "mode": self.mode,
+            "rng": self._rng.bit_generator.state,
+            "points": pack_value(self._points),
+            "docs": docs,
+            "live": dict(self._live),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            raise ValueError(
+                f"`state` of {self.where}.set_state() must be a state of version "
+                f"{_STATE_VERSION}, got {state!r}"
+            )
+        self._metric = self._metric if self._metric is not None else state["metric"]
+        self._mode = self._mode if self._mode is not None else state["mode"]
+        self._rng.bit_generator.state = state["rng"]
+        self._points = list(unpack_value(state["points"]))
+        self._live = {str(k): int(v) for k, v in state["live"].items()}
+        self._trials = self._hyperopt.Trials()
+        self._docs = {}
+        cmd = ("domain_attachment", "FMinIter_Domain")
+        for saved in state["docs"]:
+            tid = int(saved["tid"])
+            vals = {k: list(v) for k, v in saved["vals"].items()}
+            misc = {
+                "tid": tid,
+                "cmd": cmd,
+                "workdir": None,
+                "idxs": {k: ([tid] if v else []) for k, v in vals.items()},
+                "vals": vals,
+            }
+            docs = self._trials.new_trial_docs([tid], [None], [saved["result"]], [misc])
+            docs[0]["state"] = int(saved["state"])
+            self._insert_docs(docs)
+
+    def __repr__(self) -> str:
+        return (
+            f"HyperOptSearch(metric={self.metric!r}, mode={self.mode!r}, "
+            f"n_initial_points={self.n_initial_points}, random_state_seed="
+            f"{self.random_state_seed!r}, gamma={self.gamma})"
+        )
+
+
+def _no_objective(config: Any) -> Any:  # pragma: no cover - hyperopt never calls it here
+    raise RuntimeError("HyperOptSearch evaluates trials through tunelab, not hyperopt")
+
+
+def _flat_vals(doc: dict[str, Any]) -> dict[str, Any]:
+    return {label: values[0] for label, values in doc["misc"]["vals"].items() if values}
+
+
+def _python(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (for JSON state)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) and getattr(value, "shape", None) == () else value
+
+
+def _leaves(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [leaf for value in node.values() for leaf in _leaves(value)]
+    if isinstance(node, list | tuple):
+        return [leaf for value in node for leaf in _leaves(value)]
+    return [node]

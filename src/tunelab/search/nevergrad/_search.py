@@ -1,0 +1,338 @@
+"""NevergradSearch: gradient-free optimizers from nevergrad behind tunelab's Searcher."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from tunelab._errors import require
+from tunelab.search._convert import (
+    LibrarySearcher,
+    ParamSpec,
+    build_suggestion,
+    check_points,
+    check_seed,
+    has_searchable,
+    merge_suggestion,
+    objective_value,
+    parse_space,
+    point_values,
+)
+from tunelab.search._resolve import copy_tree
+from tunelab.search._searcher import pack_value, unpack_value
+
+__all__ = ["NevergradSearch"]
+
+logger = logging.getLogger("tunelab.search")
+
+_STATE_VERSION = 1
+
+
+class NevergradSearch(LibrarySearcher):
+    """Suggests configurations with a nevergrad optimizer (``pip install "tunelab[nevergrad]"``).
+
+    ``optimizer`` is an optimizer class or configured optimizer (``ng.optimizers.OnePlusOne``,
+    ``ng.optimizers.CMA``, ...), built once the space is known with ``optimizer_kwargs``
+    (e.g. ``budget``; ``num_workers`` defaults to the concurrency limit when one is set), or an
+    optimizer instance that carries its own parametrization (``space`` then stays ``None``,
+    or is a list of names for the positional values of an array/instrumentation).
+
+    ``space`` is a tunelab space (also accepted through ``param_space``/``config``, not both)
+    or a ``ng.p.Dict``/``ng.p.Instrumentation`` of keyword parameters. Normal domains become
+    unbounded scalars with that mean and spread; quantized and integer domains are rounded.
+    ``points_to_evaluate`` are told to the optimizer first (missing values drawn at random).
+    ``random_state_seed`` (a tunelab addition) seeds the parametrization's random state.
+    Failed trials are not told to the optimizer.
+    """
+
+    where = "NevergradSearch()"
+
+    def __init__(
+        self,
+        optimizer: Any = None,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        space: Any = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        points_to_evaluate: list[dict[str, Any]] | None = None,
+        random_state_seed: int | None = None,
+    ) -> None:
+        self._ng = require("nevergrad", extra="nevergrad", feature="NevergradSearch")
+        super().__init__(metric=metric, mode=mode)
+        base = self._ng.optimizers.base
+        if optimizer_kwargs is not None and not isinstance(optimizer_kwargs, dict):
+            raise TypeError(
+                f"`optimizer_kwargs` of {self.where} must be a dict, got {optimizer_kwargs!r}"
+            )
+        self.optimizer_kwargs = dict(optimizer_kwargs or {})
+        self.random_state_seed = check_seed(random_state_seed, "random_state_seed", self.where)
+        self._points = check_points(points_to_evaluate, self.where)
+        self._factory: Any = None
+        self._optimizer: Any = None
+        self._names: list[str] | None = None
+        self._specs: list[ParamSpec] | None = None
+        self._config: dict[str, Any] = {}
+        self._parametrization: Any = None
+        self._max_concurrent = 0
+        if isinstance(optimizer, base.Optimizer):
+            if self.optimizer_kwargs:
+                raise ValueError(
+                    f"{self.where} got an optimizer instance and `optimizer_kwargs`; configure "
+                    f"the instance itself"
+                )
+            if space is not None and not _is_name_list(space):
+                raise ValueError(
+                    f"{self.where} got an optimizer instance, which carries its own "
+                    f"parametrization; `space` must then be None or a list of parameter names, "
+                    f"got {space!r}"
+                )
+            self._optimizer = optimizer
+            self._names = list(space) if space is not None else None
+            self._seed_parametrization(optimizer.parametrization)
+        elif isinstance(optimizer, base.ConfiguredOptimizer) or (
+            isinstance(optimizer, type) and issubclass(optimizer, base.Optimizer)
+        ):
+            self._factory = optimizer
+            if space is not None:
+                self._set_space(space)
+        else:
+            raise TypeError(
+                f"`optimizer` of {self.where} must be a nevergrad optimizer class (e.g. "
+                f"ng.optimizers.OnePlusOne) or instance, got {optimizer!r}"
+            )
+        self._live: dict[str, Any] = {}
+
+    # -- space ----------------------------------------------------------------------------
+    def _set_space(self, space: Any) -> None:
+        p = self._ng.p
+        if isinstance(space, dict):
+            if not has_searchable(space):
+                raise ValueError(
+                    f"`space` of {self.where} as a dict must hold tunelab domains, got {space!r}"
+                )
+            self._config = copy_tree(space)
+            self._specs = parse_space(self._config, self.where)
+            self._parametrization = p.Dict(**{s.name: self._parameter(s) for s in self._specs})
+        elif isinstance(space, p.Dict | p.Instrumentation):
+            self._parametrization = space
+        else:
+            raise TypeError(
+                f"`space` of {self.where} must be a dict of tunelab domains, an ng.p.Dict or "
+                f"an ng.p.Instrumentation of keyword parameters, got {space!r}"
+            )
+        self._seed_parametrization(self._parametrization)
+
+    def _seed_parametrization(self, parametrization: Any) -> None:
+        if self.random_state_seed is not None:
+            parametrization.random_state.seed(self.random_state_seed)
+
+    def _parameter(self, spec: ParamSpec) -> Any:
+        p = self._ng.p
+        if spec.kind == "categorical":
+            return p.Choice(list(range(len(spec.categories))))
+        if spec.law == "normal":
+            return p.Scalar(init=spec.mean).set_mutation(sigma=spec.sd)
+        low, high = spec.lower, spec.upper
+        if spec.kind == "int":
+            half = (spec.q or 1) / 2 * (1 - 1e-6)
+            low, high = low - half, high + half
+        if spec.law == "loguniform":
+            return p.Log(lower=low, upper=high)
+        return p.Scalar(lower=low, upper=high)
+
+    def _has_space(self) -> bool:
+        return self._optimizer is not None or self._parametrization is not None
+
+    def _use_config(self, config: dict[str, Any]) -> None:
+        self._set_space(config)
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        self._max_concurrent = max_concurrent
+        return False
+
+    def _get_optimizer(self) -> Any:
+        if self._optimizer is None:
+            kwargs = dict(self.optimizer_kwargs)
+            if self._max_concurrent > 1:
+                kwargs.setdefault("num_workers", self._max_concurrent)
+            self._optimizer = self._factory(parametrization=self._parametrization, **kwargs)
+        return self._optimizer
+
+    # -- values <-> candidates ------------------------------------------------------------
+    def _decode(self, candidate: Any) -> dict[str, Any]:
+        if self._specs is not None:
+            raw = candidate.value
+            values = {}
+            for spec in self._specs:
+                value = raw[spec.name]
+                if spec.kind == "categorical":
+                    values[spec.path] = spec.categories[int(value)]
+                else:
+                    values[spec.path] = spec.finish(value)
+            return build_suggestion(self._config, values)
+        args, kwargs = _args_kwargs(candidate, self._ng)
+        if self._names is not None:
+            flat = list(args[0]) if len(args) == 1 and _is_sequence(args[0]) else list(args)
+            if len(flat) != len(self._names):
+                raise ValueError(
+                    f"{self.where}: the optimizer gives {len(flat)} values for the "
+                    f"{len(self._names)} names {self._names}"
+                )
+            return {name: _python(v) for name, v in zip(self._names, flat)}
+        if args:
+            raise ValueError(
+                f"{self.where}: the optimizer's parametrization gives positional values "
+                f"{args!r}; pass their names as `space` (a list of names)"
+            )
+        return {key: _python(v) for key, v in kwargs.items()}
+
+    def _value_for(self, point: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """The parametrization value of a (partial) point, and the values the suggestion must
+        hold exactly (the point's own, not their round trip through the parametrization)."""
+        optimizer = self._get_optimizer()
+        parametrization = optimizer.parametrization
+        if self._specs is not None:
+            flat, fixed = point_values(point, self._specs, self._config, self.where)
+            value = dict(parametrization.sample().value)
+            for name, given in flat.items():
+                spec = next(s for s in self._specs if s.name == name)
+                if spec.kind == "categorical":
+                    given = next(
+                        i for i, c in enumerate(spec.categories) if c is given or _eq(c, given)
+                    )
+                value[name] = given
+            exact = {spec.path: flat[spec.name] for spec in self._specs if spec.name in flat}
+            return value, build_suggestion(self._config, {**exact, **fixed})
+        if self._names is not None:
+            missing = [n for n in self._names if n not in point]
+            if missing:
+                raise ValueError(
+                    f"`points_to_evaluate` of {self.where} must set every name; missing {missing}"
+                )
+            array = [point[n] for n in self._names]
+            if _is_instrumentation(parametrization, self._ng):
+                return ((array,), {}), {}
+            return array, {}
+        sampled = parametrization.sample().value
+        if _is_instrumentation(parametrization, self._ng):
+            args, kwargs = sampled
+            return (args, {**kwargs, **point}), {}
+        return {**sampled, **point}, {}
+
+    # -- searching ------------------------------------------------------------------------
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        self._check_ready()
+        optimizer = self._get_optimizer()
+        fixed: dict[str, Any] = {}
+        if self._points:
+            value, fixed = self._value_for(self._points.pop(0))
+            if _is_instrumentation(optimizer.parametrization, self._ng):
+                optimizer.suggest(*value[0], **value[1])
+            else:
+                optimizer.suggest(value)
+        candidate = optimizer.ask()
+        self._live[trial_id] = candidate
+        config = self._decode(candidate)
+        return merge_suggestion(config, fixed) if fixed else config
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        candidate = self._live.pop(trial_id, None)
+        if candidate is None or error:
+            return
+        value = objective_value(result, self.metric)
+        if value is None:
+            return
+        self._get_optimizer().tell(candidate, self._sign() * value)
+
+    def add_evaluated_point(
+        self,
+        parameters: dict[str, Any],
+        value: float,
+        error: bool = False,
+        pruned: bool = False,
+        intermediate_values: list[float] | None = None,
+    ) -> None:
+        """Tell the optimizer about a configuration evaluated elsewhere (failed ones skipped)."""
+        self._check_ready()
+        if error:
+            return
+        new_value, _ = self._value_for(parameters)
+        optimizer = self._get_optimizer()
+        candidate = optimizer.parametrization.spawn_child(new_value=new_value)
+        optimizer.tell(candidate, self._sign() * float(value))
+
+    # -- state ----------------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """The optimizer and the live candidates, pickled together (nevergrad's own format)."""
+        import cloudpickle
+
+        optimizer = self._optimizer
+        if optimizer is None and self._has_space() and self._factory is not None:
+            optimizer = self._get_optimizer()
+        blob = cloudpickle.dumps((optimizer, self._live))
+        return {
+            "version": _STATE_VERSION,
+            "optimizer": base64.b64encode(blob).decode(),
+            "points": pack_value(self._points),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        import pickle
+
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            raise ValueError(
+                f"`state` of {self.where}.set_state() must be a state of version "
+                f"{_STATE_VERSION}, got {state!r}"
+            )
+        optimizer, live = pickle.loads(base64.b64decode(state["optimizer"]))
+        if optimizer is not None:
+            self._optimizer = optimizer
+        self._live = dict(live)
+        self._points = list(unpack_value(state["points"]))
+
+    def __repr__(self) -> str:
+        return (
+            f"NevergradSearch(optimizer={self._factory or self._optimizer!r}, "
+            f"metric={self.metric!r}, mode={self.mode!r})"
+        )
+
+
+def _is_name_list(space: Any) -> bool:
+    return isinstance(space, list | tuple) and all(isinstance(n, str) for n in space)
+
+
+def _is_sequence(value: Any) -> bool:
+    return hasattr(value, "__len__") and not isinstance(value, str | bytes | dict)
+
+
+def _is_instrumentation(parametrization: Any, ng: Any) -> bool:
+    return isinstance(parametrization, ng.p.Instrumentation)
+
+
+def _args_kwargs(candidate: Any, ng: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    value = candidate.value
+    if isinstance(candidate, ng.p.Instrumentation):
+        args, kwargs = value
+        return tuple(args), dict(kwargs)
+    if isinstance(value, dict):
+        return (), dict(value)
+    return (value,), {}
+
+
+def _python(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return item()
+    tolist = getattr(value, "tolist", None)
+    return tolist() if callable(tolist) else value
+
+
+def _eq(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
