@@ -364,3 +364,52 @@ def test_resume_errored_only(tmp_path):
     second = tune.run(train, resume="ERRORED_ONLY", **kwargs)
     assert sorted(t.status.value for t in second.trials) == ["TERMINATED", "TERMINATED"]
     assert len(second.trials) == 2
+
+
+def test_ten_random_driver_kills_still_give_the_uninterrupted_results(tmp_path):
+    import random
+
+    rng = random.Random(1234)
+    exp_dir = tmp_path / "chaos"
+    kills = 0
+    resume = []
+    while kills < 10:
+        driver = _run_driver(tmp_path, "chaos", *resume)
+        time.sleep(rng.uniform(0.4, 1.6))
+        if driver.poll() is not None:  # finished before the kill
+            driver.communicate()
+            break
+        driver.kill()
+        driver.communicate()
+        kills += 1
+        resume = ["resume"]
+    final = _run_driver(tmp_path, "chaos", "resume")
+    out, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err
+    assert "STATUSES ['TERMINATED', 'TERMINATED', 'TERMINATED', 'TERMINATED']" in out
+    assert kills >= 5
+    _check_exactly_once(exp_dir)
+    # the same final results as an uninterrupted run: step 20 of each config
+    finals = sorted(
+        (
+            json.loads(Path(t, "result.json").read_text().splitlines()[-1])["x"],
+            json.loads(Path(t, "result.json").read_text().splitlines()[-1])["step"],
+        )
+        for t in exp_dir.iterdir()
+        if t.is_dir()
+    )
+    assert finals == [(1, 20), (2, 20), (3, 20), (4, 20)]
+
+
+def test_ctrl_c_then_tune_run_resume_by_name(tmp_path):
+    exp_dir = tmp_path / "by_name"
+    driver = _run_driver(tmp_path, "by_name")
+    _wait_for_results(exp_dir, 8)
+    driver.send_signal(signal.SIGINT)
+    out, _ = driver.communicate(timeout=60)
+    assert "PAUSED" in out
+    resumed = _run_driver(tmp_path, "by_name", "resume")
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert "STATUSES ['TERMINATED', 'TERMINATED', 'TERMINATED', 'TERMINATED']" in out
+    _check_exactly_once(exp_dir)
