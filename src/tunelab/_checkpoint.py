@@ -122,7 +122,17 @@ def _write_dict_checkpoint(
     import cloudpickle
 
     os.makedirs(directory, exist_ok=True)
-    _atomic_write(os.path.join(directory, DICT_CHECKPOINT_FILE), cloudpickle.dumps(data))
+    path = os.path.join(directory, DICT_CHECKPOINT_FILE)
+    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        # streamed with protocol 5: large buffers (numpy arrays) go to the file without an
+        # intermediate copy of the whole pickle in memory
+        with open(tmp, "wb") as handle:
+            cloudpickle.dump(data, handle, protocol=5)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     if metadata:
         _atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata).encode())
 

@@ -116,6 +116,7 @@ class Controller:
         self._pending_commands: collections.deque[Callable[[], None]] = collections.deque()
         self._restoring = self._factory.restoring
         self._reconfigure: dict[str, Reconfigure] = {}
+        self._outgoing: list[tuple[str, str]] = []
         self._checkpoint_states: dict[str, dict[str, Any]] = {}
         self._rollback: dict[str, int] = {}
         self._managers: dict[str, CheckpointManager] = {}
@@ -333,6 +334,12 @@ class Controller:
         for event in events:
             self._handle(event)
         self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
+        for writer in self._writers.values():
+            writer.flush()
+        if self._outgoing:  # decisions leave only once the results they answer are on disk
+            outgoing, self._outgoing = self._outgoing, []
+            for trial_id, decision in outgoing:
+                self._executor.send_decision(trial_id, decision)
         self._check_global_stop()
         self._report()
         for writer in self._writers.values():
@@ -382,7 +389,7 @@ class Controller:
             self._table.set_status(trial, TrialStatus.RUNNING)
             trial.start_time = trial.start_time or time.time()
             trial.location = executor.location(trial.trial_id)
-            self._dirty(trial)
+            self._dirty(trial, journal=False)  # resume treats RUNNING as PENDING
             if resumed:
                 self._callbacks.on_trial_restore(
                     iteration=self._iteration, trials=self._table.trials, trial=trial
@@ -471,11 +478,11 @@ class Controller:
                 decision = Decision(raw)
             if decision in (Decision.STOP, Decision.PAUSE):
                 self._stopping.add(trial_id)
-                self._executor.send_decision(trial_id, decision.value)
+                self._outgoing.append((trial_id, decision.value))
             elif decision == Decision.SAVE:
-                self._executor.send_decision(trial_id, P.SAVE)
+                self._outgoing.append((trial_id, P.SAVE))
             else:
-                self._executor.send_decision(trial_id, P.CONTINUE)
+                self._outgoing.append((trial_id, P.CONTINUE))
             if stopper is not None and getattr(stopper, "stop_all", None) and stopper.stop_all():
                 self._stop_all("the stopper ended the experiment")
             if decision in (Decision.STOP, Decision.PAUSE):
@@ -664,10 +671,13 @@ class Controller:
 
     _search_journaled_at = -1.0
 
-    def _dirty(self, trial: Trial) -> None:
+    def _dirty(self, trial: Trial, *, journal: bool = True) -> None:
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
-            writer.record(trial.to_state())
+            if journal:
+                writer.record(trial.to_state())
+            else:
+                writer.mark_dirty()
 
     # -- output --------------------------------------------------------------------------------
     def status_lines(self) -> list[str]:

@@ -184,6 +184,8 @@ class Experiment:
         else:
             self.storage_path = os.path.abspath(os.path.expanduser(root))
             self.experiment_path = os.path.join(self.storage_path, self.name)
+        #: the URI results are mirrored to when storage_path is remote (set at run time)
+        self.remote_path: str | None = None
         self.upload_dir = check_path(upload_dir, "upload_dir")
         if sync_config is not None and not isinstance(sync_config, SyncConfig):
             raise TypeError(f"sync_config must be None or a SyncConfig, got {sync_config!r}")

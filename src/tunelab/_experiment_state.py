@@ -104,6 +104,7 @@ class ExperimentStateWriter:
         self._dirty = True
         self._seq = 0
         self._journal: IO[str] | None = None
+        self._last_duration = 0.0
 
     def start(self, seq: int = 0) -> None:
         """Continue numbering after ``seq`` (resume) and write the first snapshot."""
@@ -121,17 +122,26 @@ class ExperimentStateWriter:
         if search_state is not None:
             entry["search_alg"] = search_state
         self._journal.write(json.dumps(entry, default=json_default) + "\n")
-        self._journal.flush()
         self._dirty = True
+
+    def flush(self) -> None:
+        """Hand buffered journal lines to the OS (the controller calls it once per loop
+        step, before it acts on anything, as the loggers do)."""
+        if self._journal is not None:
+            self._journal.flush()
 
     def mark_dirty(self) -> None:
         self._dirty = True
 
     def maybe_write(self) -> None:
-        if self._dirty and self._clock() - self._last >= self._period:
+        self.flush()
+        # a snapshot costs O(trials): space them so that they take at most ~2% of the time
+        period = max(self._period, 50 * self._last_duration)
+        if self._dirty and self._clock() - self._last >= period:
             self.write()
 
     def write(self) -> None:
+        started = time.perf_counter()
         document = self._build()
         document.setdefault("version", STATE_VERSION)
         document["journal_seq"] = self._seq
@@ -144,6 +154,7 @@ class ExperimentStateWriter:
             pass
         self._last = self._clock()
         self._dirty = False
+        self._last_duration = time.perf_counter() - started
 
     def close(self) -> None:
         if self._journal is not None:

@@ -10,6 +10,8 @@ import time
 import tunelab as tune
 from tunelab import Checkpoint
 
+STEP_SLEEP = float(os.environ.get("STEP_SLEEP", "0.05"))
+
 
 def train(config):
     start = 0
@@ -17,7 +19,7 @@ def train(config):
     if checkpoint is not None:
         start = checkpoint.to_dict()["step"]
     for step in range(start + 1, 21):
-        time.sleep(0.05)
+        time.sleep(STEP_SLEEP)
         tune.report(
             {"step": step, "x": config["x"]}, checkpoint=Checkpoint.from_dict({"step": step})
         )
