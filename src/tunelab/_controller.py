@@ -137,7 +137,7 @@ class Controller:
         self._scheduler.on_trial_add(self._view, trial)
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
-            writer.record(trial.to_state(), self._search_state_for_journal())
+            writer.record_trial(trial, self._search_state_for_journal())
 
     def request_stop_experiment(self) -> None:
         """End the experiment: running trials stop at their next report, no new ones start.
@@ -675,7 +675,7 @@ class Controller:
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
             if journal:
-                writer.record(trial.to_state())
+                writer.record_trial(trial)
             else:
                 writer.mark_dirty()
 

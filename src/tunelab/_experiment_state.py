@@ -111,17 +111,28 @@ class ExperimentStateWriter:
         self._seq = seq
         self.write()
 
-    def record(self, trial_state: dict[str, Any], search_state: Any = None) -> None:
-        """Append one trial's new state to the journal (flushed to the OS at once), with
-        the search algorithm's state when the trial is new (so a resume does not create
-        it again)."""
+    def record_trial(self, trial: Any, search_state: Any = None) -> None:
+        """Journal ``trial`` (a :class:`Trial`): the raw state when plain JSON holds it
+        (the common case, encoded once by the C encoder), else its JSON-safe state."""
+        try:
+            self.record(trial.to_state(safe=False), search_state, strict=True)
+        except (TypeError, ValueError):
+            self.record(trial.to_state(), search_state)
+
+    def record(
+        self, trial_state: dict[str, Any], search_state: Any = None, *, strict: bool = False
+    ) -> None:
+        """Append one trial's new state to the journal (handed to the OS at the next
+        :meth:`flush`), with the search algorithm's state when the trial is new (so a resume
+        does not create it again). ``strict``: raise instead of stringifying odd values."""
+        entry: dict[str, Any] = {"seq": self._seq + 1, "trial": trial_state}
+        if search_state is not None:
+            entry["search_alg"] = search_state
+        line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
         if self._journal is None:
             self._journal = open(self.journal_path, "a")  # noqa: SIM115
         self._seq += 1
-        entry: dict[str, Any] = {"seq": self._seq, "trial": trial_state}
-        if search_state is not None:
-            entry["search_alg"] = search_state
-        self._journal.write(json.dumps(entry, default=json_default) + "\n")
+        self._journal.write(line + "\n")
         self._dirty = True
 
     def flush(self) -> None:

@@ -201,9 +201,16 @@ class Trial:
         """``path`` relative to the experiment directory (so experiments can move)."""
         return os.path.relpath(path, self.experiment_path) if self.experiment_path else path
 
-    def to_state(self) -> dict[str, Any]:
-        """A JSON-safe snapshot of everything needed to rebuild this record."""
+    def to_state(self, *, safe: bool = True) -> dict[str, Any]:
+        """A snapshot of everything needed to rebuild this record: JSON-safe, or with
+        ``safe=False`` the raw values (faster, for an encoder with ``default=json_default``
+        that falls back to the safe form when the raw one cannot be encoded)."""
         from tunelab._json import json_safe
+
+        if not safe:
+
+            def json_safe(value: Any) -> Any:
+                return value
 
         return {
             "trial_id": self.trial_id,
