@@ -243,6 +243,7 @@ def execute_experiments(
     from tunelab._resume import load_trials, parse_resume, save_tuner_file
 
     plan = parse_resume(options.resume, options.resume_config)
+    syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
     initial_trials: list[Trial] = []
     restored_state: dict[str, Any] | None = None
     if plan.mode != "new":
@@ -386,12 +387,23 @@ def execute_experiments(
         )
         if verbose:
             print_dashboard_url(server)
+    for syncer in syncers:
+        syncer.start()
     try:
         with _graceful_sigint(controller, verbose):
             trials = controller.run()
     finally:
         if server is not None:
             server.stop()
+        for syncer in syncers:
+            if not syncer.stop(final_sync=True, timeout_s=300.0):
+                print(
+                    f"tunelab: the final upload to {syncer.uri} did not complete; the local copy "
+                    f"is kept in {syncer.local_dir}",
+                    file=sys.stderr,
+                )
+            for error in syncer.errors:
+                print(f"tunelab: upload problem: {error}", file=sys.stderr)
     if controller.interrupted:
         _print_resume_hint(experiments, verbose)
     if options.raise_on_failed_trial and not controller.interrupted:
@@ -461,3 +473,33 @@ def _print_resume_hint(experiments: list[Any], verbose: int) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list[Any]:
+    """Experiments stored at a URI (``s3://...``) run in a local staging directory that a
+    background :class:`~tunelab._storage.Syncer` mirrors to the URI (the loop never waits
+    on the network). On resume, the remote experiment is downloaded first."""
+    from tunelab import _storage
+
+    syncers = []
+    for exp in experiments:
+        remote = getattr(exp, "remote_path", None) or exp.experiment_path
+        if not _storage.is_uri(remote):
+            continue
+        root = _defaults.results_root()
+        if _storage.is_uri(root):
+            root = os.path.expanduser("~/tunelab_results")
+        local = _storage.local_path_for_uri(remote, root)
+        downloaded = False
+        if download and _storage.uri_exists(remote, "experiment_state.json"):
+            _storage.download(remote, local)
+            downloaded = True
+        os.makedirs(local, exist_ok=True)
+        exp.remote_path = remote
+        exp.experiment_path = local
+        exp.storage_path = os.path.dirname(local)
+        syncer = _storage.Syncer(local, remote)
+        if downloaded:
+            syncer.mark_synced()
+        syncers.append(syncer)
+    return syncers

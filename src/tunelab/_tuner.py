@@ -130,8 +130,14 @@ class Tuner:
 
     @classmethod
     def can_restore(cls, path: str | os.PathLike[str], storage_filesystem: Any = None) -> bool:
-        """True when ``path`` holds an experiment tunelab can resume."""
-        return os.path.exists(os.path.join(os.fspath(path), "experiment_state.json"))
+        """True when ``path`` (a directory or a URI such as ``s3://b/exp``) holds an
+        experiment tunelab can resume."""
+        from tunelab import _storage
+
+        path = os.fspath(path)
+        if _storage.is_uri(path):
+            return _storage.uri_exists(path, "experiment_state.json")
+        return os.path.exists(os.path.join(path, "experiment_state.json"))
 
     @classmethod
     def restore(
@@ -152,10 +158,21 @@ class Tuner:
         trainable and settings come from the experiment's ``tuner.pkl`` unless ``trainable``
         (and ``param_space``) are given. The directory may have moved since it was written.
         """
+        from tunelab import _defaults, _storage
         from tunelab._experiment import _resolve_run
         from tunelab._resume import load_tuner_file
 
-        path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+        remote: str | None = None
+        path = os.fspath(path)
+        if _storage.is_uri(path):
+            remote = path.rstrip("/")
+            staging = _defaults.results_root()
+            if _storage.is_uri(staging):
+                staging = os.path.expanduser("~/tunelab_results")
+            if not cls.can_restore(remote):
+                raise ValueError(f"Tuner.restore: {remote!r} holds no tunelab experiment")
+            path = _storage.download(remote, _storage.local_path_for_uri(remote, staging))
+        path = os.path.abspath(os.path.expanduser(path))
         if not cls.can_restore(path):
             raise ValueError(
                 f"Tuner.restore: {path!r} holds no tunelab experiment (no experiment_state.json)"
@@ -191,6 +208,7 @@ class Tuner:
         experiment.name = os.path.basename(path)
         experiment.storage_path = os.path.dirname(path)
         experiment.experiment_path = path
+        experiment.remote_path = remote
         tuner._experiment = experiment
         tuner._options.resume = True
         tuner._options.resume_config = None

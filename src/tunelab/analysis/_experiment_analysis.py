@@ -84,6 +84,13 @@ class ExperimentAnalysis:
         if default_mode is not None:
             validate_mode(default_mode, "default_mode")
         path = os.fspath(experiment_checkpoint_path)
+        self.remote_path: str | None = None
+        if trials is None:
+            from tunelab import _storage
+
+            if _storage.is_uri(path):  # e.g. s3://bucket/exp: read a local copy
+                self.remote_path = path
+                path = _storage.download(path, _storage.local_path_for_uri(path, _staging_root()))
         self._files: dict[str, _io.TrialFiles] = {}
         self._stats: dict[tuple[str, str], dict[str, float] | None] = {}
         self._live = trials is not None
@@ -479,3 +486,10 @@ class Analysis(ExperimentAnalysis):
         default_mode: str | None = None,
     ) -> None:
         super().__init__(experiment_dir, default_metric=default_metric, default_mode=default_mode)
+
+
+def _staging_root() -> str:
+    from tunelab import _defaults
+
+    root = _defaults.results_root()
+    return os.path.expanduser("~/tunelab_results") if "://" in root else root
