@@ -415,12 +415,26 @@ def test_create_searcher_builds_the_variant_generator(caplog: pytest.LogCaptureF
     assert gen.max_concurrent == 3 and "metric" in caplog.text
 
 
-@pytest.mark.parametrize("name", ["hyperopt", "optuna", "nevergrad", "bohb"])
-def test_create_searcher_names_adapters_not_available_yet(name: str) -> None:
-    if importlib.util.find_spec(f"tunelab.search.{name}") is not None:
-        pytest.skip(f"the {name} adapter exists now")
-    with pytest.raises(NotImplementedError, match=f"'{name}' searcher adapter"):
-        create_searcher(name)
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("hyperopt", "HyperOptSearch"),
+        ("optuna", "OptunaSearch"),
+        ("nevergrad", "NevergradSearch"),
+        ("bohb", "TuneBOHB"),
+    ],
+)
+def test_create_searcher_builds_the_adapters(name: str, cls: str) -> None:
+    kwargs: dict[str, object] = {}
+    if name == "nevergrad":
+        nevergrad = pytest.importorskip("nevergrad")
+        kwargs["optimizer"] = nevergrad.optimizers.OnePlusOne
+    try:
+        searcher = create_searcher(name, metric="loss", mode="min", **kwargs)
+    except ImportError as exc:  # the extra is not installed: the error names it
+        assert f"tunelab[{name}]" in str(exc) or "pip install" in str(exc)
+        return
+    assert type(searcher).__name__ == cls
 
 
 def test_create_searcher_rejects_unknown_names() -> None:
