@@ -37,6 +37,16 @@ def _check_count(name: str, value: Any, *, integer: bool = False) -> None:
         raise ValueError(f"LocalExecutor: {name} must be a whole number, got {value!r}")
 
 
+def _relay_output(stream: Any) -> None:
+    for line in iter(stream.readline, b""):
+        try:
+            sys.stdout.write(line.decode(errors="replace"))
+            sys.stdout.flush()
+        except (OSError, ValueError):  # the driver's stdout went away
+            break
+    stream.close()
+
+
 class LocalExecutor(ConnectionExecutor):
     """Run trials in worker processes on this machine.
 
@@ -109,12 +119,21 @@ class LocalExecutor(ConnectionExecutor):
         env = dict(os.environ)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(worker.gpu_key)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # On a terminal, worker output goes through this process's sys.stdout, so that the
+        # in-place status redraw never paints over what trainables print.
+        relay = sys.stdout.isatty()
         process = subprocess.Popen(
             [sys.executable, "-c", _WORKER_CODE],
             stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE if relay else None,
+            stderr=subprocess.STDOUT if relay else None,
             env=env,
             close_fds=True,
         )
+        if relay and process.stdout is not None:
+            threading.Thread(
+                target=_relay_output, args=(process.stdout,), name="tunelab-relay", daemon=True
+            ).start()
         assert process.stdin is not None
         line = f"AF_UNIX {self._listener.address} {self._authkey.hex()} {worker.token}\n"
         process.stdin.write(line.encode())
