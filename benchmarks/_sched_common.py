@@ -179,15 +179,46 @@ def train_mlp(config: dict[str, Any], tune: Any) -> None:
             shutil.rmtree(directory, ignore_errors=True)
 
 
+# -- the synthetic family ----------------------------------------------------------------------
+SYN_SAMPLES = 200
+SYN_MAX_T = 100
+SYN_NOISE = 0.005
+
+
+def synthetic_configs(n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` configurations ``{"index", "a", "b"}`` with ``a``, ``b`` uniform in [0, 1]."""
+    rng = random.Random(f"synthetic-configs|{seed}")
+    return [{"index": i, "a": rng.random(), "b": rng.random()} for i in range(n)]
+
+
+def synthetic_loss(config: dict[str, Any], t: int, seed: int) -> float:
+    """``loss_t = f(config) + g(config) / sqrt(t) + noise``, a pure function of (config, t,
+    seed), so that any configuration (suggested by BOHB, perturbed by PBT) has its curve.
+
+    ``f`` (the final loss floor) is a bowl around ``a = 0.3, b = 0.65``; ``g`` (how slowly a
+    configuration converges) is small where ``a`` is large, so configurations that start
+    fast are not always the ones that finish best. ``noise`` ~ N(0, 0.005), seeded by the
+    configuration and ``t``."""
+    a = min(1.0, max(0.0, float(config["a"])))
+    b = min(1.0, max(0.0, float(config["b"])))
+    f = 0.06 + 0.4 * ((a - 0.3) ** 2 + (b - 0.65) ** 2)
+    g = 0.1 + 0.5 * (1.0 - a) * b
+    noise = random.Random(f"{seed}|{a:.12f}|{b:.12f}|{t}").gauss(0.0, SYN_NOISE)
+    return f + g / math.sqrt(t) + noise
+
+
 # -- measuring -------------------------------------------------------------------------------
-def summarize(events: list[tuple[int, int, float, float]], max_t: int = MAX_T) -> dict[str, Any]:
-    """``events``: (config index, iteration, val_acc, time) per result, in arrival order.
-    Returns compute spent, the best full-fidelity accuracy, and the best-so-far at each
-    result (for the anytime columns)."""
-    best = -math.inf
+def summarize(
+    events: list[tuple[int, int, float, float]], max_t: int = MAX_T, mode: str = "max"
+) -> dict[str, Any]:
+    """``events``: (config index, iteration, metric, time) per result, in arrival order.
+    Returns compute spent, the best full-fidelity metric (max or min by ``mode``), and the
+    best-so-far at each result (for the anytime columns)."""
+    sign = 1.0 if mode == "max" else -1.0
+    best = -math.inf * sign
     trace = []
     for count, (_, iteration, value, when) in enumerate(events, start=1):
-        if iteration >= max_t and value > best:
+        if iteration >= max_t and sign * value > sign * best:
             best = value
         trace.append((count, when, best))
     return {"compute": len(events), "best": best, "trace": trace}

