@@ -345,20 +345,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        if state.get("version") != S.STATE_VERSION:
-            raise ValueError(
-                f"{type(self).__name__}.set_state: unsupported state version "
-                f"{state.get('version')!r} (expected {S.STATE_VERSION})"
-            )
-        if state.get("settings") != self._settings():
-            raise ValueError(
-                f"{type(self).__name__}.set_state: the state was saved with other settings "
-                f"({state.get('settings')!r}); this scheduler has {self._settings()!r}"
-            )
-        if state.get("metric") and not self._metric:
-            self._metric = state["metric"]
-        if state.get("mode") and not self._mode:
-            self._mode = state["mode"]
+        S.restore_common_state(self, state)
         S.rng_from_state(self._rng, state["rng"])
         self._num_stopped = int(state["num_stopped"])
         self._bracket_of = {str(k): int(v) for k, v in state["bracket_of"].items()}

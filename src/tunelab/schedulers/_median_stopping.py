@@ -222,21 +222,7 @@ class MedianStoppingRule(TrialScheduler):
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        name = type(self).__name__
-        if state.get("version") != S.STATE_VERSION:
-            raise ValueError(
-                f"{name}.set_state: unsupported state version {state.get('version')!r} "
-                f"(expected {S.STATE_VERSION})"
-            )
-        if state.get("settings") != self._settings():
-            raise ValueError(
-                f"{name}.set_state: the state was saved with other settings "
-                f"({state.get('settings')!r}); this scheduler has {self._settings()!r}"
-            )
-        if state.get("metric") and not self._metric:
-            self._metric = state["metric"]
-        if state.get("mode") and not self._mode:
-            self._mode = state["mode"]
+        S.restore_common_state(self, state)
         self._history = {}
         for trial_id, points in state["history"].items():
             history = self._history[str(trial_id)] = _History(self._grace_period)

@@ -289,3 +289,23 @@ class StopRequests:
         self.pending = {str(t): None for t in pending}
         self.requested = {}
         self.doomed = {str(t): None for t in state.get("doomed", [])}
+
+
+def restore_common_state(scheduler: Any, state: dict[str, Any]) -> None:
+    """The part of ``set_state`` every rung scheduler shares: check the state's version and
+    settings against ``scheduler._settings()``, adopt its metric/mode if unset."""
+    name = type(scheduler).__name__
+    if state.get("version") != STATE_VERSION:
+        raise ValueError(
+            f"{name}.set_state: unsupported state version {state.get('version')!r} "
+            f"(expected {STATE_VERSION})"
+        )
+    if state.get("settings") != scheduler._settings():
+        raise ValueError(
+            f"{name}.set_state: the state was saved with other settings "
+            f"({state.get('settings')!r}); this scheduler has {scheduler._settings()!r}"
+        )
+    if state.get("metric") and not scheduler._metric:
+        scheduler._metric = state["metric"]
+    if state.get("mode") and not scheduler._mode:
+        scheduler._mode = state["mode"]
