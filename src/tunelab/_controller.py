@@ -294,7 +294,7 @@ class Controller:
             self._managers[trial.trial_id] = manager
         return manager
 
-    def _state_document(self, experiment_path: str) -> dict[str, Any]:
+    def _state_document(self, experiment_path: str, safe: bool = True) -> dict[str, Any]:
         trials = [t for t in self._table.trials if t.experiment_path == experiment_path]
         return {
             "name": os.path.basename(experiment_path),
@@ -302,7 +302,7 @@ class Controller:
             "mode": self._mode,
             "start_time": self._start_time,
             "timestamp": time.time(),
-            "trials": [t.to_state() for t in trials],
+            "trials": [t.to_state(safe=safe) for t in trials],
             "search_alg": _safe_state(self._search),
             "scheduler": _safe_state(self._scheduler),
         }

@@ -27,8 +27,9 @@ JOURNAL_FILE = "experiment_state.journal"
 STATE_VERSION = 1
 
 
-def write_json_atomic(path: str, data: Any) -> None:
-    text = json.dumps(data, default=json_default)  # one-shot: the C encoder
+def write_json_atomic(path: str, data: Any, *, text: str | None = None) -> None:
+    if text is None:
+        text = json.dumps(data, default=json_default)  # one-shot: the C encoder
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as fh:
         fh.write(text)
@@ -90,7 +91,7 @@ class ExperimentStateWriter:
     def __init__(
         self,
         experiment_path: str,
-        build: Callable[[], dict[str, Any]],
+        build: Callable[..., dict[str, Any]],
         *,
         period_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
@@ -153,10 +154,17 @@ class ExperimentStateWriter:
 
     def write(self) -> None:
         started = time.perf_counter()
-        document = self._build()
-        document.setdefault("version", STATE_VERSION)
-        document["journal_seq"] = self._seq
-        write_json_atomic(self.path, document)
+        text = None
+        try:  # raw trial states encoded once by the C encoder (the common case) ...
+            document = self._build(safe=False)
+            document.setdefault("version", STATE_VERSION)
+            document["journal_seq"] = self._seq
+            text = json.dumps(document)
+        except (TypeError, ValueError):  # ... else the JSON-safe form
+            document = self._build()
+            document.setdefault("version", STATE_VERSION)
+            document["journal_seq"] = self._seq
+        write_json_atomic(self.path, document, text=text)
         # the snapshot holds everything up to seq: start a fresh journal
         if self._journal is not None:
             self._journal.close()
