@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tunelab._callback import Callback
 
@@ -109,20 +109,25 @@ class LoggerCallback(Callback):
 # ---------------------------------------------------------------------------------------
 # Buffered append-only files (shared by the JSON/CSV callbacks and the legacy loggers)
 # ---------------------------------------------------------------------------------------
+class _Releasable(Protocol):
+    def release(self) -> None: ...
+
+
 class _OpenFiles:
-    """Caps how many :class:`_LineFile` objects hold an open handle at once."""
+    """Caps how many buffered files (line files, TensorBoard event files) hold an open
+    handle at once; the least recently opened is released first."""
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = _open_file_limit() if limit is None else limit
-        self._open: OrderedDict[_LineFile, None] = OrderedDict()
+        self._open: OrderedDict[_Releasable, None] = OrderedDict()
 
-    def opened(self, file: _LineFile) -> None:
+    def opened(self, file: _Releasable) -> None:
         self._open[file] = None
         while len(self._open) > self.limit:
             oldest, _ = self._open.popitem(last=False)
             oldest.release()
 
-    def closed(self, file: _LineFile) -> None:
+    def closed(self, file: _Releasable) -> None:
         self._open.pop(file, None)
 
 

@@ -23,13 +23,12 @@ import os
 import socket
 import struct
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from tunelab._errors import require
 from tunelab.logger._legacy import Logger
-from tunelab.logger._logger_callback import LoggerCallback, _open_file_limit
+from tunelab.logger._logger_callback import LoggerCallback, _OpenFiles
 
 if TYPE_CHECKING:
     from tunelab._trial import Trial
@@ -158,7 +157,7 @@ class _EventFile:
 
     __slots__ = ("_fh", "_open_files", "logdir", "path", "records")
 
-    def __init__(self, logdir: str, open_files: _OpenEventFiles | None) -> None:
+    def __init__(self, logdir: str, open_files: _OpenFiles | None) -> None:
         self.logdir = logdir
         self.path: str | None = None
         self.records: list[bytes] = []
@@ -261,29 +260,12 @@ def _summary_event(wall_time: float, step: int, summary: bytes) -> bytes:
     return b"\x09" + _F64.pack(wall_time) + b"\x10" + _varint(step) + _length_delimited(5, summary)
 
 
-class _OpenEventFiles:
-    """Caps how many event files hold an open handle at once (least recently opened first)."""
-
-    def __init__(self, limit: int | None = None) -> None:
-        self.limit = _open_file_limit() if limit is None else limit
-        self._open: OrderedDict[_EventFile, None] = OrderedDict()
-
-    def opened(self, file: _EventFile) -> None:
-        self._open[file] = None
-        while len(self._open) > self.limit:
-            oldest, _ = self._open.popitem(last=False)
-            oldest.release()
-
-    def closed(self, file: _EventFile) -> None:
-        self._open.pop(file, None)
-
-
 class _TrialEvents:
     """What one trial writes: its result events, then its hparams at the end."""
 
     __slots__ = ("_bad_tags", "file", "last_scalars")
 
-    def __init__(self, logdir: str, open_files: _OpenEventFiles | None) -> None:
+    def __init__(self, logdir: str, open_files: _OpenFiles | None) -> None:
         self.file = _EventFile(logdir, open_files)
         self.last_scalars: dict[str, float] = {}
         self._bad_tags: set[str] = set()
@@ -395,7 +377,7 @@ class TBXLoggerCallback(LoggerCallback):
         _check_installed()
         self._trials: dict[Trial, _TrialEvents] = {}
         self._dirty: dict[_TrialEvents, None] = {}
-        self._files = _OpenEventFiles()
+        self._files = _OpenFiles()
 
     def _events_for(self, trial: Trial) -> _TrialEvents | None:
         events = self._trials.get(trial)
