@@ -94,6 +94,7 @@ class Controller:
             self._table.trials,
             executor.total_resources,
             stop_trial=self._stop_held,
+            reconfigure_trial=self._reconfigure_held,
         )
         self._iteration = 0
         self._stopping: set[str] = set()
@@ -182,6 +183,23 @@ class Controller:
                 self._complete(held)
 
         self.enqueue(stop)
+
+    def _reconfigure_held(self, trial: Trial, change: Reconfigure) -> None:
+        """A scheduler restarts a trial it holds (PENDING/PAUSED) from another checkpoint or
+        with another config (PBT's synch exploit): applied now, so the trial is PENDING
+        with its new setup when the scheduler's call goes on."""
+        held = self._table.by_id.get(trial.trial_id)
+        if held is not trial or trial.status not in (TrialStatus.PENDING, TrialStatus.PAUSED):
+            raise ValueError(
+                f"runner.reconfigure_trial: {trial} is {trial.status.value}; only PENDING or "
+                "PAUSED trials of this experiment can be reconfigured (return a Reconfigure "
+                "from on_trial_result for a running one)"
+            )
+        if not isinstance(change, Reconfigure):
+            raise TypeError(
+                f"runner.reconfigure_trial: change must be a Reconfigure, got {change!r}"
+            )
+        self._apply_reconfigure(trial, change)
 
     def enqueue(self, command: Callable[[], None]) -> None:
         """Run ``command`` on the loop's thread at the next iteration (server commands)."""
@@ -579,9 +597,18 @@ class Controller:
             if not isinstance(checkpoint, Checkpoint):
                 checkpoint = Checkpoint(str(checkpoint))
             trial.checkpoint = checkpoint
-            state = self._checkpoint_states.get(str(checkpoint.path))
-            if state is not None:
-                trial.restore_state = dict(state)
+            path = str(checkpoint.path)
+            state = self._checkpoint_states.get(path) or next(
+                (  # a donor's checkpoint registered before a resume
+                    t.restore_state
+                    for t in self._table.trials
+                    if t.restore_state and str(getattr(t.checkpoint, "path", "")) == path
+                ),
+                None,
+            )
+            trial.restore_state = dict(state) if state is not None else None
+            # it restarts from that checkpoint, not its own: nothing of its log to cut
+            self._rollback.pop(trial.trial_id, None)
         if change.resources is not None:
             from tunelab._resources import resources_from_request
 

@@ -333,3 +333,49 @@ def test_simulated_executor_validates_its_arguments(
 def test_the_placeholder_trainable_refuses_to_run_for_real() -> None:
     with pytest.raises(RuntimeError, match="SimulatedExecutor"):
         simulated_trainable({})
+
+
+# -- runner.reconfigure_trial ------------------------------------------------------------------
+class _MovePaused(FIFOScheduler):
+    """Pauses the q=0.9 trial at iteration 3, then asks the controller to restart it from
+    its checkpoint with q=0.05 (what PBT's synch mode does with the trials at a barrier)."""
+
+    def __init__(self, *, reconfigure_running: bool = False) -> None:
+        super().__init__()
+        self.reconfigure_running = reconfigure_running
+        self.moved = False
+
+    def decision_points(self) -> Any:
+        return None  # every result
+
+    def on_trial_result(self, runner: Any, trial: Any, result: dict[str, Any]) -> Any:
+        if trial.config["q"] == 0.9 and result["training_iteration"] == 3 and not self.moved:
+            if self.reconfigure_running:
+                runner.reconfigure_trial(trial, tune.schedulers.Reconfigure(config={"q": 0.05}))
+            return "PAUSE"
+        return "CONTINUE"
+
+    def choose_trial_to_run(self, runner: Any) -> Any:
+        for trial in runner.paused_trials():
+            if not self.moved:
+                self.moved = True
+                runner.reconfigure_trial(
+                    trial, tune.schedulers.Reconfigure(config={"q": 0.05}, tag_suffix="@moved")
+                )
+                assert trial.status == "PENDING" and trial.config == {"q": 0.05}
+        return super().choose_trial_to_run(runner)
+
+
+def test_a_scheduler_restarts_a_paused_trial_with_a_new_config_through_the_runner() -> None:
+    analysis = run(_MovePaused(), qualities=[0.5, 0.9], num_cpus=1)
+    moved = next(t for t in analysis.trials if t.experiment_tag.endswith("@moved"))
+    lines = read_lines(moved)
+    assert [r["training_iteration"] for r in lines] == list(range(1, 10))  # each once
+    assert [r["config"]["q"] for r in lines] == [0.9] * 3 + [0.05] * 6
+    assert moved.config == {"q": 0.05} and moved.status == "TERMINATED"
+    assert lines[-1]["loss"] == pytest.approx(0.05 + 1 / 9)
+
+
+def test_reconfiguring_a_running_trial_through_the_runner_is_an_error() -> None:
+    with pytest.raises(ValueError, match="only PENDING or PAUSED"):
+        run(_MovePaused(reconfigure_running=True), qualities=[0.5, 0.9], num_cpus=1)

@@ -35,8 +35,11 @@ class Population:
             )
             trial.status = TrialStatus.RUNNING
             self.trials.append(trial)
+        self.reconfigured = []
         self.runner = RunnerView(
-            lambda status: [t for t in self.trials if t.status == status], self.trials
+            lambda status: [t for t in self.trials if t.status == status],
+            self.trials,
+            reconfigure_trial=self.reconfigure,
         )
         for trial in self.trials:
             scheduler.on_trial_add(self.runner, trial)
@@ -46,6 +49,18 @@ class Population:
         result = {"score": score, "training_iteration": int(time), "time_total_s": time, **extra}
         trial.update_last_result(result)
         return self.scheduler.on_trial_result(self.runner, trial, result)
+
+    def reconfigure(self, trial, change):
+        """What the controller does with runner.reconfigure_trial (a held trial restarts
+        from the given checkpoint with the new config)."""
+        assert trial.status in (TrialStatus.PAUSED, TrialStatus.PENDING)
+        self.reconfigured.append(trial.trial_id)
+        trial.config = dict(change.config)
+        trial.checkpoint = change.checkpoint
+        donor = next(t for t in self.trials if t.checkpoint == change.checkpoint and t is not trial)
+        trial.restore_state = dict(donor.restore_state)
+        trial.experiment_tag += change.tag_suffix
+        trial.status = TrialStatus.PENDING
 
     def checkpoint(self, index, iteration):
         trial = self.trials[index]
@@ -292,8 +307,11 @@ def test_synch_pauses_until_all_reach_the_point_then_exploits_the_bottom():
     pop.trials[3].status = TrialStatus.PAUSED
     pop.checkpoint(3, 2)
     chosen = scheduler.choose_trial_to_run(pop.runner)
-    assert chosen is not None and chosen.status == TrialStatus.PAUSED
-    # bottom half (0, 1) now continue from checkpoints of the top half (2, 3)
+    # bottom half (0, 1) now continue from checkpoints of the top half (2, 3): asked of the
+    # controller (the scheduler itself writes nothing to the trial records)
+    assert sorted(pop.reconfigured) == ["t0", "t1"]
+    assert chosen is not None and chosen.trial_id in ("t0", "t1")
+    assert chosen.status == TrialStatus.PENDING
     for index in (0, 1):
         trial = pop.trials[index]
         assert trial.checkpoint in ("/ckpt/t2/2", "/ckpt/t3/2")

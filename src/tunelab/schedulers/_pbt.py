@@ -15,8 +15,9 @@ trial's run and restarts it from the donor's checkpoint with the new config, app
 Every result is a decision point (:meth:`decision_points` returns None).
 
 ``synch=True``: a trial reaching the next perturbation point is paused until every live
-trial has reached it; then the bottom quantile of the paused population is exploited and all
-of them resume (:meth:`choose_trial_to_run`).
+trial has reached it; then the bottom quantile of the paused population is exploited (asked
+of the controller through ``runner.reconfigure_trial``: each restarts from a donor's
+checkpoint with its explored config) and all of them resume (:meth:`choose_trial_to_run`).
 
 The policy log (``pbt_global.txt``, ``pbt_policy_<trial_id>.txt``) is written through a
 :class:`~._pbt_policy.PolicyLog` object (default: files in each trial's experiment
@@ -413,7 +414,11 @@ class PopulationBasedTraining(FIFOScheduler):
             donor = donors[int(self._rng.random() * len(donors))]
             new_config, suffix = self._explore_for(trial, donor)
             self._note_exploit(trial, self._states[tid], donor, new_config)
-            _apply_to_paused(trial, donor, new_config, suffix)
+            # the controller restarts it from the donor's checkpoint with the new config
+            runner.reconfigure_trial(
+                trial,
+                Reconfigure(config=new_config, checkpoint=donor.checkpoint, tag_suffix=suffix),
+            )
         self._waiting.clear()
         self._next_sync += self.perturbation_interval
 
@@ -475,14 +480,3 @@ class PopulationBasedTraining(FIFOScheduler):
         """The policy lines that produced ``trial_id``'s current model (oldest first)."""
         state = self._states.get(trial_id)
         return [list(line) for line in state.lineage] if state else []
-
-
-def _apply_to_paused(trial: Trial, donor: Trial, config: dict[str, Any], suffix: str) -> None:
-    """Exploit for a trial paused at a synch barrier: it resumes from the donor's checkpoint
-    with ``config``. The controller starts a PAUSED trial from ``trial.checkpoint`` with
-    ``trial.config``; this is the one place PBT writes to a trial record (as the controller's
-    own Reconfigure does for running trials)."""
-    trial.config = config
-    trial.checkpoint = donor.checkpoint
-    trial.restore_state = dict(donor.restore_state) if donor.restore_state else None
-    trial.experiment_tag += suffix

@@ -12,8 +12,11 @@ decisions; it never touches processes or files. The controller calls, from its o
 * ``choose_trial_to_run(runner) -> Trial | None`` when resources are free;
 * ``save(path)``/``restore(path)`` or ``get_state()``/``set_state()`` for resume.
 
-``runner`` is a read-only :class:`RunnerView` (``get_trials()``, ``get_live_trials()``,
-``pending_trials()``, ``paused_trials()``), never the controller itself.
+``runner`` is a :class:`RunnerView` (``get_trials()``, ``get_live_trials()``,
+``pending_trials()``, ``paused_trials()``), never the controller itself. A scheduler changes
+trials only through its two requests, which the controller carries out:
+``runner.stop_trial(trial)`` and ``runner.reconfigure_trial(trial, Reconfigure(...))`` for
+trials it holds (PENDING or PAUSED); running trials get a returned decision instead.
 
 Decision points: :meth:`decision_points` says which results need a decision before the
 worker may go on. None (the default for custom schedulers) means every result; a
@@ -84,7 +87,8 @@ class DecisionPoints:
 
 
 class RunnerView:
-    """What a scheduler may see of the experiment (read-only)."""
+    """What a scheduler may see of the experiment, and the two requests it may make of the
+    controller (``stop_trial``, ``reconfigure_trial``); trial records are read-only."""
 
     def __init__(
         self,
@@ -92,11 +96,13 @@ class RunnerView:
         all_trials: list[Trial],
         total_resources: Callable[[], dict[str, float]] | None = None,
         stop_trial: Callable[[Trial], None] | None = None,
+        reconfigure_trial: Callable[[Trial, Reconfigure], None] | None = None,
     ) -> None:
         self._by_status = trials_by_status
         self._all = all_trials
         self._total = total_resources
         self._stop_trial = stop_trial
+        self._reconfigure_trial = reconfigure_trial
 
     def stop_trial(self, trial: Trial) -> None:
         """Terminate a PENDING or PAUSED trial the scheduler holds (e.g. HyperBand's losers).
@@ -106,6 +112,18 @@ class RunnerView:
         if self._stop_trial is None:
             raise NotImplementedError("this runner cannot stop trials")
         self._stop_trial(trial)
+
+    def reconfigure_trial(self, trial: Trial, change: Reconfigure) -> None:
+        """Restart a PAUSED or PENDING trial the scheduler holds as ``change`` says (start
+        from ``change.checkpoint`` with ``change.config``, ``resources``, ``tag_suffix``):
+        PBT's exploit of a trial waiting at a synch barrier.
+
+        Applied by the controller at once: when this returns, the trial is PENDING with its
+        new config and checkpoint, ready for ``choose_trial_to_run`` to return it. Running
+        trials: return the :class:`Reconfigure` from ``on_trial_result`` instead."""
+        if self._reconfigure_trial is None:
+            raise NotImplementedError("this runner cannot reconfigure trials")
+        self._reconfigure_trial(trial, change)
 
     def total_resources(self) -> dict[str, float]:
         """What the executor has in total (resource name -> amount)."""

@@ -90,6 +90,21 @@ class FakeRunner(RunnerView):
             )
         self._experiment.stop_requests.append(trial.trial_id)
 
+    def reconfigure_trial(self, trial: Trial, change: Reconfigure) -> None:
+        if trial.status not in _WAITING or not any(trial is t for t in self._experiment.trials):
+            _fail(
+                f"reconfigure_trial({trial.trial_id}) asked for a {trial.status} trial; only "
+                "PENDING or PAUSED trials of the runner can be reconfigured this way (return "
+                "a Reconfigure for a running one)"
+            )
+        if not isinstance(change, Reconfigure):
+            _fail(f"reconfigure_trial({trial.trial_id}) got {change!r}, not a Reconfigure")
+        self._experiment.log.append(("reconfigure", trial.trial_id))
+        if change.config is not None:
+            trial.config = dict(change.config)
+        trial.experiment_tag += change.tag_suffix
+        trial.status = TrialStatus.PENDING
+
 
 @dataclass
 class _Run:
