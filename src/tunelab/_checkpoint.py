@@ -5,6 +5,9 @@ One class covers both Ray Tune generations:
 * the 2.0-2.6 AIR API: dict checkpoints (``from_dict``/``to_dict``), ``from_bytes``/``to_bytes``;
 * the newest API: a directory (``Checkpoint(path)``, ``from_directory``, ``to_directory``,
   ``as_directory``) with JSON metadata (``get_metadata``/``set_metadata``/``update_metadata``).
+  The directory may be remote (an fsspec URI such as ``s3://bucket/exp/trial/checkpoint_000003``,
+  where workers on other machines upload their checkpoints): reading it downloads it once
+  into a temporary directory.
 
 A dict checkpoint lives in memory until it is written somewhere; written to a directory it is
 the single file ``_dict_checkpoint.pkl`` (cloudpickle), and a directory holding that file
@@ -42,13 +45,16 @@ _TEMP_PREFIX = "tunelab_checkpoint_"
 
 # Temporary directories tunelab created in this process; persist_checkpoint may move them.
 _owned_temp_dirs: set[str] = set()
+# Local copies of remote checkpoints made in this process (removed at exit).
+_download_dirs: set[str] = set()
 _cleanup_registered = False
 
 
 def _cleanup_owned_temp_dirs() -> None:
-    for path in list(_owned_temp_dirs):
+    for path in list(_owned_temp_dirs) + list(_download_dirs):
         shutil.rmtree(path, ignore_errors=True)
     _owned_temp_dirs.clear()
+    _download_dirs.clear()
 
 
 def make_temp_checkpoint_dir(prefix: str = _TEMP_PREFIX) -> str:
@@ -70,6 +76,15 @@ def _is_owned_temp_dir(path: str) -> bool:
     return os.path.realpath(path) in _owned_temp_dirs
 
 
+def _location(value: Any, argument: str) -> str:
+    """A checkpoint's own location: a local directory path, or a remote URI kept as is."""
+    from tunelab._storage import is_uri
+
+    if isinstance(value, str) and is_uri(value):
+        return value.rstrip("/")
+    return _local_path(value, argument)
+
+
 def _local_path(value: Any, argument: str) -> str:
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(
@@ -84,7 +99,7 @@ def _local_path(value: Any, argument: str) -> str:
     elif "://" in path:
         raise ValueError(
             f"{argument} must be a local directory path, got the URI {path!r}; "
-            "remote checkpoints are not supported by Checkpoint yet"
+            "copy a remote checkpoint with Checkpoint(uri).to_directory(local_path)"
         )
     return os.path.abspath(os.path.expanduser(path))
 
@@ -150,6 +165,10 @@ class Checkpoint:
     Metadata is a JSON-safe dict, kept in ``.metadata.json`` inside the directory (in memory
     for a dict checkpoint, written out with it). Checkpoint objects are cheap to pickle: a
     directory checkpoint carries only its path.
+
+    ``path`` may be an fsspec URI (``s3://...``): every read downloads the directory once
+    into a temporary directory (removed when the process exits) and works there;
+    ``set_metadata`` writes the metadata file back to the URI.
     """
 
     def __init__(
@@ -174,6 +193,7 @@ class Checkpoint:
         self._path: str | None = None
         self._data: dict[str, Any] | None = None
         self._metadata: dict[str, Any] = {}
+        self._download: str | None = None  # the local copy of a remote checkpoint
         if data_dict is not None:
             if not isinstance(data_dict, Mapping):
                 raise TypeError(
@@ -181,28 +201,64 @@ class Checkpoint:
                 )
             self._data = dict(data_dict)
         else:
-            self._path = _local_path(path if path is not None else local_path, given[0])
+            self._path = _location(path if path is not None else local_path, given[0])
 
     # -- the directory form -------------------------------------------------------------
 
     @property
     def path(self) -> str | None:
-        """The checkpoint directory (absolute), or None for an in-memory dict checkpoint."""
+        """The checkpoint directory (absolute, or a remote URI), or None for an in-memory
+        dict checkpoint."""
         return self._path
+
+    @property
+    def is_remote(self) -> bool:
+        """True when the checkpoint lives at a remote URI (``s3://...``)."""
+        return self._path is not None and "://" in self._path
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str]) -> Checkpoint:
         """Refer to the existing directory ``path`` (no copy is made)."""
-        local = _local_path(path, "path")
-        if not os.path.isdir(local):
+        location = _location(path, "path")
+        if "://" in location:
+            from tunelab._storage import uri_exists
+
+            if not uri_exists(location):
+                raise ValueError(f"path must be an existing directory, got {location!r}")
+        elif not os.path.isdir(location):
             raise ValueError(f"path must be an existing directory, got {os.fspath(path)!r}")
-        return cls(local)
+        return cls(location)
 
     def _existing_dir(self) -> str:
         assert self._path is not None
+        if self.is_remote:
+            return self._downloaded()
         if not os.path.isdir(self._path):
             raise FileNotFoundError(f"checkpoint directory {self._path!r} does not exist")
         return self._path
+
+    def _downloaded(self) -> str:
+        """The local copy of a remote checkpoint (downloaded on first use)."""
+        assert self._path is not None
+        if self._download is not None and os.path.isdir(self._download):
+            return self._download
+        from tunelab._storage import download
+
+        local = make_temp_checkpoint_dir(prefix="tunelab_remote_checkpoint_")
+        _owned_temp_dirs.discard(os.path.realpath(local))  # a cache: never moved away
+        _download_dirs.add(local)
+        try:
+            download(self._path, local)
+        except FileNotFoundError:
+            shutil.rmtree(local, ignore_errors=True)
+            raise FileNotFoundError(f"checkpoint directory {self._path!r} does not exist") from None
+        self._download = local
+        return local
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_download"] = None  # a local cache means nothing in another process
+        return state
 
     def to_directory(self, path: str | os.PathLike[str] | None = None) -> str:
         """Copy the checkpoint into ``path`` (created if needed; a new temp dir when None).
@@ -368,6 +424,12 @@ class Checkpoint:
             return
         file = os.path.join(self._existing_dir(), METADATA_FILE)
         _atomic_write(file, json.dumps(checked).encode())
+        if self.is_remote:
+            from tunelab._storage import split_uri
+
+            assert self._path is not None
+            fs, root = split_uri(self._path)
+            fs.put_file(file, f"{root}/{METADATA_FILE}")
 
     def update_metadata(self, metadata: dict[str, Any]) -> None:
         """Merge ``metadata`` into the existing metadata (top-level keys are replaced)."""

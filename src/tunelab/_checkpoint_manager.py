@@ -1,8 +1,9 @@
 """Which checkpoints of a trial stay on disk (``CheckpointConfig`` retention).
 
-Pure bookkeeping plus the deletion of directories the policy drops. The latest checkpoint
-is never deleted (a failed trial restarts from it), even when its score is not among the
-best ``num_to_keep``.
+Pure bookkeeping plus the deletion of the checkpoints the policy drops (local directories
+here; remote ones through the ``delete`` callable the controller gives). The latest
+checkpoint is never deleted (a failed trial restarts from it), even when its score is not
+among the best ``num_to_keep``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import math
 import os
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 logger = logging.getLogger("tunelab")
@@ -27,6 +29,12 @@ def _lookup(result: dict[str, Any], key: str) -> Any:
     return node
 
 
+def delete_local(path: str) -> None:
+    """Remove the local checkpoint directory ``path`` (if it is there)."""
+    if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class CheckpointManager:
     """Keeps ``(path, metrics)`` of one trial's checkpoints and deletes those not retained.
 
@@ -41,7 +49,9 @@ class CheckpointManager:
         num_to_keep: int | None = None,
         score_attribute: str | None = None,
         score_order: str = "max",
+        delete: Callable[[str], None] | None = None,
     ) -> None:
+        self._delete = delete or delete_local
         self.num_to_keep = num_to_keep
         self.score_attribute = score_attribute
         self.score_order = score_order
@@ -68,8 +78,7 @@ class CheckpointManager:
         dropped = [self.entries[i][0] for i in range(len(self.entries)) if i not in keep]
         self.entries = [self.entries[i] for i in range(len(self.entries)) if i in keep]
         for old in dropped:
-            if os.path.isdir(old):
-                shutil.rmtree(old, ignore_errors=True)
+            self._delete(old)
             logger.debug("deleted checkpoint %s (not among the ones kept)", old)
         return dropped
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab._callback import CallbackList
-from tunelab._checkpoint_manager import CheckpointManager
+from tunelab._checkpoint_manager import CheckpointManager, delete_local
 from tunelab._trial import Trial, TrialStatus
 from tunelab._trial_factory import TrialFactory
 from tunelab._trial_table import TrialTable
@@ -71,8 +71,12 @@ class Controller:
         clock: Callable[[], float] = time.monotonic,
         initial_trials: list[Trial] | None = None,
         resume_policy: dict[str, str] | None = None,
+        delete_remote: Callable[[str], None] | None = None,
     ) -> None:
         self._runtimes = runtimes
+        # removes a checkpoint a worker uploaded straight to remote storage (in the
+        # background: the syncer of that storage); None: they are left in place
+        self._delete_remote = delete_remote
         self._initial_trials = list(initial_trials or [])
         self._resume_policy = dict(resume_policy or {})
         self._search = search_alg
@@ -307,10 +311,21 @@ class Controller:
         if manager is None:
             cfg = self._runtimes[trial.experiment_index].experiment.checkpoint_config
             manager = CheckpointManager(
-                cfg.num_to_keep, cfg.checkpoint_score_attribute, cfg.checkpoint_score_order
+                cfg.num_to_keep,
+                cfg.checkpoint_score_attribute,
+                cfg.checkpoint_score_order,
+                delete=self._delete_checkpoint,
             )
             self._managers[trial.trial_id] = manager
         return manager
+
+    def _delete_checkpoint(self, path: str) -> None:
+        if "://" not in path:
+            delete_local(path)
+        elif self._delete_remote is not None:
+            self._delete_remote(path)
+        else:
+            logger.warning("tunelab: no storage to delete the checkpoint %s from", path)
 
     def _state_document(self, experiment_path: str, safe: bool = True) -> dict[str, Any]:
         trials = [t for t in self._table.trials if t.experiment_path == experiment_path]
@@ -559,7 +574,11 @@ class Controller:
         from tunelab._checkpoint import Checkpoint
 
         bad = str(getattr(trial.checkpoint, "path", ""))
-        older = [p for p, _ in self._manager(trial).entries if p != bad and os.path.isdir(p)]
+        older = [
+            p
+            for p, _ in self._manager(trial).entries
+            if p != bad and ("://" in p or os.path.isdir(p))
+        ]
         self._write_error(
             trial,
             f"{text}\nFalling back to an older checkpoint: {older[-1] if older else 'none left'}\n",

@@ -4,7 +4,9 @@ This is the one module of tunelab that reads ``TUNELAB_*`` environment variables
 value is read when its function is called, not when the module is imported, so a variable
 set after ``import tunelab`` still counts. The front doors (``Tuner``, ``tune.run``,
 ``run_experiments``, ``Experiment``) call these functions only where the user left the
-matching argument unset; no class deeper inside the library reads the environment.
+matching argument unset; no class deeper inside the library reads the environment. The one
+exception is :func:`checkpoint_upload_mode`, which worker processes read from their own
+environment (the machine they run on decides whether it sees the driver's files).
 
 A malformed value raises :class:`ValueError` naming the variable, the value and what is
 allowed. An empty value counts as unset. :data:`ENV_VARS` lists every variable (the README
@@ -21,6 +23,7 @@ __all__ = [
     "ENV_VARS",
     "EnvVar",
     "auto_loggers_enabled",
+    "checkpoint_upload_mode",
     "dated_subdir",
     "default_verbose",
     "env_vars_markdown",
@@ -82,6 +85,13 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "TUNELAB_RESULT_DELIM",
         "/",
         "Delimiter of flattened nested keys in progress.csv and analysis DataFrames.",
+    ),
+    EnvVar(
+        "TUNELAB_CHECKPOINT_UPLOAD",
+        "auto",
+        "Read by workers when `storage_path` is a URI: `direct` uploads checkpoints from the "
+        "worker straight to the URI, `staging` writes them to the driver's staging directory "
+        "(shared storage), `auto` picks `staging` when the worker sees that directory.",
     ),
 )
 
@@ -193,6 +203,16 @@ def result_delimiter() -> str:
     value = os.environ.get("TUNELAB_RESULT_DELIM")
     if not value:
         return "/"
+    return value
+
+
+def checkpoint_upload_mode() -> str:
+    """``TUNELAB_CHECKPOINT_UPLOAD``: ``"auto"`` (default), ``"direct"`` or ``"staging"``."""
+    value = (_raw("TUNELAB_CHECKPOINT_UPLOAD") or "auto").lower()
+    if value not in ("auto", "direct", "staging"):
+        raise ValueError(
+            f"TUNELAB_CHECKPOINT_UPLOAD must be 'auto', 'direct' or 'staging', got {value!r}"
+        )
     return value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -369,6 +370,7 @@ def execute_experiments(
         max_len_identifier=_defaults.max_len_identifier(),
         initial_trials=initial_trials,
         resume_policy=plan.policy,
+        delete_remote=_remote_deleter(syncers),
     )
     if options.save_tuner:
         os.makedirs(experiments[0].experiment_path, exist_ok=True)
@@ -475,6 +477,21 @@ def _print_resume_hint(experiments: list[Any], verbose: int) -> None:
     )
 
 
+def _remote_deleter(syncers: list[Any]) -> Any:
+    """Route the deletion of a remote checkpoint to the syncer of its storage."""
+    if not syncers:
+        return None
+
+    def delete(uri: str) -> None:
+        for syncer in syncers:
+            if uri.startswith(syncer.uri + "/"):
+                syncer.delete_later(uri)
+                return
+        print(f"tunelab: {uri} lies in no storage of this run; it is kept", file=sys.stderr)
+
+    return delete
+
+
 def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list[Any]:
     """Experiments stored at a URI (``s3://...``) run in a local staging directory that a
     background :class:`~tunelab._storage.Syncer` mirrors to the URI (the loop never waits
@@ -495,6 +512,9 @@ def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list
             _storage.download(remote, local)
             downloaded = True
         os.makedirs(local, exist_ok=True)
+        exp.staging_token = secrets.token_hex(16)
+        with open(os.path.join(local, _storage.STAGING_MARKER), "w", encoding="utf-8") as fh:
+            fh.write(exp.staging_token)
         exp.remote_path = remote
         exp.experiment_path = local
         exp.storage_path = os.path.dirname(local)

@@ -186,6 +186,9 @@ class Experiment:
             self.experiment_path = os.path.join(self.storage_path, self.name)
         #: the URI results are mirrored to when storage_path is remote (set at run time)
         self.remote_path: str | None = None
+        #: with remote_path: the token of the staging directory's marker file (workers
+        #: that do not see it upload checkpoints straight to remote_path)
+        self.staging_token: str | None = None
         self.upload_dir = check_path(upload_dir, "upload_dir")
         if sync_config is not None and not isinstance(sync_config, SyncConfig):
             raise TypeError(f"sync_config must be None or a SyncConfig, got {sync_config!r}")

@@ -6,6 +6,11 @@ runs in a local *staging* directory exactly like a local experiment;
 controller's loop never waits on the network. Restoring or analysing a URI first copies it
 into a local directory with :func:`download`.
 
+Workers that cannot see the staging directory (Dask workers on other machines) write their
+checkpoints straight to the URI with :func:`upload` (``execution/_trial_storage.py``); the
+staging directory holds the marker file :data:`STAGING_MARKER` that tells them apart. The
+controller deletes such checkpoints (retention) through :meth:`Syncer.delete_later`.
+
 ``file://`` URIs are local paths (:func:`is_uri` is false for them; :func:`strip_file_scheme`
 turns them into paths). fsspec (and s3fs for ``s3://``) are imported only when a URI is used.
 """
@@ -25,6 +30,7 @@ from typing import Any
 from tunelab._errors import require
 
 __all__ = [
+    "STAGING_MARKER",
     "SyncFailure",
     "Syncer",
     "download",
@@ -34,6 +40,7 @@ __all__ = [
     "local_path_for_uri",
     "split_uri",
     "strip_file_scheme",
+    "upload",
     "uri_exists",
 ]
 
@@ -47,6 +54,9 @@ _CHECKPOINT_PREFIX = "checkpoint_"
 _GIVE_UP_AFTER = 3
 # fsspec's name of the extra needed per protocol; other protocols report fsspec's own error.
 _PROTOCOL_MODULES = {"s3": "s3fs", "s3a": "s3fs"}
+#: In a staging directory: a random token that workers compare with the one in their task to
+#: know whether they see the driver's files (never uploaded).
+STAGING_MARKER = ".tunelab_staging"
 
 
 def _as_str(path: str | os.PathLike[str], argument: str) -> str:
@@ -161,6 +171,28 @@ def download(uri: str, local_dir: str | os.PathLike[str]) -> str:
     return local
 
 
+def upload(local_dir: str | os.PathLike[str], uri: str) -> int:
+    """Copy every file under ``local_dir`` to the remote directory ``uri``; return the bytes
+    sent. Files of the same name are replaced; others under ``uri`` are left alone."""
+    local = os.path.abspath(_as_str(local_dir, "local_dir"))
+    if not os.path.isdir(local):
+        raise FileNotFoundError(f"no directory {local!r} to upload")
+    fs, root = split_uri(uri)
+    root = root.rstrip("/")
+    sources: list[str] = []
+    targets: list[str] = []
+    size = 0
+    for dirpath, _, filenames in os.walk(local):
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            sources.append(full)
+            targets.append(f"{root}/{os.path.relpath(full, local).replace(os.sep, '/')}")
+            size += os.path.getsize(full)
+    if sources:
+        fs.put(sources, targets)
+    return size
+
+
 @dataclasses.dataclass(frozen=True)
 class SyncFailure:
     """One file (or checkpoint directory) that could not be mirrored after every retry."""
@@ -238,6 +270,7 @@ class Syncer:
         self.uploaded_files = 0
         self._synced: dict[str, _Signature] = {}
         self._reported: set[str] = set()
+        self._deletions: list[str] = []  # remote paths (inside the root) to remove
         self._pass_lock = threading.Lock()
         self._cond = threading.Condition()
         self._requested = 0
@@ -254,6 +287,16 @@ class Syncer:
     def mark_synced(self) -> None:
         """Record the local files present now as already uploaded (after :func:`download`)."""
         self._synced.update(self._scan())
+
+    def delete_later(self, uri: str) -> None:
+        """Remove the remote directory ``uri`` (under this syncer's root) in the next pass,
+        with the retries of an upload: retention of checkpoints that workers uploaded
+        straight to the URI. Safe to call from any thread; never waits on the network."""
+        uri = _as_str(uri, "uri").rstrip("/")
+        if not uri.startswith(self.uri + "/"):
+            raise ValueError(f"uri must lie under {self.uri!r}, got {uri!r}")
+        with self._cond:
+            self._deletions.append(f"{self._remote_root}/{uri[len(self.uri) + 1 :]}")
 
     def start(self) -> None:
         """Start the background thread (once)."""
@@ -335,7 +378,7 @@ class Syncer:
             return self._pass()
 
     def _pass(self) -> bool:
-        ok = self._delete_removed_checkpoints()
+        ok = self._delete_removed_checkpoints() & self._delete_requested()
         current = self._scan()
         changed = [rel for rel, sig in current.items() if self._synced.get(rel) != sig]
         # Trial files first, experiment-level files (state, journal, tuner.pkl) last.
@@ -366,7 +409,7 @@ class Syncer:
         for dirpath, dirnames, filenames in os.walk(self.local_dir):
             dirnames.sort()
             for name in filenames:
-                if name.endswith(".tmp") or ".tmp-" in name:
+                if name.endswith(".tmp") or ".tmp-" in name or name == STAGING_MARKER:
                     continue
                 full = os.path.join(dirpath, name)
                 try:
@@ -432,21 +475,7 @@ class Syncer:
             if os.path.isdir(local):
                 continue
             remote = f"{self._remote_root}/{rel_dir}"
-            error: BaseException | None = None
-            for attempt in range(self.retries):
-                if attempt:
-                    self._sleep(self.backoff_s * 2 ** (attempt - 1))
-                try:
-                    if self._fs.exists(remote):
-                        self._fs.rm(remote, recursive=True)
-                except FileNotFoundError:
-                    error = None
-                    break
-                except Exception as exc:
-                    error = exc
-                else:
-                    error = None
-                    break
+            error = self._remove(remote)
             if error is None:
                 for rel in files:
                     self._synced.pop(rel, None)
@@ -455,3 +484,34 @@ class Syncer:
                 ok = False
                 self._fail(local, remote, self.retries, error, rel_dir)
         return ok
+
+    def _delete_requested(self) -> bool:
+        with self._cond:
+            pending, self._deletions = self._deletions, []
+        failed = []
+        for remote in pending:
+            error = self._remove(remote)
+            if error is not None:
+                failed.append(remote)
+                self._fail(remote, remote, self.retries, error, remote)
+        if failed:
+            with self._cond:
+                self._deletions[:0] = failed
+        return not failed
+
+    def _remove(self, remote: str) -> BaseException | None:
+        """Remove ``remote`` (recursively) with retries; the last error, or None."""
+        error: BaseException | None = None
+        for attempt in range(self.retries):
+            if attempt:
+                self._sleep(self.backoff_s * 2 ** (attempt - 1))
+            try:
+                if self._fs.exists(remote):
+                    self._fs.rm(remote, recursive=True)
+            except FileNotFoundError:
+                return None
+            except Exception as exc:
+                error = exc
+            else:
+                return None
+        return error

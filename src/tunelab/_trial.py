@@ -198,8 +198,11 @@ class Trial:
 
     # -- persistence ----------------------------------------------------------------------
     def relative(self, path: str) -> str:
-        """``path`` relative to the experiment directory (so experiments can move)."""
-        return os.path.relpath(path, self.experiment_path) if self.experiment_path else path
+        """``path`` relative to the experiment directory (so experiments can move); a remote
+        URI (a checkpoint a worker uploaded straight to storage) stays as it is."""
+        if "://" in path or not self.experiment_path:
+            return path
+        return os.path.relpath(path, self.experiment_path)
 
     def to_state(self, *, safe: bool = True) -> dict[str, Any]:
         """A snapshot of everything needed to rebuild this record: JSON-safe, or with
@@ -270,14 +273,18 @@ class Trial:
         if state.get("checkpoint"):
             from tunelab._checkpoint import Checkpoint
 
-            path = os.path.join(experiment_path, state["checkpoint"])
-            if os.path.isdir(path):
+            path = _absolute(experiment_path, state["checkpoint"])
+            if "://" in path or os.path.isdir(path):
                 trial.checkpoint = Checkpoint(path)
         trial.restore_state = state.get("restore_state")
         trial.checkpoint_history = [
-            [os.path.join(experiment_path, p), m] for p, m in state.get("checkpoint_history", [])
+            [_absolute(experiment_path, p), m] for p, m in state.get("checkpoint_history", [])
         ]
         return trial
+
+
+def _absolute(experiment_path: str, path: str) -> str:
+    return path if "://" in path else os.path.join(experiment_path, path)
 
 
 def _checkpoint_path(checkpoint: Any) -> str | None:

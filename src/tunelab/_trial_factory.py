@@ -172,4 +172,11 @@ class TrialFactory:
             "log_to_file": exp.log_to_file if any(exp.log_to_file) else None,
             "chdir": self._chdir,
             "reuse": self._reuse,
+            "remote": {
+                "experiment_dir": exp.experiment_path,
+                "uri": exp.remote_path,
+                "token": exp.staging_token,
+            }
+            if exp.remote_path and exp.staging_token
+            else None,
         }

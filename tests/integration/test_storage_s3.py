@@ -9,9 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,55 +18,9 @@ import pytest
 pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
 
+from s3_helpers import free_port, remote_files, s3  # noqa: E402
+
 from tunelab._storage import Syncer, download, uri_exists  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "FSSPEC_S3_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return s3_endpoint
-
-
-@pytest.fixture
-def bucket(s3_env: str) -> str:
-    import s3fs
-
-    name = f"tl-{uuid.uuid4().hex[:12]}"
-    s3fs.S3FileSystem(skip_instance_cache=True).mkdir(name)
-    return name
-
-
-def _s3() -> Any:
-    import s3fs
-
-    return s3fs.S3FileSystem(skip_instance_cache=True)
-
-
-def _remote_files(prefix: str) -> set[str]:
-    return {path[len(prefix) + 1 :] for path in _s3().find(prefix)}
 
 
 def _write(path: Path, text: str) -> None:
@@ -98,7 +50,7 @@ def test_syncer_mirrors_new_and_changed_files(tmp_path: Path, bucket: str) -> No
     syncer.start()
     try:
         assert syncer.sync_now(timeout_s=60)
-        assert _remote_files(f"{bucket}/root/exp") == {
+        assert remote_files(f"{bucket}/root/exp") == {
             "experiment_state.json",
             "trial_0/result.json",
             "trial_0/checkpoint_000000/model.bin",
@@ -107,8 +59,8 @@ def test_syncer_mirrors_new_and_changed_files(tmp_path: Path, bucket: str) -> No
         _write(local / "trial_1" / "params.json", "{}")
     finally:
         assert syncer.stop(final_sync=True, timeout_s=60)
-    assert _s3().cat_file(f"{bucket}/root/exp/trial_0/result.json") == b'{"i": 1}\n{"i": 2}\n'
-    assert _s3().cat_file(f"{bucket}/root/exp/trial_1/params.json") == b"{}"
+    assert s3().cat_file(f"{bucket}/root/exp/trial_0/result.json") == b'{"i": 1}\n{"i": 2}\n'
+    assert s3().cat_file(f"{bucket}/root/exp/trial_1/params.json") == b"{}"
     assert syncer.errors == []
 
 
@@ -122,13 +74,13 @@ def test_deleted_checkpoint_dirs_are_deleted_remotely(tmp_path: Path, bucket: st
     shutil.rmtree(local / "t" / "checkpoint_000000")
     (local / "t" / "result.json").unlink()
     assert syncer.sync_once()
-    assert _remote_files(f"{bucket}/exp") == {"t/checkpoint_000001/w", "t/result.json"}
+    assert remote_files(f"{bucket}/exp") == {"t/checkpoint_000001/w", "t/result.json"}
 
 
 def test_failed_uploads_are_retried_reported_and_recovered(
     tmp_path: Path, s3_env: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -183,7 +135,7 @@ def test_wrong_endpoint_in_background_keeps_going(tmp_path: Path, s3_env: str) -
         period_s=0.05,
         retries=2,
         backoff_s=0.0,
-        filesystem=_fast_failing_fs(f"http://127.0.0.1:{_free_port()}"),
+        filesystem=_fast_failing_fs(f"http://127.0.0.1:{free_port()}"),
     )
     syncer.start()
     assert not syncer.sync_now(timeout_s=60)
@@ -223,7 +175,7 @@ def test_download_brings_everything_back(tmp_path: Path, bucket: str) -> None:
         download(f"s3://{bucket}/root/none", tmp_path / "none")
 
 
-# -- end to end through the front doors (needs the lead's wiring of _storage) ----------------
+# -- end to end through the front doors ------------------------------------------------------
 
 
 def _trainable(config: dict[str, Any]) -> None:
@@ -233,19 +185,12 @@ def _trainable(config: dict[str, Any]) -> None:
         tune.report({"score": config["x"] * (step + 1)})
 
 
-def _run_or_skip(cwd: Path, **kwargs: Any) -> Any:
+def _run(cwd: Path, **kwargs: Any) -> Any:
     import tunelab as tune
 
-    try:
-        return tune.run(_trainable, verbose=0, **kwargs)
-    except NotImplementedError as exc:
-        pytest.skip(f"tune.run(storage_path='s3://...') is not wired to tunelab._storage: {exc}")
-    finally:
-        if (cwd / "s3:").exists():
-            pytest.skip(
-                "tune.run(storage_path='s3://...') is not wired to tunelab._storage yet: "
-                "it wrote a local directory named 's3:'"
-            )
+    analysis = tune.run(_trainable, verbose=0, **kwargs)
+    assert not (cwd / "s3:").exists()  # nothing treated the URI as a local path
+    return analysis
 
 
 def _fresh_local_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tag: str) -> Path:
@@ -263,7 +208,7 @@ def test_end_to_end_run_restore_and_analyse_from_s3(
     storage = f"s3://{bucket}/root"
     uri = f"{storage}/exp"
     _fresh_local_disk(tmp_path, monkeypatch, "a")
-    analysis = _run_or_skip(
+    analysis = _run(
         tmp_path,
         config={"x": tune.grid_search([1, 2, 3])},
         storage_path=storage,
@@ -273,11 +218,11 @@ def test_end_to_end_run_restore_and_analyse_from_s3(
     )
     assert len(analysis.trials) == 3
 
-    remote = _remote_files(f"{bucket}/root/exp")
+    remote = remote_files(f"{bucket}/root/exp")
     result_files = sorted(p for p in remote if p.endswith("/result.json"))
     assert len(result_files) == 3
     for rel in result_files:
-        lines = _s3().cat_file(f"{bucket}/root/exp/{rel}").decode().splitlines()
+        lines = s3().cat_file(f"{bucket}/root/exp/{rel}").decode().splitlines()
         assert len(lines) == 3
     assert any(p.startswith("experiment_state") for p in remote)
     assert uri_exists(uri, "tuner.pkl") or uri_exists(uri, "experiment_state*")
@@ -290,7 +235,7 @@ def test_end_to_end_run_restore_and_analyse_from_s3(
 
     # tune.run(resume=True) from another empty disk: everything finished, nothing reruns.
     _fresh_local_disk(tmp_path, monkeypatch, "c")
-    resumed = _run_or_skip(
+    resumed = _run(
         tmp_path,
         config={"x": tune.grid_search([1, 2, 3])},
         storage_path=storage,
@@ -302,7 +247,7 @@ def test_end_to_end_run_restore_and_analyse_from_s3(
     assert len(resumed.trials) == 3
     assert resumed.get_best_config()["x"] == 3
     for rel in result_files:
-        lines = _s3().cat_file(f"{bucket}/root/exp/{rel}").decode().splitlines()
+        lines = s3().cat_file(f"{bucket}/root/exp/{rel}").decode().splitlines()
         assert len(lines) == 3  # every iteration exactly once
 
 
@@ -319,12 +264,8 @@ def test_end_to_end_tuner_restore_from_s3(
         tune_config=tune.TuneConfig(metric="score", mode="max"),
         run_config=tune.RunConfig(name="exp", storage_path=storage, verbose=0),
     )
-    try:
-        grid = tuner.fit()
-    except NotImplementedError as exc:
-        pytest.skip(f"Tuner(storage_path='s3://...') is not wired to tunelab._storage: {exc}")
-    if (tmp_path / "s3:").exists():
-        pytest.skip("Tuner(storage_path='s3://...') is not wired yet: wrote a local 's3:' dir")
+    grid = tuner.fit()
+    assert not (tmp_path / "s3:").exists()
     assert len(grid) == 2
     uri = f"{storage}/exp"
     assert uri_exists(uri, "tuner.pkl")

@@ -75,7 +75,6 @@ def test_air_keyword_arguments(tmp_path: Path) -> None:
         ({"path": "/a", "data_dict": {}}, ValueError, "path, data_dict"),
         ({"path": 3}, TypeError, "path"),
         ({"path": ""}, ValueError, "path"),
-        ({"path": "s3://bucket/ck"}, ValueError, "s3://bucket/ck"),
         ({"path": "/a", "filesystem": object()}, ValueError, "filesystem"),
         ({"data_dict": [1, 2]}, TypeError, "data_dict"),
     ],
@@ -319,3 +318,33 @@ def test_public_import_path() -> None:
     from tunelab.air.checkpoint import Checkpoint as AirCheckpoint
 
     assert AirCheckpoint is Checkpoint
+
+
+def test_a_remote_checkpoint_is_read_through_one_local_copy(tmp_path):
+    pytest.importorskip("fsspec")
+    import uuid
+
+    from tunelab._storage import upload
+
+    local = tmp_path / "ck"
+    Checkpoint.from_dict({"a": 1}).to_directory(local)
+    (local / "extra.txt").write_text("hi")
+    uri = f"memory://tl-{uuid.uuid4().hex[:8]}/exp/trial/checkpoint_000001"
+    upload(local, uri)
+
+    checkpoint = Checkpoint(uri)
+    assert checkpoint.path == uri and checkpoint.is_remote
+    assert checkpoint.to_dict() == {"a": 1}
+    with checkpoint.as_directory() as directory:
+        assert (Path(directory) / "extra.txt").read_text() == "hi"
+    checkpoint.set_metadata({"step": 3})  # written back to the URI
+    assert Checkpoint(uri).get_metadata() == {"step": 3}
+    copy = checkpoint.to_directory(tmp_path / "copy")
+    assert (Path(copy) / "extra.txt").read_text() == "hi"
+    clone = pickle.loads(pickle.dumps(checkpoint))
+    assert clone.path == uri and clone.to_dict() == {"a": 1}
+    assert Checkpoint.from_directory(uri).path == uri
+    with pytest.raises(ValueError, match="existing directory"):
+        Checkpoint.from_directory(uri + "-missing")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Checkpoint(uri + "-missing").to_dict()

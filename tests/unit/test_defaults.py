@@ -82,6 +82,7 @@ def test_empty_value_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TUNELAB_MAX_LEN_IDENTIFIER", "0", _defaults.max_len_identifier),
         ("TUNELAB_MAX_LEN_IDENTIFIER", "1.5", _defaults.max_len_identifier),
         ("TUNELAB_DISABLE_SIGINT_HANDLER", "nope", _defaults.sigint_handler_enabled),
+        ("TUNELAB_CHECKPOINT_UPLOAD", "sometimes", _defaults.checkpoint_upload_mode),
     ],
 )
 def test_malformed_values_name_the_variable(
@@ -95,7 +96,7 @@ def test_malformed_values_name_the_variable(
 
 
 def test_env_var_table_lists_every_variable_once() -> None:
-    assert len(set(ALL_VARS)) == len(ALL_VARS) == 9
+    assert len(set(ALL_VARS)) == len(ALL_VARS) == 10
     assert all(name.startswith("TUNELAB_") for name in ALL_VARS)
     table = _defaults.env_vars_markdown()
     assert table.startswith("| variable | default | meaning |")

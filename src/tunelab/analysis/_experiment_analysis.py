@@ -135,7 +135,9 @@ class ExperimentAnalysis:
     def _files_of(self, trial: Trial) -> _io.TrialFiles:
         files = self._files.get(trial.trial_id)
         if files is None or files.path != trial.local_path:
-            files = self._files[trial.trial_id] = _io.TrialFiles(trial.local_path)
+            files = self._files[trial.trial_id] = _io.TrialFiles(
+                trial.local_path, (path for path, _ in trial.checkpoint_history)
+            )
         return files
 
     def _resolve_trial(self, trial: Trial | str, argument: str = "trial") -> Trial:

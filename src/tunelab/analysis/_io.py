@@ -23,6 +23,7 @@ import math
 import numbers
 import os
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from tunelab._trial import Trial, TrialStatus
@@ -199,8 +200,11 @@ class TrialFiles:
     Checkpoint directories are listed afresh on every call (they change while a run goes on).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, remote_checkpoints: Iterable[str] = ()) -> None:
         self.path = path
+        # checkpoints workers uploaded straight to remote storage (URIs, from the trial's
+        # record): listed with the local checkpoint directories
+        self.remote_checkpoints = [p for p in remote_checkpoints if "://" in p]
         self._rows: list[dict[str, Any]] | None = None
         self._flat: list[dict[str, Any]] | None = None
         self._found = False
@@ -280,7 +284,15 @@ class TrialFiles:
         return out
 
     def checkpoints(self) -> list[tuple[int, str]]:
-        return checkpoint_dirs(self.path)
+        found = checkpoint_dirs(self.path)
+        if self.remote_checkpoints:
+            local = {os.path.basename(path) for _, path in found}
+            for uri in self.remote_checkpoints:
+                match = _CHECKPOINT_DIR.match(uri.rstrip("/").rsplit("/", 1)[-1])
+                if match and match.group(0) not in local:
+                    found.append((int(match.group(1)), uri))
+            found.sort()
+        return found
 
     def params(self) -> dict[str, Any] | None:
         data = read_json(os.path.join(self.path, PARAMS_FILE)) if self.path else None

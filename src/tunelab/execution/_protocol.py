@@ -56,6 +56,7 @@ TASK_KEYS = (
     "chdir",
     "reuse",
     "gpu_ids",
+    "remote",  # remote storage of the experiment, or None (execution/_trial_storage.py)
 )
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL

@@ -21,6 +21,7 @@ from typing import Any
 
 from tunelab._errors import StopTrial
 from tunelab.execution import _protocol as P
+from tunelab.execution._trial_storage import TrialStorage
 
 MAX_DELAY_S = 0.005
 MAX_BATCH = 2000
@@ -109,6 +110,7 @@ class Worker:
         self._unloaded: dict[str, bytes] = {}
         self._reusable: tuple[str, Any] | None = None
         self._last_checkpoint: str | None = None
+        self._storage = TrialStorage("")  # the current trial's (set by run_task)
         self._save_requested = False
         self.outbox = Outbox(self.send)
 
@@ -207,7 +209,11 @@ class Worker:
         while not self._decisions.empty():
             self._decisions.get_nowait()
         reason, payload = P.END_DONE, None
+        storage = None
         try:
+            storage = self._storage = TrialStorage.for_task(task)
+            if storage.direct:  # this machine does not see the driver's staging directory
+                task = {**task, "trial_dir": storage.trial_dir}
             with _trial_environment(task):
                 reason, payload = self._run(task)
         except _Ended as ended:
@@ -231,6 +237,8 @@ class Worker:
 
             _session._set_session(None, thread_local=self._in_process)
             self._current = None
+            if storage is not None:
+                storage.cleanup()
         self.outbox.flush()
         if reason == P.END_PAUSED and payload is None:
             payload = self._last_checkpoint
@@ -257,7 +265,13 @@ class Worker:
         stop_requested = self._stop_requested
         pause_requested = self._pause_requested
         restore_path = task.get("restore_path")
-        self._last_checkpoint = restore_path
+        self._last_checkpoint = restore_path  # as the controller knows it (maybe a URI)
+        if restore_path:
+            try:
+                restore_path = self._storage.fetch(restore_path)
+            except Exception as exc:
+                raise _RestoreFailed(str(task["restore_path"])) from exc
+            task = {**task, "restore_path": restore_path}
         context = _session.TuneContext(
             experiment_name=task["experiment_name"],
             trial_name=task["trial_name"],
@@ -272,7 +286,9 @@ class Worker:
 
         def sink(result: dict[str, Any], checkpoint: Any) -> None:
             if checkpoint is not None:
-                path = self._persist(checkpoint, trial_dir, result["training_iteration"])
+                path = self._storage.publish(
+                    self._persist(checkpoint, trial_dir, result["training_iteration"])
+                )
                 result["checkpoint_dir_name"] = os.path.basename(path)
                 result[P.CHECKPOINT_KEY] = path
                 session.checkpoint = Checkpoint(path)
@@ -374,7 +390,7 @@ class Worker:
                         self._save_and_announce(obj, task)
                 except _Ended as ended:
                     if ended.reason == P.END_PAUSED:
-                        path = obj.save()
+                        path = self._storage.publish(obj.save())
                         self._last_checkpoint = path
                         return P.END_PAUSED, path
                     if task.get("checkpoint_at_end") and checkpoint is None:
@@ -389,7 +405,7 @@ class Worker:
                 obj.stop()
 
     def _save_and_announce(self, obj: Any, task: dict[str, Any]) -> None:
-        path = obj.save()
+        path = self._storage.publish(obj.save())
         self._last_checkpoint = path
         self.outbox.flush()
         self.send(("checkpoint", task["trial_id"], path, obj.iteration))
