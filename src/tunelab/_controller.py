@@ -352,6 +352,7 @@ class Controller:
 
     def _step(self) -> None:
         self._iteration += 1
+        self._callbacks.on_step_begin(iteration=self._iteration, trials=self._table.trials)
         if self._interrupted and not self._interrupt_sent:
             self._interrupt_sent = True
             for trial in list(self._table.with_status(TrialStatus.RUNNING)):

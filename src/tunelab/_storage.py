@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import math
 import os
 import re
 import threading
@@ -374,14 +375,18 @@ class Syncer:
     # -- the syncer thread -----------------------------------------------------------------
 
     def _run(self) -> None:
+        started = -math.inf
         while True:
             with self._cond:
-                if not self._stopping and self._requested == self._done:
-                    self._cond.wait(self.period_s)
+                # passes start every period_s (a slow pass is followed by the next at once)
+                wait = self.period_s - (time.monotonic() - started)
+                if not self._stopping and self._requested == self._done and wait > 0:
+                    self._cond.wait(wait)
                 if self._stopping:
                     return
                 target = self._requested
                 forced = self._requested > self._done
+            started = time.monotonic()
             try:
                 ok = self.sync_once(full=forced)
             except Exception:  # never let the thread die silently
@@ -406,6 +411,9 @@ class Syncer:
             changed = self._due(changed, current)
         # Trial files first, experiment-level files (state, journal, tuner.pkl) last.
         changed.sort(key=lambda rel: ("/" not in rel, rel))
+        trial_files = [rel for rel in changed if "/" in rel]
+        if len(trial_files) > 1 and self._upload_together(trial_files, current):
+            changed = changed[len(trial_files) :]
         failed_in_a_row = 0
         for index, rel in enumerate(changed):
             if failed_in_a_row >= _GIVE_UP_AFTER:
@@ -459,6 +467,25 @@ class Syncer:
                 rel = os.path.relpath(full, self.local_dir).replace(os.sep, "/")
                 found[rel] = (stat.st_size, stat.st_mtime_ns)
         return found
+
+    def _upload_together(self, rels: list[str], current: dict[str, _Signature]) -> bool:
+        """Upload ``rels`` in one call (concurrent on async filesystems such as s3fs); False
+        when it failed (the caller then uploads them one by one, with retries)."""
+        # fsspec sorts a list of local paths before pairing it with the remote list
+        pairs = sorted((os.path.join(self.local_dir, *rel.split("/")), rel) for rel in rels)
+        local = [path for path, _ in pairs]
+        remote = [f"{self._remote_root}/{rel}" for _, rel in pairs]
+        try:
+            self._fs.put(local, remote)
+        except Exception:
+            return False
+        now = self._clock()
+        for rel in rels:
+            self._synced[rel] = current[rel]
+            self._uploaded_at[rel] = now
+            self._reported.discard(rel)
+        self.uploaded_files += len(rels)
+        return True
 
     def _upload(self, rel: str, signature: _Signature, attempts: int) -> bool:
         local = os.path.join(self.local_dir, *rel.split("/"))

@@ -208,6 +208,33 @@ def test_callbacks_see_the_lifecycle_in_order(tmp_path):
     assert events == ["setup", "start", "result1", "result2", "complete", "end"]
 
 
+def test_every_loop_step_is_bracketed_by_step_begin_and_step_end(tmp_path):
+    steps = []
+
+    class Steps(tune.Callback):
+        def on_step_begin(self, iteration, trials, **info):
+            steps.append(("begin", iteration))
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            steps.append(("result", iteration))
+
+        def on_step_end(self, iteration, trials, **info):
+            steps.append(("end", iteration))
+
+    def two(config):
+        tune.report(a=1)
+        tune.report(a=2)
+
+    tune.run(two, callbacks=[Steps()], storage_path=str(tmp_path), verbose=0)
+    begins = [i for kind, i in steps if kind == "begin"]
+    assert begins and begins == sorted(set(begins))
+    for kind, iteration in steps:  # every result happens inside a begun, unended step
+        if kind == "result":
+            assert steps.index(("begin", iteration)) < steps.index(("result", iteration))
+            assert steps.index(("result", iteration)) < steps.index(("end", iteration))
+    assert sum(kind == "result" for kind, _ in steps) == 2
+
+
 def test_status_table_is_printed_and_not_flooded(tmp_path, capsys):
     def many(config):
         for i in range(500):

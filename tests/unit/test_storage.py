@@ -310,3 +310,22 @@ def test_periodic_passes_bound_the_reuploads_of_a_growing_file(tmp_path: Path, u
     now[0] = 6.5
     assert syncer.sync_once()
     assert len(_remote_text(uri, "trial_a/result.json")) == 5300
+
+
+def test_files_uploaded_together_land_under_their_own_names(tmp_path: Path, uri: str) -> None:
+    names = [
+        "trial-b/result.json",
+        "trial_a/result.json",
+        "trial_a/checkpoint_000010/w.bin",
+        "trial_a/checkpoint_000002/w.bin",
+        "trial_a/checkpoint_000002/sub/meta.json",
+        "trial_a0/params.json",
+        "Trial_Z/result.json",
+    ]
+    for name in names:
+        _write(tmp_path / name, f"content of {name}")
+    syncer = Syncer(tmp_path, uri)
+    assert syncer.sync_once()
+    assert _remote_files(uri) == set(names)
+    for name in names:
+        assert _remote_text(uri, name) == f"content of {name}"
