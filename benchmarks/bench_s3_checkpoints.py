@@ -16,6 +16,9 @@ Runs (columns of the table):
 * ``tunelab local``: ``storage_path`` is a local directory (the baseline);
 * ``tunelab s3``: ``storage_path="s3://<bucket>/bench"``; tunelab runs in a local staging
   directory that a background ``Syncer`` thread mirrors to the bucket;
+* ``tunelab s3 direct``: the same with ``TUNELAB_CHECKPOINT_UPLOAD=direct``: each worker
+  uploads its checkpoints to the bucket itself inside ``tune.report`` (what Dask workers on
+  machines without the driver's disk do), the driver's syncer only the small files;
 * ``ray s3``: Ray Tune 2.60 from ``benchmarks/.venv-anchor`` (``benchmarks/run_ray_s3.py``),
   where each trial uploads its checkpoint itself (pyarrow's S3 filesystem) inside
   ``tune.report``.
@@ -72,7 +75,7 @@ CHECKPOINT_MB = 10
 ITERATION_S = 1.0
 REPORTS_PER_ITERATION = 10  # one every 0.1 s; the last one of an iteration has a checkpoint
 EXPERIMENT = "s3ckpt"
-RUNS = ("tunelab-local", "tunelab-s3", "ray-s3")
+RUNS = ("tunelab-local", "tunelab-s3", "tunelab-s3-direct", "ray-s3")
 
 
 # -- the workload (shared by both libraries) --------------------------------------------------
@@ -570,7 +573,16 @@ def run_one(name: str, server: MotoServer, iterations: int) -> dict[str, Any]:
     bucket = f"bench-{name}-{uuid.uuid4().hex[:6]}"
     s3().mkdir(bucket)
     storage = f"s3://{bucket}/bench"
-    row = run_tunelab(storage, iterations) if name == "tunelab-s3" else run_ray(storage, iterations)
+    if name == "ray-s3":
+        row = run_ray(storage, iterations)
+    else:
+        direct = name == "tunelab-s3-direct"
+        if direct:  # the worker processes inherit it
+            os.environ["TUNELAB_CHECKPOINT_UPLOAD"] = "direct"
+        try:
+            row = run_tunelab(storage, iterations)
+        finally:
+            os.environ.pop("TUNELAB_CHECKPOINT_UPLOAD", None)
     if "error" in row:
         return row
     row.update(upload_stats(server.requests(bucket), row))

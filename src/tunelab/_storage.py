@@ -116,8 +116,10 @@ def get_filesystem(uri: str, **storage_options: Any) -> Any:
     return split_uri(uri, **storage_options)[0]
 
 
-def split_uri(uri: str, **storage_options: Any) -> tuple[Any, str]:
-    """``(filesystem, path inside it)`` for ``uri``; see :func:`get_filesystem`."""
+def split_uri(uri: str, *, reuse: bool = False, **storage_options: Any) -> tuple[Any, str]:
+    """``(filesystem, path inside it)`` for ``uri``; see :func:`get_filesystem`.
+    ``reuse=True`` shares fsspec's cached instance (and its connections) between calls: for
+    writes, which never read a listing cache."""
     uri = _as_str(uri, "uri")
     match = _SCHEME.match(uri)
     if match is None:
@@ -134,7 +136,7 @@ def split_uri(uri: str, **storage_options: Any) -> tuple[Any, str]:
             f"uri {uri!r} uses the protocol {protocol!r}, which fsspec does not know; "
             f"use one of fsspec's protocols such as s3://, gs://, memory://, file://"
         ) from exc
-    options = {"skip_instance_cache": True, **storage_options}
+    options = storage_options if reuse else {"skip_instance_cache": True, **storage_options}
     fs = cls(**options)
     return fs, fs._strip_protocol(uri)
 
@@ -178,7 +180,7 @@ def upload(local_dir: str | os.PathLike[str], uri: str) -> int:
     local = os.path.abspath(_as_str(local_dir, "local_dir"))
     if not os.path.isdir(local):
         raise FileNotFoundError(f"no directory {local!r} to upload")
-    fs, root = split_uri(uri)
+    fs, root = split_uri(uri, reuse=True)  # a worker uploads every checkpoint: keep the session
     root = root.rstrip("/")
     sources: list[str] = []
     targets: list[str] = []
