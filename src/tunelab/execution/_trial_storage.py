@@ -18,13 +18,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab import _defaults
+from tunelab._errors import TuneError
 from tunelab._storage import STAGING_MARKER, download, is_uri, join_uri, upload
 
 __all__ = ["TrialStorage"]
+
+_UPLOAD_ATTEMPTS = 3
+_UPLOAD_BACKOFF_S = 0.5
 
 
 def _sees_staging(experiment_dir: str, token: str) -> bool:
@@ -84,7 +89,18 @@ class TrialStorage:
         if self.remote_dir is None or is_uri(path):
             return path
         target = join_uri(self.remote_dir, os.path.basename(path.rstrip(os.sep)))
-        upload(path, target)
+        for attempt in range(_UPLOAD_ATTEMPTS):
+            try:
+                upload(path, target)
+                break
+            except Exception as exc:
+                if attempt + 1 == _UPLOAD_ATTEMPTS:
+                    raise TuneError(
+                        f"could not upload the checkpoint {path} to {target} after "
+                        f"{_UPLOAD_ATTEMPTS} attempts ({type(exc).__name__}: {exc}); the local "
+                        "copy is kept there"
+                    ) from exc
+                time.sleep(_UPLOAD_BACKOFF_S * 2**attempt)
         shutil.rmtree(path, ignore_errors=True)
         return target
 
