@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,13 @@ from tunelab import TuneError
 from tunelab._storage import STAGING_MARKER, upload, uri_exists
 from tunelab.execution import _trial_storage
 from tunelab.execution._trial_storage import TrialStorage
+
+
+@pytest.fixture(autouse=True)
+def _worker_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's local directories go under this test's tmp dir."""
+    (tmp_path / "worker_tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "worker_tmp"))
 
 
 def _task(staging: Path, token: str = "t0ken") -> dict[str, Any]:
@@ -47,7 +55,7 @@ def test_direct_mode_uploads_fetches_and_maps_unseen_staging_paths(
     uri = task["remote"]["uri"]
     storage = TrialStorage.for_task(task)
     assert storage.direct and storage.remote_dir == f"{uri}/trial_1"
-    assert not storage.trial_dir.startswith(str(tmp_path))  # a local dir of the worker's
+    assert storage.trial_dir.startswith(str(tmp_path / "worker_tmp"))  # the worker's own
 
     local = Path(storage.trial_dir) / "checkpoint_000002"
     local.mkdir(parents=True)
