@@ -72,6 +72,7 @@ def test_direct_mode_uploads_fetches_and_maps_unseen_staging_paths(
     assert mapped is not None and Path(mapped, "w.txt").read_text() == "weights"
     storage.cleanup()
     assert not os.path.exists(fetched) and not os.path.exists(mapped)
+    assert not os.path.exists(storage.trial_dir)  # nothing of the trial was left in it
 
 
 def test_a_failing_upload_is_retried_then_reported_with_the_local_copy_kept(

@@ -15,6 +15,7 @@ the staging directory's marker file holds}``, or None for a local experiment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -125,7 +126,11 @@ class TrialStorage:
         return local
 
     def cleanup(self) -> None:
-        """Remove the checkpoints :meth:`fetch` downloaded."""
+        """Remove the checkpoints :meth:`fetch` downloaded, and (direct mode) the worker's
+        local trial directory when nothing is left in it."""
         for scratch in self._downloads:
             shutil.rmtree(scratch, ignore_errors=True)
         self._downloads.clear()
+        if self.remote_dir is not None:
+            with contextlib.suppress(OSError):  # not empty: the trainable's own files stay
+                os.removedirs(self.trial_dir)
