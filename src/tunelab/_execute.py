@@ -495,20 +495,28 @@ def _remote_deleter(syncers: list[Any]) -> Any:
 def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list[Any]:
     """Experiments stored at a URI (``s3://...``) run in a local staging directory that a
     background :class:`~tunelab._storage.Syncer` mirrors to the URI (the loop never waits
-    on the network). On resume, the remote experiment is downloaded first."""
+    on the network). On resume, the remote experiment is downloaded first. An experiment
+    with an ``upload_dir`` runs in its local directory, mirrored to ``<upload_dir>/<name>``
+    (downloaded on resume only when the local directory has no state)."""
     from tunelab import _storage
 
     syncers = []
     for exp in experiments:
         remote = getattr(exp, "remote_path", None) or exp.experiment_path
-        if not _storage.is_uri(remote):
+        if _storage.is_uri(remote):
+            root = _defaults.results_root()
+            if _storage.is_uri(root):
+                root = os.path.expanduser("~/tunelab_results")
+            local = _storage.local_path_for_uri(remote, root)
+            fetch = download
+        elif exp.upload_uri is not None:  # 0.x/1.x upload_dir: a local experiment, mirrored
+            remote, local = exp.upload_uri, exp.experiment_path
+            # the local copy is the newest; the remote one only serves an empty disk
+            fetch = download and not os.path.exists(os.path.join(local, "experiment_state.json"))
+        else:
             continue
-        root = _defaults.results_root()
-        if _storage.is_uri(root):
-            root = os.path.expanduser("~/tunelab_results")
-        local = _storage.local_path_for_uri(remote, root)
         downloaded = False
-        if download and _storage.uri_exists(remote, "experiment_state.json"):
+        if fetch and _storage.uri_exists(remote, "experiment_state.json"):
             _storage.download(remote, local)
             downloaded = True
         os.makedirs(local, exist_ok=True)

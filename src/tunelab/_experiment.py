@@ -193,6 +193,7 @@ class Experiment:
         if sync_config is not None and not isinstance(sync_config, SyncConfig):
             raise TypeError(f"sync_config must be None or a SyncConfig, got {sync_config!r}")
         self.sync_config = sync_config or SyncConfig()
+        self._check_upload_dir()
         restore_path = check_path(restore, "restore")
         if restore_path is not None and not _is_uri(restore_path):
             restore_path = os.path.expanduser(restore_path)
@@ -225,6 +226,31 @@ class Experiment:
                 f"got {sync_function!r}"
             )
         self.sync_function = sync_function
+
+    def _check_upload_dir(self) -> None:
+        from tunelab._storage import is_uri
+
+        upload = self.upload_dir or self.sync_config.upload_dir
+        if upload is None:
+            return
+        argument = "upload_dir" if self.upload_dir else "SyncConfig.upload_dir"
+        if not is_uri(upload):
+            raise ValueError(
+                f"{argument} must be a remote URI such as 's3://bucket/prefix' (the experiment "
+                f"is copied there), got {upload!r}; for a local directory use storage_path"
+            )
+        if _is_uri(self.storage_path):
+            raise ValueError(
+                f"storage_path is already remote ({self.storage_path!r}); drop {argument} "
+                f"({upload!r}) or give a local storage_path/local_dir"
+            )
+
+    @property
+    def upload_uri(self) -> str | None:
+        """Where the 0.x/1.x ``upload_dir`` (or ``SyncConfig.upload_dir``) mirrors this
+        experiment: ``<upload_dir>/<name>``; None without one."""
+        upload = self.upload_dir or self.sync_config.upload_dir
+        return None if upload is None else f"{upload.rstrip('/')}/{self.name}"
 
     @classmethod
     def from_json(cls, name: str, spec: Mapping[str, Any]) -> Experiment:

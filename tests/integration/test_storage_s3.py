@@ -277,3 +277,59 @@ def test_end_to_end_tuner_restore_from_s3(
     assert len(grid2) == 2
     assert grid2.get_best_result().config["x"] == 2
     assert not grid2.errors
+
+
+# -- the 0.x/1.x upload_dir: a local experiment mirrored to the bucket -------------------------
+
+
+def test_seed_spec_with_upload_dir_mirrors_the_local_experiment(
+    tmp_path: Path, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tunelab as tune
+
+    local = tmp_path / "ray_results"
+    spec = {
+        "my_experiment": {
+            "run": _trainable,
+            "stop": {"training_iteration": 3},
+            "config": {"x": tune.grid_search([1, 2])},
+            "local_dir": str(local),
+            "upload_dir": f"s3://{bucket}/path",
+        }
+    }
+    trials = tune.run_experiments(spec, verbose=0)
+    assert len(trials) == 2 and all(t.status == "TERMINATED" for t in trials)
+    assert (local / "my_experiment" / "experiment_state.json").exists()  # the local copy
+    remote = remote_files(f"{bucket}/path/my_experiment")
+    assert "experiment_state.json" in remote and ".tunelab_staging" not in remote
+    for trial in trials:
+        rel = f"{os.path.basename(trial.local_path)}/result.json"
+        assert rel in remote
+        lines = s3().cat_file(f"{bucket}/path/my_experiment/{rel}").decode().splitlines()
+        assert len(lines) == 3
+
+    # resume on a machine whose local_dir is empty: the mirror is downloaded, nothing reruns
+    shutil.rmtree(local)
+    resumed = tune.run(
+        _trainable,
+        name="my_experiment",
+        config={"x": tune.grid_search([1, 2])},
+        local_dir=str(local),
+        sync_config=tune.SyncConfig(upload_dir=f"s3://{bucket}/path"),
+        resume=True,
+        verbose=0,
+    )
+    assert sorted(t.config["x"] for t in resumed.trials) == [1, 2]
+    assert all(len(t.last_result) and t.status == "TERMINATED" for t in resumed.trials)
+    for trial in trials:
+        rel = f"{os.path.basename(trial.local_path)}/result.json"
+        assert len((local / "my_experiment" / rel).read_text().splitlines()) == 3
+
+
+def test_upload_dir_must_be_a_remote_uri_and_not_doubled() -> None:
+    import tunelab as tune
+
+    with pytest.raises(ValueError, match="upload_dir must be a remote URI.*'/tmp/x'"):
+        tune.Experiment("e", _trainable, upload_dir="/tmp/x")
+    with pytest.raises(ValueError, match="storage_path is already remote"):
+        tune.Experiment("e", _trainable, storage_path="s3://b/p", upload_dir="s3://b/q")
