@@ -329,7 +329,7 @@ def test_seed_spec_with_upload_dir_mirrors_the_local_experiment(
 def test_upload_dir_must_be_a_remote_uri_and_not_doubled() -> None:
     import tunelab as tune
 
-    with pytest.raises(ValueError, match="upload_dir must be a remote URI.*'/tmp/x'"):
+    with pytest.raises(ValueError, match=r"upload_dir must be a remote URI.*'/tmp/x'"):
         tune.Experiment("e", _trainable, upload_dir="/tmp/x")
     with pytest.raises(ValueError, match="storage_path is already remote"):
         tune.Experiment("e", _trainable, storage_path="s3://b/p", upload_dir="s3://b/q")
