@@ -398,6 +398,11 @@ class Controller:
     # -- creating and starting trials ----------------------------------------------------------
     def _start_trials(self) -> None:
         executor = self._executor
+        ahead = self._scheduler.pending_trials_ahead
+        if ahead and not self._search.wants_results:
+            while self._table.count(TrialStatus.PENDING) < ahead:
+                if self._next_new_trial() is None:
+                    break
         while True:
             if (
                 self._max_concurrent

@@ -379,3 +379,41 @@ def test_a_scheduler_restarts_a_paused_trial_with_a_new_config_through_the_runne
 def test_reconfiguring_a_running_trial_through_the_runner_is_an_error() -> None:
     with pytest.raises(ValueError, match="only PENDING or PAUSED"):
         run(_MovePaused(reconfigure_running=True), qualities=[0.5, 0.9], num_cpus=1)
+
+
+# -- PBT time-shares a population larger than the resources ------------------------------------
+def test_pbt_advances_a_population_larger_than_the_cpus_together() -> None:
+    from tunelab.schedulers import PopulationBasedTraining
+
+    arrivals: list[tuple[float, int]] = []
+
+    class Arrivals(tune.Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):  # type: ignore[no-untyped-def]
+            arrivals.append((trial.config["x"], result["training_iteration"]))
+
+    executor = SimulatedExecutor(
+        lambda config, t: {"acc": config["x"] * t}, num_cpus=2, max_iterations=6, checkpoint_every=2
+    )
+    pbt = PopulationBasedTraining(
+        time_attr="training_iteration",
+        perturbation_interval=2,
+        hyperparam_mutations={"x": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]},
+        seed=0,
+        log_config=False,
+    )
+    analysis = tune.run(
+        simulated_trainable,
+        config={"x": tune.grid_search([0.1, 0.6, 0.2, 0.5, 0.3, 0.4])},
+        scheduler=pbt,
+        metric="acc",
+        mode="max",
+        executor=executor,
+        callbacks=[Arrivals()],
+        verbose=0,
+    )
+    assert all(t.status == "TERMINATED" for t in analysis.trials)
+    # nobody trains past a perturbation point (2, 4) before all six have reached it
+    iterations = [it for _, it in arrivals]
+    assert max(iterations[: iterations.index(3)]) == 2
+    assert iterations[: iterations.index(3)].count(2) == 6
+    assert iterations[: iterations.index(5)].count(4) >= 6

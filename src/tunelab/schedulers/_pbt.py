@@ -140,9 +140,15 @@ class PopulationBasedTraining(FIFOScheduler):
     Trials need checkpoints: class trainables save when asked (``save_checkpoint``);
     function trainables must report them (``session.report(..., checkpoint=...)``).
     Missing values of mutated keys in a new trial's config are sampled from the mutations.
+
+    A population larger than the resources is time-shared, as in Ray Tune: at a
+    perturbation point a trial pauses (class trainables save; function trainables resume
+    from their latest reported checkpoint) while other trials wait, and the waiting trial
+    that has trained least runs next, so the whole population advances together.
     """
 
     _owner = "PopulationBasedTraining"
+    pending_trials_ahead = 10_000  # the population exists from the start, as in Ray Tune
 
     def __init__(
         self,
@@ -279,14 +285,22 @@ class PopulationBasedTraining(FIFOScheduler):
             return Decision.CONTINUE
         self._record_score(trial, state, now, result)
         lower, upper = self._quantiles()
+        # others wait for resources: this trial yields its place (saving when it pauses)
+        yields = self._others_waiting(runner, trial)
         if trial.trial_id in upper:
             self._num_checkpoints += 1
-            return Decision.SAVE
+            return Decision.PAUSE if yields else Decision.SAVE
         if trial.trial_id in lower:
             change = self._exploit(trial, state, upper)
             if change is not None:
                 return change
-        return Decision.CONTINUE
+        return Decision.PAUSE if yields else Decision.CONTINUE
+
+    @staticmethod
+    def _others_waiting(runner: RunnerView, trial: Trial) -> bool:
+        if any(True for _ in runner.pending_trials()):
+            return True
+        return any(t is not trial for t in runner.paused_trials())
 
     def _record_score(
         self, trial: Trial, state: _TrialState, now: float, result: dict[str, Any]
@@ -423,14 +437,20 @@ class PopulationBasedTraining(FIFOScheduler):
         self._next_sync += self.perturbation_interval
 
     def choose_trial_to_run(self, runner: RunnerView) -> Trial | None:
+        """The waiting trial (PENDING, or PAUSED and not held at a synch barrier) that has
+        trained least by ``time_attr``: every member of the population gets its turn."""
         if self.synch and self._barrier_complete(runner):
             self._perturb_population(runner)
-        for trial in runner.pending_trials():
-            return trial
-        for trial in runner.paused_trials():
-            if trial.trial_id not in self._waiting:
-                return trial
-        return None
+        best: Trial | None = None
+        best_time = math.inf
+        for trial in (*runner.pending_trials(), *runner.paused_trials()):
+            if trial.trial_id in self._waiting:
+                continue
+            state = self._states.get(trial.trial_id)
+            trained = state.last_train_time if state is not None else 0.0
+            if trained < best_time:
+                best, best_time = trial, trained
+        return best
 
     def on_trial_complete(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> None:
         self._waiting.pop(trial.trial_id, None)

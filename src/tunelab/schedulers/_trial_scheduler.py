@@ -152,6 +152,11 @@ class TrialScheduler:
     SAVE = Decision.SAVE
 
     supports_buffered_results = True
+    #: How many not-yet-started trials the controller keeps created ahead (PENDING) while
+    #: the search algorithm has them and learns nothing from results (grid/random search),
+    #: so the scheduler sees the population it time-shares (PBT). 0: a trial is created
+    #: only when it can start.
+    pending_trials_ahead = 0
 
     def __init__(self, metric: str | None = None, mode: str | None = None) -> None:
         if mode is not None and mode not in ("min", "max"):
