@@ -126,6 +126,10 @@ class Controller:
         self._rollback: dict[str, int] = {}
         self._managers: dict[str, CheckpointManager] = {}
         self._interrupt_sent = False
+        # when the last start failed for lack of resources: no new try until a trial ends
+        # (or a second passes, for executors whose capacity grows), sparing the scheduler
+        # a choose_trial_to_run per loop step while all is busy
+        self._blocked_at: float | None = None
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -398,6 +402,10 @@ class Controller:
     # -- creating and starting trials ----------------------------------------------------------
     def _start_trials(self) -> None:
         executor = self._executor
+        if self._blocked_at is not None:
+            if not executor.capacity_may_grow or self._clock() - self._blocked_at < 1.0:
+                return
+            self._blocked_at = None
         ahead = self._scheduler.pending_trials_ahead
         if ahead and not self._search.wants_results:
             while self._table.count(TrialStatus.PENDING) < ahead:
@@ -417,6 +425,7 @@ class Controller:
             rt = self._runtimes[trial.experiment_index]
             task = self._factory.task(trial, rt, restoring=trial.trial_id in self._restoring)
             if not executor.try_start(trial.trial_id, trial.resources, task):
+                self._blocked_at = self._clock()
                 return
             resumed = trial.status == TrialStatus.PAUSED or trial.trial_id in self._restoring
             self._restoring.discard(trial.trial_id)
@@ -460,7 +469,9 @@ class Controller:
         kind = event[0]
         if kind == "results":
             self._on_results(event[1], event[2])
-        elif kind == "end":
+            return
+        self._blocked_at = None  # a trial ended or was lost: resources may be free
+        if kind == "end":
             self._on_end(event[1], event[2], event[3])
         elif kind == "checkpoint":
             trial = self._table.by_id.get(event[1])

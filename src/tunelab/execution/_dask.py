@@ -102,6 +102,8 @@ class DaskExecutor(ConnectionExecutor):
     cluster has none yet. See the module documentation for placement and failures.
     """
 
+    capacity_may_grow = True  # workers join and leave the cluster
+
     def __init__(
         self,
         client_or_address: Any,

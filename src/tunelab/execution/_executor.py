@@ -39,6 +39,12 @@ __all__ = ["ConnectionExecutor", "Executor", "WorkerHandle"]
 class Executor(abc.ABC):
     """Places trials on workers and moves messages (see the module docstring)."""
 
+    #: True when capacity can grow without a trial ending (workers joining a cluster): the
+    #: controller then retries a start that failed for lack of resources once a second.
+    #: False: only a trial's end (or a STOP/PAUSE) frees resources, and the controller
+    #: waits for one (deterministic in simulated time).
+    capacity_may_grow = False
+
     def setup(self, sys_path: list[str] | None = None) -> None:  # noqa: B027
         """Called once before the first trial."""
 

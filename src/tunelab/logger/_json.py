@@ -111,6 +111,7 @@ class _JsonTrialLog(_TrialLog):
         self._lines = self.file.lines
         self._encode = encode
         self._config: Any = _NOTHING  # private snapshot of the config last encoded
+        self._params: Any = _NOTHING  # snapshot of the config in params.json/params.pkl
         self._config_json = ""
         self._cacheable = True
         self._misses = 0
@@ -119,9 +120,21 @@ class _JsonTrialLog(_TrialLog):
         self.update_config(trial.config)
 
     def update_config(self, config: dict[str, Any]) -> None:
+        if self._params is not _NOTHING and self._same_params(config):
+            return  # a restore with the config already written (pause/resume)
         write_params(self.trial_dir, config)
+        try:
+            self._params = copy.deepcopy(config)
+        except Exception:
+            self._params = _NOTHING
         self._cacheable, self._misses = True, 0
         self._remember(config)
+
+    def _same_params(self, config: dict[str, Any]) -> bool:
+        try:
+            return bool(self._params == config)
+        except Exception:  # values whose == raises or is ambiguous (arrays)
+            return False
 
     def _remember(self, config: dict[str, Any]) -> bool:
         try:
