@@ -298,8 +298,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=0,
+        help="instead: a sweep over seeds 0..N-1 on the tables (means per library)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TUNELAB_DISABLE_SIGINT_HANDLER", "1")
+    if args.seeds:
+        seed_sweep(args.seeds, ["vehicle"] if args.quick else ["vehicle", "kc1", "phoneme"])
+        return
     datasets = ["vehicle"] if args.quick else ["vehicle", "kc1", "phoneme"]
     n_table = 32 if args.quick else 64
     n_mlp = 8 if args.quick else 16
@@ -364,6 +373,85 @@ def sort_rows(rows: list[dict[str, Any]]) -> None:
         return workloads.index(row["workload"]), rank, row["lib"] != "tunelab"
 
     rows.sort(key=key)
+
+
+SWEEP_SCHEDULERS = ["random", "hyperband", "bohb", "pbt"]
+
+
+def seed_sweep(seeds: int, datasets: list[str]) -> None:
+    """Each table with seeds 0..seeds-1 (64 sampled configurations each): the mean best
+    and iterations per scheduler and library, and random search's best at BOHB's compute."""
+    import statistics
+
+    work = tempfile.mkdtemp(prefix="bench_sweep_")
+    rows: list[dict[str, Any]] = []
+    for ds in datasets:
+        for seed in range(seeds):
+            land = C.TableLandscape(ds, seed)
+            configs = land.sample(64, seed)
+            for name in SWEEP_SCHEDULERS:
+                run = run_table(
+                    land, configs, name, os.path.join(work, f"{ds}-{seed}-{name}"), seed
+                )
+                rows.append(
+                    {
+                        "workload": f"table:{ds}",
+                        "lib": "tunelab",
+                        "sched": name,
+                        "seed": seed,
+                        **run,
+                    }
+                )
+    if os.path.exists(ANCHOR_PY):
+        task_path = os.path.join(work, "task.json")
+        with open(task_path, "w") as fh:
+            sweep = {"datasets": datasets, "seeds": seeds, "n": 64, "schedulers": SWEEP_SCHEDULERS}
+            json.dump({"sweep": sweep}, fh)
+        rows += [{**run, "lib": "ray"} for run in run_ray(task_path)]
+    head = f"{'workload':<14} {'scheduler':<10}"
+    for lib in ("tunelab", "ray"):
+        head += f" | {lib + ' mean best':>17} {'iters':>6} {'random@same':>11}"
+    lines = [
+        f"seed sweep: seeds 0..{seeds - 1}, 64 configurations per table",
+        head,
+        "-" * len(head),
+    ]
+    for ds in datasets:
+        for name in SWEEP_SCHEDULERS:
+            line = f"{'table:' + ds:<14} {name:<10}"
+            for lib in ("tunelab", "ray"):
+                mine = [
+                    r
+                    for r in rows
+                    if r["lib"] == lib
+                    and r["workload"] == f"table:{ds}"
+                    and r["sched"] == name
+                    and "na" not in r
+                ]
+                if not mine:
+                    line += f" | {'not run':<36}"
+                    continue
+                randoms = {
+                    r["seed"]: r
+                    for r in rows
+                    if r["lib"] == lib and r["workload"] == f"table:{ds}" and r["sched"] == "random"
+                }
+                at_same = [
+                    C.best_at(randoms[r["seed"]]["trace"], r["compute"])
+                    for r in mine
+                    if r["seed"] in randoms
+                ]
+                line += (
+                    f" | {statistics.mean(r['best'] for r in mine):>17.4f} "
+                    f"{statistics.mean(r['compute'] for r in mine):>6.0f} "
+                    f"{statistics.mean(at_same) if at_same else math.nan:>11.4f}"
+                )
+            lines.append(line)
+    text = "\n".join(lines)
+    print(text)
+    os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
+    with open(os.path.join(HERE, "out", "schedulers_seeds.txt"), "w") as fh:
+        fh.write(text + "\n")
 
 
 def print_summary(rows: list[dict[str, Any]]) -> None:

@@ -471,9 +471,31 @@ def run_mlp(scheduler: str, configs: list[dict[str, Any]], storage: str) -> None
     print(json.dumps(out), flush=True)
 
 
+def run_sweep(sweep: dict[str, Any]) -> None:
+    """The seed sweep of bench_schedulers.py --seeds: one JSON line per dataset x seed x
+    scheduler (its ``seed`` added)."""
+    import contextlib
+    import io
+
+    for dataset in sweep["datasets"]:
+        for seed in range(sweep["seeds"]):
+            land = C.TableLandscape(dataset, seed)
+            configs = land.sample(sweep["n"], seed)
+            for name in sweep["schedulers"]:
+                buffer = io.StringIO()
+                with contextlib.redirect_stdout(buffer):
+                    run_table_simulated(land, configs, name, seed)
+                for line in buffer.getvalue().splitlines():
+                    if line.startswith("{"):
+                        print(json.dumps({**json.loads(line), "seed": seed}), flush=True)
+
+
 def main() -> None:
     with open(sys.argv[1]) as fh:
         task = json.load(fh)
+    if task.get("sweep"):
+        run_sweep(task["sweep"])
+        return
     synthetic = task.get("synthetic")
     if synthetic:
         for name in SYN_SCHEDULERS:
