@@ -148,7 +148,7 @@ class PopulationBasedTraining(FIFOScheduler):
     """
 
     _owner = "PopulationBasedTraining"
-    pending_trials_ahead = 10_000  # the population exists from the start, as in Ray Tune
+    pending_trials_ahead = 200  # the population exists from the start (Ray Tune: 200 too)
 
     def __init__(
         self,
