@@ -515,13 +515,28 @@ class Syncer:
         return False
 
     def _fail(
-        self, local: str, remote: str, attempts: int, error: BaseException | None, key: str
+        self,
+        local: str,
+        remote: str,
+        attempts: int,
+        error: BaseException | None,
+        key: str,
+        *,
+        deleting: bool = False,
     ) -> None:
         message = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
         if key in self._reported:
             return
         self._reported.add(key)
         self.errors.append(SyncFailure(local, remote, attempts, message))
+        if deleting:
+            logger.error(
+                "could not delete %s after %d attempt(s) (%s); the deletion will be retried",
+                remote,
+                attempts,
+                message,
+            )
+            return
         logger.error(
             "could not upload %s to %s after %d attempt(s) (%s); the local copy is kept and "
             "the upload will be retried",
@@ -552,7 +567,7 @@ class Syncer:
                 self._reported.discard(rel_dir)
             else:
                 ok = False
-                self._fail(local, remote, self.retries, error, rel_dir)
+                self._fail(local, remote, self.retries, error, rel_dir, deleting=True)
         return ok
 
     def _delete_requested(self) -> bool:
@@ -563,7 +578,7 @@ class Syncer:
             error = self._remove(remote)
             if error is not None:
                 failed.append(remote)
-                self._fail(remote, remote, self.retries, error, remote)
+                self._fail(remote, remote, self.retries, error, remote, deleting=True)
         if failed:
             with self._cond:
                 self._deletions[:0] = failed

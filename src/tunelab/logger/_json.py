@@ -123,12 +123,9 @@ class _JsonTrialLog(_TrialLog):
         if self._params is not _NOTHING and self._same_params(config):
             return  # a restore with the config already written (pause/resume)
         write_params(self.trial_dir, config)
-        try:
-            self._params = copy.deepcopy(config)
-        except Exception:
-            self._params = _NOTHING
         self._cacheable, self._misses = True, 0
-        self._remember(config)
+        # the snapshot _remember takes is never mutated (write() replaces it): share it
+        self._params = self._config if self._remember(config) else _NOTHING
 
     def _same_params(self, config: dict[str, Any]) -> bool:
         try:
