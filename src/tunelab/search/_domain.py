@@ -5,6 +5,15 @@ A *domain* describes the set of values one hyperparameter may take (:class:`Floa
 drawn from it (:class:`Uniform`, :class:`LogUniform`, :class:`Normal`, :class:`Grid`, wrapped by
 :class:`Quantized`). Bounds are checked when a domain is defined. Sampling uses
 :class:`random.Random` only (numpy is never imported here).
+
+Edges of the float range are handled rather than overflowed: a uniform range wider than the
+largest float (``uniform(-1e308, 1e308)``) is sampled across its whole width, a normal draw that
+overflows is clamped to the largest finite float, and integer bounds of any size work. A quantum
+``q`` must be at least the spacing of floats where the domain's values lie
+(``math.ulp(max(|lower|, |upper|))``, or ``math.ulp(|mean| + sd)`` for a normal law): a smaller
+``q`` cannot be represented there and is a ``ValueError`` at definition. Quantized values are
+the multiple of ``q`` nearest to the draw; when that multiple lies outside the bounds, the
+nearest multiple inside them is used, so every value is within ``[lower, upper]``.
 """
 
 from __future__ import annotations
@@ -12,7 +21,9 @@ from __future__ import annotations
 import copy
 import math
 import random
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from tunelab.search._common import (
@@ -25,8 +36,6 @@ from tunelab.search._common import (
     check_size,
     is_integral,
     is_real,
-    quantizer,
-    snap,
     spec_view,
     takes_one_argument,
 )
@@ -44,6 +53,158 @@ __all__ = [
     "Sampler",
     "Uniform",
 ]
+
+
+_MAX = sys.float_info.max
+_LN2 = math.log(2.0)
+
+
+# -- float-range helpers -------------------------------------------------------------------
+def _real(name: str, value: Any, where: str, finite: bool = False) -> float:
+    """``check_real`` that also turns an int beyond the float range into a ``ValueError``."""
+    try:
+        return check_real(name, value, where, finite=finite)
+    except OverflowError:
+        text = repr(value)
+        shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
+        raise ValueError(
+            f"`{name}` of {where} must be within the float range (|x| <= {_MAX!r}), got {shown}"
+        ) from None
+
+
+def _uniform_draw(lo: float, hi: float) -> Draw:
+    """Uniform floats in ``[lo, hi)`` (``lo`` when ``lo == hi``), also when ``hi - lo``
+    overflows (``uniform(-1e308, 1e308)``)."""
+    top = math.nextafter(hi, -math.inf) if hi > lo else lo
+    width = hi - lo
+    if math.isfinite(width):
+
+        def draw(rng: random.Random) -> float:
+            value = lo + width * rng.random()
+            return value if value < hi else top
+
+        return draw
+
+    def draw_wide(rng: random.Random) -> float:
+        u = rng.random()
+        return min(max(lo * (1.0 - u) + hi * u, lo), top)
+
+    return draw_wide
+
+
+def _loguniform_draw(lo: float, hi: float, inclusive: bool) -> Draw:
+    """Log-uniform floats in ``[lo, hi)`` (``[lo, hi]`` when ``inclusive``), ``0 < lo < hi``."""
+    llo, lhi = math.log(lo), math.log(hi)
+    span = lhi - llo
+    top = hi if inclusive else math.nextafter(hi, -math.inf)
+
+    def draw(rng: random.Random) -> float:
+        return min(max(math.exp(min(llo + span * rng.random(), lhi)), lo), top)
+
+    return draw
+
+
+def _normal_draw(mean: float, sd: float, quantum: _Multiples | None) -> Draw:
+    """Gaussian floats, clamped to the finite floats when ``mean + sd * z`` overflows."""
+    if quantum is None:
+
+        def draw(rng: random.Random) -> float:
+            return min(max(rng.gauss(mean, sd), -_MAX), _MAX)
+
+        return draw
+    nearest = quantum.nearest_finite
+
+    def draw_q(rng: random.Random) -> float:
+        return nearest(min(max(rng.gauss(mean, sd), -_MAX), _MAX))
+
+    return draw_q
+
+
+def _exp_int(x: float, nearest: bool) -> int:
+    """``e**x`` rounded down (or to the nearest) to an int, also beyond the float range."""
+    if x < 700.0:
+        value = math.exp(x)
+        return round(value) if nearest else math.floor(value)
+    shift = int(x / _LN2) - 60  # e**x = m * 2**shift with m about 2**60, exact as an int
+    mantissa = math.exp(x - shift * _LN2)
+    return (round(mantissa) if nearest else math.floor(mantissa)) << shift
+
+
+def _multiple_draw(first: int, count: int, q: int) -> Draw:
+    """``(first + k) * q`` for ``k`` uniform in ``range(count)``; exact for any ``count``."""
+    if count < 2**52:
+
+        def draw(rng: random.Random) -> int:
+            return (first + int(rng.random() * count)) * q
+
+        return draw
+
+    def draw_big(rng: random.Random) -> int:
+        return (first + rng.randrange(count)) * q
+
+    return draw_big
+
+
+def _decimal_places(q: float) -> int:
+    """Decimal places of ``q`` as written (0.1 -> 1, 2.5e-07 -> 8, 1e+16 -> 0)."""
+    exponent = Decimal(repr(float(q))).as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0
+
+
+class _Multiples:
+    """The multiples of a quantum ``q`` as floats.
+
+    ``at(k)`` is ``k * q`` rounded to the decimal places of ``q`` (so multiples of 0.1 read
+    0.3, not 0.30000000000000004); it is non-decreasing in ``k``, so :meth:`span` finds the
+    exact indices of the first and last multiples within bounds from an estimate a few steps
+    off. Callers have checked that ``q`` is at least the float spacing at the bounds, so every
+    ``value / q`` below is finite.
+    """
+
+    __slots__ = ("places", "q")
+
+    def __init__(self, q: float) -> None:
+        self.q = float(q)
+        self.places = _decimal_places(q)
+
+    def at(self, k: int) -> float:
+        value = k * self.q
+        return round(value, self.places) if self.places else value
+
+    def span(self, lower: float, upper: float) -> tuple[int, int]:
+        """Indices ``(first, last)`` of the multiples within ``[lower, upper]`` (finite
+        bounds); ``first > last`` when there is none."""
+        at = self.at
+        first = math.ceil(lower / self.q)
+        while at(first - 1) >= lower:
+            first -= 1
+        while at(first) < lower:
+            first += 1
+        last = math.floor(upper / self.q)
+        while at(last + 1) <= upper:
+            last += 1
+        while at(last) > upper:
+            last -= 1
+        return first, last
+
+    def nearest_finite(self, value: float) -> float:
+        """The multiple nearest to the finite ``value`` that is itself a finite float."""
+        k = round(value / self.q)
+        result = self.at(k)
+        while not -_MAX <= result <= _MAX:  # k * q overflowed: one step towards zero
+            k -= 1 if k > 0 else -1
+            result = self.at(k)
+        return result
+
+
+def _spacing_check(q: float, magnitude: float, at: str, where: str) -> None:
+    """``q`` below the float spacing at ``magnitude`` is a ``ValueError`` naming the rule."""
+    spacing = math.ulp(min(magnitude, _MAX))
+    if q < spacing:
+        raise ValueError(
+            f"`q` of {where} must be >= {spacing!r}, the spacing of floats at {at} = "
+            f"{magnitude!r} (multiples of a smaller q cannot be told apart there), got q={q!r}"
+        )
 
 
 # -- samplers ------------------------------------------------------------------------------
@@ -81,7 +242,7 @@ class LogUniform(Sampler):
     """Uniform in log space. ``base`` is kept for compatibility; it does not change the law."""
 
     def __init__(self, base: float = 10) -> None:
-        self.base = check_real("base", base, "LogUniform()")
+        self.base = _real("base", base, "LogUniform()")
         if self.base <= 0 or self.base == 1:
             raise ValueError(f"`base` of LogUniform() must be > 0 and != 1, got {base!r}")
 
@@ -93,8 +254,8 @@ class Normal(Sampler):
     """Gaussian with mean ``mean`` and standard deviation ``sd`` (> 0)."""
 
     def __init__(self, mean: float = 0.0, sd: float = 1.0) -> None:
-        self.mean = check_real("mean", mean, "Normal()", finite=True)
-        self.sd = check_real("sd", sd, "Normal()", finite=True)
+        self.mean = _real("mean", mean, "Normal()", finite=True)
+        self.sd = _real("sd", sd, "Normal()", finite=True)
         if self.sd <= 0:
             raise ValueError(f"`sd` of Normal() must be > 0, got {sd!r}")
 
@@ -116,7 +277,7 @@ class Quantized(Sampler):
                 f"sampler, got {sampler!r}"
             )
         self.sampler = sampler
-        value = check_real("q", q, "Quantized()", finite=True)
+        value = _real("q", q, "Quantized()", finite=True)
         self.q: float = int(q) if is_integral(q) else value
         if self.q <= 0:
             raise ValueError(f"`q` of Quantized() must be > 0, got {q!r}")
@@ -228,8 +389,8 @@ class Float(Domain):
 
     def __init__(self, lower: float | None, upper: float | None) -> None:
         super().__init__()
-        lo = -math.inf if lower is None else check_real("lower", lower, "Float()")
-        hi = math.inf if upper is None else check_real("upper", upper, "Float()")
+        lo = -math.inf if lower is None else _real("lower", lower, "Float()")
+        hi = math.inf if upper is None else _real("upper", upper, "Float()")
         if math.isnan(lo) or math.isnan(hi) or not lo < hi:
             raise ValueError(f"Float() needs lower < upper, got lower={lower!r}, upper={upper!r}")
         self.lower = lo
@@ -254,61 +415,55 @@ class Float(Domain):
     def _check_sampler(self, sampler: Sampler) -> None:
         inner = sampler.get_sampler() if isinstance(sampler, Quantized) else sampler
         bounds = f"lower={self.lower!r}, upper={self.upper!r}"
+        finite = math.isfinite(self.lower) and math.isfinite(self.upper)
         if isinstance(inner, Grid):
             raise ValueError("Float domains cannot use a Grid sampler; use grid_search([...])")
-        if isinstance(inner, Uniform) and not (math.isfinite(self.lower + self.upper)):
+        if isinstance(inner, Uniform) and not finite:
             raise ValueError(f"uniform sampling of a Float needs finite bounds, got {bounds}")
         if isinstance(inner, LogUniform) and not (self.lower > 0 and math.isfinite(self.upper)):
             raise ValueError(f"loguniform sampling needs 0 < lower < upper < inf, got {bounds}")
         if isinstance(inner, Normal) and (math.isfinite(self.lower) or math.isfinite(self.upper)):
             raise ValueError(f"normal sampling of a Float takes no bounds, got {bounds}")
-        if isinstance(sampler, Quantized) and not isinstance(inner, Normal):
-            lo_q, hi_q = snap(self.lower, self.upper, sampler.q)
-            if lo_q > hi_q:
-                raise ValueError(
-                    f"no multiple of q={sampler.q!r} lies within [{self.lower!r}, "
-                    f"{self.upper!r}]; choose a smaller q or wider bounds"
-                )
+        if not isinstance(sampler, Quantized):
+            return
+        q = float(sampler.q)
+        if isinstance(inner, Normal):
+            magnitude = abs(inner.mean) + inner.sd
+            _spacing_check(q, magnitude, "|mean| + sd", "a normal Float domain")
+            return
+        magnitude = max(abs(self.lower), abs(self.upper))
+        _spacing_check(q, magnitude, "max(|lower|, |upper|)", "a Float domain")
+        first, last = _Multiples(q).span(self.lower, self.upper)
+        if first > last:
+            raise ValueError(
+                f"no multiple of q={sampler.q!r} lies within [{self.lower!r}, "
+                f"{self.upper!r}]; choose a smaller q or wider bounds"
+            )
 
     def _make_draw(self) -> Draw:
         sampler = self.get_sampler()
-        q: float | None = None
+        quantum: _Multiples | None = None
         if isinstance(sampler, Quantized):
-            q, sampler = sampler.q, sampler.get_sampler()
+            quantum, sampler = _Multiples(sampler.q), sampler.get_sampler()
         lo, hi = self.lower, self.upper
-        base: Draw
         if isinstance(sampler, Normal):
-            mean, sd = sampler.mean, sampler.sd
+            return _normal_draw(sampler.mean, sampler.sd, quantum)
+        if quantum is None:
+            if isinstance(sampler, LogUniform):
+                return _loguniform_draw(lo, hi, inclusive=False)
+            return _uniform_draw(lo, hi)
+        first, last = quantum.span(lo, hi)
+        base = (
+            _loguniform_draw(lo, hi, inclusive=True)
+            if isinstance(sampler, LogUniform)
+            else _uniform_draw(quantum.at(first), quantum.at(last))
+        )
+        at, q = quantum.at, quantum.q
 
-            def base(rng: random.Random) -> float:
-                return rng.gauss(mean, sd)
+        def draw(rng: random.Random) -> float:
+            return at(min(max(round(base(rng) / q), first), last))
 
-            if q is None:
-                return base
-            return quantizer(base, q, -math.inf, math.inf)
-        if isinstance(sampler, LogUniform):
-            llo, span = math.log(lo), math.log(hi) - math.log(lo)
-
-            def base(rng: random.Random) -> float:
-                return min(max(math.exp(llo + span * rng.random()), lo), hi)
-
-        else:
-            width = hi - lo
-
-            def base(rng: random.Random) -> float:
-                value = lo + width * rng.random()
-                return value if value < hi else lo
-
-        if q is None:
-            return base
-        lo_q, hi_q = snap(lo, hi, q)
-        if isinstance(sampler, Uniform):
-            width_q = hi_q - lo_q
-
-            def base(rng: random.Random) -> float:
-                return lo_q + width_q * rng.random()
-
-        return quantizer(base, q, lo_q, hi_q)
+        return draw
 
     def is_valid(self, value: Any) -> bool:
         return is_real(value) and self.lower <= value <= self.upper
@@ -354,7 +509,11 @@ class Integer(Domain):
         return result
 
     def _check_sampler(self, sampler: Sampler) -> None:
-        q = int(sampler.q) if isinstance(sampler, Quantized) else 1
+        q = 1
+        if isinstance(sampler, Quantized):
+            q = check_int("q", sampler.q, "an Integer domain")
+            if q < 1:
+                raise ValueError(f"`q` of an Integer domain must be >= 1, got {sampler.q!r}")
         inner = sampler.get_sampler() if isinstance(sampler, Quantized) else sampler
         bounds = f"lower={self.lower!r}, upper={self.upper!r}"
         if not isinstance(inner, Uniform | LogUniform):
@@ -377,39 +536,26 @@ class Integer(Domain):
         if q > 1:  # multiples of q within [lower, upper], both ends inclusive
             first, last = -(-lo // q), hi // q
             if isinstance(sampler, LogUniform):
-                la, span = math.log(first - 0.5), math.log(last + 0.5) - math.log(first - 0.5)
+                # k log-uniform on [first - 0.5, last + 0.5], rounded (the 0.5 is lost past 2**53)
+                la = math.log(first - 0.5) if first < 2**53 else math.log(first)
+                lb = math.log(last + 0.5) if last < 2**53 else math.log(last)
+                span = lb - la
 
                 def draw_q(rng: random.Random) -> int:
-                    k = round(math.exp(la + span * rng.random()))
+                    k = _exp_int(la + span * rng.random(), nearest=True)
                     return min(max(k, first), last) * q
 
                 return draw_q
-            count = last - first + 1
-
-            def draw_multiple(rng: random.Random) -> int:
-                return (first + int(rng.random() * count)) * q
-
-            return draw_multiple
+            return _multiple_draw(first, last - first + 1, q)
         if isinstance(sampler, LogUniform):
             llo, lspan = math.log(lo), math.log(hi) - math.log(lo)
 
             def draw_log(rng: random.Random) -> int:
-                value = math.floor(math.exp(llo + lspan * rng.random()))
+                value = _exp_int(llo + lspan * rng.random(), nearest=False)
                 return min(max(value, lo), hi - 1)
 
             return draw_log
-        width = hi - lo
-        if width < 2**52:
-
-            def draw_uniform(rng: random.Random) -> int:
-                return lo + int(rng.random() * width)
-
-            return draw_uniform
-
-        def draw_big(rng: random.Random) -> int:
-            return rng.randrange(lo, hi)
-
-        return draw_big
+        return _multiple_draw(lo, hi - lo, 1)
 
     def is_valid(self, value: Any) -> bool:
         return is_integral(value) and self.lower <= value <= self.upper
