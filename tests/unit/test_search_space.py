@@ -7,6 +7,7 @@ import pickle
 import random
 import subprocess
 import sys
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -340,3 +341,133 @@ def test_sampler_sample_draws_with_that_sampler() -> None:
     uniforms = Uniform().sample(domain, size=2000, random_state=0)
     assert sum(v < 10 for v in uniforms) / 2000 < 0.05
     assert domain.sampler is None
+
+
+# -- edges of the float range (issue 10, point 10) -------------------------------------------
+FLOAT_MAX = sys.float_info.max
+
+
+def is_multiple(value: float, q: float) -> bool:
+    """``value`` is a multiple of ``q`` up to a few float spacings at ``value`` (exact check)."""
+    k = round(Fraction(value) / Fraction(q))
+    return abs(Fraction(value) - k * Fraction(q)) <= 4 * Fraction(math.ulp(max(abs(value), q)))
+
+
+@pytest.mark.parametrize(("lower", "upper"), [(-1e308, 1e308), (-FLOAT_MAX, FLOAT_MAX)])
+def test_uniform_wider_than_the_float_range_samples_across_it(lower: float, upper: float) -> None:
+    values = draw(uniform(lower, upper))
+    assert all(lower <= v < upper and math.isfinite(v) for v in values)
+    assert min(values) < lower * 0.9 and max(values) > upper * 0.9  # not stuck at the lower bound
+    assert len(set(values)) == len(values)
+
+
+def test_uniform_accepts_bounds_whose_sum_overflows() -> None:
+    values = draw(uniform(1e308, FLOAT_MAX), n=500)
+    assert all(1e308 <= v < FLOAT_MAX for v in values) and len(set(values)) > 400
+
+
+def test_quantized_and_log_domains_with_huge_ranges_stay_finite_and_in_bounds() -> None:
+    qvalues = draw(quniform(-1e308, 1e308, 1e300))
+    assert all(-1e308 <= v <= 1e308 for v in qvalues)
+    assert all(is_multiple(v, 1e300) for v in qvalues)
+    assert min(qvalues) < -9e307 and max(qvalues) > 9e307
+    tenths = draw(quniform(0, 1e308, 1e307))
+    assert all(0 <= v <= 1e308 for v in tenths) and len(set(tenths)) >= 10
+    logs = draw(loguniform(5e-324, FLOAT_MAX))
+    assert all(5e-324 <= v < FLOAT_MAX for v in logs)
+    assert min(logs) < 1e-200 and max(logs) > 1e200
+
+
+def test_integer_domains_with_bounds_beyond_the_float_range() -> None:
+    big = 10**400
+    assert all(-big <= v < big and isinstance(v, int) for v in draw(randint(-big, big), n=200))
+    assert max(draw(randint(-big, big), n=200)) > big // 2
+    logs = draw(lograndint(1, big), n=500)
+    assert all(1 <= v < big for v in logs) and max(logs) > 10**300 and min(logs) < 10**100
+    multiples = draw(qrandint(-big, big, 7), n=200)
+    assert all(-big <= v <= big and v % 7 == 0 for v in multiples)
+    qlogs = draw(qlograndint(1, big, 3), n=200)
+    assert all(3 <= v <= big and v % 3 == 0 for v in qlogs) and max(qlogs) > 10**300
+    assert set(draw(qrandint(0, 2**60, 2**59), n=200)) == {0, 2**59, 2**60}
+
+
+def test_normal_with_a_huge_sd_is_clamped_to_finite_floats() -> None:
+    values = draw(randn(0.0, 1e308))
+    assert all(math.isfinite(v) for v in values)
+    assert min(values) < -1e308 and max(values) > 1e308  # some draws overflow and are clamped
+    assert FLOAT_MAX in values and -FLOAT_MAX in values
+    qvalues = draw(qrandn(0.0, 1e308, 1e300))
+    assert all(math.isfinite(v) and is_multiple(v, 1e300) for v in qvalues)
+    assert set(draw(qrandn(0.0, 1.0, FLOAT_MAX), n=200)) == {0.0}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: qrandn(0, 1e300, 1e-300), r"`q` .* >= 1\.48\d*e\+284.*got q=1e-300"),
+        (lambda: qrandn(1e300, 1, 1), r"`q` .*\|mean\| \+ sd = 1e\+300.*got q=1"),
+        (lambda: quniform(1e16, 1e16 + 10, 1e-3), r"`q` .* >= 2\.0.*got q=0\.001"),
+        (lambda: quniform(0, 1, 1e-20), r"`q` .*max\(\|lower\|, \|upper\|\) = 1"),
+        (lambda: qloguniform(1e15, 1e17, 1e-3), r"`q` .* >= 16\.0.*got q=0\.001"),
+        (lambda: Float(-1e308, 1e308).uniform().quantized(1.0), r"`q` .*got q=1\.0"),
+        (lambda: quniform(0, 1, 10**400), r"`q` of Quantized\(\) must be within the float"),
+        (lambda: uniform(-(10**400), 0), r"`lower` of Float\(\) must be within the float"),
+        (lambda: randn(0, 10**400), r"`sd` of Normal\(\) must be within the float"),
+        (lambda: qloguniform(1e-5, 4e-5, 1e-4), "no multiple of q=0.0001"),
+        (lambda: quniform(0.31, 0.39, 0.1), "no multiple of q=0.1"),
+    ],
+)
+def test_q_finer_than_the_float_spacing_is_a_value_error(make: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_q_at_the_float_spacing_is_allowed() -> None:
+    spacing = math.ulp(1.0)
+    values = draw(quniform(0.0, 1.0, spacing), n=100)
+    assert all(0.0 <= v <= 1.0 for v in values)
+    assert draw(quniform(1e16, 1e16 + 10, 2.0), n=100)[0] % 2 == 0
+    assert all(math.isfinite(v) for v in draw(qrandn(0.0, 1.0, math.ulp(2.0)), n=100))
+
+
+def test_integer_domains_reject_a_fractional_or_small_q_given_as_a_sampler() -> None:
+    with pytest.raises(TypeError, match="`q` of an Integer domain"):
+        Quantized(Uniform(), 2.5).sample(Integer(0, 10))
+    with pytest.raises(TypeError, match="`q` of an Integer domain"):
+        Quantized(Uniform(), 0.5).sample(Integer(0, 10))
+    assert set(Quantized(Uniform(), 2.0).sample(Integer(0, 4), size=100)) == {0, 2, 4}
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "q"),
+    [
+        (1e-17, 1e-16, 1e-17),  # q finer than 15 decimal places: used to round to 0.0
+        (1e-16, 1e-15, 1e-16),
+        (1e-12, 1e-10, 1e-11),
+        (1.0, 1e300, 1e290),  # most draws are nearer to 0 than to q: 0.0 before
+        (0.5, 2.5, 1.0),
+        (1e-4, 1e-1, 1e-3),
+    ],
+)
+def test_qloguniform_never_leaves_its_bounds(lower: float, upper: float, q: float) -> None:
+    values = draw(qloguniform(lower, upper, q))
+    assert all(lower <= v <= upper for v in values), sorted(set(values))[:3]
+    assert all(is_multiple(v, q) for v in values)
+    assert 0.0 not in values
+
+
+def test_quantized_values_never_pass_a_bound_that_is_just_off_a_multiple() -> None:
+    upper = 0.3 - 1e-12  # the multiple 0.3 lies just above: 0.2 is the largest allowed
+    values = draw(quniform(0.0, upper, 0.1))
+    assert set(values) == {0.0, 0.1, 0.2}
+    lows = draw(quniform(0.1 + 1e-12, 0.5, 0.1))
+    assert min(lows) == 0.2
+
+
+def test_nearest_multiple_inside_the_bounds_is_used() -> None:
+    # draws in [0.5, 1.5) round to 1; [1.5, 2.5] to 2; below 0.5 (none here) would be 0 -> 1
+    values = draw(qloguniform(0.5, 2.5, 1.0), n=4000)
+    assert set(values) == {1.0, 2.0}
+    share_of_1 = values.count(1.0) / len(values)
+    expected = math.log(1.5 / 0.5) / math.log(2.5 / 0.5)
+    assert abs(share_of_1 - expected) < 0.03

@@ -125,7 +125,7 @@ def _exp_int(x: float, nearest: bool) -> int:
     if x < 700.0:
         value = math.exp(x)
         return round(value) if nearest else math.floor(value)
-    shift = int(x / _LN2) - 60  # e**x = m * 2**shift with m about 2**60, exact as an int
+    shift = int(x / _LN2) - 60  # e**x = m * 2**shift with m about 2**60 (53 bits of it exact)
     mantissa = math.exp(x - shift * _LN2)
     return (round(mantissa) if nearest else math.floor(mantissa)) << shift
 

@@ -2,8 +2,10 @@
 
 Each returns a ready-made domain (see :mod:`tunelab.search._domain`); ``grid_search`` returns
 the literal ``{"grid_search": [...]}`` marker. Bad bounds raise ``ValueError`` at definition
-(``uniform(5, 1)``). The 0.x numpy-style spellings ``randint(n)`` and ``choice(n)`` mean
-``[0, n)``; ``loguniform(..., base=10)`` accepts ``base`` (it does not change the law).
+(``uniform(5, 1)``), and so does a quantum ``q`` finer than the float spacing at the bounds
+(``quniform(1e16, 1e16 + 10, 1e-3)``: floats there are 2 apart). The 0.x numpy-style
+spellings ``randint(n)`` and ``choice(n)`` mean ``[0, n)``; ``loguniform(..., base=10)``
+accepts ``base`` (it does not change the law).
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def uniform(lower: float, upper: float) -> Float:
 
 
 def quniform(lower: float, upper: float, q: float) -> Float:
-    """A uniform float rounded to a multiple of ``q``; both bounds reachable."""
+    """A uniform float rounded to a multiple of ``q``; both bounds reachable.
+
+    Values are the multiples of ``q`` within [lower, upper] (at least one must exist);
+    ``q >= math.ulp(max(|lower|, |upper|))``.
+    """
     check_order("quniform()", lower, upper)
     return Float(lower, upper).uniform().quantized(q)
 
@@ -75,18 +81,26 @@ def loguniform(lower: float, upper: float, base: float = 10) -> Float:
 
 
 def qloguniform(lower: float, upper: float, q: float, base: float = 10) -> Float:
-    """A log-uniform float rounded to a multiple of ``q``; both bounds reachable."""
+    """A log-uniform float rounded to a multiple of ``q``; both bounds reachable.
+
+    The draw is rounded to the nearest multiple of ``q``; when that multiple lies outside
+    [lower, upper] (say 0 for ``qloguniform(1e-4, 1e-1, 1e-3)``), the nearest multiple inside
+    is used instead. ``q >= math.ulp(upper)``.
+    """
     check_order("qloguniform()", lower, upper)
     return Float(lower, upper).loguniform(base).quantized(q)
 
 
 def randn(mean: float = 0.0, sd: float = 1.0) -> Float:
-    """A float from the normal distribution N(mean, sd**2)."""
+    """A float from the normal distribution N(mean, sd**2).
+
+    A draw beyond the float range (``sd`` near 1e308) is clamped to the largest finite float.
+    """
     return Float(None, None).normal(mean, sd)
 
 
 def qrandn(mean: float, sd: float, q: float) -> Float:
-    """A normal float rounded to a multiple of ``q``."""
+    """A normal float rounded to a multiple of ``q``; ``q >= math.ulp(|mean| + sd)``."""
     return Float(None, None).normal(mean, sd).quantized(q)
 
 
