@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tunelab._errors import TuneError
+from tunelab._errors import TuneError, storage_error
 
 __all__ = [
     "DICT_CHECKPOINT_FILE",
@@ -115,9 +115,31 @@ def _atomic_write(path: str, payload: bytes) -> None:
         with open(tmp, "wb") as handle:
             handle.write(payload)
         os.replace(tmp, path)
+    except BaseException as exc:
+        error = storage_error(exc, "checkpoint metadata", path)
+        if error is None:
+            raise
+        raise error from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+@contextlib.contextmanager
+def _writing_checkpoint(directory: str) -> Iterator[None]:
+    """Write a checkpoint into ``directory``: when the block fails, a ``directory`` it
+    created is removed (no half-written checkpoint stays behind), and a storage failure
+    becomes a one-line :class:`~tunelab._errors.StorageError` naming the directory."""
+    existed = os.path.lexists(directory)
+    try:
+        yield
+    except BaseException as exc:
+        if not existed:
+            shutil.rmtree(directory, ignore_errors=True)
+        error = storage_error(exc, "a checkpoint", directory)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _check_metadata(metadata: Any, argument: str) -> dict[str, Any]:
@@ -136,20 +158,21 @@ def _write_dict_checkpoint(
 ) -> None:
     import cloudpickle
 
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, DICT_CHECKPOINT_FILE)
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        # streamed with protocol 5: large buffers (numpy arrays) go to the file without an
-        # intermediate copy of the whole pickle in memory
-        with open(tmp, "wb") as handle:
-            cloudpickle.dump(data, handle, protocol=5)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    if metadata:
-        _atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata).encode())
+    with _writing_checkpoint(directory):
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, DICT_CHECKPOINT_FILE)
+        tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            # streamed with protocol 5: large buffers (numpy arrays) go to the file without an
+            # intermediate copy of the whole pickle in memory
+            with open(tmp, "wb") as handle:
+                cloudpickle.dump(data, handle, protocol=5)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        if metadata:
+            _atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata).encode())
 
 
 class Checkpoint:
@@ -274,7 +297,8 @@ class Checkpoint:
             return dest
         if _is_within(dest, source):
             raise ValueError(f"path {dest!r} lies inside the checkpoint directory {source!r}")
-        shutil.copytree(source, dest, dirs_exist_ok=True)
+        with _writing_checkpoint(dest):
+            shutil.copytree(source, dest, dirs_exist_ok=True)
         return dest
 
     @contextlib.contextmanager
@@ -473,27 +497,49 @@ def persist_checkpoint(
     if _is_within(dest, source):
         raise ValueError(f"dest_dir {dest!r} lies inside the checkpoint directory {source!r}")
     parent = os.path.dirname(dest)
-    os.makedirs(parent, exist_ok=True)
-    dest_is_empty = not os.path.exists(dest) or (os.path.isdir(dest) and not os.listdir(dest))
-    if move if move is not None else _is_owned_temp_dir(source):
-        if dest_is_empty:
-            if os.path.exists(dest):
-                os.rmdir(dest)
-            shutil.move(source, dest)
-        else:
+    with _writing_checkpoint(dest):
+        os.makedirs(parent, exist_ok=True)
+        dest_is_empty = not os.path.exists(dest) or (os.path.isdir(dest) and not os.listdir(dest))
+        if move if move is not None else _is_owned_temp_dir(source):
+            if dest_is_empty:
+                if os.path.exists(dest):
+                    os.rmdir(dest)
+                _move_into_place(source, dest)
+            else:
+                shutil.copytree(source, dest, dirs_exist_ok=True)
+                shutil.rmtree(source)
+            _owned_temp_dirs.discard(os.path.realpath(source))
+            checkpoint._path = dest
+            return Checkpoint(dest)
+        if os.path.exists(dest):
             shutil.copytree(source, dest, dirs_exist_ok=True)
-            shutil.rmtree(source)
-        _owned_temp_dirs.discard(os.path.realpath(source))
-        checkpoint._path = dest
-        return Checkpoint(dest)
-    if os.path.exists(dest):
-        shutil.copytree(source, dest, dirs_exist_ok=True)
-        return Checkpoint(dest)
+            return Checkpoint(dest)
+        _copy_into_place(source, dest)
+    return Checkpoint(dest)
+
+
+def _copy_into_place(source: str, dest: str, *, symlinks: bool = False) -> None:
+    """Copy ``source`` to the new directory ``dest`` through a staging directory renamed
+    into place: a crash or a full disk never leaves a half-copied ``dest`` (nor the
+    staging directory)."""
+    parent = os.path.dirname(dest)
     staging = os.path.join(parent, f".{os.path.basename(dest)}.partial-{uuid.uuid4().hex[:8]}")
     try:
-        shutil.copytree(source, staging)
+        shutil.copytree(source, staging, symlinks=symlinks)
         os.rename(staging, dest)
     finally:
         if os.path.exists(staging):
             shutil.rmtree(staging, ignore_errors=True)
-    return Checkpoint(dest)
+
+
+def _move_into_place(source: str, dest: str) -> None:
+    """Move ``source`` to the new directory ``dest``: a rename on the same file system,
+    else (as ``shutil.move``) a copy, through a staging directory, then the source is
+    removed; the source stays whole when the copy fails."""
+    try:
+        os.rename(source, dest)
+        return
+    except OSError:
+        pass  # another file system
+    _copy_into_place(source, dest, symlinks=True)
+    shutil.rmtree(source, ignore_errors=True)

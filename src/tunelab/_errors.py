@@ -5,6 +5,9 @@
     TuneError
     ├── TrialError            a trial's trainable raised (carries the trial id and traceback)
     ├── ResourceError         a trial asks for resources that can never be satisfied
+    ├── StorageError          (also an OSError) writing tunelab's files failed: disk full, an
+    │                         I/O error, a read-only file system; the experiment stopped
+    ├── CorruptFileError      (also a ValueError) a file tunelab reads back is damaged
     └── ExtraNotInstalledError (also an ImportError) an optional integration is missing
 
 Bad user input is reported with the built-in ``ValueError``/``TypeError`` (their messages
@@ -14,7 +17,14 @@ it is the control-flow exception the session raises inside a trainable to end it
 
 from __future__ import annotations
 
+import contextlib
+import errno as _errno
+import logging
+import re
+from collections.abc import Iterator
 from typing import Any
+
+_log = logging.getLogger("tunelab")
 
 
 class TuneError(Exception):
@@ -36,6 +46,217 @@ class TrialError(TuneError):
 
 class ResourceError(TuneError):
     """A trial asks for resources that no placement can ever satisfy."""
+
+
+#: The errors of a write that say the storage itself failed (not a wrong path or a missing
+#: permission): no space, no quota left, an I/O error, a read-only file system, a file over
+#: the size limit.
+STORAGE_ERRNOS = frozenset(
+    code
+    for code in (
+        _errno.ENOSPC,
+        getattr(_errno, "EDQUOT", None),
+        _errno.EIO,
+        _errno.EROFS,
+        _errno.EFBIG,
+    )
+    if code is not None
+)
+#: The subset that means "the disk is full", whoever wrote: a trial's own code that meets it
+#: stops the experiment too (every other trial would meet it next).
+DISK_FULL_ERRNOS = frozenset(
+    code for code in (_errno.ENOSPC, getattr(_errno, "EDQUOT", None)) if code is not None
+)
+
+
+class StorageError(TuneError, OSError):
+    """Writing one of tunelab's files failed because the storage did (disk full, I/O error,
+    read-only file system).
+
+    The message is one line naming what was being written and where, with the system's
+    error, e.g. ``tunelab: could not write the results of trial t_00001 to
+    /exp/t_00001/result.json: [Errno 28] No space left on device``. ``path``, ``what``,
+    ``errno`` and ``strerror`` hold the parts. An experiment that meets one stops at once
+    and writes nothing more, so that what is on disk stays a state it can resume from, as
+    after a kill; resume it once the cause is fixed. The OSError it replaces is logged at
+    debug level only (``logging.getLogger("tunelab")``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str = "",
+        what: str = "",
+        errno: int | None = None,
+        strerror: str | None = None,
+    ) -> None:
+        TuneError.__init__(self, message)
+        self.message = message
+        self.path = path
+        self.what = what
+        self.errno = errno
+        self.strerror = strerror
+        self.filename = path or None
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.path, self.what, self.errno, self.strerror))
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, what: str, path: str) -> StorageError:
+        code, reason = exc.errno, exc.strerror or str(exc)
+        detail = f"[Errno {code}] {reason}" if code is not None else reason
+        return cls(
+            f"tunelab: could not write {what} to {path}: {detail}",
+            path=path,
+            what=what,
+            errno=code,
+            strerror=reason,
+        )
+
+
+def storage_error(exc: BaseException, what: str, path: str) -> StorageError | None:
+    """The :class:`StorageError` to raise for ``exc`` met while writing ``what`` to ``path``
+    (``exc`` itself when it is one already), or None when ``exc`` is not a storage failure
+    (then re-raise ``exc``). Logs ``exc`` with its traceback at debug level."""
+    if isinstance(exc, StorageError):
+        return exc
+    if not isinstance(exc, OSError):
+        return None
+    if exc.errno is None:
+        exc = _first_copy_error(exc) or exc
+    if exc.errno not in STORAGE_ERRNOS:
+        return None
+    _log.debug("tunelab: writing %s to %s failed", what, path, exc_info=exc)
+    return StorageError.from_os_error(exc, what, path)
+
+
+_ERRNO_TEXT = re.compile(r"\[Errno (\d+)\] ([^:']*)")
+
+
+def _first_copy_error(exc: OSError) -> OSError | None:
+    """The first storage failure inside a ``shutil.Error`` (``copytree`` collects the
+    errors of the files it copies as ``(source, destination, str(error))`` text)."""
+    entries = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+    for entry in entries:
+        text = entry[-1] if isinstance(entry, tuple) and entry else entry
+        match = _ERRNO_TEXT.search(str(text))
+        if match is not None and int(match.group(1)) in STORAGE_ERRNOS:
+            return OSError(int(match.group(1)), match.group(2).strip())
+    return None
+
+
+@contextlib.contextmanager
+def writing(what: str, path: str) -> Iterator[None]:
+    """Turn a storage failure in the block into a one-line :class:`StorageError` (raised
+    ``from None``: the OSError's traceback goes to the debug log, not to the user)."""
+    try:
+        yield
+    except OSError as exc:
+        error = storage_error(exc, what, path)
+        if error is None:
+            raise
+        raise error from None
+
+
+def write_fully(handle: Any, data: bytes) -> None:
+    """Write all of ``data`` to the unbuffered binary file ``handle`` (``open(..., "ab",
+    buffering=0)``), looping over short writes. Unbuffered, so that a failed write leaves
+    nothing in a buffer that a later close or garbage collection would try to write again
+    after the torn part."""
+    view = memoryview(data)
+    while view:
+        written = handle.write(view)
+        if not written:
+            raise OSError(_errno.EIO, "the file accepted no more bytes")
+        view = view[written:]
+
+
+_REPORTED_STORAGE_ERROR = re.compile(r"^(?:[\w.]+\.)?StorageError: (tunelab: .*)$")
+_REPORTED_OS_ERROR = re.compile(r"^(?:[\w.]+\.)?\w*Error: \[Errno (\d+)\] (.*?)(?:: '(.*)')?$")
+
+
+def storage_error_in_report(traceback_text: str, who: str) -> StorageError | None:
+    """The :class:`StorageError` behind a trial's failure report (the traceback text a worker
+    sends), or None when the trial failed for another reason.
+
+    A report ends with the exception's line: a :class:`StorageError` raised by tunelab's own
+    writes in the worker (persisting a checkpoint) is rebuilt with its message; an OSError
+    of a full disk (ENOSPC, EDQUOT) raised by the trial's own code (a checkpoint it writes
+    itself) becomes one naming ``who`` and the file when the report names it. Other errors,
+    an I/O error of a dataset read included, stay trial failures.
+    """
+    lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    last = lines[-1].strip()
+    match = _REPORTED_STORAGE_ERROR.match(last)
+    if match is not None:
+        return StorageError(match.group(1))
+    match = _REPORTED_OS_ERROR.match(last)
+    if match is None or int(match.group(1)) not in DISK_FULL_ERRNOS:
+        return None
+    code, reason, path = int(match.group(1)), match.group(2), match.group(3) or ""
+    where = f" to {path}" if path else ""
+    return StorageError(
+        f"tunelab: {who} could not write{where}: [Errno {code}] {reason}",
+        path=path,
+        what=who,
+        errno=code,
+        strerror=reason,
+    )
+
+
+def json_problem(exc: ValueError) -> tuple[int | None, str]:
+    """(line within the parsed text or None, what is wrong) for a failed ``json.loads``."""
+    import json
+
+    if isinstance(exc, UnicodeDecodeError):
+        data = bytes(exc.object)
+        return data[: exc.start].count(b"\n") + 1, f"byte 0x{data[exc.start]:02x} is not UTF-8"
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.lineno, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    return None, f"not valid JSON ({exc})"
+
+
+def loads_line(raw: bytes) -> tuple[Any, str | None]:
+    """``json.loads`` of one line of a JSON-lines file, read leniently: bytes that are not
+    UTF-8 (a damaged disk, a tool that wrote Latin-1) become U+FFFD, so that the line's other
+    values are kept. Returns ``(value, note)``: ``note`` says what was replaced (None when
+    nothing was). Raises ``ValueError`` (described by :func:`json_problem`) when the line is
+    not JSON even so."""
+    import json
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        note = f"byte 0x{raw[exc.start]:02x} at column {exc.start + 1} is not UTF-8"
+        return json.loads(raw.decode("utf-8", "replace")), note + " (read as U+FFFD)"
+    return json.loads(text), None
+
+
+class CorruptFileError(TuneError, ValueError):
+    """A file tunelab reads back (experiment state, journal, results) is damaged.
+
+    The message names the file and, when known, the line: ``tunelab: /exp/experiment_state.json,
+    line 3: not valid JSON (Expecting value at column 5)``. ``path`` and ``line`` (1-based,
+    or None) hold them.
+    """
+
+    def __init__(self, message: str, path: str = "", line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.path, self.line))
+
+    @classmethod
+    def at(cls, path: str, line: int | None, problem: str) -> CorruptFileError:
+        where = f"{path}, line {line}" if line is not None else path
+        return cls(f"tunelab: {where}: {problem}", path=path, line=line)
 
 
 class ExtraNotInstalledError(TuneError, ImportError):

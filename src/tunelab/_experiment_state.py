@@ -14,70 +14,165 @@ them (journal entries newer than the snapshot win; a torn last line is ignored).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
+from tunelab._errors import CorruptFileError, json_problem, storage_error, write_fully, writing
 from tunelab._json import json_default
 
 STATE_FILE = "experiment_state.json"
 JOURNAL_FILE = "experiment_state.journal"
 STATE_VERSION = 1
 
+logger = logging.getLogger("tunelab")
 
-def write_json_atomic(path: str, data: Any, *, text: str | None = None) -> None:
+
+def write_bytes_atomic(path: str, data: bytes, *, what: str = "a file", fsync: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically: a temp file beside it (fsynced unless
+    ``fsync`` is False), then a rename. On any failure the temp file is removed and ``path``
+    keeps its old content; a storage failure (disk full, I/O error) raises a one-line
+    :class:`~tunelab._errors.StorageError` naming ``what`` and ``path``."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb", buffering=0) as fh:
+            write_fully(fh, data)
+            if fsync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        error = storage_error(exc, what, path)
+        if error is None:
+            raise
+        raise error from None
+
+
+def write_json_atomic(
+    path: str, data: Any, *, text: str | None = None, what: str = "a file", fsync: bool = True
+) -> None:
+    """:func:`write_bytes_atomic` of ``data`` as JSON (or of ``text``, its encoding)."""
     if text is None:
         text = json.dumps(data, default=json_default)  # one-shot: the C encoder
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_bytes_atomic(path, text.encode("utf-8"), what=what, fsync=fsync)
 
 
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def _read_snapshot(path: str) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        line, problem = json_problem(exc)
+        raise CorruptFileError.at(
+            path,
+            line,
+            f"{problem}; the experiment state is damaged (restore the file from a backup, or "
+            "move it away to start the experiment over)",
+        ) from None
+    if not isinstance(data, dict):
+        raise CorruptFileError.at(
+            path, None, f"not a tunelab experiment state file (a JSON {_kind(data)}, not an object)"
+        )
+    trials = data.get("trials", [])
+    if not isinstance(trials, list):
+        raise CorruptFileError.at(
+            path,
+            None,
+            f'not a tunelab experiment state file ("trials" is a {_kind(trials)}, not a list)',
+        )
+    for position, entry in enumerate(trials):
+        if not isinstance(entry, dict) or not isinstance(entry.get("trial_id"), str):
+            raise CorruptFileError.at(
+                path,
+                None,
+                f'not a tunelab experiment state file (entry {position} of "trials" is not a '
+                "trial state with a trial_id)",
+            )
+    return data
+
+
+def _kind(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
+        type(value), "number" if isinstance(value, (int, float)) else "null"
+    )
+
+
+def _journal_entries(path: str) -> list[dict[str, Any]]:
+    """The journal's entries. A torn last line (a kill mid-write) is ignored; a damaged line
+    elsewhere is skipped with a warning naming the file and the line.
+
+    Skipping keeps the most: each entry holds a trial's whole state, so the entries after a
+    damaged one still apply, and a trial whose newest entry is lost resumes from the state
+    an earlier entry (or the snapshot) gives it, as after a kill just before that entry;
+    refusing would leave the whole experiment unresumable."""
+    with open(path, "rb") as fh:
+        lines = fh.read().split(b"\n")
+    torn = lines.pop()  # after the last newline: b"" unless the last line is torn
+    if torn.strip():
+        logger.debug("tunelab: ignoring the incomplete last line of %s", path)
+    entries: list[dict[str, Any]] = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            entry = json.loads(raw)
+        except ValueError as exc:
+            problem = json_problem(exc)[1]
+        else:
+            trial = entry.get("trial") if isinstance(entry, dict) else None
+            if isinstance(trial, dict) and isinstance(trial.get("trial_id"), str):
+                entries.append(entry)
+                continue
+            problem = "not a journal entry"
+        logger.warning(
+            "tunelab: %s, line %d: %s; skipping it (the state it held is lost, the lines after "
+            "it are used)",
+            path,
+            number,
+            problem,
+        )
+    return entries
 
 
 def load_state(experiment_path: str) -> dict[str, Any] | None:
-    """The experiment state (snapshot + journal tail), or None when there is none."""
+    """The experiment state (snapshot + journal tail), or None when there is none.
+
+    A snapshot that is not a JSON object with a list of trial states raises
+    :class:`~tunelab._errors.CorruptFileError` (a ``ValueError``) naming the file and the
+    line; damaged journal lines are skipped with a warning (see :func:`_journal_entries`)."""
     path = os.path.join(experiment_path, STATE_FILE)
     if not os.path.exists(path):
         return None
-    with open(path) as fh:
-        data: dict[str, Any] = json.load(fh)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path!r} is not a tunelab experiment state file")
-    seen = int(data.get("journal_seq", 0))
+    data = _read_snapshot(path)
+    try:
+        seen = int(data.get("journal_seq", 0) or 0)
+    except (TypeError, ValueError):
+        raise CorruptFileError.at(
+            path, None, f"journal_seq is {data.get('journal_seq')!r}, not a number"
+        ) from None
     journal = os.path.join(experiment_path, JOURNAL_FILE)
     if os.path.exists(journal):
         trials = data.setdefault("trials", [])
         index = {t["trial_id"]: i for i, t in enumerate(trials)}
-        with open(journal) as fh:
-            for line in fh:
-                try:
-                    entry = json.loads(line)
-                except ValueError:  # torn last line of a killed run
-                    break
-                if entry.get("seq", 0) <= seen:
-                    continue
-                if "search_alg" in entry:
-                    data["search_alg"] = entry["search_alg"]
-                state = entry["trial"]
-                position = index.get(state["trial_id"])
-                if position is None:
-                    index[state["trial_id"]] = len(trials)
-                    trials.append(state)
-                else:
-                    trials[position] = state
+        for entry in _journal_entries(journal):
+            seq = entry.get("seq", 0)
+            if isinstance(seq, (int, float)) and seq <= seen:
+                continue
+            if "search_alg" in entry:
+                data["search_alg"] = entry["search_alg"]
+            state = entry["trial"]
+            position = index.get(state["trial_id"])
+            if position is None:
+                index[state["trial_id"]] = len(trials)
+                trials.append(state)
+            else:
+                trials[position] = state
     return data
 
 
@@ -86,7 +181,13 @@ read_state = load_state
 
 
 class ExperimentStateWriter:
-    """Writes the journal on every change and the snapshot at most every ``period_s``."""
+    """Writes the journal on every change and the snapshot at most every ``period_s``.
+
+    A failed write (disk full, I/O error) raises a one-line
+    :class:`~tunelab._errors.StorageError`. The journal then writes nothing more (its last
+    line may be torn, which :func:`load_state` ignores) until a snapshot succeeds; the
+    snapshot is replaced atomically, so the state on disk is always one to resume from.
+    """
 
     def __init__(
         self,
@@ -104,7 +205,9 @@ class ExperimentStateWriter:
         self._last = -float("inf")
         self._dirty = True
         self._seq = 0
-        self._journal: IO[str] | None = None
+        self._lines: list[str] = []  # journal lines not yet handed to the OS
+        self._journal: Any = None  # the journal, opened unbuffered on the first flush
+        self._broken = False  # a journal write failed: append nothing after its torn tail
         self._last_duration = 0.0
 
     def start(self, seq: int = 0) -> None:
@@ -130,17 +233,31 @@ class ExperimentStateWriter:
         if search_state is not None:
             entry["search_alg"] = search_state
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
-        if self._journal is None:
-            self._journal = open(self.journal_path, "a")  # noqa: SIM115
         self._seq += 1
-        self._journal.write(line + "\n")
+        self._lines.append(line + "\n")
         self._dirty = True
 
     def flush(self) -> None:
         """Hand buffered journal lines to the OS (the controller calls it once per loop
         step, before it acts on anything, as the loggers do)."""
-        if self._journal is not None:
-            self._journal.flush()
+        lines = self._lines
+        if not lines:
+            return
+        data = "".join(lines).encode("utf-8", "backslashreplace")
+        lines.clear()
+        if self._broken:
+            return  # the next snapshot holds these changes
+        try:
+            if self._journal is None:
+                self._journal = open(self.journal_path, "ab", buffering=0)  # noqa: SIM115
+            write_fully(self._journal, data)
+        except BaseException as exc:
+            self._broken = True
+            self._close_journal()
+            error = storage_error(exc, "the experiment state journal", self.journal_path)
+            if error is None:
+                raise
+            raise error from None
 
     def mark_dirty(self) -> None:
         self._dirty = True
@@ -164,18 +281,48 @@ class ExperimentStateWriter:
             document = self._build()
             document.setdefault("version", STATE_VERSION)
             document["journal_seq"] = self._seq
-        write_json_atomic(self.path, document, text=text)
+        write_json_atomic(self.path, document, text=text, what="the experiment state")
         # the snapshot holds everything up to seq: start a fresh journal
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-        with open(self.journal_path, "w"):
+        self._lines.clear()
+        self._close_journal()
+        with (
+            writing("the experiment state journal", self.journal_path),
+            open(self.journal_path, "wb"),
+        ):
             pass
+        self._broken = False
         self._last = self._clock()
         self._dirty = False
         self._last_duration = time.perf_counter() - started
 
+    def _close_journal(self) -> None:
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            with contextlib.suppress(OSError):
+                journal.close()
+
     def close(self) -> None:
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+        try:
+            self.flush()
+        finally:
+            self._close_journal()
+
+    def stop(self, *, write: bool) -> None:
+        """Close after another part failed to write (never raises). ``write``: the logs are
+        on disk, so flush the journal and write the snapshot if the disk lets us. Otherwise
+        drop the unflushed journal lines: a state newer than the logs would make a resume
+        skip the iterations whose results were lost; the state the last step left is one a
+        resume reads as that of a run killed at that moment."""
+        try:
+            if write:
+                for step in (self.flush, self.write):
+                    try:
+                        step()
+                    except Exception:
+                        logger.debug(
+                            "tunelab: could not write the experiment state while stopping",
+                            exc_info=True,
+                        )
+        finally:
+            self._lines.clear()
+            self._close_journal()

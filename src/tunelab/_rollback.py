@@ -8,11 +8,19 @@ Files are truncated in place (loggers may hold them open in append mode).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import logging
 import os
+import re
+from collections.abc import Iterator
 from typing import Any
+
+from tunelab._errors import json_problem, loads_line
+
+logger = logging.getLogger("tunelab")
 
 _TAIL_BYTES = 1 << 16  # how much of a file's end is read to find its last line
 
@@ -42,7 +50,49 @@ def _iteration_of_json(raw: bytes) -> tuple[dict[str, Any], Any] | None:
     return (record, record.get("training_iteration", 0)) if isinstance(record, dict) else None
 
 
+_ITERATION = re.compile(rb'"training_iteration":\s*(-?[0-9.eE+-]+)')
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _json_line(path: str, number: int, raw: bytes) -> tuple[dict[str, Any] | None, float | None]:
+    """(the result, its training_iteration) of one whole line of ``result.json``. A damaged
+    line (bytes that are not UTF-8, not JSON) is read as well as it can be, with a warning
+    naming the file and the line: its iteration, when it can still be found, places it."""
+    try:
+        record, note = loads_line(raw)
+    except ValueError as exc:
+        match = _ITERATION.search(raw)
+        iteration = None
+        if match is not None:
+            with contextlib.suppress(ValueError):
+                iteration = float(match.group(1))
+        logger.warning(
+            "tunelab: %s, line %d: %s; kept as it is (%s)",
+            path,
+            number,
+            json_problem(exc)[1],
+            f"training_iteration {iteration:g}" if iteration is not None else "iteration unknown",
+        )
+        return None, iteration
+    if note is not None:
+        logger.warning("tunelab: %s, line %d: %s", path, number, note)
+    if not isinstance(record, dict):
+        logger.warning("tunelab: %s, line %d: not a JSON object; kept as it is", path, number)
+        return None, None
+    return record, _number(record.get("training_iteration", 0))
+
+
 def _truncate_json_lines(path: str, iteration: int) -> dict[str, Any] | None:
+    """Cut the lines after ``iteration`` and a torn last line; return the last result kept.
+
+    Only a last line without its newline (a kill mid-write) counts as torn; a damaged line
+    elsewhere is kept (see :func:`_json_line`), so that no result before it or after it is
+    lost."""
     tail = _last_line(path)
     parsed = _iteration_of_json(tail) if tail is not None else None
     if parsed is not None and isinstance(parsed[1], int | float) and parsed[1] <= iteration:
@@ -50,24 +100,48 @@ def _truncate_json_lines(path: str, iteration: int) -> dict[str, Any] | None:
     last: dict[str, Any] | None = None
     offset = 0
     with open(path, "rb") as fh:
-        for raw in fh:
-            try:
-                record = json.loads(raw)
-            except ValueError:  # a torn last line from a kill
+        for number, raw in enumerate(fh, 1):
+            if not raw.endswith(b"\n"):
+                break  # a torn last line from a kill
+            record, value = _json_line(path, number, raw)
+            if value is not None and value > iteration:
                 break
-            if record.get("training_iteration", 0) > iteration:
-                break
-            last = record
+            if record is not None:
+                last = record
             offset += len(raw)
     if offset < os.path.getsize(path):
         os.truncate(path, offset)
     return last
 
 
+def _decoded_lines(path: str, data: bytes, count: list[int]) -> Iterator[str]:
+    """The lines of ``data`` as text for ``csv.reader`` (bytes that are not UTF-8 become
+    U+FFFD, with a warning naming the line); ``count[0]`` counts the lines handed out."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        raw = data[start:end]
+        count[0] += 1
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            logger.warning(
+                "tunelab: %s, line %d: byte 0x%02x is not UTF-8 (read as U+FFFD)",
+                path,
+                count[0],
+                raw[exc.start],
+            )
+            text = raw.decode("utf-8", "replace")
+        yield text
+        start = end
+
+
 def _truncate_csv(path: str, iteration: int) -> None:
     with open(path, "rb") as fh:
         header_line = fh.readline()
     tail = _last_line(path)
+    value: float | None
     if tail is not None and tail != header_line:
         try:
             header = next(csv.reader(io.StringIO(header_line.decode())))
@@ -82,21 +156,41 @@ def _truncate_csv(path: str, iteration: int) -> None:
         data = fh.read()
     if not data:
         return
-    lines = data.splitlines(keepends=True)
-    header = next(csv.reader(io.StringIO(lines[0].decode())))
+    # lines are read through csv.reader (a quoted value may hold a newline); the byte
+    # offset of each row's end is the sum of the lines it took
+    ends = [0]
+    for raw in data.split(b"\n"):
+        ends.append(ends[-1] + len(raw) + 1)
+    ends[-1] = len(data)
+    count = [0]
+    reader = csv.reader(_decoded_lines(path, data, count))
+    header = next(reader, [])
     if "training_iteration" not in header:
         return
     column = header.index("training_iteration")
-    offset = len(lines[0])
-    for raw in lines[1:]:
+    offset = ends[count[0]]
+    while True:
         try:
-            row = next(csv.reader(io.StringIO(raw.decode())))
+            row = next(reader, None)
+        except csv.Error:
+            row = []
+        if row is None:
+            break
+        row_end = ends[count[0]]
+        if data[row_end - 1 : row_end] != b"\n":
+            break  # a torn last row from a kill
+        try:
             value = float(row[column])
-        except (StopIteration, IndexError, ValueError, UnicodeDecodeError):
+        except (IndexError, ValueError):
+            value = None
+            logger.warning(
+                "tunelab: %s, line %d: no training_iteration in this row; kept as it is",
+                path,
+                count[0],
+            )
+        if value is not None and value > iteration:
             break
-        if value > iteration or not raw.endswith(b"\n"):
-            break
-        offset += len(raw)
+        offset = row_end
     if offset < len(data):
         os.truncate(path, offset)
 

@@ -17,6 +17,7 @@ The layout read here is the one the controller and the file loggers write (see
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import math
@@ -26,6 +27,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from tunelab._errors import json_problem, loads_line
 from tunelab._trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
@@ -107,26 +109,45 @@ def _parse_csv_value(text: str) -> Any:
 def read_json_lines(path: str) -> list[dict[str, Any]] | None:
     """The JSON objects in ``path`` (one a line), or ``None`` when there is no such file.
 
-    Blank lines are skipped, and so is a truncated line (a run killed mid-write).
+    Blank lines are skipped, and so is a truncated last line (a run killed mid-write). A
+    damaged line elsewhere is reported with a warning naming the file and the line: bytes
+    that are not UTF-8 are read as U+FFFD (the line's other values are kept), a line that
+    is not JSON even so is skipped (the lines after it are kept).
     """
     try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.readlines()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         return None
     rows: list[dict[str, Any]] = []
     loads = json.loads
-    for line in lines:
+    lines = data.split(b"\n")
+    last = len(lines)
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = loads(line)
         except ValueError:
-            logger.warning("Skipping a line of %s that is not valid JSON", path)
-            continue
+            row = _damaged_line(path, number, line, torn=number == last)
         if isinstance(row, dict):
             rows.append(row)
     return rows
+
+
+def _damaged_line(path: str, number: int, line: bytes, *, torn: bool) -> Any:
+    """A line ``json.loads`` refused, read leniently (see :func:`loads_line`), or None."""
+    try:
+        row, note = loads_line(line)
+    except ValueError as exc:
+        if torn:  # no newline after it: a run killed mid-write
+            logger.warning("Skipping the incomplete last line of %s (line %d)", path, number)
+        else:
+            logger.warning("Skipping line %d of %s: %s", number, path, json_problem(exc)[1])
+        return None
+    if note is not None:
+        logger.warning("Line %d of %s: %s", number, path, note)
+    return row
 
 
 def _last_json_line(path: str) -> dict[str, Any] | None:
@@ -138,7 +159,7 @@ def _last_json_line(path: str) -> dict[str, Any] | None:
     for line in reversed(lines):
         if line.strip():
             try:
-                row = json.loads(line)
+                row, _ = loads_line(line)
             except ValueError:
                 continue
             return row if isinstance(row, dict) else None
@@ -146,25 +167,41 @@ def _last_json_line(path: str) -> dict[str, Any] | None:
 
 
 def read_csv_rows(path: str) -> list[dict[str, Any]] | None:
-    """The rows of a ``progress.csv`` with numbers parsed, or ``None`` when it is missing."""
+    """The rows of a ``progress.csv`` with numbers parsed, or ``None`` when it is missing.
+    Bytes that are not UTF-8 are read as U+FFFD, with a warning naming the line."""
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            return [
-                {key: _parse_csv_value(value) for key, value in row.items() if key is not None}
-                for row in csv.DictReader(handle)
-            ]
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        logger.warning(
+            "Line %d of %s: byte 0x%02x is not UTF-8 (read as U+FFFD)",
+            data[: exc.start].count(b"\n") + 1,
+            path,
+            data[exc.start],
+        )
+        text = data.decode("utf-8", "replace")
+    return [
+        {key: _parse_csv_value(value) for key, value in row.items() if key is not None}
+        for row in csv.DictReader(io.StringIO(text, newline=""))
+    ]
 
 
 def read_json(path: str) -> Any:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         return None
-    except ValueError:
-        logger.warning("Could not parse %s as JSON", path)
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        line, problem = json_problem(exc)
+        where = f"line {line} of {path}" if line is not None else path
+        logger.warning("Could not parse %s as JSON: %s", where, problem)
         return None
 
 

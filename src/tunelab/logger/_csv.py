@@ -55,7 +55,8 @@ class _Sink:
 
 
 def _read_header(path: str) -> list[str] | None:
-    with open(path, encoding="utf-8", newline="") as fh:
+    # a damaged byte must not stop a resume: it becomes U+FFFD in a column name
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
         return next(csv.reader(fh), None)
 
 
@@ -69,8 +70,9 @@ class _CsvTrialLog(_TrialLog):
     first row had nested dicts pay for flattening.
     """
 
-    def __init__(self, trial_dir: str, files: _OpenFiles | None) -> None:
-        self.file = _LineFile(os.path.join(trial_dir, EXPR_PROGRESS_FILE), files)
+    def __init__(self, trial_dir: str, files: _OpenFiles | None, owner: str = "") -> None:
+        what = f"the progress table of {owner or 'the trial in ' + trial_dir}"
+        self.file = _LineFile(os.path.join(trial_dir, EXPR_PROGRESS_FILE), files, what)
         self._file_header = _read_header(self.file.path) if self.file.existing_size() else None
         self._keys: list[Any] | None = None
         self._nested: tuple[Any, ...] = ()
@@ -121,4 +123,4 @@ class CSVLoggerCallback(_FileLoggerCallback[_CsvTrialLog]):
     """
 
     def _new_log(self, trial: Trial, trial_dir: str) -> _CsvTrialLog:
-        return _CsvTrialLog(trial_dir, self._files)
+        return _CsvTrialLog(trial_dir, self._files, f"trial {trial}")

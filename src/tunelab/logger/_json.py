@@ -83,11 +83,18 @@ def _safe_dumps(result: Any) -> str | None:
         return None
 
 
-def write_params(trial_dir: str, config: dict[str, Any]) -> None:
-    """Write ``params.json`` (JSON-safe, indent 2, sorted keys) and ``params.pkl``."""
+def write_params(trial_dir: str, config: dict[str, Any], owner: str = "") -> None:
+    """Write ``params.json`` (JSON-safe, indent 2, sorted keys) and ``params.pkl``.
+
+    Each is replaced atomically (temp file, rename; no fsync: a config is cheap to write
+    again), so a failed write leaves the previous file whole and no temp file behind; a
+    storage failure raises a one-line :class:`~tunelab._errors.StorageError`."""
+    from tunelab._experiment_state import write_bytes_atomic
+
+    what = f"the config of {owner or 'the trial in ' + trial_dir}"
     text = json.dumps(json_safe(config), indent=2, sort_keys=True, default=json_default)
-    with open(os.path.join(trial_dir, EXPR_PARAM_FILE), "w", encoding="utf-8") as fh:
-        fh.write(text)
+    path = os.path.join(trial_dir, EXPR_PARAM_FILE)
+    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"), what=what, fsync=False)
     try:
         import cloudpickle
 
@@ -95,18 +102,24 @@ def write_params(trial_dir: str, config: dict[str, Any]) -> None:
     except Exception as exc:
         _log.warning("Could not pickle the config of %s into %s: %s", trial_dir, "params.pkl", exc)
         return
-    with open(os.path.join(trial_dir, EXPR_PARAM_PICKLE_FILE), "wb") as fh:
-        fh.write(blob)
+    path = os.path.join(trial_dir, EXPR_PARAM_PICKLE_FILE)
+    write_bytes_atomic(path, blob, what=what, fsync=False)
 
 
 class _JsonTrialLog(_TrialLog):
     """``result.json`` of one trial: one JSON object per line, the config encoded once."""
 
     def __init__(
-        self, trial_dir: str, files: _OpenFiles | None, encode: Callable[[Any], str]
+        self,
+        trial_dir: str,
+        files: _OpenFiles | None,
+        encode: Callable[[Any], str],
+        owner: str = "",
     ) -> None:
         self.trial_dir = trial_dir
-        self.file = _LineFile(os.path.join(trial_dir, EXPR_RESULT_FILE), files)
+        self.owner = owner
+        what = f"the results of {owner or 'the trial in ' + trial_dir}"
+        self.file = _LineFile(os.path.join(trial_dir, EXPR_RESULT_FILE), files, what)
         self.file.existing_size()
         self._lines = self.file.lines
         self._encode = encode
@@ -122,7 +135,7 @@ class _JsonTrialLog(_TrialLog):
     def update_config(self, config: dict[str, Any]) -> None:
         if self._params is not _NOTHING and self._same_params(config):
             return  # a restore with the config already written (pause/resume)
-        write_params(self.trial_dir, config)
+        write_params(self.trial_dir, config, self.owner)
         self._cacheable, self._misses = True, 0
         # the snapshot _remember takes is never mutated (write() replaces it): share it
         self._params = self._config if self._remember(config) else _NOTHING
@@ -199,7 +212,7 @@ class JsonLoggerCallback(_FileLoggerCallback[_JsonTrialLog]):
         self._encode = make_encoder()
 
     def _new_log(self, trial: Trial, trial_dir: str) -> _JsonTrialLog:
-        return _JsonTrialLog(trial_dir, self._files, self._encode)
+        return _JsonTrialLog(trial_dir, self._files, self._encode, f"trial {trial}")
 
     def log_trial_restore(self, trial: Trial) -> None:
         # a restart may carry a new config (PBT exploit): params.json/pkl follow it

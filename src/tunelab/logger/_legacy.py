@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from tunelab._errors import writing
 from tunelab._json import json_safe
 from tunelab.logger._csv import _CsvTrialLog
 from tunelab.logger._json import _JsonTrialLog, make_encoder
-from tunelab.logger._logger_callback import LoggerCallback
+from tunelab.logger._logger_callback import LoggerCallback, _each
 
 if TYPE_CHECKING:
     from tunelab._trial import Trial
@@ -80,8 +81,10 @@ class JsonLogger(Logger):
     ``logdir``; every result is flushed to the OS."""
 
     def _init(self) -> None:
-        os.makedirs(self.logdir, exist_ok=True)
-        self._log = _JsonTrialLog(self.logdir, None, make_encoder())
+        owner = f"trial {self.trial}" if self.trial is not None else ""
+        with writing(f"the directory of {owner or 'a trial'}", self.logdir):
+            os.makedirs(self.logdir, exist_ok=True)
+        self._log = _JsonTrialLog(self.logdir, None, make_encoder(), owner)
         self._log.update_config(self.config)
 
     def on_result(self, result: dict[str, Any]) -> None:
@@ -104,8 +107,10 @@ class CSVLogger(Logger):
     every result is flushed to the OS."""
 
     def _init(self) -> None:
-        os.makedirs(self.logdir, exist_ok=True)
-        self._log = _CsvTrialLog(self.logdir, None)
+        owner = f"trial {self.trial}" if self.trial is not None else ""
+        with writing(f"the directory of {owner or 'a trial'}", self.logdir):
+            os.makedirs(self.logdir, exist_ok=True)
+        self._log = _CsvTrialLog(self.logdir, None, owner)
 
     def on_result(self, result: dict[str, Any]) -> None:
         self._log.write(result)
@@ -132,6 +137,14 @@ def _check_logger_classes(name: str, classes: Any) -> tuple[type[Logger], ...]:
                 f"{name} must hold subclasses of tunelab.logger.Logger, got {cls!r} in {classes!r}"
             )
     return out
+
+
+def _flush(logger: Logger) -> None:
+    logger.flush()
+
+
+def _close(logger: Logger) -> None:
+    logger.close()
 
 
 class UnifiedLogger(Logger):
@@ -169,12 +182,10 @@ class UnifiedLogger(Logger):
             logger.update_config(config)
 
     def flush(self) -> None:
-        for logger in self._loggers:
-            logger.flush()
+        _each(self._loggers, _flush)
 
     def close(self) -> None:
-        for logger in self._loggers:
-            logger.close()
+        _each(self._loggers, _close)
 
 
 class LegacyLoggerCallback(LoggerCallback):
@@ -208,19 +219,17 @@ class LegacyLoggerCallback(LoggerCallback):
             logger.flush()
 
     def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
-        for logger in self._trial_loggers.pop(trial, ()):
-            logger.close()
+        _each(self._trial_loggers.pop(trial, ()), _close)
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
-        for loggers in self._trial_loggers.values():
-            for logger in loggers:
-                logger.flush()
+        _each(
+            [logger for loggers in self._trial_loggers.values() for logger in loggers],
+            _flush,
+        )
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         loggers, self._trial_loggers = self._trial_loggers, {}
-        for trial_loggers in loggers.values():
-            for logger in trial_loggers:
-                logger.close()
+        _each([logger for trial_loggers in loggers.values() for logger in trial_loggers], _close)
 
 
 # ---------------------------------------------------------------------------------------

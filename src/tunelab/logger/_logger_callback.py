@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
-from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tunelab._callback import Callback
+from tunelab._errors import storage_error, write_fully, writing
 
 if TYPE_CHECKING:
     from tunelab._trial import Trial
@@ -164,16 +166,25 @@ class _LineFile:
     """An append-only text file with an in-memory line buffer.
 
     ``lines.append`` is the per-result cost; :meth:`flush` writes the buffer in one call
-    and flushes it to the OS. The handle is opened lazily and may be released (closed) by
-    :class:`_OpenFiles` at any time between flushes; it is reopened in append mode.
+    to the OS (an unbuffered handle: nothing stays in a Python buffer). The handle is opened
+    lazily and may be released (closed) by :class:`_OpenFiles` at any time between flushes;
+    it is reopened in append mode.
+
+    A failed write (disk full, I/O error) raises a one-line
+    :class:`~tunelab._errors.StorageError` naming ``what`` and the path; the file is then
+    *broken*: what was buffered is dropped and nothing more is appended after the torn
+    part (which the next run's :meth:`existing_size` drops), so a resume sees a log that
+    ends at a whole line.
     """
 
-    __slots__ = ("_fh", "_registry", "lines", "path")
+    __slots__ = ("_fh", "_registry", "broken", "lines", "path", "what")
 
-    def __init__(self, path: str, registry: _OpenFiles | None = None) -> None:
+    def __init__(self, path: str, registry: _OpenFiles | None = None, what: str = "") -> None:
         self.path = path
+        self.what = what or f"the log of {os.path.dirname(path)}"
         self.lines: list[str] = []
-        self._fh: IO[str] | None = None
+        self.broken = False
+        self._fh: Any = None
         self._registry = registry
 
     def existing_size(self) -> int:
@@ -190,23 +201,39 @@ class _LineFile:
         lines = self.lines
         if not lines:
             return
-        fh = self._fh
-        if fh is None:
-            fh = self._fh = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
-            if self._registry is not None:
-                self._registry.opened(self)
-        fh.write("".join(lines))
+        data = "".join(lines).encode("utf-8", "backslashreplace")
         lines.clear()
-        fh.flush()
+        if self.broken:
+            return
+        try:
+            fh = self._fh
+            if fh is None:
+                fh = self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115
+                if self._registry is not None:
+                    self._registry.opened(self)
+            write_fully(fh, data)
+        except BaseException as exc:
+            self.broken = True
+            self._close_handle()
+            error = storage_error(exc, self.what, self.path)
+            if error is None:
+                raise
+            raise error from None
+
+    def _close_handle(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError:
+                pass
 
     def release(self) -> None:
         """Flush and close the handle (the file stays usable; it reopens on demand)."""
         try:
             self.flush()
         finally:
-            fh, self._fh = self._fh, None
-            if fh is not None:
-                fh.close()
+            self._close_handle()
 
     def close(self) -> None:
         try:
@@ -214,6 +241,27 @@ class _LineFile:
         finally:
             if self._registry is not None:
                 self._registry.closed(self)
+
+
+def _flush_file(file: _LineFile) -> None:
+    file.flush()
+
+
+def _each(items: Any, action: Callable[[Any], None]) -> None:
+    """``action(item)`` for every item, also after one raised; then raise the first error
+    (a disk that fills while many files are flushed reports once and leaves no file
+    unclosed)."""
+    first: BaseException | None = None
+    for item in items:
+        try:
+            action(item)
+        except Exception as exc:
+            if first is None:
+                first = exc
+            else:
+                _log.debug("tunelab: another write failed too", exc_info=True)
+    if first is not None:
+        raise first
 
 
 class _TrialLog:
@@ -250,7 +298,8 @@ class _FileLoggerCallback(LoggerCallback, Generic[_L]):
             if not trial_dir:
                 _log.warning("Trial %s has no directory; %s skips it", trial, type(self).__name__)
                 return None
-            os.makedirs(trial_dir, exist_ok=True)
+            with writing(f"the directory of trial {trial}", trial_dir):
+                os.makedirs(trial_dir, exist_ok=True)
             log = self._logs[trial] = self._new_log(trial, trial_dir)
         return log
 
@@ -296,13 +345,15 @@ class _FileLoggerCallback(LoggerCallback, Generic[_L]):
         """Write every buffered line to the OS."""
         dirty = self._dirty
         if dirty:
-            for file in dirty:
-                file.flush()
+            files = list(dirty)
             dirty.clear()
+            if len(files) == 1:
+                files[0].flush()
+            else:
+                _each(files, _flush_file)
 
     def close(self) -> None:
-        """Flush and close every trial's file."""
+        """Flush and close every trial's file (all of them, also when one fails)."""
         self._dirty.clear()
         logs, self._logs = self._logs, {}
-        for log in logs.values():
-            log.file.close()
+        _each(logs.values(), lambda log: log.file.close())

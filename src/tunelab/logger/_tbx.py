@@ -24,11 +24,11 @@ import socket
 import struct
 import time
 from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from tunelab._errors import require
+from tunelab._errors import require, storage_error, write_fully, writing
 from tunelab.logger._legacy import Logger
-from tunelab.logger._logger_callback import LoggerCallback, _OpenFiles
+from tunelab.logger._logger_callback import LoggerCallback, _each, _OpenFiles
 
 if TYPE_CHECKING:
     from tunelab._trial import Trial
@@ -155,13 +155,15 @@ class _EventFile:
     in append mode; :meth:`release` closes the handle, which reopens on the next flush.
     """
 
-    __slots__ = ("_fh", "_open_files", "logdir", "path", "records")
+    __slots__ = ("_fh", "_open_files", "broken", "logdir", "path", "records", "what")
 
-    def __init__(self, logdir: str, open_files: _OpenFiles | None) -> None:
+    def __init__(self, logdir: str, open_files: _OpenFiles | None, what: str = "") -> None:
         self.logdir = logdir
+        self.what = what or f"the TensorBoard events of the trial in {logdir}"
         self.path: str | None = None
         self.records: list[bytes] = []
-        self._fh: IO[bytes] | None = None
+        self.broken = False  # a write failed: nothing more is appended after the torn part
+        self._fh: Any = None
         self._open_files = open_files
 
     def add(self, event: Any) -> None:
@@ -177,27 +179,47 @@ class _EventFile:
     def flush(self) -> None:
         if not self.records:
             return
+        if self.broken:
+            self.records.clear()
+            return
         fh = self._fh
-        if fh is None:
-            if self.path is None:
+        if fh is None and self.path is None:
+            with writing(self.what, self.logdir):
                 os.makedirs(self.logdir, exist_ok=True)
-                self.path = _new_event_path(self.logdir)
-                first = _Protos.get().Event(wall_time=time.time(), file_version="brain.Event:2")
-                self.records.insert(0, _record_bytes(first.SerializeToString()))
-            fh = self._fh = open(self.path, "ab")  # noqa: SIM115
-            if self._open_files is not None:
-                self._open_files.opened(self)
-        fh.write(b"".join(self.records))
+            self.path = _new_event_path(self.logdir)
+            first = _Protos.get().Event(wall_time=time.time(), file_version="brain.Event:2")
+            self.records.insert(0, _record_bytes(first.SerializeToString()))
+        data = b"".join(self.records)
         self.records.clear()
-        fh.flush()
+        path = self.path
+        assert path is not None
+        try:
+            if fh is None:
+                fh = self._fh = open(path, "ab", buffering=0)  # noqa: SIM115
+                if self._open_files is not None:
+                    self._open_files.opened(self)
+            write_fully(fh, data)
+        except BaseException as exc:
+            self.broken = True
+            self._close_handle()
+            error = storage_error(exc, self.what, path)
+            if error is None:
+                raise
+            raise error from None
+
+    def _close_handle(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError:
+                pass
 
     def release(self) -> None:
         try:
             self.flush()
         finally:
-            fh, self._fh = self._fh, None
-            if fh is not None:
-                fh.close()
+            self._close_handle()
 
     def close(self) -> None:
         try:
@@ -265,8 +287,9 @@ class _TrialEvents:
 
     __slots__ = ("_bad_tags", "file", "last_scalars")
 
-    def __init__(self, logdir: str, open_files: _OpenFiles | None) -> None:
-        self.file = _EventFile(logdir, open_files)
+    def __init__(self, logdir: str, open_files: _OpenFiles | None, owner: str = "") -> None:
+        what = f"the TensorBoard events of {owner}" if owner else ""
+        self.file = _EventFile(logdir, open_files, what)
         self.last_scalars: dict[str, float] = {}
         self._bad_tags: set[str] = set()
 
@@ -385,7 +408,9 @@ class TBXLoggerCallback(LoggerCallback):
             if not trial.local_path:
                 _log.warning("Trial %s has no directory; TBXLoggerCallback skips it", trial)
                 return None
-            events = self._trials[trial] = _TrialEvents(trial.local_path, self._files)
+            events = self._trials[trial] = _TrialEvents(
+                trial.local_path, self._files, f"trial {trial}"
+            )
         return events
 
     def log_trial_start(self, trial: Trial) -> None:
@@ -421,15 +446,14 @@ class TBXLoggerCallback(LoggerCallback):
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         dirty = self._dirty
         if dirty:
-            for events in dirty:
-                events.flush()
+            pending = list(dirty)
             dirty.clear()
+            _each(pending, _TrialEvents.flush)
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         self._dirty.clear()
         open_trials, self._trials = self._trials, {}
-        for events in open_trials.values():
-            events.close()
+        _each(open_trials.values(), _TrialEvents.close)
 
 
 class TBXLogger(Logger):
@@ -439,7 +463,8 @@ class TBXLogger(Logger):
 
     def _init(self) -> None:
         _check_installed()
-        self._events = _TrialEvents(self.logdir, None)
+        owner = f"trial {self.trial}" if self.trial is not None else ""
+        self._events = _TrialEvents(self.logdir, None, owner)
 
     def on_result(self, result: dict[str, Any]) -> None:
         self._events.write_result(result)
