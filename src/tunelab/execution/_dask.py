@@ -31,6 +31,14 @@ How it works
   future; a worker that leaves the cluster is noticed at the next refresh. tunelab does not
   rely on ``distributed.scheduler.allowed-failures``: pinned tasks are never re-run on
   another worker, whatever its value.
+* **Trials that do not answer a stop.** A trial whose trainable never reports again (blocked
+  in C code, sleeping) is force-ended by :meth:`DaskExecutor.kill_trial` after the grace
+  period: its connection is closed and its Dask future cancelled; when its Dask worker has
+  one thread (the task owns the process) and a nanny, that worker is restarted
+  (``Client.restart_workers``, in the background) so the thread really ends. On a worker
+  with several threads, or without a nanny, a Python thread cannot be killed: it is
+  abandoned (it ends at its next report, if ever) and Dask counts its resources as used
+  until then, so a trial placed there may wait in Dask's queue.
 * **Process-wide settings.** Dask runs tasks in threads. On a worker with one thread the task
   owns the process, so ``chdir_to_trial_dir`` and ``log_to_file`` work as with local
   workers; on workers with several threads they are left out (they would affect the other
@@ -50,6 +58,7 @@ import functools
 import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any, cast
@@ -139,6 +148,7 @@ class DaskExecutor(ConnectionExecutor):
         self._listener: TcpListener | None = None
         self._qualified: dict[str, str] = {}
         self._draining: list[Any] = []
+        self._restarts: list[threading.Thread] = []
 
     def __repr__(self) -> str:
         return (
@@ -462,9 +472,50 @@ class DaskExecutor(ConnectionExecutor):
                 handle.conn.close()
         self._cancel(handle)
 
+    def _force_end_worker(self, worker: WorkerHandle) -> str:
+        handle = cast(_DaskHandle, worker)
+        address = handle.node.address
+        where = f"the Dask worker {address}" + (f" (pid {handle.pid})" if handle.pid else "")
+        self._cancel(handle)
+        if handle.pid != os.getpid() and handle.node.exclusive and self._has_nanny(address):
+            # a restarted worker comes back under another address: place nothing on this
+            # one until a refresh shows what is there
+            handle.node.suspect_until = time.monotonic() + 60.0
+            self._next_refresh = min(self._next_refresh, time.monotonic())
+            thread = threading.Thread(
+                target=self._restart_worker, args=(address,), name="tunelab-dask-restart"
+            )
+            thread.start()
+            self._restarts = [t for t in self._restarts if t.is_alive()]
+            self._restarts.append(thread)
+            return f"its Dask task was cancelled and {where} is being restarted"
+        return (
+            f"its Dask task was cancelled; its thread on {where} cannot be killed and was "
+            "abandoned (it ends at its next report, if ever)"
+        )
+
+    def _has_nanny(self, address: str) -> bool:
+        try:
+            info = self._client.scheduler_info().get("workers", {}).get(address, {})
+        except Exception:
+            return False
+        return bool(info.get("nanny"))
+
+    def _restart_worker(self, address: str) -> None:
+        client = self._client
+        if client is None:
+            return
+        try:
+            client.restart_workers([address], timeout=30, raise_for_error=False)
+        except Exception as exc:
+            logger.warning("tunelab: restarting the Dask worker %s failed: %s", address, exc)
+
     # -- the end -------------------------------------------------------------------------------
     def shutdown(self, force: bool = False) -> None:
         super().shutdown(force)
+        restarts, self._restarts = self._restarts, []
+        for thread in restarts:
+            thread.join(timeout=30.0)
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()

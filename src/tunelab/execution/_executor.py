@@ -14,6 +14,8 @@ Contract of :class:`Executor` (the controller is its only caller, from one threa
   ``("end", trial_id, reason, payload)``, ``("lost", trial_id, message)`` (the worker died).
   Resources of a trial are released before its "end"/"lost" event is returned.
 * ``location(trial_id)``: "ip:pid" of the worker running it.
+* ``kill_trial(trial_id)`` (executors with ``can_kill_trials``): force-end a running trial
+  that did not answer a stop or pause request in time; see :meth:`Executor.kill_trial`.
 
 An executor never decides anything about trials: it places them and moves messages.
 """
@@ -25,6 +27,7 @@ import contextlib
 import itertools
 import os
 import sys
+import threading
 from collections.abc import Iterable
 from multiprocessing.connection import wait
 from typing import Any
@@ -74,6 +77,33 @@ class Executor(abc.ABC):
         Executors that cannot pause stop the trial instead."""
         self.request_stop(trial_id)
 
+    #: True when :meth:`kill_trial` can force-end a running trial. The controller then
+    #: enforces a grace period on stop and pause requests (and on a ``time_total_s`` stop
+    #: criterion) by its own clock; an executor without it (simulated time) is left alone.
+    can_kill_trials = False
+
+    def kill_trial(self, trial_id: str) -> str:
+        """Force-end the running trial ``trial_id`` now, whatever its trainable is doing
+        (blocked in C code, sleeping, never reporting again).
+
+        The controller calls this when the trial did not end within the grace period after
+        a stop or pause request. On return the executor holds no resources for the trial
+        and reports no further event about it (no "results", "checkpoint", "end" or "lost"
+        for this run, including ones already queued): the controller ends the trial itself.
+        What the worker sent before is not taken back: results the controller already
+        logged stay. Returns what was done, as a phrase for the trial's ``error.txt``
+        (e.g. "its worker process (pid 123) was killed").
+
+        Per executor: :class:`LocalExecutor` SIGKILLs the worker process, its process group
+        and every process below it; :class:`InProcessExecutor` cannot kill a thread and
+        abandons it (the connection is closed: the thread ends at its next report, if any;
+        it holds no resources in the books); :class:`DaskExecutor` closes the connection,
+        cancels the Dask future and, on a worker with one thread (where the task owns the
+        process), restarts that Dask worker; on a worker with several threads the task's
+        thread is abandoned as in-process.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot force-end a trial")
+
     @abc.abstractmethod
     def poll(self, timeout: float) -> list[tuple[Any, ...]]: ...
 
@@ -105,6 +135,7 @@ class WorkerHandle:
         self.trial_id: str | None = None
         self.queued: dict[str, Any] | None = None
         self.known_keys: set[str] = set()
+        self.cleaned_up = False  # the executor released what the worker left behind
 
     @property
     def location(self) -> str:
@@ -226,6 +257,32 @@ class ConnectionExecutor(Executor):
             worker.queued = None
             self._finish_trial(trial_id)
             self._pending_events.append(("end", trial_id, P.END_PAUSED, None))
+
+    # -- force-ending a trial --------------------------------------------------------------------
+    can_kill_trials = True
+
+    def kill_trial(self, trial_id: str) -> str:
+        self._pending_events = [e for e in self._pending_events if e[1] != trial_id]
+        worker = self._by_trial.get(trial_id)
+        if worker is None:
+            self._finish_trial(trial_id)
+            return "it had no worker any more"
+        worker.queued = None
+        self._forget(worker)  # no more messages from it
+        self._finish_trial(trial_id)
+        return self._force_end_worker(worker)
+
+    def _force_end_worker(self, worker: WorkerHandle) -> str:
+        """End ``worker`` (already forgotten) at once; say what was done (see
+        :meth:`Executor.kill_trial`)."""
+        if isinstance(worker.process, threading.Thread):  # in-process: a thread
+            return (
+                "its worker thread cannot be killed and was abandoned (its connection is "
+                "closed: it ends at its next report, if ever)"
+            )
+        self._kill(worker)
+        self._reap(worker)
+        return f"its worker ({worker.location}) was ended"
 
     def location(self, trial_id: str) -> str:
         worker = self._by_trial.get(trial_id)

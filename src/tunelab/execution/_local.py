@@ -4,26 +4,44 @@ Each worker is a fresh Python process (``python -c "...worker.main()"``) that co
 over a Unix socket authenticated with a random key per experiment; no unauthenticated data
 is ever unpickled. A worker serves many trials one after another; a GPU trial runs in a
 worker started with ``CUDA_VISIBLE_DEVICES`` naming exactly its GPUs (empty for CPU trials).
+
+Process hygiene:
+
+* each worker leads a session (and process group) of its own, which the processes its
+  trials start share; ending a worker ends that whole group;
+* one reaper process per executor (``_reaper.py``) kills every worker's group as soon as
+  this process dies, even by SIGKILL;
+* the socket lives in a private directory ``<tmp>/tunelab-<driver pid>-<random>``, removed
+  at the end (and by the reaper); directories whose driver died without either are removed
+  at the next start;
+* :meth:`LocalExecutor.kill_trial` kills a worker whose trial does not answer a stop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import queue
+import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterable
-from multiprocessing.connection import Listener
 from typing import Any
 
 from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
+from tunelab.execution._reaper import Reaper
 from tunelab.execution._resource_pool import ResourcePool, detect_gpus
+from tunelab.execution._tcp_listener import UnixListener
 
-__all__ = ["LocalExecutor"]
+__all__ = ["LocalExecutor", "clean_stale_socket_dirs"]
+
+#: name of a socket directory: the driver's pid, then mkdtemp's random part
+_SOCKET_DIR = re.compile(r"tunelab-(\d+)-[a-z0-9_]{8}")
+_SOCKET_NAME = "controller.sock"
 
 _WORKER_CODE = "from tunelab.execution._worker import main; main()"
 
@@ -80,37 +98,24 @@ class LocalExecutor(ConnectionExecutor):
         }
         total.update({k: float(v) for k, v in (resources or {}).items()})
         super().__init__(ResourcePool(total, ids))
-        self._listener: Listener | None = None
+        self._listener: UnixListener | None = None
         self._authkey = secrets.token_bytes(32)
-        self._accepted: queue.Queue[Any] = queue.Queue()
-        self._wake_r, self._wake_w = -1, -1
         self._tmpdir: str | None = None
+        self._reaper: Reaper | None = None
+        self._relays: list[threading.Thread] = []
 
     def setup(self, sys_path: list[str] | None = None) -> None:
         super().setup(sys_path)
         if self._listener is not None:
             return
-        self._tmpdir = tempfile.mkdtemp(prefix="tunelab-")
-        address = os.path.join(self._tmpdir, "controller.sock")
-        self._listener = Listener(address, family="AF_UNIX", authkey=self._authkey)
-        self._wake_r, self._wake_w = os.pipe()
-        threading.Thread(target=self._accept_loop, name="tunelab-accept", daemon=True).start()
-
-    def _accept_loop(self) -> None:
-        listener = self._listener
-        assert listener is not None
-        while True:
-            try:
-                conn = listener.accept()
-            except Exception:  # closed listener, or a peer that failed authentication
-                if self._listener is None:
-                    return
-                continue
-            self._accepted.put(conn)
-            try:
-                os.write(self._wake_w, b"x")
-            except OSError:
-                return
+        clean_stale_socket_dirs()
+        self._tmpdir = tempfile.mkdtemp(prefix=f"tunelab-{os.getpid()}-")
+        try:
+            self._listener = UnixListener(os.path.join(self._tmpdir, _SOCKET_NAME), self._authkey)
+            self._reaper = Reaper([self._tmpdir])
+        except BaseException:
+            self.shutdown(force=True)
+            raise
 
     def _spawn(self, worker: WorkerHandle) -> None:
         if self._listener is None:
@@ -129,38 +134,40 @@ class LocalExecutor(ConnectionExecutor):
             stderr=subprocess.STDOUT if relay else None,
             env=env,
             close_fds=True,
+            start_new_session=True,  # its own process group, shared by what trials start
         )
+        worker.process = process
+        if self._reaper is not None:
+            self._reaper.register(process.pid)
         if relay and process.stdout is not None:
-            threading.Thread(
+            thread = threading.Thread(
                 target=_relay_output, args=(process.stdout,), name="tunelab-relay", daemon=True
-            ).start()
+            )
+            thread.start()
+            self._relays = [t for t in self._relays if t.is_alive()]
+            self._relays.append(thread)
         assert process.stdin is not None
         line = f"AF_UNIX {self._listener.address} {self._authkey.hex()} {worker.token}\n"
-        process.stdin.write(line.encode())
-        process.stdin.close()
-        worker.process = process
+        try:
+            process.stdin.write(line.encode())
+            process.stdin.close()
+        except OSError:  # it died at once: poll() reports the trial lost
+            pass
 
     def _extra_waitables(self) -> Iterable[Any]:
-        return (self._wake_r,) if self._wake_r >= 0 else ()
+        return (self._listener,) if self._listener is not None else ()
 
     def _on_waitable_ready(self, obj: Any) -> None:
-        os.read(self._wake_r, 4096)
-        while True:
-            try:
-                conn = self._accepted.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                message = __import__("pickle").loads(conn.recv_bytes())
-            except (EOFError, OSError):
-                conn.close()
+        for item in obj.drain():
+            if item[0] != "conn":
                 continue
-            worker = self._by_token.get(message[1]) if message[0] == "hello" else None
-            if worker is None:
-                conn.close()
+            _, conn, hello = item
+            worker = self._by_token.get(hello[1])
+            if worker is None or worker.conn is not None:
+                conn.close()  # a worker given up meanwhile, or a second connection
                 continue
             self._register_conn(conn, worker)
-            self._on_hello(worker, message)
+            self._on_hello(worker, tuple(hello[:5]))
 
     def _check_unready(self, events: list[tuple[Any, ...]]) -> None:
         for worker in list(self._workers.values()):
@@ -170,9 +177,14 @@ class LocalExecutor(ConnectionExecutor):
                 trial_id = worker.trial_id
                 message = self._exit_message(worker)
                 self._forget(worker)
+                self._release_group(worker)
                 if trial_id is not None:
                     self._finish_trial(trial_id)
                     events.append(("lost", trial_id, message + " before it connected"))
+
+    def _on_lost(self, worker: WorkerHandle, events: list[tuple[Any, ...]]) -> None:
+        super()._on_lost(worker, events)
+        self._release_group(worker)
 
     def _exit_message(self, worker: WorkerHandle) -> str:
         process = worker.process
@@ -181,7 +193,7 @@ class LocalExecutor(ConnectionExecutor):
             try:
                 code = process.wait(timeout=1.0)
             except subprocess.TimeoutExpired:
-                process.kill()
+                self._kill(worker)
                 code = process.wait()
         if code is None:
             return "the worker process stopped unexpectedly"
@@ -194,8 +206,26 @@ class LocalExecutor(ConnectionExecutor):
         return f"the worker process (pid {process.pid}) exited with code {code}"
 
     def _kill(self, worker: WorkerHandle) -> None:
-        if worker.process is not None and worker.process.poll() is None:
-            worker.process.kill()
+        """SIGKILL the worker, its process group and every process below it."""
+        process = worker.process
+        if process is None or process.poll() is not None:
+            return
+        below = _descendants(process.pid)
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            process.kill()
+        for pid in below:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _force_end_worker(self, worker: WorkerHandle) -> str:
+        process = worker.process
+        if process is None:
+            return "it had no worker process yet"
+        self._kill(worker)
+        self._reap(worker)
+        return f"its worker process (pid {process.pid}) was killed"
 
     def _reap(self, worker: WorkerHandle) -> None:
         process = worker.process
@@ -204,26 +234,93 @@ class LocalExecutor(ConnectionExecutor):
         try:
             process.wait(timeout=3.0)
         except subprocess.TimeoutExpired:
-            process.kill()
+            self._kill(worker)
             process.wait()
+        self._release_group(worker)
+
+    def _release_group(self, worker: WorkerHandle) -> None:
+        """Once the worker is reaped: end what its trials left in its process group, and
+        take the group off the reaper's list."""
+        process = worker.process
+        if process is None or process.returncode is None or worker.cleaned_up:
+            return
+        worker.cleaned_up = True
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        if self._reaper is not None:
+            self._reaper.forget(process.pid)
 
     def shutdown(self, force: bool = False) -> None:
         super().shutdown(force)
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
-        for fd in (self._wake_r, self._wake_w):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._wake_r = self._wake_w = -1
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            reaper.close()
+        relays, self._relays = self._relays, []
+        for thread in relays:
+            thread.join(timeout=2.0)
         if self._tmpdir is not None:
-            import shutil
-
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
     def describe(self) -> str:
         return "local worker processes"
+
+
+def _descendants(pid: int) -> list[int]:
+    """Pids of every process below ``pid`` (empty when it cannot be read)."""
+    try:
+        import psutil
+
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except Exception:  # gone already, or no permission
+        return []
+
+
+def _driver_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        import psutil
+
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except Exception:  # NoSuchProcess; AccessDenied: it exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+
+
+def clean_stale_socket_dirs(root: str | None = None) -> list[str]:
+    """Remove socket directories (``tunelab-<pid>-<random>`` holding at most the socket)
+    of this user whose driver process is dead; returns their paths."""
+    root = root or tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return removed
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for name in names:
+        match = _SOCKET_DIR.fullmatch(name)
+        if match is None or _driver_alive(int(match.group(1))):
+            continue
+        path = os.path.join(root, name)
+        try:
+            info = os.lstat(path)
+            if not os.path.isdir(path) or os.path.islink(path):
+                continue
+            if uid is not None and info.st_uid != uid:
+                continue
+            if set(os.listdir(path)) - {_SOCKET_NAME}:
+                continue  # not ours: it holds something else
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
