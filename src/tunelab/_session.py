@@ -11,6 +11,10 @@ the worker process running the trial:
 
 ``report`` may raise :class:`tunelab._errors.StopTrial` when the controller decided that the
 trial ends; trainables should let it propagate.
+
+A process forked inside a trial (``os.fork``, ``multiprocessing`` with the fork start
+method) still sees the trial's context (``get_trial_dir()``...), but its ``report`` raises
+``RuntimeError``: only the trial's own process reports for it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numbers
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -127,8 +132,16 @@ class TrialSession:
         self.checkpoint = checkpoint
         self.state = iteration_state or IterationState(context.get_trial_id())
         self.pending_checkpoint_dir: str | None = None
+        self.forked = False  # True in a process forked while the trial ran
+        _live_sessions.add(self)
 
     def report(self, metrics: dict[str, Any], checkpoint: Checkpoint | None = None) -> None:
+        if self.forked:
+            raise RuntimeError(
+                "tunelab: report() was called in a process forked inside trial "
+                f"{self.context.get_trial_id()}; only the trial's own process can report "
+                "(nothing was sent). Report from the parent process."
+            )
         if checkpoint is None and self.pending_checkpoint_dir is not None:
             from tunelab._checkpoint import Checkpoint
 
@@ -141,6 +154,24 @@ class TrialSession:
 _process_session: TrialSession | None = None
 _thread_sessions = threading.local()
 _warned_outside = False
+_live_sessions: weakref.WeakSet[TrialSession] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for session in list(_live_sessions):
+        session.forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _safe_repr(value: Any) -> str:
+    """``repr(value)`` for messages; names the type when ``repr`` itself raises."""
+    try:
+        return repr(value)
+    except BaseException:
+        return f"<{type(value).__name__} object (repr() failed)>"
 
 
 def _set_session(session: TrialSession | None, *, thread_local: bool = False) -> None:
@@ -177,7 +208,7 @@ def _normalise_metrics(metrics: Any, kwargs: Mapping[str, Any]) -> dict[str, Any
     else:
         raise TypeError(
             "report: metrics must be a dict of metric values (or a single number, reported "
-            f"as '_metric'), got {type(metrics).__name__}: {metrics!r}"
+            f"as '_metric'), got {type(metrics).__name__}: {_safe_repr(metrics)}"
         )
     if kwargs:
         out.update(kwargs)

@@ -5,6 +5,17 @@ runs, a reader thread receives decisions and stop requests, and a flusher thread
 results that wait in the outbox longer than ``MAX_DELAY_S`` (results reported in quick
 succession travel together in one message). The controller's per-result cost thus does not
 include one message per result when a trainable reports fast.
+
+Faults a trainable can cause stay within its trial:
+
+* a result that cannot be serialized ends the trial with an error naming the key and the
+  type; the results before it are kept (:class:`Outbox`);
+* an exception whose ``repr``/``str`` raises still ends the trial with its type named;
+* a process forked inside a trial (``os.fork``, ``multiprocessing`` with fork) is detached
+  from the connection: it can neither report for the trial nor end it, and if it unwinds
+  back into this loop it exits with ``os._exit`` instead of serving;
+* in a worker process (:func:`main`), the processes a trial started are ended with it, and
+  the worker dies with its driver (``_process_guard``).
 """
 
 from __future__ import annotations
@@ -16,10 +27,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from tunelab._errors import StopTrial
+from tunelab._errors import StopTrial, TuneError
 from tunelab.execution import _protocol as P
 from tunelab.execution._trial_storage import TrialStorage
 
@@ -43,19 +55,136 @@ class _RestoreFailed(Exception):
         self.path = path
 
 
-class Outbox:
-    """Results of the running trial waiting to be sent (thread-safe)."""
+class ResultNotSerializable(TuneError):
+    """A reported result holds a value that cannot be sent to the driver (a lock, a
+    generator, an open file, ...). The trial ends with this error; the results reported
+    before it are kept."""
 
-    def __init__(self, send: Callable[[Any], None]) -> None:
-        self._send = send
+
+def _type_name(obj: Any) -> str:
+    kind = type(obj)
+    module = getattr(kind, "__module__", None)
+    name = getattr(kind, "__qualname__", None) or getattr(kind, "__name__", "?")
+    return f"{module}.{name}" if module and module != "builtins" else str(name)
+
+
+def _safe_repr(obj: Any) -> str:
+    """``repr(obj)``, or a description naming its type when ``repr`` raises."""
+    try:
+        return repr(obj)
+    except BaseException as exc:  # user code: anything may come out of it
+        return f"<{_type_name(obj)} object (repr() raised {_type_name(exc)})>"
+
+
+def _safe_str(obj: Any) -> str:
+    try:
+        return str(obj)
+    except BaseException:
+        return _safe_repr(obj)
+
+
+def _format_exception(exc: BaseException) -> str:
+    """The traceback text of ``exc``; never raises (its type is always named)."""
+    try:
+        return "".join(traceback.format_exception(exc))
+    except BaseException:
+        return f"{_type_name(exc)}: <the exception could not be formatted>\n"
+
+
+def _error_payload(exc: BaseException) -> tuple[str, str]:
+    return _format_exception(exc), _safe_repr(exc)
+
+
+def _exception_line(exc: BaseException) -> str:
+    text = _safe_str(exc)
+    return f"{_type_name(exc)}: {text}" if text else _type_name(exc)
+
+
+def _try_encode(encode: Callable[[Any], bytes], value: Any) -> BaseException | None:
+    try:
+        encode(value)
+    except BaseException as exc:  # a __reduce__ may raise anything
+        return exc
+    return None
+
+
+def _locate(
+    value: Any,
+    encode: Callable[[Any], bytes],
+    error: BaseException,
+    path: list[str],
+    seen: set[int],
+) -> tuple[list[str], Any, BaseException]:
+    """The key path, the value and the error of the innermost part of ``value`` that cannot
+    be serialized (``value`` itself fails with ``error``)."""
+    if len(path) >= 32 or id(value) in seen:
+        return path, value, error
+    seen.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            items: list[tuple[str, Any]] = [(_safe_str(k), v) for k, v in value.items()]
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            items = [(str(i), v) for i, v in enumerate(value)]
+        else:
+            return path, value, error
+    except BaseException:  # a mapping whose items() raises
+        return path, value, error
+    for key, child in items:
+        child_error = _try_encode(encode, child)
+        if child_error is not None:
+            return _locate(child, encode, child_error, [*path, key], seen)
+    return path, value, error
+
+
+def describe_unserializable(
+    result: dict[str, Any], encode: Callable[[Any], bytes], error: BaseException
+) -> str:
+    """Why ``result`` cannot be sent, naming the key (``a/b`` for nested dicts) and the type."""
+    path, culprit, culprit_error = _locate(result, encode, error, [], set())
+    where = f"result key '{'/'.join(path)}'" if path else "the result"
+    iteration = result.get("training_iteration", "?")
+    return (
+        f"{where} holds a value of type {_type_name(culprit)} that cannot be serialized to "
+        f"send it to the driver ({_exception_line(culprit_error)}). The trial was ended at "
+        f"training_iteration {iteration}; the results reported before it were kept. Report "
+        "plain values (numbers, strings, lists and dicts of them) and keep such objects out "
+        "of results."
+    )
+
+
+class Outbox:
+    """Results of the running trial waiting to be sent (thread-safe).
+
+    A batch is pickled once. When that fails (a result holds a lock, a generator, an open
+    file...), the results before the offending one are sent one by one, the rest is
+    dropped, and :attr:`error` says which key holds what: the trial thread raises it at its
+    next report, and the trial ends with it. The flusher thread never dies of it.
+    """
+
+    def __init__(self, encode: Callable[[Any], bytes], write: Callable[[bytes], None]) -> None:
+        self._encode = encode
+        self._write = write
         self._cond = threading.Condition()
         self._buffer: list[dict[str, Any]] = []
         self._first = 0.0
         self.trial_id = ""
+        self.error: str | None = None  # why the current trial's results stopped flowing
         self._closed = False
+
+    def begin(self, trial_id: str) -> None:
+        with self._cond:
+            self.trial_id = trial_id
+            self.error = None
+
+    def take_error(self) -> str | None:
+        with self._cond:
+            error, self.error = self.error, None
+            return error
 
     def add(self, result: dict[str, Any]) -> None:
         with self._cond:
+            if self.error is not None:  # nothing after an unserializable result is sent
+                return
             buffer = self._buffer
             buffer.append(result)
             if len(buffer) == 1:
@@ -69,9 +198,25 @@ class Outbox:
             self._flush_locked()
 
     def _flush_locked(self) -> None:
-        if self._buffer:
-            batch, self._buffer = self._buffer, []
-            self._send(("results", self.trial_id, batch))
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        try:
+            data = self._encode(("results", self.trial_id, batch))
+        except BaseException:  # a __reduce__ may raise anything
+            self._salvage(batch)
+            return
+        self._write(data)
+
+    def _salvage(self, batch: list[dict[str, Any]]) -> None:
+        """Send the results before the first one that cannot be serialized; record why."""
+        for result in batch:
+            try:
+                data = self._encode(("results", self.trial_id, [result]))
+            except BaseException as exc:
+                self.error = describe_unserializable(result, self._encode, exc)
+                return
+            self._write(data)
 
     def close(self) -> None:
         with self._cond:
@@ -89,16 +234,85 @@ class Outbox:
                 if delay > 0:
                     self._cond.wait(delay)
                     continue
-                self._flush_locked()
+                try:
+                    self._flush_locked()
+                except Exception:  # the connection is gone: the reader thread ends the trial
+                    self._buffer = []
+
+
+def _encode(message: Any) -> bytes:
+    """Pickle ``message``; values plain pickle cannot handle (local classes, lambdas) go
+    through cloudpickle."""
+    try:
+        return P.dumps(message)
+    except Exception:
+        import cloudpickle
+
+        data: bytes = cloudpickle.dumps(message)
+        return data
+
+
+def _exit_code_ok(code: Any) -> bool:
+    """``sys.exit(code)`` means success (None, 0 or False)."""
+    return code is None or (isinstance(code, int) and int(code) == 0)
+
+
+_FORKED_REPORT = (
+    "tunelab: a result was reported from a process forked inside trial {trial_id}; only the "
+    "trial's own process can report (nothing was sent). Report from the parent process."
+)
+
+
+def _exit_forked_child(exc: BaseException | None) -> None:
+    """End a process forked inside a trial that unwound back into the worker loop, the way
+    Python would have ended it, without serving trials or ending its parent's trial."""
+    code = 0
+    try:
+        if isinstance(exc, SystemExit):
+            if isinstance(exc.code, int):
+                code = int(exc.code)
+            elif exc.code is not None:
+                sys.stderr.write(f"{_safe_str(exc.code)}\n")
+                code = 1
+        elif exc is not None and not isinstance(exc, (StopTrial, StopIteration)):
+            sys.stderr.write(_format_exception(exc))
+            code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code & 0xFF)
+
+
+_live_workers: weakref.WeakSet[Worker] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for worker in list(_live_workers):
+        worker._detach()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Worker:
     """Serves trials over ``conn`` (a ``multiprocessing.connection.Connection``)."""
 
     def __init__(
-        self, conn: Any, *, in_process: bool = False, trainables: dict[str, Any] | None = None
+        self,
+        conn: Any,
+        *,
+        in_process: bool = False,
+        trainables: dict[str, Any] | None = None,
+        end_trial_processes: bool = False,
     ) -> None:
         self._conn = conn
+        self._detached = False  # True in a process forked while this worker served
+        self._end_trial_processes = end_trial_processes
+        self._trial_baseline: frozenset[tuple[int, int]] = frozenset()
+        self._kept_baseline: frozenset[tuple[int, int]] = frozenset()
+        self._kept_now = False  # the running trial keeps its Trainable object for reuse
         self._in_process = in_process
         self._send_lock = threading.Lock()
         self._tasks: queue.Queue[Any] = queue.Queue()
@@ -112,18 +326,24 @@ class Worker:
         self._last_checkpoint: str | None = None
         self._storage = TrialStorage("")  # the current trial's (set by run_task)
         self._save_requested = False
-        self.outbox = Outbox(self.send)
+        self.outbox = Outbox(_encode, self._write)
+        _live_workers.add(self)
 
     # -- transport -----------------------------------------------------------------------------
     def send(self, message: Any) -> None:
-        try:
-            data = P.dumps(message)
-        except Exception:
-            import cloudpickle
+        self._write(_encode(message))
 
-            data = cloudpickle.dumps(message)
+    def _write(self, data: bytes) -> None:
+        if self._detached:  # a forked child never speaks for its parent's trial
+            return
         with self._send_lock:
             self._conn.send_bytes(data)
+
+    def _detach(self) -> None:
+        """In a forked child: drop the connection (the parent keeps its own copy)."""
+        self._detached = True
+        with contextlib.suppress(Exception):
+            self._conn.close()
 
     def _read_loop(self) -> None:
         while True:
@@ -177,12 +397,22 @@ class Worker:
                 task = self._tasks.get()
                 if task is None:
                     break
-                self.run_task(task)
+                try:
+                    self.run_task(task)
+                except BaseException as exc:
+                    if self._detached:
+                        _exit_forked_child(exc)
+                    raise
+                if self._detached:
+                    _exit_forked_child(None)
         finally:
             self.outbox.close()
             if self._reusable is not None:
                 with contextlib.suppress(Exception):
                     self._reusable[1].stop()
+                self._reusable = None
+                if self._end_trial_processes:
+                    self._end_processes(self._kept_baseline)
 
     def _trainable(self, task: dict[str, Any]) -> Any:
         key = task["trainable_key"]
@@ -205,17 +435,23 @@ class Worker:
     def run_task(self, task: dict[str, Any]) -> None:
         trial_id = task["trial_id"]
         self._current = trial_id
-        self.outbox.trial_id = trial_id
+        self._kept_now = False
+        self.outbox.begin(trial_id)
         while not self._decisions.empty():
             self._decisions.get_nowait()
+        if self._end_trial_processes:
+            from tunelab.execution._process_guard import child_snapshot
+
+            self._trial_baseline = child_snapshot()
         reason, payload = P.END_DONE, None
         storage = None
+        raised_unserializable = False
         try:
             storage = self._storage = TrialStorage.for_task(task)
             if storage.direct:  # this machine does not see the driver's staging directory
                 task = {**task, "trial_dir": storage.trial_dir}
             with _trial_environment(task):
-                reason, payload = self._run(task)
+                reason, payload = self._run_guarded(task)
         except _Ended as ended:
             reason = ended.reason
         except StopTrial:
@@ -223,15 +459,15 @@ class Worker:
         except StopIteration:
             reason = P.END_DONE
         except SystemExit as exc:
-            if exc.code not in (None, 0):
-                reason, payload = P.END_ERROR, (traceback.format_exc(), repr(exc))
+            if not _exit_code_ok(exc.code):
+                reason, payload = P.END_ERROR, _error_payload(exc)
         except _RestoreFailed as failed:
             cause = failed.__cause__ or failed
-            text = "".join(traceback.format_exception(cause))
-            text = f"Restoring from {failed.path} failed:\n{text}"
-            reason, payload = P.END_ERROR, (text, repr(cause), "restore")
-        except Exception as exc:  # the trainable failed: report it, keep serving
-            reason, payload = P.END_ERROR, (traceback.format_exc(), repr(exc))
+            text = f"Restoring from {failed.path} failed:\n{_format_exception(cause)}"
+            reason, payload = P.END_ERROR, (text, _safe_repr(cause), "restore")
+        except BaseException as exc:  # the trainable failed: report it, keep serving
+            raised_unserializable = isinstance(exc, ResultNotSerializable)
+            reason, payload = P.END_ERROR, _error_payload(exc)
         finally:
             from tunelab import _session
 
@@ -240,13 +476,43 @@ class Worker:
             if storage is not None:
                 storage.cleanup()
         self.outbox.flush()
+        unsent = self.outbox.take_error()
+        if unsent is not None and not raised_unserializable:
+            text = f"{_type_name(ResultNotSerializable(unsent))}: {unsent}\n"
+            if reason == P.END_ERROR and payload:
+                text += f"\nThe trainable then raised:\n{payload[0]}"
+            reason, payload = P.END_ERROR, (text, _safe_repr(ResultNotSerializable(unsent)))
+        if self._kept_now:
+            self._kept_baseline = self._trial_baseline  # its processes live with the object
+        elif self._end_trial_processes:
+            self._end_processes(self._trial_baseline)
         if reason == P.END_PAUSED and payload is None:
             payload = self._last_checkpoint
         self.send(("end", trial_id, reason, payload))
         self._stop_requested.discard(trial_id)
         self._pause_requested.discard(trial_id)
 
+    def _end_processes(self, baseline: frozenset[tuple[int, int]]) -> None:
+        """End the processes started since ``baseline`` (never fails the worker)."""
+        from tunelab.execution._process_guard import end_new_children
+
+        with contextlib.suppress(Exception):
+            end_new_children(baseline)
+
     # -- one trial -----------------------------------------------------------------------------
+    def _run_guarded(self, task: dict[str, Any]) -> tuple[str, Any]:
+        """:meth:`_run`; a process forked inside the trial exits here instead of returning
+        into the worker loop (which would end the parent's trial)."""
+        try:
+            outcome = self._run(task)
+        except BaseException as exc:
+            if self._detached:
+                _exit_forked_child(exc)
+            raise
+        if self._detached:
+            _exit_forked_child(None)
+        return outcome
+
     def _run(self, task: dict[str, Any]) -> tuple[str, Any]:
         from tunelab import _session
         from tunelab._checkpoint import Checkpoint
@@ -285,6 +551,10 @@ class Worker:
             state.restored(task["iteration_state"])
 
         def sink(result: dict[str, Any], checkpoint: Any) -> None:
+            if self._detached:
+                raise RuntimeError(_FORKED_REPORT.format(trial_id=trial_id))
+            if outbox.error is not None:
+                raise ResultNotSerializable(outbox.error)
             if checkpoint is not None:
                 path = self._storage.publish(
                     self._persist(checkpoint, trial_dir, result["training_iteration"])
@@ -316,6 +586,8 @@ class Worker:
             outbox.add(result)
             if wait:
                 outbox.flush()
+                if outbox.error is not None:  # the controller never got it: do not wait
+                    raise ResultNotSerializable(outbox.error)
                 decision = self._next_decision(trial_id)
                 if decision == P.STOP:
                     raise _Ended(P.END_STOPPED)
@@ -360,11 +632,16 @@ class Worker:
             )
             if ok:
                 obj = candidate
+                self._trial_baseline = self._kept_baseline  # its processes are its own
             else:
                 candidate.stop()
+                if self._end_trial_processes:
+                    self._end_processes(self._kept_baseline)
         elif self._reusable is not None:
             self._reusable[1].stop()
             self._reusable = None
+            if self._end_trial_processes:
+                self._end_processes(self._kept_baseline)
         if obj is None:
             obj = cls(task["config"])
         obj._state = session.state
@@ -400,14 +677,16 @@ class Worker:
         finally:
             if task["reuse"]:
                 self._reusable = (task["trainable_key"], obj)
-                keep = True
-            if not keep:
+                self._kept_now = keep = True
+            if not keep and not self._detached:  # a forked child leaves the object alone
                 obj.stop()
 
     def _save_and_announce(self, obj: Any, task: dict[str, Any]) -> None:
         path = self._storage.publish(obj.save())
         self._last_checkpoint = path
         self.outbox.flush()
+        if self.outbox.error is not None:
+            raise ResultNotSerializable(self.outbox.error)
         self.send(("checkpoint", task["trial_id"], path, obj.iteration))
 
     @staticmethod
@@ -468,7 +747,17 @@ def _trial_environment(task: dict[str, Any]) -> Iterator[None]:
 
 
 def main() -> None:
-    """Entry point of a local worker process: read address and key from stdin, serve."""
+    """Entry point of a local worker process: read address and key from stdin, serve.
+
+    The stdin line is ``FAMILY ADDRESS AUTHKEY_HEX TOKEN [DRIVER_PID]``. The worker dies with
+    its driver (SIGKILL on the driver's death where the kernel offers it), and it ends the
+    processes each trial started when the trial ends.
+    """
+    parent = os.getppid()  # before anything else: the driver that started us
+    from tunelab.execution import _process_guard
+
+    _process_guard.die_with_parent(parent)
+
     import signal
     from multiprocessing.connection import Client
 
@@ -477,15 +766,20 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides how trials end
 
     line = sys.stdin.readline().split()
+    if len(line) < 4:  # the driver went away before it told us where to connect
+        sys.exit(1)
     family, address, authkey_hex, token = line[0], line[1], line[2], line[3]
+    if len(line) > 4 and line[4].isdigit() and int(line[4]) != parent:
+        sys.exit(1)  # started through an intermediate process whose driver is gone
     if family == "AF_INET":
         host, port = address.rsplit(":", 1)
         target: Any = (host, int(port))
     else:
         target = address
     conn = Client(target, family=family, authkey=bytes.fromhex(authkey_hex))
+    _process_guard.become_subreaper()
     pid, hostname, ip = process_info()
-    Worker(conn).serve(("hello", token, pid, hostname, ip))
+    Worker(conn, end_trial_processes=True).serve(("hello", token, pid, hostname, ip))
 
 
 if __name__ == "__main__":

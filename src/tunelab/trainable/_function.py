@@ -72,7 +72,7 @@ def _report_returned(value: Any) -> None:
     else:
         raise TypeError(
             "a function trainable may return or yield a dict of metrics or a number, "
-            f"got {type(value).__name__}: {value!r}"
+            f"got {type(value).__name__}: {_session._safe_repr(value)}"
         )
 
 
