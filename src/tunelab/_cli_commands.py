@@ -25,7 +25,7 @@ from tunelab._cli import CLIError
 if TYPE_CHECKING:
     from pandas import DataFrame
 
-__all__ = ["add_note", "dashboard", "ls", "lsx", "plot", "run"]
+__all__ = ["add_note", "dashboard", "load_experiment_specs", "ls", "lsx", "plot", "run"]
 
 #: Columns ``tunelab ls`` shows by default (then the metric and ``config/*``), as Ray Tune's
 #: ``tune ls`` plus ``status``.
@@ -371,25 +371,49 @@ def _make_importable(*folders: str) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
 
 
-def run(args: argparse.Namespace) -> int:
-    """``tunelab run SPEC``: ``run_experiments`` on a YAML/JSON spec file."""
-    spec = _load_spec(args.spec)
+def load_experiment_specs(path: str) -> dict[str, dict[str, Any]]:
+    """The experiments of a YAML/JSON spec file, checked to hold only data.
+
+    A spec file is data: a value that would be compiled or called (``{"eval": "..."}``) is a
+    ``ValueError`` (:class:`~tunelab.search._resolve.UntrustedSpecError`) naming the file,
+    the experiment and the key path (``config/lr``). ``run`` stays a reference to code that
+    is already installed ("module:function" or a registered trainable name); it is imported,
+    not evaluated. Parse errors are :class:`CLIError`.
+    """
+    from tunelab.search._resolve import check_data_only
+
+    spec = _load_spec(path)
     if not isinstance(spec, dict) or not spec:
         raise CLIError(
-            f"{args.spec}: the spec must map experiment names to experiment specs "
+            f"{path}: the spec must map experiment names to experiment specs "
             f"({{name: {{run: ..., config: ...}}}}), got {type(spec).__name__}"
         )
-    _make_importable(os.getcwd(), os.path.dirname(os.path.abspath(args.spec)))
-    experiments: dict[str, Any] = {}
+    experiments: dict[str, dict[str, Any]] = {}
     for name, entry in spec.items():
         if not isinstance(entry, dict):
             raise CLIError(f"experiment {name!r}: the spec must be a mapping, got {entry!r}")
         if "run" not in entry:
             raise CLIError(f"experiment {name!r}: the spec has no 'run' key")
-        experiments[str(name)] = {**entry, "run": _resolve_run(str(name), entry["run"])}
+        data = {key: value for key, value in entry.items() if key != "run"}
+        check_data_only(data, source=f"the spec file {path} (experiment {str(name)!r})")
+        experiments[str(name)] = entry
+    return experiments
+
+
+def run(args: argparse.Namespace) -> int:
+    """``tunelab run SPEC``: ``run_experiments`` on a YAML/JSON spec file (resolved as
+    untrusted: its configs may hold only data)."""
+    from tunelab.search._resolve import untrusted_specs
+
+    specs = load_experiment_specs(args.spec)
+    _make_importable(os.getcwd(), os.path.dirname(os.path.abspath(args.spec)))
+    experiments: dict[str, Any] = {}
+    for name, entry in specs.items():
+        experiments[name] = {**entry, "run": _resolve_run(name, entry["run"])}
     from tunelab import run_experiments
 
-    trials = run_experiments(experiments, verbose=args.verbose, raise_on_failed_trial=False)
+    with untrusted_specs(f"the spec file {args.spec}", prefix=("config",)):
+        trials = run_experiments(experiments, verbose=args.verbose, raise_on_failed_trial=False)
     counts: dict[str, int] = {}
     for trial in trials:
         counts[trial.status.value] = counts.get(trial.status.value, 0) + 1

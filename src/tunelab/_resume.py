@@ -2,8 +2,12 @@
 of an experiment directory, and keep what ``Tuner.restore`` needs to rebuild the run.
 
 ``tuner.pkl`` (cloudpickle: the experiment and the run options) is written at the start of
-a run so that ``Tuner.restore(path)`` works without repeating the arguments. Restoring
-unpickles it: restore only experiments you trust, as with Ray Tune.
+a run so that ``Tuner.restore(path)`` works without repeating the arguments. It is signed
+with the experiment's key (:mod:`tunelab._trust`) and unpickled only when the signature
+matches: a ``tuner.pkl`` changed after tunelab wrote it raises :class:`SignatureError`; one
+that cannot be checked (no usable key file, e.g. an experiment copied from remote storage
+or written by an older version) is not unpickled, with a warning, and ``Tuner.restore``
+then needs ``trainable=`` (and ``param_space=``) again.
 """
 
 from __future__ import annotations
@@ -76,9 +80,11 @@ def parse_resume(resume: Any, resume_config: Any = None) -> ResumePlan:
 
 
 def save_tuner_file(experiment_path: str, payload: dict[str, Any]) -> None:
-    """Write ``tuner.pkl``; objects that cannot be pickled are left out with a warning."""
+    """Write ``tuner.pkl`` (signed); objects that cannot be pickled are left out with a
+    warning."""
     import cloudpickle
 
+    from tunelab import _trust
     from tunelab._experiment_state import write_bytes_atomic
 
     try:
@@ -94,17 +100,46 @@ def save_tuner_file(experiment_path: str, payload: dict[str, Any]) -> None:
             data = cloudpickle.dumps(slim)
         except Exception:
             return
-    write_bytes_atomic(os.path.join(experiment_path, TUNER_FILE), data)
+    try:
+        key = _trust.ensure_key(experiment_path)
+    except OSError as exc:
+        logger.warning(
+            "tunelab: cannot create the experiment's key file in %s (%s); %s is not written, "
+            "so Tuner.restore will need trainable= and param_space=",
+            experiment_path,
+            exc,
+            TUNER_FILE,
+        )
+        return
+    content = _trust.signed_content(key, data)
+    write_bytes_atomic(os.path.join(experiment_path, TUNER_FILE), content)
 
 
 def load_tuner_file(experiment_path: str) -> dict[str, Any] | None:
+    """The payload of the experiment's ``tuner.pkl``, or None when there is none or it
+    cannot be authenticated (logged as a warning). Raises :class:`tunelab._trust.
+    SignatureError` naming the file when the experiment's key is usable and the file does
+    not match it (changed after tunelab wrote it)."""
     path = os.path.join(experiment_path, TUNER_FILE)
     if not os.path.exists(path):
         return None
-    import cloudpickle
+    import pickle
+
+    from tunelab import _trust
 
     with open(path, "rb") as fh:
-        payload: dict[str, Any] = cloudpickle.load(fh)
+        raw = fh.read()
+    try:
+        key = _trust.load_key(experiment_path)
+    except _trust.KeyFileError as exc:
+        logger.warning(
+            "tunelab: %s is not unpickled: it cannot be authenticated (%s). Pass trainable= "
+            "(and param_space=) to Tuner.restore to restore the experiment without it",
+            path,
+            exc,
+        )
+        return None
+    payload: dict[str, Any] = pickle.loads(_trust.signed_payload(path, raw, key))
     return payload
 
 

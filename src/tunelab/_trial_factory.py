@@ -83,13 +83,19 @@ class TrialFactory:
             self.restoring.add(trial.trial_id)
         return trial
 
-    def expand_spec(self, name: str, spec: dict[str, Any]) -> list[TrialSuggestion]:
+    def expand_spec(
+        self, name: str, spec: dict[str, Any], *, trusted: bool = False
+    ) -> list[TrialSuggestion]:
         """Suggestions for ``{"config": ..., "num_samples": n, "run": name?}`` (REST API),
-        expanded like :class:`BasicVariantGenerator` does, for experiment ``name``."""
+        expanded like :class:`BasicVariantGenerator` does, for experiment ``name``.
+        ``trusted=False`` (the default: such specs come from the network): a config holding
+        code (``{"eval": ...}``, functions) raises ``UntrustedSpecError`` naming its key."""
+        import contextlib
         import dataclasses
         import types
 
         from tunelab.search import BasicVariantGenerator
+        from tunelab.search._resolve import untrusted_specs
 
         if not isinstance(spec, dict):
             raise TypeError(f"add_trials_from_spec: spec must be a dict, got {spec!r}")
@@ -114,18 +120,24 @@ class TrialFactory:
             raise ValueError(
                 f"add_trials_from_spec: num_samples must be an int >= 1, got {num_samples!r}"
             )
-        generator = BasicVariantGenerator()
-        generator.add_configurations(
-            [types.SimpleNamespace(config=config, num_samples=num_samples, name=name)]
+        scope = (
+            contextlib.nullcontext()
+            if trusted
+            else untrusted_specs("a trial spec from the REST API", prefix=("config",))
         )
         suggestions = []
-        while True:
-            suggestion = generator.next_trial()
-            if suggestion is None:
-                break
-            suggestions.append(
-                dataclasses.replace(suggestion, experiment=rt.experiment, trial_id=None)
+        with scope:
+            generator = BasicVariantGenerator()
+            generator.add_configurations(
+                [types.SimpleNamespace(config=config, num_samples=num_samples, name=name)]
             )
+            while True:
+                suggestion = generator.next_trial()
+                if suggestion is None:
+                    break
+                suggestions.append(
+                    dataclasses.replace(suggestion, experiment=rt.experiment, trial_id=None)
+                )
         return suggestions
 
     def new_trial_id(self) -> str:

@@ -14,11 +14,20 @@ markers. One *sample* of a space is resolved as follows:
 
 With ``constant_grid_search=True`` steps 2 and 3 run once per sample (for what does not depend
 on grid values) and the values are held over the grid.
+
+**Trust.** ``eval`` expressions and ``sample_from`` functions are code. They are accepted only
+from the driver's own Python code. A space that came from outside it (a REST request body, a
+YAML/JSON spec file) is resolved *untrusted*: ``SpacePlan(space, trusted=False)``, or any plan
+built inside an :func:`untrusted_specs` scope, first checks that the space holds only data and
+raises :class:`UntrustedSpecError` naming the key path of the first code-bearing value
+(``config/lr``); nothing is compiled or called. :func:`find_code` lists those values.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
+import contextvars
 import copy
 import importlib
 import logging
@@ -42,19 +51,24 @@ from tunelab.search._common import (
 from tunelab.search._domain import Domain, Function
 
 __all__ = [
+    "MAX_UNTRUSTED_DEPTH",
     "Path",
     "RecursiveDependencyError",
     "SpacePlan",
+    "UntrustedSpecError",
     "apply_point",
+    "check_data_only",
     "contains_unresolved",
     "copy_tree",
     "count_grid_variants",
+    "find_code",
     "find_unresolved",
     "flatten_resolved_vars",
     "format_vars",
     "iter_sample",
     "path_sort_key",
     "set_path",
+    "untrusted_specs",
 ]
 
 logger = logging.getLogger("tunelab.search")
@@ -65,6 +79,102 @@ Lazy = Function | CodeType
 
 class RecursiveDependencyError(TuneError, ValueError):
     """``sample_from``/``eval`` values that depend on each other (or on nothing resolvable)."""
+
+
+class UntrustedSpecError(TuneError, ValueError):
+    """A spec from outside the driver's code (REST API, spec file) holds code.
+
+    ``path`` is the key path of the offending value (``"config/lr"``), ``source`` names where
+    the spec came from (``"POST /trials"``, a file name)."""
+
+    def __init__(self, message: str, path: str = "", source: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.source = source
+
+
+# -- trust: what may come from outside the driver -------------------------------------------
+#: How deep an untrusted spec may nest (deeper is refused before anything walks it).
+MAX_UNTRUSTED_DEPTH = 64
+
+
+def find_code(spec: Any, *, max_depth: int = MAX_UNTRUSTED_DEPTH) -> list[tuple[Path, str]]:
+    """Every value of ``spec`` that would run code when resolved, as ``(path, what)`` in
+    document order: ``{"eval": "..."}`` expressions, ``sample_from``/``function`` domains
+    and any other callable (a function, a class). Grid values are searched too. A value
+    nested deeper than ``max_depth`` is reported as well (nothing below it is looked at).
+    Walks without recursion, so any input that was parsed can be checked."""
+    found: list[tuple[Path, str]] = []
+    stack: list[tuple[Path, Any]] = [((), spec)]
+    while stack:
+        path, node = stack.pop()
+        if len(path) > max_depth:
+            found.append((path, f"a value nested more than {max_depth} levels deep"))
+            continue
+        if isinstance(node, dict):
+            if is_eval_spec(node):
+                found.append((path, f"{{'eval': {node['eval']!r:.80}}} (a Python expression)"))
+                continue
+            children = list(node.items())
+        elif isinstance(node, list | tuple):
+            children = list(enumerate(node))
+        elif isinstance(node, Function):
+            found.append((path, "a sample_from() function"))
+            continue
+        elif isinstance(node, DomainBase):
+            continue  # a domain object holds data (bounds, categories)
+        elif callable(node):
+            found.append((path, f"a callable ({type(node).__name__})"))
+            continue
+        else:
+            continue
+        for key, value in reversed(children):
+            stack.append(((*path, key), value))
+    return found
+
+
+def check_data_only(spec: Any, *, source: str, prefix: Path = ()) -> None:
+    """Raise :class:`UntrustedSpecError` when ``spec`` (which came from ``source``) holds
+    code; the message and ``path`` name the first such value's key path below ``prefix``."""
+    found = find_code(spec)
+    if not found:
+        return
+    path, what = found[0]
+    where = _path_str((*prefix, *path))
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    raise UntrustedSpecError(
+        f"{where}: {what} is not accepted in {source}{more}: it may hold only data (numbers, "
+        "strings, lists, dicts, {'grid_search': [...]}); expressions and functions are "
+        "accepted only from the driver's Python code",
+        where,
+        source,
+    )
+
+
+class _Untrusted:
+    __slots__ = ("prefix", "source")
+
+    def __init__(self, source: str, prefix: Path) -> None:
+        self.source = source
+        self.prefix = prefix
+
+
+_UNTRUSTED: contextvars.ContextVar[_Untrusted | None] = contextvars.ContextVar(
+    "tunelab_untrusted_spec", default=None
+)
+
+
+@contextlib.contextmanager
+def untrusted_specs(source: str, prefix: Path = ()) -> Iterator[None]:
+    """Resolve every search space planned in this scope as untrusted (see the module
+    docstring): for the paths that expand a spec from ``source`` through code that builds
+    its own :class:`SpacePlan` (a variant generator). ``prefix`` starts the key paths
+    named in errors (``("config",)``)."""
+    token = _UNTRUSTED.set(_Untrusted(source, tuple(prefix)))
+    try:
+        yield
+    finally:
+        _UNTRUSTED.reset(token)
 
 
 # -- paths and trees -----------------------------------------------------------------------
@@ -195,9 +305,32 @@ class SpacePlan:
     it for a new config never copies grid value lists or domains.
     """
 
-    __slots__ = ("grids", "lazies", "leaves", "samples", "simple", "skeleton", "template")
+    __slots__ = (
+        "grids",
+        "lazies",
+        "leaves",
+        "samples",
+        "simple",
+        "skeleton",
+        "template",
+        "trusted",
+    )
 
-    def __init__(self, template: Any) -> None:
+    def __init__(self, template: Any, *, trusted: bool | None = None) -> None:
+        """``trusted=False``: ``template`` came from outside the driver's code and must hold
+        only data (:class:`UntrustedSpecError` otherwise, before anything is compiled).
+        ``None`` (the default): untrusted inside an :func:`untrusted_specs` scope, trusted
+        outside one."""
+        scope = _UNTRUSTED.get()
+        if trusted is None:
+            trusted = scope is None
+        if not trusted:
+            check_data_only(
+                template,
+                source=scope.source if scope is not None else "an untrusted spec",
+                prefix=scope.prefix if scope is not None else (),
+            )
+        self.trusted = trusted
         self.template = template
         self.grids: list[_Grid] = []
         self.samples: list[tuple[Path, Draw]] = []
@@ -208,7 +341,7 @@ class SpacePlan:
             if is_grid_spec(leaf):
                 self.grids.append(_Grid(path, _grid_values(path, leaf["grid_search"])))
             elif is_eval_spec(leaf):
-                self.lazies.append((path, _compile_eval(path, leaf["eval"])))
+                self.lazies.append((path, _compile_eval(path, leaf["eval"], trusted)))
             elif isinstance(leaf, Function):
                 self.lazies.append((path, leaf))
             elif isinstance(leaf, Domain) and leaf.is_grid():
@@ -248,7 +381,12 @@ def _grid_values(path: Path, values: Any) -> list[Any]:
 _EVAL_CACHE: dict[str, CodeType] = {}
 
 
-def _compile_eval(path: Path, expression: str) -> CodeType:
+def _compile_eval(path: Path, expression: str, trusted: bool) -> CodeType:
+    if not trusted:  # never reached after check_data_only; kept as the last line of defence
+        raise UntrustedSpecError(
+            f"{_path_str(path)}: {{'eval': ...}} is not accepted from an untrusted spec",
+            _path_str(path),
+        )
     code = _EVAL_CACHE.get(expression)
     if code is None:
         try:
@@ -330,7 +468,7 @@ def _resolve_nested(
     nested: list[Path],
     constant_grid_search: bool,
 ) -> Iterator[tuple[dict[Path, Any], Any]]:
-    inner_plan = SpacePlan(plan.build(preset, keep_leaves=True))
+    inner_plan = SpacePlan(plan.build(preset, keep_leaves=True), trusted=plan.trusted)
     for inner_vars, config in iter_sample(inner_plan, rng, constant_grid_search):
         resolved = {path: value for path, value in preset.items() if path not in nested}
         for path in nested:

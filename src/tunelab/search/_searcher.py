@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import glob
 import importlib
 import inspect
@@ -18,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
+from tunelab import _trust
 from tunelab.search._common import is_grid_spec, is_unresolved
 from tunelab.search._resolve import (
     Path,
@@ -161,7 +161,9 @@ class Searcher(ABC):
             cloudpickle.dump(state, handle)
 
     def restore(self, checkpoint_path: str) -> None:
-        """Read a file written by :meth:`save` (default: :meth:`set_state` of the pickle)."""
+        """Read a file written by :meth:`save` (default: :meth:`set_state` of the pickle;
+        the file is unpickled, so restore only files you trust). On resume tunelab calls it
+        only with bytes whose signature it checked."""
         import pickle
 
         with open(checkpoint_path, "rb") as handle:
@@ -213,6 +215,8 @@ class SearchGenerator(SearchAlgorithm):
         self._counter = 0
         self._issued: set[str] = set()
         self._rng = random.Random()
+        self._key: bytes | None = None
+        self._key_failed = False
 
     def set_search_properties(
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
@@ -290,19 +294,71 @@ class SearchGenerator(SearchAlgorithm):
         return max(self._num_samples, 0)
 
     def get_state(self) -> dict[str, Any]:
+        """The counter and the searcher's state; what the searcher's state holds as a pickle
+        is signed with the experiment's key (created in the experiment directory on first
+        use), so that resume can tell it from a pickle someone else put there."""
+        directory = self._experiment_dir()
+        if directory is None:
+            packed = pack_searcher_state(self.searcher)
+        else:
+            with _trust.signing(lambda: self._signing_key(directory)):
+                packed = pack_searcher_state(self.searcher)
         return {
             "version": 1,
             "counter": self._counter,
             "finished": self._finished,
-            "searcher": pack_searcher_state(self.searcher),
+            "searcher": packed,
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`get_state`. With an experiment directory (the resume path),
+        a pickle in the searcher's state is unpickled only when its signature matches the
+        experiment's key; otherwise nothing of it is unpickled, a warning names the file and
+        the reason, and the searcher starts afresh (the trials and the counter, which are
+        JSON, are restored all the same)."""
         if not isinstance(state, dict) or state.get("version") != 1:
             raise ValueError(f"`state` must be a SearchGenerator state of version 1, got {state!r}")
         self._counter = int(state["counter"])
         self._finished = bool(state["finished"])
-        unpack_searcher_state(self.searcher, state["searcher"])
+        directory = self._experiment_dir()
+        if directory is None:
+            unpack_searcher_state(self.searcher, state["searcher"])
+            return
+        source = os.path.join(directory, "experiment_state.json")
+        try:
+            key: bytes | None = _trust.load_key(directory)
+            reason = ""
+        except _trust.KeyFileError as exc:
+            key, reason = None, str(exc)
+        try:
+            with _trust.verifying(key, source, reason):
+                unpack_searcher_state(self.searcher, state["searcher"])
+        except _trust.TrustError as exc:
+            logger.warning(
+                "%s: %s; the searcher starts afresh (the restored trials are kept)",
+                type(self.searcher).__name__,
+                exc,
+            )
+
+    def _experiment_dir(self) -> str | None:
+        path = getattr(self._experiment, "experiment_path", None)
+        if not isinstance(path, str) or "://" in path:
+            return None
+        return path
+
+    def _signing_key(self, directory: str) -> bytes | None:
+        if self._key is None and not self._key_failed and os.path.isdir(directory):
+            try:
+                self._key = _trust.ensure_key(directory)
+            except OSError as exc:
+                self._key_failed = True
+                logger.warning(
+                    "cannot create the experiment's key file in %s (%s): the searcher's "
+                    "pickled state is saved unsigned and will not be restored on resume",
+                    directory,
+                    exc,
+                )
+        return self._key
 
 
 def _flatten(value: Any, path: Path, out: dict[Path, Any]) -> None:
@@ -323,24 +379,24 @@ def _merge(base: Any, override: Any) -> Any:
 
 # -- state packing -------------------------------------------------------------------------
 def pack_value(value: Any) -> dict[str, Any]:
-    """A JSON-safe envelope: the value itself when JSON keeps it intact, else a pickle."""
+    """A JSON-safe envelope: the value itself when JSON keeps it intact, else a pickle
+    (signed with the experiment's key inside a :func:`tunelab._trust.signing` scope)."""
     try:
         if json.loads(json.dumps(value, allow_nan=True)) == value:
             return {"format": "json", "value": value}
     except (TypeError, ValueError, RecursionError):
         pass
-    import cloudpickle
-
-    return {"format": "pickle", "data": base64.b64encode(cloudpickle.dumps(value)).decode()}
+    return _trust.dumps_signed(value)
 
 
 def unpack_value(packed: Mapping[str, Any]) -> Any:
+    """The value of :func:`pack_value`'s envelope. A pickle is unpickled only after its
+    signature checks out inside a :func:`tunelab._trust.verifying` scope (the resume path);
+    outside one the caller vouches for it."""
     if packed.get("format") == "json":
         return packed["value"]
     if packed.get("format") == "pickle":
-        import pickle
-
-        return pickle.loads(base64.b64decode(packed["data"]))
+        return _trust.loads_signed(packed, "pickled searcher state")
     raise ValueError(f"unknown packed value format in {dict(packed)!r}")
 
 
@@ -357,7 +413,7 @@ def pack_searcher_state(searcher: Searcher) -> dict[str, Any]:
         except NotImplementedError:
             return {"kind": "none"}
         with open(path, "rb") as handle:
-            return {"kind": "file", "data": base64.b64encode(handle.read()).decode()}
+            return {"kind": "file", **_trust.seal(handle.read(), "bytes")}
 
 
 def unpack_searcher_state(searcher: Searcher, packed: Mapping[str, Any]) -> None:
@@ -365,10 +421,11 @@ def unpack_searcher_state(searcher: Searcher, packed: Mapping[str, Any]) -> None
     if kind == "state":
         searcher.set_state(unpack_value(packed))
     elif kind == "file":
+        data = _trust.unseal(packed, "searcher state file")
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "searcher.pkl")
             with open(path, "wb") as handle:
-                handle.write(base64.b64decode(packed["data"]))
+                handle.write(data)
             searcher.restore(path)
     elif kind == "none":
         logger.warning("%s saved no state; it starts afresh", type(searcher).__name__)

@@ -77,20 +77,16 @@ def server_callback(
 
 def write_token_file(experiment_path: str, token: str) -> str:
     """Write ``token`` to ``<experiment_path>/.tunelab_server_token``, readable by the owner
-    only (mode 0600, also when the file existed). Returns the file's path."""
+    only (mode 0600). The file is created ``O_EXCL | O_NOFOLLOW`` beside the path and moved
+    into place: a stale token file is replaced, and a symlink planted there is replaced,
+    never followed. Returns the file's path."""
     return _write_private(os.path.join(experiment_path, TOKEN_FILE), token, 0o600)
 
 
 def _write_private(path: str, text: str, mode: int) -> str:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with contextlib.suppress(OSError):  # e.g. file systems without modes
-            os.fchmod(fd, mode)
-        os.write(fd, (text + "\n").encode())
-    finally:
-        os.close(fd)
-    return path
+    from tunelab._trust import write_private_file
+
+    return write_private_file(path, (text + "\n").encode(), mode)
 
 
 def start_server_for(

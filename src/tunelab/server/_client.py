@@ -37,9 +37,12 @@ class TuneClientError(TuneError):
 def read_token(experiment_path: str) -> str:
     """The server token written to ``experiment_path`` when the experiment started."""
     path = os.path.join(os.fspath(experiment_path), TOKEN_FILE)
-    try:
-        with open(path) as fh:
-            token = fh.read().strip()
+    try:  # never through a symlink planted at the token's path
+        fd = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
+        with os.fdopen(fd) as fh:
+            token = fh.read(4096).strip()
     except OSError as exc:
         raise ValueError(
             f"experiment_path={experiment_path!r}: cannot read the server token at {path!r} "

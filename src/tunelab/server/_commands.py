@@ -18,20 +18,77 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from tunelab.server._state import ServerCallback
 
-__all__ = ["CommandError", "Commands", "ControllerCommands", "ControllerLike"]
+__all__ = [
+    "MAX_TRIALS_PER_REQUEST",
+    "CommandError",
+    "Commands",
+    "ControllerCommands",
+    "ControllerLike",
+    "check_trial_spec",
+]
 
 logger = logging.getLogger("tunelab.server")
 
 T = TypeVar("T")
 
 
-class CommandError(Exception):
-    """A command could not be applied; ``status`` is the HTTP status to answer with."""
+#: The most trials one ``POST /trials`` may add (``num_samples`` x grid combinations).
+MAX_TRIALS_PER_REQUEST = 1000
 
-    def __init__(self, status: int, message: str) -> None:
+
+class CommandError(Exception):
+    """A command could not be applied; ``status`` is the HTTP status to answer with, ``key``
+    the key path of the offending value in the request's spec (``"config/lr"``) when known."""
+
+    def __init__(self, status: int, message: str, key: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.key = key
+
+
+def check_trial_spec(spec: Any) -> None:
+    """Refuse (:class:`CommandError` 400, naming the key) a trial spec from the network that
+    holds code (``{"eval": ...}``), nests deeper than
+    :data:`~tunelab.search._resolve.MAX_UNTRUSTED_DEPTH` levels, or would add more than
+    :data:`MAX_TRIALS_PER_REQUEST` trials. The controller checks the code part again where
+    the spec is resolved (``add_trials_from_spec(..., trusted=False)``); this check answers
+    before the request reaches the controller's loop."""
+    from tunelab.search._common import is_unresolved
+    from tunelab.search._resolve import UntrustedSpecError, check_data_only, count_grid_variants
+
+    if not isinstance(spec, dict):
+        raise CommandError(400, f"the spec must be a JSON object, got {type(spec).__name__}")
+    try:
+        check_data_only(spec, source="a trial spec from the REST API")
+    except UntrustedSpecError as exc:
+        raise CommandError(400, f"cannot add trials: {exc}", exc.path) from None
+    config = spec.get("config", {})
+    if not isinstance(config, dict) or is_unresolved(config):
+        raise CommandError(
+            400,
+            f"cannot add trials: config must be a JSON object of values, got {config!r:.200}",
+            "config",
+        )
+    num_samples = spec.get("num_samples", 1)
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise CommandError(
+            400,
+            f"cannot add trials: num_samples must be an int >= 1, got {num_samples!r:.100}",
+            "num_samples",
+        )
+    try:
+        variants = count_grid_variants(config)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(400, f"cannot add trials: {exc}", "config") from None
+    if variants * num_samples > MAX_TRIALS_PER_REQUEST:
+        raise CommandError(
+            400,
+            f"cannot add trials: the spec expands to {variants} grid combination(s) x "
+            f"num_samples={num_samples}, over the {MAX_TRIALS_PER_REQUEST} trials one request "
+            "may add",
+            "num_samples" if variants == 1 else "config",
+        )
 
 
 class Commands(Protocol):
@@ -57,7 +114,11 @@ class ControllerLike(Protocol):
 
     def request_stop_experiment(self) -> None: ...
 
-    def add_trials_from_spec(self, name: str, spec: dict[str, Any]) -> list[str]: ...
+    def add_trials_from_spec(self, name: str, spec: dict[str, Any]) -> list[str]:
+        """Expand ``spec`` as *untrusted* (it came from the network): the controller's
+        ``TrialFactory.expand_spec`` does so by default (``trusted=False``) and refuses code
+        in it with ``UntrustedSpecError``."""
+        ...
 
 
 class ControllerCommands:
@@ -154,7 +215,11 @@ class ControllerCommands:
                 callback.sync_all(trials)
             return ids
 
+        from tunelab.search._resolve import UntrustedSpecError
+
         try:
             return self._call(add)
-        except (ValueError, TypeError) as exc:
+        except UntrustedSpecError as exc:
+            raise CommandError(400, f"cannot add trials: {exc}", exc.path or None) from None
+        except (ValueError, TypeError, RecursionError) as exc:
             raise CommandError(400, f"cannot add trials: {exc}") from None

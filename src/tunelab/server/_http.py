@@ -13,11 +13,17 @@ Routes (JSON in and out, never pickles)::
     PUT  /trials/<id>            stop the trial: {"trials": [info]}
     PUT  /stop_experiment        stop the experiment: {"trials": [info, ...]}
 
-Every request except ``/static/...`` needs the experiment's token, as
+Every request except ``/static/...`` and ``/openapi.json`` needs the experiment's token, as
 ``Authorization: Bearer <token>`` (compared in constant time); 401 otherwise, before
 anything else is looked at. Bodies over ``max_body_bytes`` get 413 unread, malformed JSON
-400, unknown trials 404; a handler that fails answers 500 and the experiment goes on.
-Requests are logged to the ``tunelab.server`` logger at DEBUG level, never to stderr.
+400, unknown trials 404, methods the server does not know 405; a handler that fails answers
+500 and the experiment goes on. Requests are logged to the ``tunelab.server`` logger at DEBUG
+level, never to stderr.
+
+A spec posted to ``/trials`` is data: a config value that is code (``{"eval": ...}``) is a
+400 whose JSON names the key path (``{"error": ..., "key": "config/lr"}``), and the
+controller resolves the spec as untrusted (see :mod:`tunelab.search._resolve`), so nothing
+from a request body is ever compiled or unpickled. ``GET /openapi.json`` describes the API.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tunelab.server._commands import CommandError, Commands
+from tunelab.server._commands import CommandError, Commands, check_trial_spec
 from tunelab.server._state import ResultStore
 
 __all__ = ["DEFAULT_PORT", "MAX_BODY_BYTES", "new_token"]
@@ -60,6 +66,10 @@ _CSP = (
 def new_token() -> str:
     """A fresh random token (256 bits, URL-safe)."""
     return secrets.token_urlsafe(32)
+
+
+#: Methods the server answers (others get 405, not the 501 of ``http.server``).
+_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 
 
 class _HTTPError(Exception):
@@ -145,13 +155,22 @@ class _Handler(BaseHTTPRequestHandler):
         logger.info("%s %s", self.address_string(), _TOKEN_IN_URL.sub(r"\1***", text))
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # errors raised by the base class (bad request line, unsupported method...) as JSON
+        # errors raised by the base class (bad request line, unsupported method...) as JSON;
+        # they are the client's doing, so never a 5xx
         self.close_connection = True
+        headers: dict[str, str] = {}
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # a method the server does not know
+            code, message = 405, f"method {self.command!r} is not allowed"
+            headers = self._allow_header(_METHODS)
+        elif code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+            code, message = 400, message or "HTTP version not supported"
         try:
             phrase = HTTPStatus(code).phrase
         except ValueError:
             phrase = "error"
-        self._send_json(code, {"error": message or phrase}, close=True)
+        if getattr(self, "command", None) is None:
+            self.command = ""  # the request line could not be parsed
+        self._send_json(code, {"error": message or phrase}, headers, close=True)
 
     def _send(
         self,
@@ -199,7 +218,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         except CommandError as exc:
             self._linger = not self._body_read
-            self._send_json(exc.status, {"error": exc.message}, close=not self._body_read)
+            answer = {"error": exc.message}
+            if exc.key is not None:
+                answer["key"] = exc.key
+            self._send_json(exc.status, answer, close=not self._body_read)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
         except Exception:
@@ -295,16 +317,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self) -> None:
         method = self.command
-        split = urlsplit(self.path)
-        path = split.path
-        query = parse_qs(split.query, keep_blank_values=True, max_num_fields=20)
         if method == "GET" or method == "HEAD":
             self._body_read = not self.headers.get("Content-Length")
+        try:
+            split = urlsplit(self.path)
+            path = split.path
+            query = parse_qs(split.query, keep_blank_values=True, max_num_fields=20)
+        except ValueError as exc:  # e.g. "//[x", or too many query fields
+            raise _HTTPError(400, f"malformed request target: {exc}") from None
         if path.startswith("/static/") and method in ("GET", "HEAD"):
             self._static(path[len("/static/") :])
             return
         if path == "/favicon.ico" and method in ("GET", "HEAD"):
             self._send(204, b"", "text/plain")
+            return
+        if path == "/openapi.json" and method in ("GET", "HEAD"):
+            from tunelab.server._openapi import openapi_document
+
+            self._send_json(200, openapi_document())
             return
         is_page = path in ("/", "/index.html")
         self._authenticate(query, allow_query=is_page)
@@ -406,12 +436,16 @@ class _Handler(BaseHTTPRequestHandler):
             raise _HTTPError(400, f"unknown keys {unknown} in the body; allowed: name, spec")
         name = body.get("name")
         if not isinstance(name, str):
-            raise _HTTPError(400, f'"name" must be a string (the experiment name), got {name!r}')
+            raise _HTTPError(
+                400, f'"name" must be a string (the experiment name), got {name!r:.200}'
+            )
         spec = body.get("spec")
         if not isinstance(spec, dict):
             raise _HTTPError(
-                400, f'"spec" must be a JSON object such as {{"config": {{...}}}}, got {spec!r}'
+                400,
+                f'"spec" must be a JSON object such as {{"config": {{...}}}}, got {spec!r:.200}',
             )
+        check_trial_spec(spec)
         ids = commands.add_trials(name, spec)
         self._send_json(
             201, {"trials": self.server.app.store.trials(ids)}, {"Location": "/trials/"}

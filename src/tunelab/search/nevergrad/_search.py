@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+from tunelab import _trust
 from tunelab._errors import require
 from tunelab.search._convert import (
     LibrarySearcher,
@@ -267,32 +267,32 @@ class NevergradSearch(LibrarySearcher):
 
     # -- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
-        """The optimizer and the live candidates, pickled together (nevergrad's own format)."""
-        import cloudpickle
-
+        """The optimizer and the live candidates, pickled together (nevergrad's own format;
+        signed with the experiment's key when saved for resume, see :mod:`tunelab._trust`)."""
         optimizer = self._optimizer
         if optimizer is None and self._has_space() and self._factory is not None:
             optimizer = self._get_optimizer()
-        blob = cloudpickle.dumps((optimizer, self._live))
         return {
             "version": _STATE_VERSION,
-            "optimizer": base64.b64encode(blob).decode(),
+            "optimizer": _trust.dumps_signed((optimizer, self._live)),
             "points": pack_value(self._points),
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        import pickle
-
+        """Continue from :meth:`get_state`. On resume the pickled optimizer is unpickled only
+        when its signature checks out (:class:`tunelab._trust.TrustError` otherwise, before
+        anything changes)."""
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
             raise ValueError(
                 f"`state` of {self.where}.set_state() must be a state of version "
                 f"{_STATE_VERSION}, got {state!r}"
             )
-        optimizer, live = pickle.loads(base64.b64decode(state["optimizer"]))
+        optimizer, live = _trust.loads_signed(state["optimizer"], "pickled Nevergrad optimizer")
+        points = list(unpack_value(state["points"]))
         if optimizer is not None:
             self._optimizer = optimizer
         self._live = dict(live)
-        self._points = list(unpack_value(state["points"]))
+        self._points = points
 
     def __repr__(self) -> str:
         return (

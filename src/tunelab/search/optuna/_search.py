@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from typing import Any
 
+from tunelab import _trust
 from tunelab._errors import require
 from tunelab.search._convert import (
     LibrarySearcher,
@@ -275,8 +275,6 @@ class OptunaSearch(LibrarySearcher):
 
     # -- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
-        import cloudpickle
-
         study = self._study
         trials, dists = list(self._restored), list(self._restored_dists)
         if study is not None and self.storage is None:
@@ -289,11 +287,7 @@ class OptunaSearch(LibrarySearcher):
         sampler = self._sampler
         return {
             "version": _STATE_VERSION,
-            "sampler": (
-                base64.b64encode(cloudpickle.dumps(sampler)).decode()
-                if sampler is not None
-                else None
-            ),
+            "sampler": _trust.dumps_signed(sampler) if sampler is not None else None,
             "study_name": study.study_name if study is not None else self.study_name,
             "trials": trials,
             "distributions": dists,
@@ -305,20 +299,31 @@ class OptunaSearch(LibrarySearcher):
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state`: the same trials (in-memory studies are rebuilt;
-        a study in ``storage`` is loaded from it) and the sampler in its saved state."""
-        import pickle
+        a study in ``storage`` is loaded from it) and the sampler in its saved state.
 
+        On resume the pickled sampler is unpickled only when its signature checks out
+        (:mod:`tunelab._trust`); when it does not, a warning says so and the trials (JSON)
+        are restored with the sampler given to the constructor."""
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
             raise ValueError(
                 f"`state` of {self.where}.set_state() must be a state of version "
                 f"{_STATE_VERSION}, got {state!r}"
             )
+        points = list(unpack_value(state["points"]))
+        rewards = unpack_value(state["rewards"])
         if state["sampler"] is not None:
-            self._sampler = pickle.loads(base64.b64decode(state["sampler"]))
+            try:
+                self._sampler = _trust.loads_signed(state["sampler"], "pickled Optuna sampler")
+            except _trust.TrustError as exc:
+                logger.warning(
+                    "%s: %s; the restored trials continue with the sampler given to OptunaSearch",
+                    self.where,
+                    exc,
+                )
         if state["study_name"] is not None:
             self.study_name = state["study_name"]
-        self._points = list(unpack_value(state["points"]))
-        self._rewards = unpack_value(state["rewards"])
+        self._points = points
+        self._rewards = rewards
         self._numbers = {str(k): int(v) for k, v in state["numbers"].items()}
         self._steps = {str(k): int(v) for k, v in state["steps"].items()}
         self._live = {}
