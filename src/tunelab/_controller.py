@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import collections
 import functools
+import heapq
+import itertools
 import logging
 import os
 import sys
@@ -29,7 +31,19 @@ from tunelab.search._search_algorithm import SearchAlgorithm
 
 logger = logging.getLogger("tunelab")
 
-__all__ = ["Controller", "ExperimentRuntime"]
+__all__ = ["STOP_GRACE_S", "Controller", "ExperimentRuntime"]
+
+#: Seconds a running trial gets to end after a stop or pause request (a scheduler's or
+#: stopper's decision, ``time_budget_s``, the REST API, Ctrl+C) or after reaching a
+#: ``time_total_s`` / ``time_since_restore`` stop criterion by the controller's clock.
+#: A trainable that reports ends at its next report long before; one that never reports
+#: again (blocked in C code, sleeping) is then force-ended by its executor
+#: (``Executor.kill_trial``: a local worker process is killed), with an ``error.txt`` that
+#: says why. Read when a :class:`Controller` is created (``stop_grace_s`` overrides it).
+STOP_GRACE_S = 5.0
+
+#: dict stop criteria that are wall-clock times, which the controller enforces itself
+_TIME_CRITERIA = ("time_total_s", "time_since_restore")
 
 
 @dataclass
@@ -72,6 +86,7 @@ class Controller:
         initial_trials: list[Trial] | None = None,
         resume_policy: dict[str, str] | None = None,
         delete_remote: Callable[[str], None] | None = None,
+        stop_grace_s: float | None = None,
     ) -> None:
         self._runtimes = runtimes
         # removes a checkpoint a worker uploaded straight to remote storage (in the
@@ -130,6 +145,18 @@ class Controller:
         # (or a second passes, for executors whose capacity grows), sparing the scheduler
         # a choose_trial_to_run per loop step while all is busy
         self._blocked_at: float | None = None
+        # force-ending trials that do not answer a stop: (when, seq, trial_id) in a heap;
+        # the deadline of a trial that counts is the one in _armed (seq, when, kind, why)
+        grace = STOP_GRACE_S if stop_grace_s is None else float(stop_grace_s)
+        if not grace >= 0:
+            raise ValueError(f"stop_grace_s must be a number >= 0, got {stop_grace_s!r}")
+        self._grace = grace
+        self._can_kill = bool(getattr(executor, "can_kill_trials", False))
+        self._deadlines: list[tuple[float, int, str]] = []
+        self._armed: dict[str, tuple[int, float, str, str]] = {}
+        self._deadline_seq = itertools.count()
+        self._force_ended: set[str] = set()  # their executor sends nothing more this run
+        self._time_limits = [_time_limits(rt.criteria) for rt in runtimes]
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -160,13 +187,14 @@ class Controller:
         self._stop_experiment = True
 
     def stop_trial(self, trial_id: str) -> None:
-        """Stop one trial (PENDING/PAUSED: at once; RUNNING: at its next report).
+        """Stop one trial (PENDING/PAUSED: at once; RUNNING: at its next report, or
+        force-ended after the grace period when it never reports).
 
         Call on the loop's thread (through :meth:`enqueue` from other threads). KeyError for an
         unknown id."""
         trial = self._table.by_id[trial_id]
         if trial.status == TrialStatus.RUNNING:
-            self._stop_running(trial)
+            self._stop_running(trial, "a stop request for this trial")
         elif trial.status in (TrialStatus.PENDING, TrialStatus.PAUSED):
             self._complete(trial)
 
@@ -362,6 +390,7 @@ class Controller:
             for trial in list(self._table.with_status(TrialStatus.RUNNING)):
                 # results up to the pause are kept: they belong to the checkpointed run
                 self._executor.request_pause(trial.trial_id)
+                self._arm_stop(trial.trial_id, "pause", "the experiment was interrupted")
         pending = self._pending_commands
         while pending:
             pending.popleft()()
@@ -371,6 +400,8 @@ class Controller:
         events = self._executor.poll(0.1 if running else 0.02)
         for event in events:
             self._handle(event)
+        if self._deadlines:
+            self._enforce_deadlines()
         self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
         for writer in self._writers.values():
             writer.flush()
@@ -378,6 +409,10 @@ class Controller:
             outgoing, self._outgoing = self._outgoing, []
             for trial_id, decision in outgoing:
                 self._executor.send_decision(trial_id, decision)
+                if decision == Decision.STOP.value:
+                    self._arm_stop(trial_id, "stop", "a STOP decision of the scheduler or stopper")
+                elif decision == Decision.PAUSE.value:
+                    self._arm_stop(trial_id, "pause", "a PAUSE decision of the scheduler")
         self._check_global_stop()
         self._report()
         for writer in self._writers.values():
@@ -392,12 +427,75 @@ class Controller:
         logger.info("tunelab: %s", why)
         self._stop_experiment = True
         for trial in list(self._table.with_status(TrialStatus.RUNNING)):
-            self._stop_running(trial)
+            self._stop_running(trial, why)
 
-    def _stop_running(self, trial: Trial) -> None:
+    def _stop_running(self, trial: Trial, why: str = "a stop request") -> None:
         if trial.trial_id not in self._stopping:
             self._stopping.add(trial.trial_id)
             self._executor.request_stop(trial.trial_id)
+            self._arm_stop(trial.trial_id, "stop", why)
+
+    # -- force-ending trials that do not answer --------------------------------------------------
+    def _arm_stop(self, trial_id: str, kind: str, why: str) -> None:
+        """``trial_id`` was asked to stop or pause: force-end it if it is still running
+        after the grace period."""
+        self._arm(trial_id, self._clock() + self._grace, kind, why)
+
+    def _arm(self, trial_id: str, when: float, kind: str, why: str) -> None:
+        """Force-end ``trial_id`` at ``when`` unless it ends before (or an earlier deadline
+        of this run is armed already)."""
+        if not self._can_kill:
+            return
+        current = self._armed.get(trial_id)
+        if current is not None and current[1] <= when:
+            return
+        seq = next(self._deadline_seq)
+        self._armed[trial_id] = (seq, when, kind, why)
+        heapq.heappush(self._deadlines, (when, seq, trial_id))
+
+    def _enforce_deadlines(self) -> None:
+        heap = self._deadlines
+        now = self._clock()
+        while heap and heap[0][0] <= now:
+            _, seq, trial_id = heapq.heappop(heap)
+            armed = self._armed.get(trial_id)
+            if armed is None or armed[0] != seq:
+                continue  # superseded, or a deadline of an earlier run of the trial
+            del self._armed[trial_id]
+            trial = self._table.by_id.get(trial_id)
+            if trial is not None and trial.status == TrialStatus.RUNNING:
+                self._force_end(trial, armed[2], armed[3])
+
+    def _force_end(self, trial: Trial, kind: str, why: str) -> None:
+        """The trial did not end in time: its executor ends it; it ends TERMINATED (a stop,
+        a time limit) or PAUSED from its latest checkpoint (a pause), with an error.txt
+        that says why. What it logged before stays."""
+        trial_id = trial.trial_id
+        what = self._executor.kill_trial(trial_id)
+        self._force_ended.add(trial_id)
+        self._blocked_at = None  # its resources are free
+        grace = f"{self._grace:g} s"
+        if kind == "time":
+            text = (
+                f"Trial {trial} reached its stop criterion {why} by the controller's clock "
+                f"without reporting, and did not end within {grace} after it; {what}.\n"
+            )
+        else:
+            text = (
+                f"Trial {trial} did not respond to a {kind} request ({why}) within {grace}; "
+                f"{what}.\n"
+            )
+        if kind == "pause":
+            path = getattr(trial.checkpoint, "path", None)
+            text += (
+                f"It stays paused and resumes from its latest checkpoint ({path}).\n"
+                if path
+                else "It stays paused; it has no checkpoint and resumes from the beginning.\n"
+            )
+        self._write_error(trial, text, header="Force-ended")
+        if self._print_errors and self._verbose > 0:
+            print(f"tunelab: {text.rstrip()}", file=sys.stderr)
+        self._on_end(trial_id, P.END_PAUSED if kind == "pause" else P.END_STOPPED, None)
 
     # -- creating and starting trials ----------------------------------------------------------
     def _start_trials(self) -> None:
@@ -435,6 +533,9 @@ class Controller:
 
                 trial.last_result = rollback_trial_logs(trial.local_path, rollback) or {}
             self._table.set_status(trial, TrialStatus.RUNNING)
+            self._force_ended.discard(trial.trial_id)
+            self._armed.pop(trial.trial_id, None)
+            self._arm_time_limit(trial, task)
             trial.start_time = trial.start_time or time.time()
             trial.location = executor.location(trial.trial_id)
             self._dirty(trial, journal=False)  # resume treats RUNNING as PENDING
@@ -446,6 +547,23 @@ class Controller:
                 self._callbacks.on_trial_start(
                     iteration=self._iteration, trials=self._table.trials, trial=trial
                 )
+
+    def _arm_time_limit(self, trial: Trial, task: dict[str, Any]) -> None:
+        """A dict stop on ``time_total_s`` (or ``time_since_restore``) is checked by the
+        worker at each report; a trial that stops reporting is held to it by this clock:
+        the restored time plus the time since it (re)started."""
+        limits = self._time_limits[trial.experiment_index]
+        if not limits or not self._can_kill:
+            return
+        restored = 0.0
+        if task.get("restore_path") and task.get("iteration_state"):
+            restored = float(task["iteration_state"].get("time_total", 0.0) or 0.0)
+        now = self._clock()
+        for key, limit in limits:
+            left = limit - (restored if key == "time_total_s" else 0.0)
+            self._arm(
+                trial.trial_id, now + max(left, 0.0) + self._grace, "time", f"{key}={limit:g}"
+            )
 
     def _next_new_trial(self) -> Trial | None:
         if self._search_finished:
@@ -467,6 +585,8 @@ class Controller:
     # -- events --------------------------------------------------------------------------------
     def _handle(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
+        if self._force_ended and event[1] in self._force_ended:
+            return  # a late message of a run that was force-ended
         if kind == "results":
             self._on_results(event[1], event[2])
             return
@@ -614,12 +734,13 @@ class Controller:
         self._dirty(trial)
         return True
 
-    def _write_error(self, trial: Trial, text: str) -> None:
+    def _write_error(self, trial: Trial, text: str, header: str = "") -> None:
         os.makedirs(trial.local_path, exist_ok=True)
         trial.error_file = os.path.join(trial.local_path, "error.txt")
         with open(trial.error_file, "a") as fh:
             when = time.strftime("%Y-%m-%d_%H-%M-%S")
-            fh.write(f"Failure # {trial.num_failures + 1} (occurred at {when})\n")
+            header = header or f"Failure # {trial.num_failures + 1}"
+            fh.write(f"{header} (occurred at {when})\n")
             fh.write(text if text.endswith("\n") else text + "\n")
 
     def _apply_reconfigure(self, trial: Trial, change: Reconfigure) -> None:
@@ -779,6 +900,16 @@ class Controller:
                 writer.close()
             if not force:
                 self._report(done=True)
+
+
+def _time_limits(criteria: dict[str, Any]) -> list[tuple[str, float]]:
+    """The wall-clock time limits among dict stop criteria."""
+    limits = []
+    for key in _TIME_CRITERIA:
+        value = criteria.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            limits.append((key, float(value)))
+    return limits
 
 
 def _safe_state(policy: Any) -> Any:

@@ -54,6 +54,9 @@ class RunOptions:
     resume: Any = None
     resume_config: Any = None
     save_tuner: bool = False
+    #: seconds a running trial gets to answer a stop or pause before it is force-ended
+    #: (None: ``tunelab._controller.STOP_GRACE_S``)
+    stop_grace_s: float | None = None
 
 
 def _check_mode(mode: Any) -> None:
@@ -224,11 +227,25 @@ def validate_common(options: RunOptions) -> None:
         isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535
     ):
         raise ValueError(f"server_port must be None or an int in 0..65535 (0 = any), got {port!r}")
+    grace = options.stop_grace_s
+    if grace is not None and (
+        isinstance(grace, bool) or not isinstance(grace, (int, float)) or not grace >= 0
+    ):
+        raise ValueError(f"stop_grace_s must be None or a number of seconds >= 0, got {grace!r}")
     if not isinstance(options.with_server, bool):
         raise TypeError(f"with_server must be True or False, got {options.with_server!r}")
     from tunelab._resume import parse_resume
 
     parse_resume(options.resume, options.resume_config)
+
+
+def check_experiments_given(experiments: list[Any], argument: str = "experiments") -> None:
+    """An empty list of experiments would leave nothing to run: a clear error up front."""
+    if not experiments:
+        raise ValueError(
+            f"{argument} is empty: give at least one experiment (an Experiment, a list of "
+            "Experiments or a dict {name: spec dict}), or a trainable to tune.run"
+        )
 
 
 def execute_experiments(
@@ -238,6 +255,7 @@ def execute_experiments(
     from tunelab.execution import Executor, LocalExecutor
     from tunelab.stopper import TimeoutStopper
 
+    check_experiments_given(experiments)
     validate_common(options)
     if options.verbose is None:
         options.verbose = _defaults.default_verbose()
@@ -371,6 +389,7 @@ def execute_experiments(
         initial_trials=initial_trials,
         resume_policy=plan.policy,
         delete_remote=_remote_deleter(syncers),
+        stop_grace_s=options.stop_grace_s,
     )
     if options.save_tuner:
         os.makedirs(experiments[0].experiment_path, exist_ok=True)

@@ -94,7 +94,10 @@ def run(
     if isinstance(run_or_experiment, Experiment):
         experiments = [run_or_experiment]
     elif isinstance(run_or_experiment, (list, tuple)):
+        from tunelab._execute import check_experiments_given
+
         experiments = convert_to_experiment_list(list(run_or_experiment))
+        check_experiments_given(experiments, "run_or_experiment")
     else:
         experiments = [
             Experiment(
@@ -174,9 +177,10 @@ def run_experiments(
 ) -> list[Any]:
     """Run one or more experiments (an Experiment, a list, or ``{name: spec}``); returns
     the list of trials."""
-    from tunelab._execute import RunOptions, execute_experiments
+    from tunelab._execute import RunOptions, check_experiments_given, execute_experiments
 
     experiment_list = convert_to_experiment_list(experiments)
+    check_experiments_given(experiment_list)
     options = RunOptions(
         search_alg=search_alg,
         scheduler=scheduler,
