@@ -334,6 +334,33 @@ def test_a_reused_worker_ends_each_trials_processes(tmp_path):
         assert _processes_with(name) == []
 
 
+@linux_only
+def test_multiprocessing_keeps_working_in_a_reused_worker(tmp_path):
+    """Its forkserver and resource tracker serve every trial; what a trial started with them
+    is ended with the trial, and the next trial on the same worker can use them again."""
+    import multiprocessing
+
+    def train(config):
+        ctx = multiprocessing.get_context("forkserver")
+        quick = ctx.Process(target=time.sleep, args=(0.01,))
+        quick.start()
+        quick.join()
+        ctx.Process(target=time.sleep, args=(1000 + config["i"],), daemon=True).start()
+        lock = ctx.Lock()  # registers a semaphore with the resource tracker
+        with lock:
+            tune.report({"exitcode": quick.exitcode})
+
+    analysis = run(
+        train,
+        tmp_path,
+        config={"i": tune.grid_search([0, 1, 2])},
+        executor=LocalExecutor(num_cpus=1),
+    )
+    assert [t.status for t in analysis.trials] == ["TERMINATED"] * 3
+    assert [results(t)[0]["exitcode"] for t in analysis.trials] == [0, 0, 0]
+    assert len({results(t)[0]["pid"] for t in analysis.trials}) == 1
+
+
 # -- a worker dies with its driver ---------------------------------------------------------------
 
 

@@ -198,37 +198,62 @@ def _reap(pids: list[int]) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
+def _multiprocessing_pids() -> tuple[set[int], set[int]]:
+    """(helpers, children) of this process's ``multiprocessing``: its forkserver and resource
+    tracker, which serve every trial and exit with the worker, are left running; the
+    processes it started are ended but left for their ``Process`` objects to reap (they
+    cannot tell a process reaped by someone else from one still running)."""
+    helpers: set[int] = set()
+    children: set[int] = set()
+    forkserver = sys.modules.get("multiprocessing.forkserver")
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    for owner, attribute in (
+        (getattr(forkserver, "_forkserver", None), "_forkserver_pid"),
+        (getattr(tracker, "_resource_tracker", None), "_pid"),
+    ):
+        pid = getattr(owner, attribute, None)
+        if isinstance(pid, int):
+            helpers.add(pid)
+    process = sys.modules.get("multiprocessing.process")
+    with contextlib.suppress(Exception):
+        for child in list(getattr(process, "_children", ())):
+            pid = getattr(getattr(child, "_popen", None), "pid", None)
+            if isinstance(pid, int):
+                children.add(pid)
+    return helpers, children
+
+
 def end_new_children(baseline: Snapshot, grace: float = GRACE_S) -> int:
     """End every child of this process not in ``baseline`` and all its descendants: SIGTERM,
     SIGKILL after ``grace`` seconds, then reap. Returns how many processes were ended."""
+    import psutil
+
     ended = 0
     for _ in range(8):  # orphans re-parented to us while we work are caught by the next round
         new = [pid for pid in _direct_children() if (pid, _start_time(pid)) not in baseline]
         if not new:
             break
-        try:
-            import psutil
-        except ImportError:  # pragma: no cover - psutil is a core dependency
-            for pid in new:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            _reap(new)
-            return ended + len(new)
-        processes: dict[int, Any] = {}
+        helpers, mp_children = _multiprocessing_pids()
+        victims: dict[int, Any] = {}
         for pid in new:
             try:
                 process = psutil.Process(pid)
-                processes[pid] = process
+                if pid not in helpers:
+                    victims[pid] = process
                 for child in process.children(recursive=True):
-                    processes.setdefault(child.pid, child)
+                    victims.setdefault(child.pid, child)
             except psutil.Error:
                 continue
-        victims = [p for p in processes.values() if not _gone(p)]
-        ended += len(victims)
-        _signal_all(victims, signal.SIGTERM)
-        alive = _wait_gone(victims, grace)
+        alive = [p for p in victims.values() if not _gone(p)]
+        found = len(alive)
+        ended += found
+        if alive:
+            _signal_all(alive, signal.SIGTERM)
+            alive = _wait_gone(alive, grace)
         if alive:
             _signal_all(alive, signal.SIGKILL)
             _wait_gone(alive, 1.0)
-        _reap(new)
+        _reap([pid for pid in new if pid not in helpers and pid not in mp_children])
+        if not found:
+            break  # nothing but zombies and multiprocessing's helpers: done
     return ended

@@ -15,6 +15,11 @@ worker -> controller
   ("checkpoint", trial_id, path, iteration)           a checkpoint saved after the last result
   ("end", trial_id, reason, payload)                  reason: "done" | "stopped" | "paused" |
                                                       "error" (payload: (traceback, repr))
+
+A result that cannot be pickled never reaches the wire: the worker sends the results before
+it and ends the trial with "error" (the text names the key and the type). A process forked
+inside a trial sends nothing at all. A message that cannot be unpickled raises
+:class:`UnreadableMessage` (an ``OSError``: the reader treats its peer as gone).
 """
 
 from __future__ import annotations
@@ -66,5 +71,20 @@ def dumps(message: Any) -> bytes:
     return pickle.dumps(message, _PROTOCOL)
 
 
+class UnreadableMessage(OSError):
+    """A message arrived but could not be unpickled (say, a result whose ``__reduce__``
+    names a function that raises, or a class this side cannot import). An ``OSError`` so
+    that a reader that catches connection errors treats the peer as gone instead of dying."""
+
+
 def loads(data: bytes) -> Any:
-    return pickle.loads(data)
+    try:
+        return pickle.loads(data)
+    except Exception as exc:
+        try:
+            detail = f"{type(exc).__name__}: {exc}"
+        except Exception:
+            detail = type(exc).__name__
+        raise UnreadableMessage(
+            f"a message of {len(data)} bytes could not be unpickled ({detail})"
+        ) from exc

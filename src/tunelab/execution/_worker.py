@@ -349,7 +349,11 @@ class Worker:
         while True:
             try:
                 message = P.loads(self._conn.recv_bytes())
-            except (EOFError, OSError):
+            except (EOFError, OSError) as exc:
+                if isinstance(exc, P.UnreadableMessage):  # cannot go on: the driver sees EOF
+                    sys.stderr.write(f"tunelab worker: {exc}; leaving\n")
+                    with contextlib.suppress(Exception):
+                        self._conn.close()
                 if self._current is not None:  # the controller is gone: end at next report
                     self._stop_requested.add(self._current)
                 self._tasks.put(None)
