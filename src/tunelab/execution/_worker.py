@@ -482,7 +482,7 @@ class Worker:
         self.outbox.flush()
         unsent = self.outbox.take_error()
         if unsent is not None and not raised_unserializable:
-            text = f"{_type_name(ResultNotSerializable(unsent))}: {unsent}\n"
+            text = f"{ResultNotSerializable.__name__}: {unsent}\n"
             if reason == P.END_ERROR and payload:
                 text += f"\nThe trainable then raised:\n{payload[0]}"
             reason, payload = P.END_ERROR, (text, _safe_repr(ResultNotSerializable(unsent)))
