@@ -97,27 +97,51 @@ def _loguniform_draw(lo: float, hi: float, inclusive: bool) -> Draw:
     llo, lhi = math.log(lo), math.log(hi)
     span = lhi - llo
     top = hi if inclusive else math.nextafter(hi, -math.inf)
+    if hi < 1e300:
 
-    def draw(rng: random.Random) -> float:
+        def draw(rng: random.Random) -> float:
+            return min(max(math.exp(llo + span * rng.random()), lo), top)
+
+        return draw
+
+    def draw_near_max(rng: random.Random) -> float:  # keep exp() from overflowing
         return min(max(math.exp(min(llo + span * rng.random(), lhi)), lo), top)
 
-    return draw
+    return draw_near_max
 
 
 def _normal_draw(mean: float, sd: float, quantum: _Multiples | None) -> Draw:
-    """Gaussian floats, clamped to the finite floats when ``mean + sd * z`` overflows."""
-    if quantum is None:
+    """Gaussian floats, clamped to the finite floats when ``mean + sd * z`` overflows.
 
-        def draw(rng: random.Random) -> float:
+    ``random.gauss`` stays within 8.6 sd of the mean, so only a mean or sd near the end of the
+    float range needs the clamp.
+    """
+    safe = abs(mean) + 16 * sd < _MAX / 2
+    if quantum is None:
+        if safe:
+
+            def draw(rng: random.Random) -> float:
+                return rng.gauss(mean, sd)
+
+            return draw
+
+        def draw_clamped(rng: random.Random) -> float:
             return min(max(rng.gauss(mean, sd), -_MAX), _MAX)
 
-        return draw
+        return draw_clamped
+    if safe:
+        at, q = quantum.at, quantum.q
+
+        def draw_q(rng: random.Random) -> float:
+            return at(round(rng.gauss(mean, sd) / q))
+
+        return draw_q
     nearest = quantum.nearest_finite
 
-    def draw_q(rng: random.Random) -> float:
+    def draw_q_clamped(rng: random.Random) -> float:
         return nearest(min(max(rng.gauss(mean, sd), -_MAX), _MAX))
 
-    return draw_q
+    return draw_q_clamped
 
 
 def _exp_int(x: float, nearest: bool) -> int:
@@ -155,7 +179,8 @@ class _Multiples:
     """The multiples of a quantum ``q`` as floats.
 
     ``at(k)`` is ``k * q`` rounded to the decimal places of ``q`` (so multiples of 0.1 read
-    0.3, not 0.30000000000000004); it is non-decreasing in ``k``, so :meth:`span` finds the
+    0.3, not 0.30000000000000004), which moves it by at most a float spacing or two when ``q``
+    is a normal float; it is non-decreasing in ``k``, so :meth:`span` finds the
     exact indices of the first and last multiples within bounds from an estimate a few steps
     off. Callers have checked that ``q`` is at least the float spacing at the bounds, so every
     ``value / q`` below is finite.
@@ -165,7 +190,8 @@ class _Multiples:
 
     def __init__(self, q: float) -> None:
         self.q = float(q)
-        self.places = _decimal_places(q)
+        # a subnormal q has fewer digits than its repr: rounding to them would move multiples
+        self.places = _decimal_places(q) if self.q >= sys.float_info.min else 0
 
     def at(self, k: int) -> float:
         value = k * self.q
