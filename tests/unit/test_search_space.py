@@ -471,3 +471,18 @@ def test_nearest_multiple_inside_the_bounds_is_used() -> None:
     share_of_1 = values.count(1.0) / len(values)
     expected = math.log(1.5 / 0.5) / math.log(2.5 / 0.5)
     assert abs(share_of_1 - expected) < 0.03
+
+
+def test_quantized_bounds_are_the_first_and_last_values_drawn() -> None:
+    from tunelab.search._domain import quantized_bounds
+
+    assert quantized_bounds(0.05, 0.52, 0.1) == (0.1, 0.5)
+    assert quantized_bounds(0.0, 0.3, 0.1) == (0.0, 0.3)
+    assert quantized_bounds(1.0, 1e300, 1e290) == (1e290, 1e300)
+    assert quantized_bounds(1e-17, 1e-16, 1e-17) == (1e-17, 1e-16)
+    values = draw(qloguniform(1e-17, 1e-16, 1e-17))
+    assert (min(values), max(values)) == (1e-17, 1e-16)
+    with pytest.raises(ValueError, match="`q`"):
+        quantized_bounds(1e16, 1e16 + 10, 1e-3)
+    with pytest.raises(ValueError, match=r"no multiple of q=1\.0"):
+        quantized_bounds(0.1, 0.2, 1.0)

@@ -223,6 +223,22 @@ class _Multiples:
         return result
 
 
+def quantized_bounds(lower: float, upper: float, q: float) -> tuple[float, float]:
+    """The first and last multiples of ``q`` within the finite ``[lower, upper]``, exactly as a
+    quantized :class:`Float` draws them: ``(0.1, 0.5)`` for ``(0.05, 0.52, 0.1)``.
+
+    For the searcher adapters and PBT, in place of ``_common.snap`` (whose tolerance of 1e-9 q
+    gives ``snap(1.0, 1e300, 1e290) == (0.0, 1e300)``). Raises ``ValueError`` when ``q`` is
+    below the float spacing at the bounds or no multiple lies within them.
+    """
+    _spacing_check(q, max(abs(lower), abs(upper)), "max(|lower|, |upper|)", "quantized_bounds()")
+    quantum = _Multiples(q)
+    first, last = quantum.span(lower, upper)
+    if first > last:
+        raise ValueError(f"no multiple of q={q!r} lies within [{lower!r}, {upper!r}]")
+    return quantum.at(first), quantum.at(last)
+
+
 def _spacing_check(q: float, magnitude: float, at: str, where: str) -> None:
     """``q`` below the float spacing at ``magnitude`` is a ``ValueError`` naming the rule."""
     spacing = math.ulp(min(magnitude, _MAX))
