@@ -174,6 +174,9 @@ class Controller:
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
             writer.record_trial(trial, self._search_state_for_journal())
+            # on disk before the trial can create its directory or log anything: a resume
+            # never makes the same trial again under a second directory
+            writer.flush()
 
     def request_stop_experiment(self) -> None:
         """End the experiment: running trials stop at their next report, no new ones start.
@@ -368,8 +371,8 @@ class Controller:
             "start_time": self._start_time,
             "timestamp": time.time(),
             "trials": [t.to_state(safe=safe) for t in trials],
-            "search_alg": _safe_state(self._search),
-            "scheduler": _safe_state(self._scheduler),
+            "search_alg": _safe_state(self._search, safe),
+            "scheduler": _safe_state(self._scheduler, safe),
         }
 
     # -- the loop ------------------------------------------------------------------------------
@@ -673,9 +676,19 @@ class Controller:
         self._checkpoint_states[str(checkpoint.path)] = state
         metrics = {k: v for k, v in result.items() if k != "config"}
         manager = self._manager(trial)
-        for dropped in manager.register(str(checkpoint.path), metrics):
-            self._checkpoint_states.pop(dropped, None)
+        dropped = manager.register(str(checkpoint.path), metrics)
+        for path in dropped:
+            self._checkpoint_states.pop(path, None)
         trial.checkpoint_history = [[p, m] for p, m in manager.entries]
+        writer = self._writers.get(trial.experiment_path)
+        if writer is not None:  # journaled now: a kill before the next snapshot resumes here
+            writer.record_checkpoint(
+                trial.trial_id,
+                trial.relative(str(checkpoint.path)),
+                metrics,
+                state,
+                [trial.relative(p) for p in dropped],
+            )
         self._callbacks.on_checkpoint(
             iteration=self._iteration, trials=self._table.trials, trial=trial, checkpoint=checkpoint
         )
@@ -840,20 +853,13 @@ class Controller:
             self._stop_all(f"trial {trial} failed and fail_fast is set")
 
     def _search_state_for_journal(self) -> Any:
-        """The search state to journal with a new trial: always when it is cheap (the
-        variant generator), else at most once a second (model-based searchers' states grow
-        with the number of trials; the snapshot carries them in between)."""
-        from tunelab.search import BasicVariantGenerator
-
-        if isinstance(self._search, BasicVariantGenerator):
-            return _safe_state(self._search)
-        now = time.monotonic()
-        if now - self._search_journaled_at < 1.0:
-            return None
-        self._search_journaled_at = now
-        return _safe_state(self._search)
-
-    _search_journaled_at = -1.0
+        """The search state journaled with each new trial, in the same line: a resume
+        then continues the search exactly after the last trial it knows of (no trial
+        created twice, no configuration suggested again, never more than ``num_samples``).
+        Model-based searchers' states grow with the number of trials; encoded by the C
+        encoder, their cost per new trial stays near what choosing the configuration costs
+        (CHANGELOG, issue 10)."""
+        return _safe_state(self._search, safe=False)
 
     def _dirty(self, trial: Trial, *, journal: bool = True) -> None:
         writer = self._writers.get(trial.experiment_path)
@@ -912,14 +918,17 @@ def _time_limits(criteria: dict[str, Any]) -> list[tuple[str, float]]:
     return limits
 
 
-def _safe_state(policy: Any) -> Any:
+def _safe_state(policy: Any, safe: bool = True) -> Any:
+    """The policy's state: JSON-safe, or with ``safe=False`` as ``get_state`` returns it
+    (for writers that encode with the C encoder and fall back to the safe form)."""
     get_state = getattr(policy, "get_state", None)
     if get_state is None:
         return None
     try:
         from tunelab._json import json_safe
 
-        return json_safe(get_state())
+        state = get_state()
+        return json_safe(state) if safe else state
     except Exception:  # a policy whose state is not JSON-safe is simply not stored
         logger.debug("could not serialise the state of %r", policy, exc_info=True)
         return None

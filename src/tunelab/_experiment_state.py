@@ -103,6 +103,33 @@ def _kind(value: Any) -> str:
     )
 
 
+def _is_entry(entry: Any) -> bool:
+    """A trial's new state (``{"seq", "trial": {...}}``) or a checkpoint it registered
+    (``{"seq", "checkpoint": {"trial_id", "path", ...}}``)."""
+    if not isinstance(entry, dict):
+        return False
+    body = entry.get("trial", entry.get("checkpoint"))
+    return isinstance(body, dict) and isinstance(body.get("trial_id"), str)
+
+
+def _apply_checkpoint(state: dict[str, Any], record: dict[str, Any]) -> None:
+    """Make the checkpoint journaled in ``record`` the newest of the trial ``state``."""
+    path = record.get("path")
+    if not isinstance(path, str) or not path:
+        return
+    dropped = set(record.get("dropped") or ())
+    history = [
+        entry
+        for entry in state.get("checkpoint_history") or []
+        if isinstance(entry, list) and entry and entry[0] not in dropped and entry[0] != path
+    ]
+    history.append([path, record.get("metrics") or {}])
+    state["checkpoint_history"] = history
+    state["checkpoint"] = path
+    if record.get("state") is not None:
+        state["restore_state"] = record["state"]
+
+
 def _journal_entries(path: str) -> list[dict[str, Any]]:
     """The journal's entries. A torn last line (a kill mid-write) is ignored; a damaged line
     elsewhere is skipped with a warning naming the file and the line.
@@ -125,8 +152,7 @@ def _journal_entries(path: str) -> list[dict[str, Any]]:
         except ValueError as exc:
             problem = json_problem(exc)[1]
         else:
-            trial = entry.get("trial") if isinstance(entry, dict) else None
-            if isinstance(trial, dict) and isinstance(trial.get("trial_id"), str):
+            if _is_entry(entry):
                 entries.append(entry)
                 continue
             problem = "not a journal entry"
@@ -166,6 +192,12 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
                 continue
             if "search_alg" in entry:
                 data["search_alg"] = entry["search_alg"]
+            if "trial" not in entry:  # a checkpoint of a known trial
+                record = entry["checkpoint"]
+                position = index.get(record["trial_id"])
+                if position is not None:
+                    _apply_checkpoint(trials[position], record)
+                continue
             state = entry["trial"]
             position = index.get(state["trial_id"])
             if position is None:
@@ -233,6 +265,28 @@ class ExperimentStateWriter:
         if search_state is not None:
             entry["search_alg"] = search_state
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
+        self._seq += 1
+        self._lines.append(line + "\n")
+        self._dirty = True
+
+    def record_checkpoint(
+        self,
+        trial_id: str,
+        path: str,
+        metrics: dict[str, Any],
+        state: dict[str, Any] | None,
+        dropped: list[str] | None = None,
+    ) -> None:
+        """Journal a checkpoint as soon as it is registered (``path`` relative to the
+        experiment, its result ``metrics``, the ``state`` to restore, the checkpoints
+        ``dropped`` from the trial's history), so that a run killed before the next snapshot
+        resumes the trial from it. Costs one small line, whatever the trial's state holds."""
+        record: dict[str, Any] = {"trial_id": trial_id, "path": path, "metrics": metrics}
+        if state is not None:
+            record["state"] = state
+        if dropped:
+            record["dropped"] = list(dropped)
+        line = json.dumps({"seq": self._seq + 1, "checkpoint": record}, default=json_default)
         self._seq += 1
         self._lines.append(line + "\n")
         self._dirty = True
