@@ -63,6 +63,9 @@ def check_trial_spec(spec: Any) -> None:
         check_data_only(spec, source="a trial spec from the REST API")
     except UntrustedSpecError as exc:
         raise CommandError(400, f"cannot add trials: {exc}", exc.path) from None
+    problem = _unusable_value(spec)
+    if problem is not None:
+        raise CommandError(400, f"cannot add trials: {problem[0]}: {problem[1]}", problem[0])
     config = spec.get("config", {})
     if not isinstance(config, dict) or is_unresolved(config):
         raise CommandError(
@@ -119,6 +122,45 @@ class ControllerLike(Protocol):
         ``TrialFactory.expand_spec`` does so by default (``trusted=False``) and refuses code
         in it with ``UntrustedSpecError``."""
         ...
+
+
+#: Integers a spec may hold: what a 64-bit signed integer holds (JSON readers, loggers and
+#: TensorBoard convert numbers to doubles or int64; bigger ones break them).
+_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _unusable_value(spec: dict[str, Any]) -> tuple[str, str] | None:
+    """The key path and reason of the first value of ``spec`` that parses as JSON but that
+    the rest of tunelab cannot handle as data: text that is not valid Unicode (lone
+    surrogates from ``"\\ud800"`` escapes) and integers beyond 64 bits."""
+    stack: list[tuple[str, Any]] = [("", spec)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = f"{path}/{key}" if path else str(key)
+                if isinstance(key, str) and not _is_unicode(key):
+                    return here, "a key that is not valid Unicode text (a lone surrogate)"
+                stack.append((here, value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}/{index}", value) for index, value in enumerate(node))
+        elif isinstance(node, str) and not _is_unicode(node):
+            return path, "text that is not valid Unicode (a lone surrogate)"
+        elif (
+            isinstance(node, int)
+            and not isinstance(node, bool)
+            and not _INT_RANGE[0] <= node <= _INT_RANGE[1]
+        ):
+            return path, "an integer beyond 64 bits"
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ControllerCommands:
