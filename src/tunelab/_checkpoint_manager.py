@@ -1,9 +1,11 @@
 """Which checkpoints of a trial stay on disk (``CheckpointConfig`` retention).
 
-Pure bookkeeping plus the deletion of the checkpoints the policy drops (local directories
-here; remote ones through the ``delete`` callable the controller gives). The latest
-checkpoint is never deleted (a failed trial restarts from it), even when its score is not
-among the best ``num_to_keep``.
+Pure bookkeeping plus the deletion of the checkpoints the policy drops, through the
+``delete`` callable (default: remove the local directory). The controller's callable only
+queues them: it deletes them once the journal that records the newer checkpoint is on disk,
+so that a run killed (or stopped by a full disk) in between still resumes from a checkpoint
+that exists. The latest checkpoint is never deleted (a failed trial restarts from it), even
+when its score is not among the best ``num_to_keep``.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class CheckpointManager:
         return ((value if self.score_order == "max" else -value), index)
 
     def register(self, path: str, metrics: dict[str, Any]) -> list[str]:
-        """Record a new (latest) checkpoint; delete and return the paths no longer kept."""
+        """Record a new (latest) checkpoint; hand the paths no longer kept to ``delete`` and
+        return them."""
         self.entries = [(p, m) for p, m in self.entries if p != path]
         self.entries.append((path, dict(metrics)))
         if self.num_to_keep is None or len(self.entries) <= self.num_to_keep:

@@ -21,6 +21,7 @@ from typing import Any
 
 from tunelab._callback import CallbackList
 from tunelab._checkpoint_manager import CheckpointManager, delete_local
+from tunelab._errors import StorageError, storage_error_in_report, writing
 from tunelab._trial import Trial, TrialStatus
 from tunelab._trial_factory import TrialFactory
 from tunelab._trial_table import TrialTable
@@ -140,6 +141,7 @@ class Controller:
         self._checkpoint_states: dict[str, dict[str, Any]] = {}
         self._rollback: dict[str, int] = {}
         self._managers: dict[str, CheckpointManager] = {}
+        self._doomed: list[str] = []  # checkpoints to delete after the next journal flush
         self._interrupt_sent = False
         # when the last start failed for lack of resources: no new try until a trial ends
         # (or a second passes, for executors whose capacity grows), sparing the scheduler
@@ -249,6 +251,10 @@ class Controller:
         try:
             while not self._finished():
                 self._step()
+        except StorageError:  # disk full, I/O error: one line, and a state to resume from
+            self._executor.shutdown(force=True)
+            self._stop_after_storage_error()
+            raise
         except BaseException:
             self._executor.shutdown(force=True)
             self._finish(force=True)
@@ -349,7 +355,7 @@ class Controller:
                 cfg.num_to_keep,
                 cfg.checkpoint_score_attribute,
                 cfg.checkpoint_score_order,
-                delete=self._delete_checkpoint,
+                delete=self._doomed.append,  # deleted once the journal no longer needs them
             )
             self._managers[trial.trial_id] = manager
         return manager
@@ -408,6 +414,11 @@ class Controller:
         self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
         for writer in self._writers.values():
             writer.flush()
+        if self._doomed:  # checkpoints dropped from a history that is on disk now
+            doomed = self._doomed[:]
+            self._doomed.clear()  # (the managers hold its append)
+            for path in doomed:
+                self._delete_checkpoint(path)
         if self._outgoing:  # decisions leave only once the results they answer are on disk
             outgoing, self._outgoing = self._outgoing, []
             for trial_id, decision in outgoing:
@@ -701,6 +712,9 @@ class Controller:
         rt = self._runtimes[trial.experiment_index]
         if reason == P.END_ERROR:
             text = payload[0]
+            storage = storage_error_in_report(text, f"trial {trial}", trial.local_path)
+            if storage is not None:  # the disk, not the trial: stop, resumable
+                raise storage
             if len(payload) > 2 and payload[2] == "restore" and self._fall_back(trial, text):
                 return
             self._fail(trial, text, retry=True, rt=rt)
@@ -748,9 +762,33 @@ class Controller:
         return True
 
     def _write_error(self, trial: Trial, text: str, header: str = "") -> None:
-        os.makedirs(trial.local_path, exist_ok=True)
-        trial.error_file = os.path.join(trial.local_path, "error.txt")
-        with open(trial.error_file, "a") as fh:
+        error_file = os.path.join(trial.local_path, "error.txt")
+        with writing(f"the error report of trial {trial}", error_file):
+            os.makedirs(trial.local_path, exist_ok=True)
+            self._append_error(trial, error_file, text, header)
+
+    def _stop_after_storage_error(self) -> None:
+        """A write failed: stop as a kill at this moment would, tidily (never raises). The
+        logs are flushed if the disk lets them; the experiment state is written only then (a
+        state newer than the logs would make a resume skip iterations), else it stays as the
+        last step left it, which a resume reads like the state of a killed run."""
+        logs_written, trials = True, self._table.trials
+        for callback in self._callbacks:  # each one, also after another failed
+            for hook in (
+                functools.partial(callback.on_step_end, iteration=self._iteration, trials=trials),
+                functools.partial(callback.on_experiment_end, trials=trials),
+            ):
+                try:
+                    hook()
+                except Exception:
+                    logs_written = False
+                    logger.debug("tunelab: %r failed while stopping", hook, exc_info=True)
+        for writer in self._writers.values():
+            writer.stop(write=logs_written)
+
+    def _append_error(self, trial: Trial, error_file: str, text: str, header: str) -> None:
+        trial.error_file = error_file
+        with open(error_file, "a") as fh:
             when = time.strftime("%Y-%m-%d_%H-%M-%S")
             header = header or f"Failure # {trial.num_failures + 1}"
             fh.write(f"{header} (occurred at {when})\n")

@@ -175,18 +175,22 @@ def write_fully(handle: Any, data: bytes) -> None:
 
 
 _REPORTED_STORAGE_ERROR = re.compile(r"^(?:[\w.]+\.)?StorageError: (tunelab: .*)$")
+_MESSAGE_PARTS = re.compile(r"^tunelab: could not write (.*?) to (.*): \[Errno (\d+)\] (.*)$")
 _REPORTED_OS_ERROR = re.compile(r"^(?:[\w.]+\.)?\w*Error: \[Errno (\d+)\] (.*?)(?:: '(.*)')?$")
 
 
-def storage_error_in_report(traceback_text: str, who: str) -> StorageError | None:
+def storage_error_in_report(
+    traceback_text: str, who: str, directory: str = ""
+) -> StorageError | None:
     """The :class:`StorageError` behind a trial's failure report (the traceback text a worker
     sends), or None when the trial failed for another reason.
 
     A report ends with the exception's line: a :class:`StorageError` raised by tunelab's own
     writes in the worker (persisting a checkpoint) is rebuilt with its message; an OSError
     of a full disk (ENOSPC, EDQUOT) raised by the trial's own code (a checkpoint it writes
-    itself) becomes one naming ``who`` and the file when the report names it. Other errors,
-    an I/O error of a dataset read included, stay trial failures.
+    itself) becomes one naming ``who`` and the file when the report names it (else the
+    trial's ``directory``). Other errors, an I/O error of a dataset read included, stay
+    trial failures.
     """
     lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
     if not lines:
@@ -194,12 +198,22 @@ def storage_error_in_report(traceback_text: str, who: str) -> StorageError | Non
     last = lines[-1].strip()
     match = _REPORTED_STORAGE_ERROR.match(last)
     if match is not None:
-        return StorageError(match.group(1))
+        message = match.group(1)
+        parts = _MESSAGE_PARTS.match(message)
+        if parts is None:
+            return StorageError(message)
+        return StorageError(
+            message,
+            path=parts.group(2),
+            what=parts.group(1),
+            errno=int(parts.group(3)),
+            strerror=parts.group(4),
+        )
     match = _REPORTED_OS_ERROR.match(last)
     if match is None or int(match.group(1)) not in DISK_FULL_ERRNOS:
         return None
     code, reason, path = int(match.group(1)), match.group(2), match.group(3) or ""
-    where = f" to {path}" if path else ""
+    where = f" to {path}" if path else (f" (its directory: {directory})" if directory else "")
     return StorageError(
         f"tunelab: {who} could not write{where}: [Errno {code}] {reason}",
         path=path,
