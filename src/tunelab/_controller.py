@@ -435,7 +435,7 @@ class Controller:
     def _check_global_stop(self) -> None:
         stopper = self._global_stopper
         if stopper is not None and not self._stop_experiment and stopper.stop_all():
-            self._stop_all("a stopper ended the experiment")
+            self._stop_all(_why_stopped(stopper))
 
     def _stop_all(self, why: str) -> None:
         logger.info("tunelab: %s", why)
@@ -485,7 +485,11 @@ class Controller:
         a time limit) or PAUSED from its latest checkpoint (a pause), with an error.txt
         that says why. What it logged before stays."""
         trial_id = trial.trial_id
-        what = self._executor.kill_trial(trial_id)
+        try:
+            what = self._executor.kill_trial(trial_id)
+        except Exception as exc:  # the trial ends here all the same
+            logger.warning("tunelab: force-ending %s failed", trial, exc_info=True)
+            what = f"ending its worker failed ({exc!r})"
         self._force_ended.add(trial_id)
         self._blocked_at = None  # its resources are free
         grace = f"{self._grace:g} s"
@@ -944,6 +948,16 @@ class Controller:
                 writer.close()
             if not force:
                 self._report(done=True)
+
+
+def _why_stopped(stopper: Any) -> str:
+    """Why the global stopper ended the experiment, for messages."""
+    from tunelab.stopper import TimeoutStopper
+
+    for member in getattr(stopper, "stoppers", (stopper,)):
+        if isinstance(member, TimeoutStopper) and member.elapsed() >= member.budget_s:
+            return f"the time budget of {member.budget_s:g} s ran out"
+    return "a stopper ended the experiment"
 
 
 def _time_limits(criteria: dict[str, Any]) -> list[tuple[str, float]]:

@@ -33,7 +33,7 @@ BOUND_S = 25.0
 
 @pytest.fixture(autouse=True)
 def _short_grace(monkeypatch):
-    monkeypatch.setattr(_controller, "STOP_GRACE_S", GRACE_S)
+    monkeypatch.setattr(_controller, "STOP_GRACE_S", GRACE_S, raising=False)
 
 
 def _hang_after_reports(config):
@@ -94,7 +94,9 @@ def test_time_budget_ends_a_trial_that_never_reports(tmp_path):
     )
     assert time.monotonic() - start < BOUND_S
     (trial,) = analysis.trials
-    _check_force_ended(trial, ["did not respond to a stop request", "was killed"], pids)
+    _check_force_ended(
+        trial, ["did not respond to a stop request (the time budget of 1 s ran out)"], pids
+    )
 
 
 def test_stop_on_time_total_s_is_enforced_by_the_controller(tmp_path):
@@ -297,3 +299,84 @@ def test_empty_experiment_lists_are_a_clear_error(call):
     with pytest.raises(ValueError, match="empty"):
         call()
     assert time.monotonic() - start < 5
+
+
+def test_dask_executor_restarts_the_worker_of_a_trial_that_never_reports(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from tunelab.execution.dask import DaskExecutor
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        start = time.monotonic()
+        analysis = tune.run(
+            _hang_after_reports,
+            config={"pids": str(pids)},
+            time_budget_s=1.0,
+            storage_path=str(tmp_path / "results"),
+            executor=DaskExecutor(client),
+            verbose=0,
+        )
+        assert time.monotonic() - start < BOUND_S + 30
+        (trial,) = analysis.trials
+        assert trial.status == "TERMINATED"
+        with open(trial.error_file) as fh:
+            text = fh.read()
+        assert "did not respond to a stop request" in text and "restarted" in text, text
+        assert tuple(_logged_steps(trial)) == (1, 2)
+        (pid,) = _pids(pids)
+        assert _dead(pid, timeout=30), "the hung Dask worker process was not restarted"
+        # the cluster serves the next experiment
+        again = tune.run(
+            _quick_trial,
+            storage_path=str(tmp_path / "results"),
+            executor=DaskExecutor(client),
+            verbose=0,
+        )
+        assert [t.status for t in again.trials] == ["TERMINATED"]
+
+
+def _quick_trial(config):
+    tune.report({"step": 1})
+
+
+_RELEASE = threading.Event()
+
+
+def _waits_for_release(config):
+    tune.report({"step": 1})
+    _RELEASE.wait(120)
+
+
+# the abandoned thread, once released, finds its connection closed and ends with an error
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_in_process_executor_abandons_a_thread_that_never_reports(tmp_path):
+    from tunelab.execution import InProcessExecutor
+
+    _RELEASE.clear()
+    try:
+        start = time.monotonic()
+        analysis = tune.run(
+            _waits_for_release,
+            time_budget_s=1.0,
+            storage_path=str(tmp_path / "results"),
+            executor=InProcessExecutor(num_cpus=1),
+            verbose=0,
+        )
+        assert time.monotonic() - start < BOUND_S
+        (trial,) = analysis.trials
+        assert trial.status == "TERMINATED"
+        with open(trial.error_file) as fh:
+            text = fh.read()
+        assert "did not respond to a stop request" in text and "abandoned" in text, text
+        assert tuple(_logged_steps(trial)) == (1,)
+    finally:
+        _RELEASE.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("tunelab-"):
+                thread.join(10)
