@@ -115,13 +115,19 @@ def read_json_lines(path: str) -> list[dict[str, Any]] | None:
     is not JSON even so is skipped (the lines after it are kept).
     """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        with open(path, encoding="utf-8") as handle:  # the common case
+            lines = handle.readlines()
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError:
+        with open(path, "rb") as handle:
+            return _json_rows(path, handle.read().split(b"\n"))
+    return _json_rows(path, lines)
+
+
+def _json_rows(path: str, lines: list[Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     loads = json.loads
-    lines = data.split(b"\n")
     last = len(lines)
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -129,7 +135,9 @@ def read_json_lines(path: str) -> list[dict[str, Any]] | None:
         try:
             row = loads(line)
         except ValueError:
-            row = _damaged_line(path, number, line, torn=number == last)
+            raw = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line
+            torn = number == last and not raw.endswith(b"\n")
+            row = _damaged_line(path, number, raw, torn=torn)
         if isinstance(row, dict):
             rows.append(row)
     return rows
