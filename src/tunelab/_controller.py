@@ -247,7 +247,11 @@ class Controller:
         self._pending_commands.append(command)
 
     def run(self) -> list[Trial]:
-        self._setup()
+        try:
+            self._setup()
+        except BaseException:  # e.g. a full disk at the first snapshot: end what setup started
+            self._executor.shutdown(force=True)
+            raise
         try:
             while not self._finished():
                 self._step()
@@ -276,7 +280,8 @@ class Controller:
 
                     rt.blob = cloudpickle.dumps(exp.trainable)
                 register(rt.key, rt.blob)
-            os.makedirs(exp.experiment_path, exist_ok=True)
+            with writing("the experiment directory", exp.experiment_path):
+                os.makedirs(exp.experiment_path, exist_ok=True)
             from tunelab._experiment_state import ExperimentStateWriter
 
             self._writers[exp.experiment_path] = ExperimentStateWriter(

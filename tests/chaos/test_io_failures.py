@@ -696,3 +696,23 @@ def test_a_full_disk_stops_with_one_line_and_resumes_with_nothing_lost(
     assert resumed, "no trial continued from a checkpoint"
     state = load_state(str(small_disk / "exp"))
     assert state is not None and {t["status"] for t in state["trials"]} == {"TERMINATED"}
+
+
+def test_a_full_disk_at_the_first_snapshot_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import tunelab as tune
+
+    def start(self: ExperimentStateWriter, seq: int = 0) -> None:
+        raise StorageError.from_os_error(
+            OSError(errno.ENOSPC, "No space left on device"), "the experiment state", self.path
+        )
+
+    tune.run(lambda config: tune.report(x=1), storage_path=str(tmp_path), name="warm", verbose=0)
+    threads = threading.active_count()
+    monkeypatch.setattr(ExperimentStateWriter, "start", start)
+    with pytest.raises(StorageError, match="could not write the experiment state"):
+        tune.run(lambda config: tune.report(x=1), storage_path=str(tmp_path), name="e", verbose=0)
+    assert threading.active_count() <= threads
