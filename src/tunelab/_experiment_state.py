@@ -72,8 +72,9 @@ def _read_snapshot(path: str) -> dict[str, Any]:
         raise CorruptFileError.at(
             path,
             line,
-            f"{problem}; the experiment state is damaged (restore the file from a backup, or "
-            "move it away to start the experiment over)",
+            f"{problem}; the experiment state is damaged: restore it from a backup, or move it "
+            "away (a resume then starts the experiment over; ExperimentAnalysis reads the "
+            "trial directories without it)",
         ) from None
     if not isinstance(data, dict):
         raise CorruptFileError.at(
