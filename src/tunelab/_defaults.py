@@ -57,6 +57,13 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "Seconds between compacted snapshots of the experiment state (>= 0).",
     ),
     EnvVar(
+        "TUNELAB_FORCE_TRIAL_CLEANUP_S",
+        "5",
+        "Seconds a running trial gets to end after a stop or pause request (or after reaching "
+        "a `time_total_s` stop) before its worker is killed (> 0; Ray Tune's "
+        "`TUNE_FORCE_TRIAL_CLEANUP_S`).",
+    ),
+    EnvVar(
         "TUNELAB_DISABLE_AUTO_CALLBACK_LOGGERS",
         "0",
         "1: do not add the default JSON/CSV/TensorBoard logger callbacks.",
@@ -166,6 +173,24 @@ def state_write_period_s() -> float:
     if not math.isfinite(number) or number < 0:
         raise ValueError(
             f"environment variable {name} must be a finite number of seconds >= 0, got {value!r}"
+        )
+    return number
+
+
+def force_trial_cleanup_s() -> float | None:
+    """Grace before a trial that does not answer a stop is force-ended:
+    ``TUNELAB_FORCE_TRIAL_CLEANUP_S``, or None (the controller's default) when unset."""
+    name = "TUNELAB_FORCE_TRIAL_CLEANUP_S"
+    value = _raw(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(
+            f"environment variable {name} must be a finite number of seconds > 0, got {value!r}"
         )
     return number
 

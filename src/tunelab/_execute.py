@@ -389,7 +389,9 @@ def execute_experiments(
         initial_trials=initial_trials,
         resume_policy=plan.policy,
         delete_remote=_remote_deleter(syncers),
-        stop_grace_s=options.stop_grace_s,
+        stop_grace_s=options.stop_grace_s
+        if options.stop_grace_s is not None
+        else _defaults.force_trial_cleanup_s(),
     )
     if options.save_tuner:
         os.makedirs(experiments[0].experiment_path, exist_ok=True)

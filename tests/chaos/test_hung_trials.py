@@ -204,9 +204,7 @@ _SIGINT_DRIVER = textwrap.dedent(
     """
     import os, sys, time
     import tunelab as tune
-    from tunelab import Checkpoint, _controller
-
-    _controller.STOP_GRACE_S = float(os.environ["GRACE_S"])
+    from tunelab import Checkpoint
 
     def train(config):
         if tune.get_checkpoint() is not None:
@@ -238,7 +236,8 @@ def test_first_ctrl_c_pauses_a_hung_trial_which_stays_resumable(tmp_path):
     pids = tmp_path / "pids"
     pids.mkdir()
     storage = tmp_path / "results"
-    env = dict(os.environ, GRACE_S=str(GRACE_S))
+    # the user's knob (Ray Tune's TUNE_FORCE_TRIAL_CLEANUP_S)
+    env = dict(os.environ, TUNELAB_FORCE_TRIAL_CLEANUP_S=str(GRACE_S))
     driver = subprocess.Popen(
         [sys.executable, str(script), str(storage), str(pids)],
         stdout=subprocess.PIPE,

@@ -428,3 +428,37 @@ def test_a_worker_dies_with_its_driver_even_while_its_trial_sleeps(tmp_path):
         if driver.poll() is None:
             driver.kill()
             driver.wait()
+
+
+def _explode():
+    raise RuntimeError("this object cannot be rebuilt")
+
+
+class _Unreadable:
+    """Pickles fine in the worker; unpickling it in the driver raises."""
+
+    def __reduce__(self):
+        return (_explode, ())
+
+
+def test_a_result_the_driver_cannot_unpickle_fails_its_trial_with_the_reason(tmp_path):
+    def train(config):
+        tune.report(step=1)
+        time.sleep(0.2)  # results reported together travel in one message, read as a whole
+        tune.report(step=2, payload=_Unreadable())
+        tune.report(step=3)
+
+    def fine(config):
+        for step in range(3):
+            tune.report(step=step)
+
+    analysis = run(train, tmp_path, name="unreadable")
+    (trial,) = analysis.trials
+    assert trial.status == "ERROR"
+    text = error_text(trial)
+    assert "could not be read" in text and "cannot be rebuilt" in text, text
+    assert "SIGKILL" not in text
+    assert iterations(trial) == [1]
+    # the run goes on: another experiment in the same process is unaffected
+    other = run(fine, tmp_path, name="after")
+    assert [t.status for t in other.trials] == ["TERMINATED"]

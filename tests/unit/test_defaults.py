@@ -26,6 +26,7 @@ def test_defaults_without_environment() -> None:
     assert _defaults.max_len_identifier() == 130
     assert _defaults.sigint_handler_enabled() is True
     assert _defaults.result_delimiter() == "/"
+    assert _defaults.force_trial_cleanup_s() is None
 
 
 def test_values_are_read_at_call_time(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
@@ -38,6 +39,7 @@ def test_values_are_read_at_call_time(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("TUNELAB_MAX_LEN_IDENTIFIER", "40")
     monkeypatch.setenv("TUNELAB_DISABLE_SIGINT_HANDLER", "YES")
     monkeypatch.setenv("TUNELAB_RESULT_DELIM", ".")
+    monkeypatch.setenv("TUNELAB_FORCE_TRIAL_CLEANUP_S", "0.5")
     assert _defaults.results_root() == str(tmp_path)
     assert _defaults.default_verbose() == 3
     assert _defaults.state_write_period_s() == 0.5
@@ -47,6 +49,7 @@ def test_values_are_read_at_call_time(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert _defaults.max_len_identifier() == 40
     assert _defaults.sigint_handler_enabled() is False
     assert _defaults.result_delimiter() == "."
+    assert _defaults.force_trial_cleanup_s() == 0.5
 
 
 def test_results_root_expands_user_and_relative_paths(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,9 +99,18 @@ def test_malformed_values_name_the_variable(
 
 
 def test_env_var_table_lists_every_variable_once() -> None:
-    assert len(set(ALL_VARS)) == len(ALL_VARS) == 10
+    assert len(set(ALL_VARS)) == len(ALL_VARS) == 11
     assert all(name.startswith("TUNELAB_") for name in ALL_VARS)
     table = _defaults.env_vars_markdown()
     assert table.startswith("| variable | default | meaning |")
     for name in ALL_VARS:
         assert f"`{name}`" in table
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+def test_force_trial_cleanup_must_be_positive_seconds(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TUNELAB_FORCE_TRIAL_CLEANUP_S", value)
+    with pytest.raises(ValueError, match="TUNELAB_FORCE_TRIAL_CLEANUP_S"):
+        _defaults.force_trial_cleanup_s()

@@ -403,7 +403,9 @@ class DaskExecutor(ConnectionExecutor):
         if self._client is not None and time.monotonic() >= self._next_refresh:
             self._refresh(events)
 
-    def _on_lost(self, worker: WorkerHandle, events: list[tuple[Any, ...]]) -> None:
+    def _on_lost(
+        self, worker: WorkerHandle, events: list[tuple[Any, ...]], why: str | None = None
+    ) -> None:
         handle = cast(_DaskHandle, worker)
         now = time.monotonic()
         # the scheduler may not know yet that the worker died: place nothing there until a
@@ -411,7 +413,7 @@ class DaskExecutor(ConnectionExecutor):
         handle.node.suspect_until = now + 1.0
         self._next_refresh = min(self._next_refresh, handle.node.suspect_until)
         self._cancel(handle)  # a pinned task whose worker died would wait forever
-        super()._on_lost(worker, events)
+        super()._on_lost(worker, events, why)
 
     def _exit_message(self, worker: WorkerHandle) -> str:
         handle = cast(_DaskHandle, worker)

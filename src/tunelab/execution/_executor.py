@@ -323,6 +323,8 @@ class ConnectionExecutor(Executor):
                     self._on_hello(worker, message)
                 if not conn.poll():
                     break
+        except P.UnreadableMessage as exc:  # a result the driver cannot unpickle
+            self._on_lost(worker, events, f"a message from its worker could not be read: {exc}")
         except (EOFError, OSError):
             self._on_lost(worker, events)
 
@@ -348,10 +350,20 @@ class ConnectionExecutor(Executor):
         if allocation is not None:
             self._pool.release(allocation)
 
-    def _on_lost(self, worker: WorkerHandle, events: list[tuple[Any, ...]]) -> None:
+    def _on_lost(
+        self, worker: WorkerHandle, events: list[tuple[Any, ...]], why: str | None = None
+    ) -> None:
+        """The worker's connection failed: it died, or (``why``) it sent what cannot be
+        read, and it is ended here."""
         trial_id = worker.trial_id
-        message = self._exit_message(worker)
+        if why is None:
+            message = self._exit_message(worker)
+        else:
+            self._kill(worker)
+            message = why
         self._forget(worker)
+        if why is not None:
+            self._reap(worker)
         if trial_id is not None:
             self._finish_trial(trial_id)
             events.append(("lost", trial_id, message))

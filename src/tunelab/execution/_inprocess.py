@@ -39,9 +39,15 @@ class InProcessExecutor(ConnectionExecutor):
         ours, theirs = Pipe()
         self._register_conn(ours, worker)
         hello = ("hello", worker.token, os.getpid(), "localhost", "127.0.0.1")
+
+        def serve() -> None:
+            try:
+                Worker(theirs, in_process=True).serve(hello)
+            finally:  # at once, not when the garbage collector gets to it
+                theirs.close()
+
         thread = threading.Thread(
-            target=Worker(theirs, in_process=True).serve,
-            args=(hello,),
+            target=serve,
             name=f"tunelab-worker-{worker.worker_id}",
             daemon=True,
         )

@@ -182,8 +182,10 @@ class LocalExecutor(ConnectionExecutor):
                     self._finish_trial(trial_id)
                     events.append(("lost", trial_id, message + " before it connected"))
 
-    def _on_lost(self, worker: WorkerHandle, events: list[tuple[Any, ...]]) -> None:
-        super()._on_lost(worker, events)
+    def _on_lost(
+        self, worker: WorkerHandle, events: list[tuple[Any, ...]], why: str | None = None
+    ) -> None:
+        super()._on_lost(worker, events, why)
         self._release_group(worker)
 
     def _exit_message(self, worker: WorkerHandle) -> str:

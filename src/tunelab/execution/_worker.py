@@ -336,8 +336,13 @@ class Worker:
     def _write(self, data: bytes) -> None:
         if self._detached:  # a forked child never speaks for its parent's trial
             return
-        with self._send_lock:
-            self._conn.send_bytes(data)
+        try:
+            with self._send_lock:
+                self._conn.send_bytes(data)
+        except OSError:  # the driver is gone (or abandoned this thread): nobody to tell
+            if self._current is not None:
+                self._stop_requested.add(self._current)
+            self._tasks.put(None)
 
     def _detach(self) -> None:
         """In a forked child: drop the connection (the parent keeps its own copy)."""

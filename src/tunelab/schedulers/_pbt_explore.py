@@ -126,10 +126,11 @@ def clamp_to_domain(domain: Any, value: float, as_int: bool) -> Any:
         q = sampler.q if isinstance(sampler, Quantized) else None
         lo, hi = domain.lower, domain.upper
         if q is not None:
-            from tunelab.search._common import snap
+            from tunelab.search._domain import quantized_bounds
 
-            lo_q, hi_q = snap(lo, hi, q) if math.isfinite(lo + hi) else (lo, hi)
-            value = round(value / q) * q
+            lo_q, hi_q = quantized_bounds(lo, hi, q)
+            if math.isfinite(value / q):
+                value = round(value / q) * q
             value = min(max(value, lo_q), hi_q)
         elif isinstance(sampler, Uniform) and math.isfinite(hi):
             # uniform draws never reach the upper bound: keep mutated values below it too
