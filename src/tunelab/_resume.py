@@ -3,11 +3,12 @@ of an experiment directory, and keep what ``Tuner.restore`` needs to rebuild the
 
 ``tuner.pkl`` (cloudpickle: the experiment and the run options) is written at the start of
 a run so that ``Tuner.restore(path)`` works without repeating the arguments. It is signed
-with the experiment's key (:mod:`tunelab._trust`) and unpickled only when the signature
-matches: a ``tuner.pkl`` changed after tunelab wrote it raises :class:`SignatureError`; one
-that cannot be checked (no usable key file, e.g. an experiment copied from remote storage
-or written by an older version) is not unpickled, with a warning, and ``Tuner.restore``
-then needs ``trainable=`` (and ``param_space=``) again.
+with the user's tunelab key (:mod:`tunelab._trust`) and unpickled only when the signature
+matches: a ``tuner.pkl`` changed after tunelab wrote it raises
+:class:`~tunelab._trust.SignatureError` naming it; one that cannot be checked here (no
+signature, signed on another machine or by another user, no usable key file) is not
+unpickled, with a warning, and ``Tuner.restore`` then needs ``trainable=`` (and
+``param_space=``) again.
 """
 
 from __future__ import annotations
@@ -101,12 +102,12 @@ def save_tuner_file(experiment_path: str, payload: dict[str, Any]) -> None:
         except Exception:
             return
     try:
-        key = _trust.ensure_key(experiment_path)
-    except OSError as exc:
+        key = _trust.ensure_key()
+    except (OSError, _trust.KeyFileError) as exc:
         logger.warning(
-            "tunelab: cannot create the experiment's key file in %s (%s); %s is not written, "
-            "so Tuner.restore will need trainable= and param_space=",
-            experiment_path,
+            "tunelab: cannot create the tunelab key file %s (%s); %s is not written, so "
+            "Tuner.restore will need trainable= and param_space=",
+            _trust.key_path(),
             exc,
             TUNER_FILE,
         )
@@ -117,9 +118,9 @@ def save_tuner_file(experiment_path: str, payload: dict[str, Any]) -> None:
 
 def load_tuner_file(experiment_path: str) -> dict[str, Any] | None:
     """The payload of the experiment's ``tuner.pkl``, or None when there is none or it
-    cannot be authenticated (logged as a warning). Raises :class:`tunelab._trust.
-    SignatureError` naming the file when the experiment's key is usable and the file does
-    not match it (changed after tunelab wrote it)."""
+    cannot be authenticated here (no signature, another user's or machine's key, no usable
+    key file: logged as a warning). Raises :class:`tunelab._trust.SignatureError` naming the
+    file when it was signed with this user's key and changed since."""
     path = os.path.join(experiment_path, TUNER_FILE)
     if not os.path.exists(path):
         return None
@@ -130,16 +131,20 @@ def load_tuner_file(experiment_path: str) -> dict[str, Any] | None:
     with open(path, "rb") as fh:
         raw = fh.read()
     try:
-        key = _trust.load_key(experiment_path)
+        key: bytes | None = _trust.load_key()
+        why = ""
     except _trust.KeyFileError as exc:
+        key, why = None, str(exc)
+    try:
+        data = _trust.signed_payload(path, raw, key, why)
+    except _trust.NotAuthenticatedError as exc:
         logger.warning(
-            "tunelab: %s is not unpickled: it cannot be authenticated (%s). Pass trainable= "
-            "(and param_space=) to Tuner.restore to restore the experiment without it",
-            path,
+            "tunelab: %s. Pass trainable= (and param_space=) to Tuner.restore to restore the "
+            "experiment without it",
             exc,
         )
         return None
-    payload: dict[str, Any] = pickle.loads(_trust.signed_payload(path, raw, key))
+    payload: dict[str, Any] = pickle.loads(data)
     return payload
 
 

@@ -5,7 +5,7 @@
   also when the server's own check is bypassed (the controller resolves it untrusted);
 - the same form written in the driver's code still works;
 - what resume unpickles (``tuner.pkl``, a searcher's pickled state) is authenticated with
-  the experiment's key: a changed file is refused and its payload never runs;
+  the user's tunelab key: a changed file is refused and its payload never runs;
 - secret files (the key, the server token) never follow a symlink planted at their path.
 """
 
@@ -35,6 +35,15 @@ from tunelab.server import TuneClientError, write_token_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from server_helpers import live_experiment, wait_for
+
+
+@pytest.fixture(autouse=True)
+def user_key(tmp_path, monkeypatch):
+    """This test's own tunelab key location (never the real user's key)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    path = Path(_trust.key_path())
+    assert path.is_relative_to(tmp_path)
+    return path
 
 
 def _marker_expression(marker: Path) -> str:
@@ -269,10 +278,11 @@ def _run(tmp_path: Path, search_alg: Any, num_samples: int, **kwargs: Any) -> An
     )
 
 
-def test_signed_searcher_state_resumes(tmp_path):
+def test_signed_searcher_state_resumes(tmp_path, user_key):
     _run(tmp_path, _TupleStateSearcher(), 3)
-    key_file = tmp_path / "resumable" / _trust.KEY_FILE
-    assert stat.S_IMODE(key_file.lstat().st_mode) == 0o600
+    assert stat.S_IMODE(user_key.lstat().st_mode) == 0o600
+    assert stat.S_IMODE(user_key.parent.lstat().st_mode) == 0o700
+    assert not list((tmp_path / "resumable").glob("*key*"))  # no secret in the experiment
     searcher = _TupleStateSearcher()
     analysis = _run(tmp_path, searcher, 5, resume=True)
     assert searcher.restored and len(analysis.trials) == 5
@@ -293,32 +303,43 @@ def test_tampered_searcher_state_is_refused_and_never_unpickled(tmp_path, caplog
     assert len(analysis.trials) == 5  # the trials (JSON) are restored all the same
 
 
-@pytest.mark.parametrize("damage", ["mode", "symlink", "missing"])
-def test_searcher_state_without_a_usable_key_is_not_unpickled(tmp_path, caplog, damage):
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("mode", "cannot be authenticated"),
+        ("symlink", "cannot be authenticated"),
+        ("missing", "cannot be authenticated"),
+        ("other key", "signed with another tunelab key"),
+    ],
+)
+def test_searcher_state_without_a_usable_key_is_not_unpickled(
+    tmp_path, caplog, user_key, damage, message
+):
     _run(tmp_path, _TupleStateSearcher(), 2)
-    experiment = tmp_path / "resumable"
-    key_file = experiment / _trust.KEY_FILE
     marker = tmp_path / "unpickled"
-    _replace_pickles(experiment, _forged_pickle_b64(marker))
+    _replace_pickles(tmp_path / "resumable", _forged_pickle_b64(marker))
     if damage == "mode":
-        key_file.chmod(0o644)
+        user_key.chmod(0o644)
     elif damage == "symlink":
         victim = tmp_path / "victim_key"
-        victim.write_bytes(key_file.read_bytes())
+        victim.write_bytes(user_key.read_bytes())
         victim.chmod(0o600)
-        key_file.unlink()
-        key_file.symlink_to(victim)
-    else:
-        key_file.unlink()
+        user_key.unlink()
+        user_key.symlink_to(victim)
+    elif damage == "missing":
+        user_key.unlink()
+    else:  # e.g. the experiment was written on another machine or by another user
+        user_key.unlink()
+        _trust.ensure_key()
     searcher = _TupleStateSearcher()
     with caplog.at_level(logging.WARNING):
         analysis = _run(tmp_path, searcher, 3, resume=True)
     assert not marker.exists() and not searcher.restored
-    assert "cannot be authenticated" in caplog.text
+    assert message in caplog.text and "starts afresh" in caplog.text
     assert len(analysis.trials) == 3
-    # a new key replaced the refused one: a regular 0600 file of ours
-    assert not key_file.is_symlink()
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    # a usable key signs from now on: a regular 0600 file of ours
+    assert not user_key.is_symlink()
+    assert stat.S_IMODE(user_key.stat().st_mode) == 0o600
 
 
 def test_tampered_optuna_sampler_is_refused_and_the_trials_are_kept(tmp_path, caplog):
@@ -335,7 +356,7 @@ def test_tampered_optuna_sampler_is_refused_and_the_trials_are_kept(tmp_path, ca
     assert len(analysis.trials) == 5
 
 
-def test_tuner_file_is_signed_and_a_changed_one_is_refused(tmp_path, caplog):
+def test_tuner_file_is_signed_and_a_changed_one_is_refused(tmp_path, caplog, user_key):
     experiment = tmp_path / "exp"
     experiment.mkdir()
     save_tuner_file(str(experiment), {"experiments": [], "options": {"a": 1}})
@@ -346,17 +367,32 @@ def test_tuner_file_is_signed_and_a_changed_one_is_refused(tmp_path, caplog):
     marker = tmp_path / "unpickled"
     header = raw.partition(b"\n")[0]
     forged = pickle.dumps(_Plant(marker))
-    for content in (header + b"\n" + forged, forged):  # a wrong signature, none at all
-        (experiment / TUNER_FILE).write_bytes(content)
-        with pytest.raises(_trust.SignatureError) as info:
-            load_tuner_file(str(experiment))
-        assert str(experiment / TUNER_FILE) in str(info.value)
-        assert not marker.exists()
+    (experiment / TUNER_FILE).write_bytes(header + b"\n" + forged)  # changed since signed
+    with pytest.raises(_trust.SignatureError) as info:
+        load_tuner_file(str(experiment))
+    assert str(experiment / TUNER_FILE) in str(info.value)
+    assert not marker.exists()
 
-    (experiment / _trust.KEY_FILE).unlink()  # cannot be checked: not unpickled, a warning
+    # what cannot be checked here is not unpickled either, with a warning naming the file
+    cases = {
+        "carries no signature": forged,
+        "signed with another tunelab key": b"tunelab-hmac-sha256 0123456789abcdef "
+        + header.split()[-1]
+        + b"\n"
+        + forged,
+    }
+    for reason, content in cases.items():
+        (experiment / TUNER_FILE).write_bytes(content)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="tunelab"):
+            assert load_tuner_file(str(experiment)) is None
+        assert reason in caplog.text and TUNER_FILE in caplog.text and "trainable=" in caplog.text
+    (experiment / TUNER_FILE).write_bytes(header + b"\n" + forged)
+    user_key.unlink()  # no key on this machine
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="tunelab"):
         assert load_tuner_file(str(experiment)) is None
-    assert TUNER_FILE in caplog.text and "trainable=" in caplog.text
+    assert "there is no key file" in caplog.text
     assert not marker.exists()
 
 
@@ -369,7 +405,7 @@ def test_tuner_restore_refuses_a_changed_tuner_file(tmp_path):
     )
     assert len(tuner.fit()) == 2
     path = tmp_path / "tuned"
-    restored = tune.Tuner.restore(str(path))  # signed by this experiment: accepted
+    restored = tune.Tuner.restore(str(path))  # signed by this user: accepted
     assert restored is not None
     marker = tmp_path / "unpickled"
     raw = (path / TUNER_FILE).read_bytes()
@@ -380,46 +416,48 @@ def test_tuner_restore_refuses_a_changed_tuner_file(tmp_path):
 
 
 # -- 3. secret files never follow a planted symlink ----------------------------------------
-def test_key_file_is_created_exclusively_and_never_through_a_symlink(tmp_path):
-    experiment = tmp_path / "exp"
-    experiment.mkdir()
+def test_key_file_is_created_exclusively_and_never_through_a_symlink(tmp_path, user_key):
+    user_key.parent.mkdir(mode=0o700, parents=True)
     victim = tmp_path / "victim"
     victim.write_text("precious")
-    (experiment / _trust.KEY_FILE).symlink_to(victim)
+    user_key.symlink_to(victim)
     with pytest.raises(_trust.KeyFileError, match="symlink"):
-        _trust.load_key(str(experiment))
-    save_tuner_file(str(experiment), {"experiments": []})  # needs the key: replaces the link
-    assert victim.read_text() == "precious"
-    key_file = experiment / _trust.KEY_FILE
-    assert not key_file.is_symlink() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert load_tuner_file(str(experiment)) == {"experiments": []}
-
-    dangling = tmp_path / "dangling"
-    dangling.mkdir()
-    (dangling / _trust.KEY_FILE).symlink_to(tmp_path / "created_through_link")
-    _trust.ensure_key(str(dangling))
-    assert not (tmp_path / "created_through_link").exists()
-
-
-def test_key_files_of_another_owner_or_kind_are_refused(tmp_path):
+        _trust.load_key()
     experiment = tmp_path / "exp"
     experiment.mkdir()
-    key = _trust.ensure_key(str(experiment))
-    key_file = experiment / _trust.KEY_FILE
-    assert _trust.ensure_key(str(experiment)) == key  # created once, then reused
+    save_tuner_file(str(experiment), {"experiments": []})  # needs the key: replaces the link
+    assert victim.read_text() == "precious"
+    assert not user_key.is_symlink() and stat.S_IMODE(user_key.stat().st_mode) == 0o600
+    assert load_tuner_file(str(experiment)) == {"experiments": []}
+
+    user_key.unlink()  # a dangling link: nothing is created through it
+    user_key.symlink_to(tmp_path / "created_through_link")
+    _trust.ensure_key()
+    assert not (tmp_path / "created_through_link").exists()
+    assert not user_key.is_symlink()
+
+
+def test_key_files_of_another_owner_or_kind_are_refused(tmp_path, user_key):
+    key = _trust.ensure_key()
+    assert _trust.ensure_key() == key  # created once, then reused
     if os.geteuid() == 0:  # only root can give a file away
-        os.chown(key_file, 65534, 65534)
+        os.chown(user_key, 65534, 65534)
         with pytest.raises(_trust.KeyFileError, match="belongs to user id 65534"):
-            _trust.load_key(str(experiment))
-    key_file.unlink()
-    os.mkfifo(key_file)  # opening must not block
+            _trust.load_key()
+        os.chown(user_key, 0, 0)
+    user_key.parent.chmod(0o777)  # someone else could swap the key
+    with pytest.raises(_trust.KeyFileError, match="writable by others"):
+        _trust.load_key()
+    user_key.parent.chmod(0o700)
+    user_key.unlink()
+    os.mkfifo(user_key)  # opening must not block
     with pytest.raises(_trust.KeyFileError, match="not a regular file"):
-        _trust.load_key(str(experiment))
-    key_file.unlink()
-    key_file.write_text("not a key\n")
-    key_file.chmod(0o600)
+        _trust.load_key()
+    user_key.unlink()
+    user_key.write_text("not a key\n")
+    user_key.chmod(0o600)
     with pytest.raises(_trust.KeyFileError, match="does not hold a key"):
-        _trust.load_key(str(experiment))
+        _trust.load_key()
 
 
 def test_token_file_never_follows_a_planted_symlink(tmp_path):

@@ -295,13 +295,12 @@ class SearchGenerator(SearchAlgorithm):
 
     def get_state(self) -> dict[str, Any]:
         """The counter and the searcher's state; what the searcher's state holds as a pickle
-        is signed with the experiment's key (created in the experiment directory on first
-        use), so that resume can tell it from a pickle someone else put there."""
-        directory = self._experiment_dir()
-        if directory is None:
+        is signed with the user's tunelab key (:mod:`tunelab._trust`, created on first use),
+        so that resume can tell it from a pickle someone else put there."""
+        if self._experiment_dir() is None:
             packed = pack_searcher_state(self.searcher)
         else:
-            with _trust.signing(lambda: self._signing_key(directory)):
+            with _trust.signing(self._signing_key):
                 packed = pack_searcher_state(self.searcher)
         return {
             "version": 1,
@@ -313,9 +312,9 @@ class SearchGenerator(SearchAlgorithm):
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state`. With an experiment directory (the resume path),
         a pickle in the searcher's state is unpickled only when its signature matches the
-        experiment's key; otherwise nothing of it is unpickled, a warning names the file and
-        the reason, and the searcher starts afresh (the trials and the counter, which are
-        JSON, are restored all the same)."""
+        user's tunelab key; otherwise nothing of it is unpickled, a warning names the file
+        and the reason, and the searcher starts afresh (the trials and the counter, which
+        are JSON, are restored all the same)."""
         if not isinstance(state, dict) or state.get("version") != 1:
             raise ValueError(f"`state` must be a SearchGenerator state of version 1, got {state!r}")
         self._counter = int(state["counter"])
@@ -326,7 +325,7 @@ class SearchGenerator(SearchAlgorithm):
             return
         source = os.path.join(directory, "experiment_state.json")
         try:
-            key: bytes | None = _trust.load_key(directory)
+            key: bytes | None = _trust.load_key()
             reason = ""
         except _trust.KeyFileError as exc:
             key, reason = None, str(exc)
@@ -346,16 +345,16 @@ class SearchGenerator(SearchAlgorithm):
             return None
         return path
 
-    def _signing_key(self, directory: str) -> bytes | None:
-        if self._key is None and not self._key_failed and os.path.isdir(directory):
+    def _signing_key(self) -> bytes | None:
+        if self._key is None and not self._key_failed:
             try:
-                self._key = _trust.ensure_key(directory)
-            except OSError as exc:
+                self._key = _trust.ensure_key()
+            except (OSError, _trust.KeyFileError) as exc:
                 self._key_failed = True
                 logger.warning(
-                    "cannot create the experiment's key file in %s (%s): the searcher's "
-                    "pickled state is saved unsigned and will not be restored on resume",
-                    directory,
+                    "cannot create the tunelab key file %s (%s): the searcher's pickled "
+                    "state is saved unsigned and will not be restored on resume",
+                    _trust.key_path(),
                     exc,
                 )
         return self._key
