@@ -61,7 +61,6 @@ __all__ = [
     "TrustError",
     "dumps_signed",
     "ensure_key",
-    "is_signed_blob",
     "key_id",
     "key_path",
     "load_key",
@@ -437,12 +436,3 @@ def loads_signed(blob: Mapping[str, Any] | str, what: str = "state") -> Any:
     import pickle
 
     return pickle.loads(unseal(blob, what))
-
-
-def is_signed_blob(value: object) -> bool:
-    """Whether ``value`` looks like a blob :func:`seal` made."""
-    return (
-        isinstance(value, Mapping)
-        and isinstance(value.get("data"), str)
-        and value.get("format") in ("pickle", "bytes")
-    )
