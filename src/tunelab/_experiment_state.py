@@ -24,6 +24,8 @@ from typing import Any
 
 from tunelab._errors import CorruptFileError, json_problem, storage_error, write_fully, writing
 from tunelab._json import json_default
+from tunelab._state_delta import apply as _apply_ops
+from tunelab._state_delta import diff as _diff_states
 
 STATE_FILE = "experiment_state.json"
 JOURNAL_FILE = "experiment_state.journal"
@@ -187,12 +189,12 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
     if os.path.exists(journal):
         trials = data.setdefault("trials", [])
         index = {t["trial_id"]: i for i, t in enumerate(trials)}
+        search_seq: int | None = seen  # the entry whose search state ``data`` holds
         for entry in _journal_entries(journal):
             seq = entry.get("seq", 0)
             if isinstance(seq, (int, float)) and seq <= seen:
                 continue
-            if "search_alg" in entry:
-                data["search_alg"] = entry["search_alg"]
+            search_seq = _apply_search_state(data, entry, search_seq, journal)
             if "trial" not in entry:  # a checkpoint of a known trial
                 record = entry["checkpoint"]
                 position = index.get(record["trial_id"])
@@ -209,8 +211,50 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
     return data
 
 
+def _apply_search_state(
+    data: dict[str, Any], entry: dict[str, Any], search_seq: int | None, journal: str
+) -> int | None:
+    """Take the search state of a journal ``entry``: whole (``search_alg``) or as a delta
+    (``search_alg_delta``) to the state of entry ``search_base``. A delta whose base is not
+    the state held (a damaged line between them) is skipped with a warning, as are the
+    deltas after it, until the next whole state. Returns the seq of the state now held
+    (None: none can be trusted until a whole one)."""
+    seq = entry.get("seq")
+    if "search_alg" in entry:
+        data["search_alg"] = entry["search_alg"]
+        return seq if isinstance(seq, int) else None
+    if "search_alg_delta" not in entry:
+        return search_seq
+    if search_seq is None:
+        return None
+    try:
+        if entry.get("search_base") != search_seq:
+            raise ValueError(
+                f"it changes the state of entry {entry.get('search_base')!r}, but the state "
+                f"read is that of entry {search_seq!r}"
+            )
+        data["search_alg"] = _apply_ops(
+            data.get("search_alg"), entry["search_alg_delta"], in_place=True
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        logger.warning(
+            "tunelab: %s, entry %s: the search algorithm's state cannot be rebuilt (%s); it "
+            "resumes from an older state",
+            journal,
+            seq,
+            exc,
+        )
+        return None
+    return seq if isinstance(seq, int) else None
+
+
 # kept for callers of the first version
 read_state = load_state
+
+
+def _private_copy(value: Any) -> Any:
+    """``value`` as the journal reads it back (a copy nobody else holds)."""
+    return json.loads(json.dumps(value, default=json_default))
 
 
 class ExperimentStateWriter:
@@ -242,6 +286,10 @@ class ExperimentStateWriter:
         self._journal: Any = None  # the journal, opened unbuffered on the first flush
         self._broken = False  # a journal write failed: append nothing after its torn tail
         self._last_duration = 0.0
+        # the search state last written (a private decoded copy) and the seq of its entry
+        # (the snapshot's journal_seq): later ones are journaled as deltas to it
+        self._search_base: Any = None
+        self._search_seq: int | None = None
 
     def start(self, seq: int = 0) -> None:
         """Continue numbering after ``seq`` (resume) and write the first snapshot."""
@@ -262,11 +310,26 @@ class ExperimentStateWriter:
         """Append one trial's new state to the journal (handed to the OS at the next
         :meth:`flush`), with the search algorithm's state when the trial is new (so a resume
         does not create it again). ``strict``: raise instead of stringifying odd values."""
-        entry: dict[str, Any] = {"seq": self._seq + 1, "trial": trial_state}
+        seq = self._seq + 1
+        entry: dict[str, Any] = {"seq": seq, "trial": trial_state}
+        ops = None
         if search_state is not None:
-            entry["search_alg"] = search_state
+            if self._search_seq is None:
+                entry["search_alg"] = search_state
+            else:  # learning searchers' states grow with the trials: write what changed
+                ops = _diff_states(self._search_base, search_state)
+                if ops:
+                    entry["search_alg_delta"] = ops
+                    entry["search_base"] = self._search_seq
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
-        self._seq += 1
+        if search_state is not None:
+            if self._search_seq is None:
+                self._search_base = _private_copy(search_state)
+                self._search_seq = seq
+            elif ops:
+                _apply_ops(self._search_base, _private_copy(ops), in_place=True)
+                self._search_seq = seq
+        self._seq = seq
         self._lines.append(line + "\n")
         self._dirty = True
 
@@ -337,6 +400,11 @@ class ExperimentStateWriter:
             document.setdefault("version", STATE_VERSION)
             document["journal_seq"] = self._seq
         write_json_atomic(self.path, document, text=text, what="the experiment state")
+        if document.get("search_alg") is not None:
+            self._search_base = _private_copy(document["search_alg"])
+            self._search_seq = self._seq
+        else:
+            self._search_base = self._search_seq = None
         # the snapshot holds everything up to seq: start a fresh journal
         self._lines.clear()
         self._close_journal()

@@ -73,6 +73,10 @@ class Searcher(ABC):
 
     FINISHED = "FINISHED"
     CKPT_FILE_TMPL = "searcher-state-{}.pkl"
+    #: True when :meth:`get_state` returns plain JSON values only (str keys, lists, no
+    #: tuples or objects): the state is then journaled as it is, without the round trip
+    #: through JSON that otherwise checks it on every new trial.
+    state_is_json = False
 
     def __init__(self, metric: str | list[str] | None = None, mode: Any = None) -> None:
         self._metric = _check_metric(metric)
@@ -402,7 +406,10 @@ def unpack_value(packed: Mapping[str, Any]) -> Any:
 def pack_searcher_state(searcher: Searcher) -> dict[str, Any]:
     """The searcher's state via ``get_state`` or, failing that, the bytes ``save`` writes."""
     try:
-        return {"kind": "state", **pack_value(searcher.get_state())}
+        state = searcher.get_state()
+        if searcher.state_is_json:
+            return {"kind": "state", "format": "json", "value": state}
+        return {"kind": "state", **pack_value(state)}
     except NotImplementedError:
         pass
     with tempfile.TemporaryDirectory() as tmp:

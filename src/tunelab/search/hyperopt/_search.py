@@ -37,6 +37,7 @@ class HyperOptSearch(LibrarySearcher):
     """
 
     where = "HyperOptSearch()"
+    state_is_json = True  # documents as plain numbers and strings (see get_state)
 
     def __init__(
         self,

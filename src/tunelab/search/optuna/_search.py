@@ -51,6 +51,9 @@ class OptunaSearch(LibrarySearcher):
 
     where = "OptunaSearch()"
     multi_objective = True
+    # trials as JSON (attrs are JSON by Optuna's contract; tuples come back as lists, as
+    # from Optuna's own database storages), the sampler as a signed envelope
+    state_is_json = True
 
     def __init__(
         self,
@@ -97,6 +100,11 @@ class OptunaSearch(LibrarySearcher):
         self._steps: dict[str, int] = {}  # last reported step per live trial
         self._restored: list[dict[str, Any]] = []  # saved trials waiting for the study
         self._restored_dists: list[str] = []  # their distributions (JSON), by index
+        # get_state's JSON of finished trials (they never change again), by trial number,
+        # and the distribution table their indices refer to: the state is journaled with
+        # every new trial, so it costs what changed, not the whole study
+        self._saved_trials: dict[int, dict[str, Any]] = {}
+        self._dist_table: dict[Any, int] = {}
 
     # -- construction helpers -------------------------------------------------------------
     def _check_rewards(self, rewards: Any) -> list[Any] | None:
@@ -278,10 +286,16 @@ class OptunaSearch(LibrarySearcher):
         study = self._study
         trials, dists = list(self._restored), list(self._restored_dists)
         if study is not None and self.storage is None:
-            table: dict[Any, int] = {}
-            trials = [
-                _trial_to_json(t, table) for t in study.get_trials(deepcopy=False, states=None)
-            ]
+            table = self._dist_table
+            saved = self._saved_trials
+            trials = []
+            for trial in study.get_trials(deepcopy=False, states=None):
+                entry = saved.get(trial.number)
+                if entry is None:
+                    entry = _trial_to_json(trial, table)
+                    if trial.state.is_finished():
+                        saved[trial.number] = entry
+                trials.append(entry)
             to_json = self._optuna.distributions.distribution_to_json
             dists = [to_json(d) for d in sorted(table, key=table.__getitem__)]
         sampler = self._sampler
@@ -328,6 +342,7 @@ class OptunaSearch(LibrarySearcher):
         self._steps = {str(k): int(v) for k, v in state["steps"].items()}
         self._live = {}
         self._study = None
+        self._saved_trials, self._dist_table = {}, {}
         self._restored = list(state["trials"]) if self.storage is None else []
         self._restored_dists = list(state["distributions"]) if self.storage is None else []
 

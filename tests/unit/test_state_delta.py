@@ -1,0 +1,151 @@
+"""The journal's state deltas: apply(old, diff(old, new)) gives new back, and a delta's size
+follows what changed."""
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tunelab._state_delta import apply, diff
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=6), st.dictionaries(st.text(max_size=5), inner, max_size=6)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values, json_values)
+def test_apply_of_diff_rebuilds_the_new_document(old, new):
+    ops = diff(old, new)
+    rebuilt = apply(json.loads(json.dumps(old)), json.loads(json.dumps(ops)))
+    assert json.dumps(rebuilt, sort_keys=True) == json.dumps(new, sort_keys=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(json_values, max_size=20), st.lists(json_values, max_size=5), st.data())
+def test_a_list_that_grows_at_its_end_is_written_as_its_tail(prefix, tail, data):
+    keep = data.draw(st.integers(0, len(prefix)))
+    old = {"trials": prefix, "rng": 1}
+    new = {"trials": prefix[:keep] + tail, "rng": 2}
+    rebuilt = apply(old, diff(old, new))
+    assert json.dumps(rebuilt, sort_keys=True) == json.dumps(new, sort_keys=True)
+
+
+def test_delta_size_follows_the_change_not_the_state():
+    old = {"trials": [{"number": i, "value": i * 0.5, "state": "COMPLETE"} for i in range(1000)]}
+    new = {"trials": [*old["trials"], {"number": 1000, "value": None, "state": "RUNNING"}]}
+    ops = diff(old, new)
+    assert ops == [[["trials"], "tail", 1000, [new["trials"][-1]]]]
+    assert len(json.dumps(ops)) < 100 < len(json.dumps(new))
+    assert diff(new, new) == []
+
+
+def test_nan_and_type_changes_are_carried():
+    assert apply({"a": 1.0}, diff({"a": 1.0}, {"a": math.inf})) == {"a": math.inf}
+    rebuilt = apply({"a": math.nan}, diff({"a": math.nan}, {"a": math.nan}))
+    assert math.isnan(rebuilt["a"])
+    assert apply({"a": 1}, diff({"a": 1}, {"a": "1"})) == {"a": "1"}
+    assert apply({"a": [1]}, diff({"a": [1]}, {"a": {"b": 1}})) == {"a": {"b": 1}}
+    assert apply({"a": 1, "b": 2}, diff({"a": 1, "b": 2}, {"b": 2})) == {"b": 2}
+
+
+def test_apply_does_not_change_its_input():
+    old = {"a": [1, 2, 3], "b": {"c": 1}}
+    apply(old, diff(old, {"a": [1, 2, 4], "b": {"c": 2}}))
+    assert old == {"a": [1, 2, 3], "b": {"c": 1}}
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [
+        [[["missing", "x"], "set", 1]],
+        [[["a"], "tail", 5, []]],
+        [[["a"], "explode"]],
+        ["not an op"],
+        [[[], "del"]],
+    ],
+)
+def test_a_delta_that_does_not_fit_is_a_value_error(ops):
+    with pytest.raises(ValueError, match="delta"):
+        apply({"a": [1, 2]}, ops)
+
+
+class _FakeTrial:
+    def __init__(self, trial_id):
+        self.trial_id = trial_id
+
+    def to_state(self, safe=True):
+        return {"trial_id": self.trial_id, "status": "PENDING"}
+
+
+def _search_state(n):
+    return {"counter": n, "searcher": {"trials": [{"number": i, "value": i / 2} for i in range(n)]}}
+
+
+def _journal_with_growing_search_state(tmp_path, count):
+    from tunelab._experiment_state import ExperimentStateWriter
+
+    writer = ExperimentStateWriter(str(tmp_path), lambda safe=True: {"trials": []})
+    writer.start()
+    for n in range(1, count + 1):
+        writer.record_trial(_FakeTrial(f"t{n}"), _search_state(n))
+    writer.close()
+    return (tmp_path / "experiment_state.journal").read_text().splitlines()
+
+
+def test_the_journal_carries_search_states_as_deltas_and_resume_rebuilds_the_last(tmp_path):
+    from tunelab._experiment_state import load_state
+
+    lines = _journal_with_growing_search_state(tmp_path, 50)
+    first, last = json.loads(lines[0]), json.loads(lines[-1])
+    assert first["search_alg"] == _search_state(1)
+    assert "search_alg" not in last and last["search_base"] == last["seq"] - 1
+    assert len(lines[-1]) < 300  # one trial's worth, not fifty
+    state = load_state(str(tmp_path))
+    assert state["search_alg"] == _search_state(50)
+    assert [t["trial_id"] for t in state["trials"]] == [f"t{n}" for n in range(1, 51)]
+
+
+def test_a_damaged_delta_line_keeps_the_last_state_that_can_be_trusted(tmp_path, caplog):
+    from tunelab._experiment_state import load_state
+
+    lines = _journal_with_growing_search_state(tmp_path, 5)
+    lines[2] = "{not json"
+    (tmp_path / "experiment_state.journal").write_text("\n".join(lines) + "\n")
+    state = load_state(str(tmp_path))
+    assert state["search_alg"] == _search_state(2)  # not a mix of states 2 and 4, 5
+    assert "cannot be rebuilt" in caplog.text
+
+
+def test_a_snapshot_restarts_the_deltas_from_its_state(tmp_path):
+    from tunelab._experiment_state import ExperimentStateWriter, load_state
+
+    current = {"n": 0}
+    writer = ExperimentStateWriter(
+        str(tmp_path), lambda safe=True: {"trials": [], "search_alg": _search_state(current["n"])}
+    )
+    writer.start()
+    for n in range(1, 4):
+        current["n"] = n
+        writer.record_trial(_FakeTrial(f"t{n}"), _search_state(n))
+    writer.write()  # snapshot at 3
+    for n in range(4, 6):
+        current["n"] = n
+        writer.record_trial(_FakeTrial(f"t{n}"), _search_state(n))
+    writer.close()
+    lines = (tmp_path / "experiment_state.journal").read_text().splitlines()
+    assert all("search_alg_delta" in json.loads(line) for line in lines)
+    assert load_state(str(tmp_path))["search_alg"] == _search_state(5)
