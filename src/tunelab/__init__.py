@@ -16,7 +16,12 @@ from tunelab._config import (
     SyncConfig,
     TuneConfig,
 )
-from tunelab._errors import TuneError
+from tunelab._errors import (
+    CorruptFileError,
+    ResultNotSerializable,
+    StorageError,
+    TuneError,
+)
 from tunelab._experiment import Experiment
 from tunelab._registry import register_env, register_trainable
 from tunelab._resources import PlacementGroupFactory
@@ -92,6 +97,7 @@ __all__ = [
     "Callback",
     "Checkpoint",
     "CheckpointConfig",
+    "CorruptFileError",
     "Experiment",
     "ExperimentAnalysis",
     "FailureConfig",
@@ -100,9 +106,11 @@ __all__ = [
     "ProgressReporter",
     "Result",
     "ResultGrid",
+    "ResultNotSerializable",
     "ResumeConfig",
     "RunConfig",
     "Stopper",
+    "StorageError",
     "SyncConfig",
     "Trainable",
     "Trial",

@@ -291,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except TuneError as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, (ValueError, TypeError)) else 1  # bad input, or failed
     except (ValueError, TypeError, ImportError, OSError) as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -44,6 +44,12 @@ class TrialError(TuneError):
         self.traceback = traceback
 
 
+class ResultNotSerializable(TuneError):
+    """A reported result holds a value that cannot be sent to the driver (a lock, a
+    generator, an open file, ...). The trial ends with this error; the results reported
+    before it are kept."""
+
+
 class ResourceError(TuneError):
     """A trial asks for resources that no placement can ever satisfy."""
 

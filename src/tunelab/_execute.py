@@ -542,8 +542,15 @@ def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list
             downloaded = True
         os.makedirs(local, exist_ok=True)
         exp.staging_token = secrets.token_hex(16)
-        with open(os.path.join(local, _storage.STAGING_MARKER), "w", encoding="utf-8") as fh:
-            fh.write(exp.staging_token)
+        from tunelab._experiment_state import write_bytes_atomic
+
+        # replaced, never written through a symlink planted at its path
+        write_bytes_atomic(
+            os.path.join(local, _storage.STAGING_MARKER),
+            exp.staging_token.encode(),
+            what="the staging marker",
+            fsync=False,
+        )
         exp.remote_path = remote
         exp.experiment_path = local
         exp.storage_path = os.path.dirname(local)

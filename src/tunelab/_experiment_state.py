@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,9 +40,11 @@ def write_bytes_atomic(path: str, data: bytes, *, what: str = "a file", fsync: b
     ``fsync`` is False), then a rename. On any failure the temp file is removed and ``path``
     keeps its old content; a storage failure (disk full, I/O error) raises a one-line
     :class:`~tunelab._errors.StorageError` naming ``what`` and ``path``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
+    # an unpredictable name, created here (never through a symlink planted beside it)
+    tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        with open(tmp, "wb", buffering=0) as fh:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with open(os.open(tmp, flags, 0o644), "wb", buffering=0) as fh:
             write_fully(fh, data)
             if fsync:
                 os.fsync(fh.fileno())

@@ -31,6 +31,8 @@ from typing import Any
 from tunelab._errors import require
 
 __all__ = [
+    "LOCAL_ONLY_FILES",
+    "SERVER_TOKEN_FILE",
     "STAGING_MARKER",
     "SyncFailure",
     "Syncer",
@@ -58,6 +60,10 @@ _PROTOCOL_MODULES = {"s3": "s3fs", "s3a": "s3fs"}
 #: In a staging directory: a random token that workers compare with the one in their task to
 #: know whether they see the driver's files (never uploaded).
 STAGING_MARKER = ".tunelab_staging"
+#: The REST server's token (a secret, mode 0600): it stays on this machine.
+SERVER_TOKEN_FILE = ".tunelab_server_token"
+#: Files of an experiment directory that are never uploaded.
+LOCAL_ONLY_FILES = frozenset({STAGING_MARKER, SERVER_TOKEN_FILE})
 
 
 def _as_str(path: str | os.PathLike[str], argument: str) -> str:
@@ -459,7 +465,7 @@ class Syncer:
         for dirpath, dirnames, filenames in os.walk(self.local_dir):
             dirnames.sort()
             for name in filenames:
-                if name.endswith(".tmp") or ".tmp-" in name or name == STAGING_MARKER:
+                if name.endswith(".tmp") or ".tmp-" in name or name in LOCAL_ONLY_FILES:
                     continue
                 full = os.path.join(dirpath, name)
                 try:

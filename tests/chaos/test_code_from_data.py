@@ -182,7 +182,7 @@ def test_spec_file_with_eval_is_a_value_error_naming_file_and_key(tmp_path, suff
         load_experiment_specs(str(path))
     message = str(info.value)
     assert str(path) in message and "config/lr" in message and "'exp'" in message
-    assert main(["run", str(path), "--verbose", "0"]) != 0
+    assert main(["run", str(path), "--verbose", "0"]) == 2  # bad input
     assert not marker.exists()
     assert not (tmp_path / "out").exists()  # refused before any trial
 

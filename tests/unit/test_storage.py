@@ -329,3 +329,28 @@ def test_files_uploaded_together_land_under_their_own_names(tmp_path: Path, uri:
     assert _remote_files(uri) == set(names)
     for name in names:
         assert _remote_text(uri, name) == f"content of {name}"
+
+
+def test_secrets_and_markers_stay_on_this_machine(tmp_path: Path, uri: str) -> None:
+    from tunelab._storage import SERVER_TOKEN_FILE, STAGING_MARKER
+
+    _write(tmp_path / "experiment_state.json", "{}")
+    _write(tmp_path / SERVER_TOKEN_FILE, "secret-token-secret-token")
+    _write(tmp_path / STAGING_MARKER, "staging")
+    Syncer(tmp_path, uri).sync_once()
+    assert _remote_files(uri) == {"experiment_state.json"}
+
+
+def test_atomic_writes_replace_a_planted_symlink_and_leave_its_target_alone(
+    tmp_path: Path,
+) -> None:
+    from tunelab._experiment_state import write_bytes_atomic
+
+    target = tmp_path / "victim"
+    target.write_text("precious")
+    link = tmp_path / "state.json"
+    link.symlink_to(target)
+    write_bytes_atomic(str(link), b"{}")
+    assert target.read_text() == "precious"
+    assert not link.is_symlink() and link.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "victim"]

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from tunelab._errors import StopTrial, TuneError
+from tunelab._errors import ResultNotSerializable, StopTrial
 from tunelab.execution import _protocol as P
 from tunelab.execution._trial_storage import TrialStorage
 
@@ -53,12 +53,6 @@ class _RestoreFailed(Exception):
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.path = path
-
-
-class ResultNotSerializable(TuneError):
-    """A reported result holds a value that cannot be sent to the driver (a lock, a
-    generator, an open file, ...). The trial ends with this error; the results reported
-    before it are kept."""
 
 
 def _type_name(obj: Any) -> str:

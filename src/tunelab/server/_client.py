@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from tunelab._errors import TuneError
+from tunelab._storage import SERVER_TOKEN_FILE
 
 __all__ = [
     "ADDRESS_FILE",
@@ -20,8 +21,9 @@ __all__ = [
     "read_token",
 ]
 
-#: the file in the experiment directory that holds the server's token (mode 0600)
-TOKEN_FILE = ".tunelab_server_token"
+#: the file in the experiment directory that holds the server's token (mode 0600; never
+#: uploaded with the experiment)
+TOKEN_FILE = SERVER_TOKEN_FILE
 #: the file in the experiment directory that holds the server's base URL (not secret)
 ADDRESS_FILE = ".tunelab_server_address"
 
