@@ -162,25 +162,18 @@ def default_verbose() -> int:
 
 def state_write_period_s() -> float:
     """Seconds between experiment-state snapshots: ``TUNELAB_STATE_PERIOD_S``, default 10."""
-    name = "TUNELAB_STATE_PERIOD_S"
-    value = _raw(name)
-    if value is None:
-        return 10.0
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(
-            f"environment variable {name} must be a finite number of seconds >= 0, got {value!r}"
-        )
-    return number
+    value = _seconds("TUNELAB_STATE_PERIOD_S", allow_zero=True)
+    return 10.0 if value is None else value
 
 
 def force_trial_cleanup_s() -> float | None:
     """Grace before a trial that does not answer a stop is force-ended:
     ``TUNELAB_FORCE_TRIAL_CLEANUP_S``, or None (the controller's default) when unset."""
-    name = "TUNELAB_FORCE_TRIAL_CLEANUP_S"
+    return _seconds("TUNELAB_FORCE_TRIAL_CLEANUP_S", allow_zero=False)
+
+
+def _seconds(name: str, *, allow_zero: bool) -> float | None:
+    """A finite number of seconds (>= 0, or > 0) from ``name``; None when unset."""
     value = _raw(name)
     if value is None:
         return None
@@ -188,9 +181,10 @@ def force_trial_cleanup_s() -> float | None:
         number = float(value)
     except ValueError:
         number = math.nan
-    if not math.isfinite(number) or number <= 0:
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(
-            f"environment variable {name} must be a finite number of seconds > 0, got {value!r}"
+            f"environment variable {name} must be a finite number of seconds {bound}, got {value!r}"
         )
     return number
 

@@ -193,7 +193,7 @@ def test_result_loggers(
 @pytest.mark.parametrize("code", ERRNOS)
 def test_tensorboard_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
     pytest.importorskip("tensorboardX")
-    from tunelab.logger import TBXLoggerCallback, _tbx
+    from tunelab.logger import TBXLoggerCallback, _logger_callback
 
     trial = make_trial(tmp_path)
     callback = TBXLoggerCallback()
@@ -202,7 +202,7 @@ def test_tensorboard_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cod
     callback.on_trial_result(
         iteration=1, trials=trials, trial=trial, result={"training_iteration": 1, "loss": 1.0}
     )
-    monkeypatch.setattr(_tbx, "write_fully", failing_write(code))
+    monkeypatch.setattr(_logger_callback, "write_fully", failing_write(code))
     with pytest.raises(StorageError) as info:
         callback.on_step_end(iteration=1, trials=trials)
     assert_one_line(

@@ -162,60 +162,41 @@ def _drop_partial_tail(path: str) -> int:
         return new_size
 
 
-class _LineFile:
-    """An append-only text file with an in-memory line buffer.
-
-    ``lines.append`` is the per-result cost; :meth:`flush` writes the buffer in one call
-    to the OS (an unbuffered handle: nothing stays in a Python buffer). The handle is opened
-    lazily and may be released (closed) by :class:`_OpenFiles` at any time between flushes;
-    it is reopened in append mode.
+class _AppendFile:
+    """A file appended to through an unbuffered handle that :class:`_OpenFiles` may close
+    between writes (it reopens on demand, in append mode).
 
     A failed write (disk full, I/O error) raises a one-line
     :class:`~tunelab._errors.StorageError` naming ``what`` and the path; the file is then
-    *broken*: what was buffered is dropped and nothing more is appended after the torn
-    part (which the next run's :meth:`existing_size` drops), so a resume sees a log that
-    ends at a whole line.
+    *broken*: nothing more is appended after the torn part.
     """
 
-    __slots__ = ("_fh", "_registry", "broken", "lines", "path", "what")
+    __slots__ = ("_fh", "_registry", "broken", "what")
 
-    def __init__(self, path: str, registry: _OpenFiles | None = None, what: str = "") -> None:
-        self.path = path
-        self.what = what or f"the log of {os.path.dirname(path)}"
-        self.lines: list[str] = []
+    def __init__(self, registry: _OpenFiles | None, what: str) -> None:
+        self.what = what
         self.broken = False
         self._fh: Any = None
         self._registry = registry
 
-    def existing_size(self) -> int:
-        """Size of what is already on disk (after dropping an incomplete last line)."""
-        return _drop_partial_tail(self.path)
-
-    def append(self, line: str) -> None:
-        lines = self.lines
-        lines.append(line)
-        if len(lines) >= _MAX_BUFFERED_LINES:
-            self.flush()
-
     def flush(self) -> None:
-        lines = self.lines
-        if not lines:
-            return
-        data = "".join(lines).encode("utf-8", "backslashreplace")
-        lines.clear()
+        raise NotImplementedError
+
+    def _append(self, path: str, data: bytes) -> None:
+        """Append ``data`` to ``path`` (unless the file is broken)."""
         if self.broken:
             return
         try:
             fh = self._fh
             if fh is None:
-                fh = self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115
+                fh = self._fh = open(path, "ab", buffering=0)  # noqa: SIM115
                 if self._registry is not None:
                     self._registry.opened(self)
             write_fully(fh, data)
         except BaseException as exc:
             self.broken = True
             self._close_handle()
-            error = storage_error(exc, self.what, self.path)
+            error = storage_error(exc, self.what, path)
             if error is None:
                 raise
             raise error from None
@@ -241,6 +222,41 @@ class _LineFile:
         finally:
             if self._registry is not None:
                 self._registry.closed(self)
+
+
+class _LineFile(_AppendFile):
+    """An append-only text file with an in-memory line buffer.
+
+    ``lines.append`` is the per-result cost; :meth:`flush` writes the buffer in one call
+    to the OS. When the file is broken (see :class:`_AppendFile`) what was buffered is
+    dropped; the next run's :meth:`existing_size` drops the torn part, so a resume sees a
+    log that ends at a whole line.
+    """
+
+    __slots__ = ("lines", "path")
+
+    def __init__(self, path: str, registry: _OpenFiles | None = None, what: str = "") -> None:
+        super().__init__(registry, what or f"the log of {os.path.dirname(path)}")
+        self.path = path
+        self.lines: list[str] = []
+
+    def existing_size(self) -> int:
+        """Size of what is already on disk (after dropping an incomplete last line)."""
+        return _drop_partial_tail(self.path)
+
+    def append(self, line: str) -> None:
+        lines = self.lines
+        lines.append(line)
+        if len(lines) >= _MAX_BUFFERED_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        lines = self.lines
+        if not lines:
+            return
+        data = "".join(lines).encode("utf-8", "backslashreplace")
+        lines.clear()
+        self._append(self.path, data)
 
 
 def _flush_file(file: _LineFile) -> None:

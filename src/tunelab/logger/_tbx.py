@@ -26,9 +26,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tunelab._errors import require, storage_error, write_fully, writing
+from tunelab._errors import require, writing
 from tunelab.logger._legacy import Logger
-from tunelab.logger._logger_callback import LoggerCallback, _each, _OpenFiles
+from tunelab.logger._logger_callback import LoggerCallback, _AppendFile, _each, _OpenFiles
 
 if TYPE_CHECKING:
     from tunelab._trial import Trial
@@ -148,23 +148,20 @@ def _new_event_path(logdir: str) -> str:
     return path
 
 
-class _EventFile:
+class _EventFile(_AppendFile):
     """One TensorBoard event file: records buffered in memory, appended on :meth:`flush`.
 
-    The file is created on the first flush (a new name, never an existing file) and opened
-    in append mode; :meth:`release` closes the handle, which reopens on the next flush.
+    The file is created on the first flush (a new name, never an existing file); handles
+    and failed writes behave as in :class:`_AppendFile`.
     """
 
-    __slots__ = ("_fh", "_open_files", "broken", "logdir", "path", "records", "what")
+    __slots__ = ("logdir", "path", "records")
 
     def __init__(self, logdir: str, open_files: _OpenFiles | None, what: str = "") -> None:
+        super().__init__(open_files, what or f"the TensorBoard events of the trial in {logdir}")
         self.logdir = logdir
-        self.what = what or f"the TensorBoard events of the trial in {logdir}"
         self.path: str | None = None
         self.records: list[bytes] = []
-        self.broken = False  # a write failed: nothing more is appended after the torn part
-        self._fh: Any = None
-        self._open_files = open_files
 
     def add(self, event: Any) -> None:
         """Append an ``Event`` protocol buffer."""
@@ -182,8 +179,7 @@ class _EventFile:
         if self.broken:
             self.records.clear()
             return
-        fh = self._fh
-        if fh is None and self.path is None:
+        if self._fh is None and self.path is None:
             with writing(self.what, self.logdir):
                 os.makedirs(self.logdir, exist_ok=True)
             self.path = _new_event_path(self.logdir)
@@ -191,42 +187,8 @@ class _EventFile:
             self.records.insert(0, _record_bytes(first.SerializeToString()))
         data = b"".join(self.records)
         self.records.clear()
-        path = self.path
-        assert path is not None
-        try:
-            if fh is None:
-                fh = self._fh = open(path, "ab", buffering=0)  # noqa: SIM115
-                if self._open_files is not None:
-                    self._open_files.opened(self)
-            write_fully(fh, data)
-        except BaseException as exc:
-            self.broken = True
-            self._close_handle()
-            error = storage_error(exc, self.what, path)
-            if error is None:
-                raise
-            raise error from None
-
-    def _close_handle(self) -> None:
-        fh, self._fh = self._fh, None
-        if fh is not None:
-            try:
-                fh.close()
-            except OSError:
-                pass
-
-    def release(self) -> None:
-        try:
-            self.flush()
-        finally:
-            self._close_handle()
-
-    def close(self) -> None:
-        try:
-            self.release()
-        finally:
-            if self._open_files is not None:
-                self._open_files.closed(self)
+        assert self.path is not None
+        self._append(self.path, data)
 
 
 def _record_bytes(data: bytes) -> bytes:
