@@ -338,6 +338,8 @@ class Controller:
             if action == "restart":
                 trial.checkpoint = None
                 trial.restore_state = None
+            else:
+                self._adopt_logged_checkpoint(trial)
             trial.num_failures = 0
             trial.error_file = None
             trial.error_msg = None
@@ -345,6 +347,20 @@ class Controller:
             self._restoring.add(trial.trial_id)
             self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
             self._scheduler.on_trial_add(self._view, trial)
+
+    def _adopt_logged_checkpoint(self, trial: Trial) -> None:
+        """A checkpoint whose result reached result.json but not the journal (the driver
+        was killed between the two writes) becomes the trial's newest: it resumes there."""
+        from tunelab._rollback import latest_logged_checkpoint
+
+        result = latest_logged_checkpoint(trial.local_path)
+        if result is None:
+            return
+        iteration = result.get("training_iteration")
+        if not isinstance(iteration, int) or iteration <= self._checkpoint_iteration(trial):
+            return
+        path = os.path.join(trial.local_path, result["checkpoint_dir_name"])
+        self._register_checkpoint(trial, path, result, announce=False)
 
     @staticmethod
     def _checkpoint_iteration(trial: Trial) -> int:
@@ -681,7 +697,9 @@ class Controller:
             if decision in (Decision.STOP, Decision.PAUSE):
                 return
 
-    def _register_checkpoint(self, trial: Trial, path: str, result: dict[str, Any]) -> None:
+    def _register_checkpoint(
+        self, trial: Trial, path: str, result: dict[str, Any], *, announce: bool = True
+    ) -> None:
         from tunelab._checkpoint import Checkpoint
 
         checkpoint = Checkpoint(path)
@@ -697,8 +715,8 @@ class Controller:
         metrics = {k: v for k, v in result.items() if k != "config"}
         manager = self._manager(trial)
         dropped = manager.register(str(checkpoint.path), metrics)
-        for path in dropped:
-            self._checkpoint_states.pop(path, None)
+        for gone in dropped:
+            self._checkpoint_states.pop(gone, None)
         trial.checkpoint_history = [[p, m] for p, m in manager.entries]
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:  # journaled now: a kill before the next snapshot resumes here
@@ -709,9 +727,13 @@ class Controller:
                 state,
                 [trial.relative(p) for p in dropped],
             )
-        self._callbacks.on_checkpoint(
-            iteration=self._iteration, trials=self._table.trials, trial=trial, checkpoint=checkpoint
-        )
+        if announce:
+            self._callbacks.on_checkpoint(
+                iteration=self._iteration,
+                trials=self._table.trials,
+                trial=trial,
+                checkpoint=checkpoint,
+            )
 
     def _on_end(self, trial_id: str, reason: str, payload: Any) -> None:
         trial = self._table.by_id.get(trial_id)

@@ -195,8 +195,44 @@ def _truncate_csv(path: str, iteration: int) -> None:
         os.truncate(path, offset)
 
 
+#: what tunelab's atomic writers leave behind when a process dies mid-write: temp files
+#: (``name.tmp-<pid>``, ``name.tmp-<hex>``, ``name.tmp-<pid>-<hex>``) and staging
+#: directories (``.name.partial-<hex>``)
+_LEFTOVER = re.compile(r"(.+\.tmp-(\d+|[0-9a-f]{8}|\d+-[0-9a-f]{8})|\..+\.partial-[0-9a-f]{8})")
+
+
+def remove_leftovers(trial_dir: str) -> None:
+    """Remove the temp files and staging directories that writers killed mid-write left in
+    ``trial_dir`` and its checkpoint directories (no process writes there while a trial
+    restarts)."""
+    try:
+        entries = list(os.scandir(trial_dir))
+    except OSError:
+        return
+    for entry in entries:
+        if _LEFTOVER.fullmatch(entry.name):
+            _remove(entry.path)
+        elif entry.name.startswith("checkpoint_") and entry.is_dir(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                for inner in os.scandir(entry.path):
+                    if _LEFTOVER.fullmatch(inner.name):
+                        _remove(inner.path)
+
+
+def _remove(path: str) -> None:
+    import shutil
+
+    with contextlib.suppress(OSError):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+
+
 def rollback_trial_logs(trial_dir: str, iteration: int) -> dict[str, Any] | None:
-    """Cut results after ``iteration``; return the last result kept (None if none)."""
+    """Cut results after ``iteration``; return the last result kept (None if none). Also
+    removes what writers killed mid-write left behind (:func:`remove_leftovers`)."""
+    remove_leftovers(trial_dir)
     last = None
     result_json = os.path.join(trial_dir, "result.json")
     if os.path.exists(result_json):
@@ -205,3 +241,65 @@ def rollback_trial_logs(trial_dir: str, iteration: int) -> dict[str, Any] | None
     if os.path.exists(progress):
         _truncate_csv(progress, iteration)
     return last
+
+
+def latest_logged_checkpoint(trial_dir: str) -> dict[str, Any] | None:
+    """The newest result in the end of ``trial_dir``/result.json that names a checkpoint
+    directory still on disk (``checkpoint_dir_name``), or None.
+
+    A worker writes a checkpoint before it sends the result that names it, and the driver
+    writes the result to result.json before it journals the checkpoint: a driver killed
+    between the two leaves a logged result whose checkpoint the journal does not know.
+    Resume takes it from here, so it restarts from that checkpoint, not an older one. Only a
+    result that progress.csv (when there is one) holds whole as well qualifies: a log the
+    failure cut short must not lose the row."""
+    limit = _last_csv_iteration(os.path.join(trial_dir, "progress.csv"))
+    path = os.path.join(trial_dir, "result.json")
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - _TAIL_BYTES))
+            tail = fh.read()
+    except OSError:
+        return None
+    lines = tail.split(b"\n")
+    lines.pop()  # after the last newline: empty, or a torn line
+    if size > len(tail) and lines:
+        lines.pop(0)  # may start mid-line
+    for raw in reversed(lines):
+        parsed = _iteration_of_json(raw)
+        if parsed is None:
+            continue
+        record, iteration = parsed
+        number = _number(iteration)
+        if limit is not None and (number is None or number > limit):
+            continue
+        name = record.get("checkpoint_dir_name")
+        if (
+            isinstance(name, str)
+            and name.startswith("checkpoint_")
+            and os.sep not in name
+            and os.path.isdir(os.path.join(trial_dir, name))
+        ):
+            return record
+    return None
+
+
+def _last_csv_iteration(path: str) -> float | None:
+    """``training_iteration`` of the last whole row of the CSV log ``path``; None when there
+    is no such file (no limit), -1 when it has no whole row or no such column."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline()
+    except OSError:
+        return None
+    last = _last_line(path) if header.endswith(b"\n") else None
+    if last is None or last == header:
+        return -1.0
+    try:
+        names = next(csv.reader([header.decode("utf-8", "replace")]))
+        row = next(csv.reader([last.decode("utf-8", "replace")]))
+        value = float(row[names.index("training_iteration")])
+    except (ValueError, IndexError, StopIteration):
+        return -1.0
+    return value
