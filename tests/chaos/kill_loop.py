@@ -78,20 +78,21 @@ def kill_and_resume(
     max_wait_s: float = 0.05,
     timeout_s: float = 180.0,
 ) -> KillReport:
-    """Kill the driver ``kills`` times, each at a random moment after its trainables ran
-    1 to ``max_new_steps`` new steps, resuming each time; then run it to the end."""
+    """Kill the driver ``kills`` times, each at a random moment after it logged 1 to
+    ``max_new_steps`` new results, resuming each time; then run it to the end."""
     rng = random.Random(seed)
     report = KillReport()
-    steps_log = storage / "steps.log"
     resume = False
     while report.kills < kills:
-        target = _lines(steps_log) + rng.randint(1, max_new_steps)
         logged = _logged(storage / name)
+        # killed once the driver has logged 1 to max_new_steps new results (so that the
+        # restarts have checkpoints to resume from), a random moment later
+        target = sum(logged.values()) + rng.randint(1, max_new_steps)
         driver = _driver(storage, name, searcher, scheduler, num_samples, resume)
         if resume:
             report.resumes.append((driver.pid, logged))
         deadline = time.monotonic() + 60
-        while _lines(steps_log) < target and driver.poll() is None:
+        while sum(_logged(storage / name).values()) < target and driver.poll() is None:
             if time.monotonic() > deadline:
                 driver.kill()
                 raise AssertionError("the driver made no progress within 60 s")

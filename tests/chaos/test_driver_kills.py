@@ -21,13 +21,15 @@ def test_learning_searcher_resumed_after_kills_gives_exactly_num_samples(tmp_pat
     pytest.importorskip({"bohb": "scipy"}.get(searcher, searcher))
     report = kill_and_resume(tmp_path, searcher=searcher, num_samples=12, kills=3, seed=1)
     assert report.kills == 3
-    check_experiment(tmp_path, report, num_samples=12)
+    counts = check_experiment(tmp_path, report, num_samples=12)
+    assert counts["restarts"] > 0  # trials restarted after kills, from their checkpoints
 
 
 def test_asha_resumed_after_kills_logs_every_iteration_once(tmp_path):
     report = kill_and_resume(tmp_path, scheduler="asha", num_samples=12, kills=3, seed=2)
     assert report.kills == 3
-    check_experiment(tmp_path, report, num_samples=12)
+    counts = check_experiment(tmp_path, report, num_samples=12)
+    assert counts["restarts"] > 0  # trials restarted after kills, from their checkpoints
 
 
 def test_pbt_resumed_after_kills_logs_every_iteration_once(tmp_path):
