@@ -175,7 +175,9 @@ class Controller:
         self._scheduler.on_trial_add(self._view, trial)
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
-            writer.record_trial(trial, self._search_state_for_journal())
+            writer.record_trial(
+                trial, self._search_state_for_journal(), _safe_state(self._scheduler, False)
+            )
             # on disk before the trial can create its directory or log anything: a resume
             # never makes the same trial again under a second directory
             writer.flush()
@@ -871,9 +873,9 @@ class Controller:
         if last and not last.get("done"):
             last["done"] = True
         self._table.set_status(trial, TrialStatus.TERMINATED)
-        self._dirty(trial)
         self._scheduler.on_trial_complete(self._view, trial, last)
         self._search.on_trial_complete(trial.trial_id, last or None, error=False)
+        self._dirty(trial)  # with the policies' states that know it ended
         self._callbacks.on_trial_complete(
             iteration=self._iteration, trials=self._table.trials, trial=trial
         )
@@ -900,7 +902,6 @@ class Controller:
             )
             return
         self._table.set_status(trial, TrialStatus.ERROR)
-        self._dirty(trial)
         if self._print_errors and self._verbose > 0:
             print(
                 f"Trial {trial} errored after {trial.last_result.get('training_iteration', 0)} "
@@ -909,6 +910,7 @@ class Controller:
             )
         self._scheduler.on_trial_error(self._view, trial)
         self._search.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
+        self._dirty(trial)  # with the policies' states that know it ended
         self._callbacks.on_trial_error(
             iteration=self._iteration, trials=self._table.trials, trial=trial
         )
@@ -933,8 +935,10 @@ class Controller:
     def _dirty(self, trial: Trial, *, journal: bool = True) -> None:
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
-            if journal:
-                writer.record_trial(trial)
+            if journal:  # with the policies' states: a resume finds them in step
+                writer.record_trial(
+                    trial, self._search_state_for_journal(), _safe_state(self._scheduler, False)
+                )
             else:
                 writer.mark_dirty()
 

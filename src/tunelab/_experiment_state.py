@@ -31,6 +31,8 @@ from tunelab._state_delta import diff as _diff_states
 STATE_FILE = "experiment_state.json"
 JOURNAL_FILE = "experiment_state.journal"
 STATE_VERSION = 1
+#: the policies whose states the journal carries (as deltas): key -> its delta's base key
+POLICY_STATES = {"search_alg": "search_base", "scheduler": "scheduler_base"}
 
 logger = logging.getLogger("tunelab")
 
@@ -192,12 +194,14 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
     if os.path.exists(journal):
         trials = data.setdefault("trials", [])
         index = {t["trial_id"]: i for i, t in enumerate(trials)}
-        search_seq: int | None = seen  # the entry whose search state ``data`` holds
+        # for each policy, the entry whose state ``data`` holds (None: none to trust)
+        held: dict[str, int | None] = dict.fromkeys(POLICY_STATES, seen)
         for entry in _journal_entries(journal):
             seq = entry.get("seq", 0)
             if isinstance(seq, (int, float)) and seq <= seen:
                 continue
-            search_seq = _apply_search_state(data, entry, search_seq, journal)
+            for key in POLICY_STATES:
+                held[key] = _apply_policy_state(data, entry, key, held[key], journal)
             if "trial" not in entry:  # a checkpoint of a known trial
                 record = entry["checkpoint"]
                 position = index.get(record["trial_id"])
@@ -214,37 +218,38 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
     return data
 
 
-def _apply_search_state(
-    data: dict[str, Any], entry: dict[str, Any], search_seq: int | None, journal: str
+def _apply_policy_state(
+    data: dict[str, Any], entry: dict[str, Any], key: str, held: int | None, journal: str
 ) -> int | None:
-    """Take the search state of a journal ``entry``: whole (``search_alg``) or as a delta
-    (``search_alg_delta``) to the state of entry ``search_base``. A delta whose base is not
-    the state held (a damaged line between them) is skipped with a warning, as are the
-    deltas after it, until the next whole state. Returns the seq of the state now held
+    """Take the state of policy ``key`` from a journal ``entry``: whole (``key``) or as a
+    delta (``<key>_delta``) to the state of entry ``POLICY_STATES[key]``. A delta whose base
+    is not the state held (a damaged line between them) is skipped with a warning, as are
+    the deltas after it, until the next whole state. Returns the seq of the state now held
     (None: none can be trusted until a whole one)."""
     seq = entry.get("seq")
-    if "search_alg" in entry:
-        data["search_alg"] = entry["search_alg"]
+    if key in entry:
+        data[key] = entry[key]
         return seq if isinstance(seq, int) else None
-    if "search_alg_delta" not in entry:
-        return search_seq
-    if search_seq is None:
+    delta = f"{key}_delta"
+    if delta not in entry:
+        return held
+    if held is None:
         return None
     try:
-        if entry.get("search_base") != search_seq:
+        base = entry.get(POLICY_STATES[key])
+        if base != held:
             raise ValueError(
-                f"it changes the state of entry {entry.get('search_base')!r}, but the state "
-                f"read is that of entry {search_seq!r}"
+                f"it changes the state of entry {base!r}, but the state read is that of "
+                f"entry {held!r}"
             )
-        data["search_alg"] = _apply_ops(
-            data.get("search_alg"), entry["search_alg_delta"], in_place=True
-        )
+        data[key] = _apply_ops(data.get(key), entry[delta], in_place=True)
     except (ValueError, TypeError, KeyError) as exc:
         logger.warning(
-            "tunelab: %s, entry %s: the search algorithm's state cannot be rebuilt (%s); it "
-            "resumes from an older state",
+            "tunelab: %s, entry %s: the %s state cannot be rebuilt (%s); it resumes from an "
+            "older state",
             journal,
             seq,
+            "search algorithm's" if key == "search_alg" else "scheduler's",
             exc,
         )
         return None
@@ -289,49 +294,66 @@ class ExperimentStateWriter:
         self._journal: Any = None  # the journal, opened unbuffered on the first flush
         self._broken = False  # a journal write failed: append nothing after its torn tail
         self._last_duration = 0.0
-        # the search state last written (a private decoded copy) and the seq of its entry
-        # (the snapshot's journal_seq): later ones are journaled as deltas to it
-        self._search_base: Any = None
-        self._search_seq: int | None = None
+        # per policy, the state last written (a private decoded copy) and the seq of its
+        # entry (the snapshot's journal_seq): later ones are journaled as deltas to it
+        self._bases: dict[str, tuple[Any, int]] = {}
 
     def start(self, seq: int = 0) -> None:
         """Continue numbering after ``seq`` (resume) and write the first snapshot."""
         self._seq = seq
         self.write()
 
-    def record_trial(self, trial: Any, search_state: Any = None) -> None:
+    def record_trial(
+        self, trial: Any, search_state: Any = None, scheduler_state: Any = None
+    ) -> None:
         """Journal ``trial`` (a :class:`Trial`): the raw state when plain JSON holds it
         (the common case, encoded once by the C encoder), else its JSON-safe state."""
         try:
-            self.record(trial.to_state(safe=False), search_state, strict=True)
+            self.record(
+                trial.to_state(safe=False),
+                search_state,
+                strict=True,
+                scheduler_state=scheduler_state,
+            )
         except (TypeError, ValueError):
-            self.record(trial.to_state(), search_state)
+            self.record(trial.to_state(), search_state, scheduler_state=scheduler_state)
 
     def record(
-        self, trial_state: dict[str, Any], search_state: Any = None, *, strict: bool = False
+        self,
+        trial_state: dict[str, Any],
+        search_state: Any = None,
+        *,
+        strict: bool = False,
+        scheduler_state: Any = None,
     ) -> None:
         """Append one trial's new state to the journal (handed to the OS at the next
-        :meth:`flush`), with the search algorithm's state when the trial is new (so a resume
-        does not create it again). ``strict``: raise instead of stringifying odd values."""
+        :meth:`flush`), with the search algorithm's and the scheduler's states as they are
+        after the change (so that a resume neither creates a trial again nor finds its
+        policies behind the trials). Policy states go as deltas to the last one written.
+        ``strict``: raise instead of stringifying odd values."""
         seq = self._seq + 1
         entry: dict[str, Any] = {"seq": seq, "trial": trial_state}
-        ops = None
-        if search_state is not None:
-            if self._search_seq is None:
-                entry["search_alg"] = search_state
-            else:  # learning searchers' states grow with the trials: write what changed
-                ops = _diff_states(self._search_base, search_state)
-                if ops:
-                    entry["search_alg_delta"] = ops
-                    entry["search_base"] = self._search_seq
+        changes: list[tuple[str, Any, Any]] = []
+        for key, state in (("search_alg", search_state), ("scheduler", scheduler_state)):
+            if state is None:
+                continue
+            base = self._bases.get(key)
+            if base is None:
+                entry[key] = state
+                changes.append((key, state, None))
+                continue
+            ops = _diff_states(base[0], state)  # states grow with the trials: what changed
+            if ops:
+                entry[f"{key}_delta"] = ops
+                entry[POLICY_STATES[key]] = base[1]
+                changes.append((key, None, ops))
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
-        if search_state is not None:
-            if self._search_seq is None:
-                self._search_base = _private_copy(search_state)
-                self._search_seq = seq
-            elif ops:
-                _apply_ops(self._search_base, _private_copy(ops), in_place=True)
-                self._search_seq = seq
+        for key, state, ops in changes:
+            if ops is None:
+                self._bases[key] = (_private_copy(state), seq)
+            else:
+                _apply_ops(self._bases[key][0], _private_copy(ops), in_place=True)
+                self._bases[key] = (self._bases[key][0], seq)
         self._seq = seq
         self._lines.append(line + "\n")
         self._dirty = True
@@ -403,11 +425,11 @@ class ExperimentStateWriter:
             document.setdefault("version", STATE_VERSION)
             document["journal_seq"] = self._seq
         write_json_atomic(self.path, document, text=text, what="the experiment state")
-        if document.get("search_alg") is not None:
-            self._search_base = _private_copy(document["search_alg"])
-            self._search_seq = self._seq
-        else:
-            self._search_base = self._search_seq = None
+        self._bases = {
+            key: (_private_copy(document[key]), self._seq)
+            for key in POLICY_STATES
+            if document.get(key) is not None
+        }
         # the snapshot holds everything up to seq: start a fresh journal
         self._lines.clear()
         self._close_journal()

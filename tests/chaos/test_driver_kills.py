@@ -25,6 +25,18 @@ def test_learning_searcher_resumed_after_kills_gives_exactly_num_samples(tmp_pat
     assert counts["restarts"] > 0  # trials restarted after kills, from their checkpoints
 
 
+def test_bohb_with_hyperband_resumed_after_kills_never_hangs(tmp_path):
+    """HyperBandForBOHB pauses trials at rungs: after a kill the scheduler's state must
+    match the trials (it is journaled with every status change), or the paused trials wait
+    for a bracket that never fills (a hang the soak found)."""
+    pytest.importorskip("scipy")
+    report = kill_and_resume(
+        tmp_path, searcher="bohb", scheduler="hb_bohb", num_samples=12, kills=5, seed=4
+    )
+    assert report.kills == 5
+    check_experiment(tmp_path, report, num_samples=12)
+
+
 def test_asha_resumed_after_kills_logs_every_iteration_once(tmp_path):
     report = kill_and_resume(tmp_path, scheduler="asha", num_samples=12, kills=3, seed=2)
     assert report.kills == 3

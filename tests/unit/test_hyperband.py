@@ -294,3 +294,28 @@ def test_bohb_without_a_searcher_is_plain_hyperband() -> None:
     runner = Runner()
     a = runner.add(s, "a")
     assert s.on_trial_result(runner, a, {"training_iteration": 1, "loss": 1.0}) == "PAUSE"
+
+
+@pytest.mark.parametrize("cls", [HyperBandScheduler, HyperBandForBOHB])
+def test_a_trial_that_left_its_bracket_never_joins_another_after_a_resume(cls: type) -> None:
+    """A driver killed after HyperBand let a trial go (stopped at a rung) but before the
+    trial ended: on resume the trial comes back unfinished. It is stopped, not placed in
+    the next bracket (whose rung would then wait for it forever)."""
+    s = hb(cls, max_t=9, reduction_factor=3)
+    runner = Runner()
+    trials = [runner.add(s, f"t{i}") for i in range(9)]  # the first bracket
+    for i, trial in enumerate(trials):  # all reach the first rung: the worst are stopped
+        report(s, runner, trial, 1, float(i))
+    state = json.loads(json.dumps(s.get_state()))
+    left = [t for t in trials if t.trial_id not in state["brackets"][0]["live"]]
+    assert left
+    # resumed: a fresh scheduler from the saved state; a trial it let go is unfinished
+    resumed = hb(cls, max_t=9, reduction_factor=3)
+    resumed.set_state(state)
+    runner2 = Runner()
+    back = Trial("fake", trial_id=left[0].trial_id)
+    back.status = TrialStatus.PENDING
+    runner2.trials.append(back)
+    resumed.on_trial_add(runner2, back)
+    assert runner2.stopped == [back.trial_id]
+    assert all(back.trial_id not in b["trials"] for b in resumed.get_state()["brackets"][1:])

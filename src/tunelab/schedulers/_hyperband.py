@@ -103,6 +103,7 @@ class HyperBandScheduler(TrialScheduler):
         self._s_max = s_max
         self._brackets: list[_Bracket] = []
         self._bracket_of: dict[str, int] = {}
+        self._placed: set[str] = set()  # every trial ever placed in a bracket
         self._trials: dict[str, Trial] = {}
         self._resume: dict[str, None] = {}  # promoted, to resume (in promotion order)
         self._stops = S.StopRequests()  # losers held at a rung, to be stopped
@@ -138,12 +139,19 @@ class HyperBandScheduler(TrialScheduler):
         self._trials[trial_id] = trial
         if trial_id in self._bracket_of:
             return
+        if trial_id in self._placed:
+            # it left its bracket (stopped at a rung, or past max_t) and a resume brought it
+            # back before it had ended: HyperBand is done with it, it must not join another
+            self._stops.add(trial_id)
+            self._stops.process(runner, self._trials)
+            return
         bracket = self._brackets[-1] if self._brackets else None
         if bracket is None or bracket.closed:
             bracket = self._new_bracket()
         bracket.trials.append(trial_id)
         bracket.live[trial_id] = None
         self._bracket_of[trial_id] = bracket.index
+        self._placed.add(trial_id)
         if len(bracket.trials) >= bracket.capacity:
             bracket.closed = True
 
@@ -302,6 +310,7 @@ class HyperBandScheduler(TrialScheduler):
         S.restore_common_state(self, state)
         self._brackets = []
         self._bracket_of = {}
+        self._placed = set()
         for saved in state["brackets"]:
             bracket = self._new_bracket()
             bracket.rung = int(saved["rung"])
@@ -311,6 +320,7 @@ class HyperBandScheduler(TrialScheduler):
             bracket.reached = {str(t): S.decode_reward(r) for t, r in saved["reached"]}
             for trial_id in bracket.live:
                 self._bracket_of[trial_id] = bracket.index
+            self._placed.update(bracket.trials)
         self._resume = {str(t): None for t in state["resume"]}
         self._stops.set_state(state["stops"])
         self._num_stopped = int(state["num_stopped"])
