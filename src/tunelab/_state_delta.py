@@ -11,7 +11,8 @@ lists, strings, numbers, booleans, None); no I/O.
 An operation is ``[path, "set", value]`` (replace the value at ``path``; an empty path
 replaces the whole document), ``[path, "del"]`` (remove a dict key) or
 ``[path, "tail", keep, items]`` (keep the first ``keep`` items of the list at ``path`` and
-append ``items``). ``path`` is a list of dict keys.
+append ``items``). ``path`` is a list of dict keys and list indices (a nested list that
+grew inside a list whose other items did not change).
 """
 
 from __future__ import annotations
@@ -31,30 +32,60 @@ def diff(old: Any, new: Any) -> list[Op]:
     return ops
 
 
-def _diff(old: Any, new: Any, path: list[str], ops: list[Op]) -> None:
+def _diff(old: Any, new: Any, path: list[Any], ops: list[Op]) -> None:
     if type(old) is not type(new):
         ops.append([list(path), "set", new])
     elif isinstance(new, dict):
         if old == new:
             return
+        changed = _changed_keys(old, new)
         for key in old:
             if key not in new:
                 ops.append([[*path, key], "del"])
-        for key, value in new.items():
+        for key in new:  # in order: keys added come back in the same order
             if key not in old:
-                ops.append([[*path, key], "set", value])
-            else:
-                _diff(old[key], value, [*path, key], ops)
+                ops.append([[*path, key], "set", new[key]])
+            elif changed is None or key in changed:
+                _diff(old[key], new[key], [*path, key], ops)
     elif isinstance(new, list):
-        keep = _common_prefix(old, new)
-        if keep == len(old) == len(new):
-            return
-        if keep * 2 < len(new) or not path:  # mostly new (or the root): the value itself
-            ops.append([list(path), "set", new])
-        else:
-            ops.append([list(path), "tail", keep, new[keep:]])
+        _diff_list(old, new, path, ops)
     elif old != new or (old is not new and _is_nan(old) != _is_nan(new)):
         ops.append([list(path), "set", new])
+
+
+def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> set[Any] | None:
+    """Keys whose values differ, found at C speed when the values are hashable (None:
+    they are not; every common key is compared)."""
+    try:
+        return {key for key, _ in new.items() ^ old.items()}
+    except TypeError:
+        return None
+
+
+#: at most this many changed items of equal-length lists are described one by one
+_MAX_ITEM_OPS = 4
+
+
+def _diff_list(old: list[Any], new: list[Any], path: list[Any], ops: list[Op]) -> None:
+    keep = _common_prefix(old, new)
+    if keep == len(old) == len(new):
+        return
+    overlap = min(len(old), len(new))
+    if path and len(new) >= len(old) > keep:
+        # items changed in place (a nested list that grew): describe them one by one
+        changed = [i for i in range(keep, overlap) if not _same(old[i], new[i])]
+        if len(changed) <= _MAX_ITEM_OPS and all(
+            isinstance(new[i], (dict, list)) and type(old[i]) is type(new[i]) for i in changed
+        ):
+            for i in changed:
+                _diff(old[i], new[i], [*path, i], ops)
+            if len(new) > len(old):
+                ops.append([list(path), "tail", len(old), new[len(old) :]])
+            return
+    if keep * 2 < len(new) or not path:  # mostly new (or the root): the value itself
+        ops.append([list(path), "set", new])
+    else:
+        ops.append([list(path), "tail", keep, new[keep:]])
 
 
 def _is_nan(value: Any) -> bool:
@@ -63,6 +94,8 @@ def _is_nan(value: Any) -> bool:
 
 def _common_prefix(old: list[Any], new: list[Any]) -> int:
     limit = min(len(old), len(new))
+    if old[:limit] == new[:limit]:  # the common case (a list that grew), at C speed
+        return limit
     index = 0
     while index < limit and _same(old[index], new[index]):
         index += 1
@@ -98,12 +131,18 @@ def apply(old: Any, ops: list[Op], *, in_place: bool = False) -> Any:
             continue
         parent = _walk(document, path[:-1], op)
         key = path[-1]
+        if isinstance(parent, list) and not (
+            isinstance(key, int) and not isinstance(key, bool) and 0 <= key < len(parent)
+        ):
+            raise ValueError(f"state delta {op!r} does not fit the document")
+        if isinstance(parent, dict) and not isinstance(key, str):
+            raise ValueError(f"state delta {op!r} does not fit the document")
         if kind == "set" and len(op) == 3:
             parent[key] = op[2] if in_place else copy.deepcopy(op[2])
-        elif kind == "del" and len(op) == 2:
+        elif kind == "del" and len(op) == 2 and isinstance(parent, dict):
             parent.pop(key, None)
         elif kind == "tail" and len(op) == 4:
-            current = parent.get(key)
+            current = parent[key] if isinstance(parent, list) else parent.get(key)
             keep, items = op[2], op[3]
             if (
                 not isinstance(current, list)
@@ -122,12 +161,25 @@ def apply(old: Any, ops: list[Op], *, in_place: bool = False) -> Any:
     return document
 
 
-def _walk(document: Any, path: list[Any], op: Op) -> dict[str, Any]:
+def _walk(document: Any, path: list[Any], op: Op) -> Any:
     node = document
     for key in path:
-        if not isinstance(node, dict) or key not in node:
+        if _has(node, key):
+            node = node[key]
+        else:
             raise ValueError(f"state delta {op!r} does not fit the document")
-        node = node[key]
-    if not isinstance(node, dict):
+    if not isinstance(node, (dict, list)):
         raise ValueError(f"state delta {op!r} does not fit the document")
     return node
+
+
+def _has(node: Any, key: Any) -> bool:
+    """``node[key]`` exists: a dict's str key or a list's index."""
+    if isinstance(node, dict):
+        return isinstance(key, str) and key in node
+    return (
+        isinstance(node, list)
+        and isinstance(key, int)
+        and not isinstance(key, bool)
+        and 0 <= key < len(node)
+    )

@@ -76,7 +76,7 @@ def kill_and_resume(
     seed: int = 0,
     max_new_steps: int = 6,
     max_wait_s: float = 0.05,
-    timeout_s: float = 180.0,
+    timeout_s: float = 90.0,
 ) -> KillReport:
     """Kill the driver ``kills`` times, each at a random moment after it logged 1 to
     ``max_new_steps`` new results, resuming each time; then run it to the end."""
@@ -111,7 +111,12 @@ def kill_and_resume(
     logged = _logged(storage / name)
     final = _driver(storage, name, searcher, scheduler, num_samples, True)
     report.resumes.append((final.pid, logged))
-    report.stdout, report.stderr = final.communicate(timeout=timeout_s)
+    try:
+        report.stdout, report.stderr = final.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        final.kill()  # a hung resume: never leave it running after the test
+        final.communicate()
+        raise AssertionError(f"the final resume did not finish within {timeout_s} s") from None
     if final.returncode != 0:
         raise AssertionError(f"the final resume failed:\n{report.stderr}")
     return report

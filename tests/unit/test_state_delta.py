@@ -149,3 +149,31 @@ def test_a_snapshot_restarts_the_deltas_from_its_state(tmp_path):
     lines = (tmp_path / "experiment_state.journal").read_text().splitlines()
     assert all("search_alg_delta" in json.loads(line) for line in lines)
     assert load_state(str(tmp_path))["search_alg"] == _search_state(5)
+
+
+def test_nested_lists_that_grow_and_big_dicts_give_small_deltas():
+    # ASHA-like: per bracket, per rung, the (trial, reward) pairs recorded so far
+    old = {
+        "rungs": [[[[f"t{i}", i / 7] for i in range(500)], []], [[], []]],
+        "bracket_of": {f"t{i}": 0 for i in range(500)},
+    }
+    new = json.loads(json.dumps(old))
+    new["rungs"][0][0].append(["t500", 1.5])
+    new["bracket_of"]["t500"] = 0
+    ops = diff(old, new)
+    assert len(json.dumps(ops)) < 200, ops
+    assert apply(old, ops) == new
+    assert apply(json.loads(json.dumps(old)), ops, in_place=True) == new
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(), max_size=6), max_size=5), st.data())
+def test_lists_of_lists_rebuild_whatever_changed(old, data):
+    new = [
+        [*item, *data.draw(st.lists(st.integers(), max_size=2))]
+        if data.draw(st.booleans())
+        else item
+        for item in old
+    ] + data.draw(st.lists(st.lists(st.integers(), max_size=3), max_size=2))
+    doc_old, doc_new = {"x": old}, {"x": new}
+    assert apply(doc_old, diff(doc_old, doc_new)) == doc_new
