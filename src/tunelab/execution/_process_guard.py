@@ -60,19 +60,8 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
     prctl = _prctl()
     if prctl is None:
         return False
-    import ctypes
 
-    try:
-        ok: int = prctl(
-            _PR_SET_PDEATHSIG,
-            ctypes.c_ulong(int(sig)),
-            ctypes.c_ulong(0),
-            ctypes.c_ulong(0),
-            ctypes.c_ulong(0),
-        )
-    except Exception:
-        return False
-    return ok == 0
+    return _prctl_set(prctl, _PR_SET_PDEATHSIG, int(sig))
 
 
 def parent_death_signal() -> int | None:
@@ -111,15 +100,17 @@ def become_subreaper() -> bool:
     prctl = _prctl()
     if prctl is None:
         return False
+
+    return _prctl_set(prctl, _PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _prctl_set(prctl: Any, option: int, value: int) -> bool:
+    """``prctl(option, value, 0, 0, 0)`` succeeded."""
     import ctypes
 
     try:
         ok: int = prctl(
-            _PR_SET_CHILD_SUBREAPER,
-            ctypes.c_ulong(1),
-            ctypes.c_ulong(0),
-            ctypes.c_ulong(0),
-            ctypes.c_ulong(0),
+            option, ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)
         )
     except Exception:
         return False

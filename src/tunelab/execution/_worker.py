@@ -400,14 +400,7 @@ class Worker:
                 task = self._tasks.get()
                 if task is None:
                     break
-                try:
-                    self.run_task(task)
-                except BaseException as exc:
-                    if self._detached:
-                        _exit_forked_child(exc)
-                    raise
-                if self._detached:
-                    _exit_forked_child(None)
+                self._in_parent_only(self.run_task, task)
         finally:
             self.outbox.close()
             if self._reusable is not None:
@@ -506,15 +499,21 @@ class Worker:
     def _run_guarded(self, task: dict[str, Any]) -> tuple[str, Any]:
         """:meth:`_run`; a process forked inside the trial exits here instead of returning
         into the worker loop (which would end the parent's trial)."""
+        outcome: tuple[str, Any] = self._in_parent_only(self._run, task)
+        return outcome
+
+    def _in_parent_only(self, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)``; a forked child (see :meth:`_detach`) that gets back here, by a
+        return or an exception, exits at once instead."""
         try:
-            outcome = self._run(task)
+            result = call(*args)
         except BaseException as exc:
             if self._detached:
                 _exit_forked_child(exc)
             raise
         if self._detached:
             _exit_forked_child(None)
-        return outcome
+        return result
 
     def _run(self, task: dict[str, Any]) -> tuple[str, Any]:
         from tunelab import _session
