@@ -175,9 +175,7 @@ class Controller:
         self._scheduler.on_trial_add(self._view, trial)
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
-            writer.record_trial(
-                trial, self._search_state_for_journal(), _safe_state(self._scheduler, False)
-            )
+            self._journal(writer, trial)
             # on disk before the trial can create its directory or log anything: a resume
             # never makes the same trial again under a second directory
             writer.flush()
@@ -923,22 +921,21 @@ class Controller:
                 )
             self._stop_all(f"trial {trial} failed and fail_fast is set")
 
-    def _search_state_for_journal(self) -> Any:
-        """The search state journaled with each new trial, in the same line: a resume
-        then continues the search exactly after the last trial it knows of (no trial
-        created twice, no configuration suggested again, never more than ``num_samples``).
-        Model-based searchers' states grow with the number of trials; encoded by the C
-        encoder, their cost per new trial stays near what choosing the configuration costs
-        (CHANGELOG, issue 10)."""
-        return _safe_state(self._search, safe=False)
+    def _journal(self, writer: Any, trial: Trial) -> None:
+        """Journal ``trial`` with the search algorithm's and the scheduler's states as they
+        are now: a resume then finds the policies in step with the trials (no trial created
+        twice, no configuration suggested again, never more than ``num_samples``, no bracket
+        waiting for a trial that ended). The states are raw (the writer encodes them with
+        the C encoder and writes what changed since the last ones)."""
+        writer.record_trial(
+            trial, _safe_state(self._search, safe=False), _safe_state(self._scheduler, False)
+        )
 
     def _dirty(self, trial: Trial, *, journal: bool = True) -> None:
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
-            if journal:  # with the policies' states: a resume finds them in step
-                writer.record_trial(
-                    trial, self._search_state_for_journal(), _safe_state(self._scheduler, False)
-                )
+            if journal:
+                self._journal(writer, trial)
             else:
                 writer.mark_dirty()
 

@@ -348,15 +348,13 @@ class ExperimentStateWriter:
                 entry[POLICY_STATES[key]] = base[1]
                 changes.append((key, None, ops))
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
+        self._append(line)
         for key, state, ops in changes:
             if ops is None:
                 self._bases[key] = (_private_copy(state), seq)
             else:
                 _apply_ops(self._bases[key][0], _private_copy(ops), in_place=True)
                 self._bases[key] = (self._bases[key][0], seq)
-        self._seq = seq
-        self._lines.append(line + "\n")
-        self._dirty = True
 
     def record_checkpoint(
         self,
@@ -375,7 +373,10 @@ class ExperimentStateWriter:
             record["state"] = state
         if dropped:
             record["dropped"] = list(dropped)
-        line = json.dumps({"seq": self._seq + 1, "checkpoint": record}, default=json_default)
+        self._append(json.dumps({"seq": self._seq + 1, "checkpoint": record}, default=json_default))
+
+    def _append(self, line: str) -> None:
+        """Buffer ``line``, the entry numbered ``seq + 1`` (handed to the OS by :meth:`flush`)."""
         self._seq += 1
         self._lines.append(line + "\n")
         self._dirty = True

@@ -28,18 +28,23 @@ _TAIL_BYTES = 1 << 16  # how much of a file's end is read to find its last line
 def _last_line(path: str) -> bytes | None:
     """The last line of ``path`` when the file ends with a newline (else None: a torn
     line, an empty file, or a line longer than the tail read)."""
-    with open(path, "rb") as fh:
-        size = fh.seek(0, os.SEEK_END)
-        if size == 0:
-            return None
-        fh.seek(max(0, size - _TAIL_BYTES))
-        tail = fh.read()
+    size, tail = _tail(path)
+    if size == 0:
+        return None
     if not tail.endswith(b"\n"):
         return None
     start = tail.rfind(b"\n", 0, len(tail) - 1)
     if start < 0 and size > len(tail):
         return None
     return tail[start + 1 :]
+
+
+def _tail(path: str) -> tuple[int, bytes]:
+    """(size of ``path``, its last ``_TAIL_BYTES`` bytes)."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - _TAIL_BYTES))
+        return size, fh.read()
 
 
 def _iteration_of_json(raw: bytes) -> tuple[dict[str, Any], Any] | None:
@@ -256,10 +261,7 @@ def latest_logged_checkpoint(trial_dir: str) -> dict[str, Any] | None:
     limit = _last_csv_iteration(os.path.join(trial_dir, "progress.csv"))
     path = os.path.join(trial_dir, "result.json")
     try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - _TAIL_BYTES))
-            tail = fh.read()
+        size, tail = _tail(path)
     except OSError:
         return None
     lines = tail.split(b"\n")

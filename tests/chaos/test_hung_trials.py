@@ -81,18 +81,25 @@ def _check_force_ended(trial, words, pids_dir, status="TERMINATED", steps=(1, 2)
     assert any(f"pid {pid})" in text for pid in pids), (pids, text)
 
 
-def test_time_budget_ends_a_trial_that_never_reports(tmp_path):
+def _run_bounded(tmp_path, trainable, config=None, **kwargs):
+    """``tune.run`` of a trainable that hangs; returns (analysis, pids dir) after checking
+    that the run ended within the bound."""
     pids = tmp_path / "pids"
     pids.mkdir()
     start = time.monotonic()
     analysis = tune.run(
-        _hang_after_reports,
-        config={"pids": str(pids)},
-        time_budget_s=1.0,
+        trainable,
+        config={"pids": str(pids), **(config or {})},
         storage_path=str(tmp_path / "results"),
         verbose=0,
+        **kwargs,
     )
     assert time.monotonic() - start < BOUND_S
+    return analysis, pids
+
+
+def test_time_budget_ends_a_trial_that_never_reports(tmp_path):
+    analysis, pids = _run_bounded(tmp_path, _hang_after_reports, time_budget_s=1.0)
     (trial,) = analysis.trials
     _check_force_ended(
         trial, ["did not respond to a stop request (the time budget of 1 s ran out)"], pids
@@ -100,17 +107,12 @@ def test_time_budget_ends_a_trial_that_never_reports(tmp_path):
 
 
 def test_stop_on_time_total_s_is_enforced_by_the_controller(tmp_path):
-    pids = tmp_path / "pids"
-    pids.mkdir()
-    start = time.monotonic()
-    analysis = tune.run(
+    analysis, pids = _run_bounded(
+        tmp_path,
         _hang_after_reports,
-        config={"pids": str(pids), "reports": tune.grid_search([1, 2])},
+        {"reports": tune.grid_search([1, 2])},
         stop={"time_total_s": 1.0},
-        storage_path=str(tmp_path / "results"),
-        verbose=0,
     )
-    assert time.monotonic() - start < BOUND_S
     assert len(analysis.trials) == 2
     for trial in analysis.trials:
         steps = tuple(range(1, trial.config["reports"] + 1))
@@ -139,17 +141,7 @@ def _hangs_when_stopped(config):
 
 
 def test_a_scheduler_stop_ends_a_trial_whose_cleanup_hangs(tmp_path):
-    pids = tmp_path / "pids"
-    pids.mkdir()
-    start = time.monotonic()
-    analysis = tune.run(
-        _hangs_when_stopped,
-        config={"pids": str(pids)},
-        scheduler=_StopAtFirstResult(),
-        storage_path=str(tmp_path / "results"),
-        verbose=0,
-    )
-    assert time.monotonic() - start < BOUND_S
+    analysis, pids = _run_bounded(tmp_path, _hangs_when_stopped, scheduler=_StopAtFirstResult())
     (trial,) = analysis.trials
     _check_force_ended(trial, ["did not respond to a stop request", "STOP"], pids, steps=(1,))
 
