@@ -106,8 +106,8 @@ class TrialFactory:
                 "num_samples, run"
             )
         rt = next((r for r in self._runtimes if r.experiment.name == name), self._runtimes[0])
-        run = spec.get("run")
-        if run is not None and run != rt.experiment.trainable_name:
+        run = spec.get("run", rt.experiment.trainable_name)
+        if run != rt.experiment.trainable_name:
             raise ValueError(
                 f"add_trials_from_spec: run={run!r} is not this experiment's trainable "
                 f"({rt.experiment.trainable_name!r})"
