@@ -5,7 +5,7 @@
 the search-space functions, ``report``/``session``/``track``, ``Trainable`` and more.
 """
 
-from tunelab import air, session, track
+from tunelab import air, session, track, train
 from tunelab._callback import Callback
 from tunelab._checkpoint import Checkpoint
 from tunelab._config import (
@@ -153,6 +153,7 @@ __all__ = [
     "sample_from",
     "session",
     "track",
+    "train",
     "uniform",
     "with_parameters",
     "with_resources",

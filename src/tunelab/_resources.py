@@ -185,8 +185,9 @@ def resources_from_request(
     """Normalise any generation's resource request to a :class:`PlacementGroupFactory`.
 
     Accepts None (-> None: the caller decides the default), a ``PlacementGroupFactory``,
-    a :class:`Resources`, or a dict: ``{"cpu": 2, "gpu": 1}``, ``{"CPU": 1, "GPU": 0.5}``,
-    ``{"cpu": 1, "extra_cpu": 2}``, ``{"cpu": 1, "custom_resources": {"tpu": 1}}``,
+    a :class:`Resources`, a ``tunelab.train.ScalingConfig``, or a dict: ``{"cpu": 2,
+    "gpu": 1}``, ``{"CPU": 1, "GPU": 0.5}``, ``{"cpu": 1, "extra_cpu": 2}``,
+    ``{"cpu": 1, "custom_resources": {"tpu": 1}}``,
     ``{"cpu": 1, "memory": 2**30, "my_accel": 1}``. A non-empty dict without a cpu entry
     asks for 0 CPUs; an empty dict asks for 1 CPU.
     """
@@ -196,10 +197,20 @@ def resources_from_request(
         return value
     if isinstance(value, Resources):
         return value.to_placement_group_factory()
+    as_factory = getattr(value, "as_placement_group_factory", None)
+    if callable(as_factory) and not isinstance(value, type):
+        # a ScalingConfig (tunelab.train): the coordinator's bundle, then one per worker
+        factory = as_factory()
+        if not isinstance(factory, PlacementGroupFactory):
+            raise TypeError(
+                f"{argument}: {value!r}.as_placement_group_factory() must return a "
+                f"PlacementGroupFactory, got {factory!r}"
+            )
+        return factory
     if not isinstance(value, Mapping):
         raise TypeError(
-            f"{argument} must be a dict of resources, a PlacementGroupFactory or None, "
-            f"got {value!r}"
+            f"{argument} must be a dict of resources, a PlacementGroupFactory, a "
+            f"ScalingConfig or None, got {value!r}"
         )
     for key in value:
         if not isinstance(key, str):

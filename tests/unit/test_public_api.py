@@ -70,6 +70,7 @@ EXPECTED_TOP_LEVEL = {
     "sample_from",
     "session",
     "track",
+    "train",
     "uniform",
     "with_parameters",
     "with_resources",
@@ -113,6 +114,9 @@ PORTING_PATHS = [
     ("tunelab.result", "DONE"),
     ("tunelab", "ExperimentAnalysis"),
     ("tunelab.track", "log"),
+    ("tunelab.train", "report"),
+    ("tunelab.train", "Checkpoint"),
+    ("tunelab.train", "ScalingConfig"),
     ("tunelab.execution", "LocalExecutor"),
     ("tunelab.execution", "InProcessExecutor"),
 ]
