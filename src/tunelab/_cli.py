@@ -1,5 +1,5 @@
 """The ``tunelab`` command line: ``ls``, ``lsx``, ``plot``, ``run``, ``dashboard``,
-``add-note`` and ``demo``.
+``add-note``, ``port`` and ``demo``.
 
 This module builds the argument parser and turns errors into one line on standard error
 and a non-zero exit status (2: bad input, 1: the work failed, 130: interrupted). The
@@ -152,6 +152,22 @@ by the trial processes. YAML needs the `yaml` extra: pip install "tunelab[yaml]"
 Exit status 1 when a trial failed.
 """
 
+_PORT_HELP = """\
+Rewrites the imports of Ray Tune scripts to tunelab's: ray.tune -> tunelab,
+ray.tune.<sub> -> tunelab.<sub>, ray.<other> -> tunelab.<other>, `import ray` ->
+`import tunelab as ray`. Only import statements change; comments, whitespace and lines are
+kept. An import of a Ray Tune example helper that lies next to the script
+(`from ray.tune.examples.mnist_pytorch import train`) becomes an import of that file
+(`from mnist_pytorch import train`). Prints every changed line and what has no counterpart
+in tunelab (ray.rllib, ray.remote, ...) with its line number; changes nothing on disk
+unless --write is given.
+
+examples:
+  tunelab port train.py              # show what would change
+  tunelab port --diff train.py       # as a unified diff
+  tunelab port --write *.py          # rewrite the files in place
+"""
+
 
 def _build_parser() -> _Parser:
     parser = _Parser(
@@ -234,6 +250,17 @@ def _build_parser() -> _Parser:
     )
     note.add_argument("path", metavar="PATH")
     note.add_argument("--filename", default="note.txt", help="the note's file name")
+
+    port = sub.add_parser(
+        "port",
+        help="rewrite the imports of Ray Tune scripts to tunelab's",
+        description=_PORT_HELP,
+        formatter_class=raw,
+    )
+    port.add_argument("scripts", nargs="+", metavar="SCRIPT", help="Python files to port")
+    how = port.add_mutually_exclusive_group()
+    how.add_argument("--write", action="store_true", help="rewrite the files in place")
+    how.add_argument("--diff", action="store_true", help="print a unified diff")
     return parser
 
 
@@ -256,6 +283,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "run": commands.run,
         "dashboard": commands.dashboard,
         "add-note": commands.add_note,
+        "port": commands.port,
     }
 
 

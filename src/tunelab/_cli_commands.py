@@ -7,17 +7,21 @@ can fix is raised as :class:`~tunelab._cli.CLIError` (one line on standard error
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import io
 import json
 import operator
 import os
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import tokenize
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tunelab._cli import CLIError
@@ -25,7 +29,9 @@ from tunelab._cli import CLIError
 if TYPE_CHECKING:
     from pandas import DataFrame
 
-__all__ = ["add_note", "dashboard", "load_experiment_specs", "ls", "lsx", "plot", "run"]
+    from tunelab._port import PortResult
+
+__all__ = ["add_note", "dashboard", "load_experiment_specs", "ls", "lsx", "plot", "port", "run"]
 
 #: Columns ``tunelab ls`` shows by default (then the metric and ``config/*``), as Ray Tune's
 #: ``tune ls`` plus ``status``.
@@ -459,4 +465,111 @@ def add_note(args: argparse.Namespace) -> int:
         raise CLIError(f"cannot start the editor {editor!r} (set $EDITOR): {exc}") from None
     if status != 0:
         raise CLIError(f"the editor {editor!r} exited with status {status}", status=1)
+    return 0
+
+
+# -- port -----------------------------------------------------------------------------------
+def _read_script(path: str) -> tuple[str, str]:
+    """The text of the Python file ``path`` (line endings kept) and its encoding."""
+    if not os.path.exists(path):
+        raise CLIError(f"{path!r} does not exist")
+    if not os.path.isfile(path):
+        raise CLIError(f"{path!r} is not a file")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding), encoding
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        raise CLIError(f"{path}: cannot read it as Python source: {exc}") from None
+
+
+def _modules_in(folder: str) -> dict[str, str]:
+    """The modules directly in ``folder``: name -> the package directory, or ``""``."""
+    found: dict[str, str] = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(".py") and entry.is_file():
+                found.setdefault(entry.name[:-3], "")
+            elif entry.is_dir() and os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                found[entry.name] = entry.path
+    return {name: path for name, path in found.items() if name.isidentifier()}
+
+
+def _siblings(path: str, scripts: Sequence[str]) -> set[str]:
+    """Module names importable from ``path``'s directory: its ``*.py`` files and packages,
+    the packages' modules (``pkg.module``), and the scripts ported with it from there; not
+    the script itself (``pbt_transformers/pbt_transformers.py`` imports its neighbours as
+    ``ray.tune.examples.pbt_transformers.utils``)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    names: set[str] = set()
+    for name, package in _modules_in(folder).items():
+        names.add(name)
+        if package:
+            names.update(f"{name}.{inner}" for inner in _modules_in(package))
+    for script in scripts:
+        if os.path.dirname(os.path.abspath(script)) == folder:
+            names.add(os.path.splitext(os.path.basename(script))[0])
+    names.discard(os.path.splitext(os.path.basename(path))[0])
+    return names
+
+
+def _port_script(path: str, scripts: Sequence[str]) -> tuple[PortResult, str, str]:
+    from tunelab._port import port_source
+
+    text, encoding = _read_script(path)
+    try:
+        return port_source(text, siblings=_siblings(path, scripts)), text, encoding
+    except SyntaxError as exc:
+        raise CLIError(f"{path}: line {exc.lineno}: syntax error: {exc.msg}") from None
+    except ValueError as exc:  # a source Python cannot parse (null bytes, odd line endings)
+        raise CLIError(f"{path}: {exc}") from None
+
+
+def _diff(path: str, old: str, new: str) -> str:
+    def lines(text: str) -> list[str]:
+        return [line if line.endswith("\n") else line + "\n" for line in text.splitlines(True)]
+
+    return "".join(difflib.unified_diff(lines(old), lines(new), f"a/{path}", f"b/{path}"))
+
+
+def port(args: argparse.Namespace) -> int:
+    """``tunelab port SCRIPT... [--write | --diff]``: rewrite Ray Tune imports to tunelab's.
+
+    Every script is read and ported before anything is printed or written, so a bad script
+    (missing, not Python) changes nothing. Without a flag, prints each changed line
+    (``path:line: old -> new``) and what has no counterpart; ``--diff`` prints a unified
+    diff (the findings go to standard error); ``--write`` also replaces each changed file
+    atomically, keeping its encoding, line endings and permissions.
+    """
+    from tunelab._experiment_state import write_bytes_atomic
+
+    scripts: list[str] = args.scripts
+    ported = [(path, *_port_script(path, scripts)) for path in scripts]
+    changed = found = 0
+    for path, result, old, encoding in ported:
+        changed += len(result.changes)
+        found += len(result.findings)
+        findings = [f"{path}:{f.line}: no counterpart: {f.message}" for f in result.findings]
+        if args.diff:
+            sys.stdout.write(_diff(path, old, result.source))
+            for line in findings:
+                print(line, file=sys.stderr)
+            continue
+        if not result.changes:
+            print(f"{path}: no Ray import to change")
+        for change in result.changes:
+            print(f"{path}:{change.line}: {change.old.strip()} -> {change.new.strip()}")
+        for line in findings:
+            print(line)
+        if args.write and result.changed:
+            target = os.path.realpath(path)
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+            write_bytes_atomic(target, result.source.encode(encoding), what="the ported script")
+            os.chmod(target, mode)
+    if not args.diff:
+        done = "written" if args.write else "nothing written (--write to apply, --diff to see)"
+        print(
+            f"{len(ported)} file(s): {changed} line(s) changed, {found} without counterpart; {done}"
+        )
     return 0
