@@ -7,6 +7,7 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
+from tunelab._legacy_args import resolve_reward_attr
 from tunelab.schedulers import _support as S
 from tunelab.schedulers._trial_scheduler import Decision, DecisionPoints, TrialScheduler
 
@@ -106,7 +107,11 @@ class AsyncHyperBandScheduler(TrialScheduler):
         *,
         promotion: bool = False,
         seed: Any = None,
+        reward_attr: str | None = None,
     ) -> None:
+        metric, mode = resolve_reward_attr(
+            f"{type(self).__name__}()", reward_attr, metric, mode, stacklevel=3
+        )
         super().__init__(metric=metric, mode=mode)
         if metric is not None and not isinstance(metric, str):
             raise TypeError(f"{type(self).__name__}: `metric` must be a str, got {metric!r}")

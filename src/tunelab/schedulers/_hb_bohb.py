@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tunelab._legacy_args import resolve_reward_attr
 from tunelab.schedulers._hyperband import HyperBandScheduler
 from tunelab.schedulers._trial_scheduler import Decision
 
@@ -40,7 +41,12 @@ class HyperBandForBOHB(HyperBandScheduler):
         max_t: float = 81,
         reduction_factor: float = 3,
         stop_last_trials: bool = True,
+        *,
+        reward_attr: str | None = None,
     ) -> None:
+        metric, mode = resolve_reward_attr(
+            f"{type(self).__name__}()", reward_attr, metric, mode, stacklevel=3
+        )
         super().__init__(
             time_attr=time_attr,
             metric=metric,

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import TuneError
 from tunelab._json import json_safe
+from tunelab._legacy_args import resolve_reward_attr
 from tunelab.schedulers._pbt_explore import (
     explore,
     fill_missing,
@@ -168,8 +169,10 @@ class PopulationBasedTraining(FIFOScheduler):
         *,
         seed: int | None = None,
         policy_log: PolicyLog | None = None,
+        reward_attr: str | None = None,
     ) -> None:
         owner = self._owner
+        metric, mode = resolve_reward_attr(f"{owner}()", reward_attr, metric, mode, stacklevel=3)
         super().__init__(metric=metric, mode=mode)
         if metric is not None and not isinstance(metric, str):
             raise TypeError(f"{owner}: metric must be a string or None, got {metric!r}")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tunelab._errors import require
+from tunelab._legacy_args import check_max_concurrent, resolve_reward_attr
 from tunelab.search._convert import (
     LibrarySearcher,
     ParamSpec,
@@ -30,6 +31,7 @@ from tunelab.search._convert import (
 )
 from tunelab.search._resolve import copy_tree
 from tunelab.search._searcher import pack_value, unpack_value
+from tunelab.search.bohb._configspace import from_configspace, is_configspace
 from tunelab.search.bohb._kde import Encoder, KernelDensity
 
 __all__ = ["TuneBOHB"]
@@ -51,7 +53,9 @@ _TIME_ATTR = "training_iteration"
 class TuneBOHB(LibrarySearcher):
     """BOHB's search: a kernel-density model per budget (pair with ``HyperBandForBOHB``).
 
-    ``space``: a tunelab space (or through ``param_space``/``config``, not both).
+    ``space``: a tunelab space (or through ``param_space``/``config``, not both), or a
+    ``ConfigSpace.ConfigurationSpace`` as Ray Tune's TuneBOHB took (converted to the tunelab
+    domains of the same laws, see :mod:`tunelab.search.bohb._configspace`).
     ``bohb_config`` tunes the model: ``min_points_in_model`` (default: parameters + 1; a
     budget gets a model once both its good and its bad set hold that many results),
     ``top_n_percent`` (15), ``num_samples`` (64 candidates per suggestion),
@@ -63,40 +67,42 @@ class TuneBOHB(LibrarySearcher):
     observation at that budget; the final result of every trial is one at its budget (else
     at its ``training_iteration``, else at budget 1). A trial's later result at the same
     budget replaces its earlier one. Failed trials count as the worst result at their budget.
+
+    Older spellings: ``max_concurrent=None`` means no limit; ``reward_attr`` (0.5-0.7) means
+    ``metric=reward_attr, mode="max"``.
     """
 
     where = "TuneBOHB()"
 
     def __init__(
         self,
-        space: dict[str, Any] | None = None,
+        space: Any = None,
         bohb_config: dict[str, Any] | None = None,
         metric: str | None = None,
         mode: str | None = None,
         points_to_evaluate: list[dict[str, Any]] | None = None,
         seed: int | None = None,
-        max_concurrent: int = 0,
+        max_concurrent: int | None = 0,
+        *,
+        reward_attr: str | None = None,
     ) -> None:
         self._np = require("numpy", extra="bohb", feature="TuneBOHB")
+        metric, mode = resolve_reward_attr(self.where, reward_attr, metric, mode)
         super().__init__(metric=metric, mode=mode)
         self.bohb_config = self._check_config(bohb_config)
         self.seed = check_seed(seed, "seed", self.where)
-        if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int):
-            raise TypeError(
-                f"`max_concurrent` of {self.where} must be an int >= 0, got {max_concurrent!r}"
-            )
-        if max_concurrent < 0:
-            raise ValueError(f"`max_concurrent` of {self.where} must be >= 0, got {max_concurrent}")
-        self.max_concurrent = max_concurrent
+        self.max_concurrent = check_max_concurrent(self.where, max_concurrent)
         self._points = check_points(points_to_evaluate, self.where)
         self._config: dict[str, Any] = {}
         self._specs: list[ParamSpec] | None = None
         self._encoder: Encoder | None = None
         if space is not None:
+            if is_configspace(space):
+                space = from_configspace(space, self.where)
             if not isinstance(space, dict):
                 raise TypeError(
                     f"`space` of {self.where} must be a dict tunelab search space (tune.uniform, "
-                    f"tune.choice, ...), got {space!r}"
+                    f"tune.choice, ...) or a ConfigSpace.ConfigurationSpace, got {space!r}"
                 )
             if not has_searchable(space):
                 raise ValueError(f"`space` of {self.where} holds no domain to search: {space!r}")

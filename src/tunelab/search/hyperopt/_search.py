@@ -6,6 +6,11 @@ import logging
 from typing import Any
 
 from tunelab._errors import require
+from tunelab._legacy_args import (
+    check_max_concurrent,
+    check_use_early_stopped_trials,
+    resolve_reward_attr,
+)
 from tunelab.search._convert import (
     LibrarySearcher,
     check_points,
@@ -34,6 +39,14 @@ class HyperOptSearch(LibrarySearcher):
     values are drawn at random) run first. The first ``n_initial_points`` completed trials are
     random, then TPE with ``gamma`` takes over. ``random_state_seed`` makes the search
     reproducible. ``mode="max"`` maximizes (hyperopt minimizes the negated metric).
+
+    Older spellings: ``max_concurrent`` (0.x-1.x; ``None``/``0``: no limit) caps how many
+    suggested trials run at once, like a ``ConcurrencyLimiter`` around the searcher;
+    ``reward_attr`` (0.5-0.7) means ``metric=reward_attr, mode="max"``;
+    ``use_early_stopped_trials`` (0.8) is accepted (early-stopped trials always count).
+    In a space of ``hp.*`` expressions, a ``points_to_evaluate`` value for an ``hp.choice``
+    is its category; an int that is none of the categories but a valid position is read as
+    the category's index (the 0.x-1.1 spelling, e.g. ``{"activation": 0}`` for the first).
     """
 
     where = "HyperOptSearch()"
@@ -48,9 +61,16 @@ class HyperOptSearch(LibrarySearcher):
         n_initial_points: int = 20,
         random_state_seed: int | None = None,
         gamma: float = 0.25,
+        max_concurrent: int | None = None,
+        use_early_stopped_trials: bool | None = None,
+        *,
+        reward_attr: str | None = None,
     ) -> None:
         self._hyperopt = require("hyperopt", extra="hyperopt", feature="HyperOptSearch")
+        metric, mode = resolve_reward_attr(self.where, reward_attr, metric, mode)
+        check_use_early_stopped_trials(self.where, use_early_stopped_trials)
         super().__init__(metric=metric, mode=mode)
+        self.max_concurrent = check_max_concurrent(self.where, max_concurrent)
         if isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int):
             raise TypeError(
                 f"`n_initial_points` of {self.where} must be an int >= 0, got {n_initial_points!r}"
@@ -106,9 +126,18 @@ class HyperOptSearch(LibrarySearcher):
         return self._domain
 
     # -- searching ------------------------------------------------------------------------
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
+        (as in Ray Tune); the limiter still does the limiting (returns False)."""
+        if self.max_concurrent:
+            self.max_concurrent = max_concurrent
+        return False
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
         assert self._codec is not None
+        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+            return None
         fixed: dict[Any, Any] = {}
         if self._points:
             point = self._points.pop(0)

@@ -13,7 +13,9 @@ Two codecs share one interface (``space``, ``labels``, ``decode(vals)``, ``encod
 
 from __future__ import annotations
 
+import logging
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +25,8 @@ from tunelab.search._resolve import copy_tree
 __all__ = ["NativeCodec", "TunelabCodec", "is_hyperopt_expression"]
 
 _WHERE = "HyperOptSearch()"
+
+logger = logging.getLogger("tunelab.search")
 
 
 def is_hyperopt_expression(value: Any) -> bool:
@@ -189,6 +193,13 @@ def _active(node: Any, vals: Mapping[str, Any], found: set[str]) -> None:
         _active(child, vals, found)
 
 
+def _is_index(value: Any, count: int) -> bool:
+    """An int (numpy ints included, bools not) that is a position among ``count`` options."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        return False
+    return 0 <= int(value) < count
+
+
 def _leaf_label(node: Any) -> str | None:
     """The label of a parameter expression wrapped in value-preserving casts."""
     while is_hyperopt_expression(node):
@@ -216,6 +227,20 @@ def _encode(space: Any, value: Any, vals: dict[str, Any], path: tuple[Any, ...])
                 continue
             vals[label] = index
             vals.update(trial)
+            return
+        if _is_index(value, len(options)):
+            # Ray Tune before 1.2 took the index of the category: {"activation": 0}
+            logger.warning(
+                "points_to_evaluate of %s: %r at %s is none of the choices of hp.choice(%r); "
+                "read as the index of the choice %d (the Ray Tune 0.x-1.1 spelling). Give the "
+                "category itself instead.",
+                _WHERE,
+                value,
+                where,
+                label,
+                value,
+            )
+            vals[label] = int(value)
             return
         raise ValueError(
             f"`points_to_evaluate` of {_WHERE}: {value!r} at {where} is none of the choices"

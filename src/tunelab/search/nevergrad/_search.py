@@ -8,6 +8,11 @@ from typing import Any
 
 from tunelab import _trust
 from tunelab._errors import require
+from tunelab._legacy_args import (
+    check_max_concurrent,
+    check_use_early_stopped_trials,
+    resolve_reward_attr,
+)
 from tunelab.search._convert import (
     LibrarySearcher,
     ParamSpec,
@@ -45,6 +50,13 @@ class NevergradSearch(LibrarySearcher):
     ``points_to_evaluate`` are told to the optimizer first (missing values drawn at random).
     ``random_state_seed`` (a tunelab addition) seeds the parametrization's random state.
     Failed trials are not told to the optimizer.
+
+    Older spellings: the 0.x ``NevergradSearch(optimizer, parameter_names, ...)``, where the
+    second argument is a list of names for the values of an optimizer instance (e.g.
+    ``optimizerlib.OnePlusOne(2)`` with ``["height", "width"]``; also ``parameter_names=``);
+    ``max_concurrent`` (0.x-1.x; ``None``/``0``: no limit) caps how many suggested trials
+    run at once, like a ``ConcurrencyLimiter``; ``reward_attr`` (0.5-0.7) means
+    ``metric=reward_attr, mode="max"``; ``use_early_stopped_trials`` (0.8) is accepted.
     """
 
     where = "NevergradSearch()"
@@ -58,10 +70,33 @@ class NevergradSearch(LibrarySearcher):
         mode: str | None = None,
         points_to_evaluate: list[dict[str, Any]] | None = None,
         random_state_seed: int | None = None,
+        *,
+        parameter_names: list[str] | None = None,
+        max_concurrent: int | None = None,
+        reward_attr: str | None = None,
+        use_early_stopped_trials: bool | None = None,
     ) -> None:
         self._ng = require("nevergrad", extra="nevergrad", feature="NevergradSearch")
+        metric, mode = resolve_reward_attr(self.where, reward_attr, metric, mode)
+        check_use_early_stopped_trials(self.where, use_early_stopped_trials)
         super().__init__(metric=metric, mode=mode)
         base = self._ng.optimizers.base
+        self.max_concurrent = check_max_concurrent(self.where, max_concurrent)
+        if _is_name_list(optimizer_kwargs):
+            # 0.x signature NevergradSearch(optimizer, parameter_names, ...)
+            parameter_names, optimizer_kwargs = list(optimizer_kwargs or []), None
+        if parameter_names is not None:
+            if not _is_name_list(parameter_names):
+                raise TypeError(
+                    f"`parameter_names` of {self.where} must be a list of str, got "
+                    f"{parameter_names!r}"
+                )
+            if space is not None:
+                raise ValueError(
+                    f"{self.where} got both `parameter_names` ({parameter_names!r}) and "
+                    f"`space` ({space!r}); give the names once"
+                )
+            space = list(parameter_names)
         if optimizer_kwargs is not None and not isinstance(optimizer_kwargs, dict):
             raise TypeError(
                 f"`optimizer_kwargs` of {self.where} must be a dict, got {optimizer_kwargs!r}"
@@ -90,6 +125,18 @@ class NevergradSearch(LibrarySearcher):
                 )
             self._optimizer = optimizer
             self._names = list(space) if space is not None else None
+            dimension = getattr(optimizer, "dimension", None)
+            if (
+                self._names is not None
+                and isinstance(dimension, int)
+                and _is_array(optimizer.parametrization, self._ng)
+                and dimension != len(self._names)
+            ):
+                raise ValueError(
+                    f"{self.where}: the optimizer searches {dimension} values but "
+                    f"{len(self._names)} parameter names were given ({self._names}); give one "
+                    f"name per value"
+                )
             self._seed_parametrization(optimizer.parametrization)
         elif isinstance(optimizer, base.ConfiguredOptimizer) or (
             isinstance(optimizer, type) and issubclass(optimizer, base.Optimizer)
@@ -149,14 +196,20 @@ class NevergradSearch(LibrarySearcher):
         self._set_space(config)
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """Told by a ``ConcurrencyLimiter``: the optimizer is built for that many workers,
+        and the limiter's value replaces this searcher's own ``max_concurrent`` (as in Ray
+        Tune); the limiter still does the limiting (returns False)."""
         self._max_concurrent = max_concurrent
+        if self.max_concurrent:
+            self.max_concurrent = max_concurrent
         return False
 
     def _get_optimizer(self) -> Any:
         if self._optimizer is None:
             kwargs = dict(self.optimizer_kwargs)
-            if self._max_concurrent > 1:
-                kwargs.setdefault("num_workers", self._max_concurrent)
+            workers = self._max_concurrent or self.max_concurrent
+            if workers > 1:
+                kwargs.setdefault("num_workers", workers)
             self._optimizer = self._factory(parametrization=self._parametrization, **kwargs)
         return self._optimizer
 
@@ -224,6 +277,8 @@ class NevergradSearch(LibrarySearcher):
     # -- searching ------------------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
+        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+            return None
         optimizer = self._get_optimizer()
         fixed: dict[str, Any] = {}
         if self._points:
@@ -303,6 +358,11 @@ class NevergradSearch(LibrarySearcher):
 
 def _is_name_list(space: Any) -> bool:
     return isinstance(space, list | tuple) and all(isinstance(n, str) for n in space)
+
+
+def _is_array(parametrization: Any, ng: Any) -> bool:
+    """A plain array parametrization (``OnePlusOne(2)``: two unnamed values)."""
+    return isinstance(parametrization, ng.p.Array)
 
 
 def _is_sequence(value: Any) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from tunelab import _trust
 from tunelab._errors import require
+from tunelab._legacy_args import check_max_concurrent, resolve_reward_attr
 from tunelab.search._convert import (
     LibrarySearcher,
     check_points,
@@ -47,6 +48,10 @@ class OptunaSearch(LibrarySearcher):
     Intermediate results are reported to the Optuna trial (``trial.report(value, step)`` with
     ``training_iteration`` as the step). A trial whose last result lacks the metric is
     recorded as PRUNED, a failed trial as FAIL.
+
+    Older spellings: ``max_concurrent`` (``None``/``0``: no limit) caps how many suggested
+    trials run at once, like a ``ConcurrencyLimiter``; ``reward_attr`` (0.5-0.7) means
+    ``metric=reward_attr, mode="max"``.
     """
 
     where = "OptunaSearch()"
@@ -66,9 +71,14 @@ class OptunaSearch(LibrarySearcher):
         storage: Any = None,
         seed: int | None = None,
         evaluated_rewards: list[Any] | None = None,
+        *,
+        max_concurrent: int | None = None,
+        reward_attr: str | None = None,
     ) -> None:
         self._optuna = require("optuna", extra="optuna", feature="OptunaSearch")
+        metric, mode = resolve_reward_attr(self.where, reward_attr, metric, mode)
         super().__init__(metric=metric, mode=mode)
+        self.max_concurrent = check_max_concurrent(self.where, max_concurrent)
         self.seed = check_seed(seed, "seed", self.where)
         if sampler is not None:
             if not isinstance(sampler, self._optuna.samplers.BaseSampler):
@@ -187,9 +197,18 @@ class OptunaSearch(LibrarySearcher):
             self.add_evaluated_point(point, values if len(values) > 1 else values[0])
 
     # -- searching ------------------------------------------------------------------------
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
+        (as in Ray Tune); the limiter still does the limiting (returns False)."""
+        if self.max_concurrent:
+            self.max_concurrent = max_concurrent
+        return False
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
         assert self._space is not None
+        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+            return None
         study = self._get_study()
         fixed: dict[str, Any] = {}
         if self._points:
