@@ -116,8 +116,8 @@ def port_source(source: str, *, siblings: Collection[str] = ()) -> PortResult:
     stems such as ``"mnist_pytorch"``, packages such as ``"pbt_dcgan_mnist"`` and their
     modules as dotted names (``"pbt_dcgan_mnist.common"``), but not the script itself;
     imports of ``ray.tune.examples.<...>`` that name a sibling become imports of the
-    sibling. Raises
-    ``SyntaxError`` when ``source`` is not valid Python (``lineno`` names the line).
+    sibling. Raises ``SyntaxError`` when ``source`` is not valid Python (``lineno`` names
+    the line).
     """
     tree = ast.parse(source)
     lines = io.StringIO(source).readlines()

@@ -563,3 +563,12 @@ def test_cli_bad_input_is_one_line_and_status_2(
     with pytest.raises(SystemExit) as info:
         main(["port", "--write", "--diff", "train.py"])
     assert info.value.code == 2
+
+
+def test_cli_help_names_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["port", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tunelab port [-h] [--write | --diff] SCRIPT [SCRIPT ...]")
+    assert "`import ray` ->\n`import tunelab as ray`" in out
