@@ -15,6 +15,19 @@ markers. One *sample* of a space is resolved as follows:
 With ``constant_grid_search=True`` steps 2 and 3 run once per sample (for what does not depend
 on grid values) and the values are held over the grid.
 
+**Bare functions in a config.** Ray Tune 0.5-0.6 evaluated a bare function found in a config
+(``"alpha": lambda spec: np.random.uniform(100)``, ``"beta": lambda spec: spec.config.alpha *
+2``) during variant generation; later generations pass bare functions through to the
+trainable untouched (only ``sample_from`` is called), and configs of that code hold functions
+as data (``"model_fn": make_model``, ``"activation": torch.relu``). Both stay correct under
+one rule, by signature: a plain Python function or lambda whose only parameter is a
+positional one named ``spec`` (the name every 0.x document and example used) is resolved as
+``sample_from(f)`` would be; every other callable (other parameter names or counts, builtins,
+classes, methods, ``functools.partial``, callable objects) reaches the trainable as it is.
+``function(f)`` (0.6's ``tune.function``) escapes the rule: the config holds a
+:class:`LiteralFunction` marker, replaced by ``f`` itself when the config is resolved (not
+called, not part of the experiment tag).
+
 **Trust.** ``eval`` expressions and ``sample_from`` functions are code. They are accepted only
 from the driver's own Python code. A space that came from outside it (a REST request body, a
 YAML/JSON spec file) is resolved *untrusted*: ``SpacePlan(space, trusted=False)``, or any plan
@@ -30,10 +43,11 @@ import contextlib
 import contextvars
 import copy
 import importlib
+import inspect
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from types import CodeType
+from types import CodeType, FunctionType
 from typing import Any
 
 from tunelab._errors import TuneError
@@ -52,6 +66,7 @@ from tunelab.search._domain import Domain, Function
 
 __all__ = [
     "MAX_UNTRUSTED_DEPTH",
+    "LiteralFunction",
     "Path",
     "RecursiveDependencyError",
     "SpacePlan",
@@ -65,6 +80,7 @@ __all__ = [
     "find_unresolved",
     "flatten_resolved_vars",
     "format_vars",
+    "is_legacy_spec_function",
     "iter_sample",
     "path_sort_key",
     "set_path",
@@ -91,6 +107,54 @@ class UntrustedSpecError(TuneError, ValueError):
         super().__init__(message)
         self.path = path
         self.source = source
+
+
+# -- bare functions in a config (see the module docstring) ---------------------------------
+_VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+
+
+def is_legacy_spec_function(value: Any) -> bool:
+    """True for a plain function or lambda whose only parameter is a positional ``spec``
+    without a default: the 0.5-0.6 spelling of a value computed from the spec."""
+    if type(value) is not FunctionType:
+        return False
+    code = value.__code__
+    return (
+        code.co_argcount == 1
+        and code.co_kwonlyargcount == 0
+        and not code.co_flags & _VARIADIC
+        and code.co_varnames[0] == "spec"
+        and not value.__defaults__
+    )
+
+
+class LiteralFunction(Function):
+    """``function(f)``: ``f`` reaches the trainable as it is (never called while resolving).
+
+    Calling the marker calls ``f``, so code that receives it unresolved still works.
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        Domain.__init__(self)
+        if not callable(func):
+            raise TypeError(f"`func` of function() must be callable, got {func!r}")
+        self.func = func
+        self.pass_config = False
+        self.__wrapped__ = func
+
+    def call(self, view: Any) -> Any:
+        return self.func
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    @property
+    def domain_str(self) -> str:
+        name = getattr(self.func, "__qualname__", None) or repr(self.func)
+        return f"function({name})"
+
+    def __repr__(self) -> str:
+        return f"LiteralFunction({self.domain_str})"
 
 
 # -- trust: what may come from outside the driver -------------------------------------------
@@ -205,12 +269,14 @@ def _walk(node: Any, path: Path, found: list[tuple[Path, Any]]) -> None:
             _walk(value, (*path, index), found)
     elif isinstance(node, DomainBase):
         found.append((path, node))
+    elif type(node) is FunctionType and is_legacy_spec_function(node):
+        found.append((path, Function(node)))
 
 
 def contains_unresolved(value: Any) -> bool:
     if isinstance(value, dict | list | tuple):
         return bool(find_unresolved(value))
-    return isinstance(value, DomainBase)
+    return isinstance(value, DomainBase) or is_legacy_spec_function(value)
 
 
 _PLAIN = (dict, list, tuple)
@@ -337,8 +403,11 @@ class SpacePlan:
         self.lazies: list[tuple[Path, Lazy]] = []
         found = sorted(find_unresolved(template), key=lambda item: path_sort_key(item[0]))
         self.leaves = dict(found)
+        literals: list[tuple[Path, Any]] = []
         for path, leaf in found:
-            if is_grid_spec(leaf):
+            if isinstance(leaf, LiteralFunction):
+                literals.append((path, leaf.func))
+            elif is_grid_spec(leaf):
                 self.grids.append(_Grid(path, _grid_values(path, leaf["grid_search"])))
             elif is_eval_spec(leaf):
                 self.lazies.append((path, _compile_eval(path, leaf["eval"], trusted)))
@@ -351,6 +420,8 @@ class SpacePlan:
         skeleton = copy_tree(template)
         for path, _ in found:
             skeleton = set_path(skeleton, path, _PENDING)
+        for path, func in literals:  # function(f): f itself, not a resolved variable
+            skeleton = set_path(skeleton, path, func)
         self.skeleton = skeleton
         # paths of length one below a top-level dict are set without walking
         self.simple = type(template) is dict

@@ -159,14 +159,19 @@ def grid_search(values: Iterable[Any]) -> dict[str, list[Any]]:
 
 
 def function(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Pass a callable through the config unsampled (kept for 0.6-era code).
+    """Pass a callable through the config unsampled (0.6's ``tune.function``).
 
-    tunelab never samples a bare callable found in a config (only :func:`sample_from`
-    values are called), so this returns ``func`` itself: the trainable receives ``func``.
+    The trainable receives ``func`` itself. Only a function the variant generator would
+    evaluate as a 0.x sample function (a ``lambda spec: ...``, see
+    :mod:`tunelab.search._resolve`) needs marking: for it this returns a marker that the
+    variant generator replaces by ``func`` (calling the marker calls ``func``); any other
+    callable is returned as it is.
     """
+    from tunelab.search._resolve import LiteralFunction, is_legacy_spec_function
+
     if not callable(func):
         raise TypeError(f"`func` of function() must be callable, got {func!r}")
-    return func
+    return LiteralFunction(func) if is_legacy_spec_function(func) else func
 
 
 def check_order(where: str, lower: Any, upper: Any) -> None:
