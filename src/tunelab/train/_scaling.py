@@ -59,12 +59,13 @@ def _check_resources(value: Any, argument: str) -> None:
 class ScalingConfig:
     """Resources of a Ray Train style run: a coordinator and ``num_workers`` workers.
 
-    ``trainer_resources``: the coordinator's bundle (default ``{"CPU": 1}``; ``{"CPU": 0}``
-    ... is allowed). ``num_workers``: how many worker bundles (None or 0: none).
+    ``trainer_resources``: the coordinator's bundle (default ``{"CPU": 1}``; ``{}`` reserves
+    nothing for it). ``num_workers``: how many worker bundles (None or 0: none).
     ``use_gpu``: each worker takes 1 GPU (and no CPU unless ``resources_per_worker`` says
     so). ``resources_per_worker``: each worker's bundle (default ``{"CPU": 1}``, or
-    ``{"GPU": 1}`` with ``use_gpu``); a ``"GPU"`` entry needs ``use_gpu=True`` and the other
-    way round. ``placement_strategy``: "PACK", "SPREAD", "STRICT_PACK" or "STRICT_SPREAD".
+    ``{"GPU": 1}`` with ``use_gpu``); a positive ``"GPU"`` entry needs ``use_gpu=True``; with
+    ``use_gpu`` and no (or a zero) ``"GPU"`` entry, each worker takes 1 GPU.
+    ``placement_strategy``: "PACK", "SPREAD", "STRICT_PACK" or "STRICT_SPREAD".
     ``accelerator_type`` (later Ray 2.x): each worker also asks for
     ``"accelerator_type:<name>": 0.001``, a custom resource the executor must declare.
 
@@ -114,12 +115,6 @@ class ScalingConfig:
                 raise ValueError(
                     "ScalingConfig: use_gpu is False but resources_per_worker asks for "
                     f"{gpus:g} GPU; set use_gpu=True or drop 'GPU' from resources_per_worker "
-                    f"(got resources_per_worker={self.resources_per_worker!r})"
-                )
-            if self.use_gpu and gpus == 0:
-                raise ValueError(
-                    "ScalingConfig: use_gpu is True but resources_per_worker asks for 0 GPU; "
-                    "set use_gpu=False or ask for a positive 'GPU' in resources_per_worker "
                     f"(got resources_per_worker={self.resources_per_worker!r})"
                 )
 
@@ -186,9 +181,7 @@ class ScalingConfig:
     def as_placement_group_factory(self) -> PlacementGroupFactory:
         """The trial's resource request: the coordinator's bundle, then one per worker."""
         self._require_resolved("as_placement_group_factory()")
-        per_worker = {"CPU": self.num_cpus_per_worker, "GPU": self.num_gpus_per_worker}
-        per_worker.update(self.resources_per_worker or {})
-        per_worker.update(self.additional_resources_per_worker)
+        per_worker = self._worker_bundle
         bundles = [self._trainer_bundle] + [dict(per_worker) for _ in range(self.num_workers or 0)]
         return PlacementGroupFactory(bundles, strategy=self.placement_strategy)
 
