@@ -73,12 +73,48 @@ _LAZY = {
     "CLIReporter": "tunelab.progress",
     "JupyterNotebookReporter": "tunelab.progress",
     "ProgressReporter": "tunelab.progress",
+    # ``import tunelab as ray``: ray.init(...), ray.get_gpu_ids(), ray.put/get ...
+    "ObjectRef": "tunelab._runtime",
+    "available_resources": "tunelab._runtime",
+    "cluster_resources": "tunelab._runtime",
+    "get": "tunelab._runtime",
+    "get_gpu_ids": "tunelab._runtime",
+    "init": "tunelab._runtime",
+    "is_initialized": "tunelab._runtime",
+    "nodes": "tunelab._runtime",
+    "put": "tunelab._runtime",
+    "shutdown": "tunelab._runtime",
 }
+
+# Ray Core names an ``import tunelab as ray`` script may reach, with no tunelab counterpart
+_RAY_CORE = frozenset(
+    {
+        "actor",
+        "cancel",
+        "data",
+        "get_actor",
+        "get_runtime_context",
+        "kill",
+        "method",
+        "remote",
+        "rllib",
+        "serve",
+        "timeline",
+        "wait",
+        "workflow",
+    }
+)
 
 
 def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
+        if name in _RAY_CORE:
+            raise AttributeError(
+                f"module 'tunelab' has no attribute {name!r}: tunelab has no counterpart of "
+                f"Ray Core's ray.{name} (it runs Tune trials, not Ray tasks, actors or Ray's "
+                "other libraries)"
+            )
         raise AttributeError(f"module 'tunelab' has no attribute {name!r}")
     import importlib
 
@@ -102,6 +138,7 @@ __all__ = [
     "ExperimentAnalysis",
     "FailureConfig",
     "JupyterNotebookReporter",
+    "ObjectRef",
     "PlacementGroupFactory",
     "ProgressReporter",
     "Result",
@@ -121,23 +158,31 @@ __all__ = [
     "Tuner",
     "__version__",
     "air",
+    "available_resources",
     "checkpoint_dir",
     "choice",
+    "cluster_resources",
     "create_scheduler",
     "create_searcher",
     "function",
+    "get",
     "get_checkpoint",
     "get_context",
+    "get_gpu_ids",
     "get_pinned_object",
     "get_trial_dir",
     "get_trial_id",
     "get_trial_name",
     "get_trial_resources",
     "grid_search",
+    "init",
+    "is_initialized",
     "is_session_enabled",
     "lograndint",
     "loguniform",
+    "nodes",
     "pin_in_object_store",
+    "put",
     "qlograndint",
     "qloguniform",
     "qrandint",
@@ -152,6 +197,7 @@ __all__ = [
     "run_experiments",
     "sample_from",
     "session",
+    "shutdown",
     "track",
     "train",
     "uniform",

@@ -252,7 +252,8 @@ def execute_experiments(
     experiments: list[Any], options: RunOptions
 ) -> tuple[list[Trial], Controller]:
     """Run ``experiments`` (``tunelab.Experiment`` objects) to completion."""
-    from tunelab.execution import Executor, LocalExecutor
+    from tunelab._runtime import default_executor
+    from tunelab.execution import Executor
     from tunelab.stopper import TimeoutStopper
 
     check_experiments_given(experiments)
@@ -308,7 +309,7 @@ def execute_experiments(
 
         executor = DaskExecutor(options.dask_client)
     if executor is None:
-        executor = LocalExecutor()
+        executor = default_executor()  # what tunelab.init() chose, else local processes
     elif not isinstance(executor, Executor):
         raise TypeError(f"executor must be a tunelab Executor, got {executor!r}")
 
