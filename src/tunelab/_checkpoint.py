@@ -34,6 +34,7 @@ __all__ = [
     "DICT_CHECKPOINT_FILE",
     "METADATA_FILE",
     "Checkpoint",
+    "TrialCheckpoint",
     "make_temp_checkpoint_dir",
     "persist_checkpoint",
 ]
@@ -466,6 +467,62 @@ class Checkpoint:
         if self._data is not None:
             return f"Checkpoint(data_dict with keys {sorted(map(str, self._data))!r})"
         return f"Checkpoint(path={self._path!r})"
+
+
+class TrialCheckpoint(Checkpoint):
+    """A trial's checkpoint directory as the analysis hands it out: a :class:`Checkpoint`
+    that is also a path, as Ray Tune 1.x's ``best_checkpoint`` was a path string.
+
+    ``os.fspath(ckpt)`` is the local directory (a remote checkpoint is downloaded once), so
+    ``os.path.join(analysis.best_checkpoint, "model.pt")``, ``open(...)`` and
+    ``pathlib.Path(...)`` work; ``str(ckpt)`` is the directory (or the URI);
+    ``ckpt + "/checkpoint"`` and ``"prefix" + ckpt`` concatenate like the 1.x string; a
+    checkpoint equals a string or path naming its directory. Everything else is
+    :class:`Checkpoint`'s (``ckpt.path``, ``to_directory()``, ``as_directory()``, ...).
+    A dict checkpoint has no directory: ``os.fspath`` raises ``TypeError`` for it.
+    """
+
+    def __fspath__(self) -> str:
+        if self._path is None:
+            raise TypeError(
+                "a dict checkpoint has no directory; use to_directory() to write one first"
+            )
+        return self._downloaded() if self.is_remote else self._path
+
+    def __str__(self) -> str:
+        return self._path if self._path is not None else repr(self)
+
+    def __add__(self, other: object) -> str:
+        if not isinstance(other, str):
+            return NotImplemented
+        return os.fspath(self) + other
+
+    def __radd__(self, other: object) -> str:
+        if not isinstance(other, str):
+            return NotImplemented
+        return other + os.fspath(self)
+
+    def __eq__(self, other: object) -> bool:
+        if self._path is None:
+            return self is other
+        if isinstance(other, Checkpoint):
+            return other.path is not None and _same_location(self._path, other.path)
+        if isinstance(other, str | os.PathLike):
+            location = os.fspath(other)
+            return isinstance(location, str) and _same_location(self._path, location)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._path) if self._path is not None else id(self)
+
+    def __repr__(self) -> str:
+        return f"TrialCheckpoint(path={self._path!r})" if self._path else super().__repr__()
+
+
+def _same_location(a: str, b: str) -> bool:
+    if "://" in a or "://" in b:
+        return a.rstrip("/") == b.rstrip("/")
+    return os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b))
 
 
 def persist_checkpoint(

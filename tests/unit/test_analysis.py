@@ -150,8 +150,6 @@ def test_get_best_trial_validates_arguments(tmp_path: Path) -> None:
     analysis = ExperimentAnalysis(exp)
     with pytest.raises(ValueError, match="default_metric"):
         analysis.get_best_trial(mode="max")
-    with pytest.raises(ValueError, match="default_mode"):
-        analysis.get_best_trial("score")
     with pytest.raises(ValueError, match=r"mode.*'maximize'"):
         analysis.get_best_trial("score", "maximize")
     with pytest.raises(ValueError, match=r"scope.*'best'"):

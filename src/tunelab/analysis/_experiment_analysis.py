@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab._trial import MetricStats, Trial
 from tunelab.analysis import _io
-from tunelab.analysis._result import _checkpoint, validate_mode
+from tunelab.analysis._result import validate_mode
 from tunelab.result import DEFAULT_METRIC
 
 if TYPE_CHECKING:
@@ -223,15 +223,22 @@ class ExperimentAnalysis:
         self,
         metric: str | None = None,
         mode: str | None = None,
-        scope: str = "last",
+        scope: str | None = None,
         filter_nan_and_inf: bool = True,
     ) -> Trial | None:
         """The trial with the best ``metric`` for ``mode`` over ``scope``, or ``None``.
 
         ``metric``/``mode`` default to ``default_metric``/``default_mode`` (``ValueError``
-        when neither is set). Trials that never reported the metric are skipped, and so are
-        NaN/inf values unless ``filter_nan_and_inf=False``. Ties go to the earlier trial.
+        when neither is set); ``scope`` defaults to ``"last"``. Trials that never reported the
+        metric are skipped, and so are NaN/inf values unless ``filter_nan_and_inf=False``.
+        Ties go to the earlier trial.
+
+        The 0.x call ``get_best_trial(metric)`` (also ``get_best_config``/``get_best_logdir``):
+        when ``metric`` is passed but neither ``mode`` nor ``default_mode`` is set, Ray Tune
+        0.8's defaults apply, ``mode="max"`` and (unless ``scope`` is passed) ``scope="all"``
+        (each trial's best value ever), with a logged note. Later generations raised here.
         """
+        metric, mode, scope = self._legacy_defaults(metric, mode, scope)
         metric = self._metric(metric)
         mode = self._mode(mode)
         if scope not in SCOPES:
@@ -253,18 +260,34 @@ class ExperimentAnalysis:
         return best
 
     def get_best_config(
-        self, metric: str | None = None, mode: str | None = None, scope: str = "last"
+        self, metric: str | None = None, mode: str | None = None, scope: str | None = None
     ) -> dict[str, Any] | None:
-        """The config of :meth:`get_best_trial`, or ``None``."""
+        """The config of :meth:`get_best_trial`, or ``None`` (same defaults, 0.x ones
+        included: ``get_best_config("acc")`` maximises ``acc``)."""
         best = self.get_best_trial(metric, mode, scope)
         return best.config if best is not None else None
 
     def get_best_logdir(
-        self, metric: str | None = None, mode: str | None = None, scope: str = "last"
+        self, metric: str | None = None, mode: str | None = None, scope: str | None = None
     ) -> str | None:
-        """The directory of :meth:`get_best_trial`, or ``None``."""
+        """The directory of :meth:`get_best_trial`, or ``None`` (same defaults)."""
         best = self.get_best_trial(metric, mode, scope)
         return best.local_path if best is not None else None
+
+    def _legacy_defaults(
+        self, metric: str | None, mode: str | None, scope: str | None
+    ) -> tuple[str | None, str | None, str]:
+        """Ray Tune 0.8's ``mode="max"``/``scope="all"`` for ``get_best_*(metric)`` calls that
+        a later generation would reject for lack of a mode (see :meth:`get_best_trial`)."""
+        if metric is not None and mode is None and self.default_mode is None:
+            logger.warning(
+                "get_best_*(metric=%r) without a mode: using Ray Tune 0.8's defaults, "
+                "mode='max'%s; pass mode= (and scope=) to choose",
+                metric,
+                "" if scope is not None else " and scope='all' (each trial's best value)",
+            )
+            return metric, "max", scope if scope is not None else "all"
+        return metric, mode, scope if scope is not None else "last"
 
     # -- checkpoints ------------------------------------------------------------------------
     def get_trial_checkpoints_paths(
@@ -290,7 +313,9 @@ class ExperimentAnalysis:
         """The checkpoint of ``trial`` with the best ``metric`` for ``mode``, or ``None``.
 
         ``trial`` may be a trial, its id or its directory. Checkpoints whose result lacks the
-        metric or holds NaN are skipped; ties go to the oldest checkpoint.
+        metric or holds NaN are skipped; ties go to the oldest checkpoint. The checkpoint is a
+        :class:`~tunelab._checkpoint.TrialCheckpoint`: a ``Checkpoint`` that also works as
+        its directory's path (``os.path.join(ckpt, "model.pt")``), as in Ray Tune 1.x.
         """
         metric = self._metric(metric)
         mode = self._mode(mode)
@@ -307,7 +332,9 @@ class ExperimentAnalysis:
         if best_path is None:
             logger.warning("No checkpoint of trial %s has a value for %r", resolved, metric)
             return None
-        return _checkpoint(best_path)
+        from tunelab._checkpoint import TrialCheckpoint
+
+        return TrialCheckpoint(best_path)
 
     def get_last_checkpoint(
         self,

@@ -224,8 +224,10 @@ class Result:
     def _load_checkpoint(self) -> Checkpoint | None:
         trial = self._trial
         if trial is not None and trial.checkpoint is not None:
+            from tunelab._checkpoint import Checkpoint as _Checkpoint
+
             latest = trial.checkpoint
-            if isinstance(latest, (str, os.PathLike)):
+            if not isinstance(latest, _Checkpoint) and isinstance(latest, (str, os.PathLike)):
                 return _checkpoint(os.fspath(latest))
             return latest  # type: ignore[no-any-return]
         found = self._files.checkpoints()

@@ -3,7 +3,8 @@
 Subclass it and implement ``setup(config)``, ``step() -> dict`` and, to support
 checkpointing, ``save_checkpoint(checkpoint_dir)`` / ``load_checkpoint(checkpoint)``.
 The 0.x names ``_setup/_train/_save/_restore/_stop/_log_result/_export_model`` are honoured
-when a subclass defines them instead.
+when a subclass defines them instead, and so is the 0.5 ``_setup(self)`` without a config
+argument (the config is on ``self.config``).
 
 tunelab calls, in a worker process: the constructor (which calls ``setup``), then ``train()``
 repeatedly, ``save()`` when a checkpoint is due, ``restore()`` when resuming, ``reset()``
@@ -13,6 +14,7 @@ when the object is reused for another trial (``reuse_actors=True``), and ``stop(
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 import tempfile
@@ -37,6 +39,18 @@ def _overrides(obj: object, name: str) -> bool:
         if name in klass.__dict__:
             return True
     return False
+
+
+def _takes_config(method: Any) -> bool:
+    """Whether a bound ``setup``/``_setup`` accepts the config as a positional argument."""
+    try:
+        signature = inspect.signature(method)
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        for p in signature.parameters.values()
+    )
 
 
 class Trainable:
@@ -67,10 +81,19 @@ class Trainable:
 
     # -- dispatch between new and legacy names ------------------------------------------------
     def _call_setup(self, config: dict[str, Any], kwargs: dict[str, Any]) -> None:
+        """``setup(config)``, else the 0.6-0.8 ``_setup(config)``, else the 0.5 ``_setup()``
+        (which reads ``self.config``): a method that takes no positional argument besides
+        ``self`` is called without the config."""
         if _overrides(self, "setup"):
-            self.setup(config, **kwargs)
+            method = self.setup
         elif _overrides(self, "_setup"):
-            self._setup(config, **kwargs)
+            method = self._setup
+        else:
+            return
+        if _takes_config(method):
+            method(config, **kwargs)
+        else:
+            method(**kwargs)
 
     # -- methods users implement -------------------------------------------------------------
     def setup(self, config: dict[str, Any], **kwargs: Any) -> None:
