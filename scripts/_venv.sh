@@ -9,4 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # constraints.txt pins a known-good set (without it pip can backtrack for many minutes
 # between boto3, s3fs and aiobotocore); it only constrains, it installs nothing by itself.
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[$1]"
+# The test venv also gets the compat extra: what tests/compat's Ray example scripts need.
+EXTRAS="$1"
+if [ "$EXTRAS" = test ]; then EXTRAS="test,compat"; fi
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]"
