@@ -1,7 +1,7 @@
 """tunelab.init/shutdown/put/get: Ray's module-level calls after ``import tunelab as ray``.
 
 Argument handling, warnings, the second-init error, shutdown, defaults and the address
-environment variables; real runs under ``init`` are in tests/integration/test_runtime_init.py.
+environment variables; real runs under ``init`` are in tests/integration/test_runtime_init_runs.py.
 """
 
 import os
