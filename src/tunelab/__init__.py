@@ -3,7 +3,15 @@
 ``import tunelab as tune`` gives the names of every Ray Tune API generation:
 ``tune.run``/``run_experiments``/``Experiment``, ``Tuner``/``TuneConfig``/``RunConfig``,
 the search-space functions, ``report``/``session``/``track``, ``Trainable`` and more.
+
+Every public module of Ray Tune is a submodule here by the porting rule ``ray.tune.X`` ->
+``tunelab.X`` (``tunelab.schedulers.pbt``, ``tunelab.suggest.hyperopt``, ``tunelab.sample``,
+``tunelab.logger``, ...), reachable as an attribute without importing it first
+(``tune.logger.Logger``). ``tunelab.tune`` is this module itself, so that
+``import tunelab as ray; ray.tune.run(...)`` and ``from tunelab import tune`` work.
 """
+
+import sys
 
 from tunelab import air, session, track, train
 from tunelab._callback import Callback
@@ -105,8 +113,57 @@ _RAY_CORE = frozenset(
     }
 )
 
+# Public submodules, imported on first attribute access (``tunelab.logger.Logger`` works
+# without ``import tunelab.logger``).
+_SUBMODULES = frozenset(
+    {
+        "air",
+        "analysis",
+        "callback",
+        "error",
+        "execution",
+        "experiment",
+        "integration",
+        "logger",
+        "plot",
+        "progress",
+        "progress_reporter",
+        "registry",
+        "resources",
+        "result",
+        "result_grid",
+        "sample",
+        "schedulers",
+        "search",
+        "server",
+        "session",
+        "stopper",
+        "suggest",
+        "syncer",
+        "testing",
+        "track",
+        "train",
+        "trainable",
+        "trial",
+        "trial_runner",
+        "tune_config",
+        "tuner",
+        "util",
+        "utils",
+        "web_server",
+    }
+)
+
+# ``ray.tune`` after ``import tunelab as ray``, and Ray's ``ray.tune.tune`` module path.
+tune = sys.modules[__name__]
+sys.modules.setdefault(f"{__name__}.tune", tune)
+
 
 def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     module = _LAZY.get(name)
     if module is None:
         if name in _RAY_CORE:
@@ -124,7 +181,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted({*__all__, *_SUBMODULES, "tune"})
 
 
 __all__ = [

@@ -1,8 +1,8 @@
 """The ``ray.air`` import path of tunelab: ``from tunelab import air``.
 
 Configs (``air.RunConfig``, ``air.CheckpointConfig``, ``air.FailureConfig``, ...), the
-in-trial ``session`` module and ``Checkpoint``, so that Ray AIR code ports by changing
-``from ray import air`` to ``from tunelab import air``.
+in-trial ``session`` module, ``Checkpoint``, ``Result`` and ``ScalingConfig`` (2.x), so that
+Ray AIR code ports by changing ``from ray import air`` to ``from tunelab import air``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ __all__ = [
     "Checkpoint",
     "CheckpointConfig",
     "FailureConfig",
+    "Result",
     "ResumeConfig",
     "RunConfig",
+    "ScalingConfig",
     "SyncConfig",
     "TuneConfig",
     "session",
@@ -36,6 +38,11 @@ def __getattr__(name: str) -> Any:
         from tunelab._checkpoint import Checkpoint
 
         return Checkpoint
+    # Ray 2.x's ``ray.air.Result`` and ``ray.air.ScalingConfig``: the classes of tunelab.train.
+    if name in ("Result", "ScalingConfig"):
+        import tunelab.train
+
+        return getattr(tunelab.train, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

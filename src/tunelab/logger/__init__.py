@@ -9,10 +9,17 @@ it can be used).
 Legacy API (Ray Tune 0.x/1.x): :class:`Logger` and its built-ins :class:`JsonLogger`,
 :class:`CSVLogger`, :class:`TBXLogger`, :class:`NoopLogger`, :class:`UnifiedLogger`,
 :data:`DEFAULT_LOGGERS` (JSON, CSV, and TBX when tensorboardX is installed), run as a
-callback by :class:`LegacyLoggerCallback`. :func:`pretty_print` formats a result.
+callback by :class:`LegacyLoggerCallback`. :func:`pretty_print` formats a result. Ray Tune
+0.6's ``TFLogger`` is :class:`TBXLogger`.
+
+Ray Tune 2.x's submodules ``tunelab.logger.<csv|json|logger|tensorboardx|noop|unified>`` hold
+the same classes; the tracker modules ``tunelab.logger.<aim|comet|mlflow|wandb>`` and 0.8's
+``MLFLowLogger`` are placeholders until the integrations land (issue 13).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from tunelab.logger import _legacy
 from tunelab.logger._csv import CSVLoggerCallback
@@ -51,3 +58,23 @@ __all__ = [
     "pretty_print",
     "tbx_available",
 ]
+
+# Ray Tune 2.x's submodules (``tunelab.logger.csv``, ...), imported on first attribute use.
+_SUBMODULES = frozenset(
+    {"aim", "comet", "csv", "json", "logger", "mlflow", "noop", "tensorboardx", "unified", "wandb"}
+)
+# Ray Tune 0.8/1.0's ``from ray.tune.logger import MLFLowLogger``: the MLflow integration is
+# not built yet (issue 13); the name raises an ImportError that says so.
+_PENDING = ("MLFLowLogger",)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    if name == "TFLogger":  # Ray Tune 0.6's name of the TensorBoard logger
+        return TBXLogger
+    from tunelab.integration._pending import missing
+
+    missing(__name__, name, _PENDING)

@@ -1,6 +1,9 @@
 """Trial schedulers (``from tunelab.schedulers import ASHAScheduler``).
 
 The scheduler classes beyond FIFO live in their own modules and are imported on first use.
+Ray Tune's module paths ``ray.tune.schedulers.<async_hyperband|hb_bohb|hyperband|
+median_stopping_rule|pb2|pbt|resource_changing_scheduler|trial_scheduler>`` are public
+submodules here with the same objects (also reachable as attributes).
 """
 
 from typing import Any
@@ -34,7 +37,26 @@ _LAZY_EXTRA = {
 }
 
 
+# Ray Tune's public submodules (``tunelab.schedulers.pbt``, ...), imported on first use.
+_SUBMODULES = frozenset(
+    {
+        "async_hyperband",
+        "hb_bohb",
+        "hyperband",
+        "median_stopping_rule",
+        "pb2",
+        "pbt",
+        "resource_changing_scheduler",
+        "trial_scheduler",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     if name in _LAZY:
         value: Any = load_scheduler_class(_LAZY[name])
     elif name in _LAZY_EXTRA:

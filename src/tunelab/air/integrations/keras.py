@@ -1,0 +1,18 @@
+"""Ray Tune's ``ray.air.integrations.keras`` (Keras integration).
+
+Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
+name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
+``ImportError``) that says so.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from tunelab.integration._pending import missing
+
+_NAMES = ("ReportCheckpointCallback",)
+
+
+def __getattr__(name: str) -> NoReturn:
+    missing(__name__, name, _NAMES)

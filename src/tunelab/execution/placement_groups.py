@@ -1,0 +1,10 @@
+"""Ray Tune 2.x's ``ray.tune.execution.placement_groups`` path: :class:`PlacementGroupFactory`.
+
+The same class as ``tunelab.PlacementGroupFactory``.
+"""
+
+from __future__ import annotations
+
+from tunelab._resources import PlacementGroupFactory
+
+__all__ = ["PlacementGroupFactory"]

@@ -1,0 +1,23 @@
+"""Ray Tune's ``ray.tune.integration.torch`` (PyTorch distributed trainable).
+
+No tunelab counterpart: it runs on Ray Core. The module imports, so that a ported script fails
+on the name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError`
+(an ``ImportError``).
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from tunelab.integration._pending import missing
+
+_NAMES = (
+    "DistributedTrainableCreator",
+    "distributed_checkpoint_dir",
+    "enable_distributed_trainable",
+    "is_distributed_trainable",
+)
+
+
+def __getattr__(name: str) -> NoReturn:
+    missing(__name__, name, _NAMES)

@@ -1,0 +1,7 @@
+"""Ray Tune's ``ray.tune.tuner`` path: :class:`Tuner`."""
+
+from __future__ import annotations
+
+from tunelab._tuner import Tuner
+
+__all__ = ["Tuner"]
