@@ -96,9 +96,12 @@ class TuneBOHB(LibrarySearcher):
         self._config: dict[str, Any] = {}
         self._specs: list[ParamSpec] | None = None
         self._encoder: Encoder | None = None
+        #: ConfigSpace ``Constant`` values, part of every suggestion (as Ray Tune's were)
+        self._constants: dict[str, Any] = {}
         if space is not None:
             if is_configspace(space):
                 space = from_configspace(space, self.where)
+                self._constants = {k: v for k, v in space.items() if not has_searchable([v])}
             if not isinstance(space, dict):
                 raise TypeError(
                     f"`space` of {self.where} must be a dict tunelab search space (tune.uniform, "
@@ -192,6 +195,8 @@ class TuneBOHB(LibrarySearcher):
         self._running.add(trial_id)
         by_path = {spec.path: values[spec.name] for spec in self._specs}
         suggestion = build_suggestion(self._config, by_path)
+        if self._constants:
+            suggestion = merge_suggestion(self._constants, suggestion)
         if fixed:
             suggestion = merge_suggestion(suggestion, build_suggestion(self._config, fixed))
         return suggestion
