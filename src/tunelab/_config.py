@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunelab._errors import TuneTypeError, TuneValueError
+
 __all__ = [
     "CheckpointConfig",
     "FailureConfig",
@@ -46,9 +48,9 @@ def check_int(value: Any, argument: str, *, minimum: int, rule: str | None = Non
     """Return ``value`` as an int if it is an int >= ``minimum``; raise naming ``argument``."""
     allowed = rule or f"an int >= {minimum}"
     if not is_int(value):
-        raise TypeError(f"{argument} must be {allowed}, got {value!r}")
+        raise TuneTypeError(f"{argument} must be {allowed}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{argument} must be {allowed}, got {value!r}")
+        raise TuneValueError(f"{argument} must be {allowed}, got {value!r}")
     return int(value)
 
 
@@ -57,7 +59,7 @@ def check_num_samples(value: Any, argument: str = "num_samples") -> int:
     rule = "-1 (sample until stopped) or an int >= 1"
     number = check_int(value, argument, minimum=-1, rule=rule)
     if number == 0:
-        raise ValueError(f"{argument} must be {rule}, got 0")
+        raise TuneValueError(f"{argument} must be {rule}, got 0")
     return number
 
 
@@ -76,9 +78,9 @@ def check_time_budget(value: Any, argument: str = "time_budget_s") -> float | No
     elif isinstance(value, numbers.Real) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        raise TypeError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneTypeError(f"{argument} must be {rule}, got {value!r}")
     if math.isnan(seconds) or seconds <= 0:
-        raise ValueError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneValueError(f"{argument} must be {rule}, got {value!r}")
     return seconds
 
 
@@ -101,9 +103,11 @@ def check_callable(value: Any, argument: str, params: str) -> Any:
         return None
     count = len([p for p in params.split(",") if p.strip()])
     if not callable(value):
-        raise TypeError(f"{argument} must be None or a function ({params}) -> ..., got {value!r}")
+        raise TuneTypeError(
+            f"{argument} must be None or a function ({params}) -> ..., got {value!r}"
+        )
     if accepts_positional(value, count) is False:
-        raise TypeError(
+        raise TuneTypeError(
             f"{argument} must accept {count} positional argument(s) ({params}), got {value!r} "
             f"with signature {inspect.signature(value)}"
         )
@@ -126,11 +130,11 @@ def check_stop(value: Any, argument: str = "stop") -> Any:
         return validate_stop_criteria(value, argument)
     rule = "None, a dict {metric: threshold}, a Stopper or a function(trial_id, result) -> bool"
     if isinstance(value, type):
-        raise TypeError(f"{argument} must be {rule}; got the class {value!r}, pass an instance")
+        raise TuneTypeError(f"{argument} must be {rule}; got the class {value!r}, pass an instance")
     if not callable(value):
-        raise TypeError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneTypeError(f"{argument} must be {rule}, got {value!r}")
     if accepts_positional(value, 2) is False:
-        raise TypeError(
+        raise TuneTypeError(
             f"{argument} must be callable as {argument}(trial_id, result), got {value!r} "
             f"with signature {inspect.signature(value)}"
         )
@@ -153,30 +157,39 @@ def normalize_log_to_file(
     if isinstance(value, (str, os.PathLike)):
         name = os.fspath(value)
         if not isinstance(name, str) or not name:
-            raise ValueError(f"{argument} must be {rule}, got {value!r}")
+            raise TuneValueError(f"{argument} must be {rule}, got {value!r}")
         return (name, name)
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(f"{argument} must be {rule}; got {len(value)} names in {value!r}")
+            raise TuneValueError(f"{argument} must be {rule}; got {len(value)} names in {value!r}")
         names = []
         for item in value:
             name = os.fspath(item) if isinstance(item, (str, os.PathLike)) else None
             if not isinstance(name, str) or not name:
-                raise TypeError(f"{argument} must be {rule}, got {value!r}")
+                raise TuneTypeError(f"{argument} must be {rule}, got {value!r}")
             names.append(name)
         return (names[0], names[1])
-    raise TypeError(f"{argument} must be {rule}, got {value!r}")
+    raise TuneTypeError(f"{argument} must be {rule}, got {value!r}")
+
+
+#: the level ``verbose=True`` means: what ``True`` printed when ``verbose`` was a bool (Ray
+#: Tune 0.5: the status and every trial's results), which Ray Tune 0.6-0.8 call 2, their
+#: default
+VERBOSE_TRUE = 2
 
 
 def check_verbose(value: Any, argument: str = "verbose") -> int | None:
-    """None (the default, from ``TUNELAB_VERBOSE``) or an int 0-3."""
+    """None (the default, from ``TUNELAB_VERBOSE``), an int 0-3, or a bool (0.x): ``True`` is
+    :data:`VERBOSE_TRUE` (2), ``False`` is 0. Returns the level as an int (None for None)."""
     if value is None:
         return None
-    rule = "None or an int 0-3 (0 silent, 1 status, 2 + trial results, 3 + details)"
+    if isinstance(value, bool):
+        return VERBOSE_TRUE if value else 0
+    rule = "None, True/False or an int 0-3 (0 silent, 1 status, 2 + trial results, 3 + details)"
     if not is_int(value):
-        raise TypeError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneTypeError(f"{argument} must be {rule}, got {value!r}")
     if not 0 <= value <= 3:
-        raise ValueError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneValueError(f"{argument} must be {rule}, got {value!r}")
     return int(value)
 
 
@@ -185,10 +198,12 @@ def check_path(value: Any, argument: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{argument} must be None or a path (str or os.PathLike), got {value!r}")
+        raise TuneTypeError(
+            f"{argument} must be None or a path (str or os.PathLike), got {value!r}"
+        )
     path = os.fspath(value)
     if not isinstance(path, str) or not path:
-        raise ValueError(f"{argument} must be a non-empty path, got {value!r}")
+        raise TuneValueError(f"{argument} must be a non-empty path, got {value!r}")
     return path
 
 
@@ -196,16 +211,16 @@ def _check_bool(value: Any, argument: str, *, allow_none: bool = False) -> None:
     if isinstance(value, bool) or (allow_none and value is None):
         return
     allowed = "None, True or False" if allow_none else "True or False"
-    raise TypeError(f"{argument} must be {allowed}, got {value!r}")
+    raise TuneTypeError(f"{argument} must be {allowed}, got {value!r}")
 
 
 def _check_number(value: Any, argument: str, *, minimum: float, strict: bool = False) -> None:
     sign = ">" if strict else ">="
     rule = f"a number {sign} {minimum:g}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneTypeError(f"{argument} must be {rule}, got {value!r}")
     if math.isnan(value) or value < minimum or (strict and value == minimum):
-        raise ValueError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneValueError(f"{argument} must be {rule}, got {value!r}")
 
 
 # -- configs -----------------------------------------------------------------------------
@@ -228,11 +243,11 @@ class FailureConfig:
         if isinstance(fail_fast, str) and fail_fast.lower() == "raise":
             self.fail_fast = "raise"
         elif not isinstance(fail_fast, bool):
-            raise ValueError(
+            raise TuneValueError(
                 f'FailureConfig.fail_fast must be True, False or "raise", got {fail_fast!r}'
             )
         if self.fail_fast and self.max_failures != 0:
-            raise ValueError(
+            raise TuneValueError(
                 f"FailureConfig.fail_fast={self.fail_fast!r} requires max_failures=0 (a failing "
                 f"trial ends the experiment, so it cannot be retried), got "
                 f"max_failures={self.max_failures!r}"
@@ -262,12 +277,12 @@ class CheckpointConfig:
         if self.checkpoint_score_attribute is not None and not isinstance(
             self.checkpoint_score_attribute, str
         ):
-            raise TypeError(
+            raise TuneTypeError(
                 f"CheckpointConfig.checkpoint_score_attribute must be None or a result key "
                 f"(str), got {self.checkpoint_score_attribute!r}"
             )
         if self.checkpoint_score_order not in _MODES:
-            raise ValueError(
+            raise TuneValueError(
                 f'CheckpointConfig.checkpoint_score_order must be "max" or "min", '
                 f"got {self.checkpoint_score_order!r}"
             )
@@ -355,12 +370,12 @@ class TuneConfig:
             from tunelab.execution import Executor
 
             if not isinstance(self.executor, Executor):
-                raise TypeError(
+                raise TuneTypeError(
                     "TuneConfig.executor must be None or a tunelab.execution.Executor "
                     f"(e.g. LocalExecutor()), got {self.executor!r}"
                 )
         if self.executor is not None and self.dask_client is not None:
-            raise ValueError(
+            raise TuneValueError(
                 "TuneConfig: pass either executor= or dask_client=, got both "
                 f"(executor={self.executor!r}, dask_client={self.dask_client!r})"
             )
@@ -384,7 +399,7 @@ def check_metric_mode(metric: Any, mode: Any, *, prefix: str = "") -> None:
     list of those (one per metric)."""
     is_key_list = isinstance(metric, list) and metric and all(isinstance(m, str) for m in metric)
     if not (metric is None or isinstance(metric, str) or is_key_list):
-        raise TypeError(
+        raise TuneTypeError(
             f"{prefix}metric must be None, a result key (str) or a non-empty list of keys, "
             f"got {metric!r}"
         )
@@ -392,12 +407,12 @@ def check_metric_mode(metric: Any, mode: Any, *, prefix: str = "") -> None:
         return
     if isinstance(mode, list) and mode and all(m in _MODES for m in mode):
         if not isinstance(metric, list) or len(metric) != len(mode):
-            raise ValueError(
+            raise TuneValueError(
                 f"{prefix}mode={mode!r} is a list, so {prefix}metric must be a list of the same "
                 f"length (one mode per metric), got metric={metric!r}"
             )
         return
-    raise ValueError(
+    raise TuneValueError(
         f'{prefix}mode must be None, "min", "max" or a list of them (one per metric), got {mode!r}'
     )
 
@@ -445,7 +460,9 @@ class RunConfig:
             if value is None:
                 setattr(self, attr, cls())
             elif not isinstance(value, cls):
-                raise TypeError(f"RunConfig.{attr} must be None or a {cls.__name__}, got {value!r}")
+                raise TuneTypeError(
+                    f"RunConfig.{attr} must be None or a {cls.__name__}, got {value!r}"
+                )
         check_verbose(self.verbose, "RunConfig.verbose")
         check_stop(self.stop, "RunConfig.stop")
         check_callbacks(self.callbacks, "RunConfig.callbacks")
@@ -453,7 +470,7 @@ class RunConfig:
         if port is not None and (
             isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535
         ):
-            raise ValueError(
+            raise TuneValueError(
                 f"RunConfig.server_port must be None or an int in 0..65535 (0 = any free port), "
                 f"got {port!r}"
             )
@@ -466,9 +483,9 @@ def check_experiment_name(value: Any, argument: str = "name") -> str | None:
         return None
     rule = "None or a non-empty directory name (str) without '/' or '\\'"
     if not isinstance(value, str):
-        raise TypeError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneTypeError(f"{argument} must be {rule}, got {value!r}")
     if not value or value in (".", "..") or "/" in value or "\\" in value:
-        raise ValueError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneValueError(f"{argument} must be {rule}, got {value!r}")
     return value
 
 
@@ -477,10 +494,10 @@ def check_callbacks(value: Any, argument: str = "callbacks") -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
-        raise TypeError(f"{argument} must be None or a list of Callback objects, got {value!r}")
+        raise TuneTypeError(f"{argument} must be None or a list of Callback objects, got {value!r}")
     for item in value:
         if isinstance(item, type):
-            raise TypeError(
+            raise TuneTypeError(
                 f"{argument} must hold Callback instances; got the class {item!r}, pass an instance"
             )
     return list(value)
@@ -516,7 +533,7 @@ class ResumeConfig:
             if isinstance(value, str) and value.lower() in allowed:
                 setattr(self, attr, ResumeConfig.ResumeType(value.lower()))
                 continue
-            raise ValueError(
+            raise TuneValueError(
                 f"ResumeConfig.{attr} must be a ResumeConfig.ResumeType or one of {allowed}, "
                 f"got {value!r}"
             )

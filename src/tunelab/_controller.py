@@ -12,6 +12,7 @@ import functools
 import heapq
 import itertools
 import logging
+import math
 import os
 import sys
 import time
@@ -27,6 +28,7 @@ from tunelab._trial_factory import TrialFactory
 from tunelab._trial_table import TrialTable
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
+from tunelab.result import AUTO_RESULT_KEYS, DEFAULT_METRIC
 from tunelab.schedulers import Decision, Reconfigure, RunnerView, TrialScheduler
 from tunelab.search._search_algorithm import SearchAlgorithm
 
@@ -88,6 +90,11 @@ class Controller:
         resume_policy: dict[str, str] | None = None,
         delete_remote: Callable[[str], None] | None = None,
         stop_grace_s: float | None = None,
+        strict_metric_checking: bool = False,
+        function_stop_grace_s: float | None = None,
+        max_pending_trials: int | None = None,
+        warn_slow_s: float = 0.0,
+        warn_idle_s: float = 0.0,
     ) -> None:
         self._runtimes = runtimes
         # removes a checkpoint a worker uploaded straight to remote storage (in the
@@ -153,12 +160,26 @@ class Controller:
         if not grace >= 0:
             raise ValueError(f"stop_grace_s must be a number >= 0, got {stop_grace_s!r}")
         self._grace = grace
+        # a function trainable's grace (Ray's TUNE_FUNCTION_THREAD_TIMEOUT_S), else _grace
+        self._function_grace = grace if function_stop_grace_s is None else function_stop_grace_s
+        # the most trials created ahead of a free slot (None: as the scheduler asks)
+        self._max_pending = max_pending_trials
+        # warn when one part of a step takes longer (0: never), at most once a minute each
+        self._warn_slow_s = warn_slow_s
+        self._slow_warned: dict[str, float] = {}
+        # warn when trials wait and none has run for this long (0: never)
+        self._warn_idle_s = warn_idle_s
+        self._idle_since: float | None = None
         self._can_kill = bool(getattr(executor, "can_kill_trials", False))
         self._deadlines: list[tuple[float, int, str]] = []
         self._armed: dict[str, tuple[int, float, str, str]] = {}
         self._deadline_seq = itertools.count()
         self._force_ended: set[str] = set()  # their executor sends nothing more this run
         self._time_limits = [_time_limits(rt.criteria) for rt in runtimes]
+        # (metric, who expects it): every result must hold them (Ray Tune's strict check)
+        self._required_metrics = (
+            _required_metrics(metric, scheduler, search_alg) if strict_metric_checking else []
+        )
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -320,6 +341,7 @@ class Controller:
         policy = self._resume_policy
         for trial in self._initial_trials:
             self._table.add(trial)
+            self._factory.reserve_dirname(trial.experiment_path, trial.dirname)
             if trial.checkpoint_history:
                 self._manager(trial).load_state(trial.checkpoint_history)
             if trial.checkpoint is not None and trial.restore_state:
@@ -424,17 +446,27 @@ class Controller:
         pending = self._pending_commands
         while pending:
             pending.popleft()()
+        timed = self._warn_slow_s > 0
+        started = time.perf_counter() if timed else 0.0
         if not self._stop_experiment:
             self._start_trials()
+        if timed:
+            started = self._warn_if_slow("starting trials", started)
         running = self._table.count(TrialStatus.RUNNING)
         events = self._executor.poll(0.1 if running else 0.02)
+        if timed:
+            started = time.perf_counter()
         for event in events:
             self._handle(event)
         if self._deadlines:
             self._enforce_deadlines()
+        if timed:
+            started = self._warn_if_slow("processing results", started)
         self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
         for writer in self._writers.values():
             writer.flush()
+        if timed:
+            started = self._warn_if_slow("callbacks.on_step_end and writing the logs", started)
         if self._doomed:  # checkpoints dropped from a history that is on disk now
             doomed = self._doomed[:]
             self._doomed.clear()  # (the managers hold its append)
@@ -450,8 +482,54 @@ class Controller:
                     self._arm_stop(trial_id, "pause", "a PAUSE decision of the scheduler")
         self._check_global_stop()
         self._report()
+        if timed:
+            started = self._warn_if_slow("stoppers and the progress report", started)
         for writer in self._writers.values():
             writer.maybe_write()
+        if timed:
+            self._warn_if_slow("saving the experiment state", started)
+        if self._warn_idle_s > 0:
+            self._warn_if_idle()
+
+    def _warn_if_slow(self, what: str, started: float) -> float:
+        """Log a warning when ``what`` (begun at ``started``, a perf_counter time) took longer
+        than the threshold (Ray Tune's ``TUNE_WARN_THRESHOLD_S``); at most once a minute for
+        each ``what``. Returns the time now."""
+        now = time.perf_counter()
+        took = now - started
+        if took > self._warn_slow_s and now - self._slow_warned.get(what, -math.inf) >= 60.0:
+            self._slow_warned[what] = now
+            logger.warning(
+                "tunelab: %s took %.3f s in one step of the experiment loop, which may be a "
+                "performance bottleneck (TUNELAB_WARN_THRESHOLD_S=%g)",
+                what,
+                took,
+                self._warn_slow_s,
+            )
+        return time.perf_counter()
+
+    def _warn_if_idle(self) -> None:
+        """Trials wait and none has run for ``warn_idle_s``: say that the executor cannot
+        start them (Ray Tune's ``TUNE_WARN_INSUFFICENT_RESOURCE_THRESHOLD_S``)."""
+        table = self._table
+        waiting = table.count(TrialStatus.PENDING) + table.count(TrialStatus.PAUSED)
+        if self._stop_experiment or table.count(TrialStatus.RUNNING) or not waiting:
+            self._idle_since = None
+            return
+        now = self._clock()
+        if self._idle_since is None:
+            self._idle_since = now
+        elif now - self._idle_since >= self._warn_idle_s:
+            self._idle_since = now
+            logger.warning(
+                "tunelab: no trial has run for %g s while %d trial(s) wait; the executor's "
+                "resources (%s total, %s in use) or the scheduler do not let them start "
+                "(TUNELAB_WARN_INSUFFICIENT_RESOURCE_THRESHOLD_S)",
+                self._warn_idle_s,
+                waiting,
+                self._executor.total_resources(),
+                self._executor.used_resources(),
+            )
 
     def _check_global_stop(self) -> None:
         stopper = self._global_stopper
@@ -459,10 +537,25 @@ class Controller:
             self._stop_all(_why_stopped(stopper))
 
     def _stop_all(self, why: str) -> None:
+        """End the experiment (a stopper's ``stop_all``, the time budget, ``fail_fast``, a
+        stop request): running trials stop at their next report, and the trials that wait
+        (PENDING, PAUSED) end TERMINATED without running, as in Ray Tune; the run then
+        returns normally. (An interrupt, Ctrl+C, keeps them waiting for a resume instead.)"""
         logger.info("tunelab: %s", why)
         self._stop_experiment = True
         for trial in list(self._table.with_status(TrialStatus.RUNNING)):
             self._stop_running(trial, why)
+        self._end_waiting_trials()
+
+    def _end_waiting_trials(self) -> None:
+        """PENDING and PAUSED trials of an experiment that was told to end are TERMINATED
+        (not when it was interrupted: they wait for a resume)."""
+        if self._interrupted:
+            return
+        for status in (TrialStatus.PENDING, TrialStatus.PAUSED):
+            for trial in list(self._table.with_status(status)):
+                self._restoring.discard(trial.trial_id)
+                self._complete(trial)
 
     def _stop_running(self, trial: Trial, why: str = "a stop request") -> None:
         if trial.trial_id not in self._stopping:
@@ -474,7 +567,17 @@ class Controller:
     def _arm_stop(self, trial_id: str, kind: str, why: str) -> None:
         """``trial_id`` was asked to stop or pause: force-end it if it is still running
         after the grace period."""
-        self._arm(trial_id, self._clock() + self._grace, kind, why)
+        self._arm(trial_id, self._clock() + self._grace_of(trial_id), kind, why)
+
+    def _grace_of(self, trial_id: str) -> float:
+        """The grace of ``trial_id``: a function trainable's own, else the general one."""
+        trial = self._table.by_id.get(trial_id)
+        if (
+            trial is not None
+            and self._runtimes[trial.experiment_index].experiment.is_function_trainable
+        ):
+            return self._function_grace
+        return self._grace
 
     def _arm(self, trial_id: str, when: float, kind: str, why: str) -> None:
         """Force-end ``trial_id`` at ``when`` unless it ends before (or an earlier deadline
@@ -513,7 +616,7 @@ class Controller:
             what = f"ending its worker failed ({exc!r})"
         self._force_ended.add(trial_id)
         self._blocked_at = None  # its resources are free
-        grace = f"{self._grace:g} s"
+        grace = f"{self._grace_of(trial_id):g} s"
         if kind == "time":
             text = (
                 f"Trial {trial} reached its stop criterion {why} by the controller's clock "
@@ -544,6 +647,8 @@ class Controller:
                 return
             self._blocked_at = None
         ahead = self._scheduler.pending_trials_ahead
+        if ahead and self._max_pending is not None:
+            ahead = min(ahead, self._max_pending)
         if ahead and not self._search.wants_results:
             while self._table.count(TrialStatus.PENDING) < ahead:
                 if self._next_new_trial() is None:
@@ -601,7 +706,10 @@ class Controller:
         for key, limit in limits:
             left = limit - (restored if key == "time_total_s" else 0.0)
             self._arm(
-                trial.trial_id, now + max(left, 0.0) + self._grace, "time", f"{key}={limit:g}"
+                trial.trial_id,
+                now + max(left, 0.0) + self._grace_of(trial.trial_id),
+                "time",
+                f"{key}={limit:g}",
             )
 
     def _next_new_trial(self) -> Trial | None:
@@ -658,7 +766,10 @@ class Controller:
         wants_results = search.wants_results
         stopper = rt.stopper
         self._results_seen += len(results)
+        required = self._required_metrics
         for result in results:
+            if required:
+                _check_result_metrics(trial, result, required)
             checkpoint = result.pop(P.CHECKPOINT_KEY, None)
             wait = result.pop(P.WAIT_KEY, False)
             result["config"] = config
@@ -756,6 +867,9 @@ class Controller:
                 self._register_checkpoint(trial, payload, trial.last_result)
             if reconfigure is not None and not self._stop_experiment:
                 self._apply_reconfigure(trial, reconfigure)
+                return
+            if self._stop_experiment and not self._interrupted:
+                self._complete(trial)  # paused by a decision taken before the experiment ended
                 return
             self._table.set_status(trial, TrialStatus.PAUSED)
             self._rollback[trial_id] = self._checkpoint_iteration(trial)
@@ -962,6 +1076,8 @@ class Controller:
             reporter.report(trials, done, *self.status_lines())
 
     def _finish(self, force: bool = False) -> None:
+        if not force and self._stop_experiment:
+            self._end_waiting_trials()  # e.g. one a scheduler re-queued while others ended
         if not force:
             if self._table.count(TrialStatus.RUNNING):
                 for trial in list(self._table.with_status(TrialStatus.RUNNING)):
@@ -976,6 +1092,85 @@ class Controller:
                 writer.close()
             if not force:
                 self._report(done=True)
+
+
+#: keys that every result has without the trainable reporting them: a result with nothing
+#: else (a bare ``done``, a checkpoint-only report) is not held to the metric check
+_FILLED_IN_KEYS = frozenset(
+    (
+        *AUTO_RESULT_KEYS,
+        "timesteps_since_restore",
+        "checkpoint_dir_name",
+        "should_checkpoint",
+        "experiment_id",
+        P.CHECKPOINT_KEY,
+        P.WAIT_KEY,
+    )
+)
+
+
+def _required_metrics(
+    metric: Any, scheduler: TrialScheduler, search_alg: SearchAlgorithm
+) -> list[tuple[str, str]]:
+    """The metrics the run (``metric=``), the scheduler and the searcher expect in every
+    result, each with who expects it (``"_metric"``, the placeholder of a mode without a
+    metric, is not one)."""
+    required: list[tuple[str, str]] = []
+
+    def add(value: Any, who: str) -> None:
+        names = value if isinstance(value, (list, tuple)) else [value]
+        for name in names:
+            known = any(name == m for m, _ in required)
+            if isinstance(name, str) and name and name != DEFAULT_METRIC and not known:
+                required.append((name, who))
+
+    add(metric, "the run (metric=)")
+    add(getattr(scheduler, "metric", None), type(scheduler).__name__)
+    chain: list[Any] = []  # SearchGenerator -> ConcurrencyLimiter -> ... -> the searcher
+    inner: Any = search_alg
+    while inner is not None and len(chain) < 16:
+        chain.append(inner)
+        inner = getattr(inner, "searcher", None)
+    for member in reversed(chain):  # named after the innermost searcher that has it
+        add(getattr(member, "metric", None), type(member).__name__)
+    return required
+
+
+def _check_result_metrics(
+    trial: Trial, result: dict[str, Any], required: list[tuple[str, str]]
+) -> None:
+    """Ray Tune's strict metric check: a result the trainable filled (it holds a key of its
+    own) must hold every required metric (nested ones as ``"a/b"``). Raises
+    :class:`~tunelab._errors.TuneValueError` naming the missing metric, who expects it and
+    the metrics the trial reported."""
+    missing = [(m, who) for m, who in required if m not in result and not _nested_in(result, m)]
+    if not missing:
+        return
+    reported = sorted(str(k) for k in result if k not in _FILLED_IN_KEYS)
+    if not reported:
+        return
+    from tunelab._errors import TuneValueError
+
+    names = ", ".join(repr(m) for m, _ in missing)
+    who = ", ".join(sorted({w for _, w in missing}))
+    raise TuneValueError(
+        f"Trial {trial} reported a result without the metric(s) {names} that {who} "
+        f"expects; the metrics it reported: {reported}. Make your tune.report() / "
+        f"session.report() calls include it, or set the environment variable "
+        f"TUNE_DISABLE_STRICT_METRIC_CHECKING=1 to turn this check off"
+    )
+
+
+def _nested_in(result: dict[str, Any], metric: str) -> bool:
+    """Whether ``"a/b"`` names ``result["a"]["b"]``."""
+    if "/" not in metric:
+        return False
+    node: Any = result
+    for part in metric.split("/"):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def _why_stopped(stopper: Any) -> str:

@@ -8,11 +8,16 @@
     ├── StorageError          (also an OSError) writing tunelab's files failed: disk full, an
     │                         I/O error, a read-only file system; the experiment stopped
     ├── CorruptFileError      (also a ValueError) a file tunelab reads back is damaged
-    └── ExtraNotInstalledError (also an ImportError) an optional integration is missing
+    ├── ExtraNotInstalledError (also an ImportError) an optional integration is missing
+    ├── TuneValueError        (also a ValueError) a malformed experiment spec or argument
+    └── TuneTypeError         (also a TypeError) an argument of the wrong type
 
-Bad user input is reported with the built-in ``ValueError``/``TypeError`` (their messages
-name the argument, the value received and what is allowed). ``StopTrial`` is not an error:
-it is the control-flow exception the session raises inside a trainable to end it early.
+A malformed spec (an argument of ``tune.run``, ``run_experiments``, ``Experiment``, a
+config dataclass) raises :class:`TuneValueError` or :class:`TuneTypeError`: a ``TuneError``
+as Ray Tune raises, and still the built-in ``ValueError``/``TypeError`` that earlier
+releases raised, so ``except ValueError`` keeps working. Their messages name the argument,
+the value received and what is allowed. ``StopTrial`` is not an error: it is the
+control-flow exception the session raises inside a trainable to end it early.
 """
 
 from __future__ import annotations
@@ -42,6 +47,15 @@ class TrialError(TuneError):
         super().__init__(message)
         self.trial_id = trial_id
         self.traceback = traceback
+
+
+class TuneValueError(TuneError, ValueError):
+    """A malformed experiment spec or argument value (a ``TuneError`` and a ``ValueError``)."""
+
+
+class TuneTypeError(TuneError, TypeError):
+    """An argument of the wrong type in an experiment spec (a ``TuneError`` and a
+    ``TypeError``)."""
 
 
 class ResultNotSerializable(TuneError):

@@ -21,7 +21,7 @@ from typing import Any
 from tunelab import _defaults
 from tunelab._callback import Callback, CallbackList
 from tunelab._controller import Controller, ExperimentRuntime
-from tunelab._errors import ResourceError, TuneError
+from tunelab._errors import ResourceError, TuneError, TuneTypeError, TuneValueError
 from tunelab._trial import Trial, TrialStatus
 
 __all__ = ["DEFAULT_SERVER_PORT", "RunOptions", "execute_experiments"]
@@ -61,12 +61,12 @@ class RunOptions:
 
 def _check_mode(mode: Any) -> None:
     if mode is not None and mode not in ("min", "max"):
-        raise ValueError(f"mode must be 'min', 'max' or None, got {mode!r}")
+        raise TuneValueError(f"mode must be 'min', 'max' or None, got {mode!r}")
 
 
 def _check_metric(metric: Any) -> None:
     if metric is not None and not isinstance(metric, str):
-        raise TypeError(f"metric must be a string (a result key) or None, got {metric!r}")
+        raise TuneTypeError(f"metric must be a string (a result key) or None, got {metric!r}")
 
 
 def build_search_alg(search_alg: Any, max_concurrent: int | None) -> Any:
@@ -89,7 +89,7 @@ def build_search_alg(search_alg: Any, max_concurrent: int | None) -> Any:
         return SearchGenerator(search_alg)
     if isinstance(search_alg, SearchAlgorithm):
         return search_alg
-    raise TypeError(
+    raise TuneTypeError(
         "search_alg must be None, a name (e.g. 'random'), a tunelab Searcher or a "
         f"SearchAlgorithm, got {search_alg!r}"
     )
@@ -104,7 +104,7 @@ def build_scheduler(scheduler: Any) -> Any:
         return create_scheduler(scheduler)
     if isinstance(scheduler, TrialScheduler):
         return scheduler
-    raise TypeError(
+    raise TuneTypeError(
         f"scheduler must be None, a name (e.g. 'fifo') or a TrialScheduler, got {scheduler!r}"
     )
 
@@ -122,7 +122,7 @@ def _stoppers(experiment: Any) -> tuple[dict[str, Any], Any]:
         return {}, stop
     if callable(stop):
         return {}, FunctionStopper(stop)
-    raise TypeError(f"stop must be a dict, a Stopper, a function or None, got {stop!r}")
+    raise TuneTypeError(f"stop must be a dict, a Stopper, a function or None, got {stop!r}")
 
 
 def serialize_trainable(experiment: Any) -> bytes:
@@ -145,7 +145,7 @@ def serialize_trainable(experiment: Any) -> bytes:
             with contextlib.redirect_stdout(buffer):
                 diagnose_serialization(target)
             report = "\n" + buffer.getvalue().strip()
-        raise TypeError(
+        raise TuneTypeError(
             f"trainable {experiment.trainable_name!r} cannot be sent to worker processes "
             f"(it cannot be pickled: {exc}).{report}"
         ) from exc
@@ -159,25 +159,69 @@ def _time_budget(value: Any) -> float | None:
     return float(value)
 
 
-def _default_callbacks(options: RunOptions, user: list[Any]) -> CallbackList:
+def _default_callbacks(
+    options: RunOptions, user: list[Any], experiments: list[Any] | None = None
+) -> CallbackList:
+    """The user's callbacks, those named by ``TUNELAB_CALLBACKS``, the default loggers and
+    the 0.x legacy loggers: ``tune.run(loggers=)`` replaces the default loggers; an
+    experiment's own ``loggers`` (a ``run_experiments`` spec key) replace them for that
+    experiment's trials, and its ``custom_loggers`` run next to them."""
     from tunelab.logger import CSVLoggerCallback, JsonLoggerCallback, LegacyLoggerCallback
+    from tunelab.logger._logger_callback import ForExperiments
     from tunelab.progress import TrialProgressCallback
 
-    callbacks = CallbackList(user)
+    callbacks = CallbackList([*user, *env_callbacks()])
     verbose = options.verbose if options.verbose is not None else 1
+    defaults: list[Callback] = []
     if options.loggers is not None:
-        callbacks.append(LegacyLoggerCallback(list(options.loggers)))
+        defaults.append(LegacyLoggerCallback(list(options.loggers)))
     elif _defaults.auto_loggers_enabled():
         if not any(isinstance(c, JsonLoggerCallback) for c in user):
-            callbacks.append(JsonLoggerCallback())
+            defaults.append(JsonLoggerCallback())
         if not any(isinstance(c, CSVLoggerCallback) for c in user):
-            callbacks.append(CSVLoggerCallback())
+            defaults.append(CSVLoggerCallback(delimiter=_defaults.result_delimiter()))
         from tunelab.logger import TBXLoggerCallback, tbx_available
 
         if tbx_available() and not any(isinstance(c, TBXLoggerCallback) for c in user):
-            callbacks.append(TBXLoggerCallback())
+            defaults.append(TBXLoggerCallback())
+    experiments = list(experiments or [])
+    own = {e.experiment_path for e in experiments if getattr(e, "loggers", None) is not None}
+    for callback in defaults:
+        callbacks.append(ForExperiments(callback, own, include=False) if own else callback)
+    for exp in experiments:
+        classes = [*(getattr(exp, "loggers", None) or []), *getattr(exp, "custom_loggers", [])]
+        if classes:
+            callbacks.append(
+                ForExperiments(LegacyLoggerCallback(classes), {exp.experiment_path}, include=True)
+            )
     if verbose >= 2:
         callbacks.append(TrialProgressCallback(verbose))
+    return callbacks
+
+
+def env_callbacks() -> list[Callback]:
+    """Instances of the Callback classes named by ``TUNELAB_CALLBACKS`` (Ray Tune's
+    ``RAY_TUNE_CALLBACKS``): comma-separated ``module.Class`` paths, each instantiated without
+    arguments. A path that does not import, or names no Callback subclass, is a
+    :class:`~tunelab._errors.TuneValueError` naming it."""
+    import importlib
+
+    callbacks: list[Callback] = []
+    for path in _defaults.callback_paths():
+        module_name, _, class_name = path.rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise TuneValueError(
+                f"TUNELAB_CALLBACKS/RAY_TUNE_CALLBACKS: cannot import the callback {path!r} "
+                f"({exc}); give module.Class paths of tunelab.Callback subclasses"
+            ) from exc
+        if not (isinstance(cls, type) and issubclass(cls, Callback)):
+            raise TuneValueError(
+                f"TUNELAB_CALLBACKS/RAY_TUNE_CALLBACKS: {path!r} is not a tunelab.Callback "
+                f"subclass, got {cls!r}"
+            )
+        callbacks.append(cls())
     return callbacks
 
 
@@ -193,7 +237,7 @@ def _reporter(options: RunOptions) -> Any:
     if not isinstance(reporter, ProgressReporter) and not (
         hasattr(reporter, "should_report") and hasattr(reporter, "report")
     ):
-        raise TypeError(
+        raise TuneTypeError(
             "progress_reporter must be a ProgressReporter (with should_report and report), "
             f"got {reporter!r}"
         )
@@ -203,37 +247,40 @@ def _reporter(options: RunOptions) -> Any:
 def validate_common(options: RunOptions) -> None:
     _check_metric(options.metric)
     _check_mode(options.mode)
-    if options.verbose is not None and (
-        isinstance(options.verbose, bool) or options.verbose not in (0, 1, 2, 3)
-    ):
-        raise ValueError(f"verbose must be 0, 1, 2 or 3, got {options.verbose!r}")
+    from tunelab._config import check_verbose
+
+    options.verbose = check_verbose(options.verbose, "verbose")
     mct = options.max_concurrent_trials
     if mct is not None and (isinstance(mct, bool) or not isinstance(mct, int) or mct < 0):
-        raise ValueError(
+        raise TuneValueError(
             f"max_concurrent_trials must be None or an int >= 0 (0 = no limit), got {mct!r}"
         )
     for callback in options.callbacks:
         if not isinstance(callback, Callback):
-            raise TypeError(
+            raise TuneTypeError(
                 f"callbacks: every callback must be a tunelab.Callback, got {callback!r}"
             )
     fail_fast = options.fail_fast
     if not (
         isinstance(fail_fast, bool) or (isinstance(fail_fast, str) and fail_fast.upper() == "RAISE")
     ):
-        raise ValueError(f"fail_fast must be True, False or 'raise', got {fail_fast!r}")
+        raise TuneValueError(f"fail_fast must be True, False or 'raise', got {fail_fast!r}")
     port = options.server_port
     if port is not None and (
         isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535
     ):
-        raise ValueError(f"server_port must be None or an int in 0..65535 (0 = any), got {port!r}")
+        raise TuneValueError(
+            f"server_port must be None or an int in 0..65535 (0 = any), got {port!r}"
+        )
     grace = options.stop_grace_s
     if grace is not None and (
         isinstance(grace, bool) or not isinstance(grace, (int, float)) or not grace >= 0
     ):
-        raise ValueError(f"stop_grace_s must be None or a number of seconds >= 0, got {grace!r}")
+        raise TuneValueError(
+            f"stop_grace_s must be None or a number of seconds >= 0, got {grace!r}"
+        )
     if not isinstance(options.with_server, bool):
-        raise TypeError(f"with_server must be True or False, got {options.with_server!r}")
+        raise TuneTypeError(f"with_server must be True or False, got {options.with_server!r}")
     from tunelab._resume import parse_resume
 
     parse_resume(options.resume, options.resume_config)
@@ -242,7 +289,7 @@ def validate_common(options: RunOptions) -> None:
 def check_experiments_given(experiments: list[Any], argument: str = "experiments") -> None:
     """An empty list of experiments would leave nothing to run: a clear error up front."""
     if not experiments:
-        raise ValueError(
+        raise TuneValueError(
             f"{argument} is empty: give at least one experiment (an Experiment, a list of "
             "Experiments or a dict {name: spec dict}), or a trainable to tune.run"
         )
@@ -268,11 +315,11 @@ def execute_experiments(
     restored_state: dict[str, Any] | None = None
     if plan.mode != "new":
         if len(experiments) != 1:
-            raise ValueError("resume works with one experiment at a time")
+            raise TuneValueError("resume works with one experiment at a time")
         loaded = load_trials(experiments[0])
         if loaded is None:
             if plan.mode == "resume":
-                raise ValueError(
+                raise TuneValueError(
                     f"resume={options.resume!r}: no experiment state to resume at "
                     f"{experiments[0].experiment_path!r} (use resume='AUTO' to start a new "
                     "experiment when there is none)"
@@ -288,7 +335,7 @@ def execute_experiments(
             inner = inner.searcher
         attach(inner)
     if not scheduler.set_search_properties(options.metric, options.mode):
-        raise ValueError(
+        raise TuneValueError(
             f"the scheduler already has metric={scheduler.metric!r}, mode={scheduler.mode!r}; "
             f"it conflicts with metric={options.metric!r}, mode={options.mode!r}"
         )
@@ -304,14 +351,14 @@ def execute_experiments(
     executor = options.executor
     if options.dask_client is not None:
         if executor is not None:
-            raise ValueError("pass either executor= or dask_client=, got both")
+            raise TuneValueError("pass either executor= or dask_client=, got both")
         from tunelab.execution.dask import DaskExecutor
 
         executor = DaskExecutor(options.dask_client)
     if executor is None:
         executor = default_executor()  # what tunelab.init() chose, else local processes
     elif not isinstance(executor, Executor):
-        raise TypeError(f"executor must be a tunelab Executor, got {executor!r}")
+        raise TuneTypeError(f"executor must be a tunelab Executor, got {executor!r}")
 
     for experiment in experiments:
         if experiment.resources is not None:
@@ -355,7 +402,16 @@ def execute_experiments(
             global_stoppers[0] if len(global_stoppers) == 1 else CombinedStopper(*global_stoppers)
         )
 
-    callbacks = _default_callbacks(options, list(options.callbacks))
+    callbacks = _default_callbacks(options, list(options.callbacks), experiments)
+    for experiment in experiments:
+        if getattr(experiment, "sync_function", None) is not None and experiment.upload_uri:
+            from tunelab._sync_function import SyncFunctionCallback
+
+            callbacks.append(
+                SyncFunctionCallback(
+                    experiment.sync_function, experiment.experiment_path, experiment.upload_uri
+                )
+            )
     server_cb = None
     if options.with_server or options.server_port is not None:
         from tunelab.server import server_callback
@@ -381,7 +437,7 @@ def execute_experiments(
         verbose=verbose,
         fail_fast=options.fail_fast,
         reuse_actors=reuse,
-        chdir_to_trial_dir=True
+        chdir_to_trial_dir=_defaults.chdir_to_trial_dir()
         if options.chdir_to_trial_dir is None
         else options.chdir_to_trial_dir,
         state_period_s=_defaults.state_write_period_s(),
@@ -393,6 +449,11 @@ def execute_experiments(
         stop_grace_s=options.stop_grace_s
         if options.stop_grace_s is not None
         else _defaults.force_trial_cleanup_s(),
+        function_stop_grace_s=_defaults.function_stop_grace_s(),
+        strict_metric_checking=_defaults.strict_metric_checking(),
+        max_pending_trials=_defaults.max_pending_trials(),
+        warn_slow_s=_defaults.warn_threshold_s(),
+        warn_idle_s=_defaults.insufficient_resources_warning_s(),
     )
     if options.save_tuner:
         os.makedirs(experiments[0].experiment_path, exist_ok=True)
@@ -411,6 +472,8 @@ def execute_experiments(
         )
         if verbose:
             print_dashboard_url(server)
+    # what Ray Tune 1.x set for trials: the driver's working directory at the start
+    os.environ["TUNE_ORIG_WORKING_DIR"] = os.getcwd()
     for syncer in syncers:
         syncer.start()
     try:
@@ -531,6 +594,8 @@ def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list
                 root = os.path.expanduser("~/tunelab_results")
             local = _storage.local_path_for_uri(remote, root)
             fetch = download
+        elif getattr(exp, "sync_function", None) is not None:
+            continue  # 0.x: the user's sync_function copies it (SyncFunctionCallback)
         elif exp.upload_uri is not None:  # 0.x/1.x upload_dir: a local experiment, mirrored
             remote, local = exp.upload_uri, exp.experiment_path
             # the local copy is the newest; the remote one only serves an empty disk

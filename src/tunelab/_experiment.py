@@ -29,7 +29,9 @@ from tunelab._config import (
     check_time_budget,
     normalize_log_to_file,
 )
+from tunelab._errors import TuneTypeError, TuneValueError
 from tunelab._resources import PlacementGroupFactory, resources_from_request
+from tunelab._sync_function import check_sync_function
 
 __all__ = ["Experiment", "convert_to_experiment_list"]
 
@@ -97,7 +99,11 @@ class Experiment:
       in; a ``"min-"`` prefix of the score attribute means order "min"); ``sync_config``;
     - ``log_to_file`` as ``(stdout name | None, stderr name | None)``; ``max_failures``;
       ``trial_name_creator``; ``trial_dirname_creator``; ``export_formats`` (list of str);
-      ``loggers``/``custom_loggers`` (lists, 0.x); ``sync_function`` (0.x).
+      ``loggers``/``custom_loggers`` (lists of 0.x Logger classes: ``loggers`` replace the
+      default loggers for this experiment's trials, ``custom_loggers`` run next to them);
+      ``export_formats`` (passed to a class trainable's ``export_model`` when a trial
+      ends); ``sync_function`` (0.x: a function ``fn(local_dir, remote_dir)`` or a command
+      template that copies the experiment to ``upload_dir`` instead of tunelab's upload).
 
     The default ``name`` is ``<trainable_name>_<YYYY-MM-DD_HH-MM-SS>`` (no date with
     ``TUNELAB_DISABLE_DATED_SUBDIR=1``).
@@ -144,13 +150,13 @@ class Experiment:
         self.name: str = name
 
         if config is not None and not isinstance(config, Mapping):
-            raise TypeError(f"config must be None or a dict (the search space), got {config!r}")
+            raise TuneTypeError(f"config must be None or a dict (the search space), got {config!r}")
         self.config: dict[str, Any] = dict(config or {})
 
         self.num_samples = check_num_samples(num_samples, "num_samples")
         if repeat is not None:
             if num_samples != 1:
-                raise ValueError(
+                raise TuneValueError(
                     f"pass either num_samples or repeat (its 0.x name), not both; got "
                     f"num_samples={num_samples!r} and repeat={repeat!r}"
                 )
@@ -160,7 +166,7 @@ class Experiment:
         self.time_budget_s = check_time_budget(time_budget_s, "time_budget_s")
 
         if resources_per_trial is not None and trial_resources is not None:
-            raise ValueError(
+            raise TuneValueError(
                 f"pass either resources_per_trial or trial_resources (its 0.x name), not both; "
                 f"got resources_per_trial={resources_per_trial!r} and "
                 f"trial_resources={trial_resources!r}"
@@ -191,8 +197,10 @@ class Experiment:
         self.staging_token: str | None = None
         self.upload_dir = check_path(upload_dir, "upload_dir")
         if sync_config is not None and not isinstance(sync_config, SyncConfig):
-            raise TypeError(f"sync_config must be None or a SyncConfig, got {sync_config!r}")
+            raise TuneTypeError(f"sync_config must be None or a SyncConfig, got {sync_config!r}")
         self.sync_config = sync_config or SyncConfig()
+        #: 0.x: the user's function or command that copies the experiment to upload_dir
+        self.sync_function = check_sync_function(sync_function)
         self._check_upload_dir()
         restore_path = check_path(restore, "restore")
         if restore_path is not None and not _is_uri(restore_path):
@@ -218,29 +226,28 @@ class Experiment:
         self.export_formats = _export_formats(export_formats)
         self.custom_loggers = _logger_classes(custom_loggers, "custom_loggers") or []
         self.loggers = _logger_classes(loggers, "loggers")
-        if sync_function is not None and not (
-            isinstance(sync_function, str) or callable(sync_function)
-        ):
-            raise TypeError(
-                f"sync_function must be None, a command template (str) or a function, "
-                f"got {sync_function!r}"
-            )
-        self.sync_function = sync_function
 
     def _check_upload_dir(self) -> None:
         from tunelab._storage import is_uri
 
         upload = self.upload_dir or self.sync_config.upload_dir
         if upload is None:
+            if self.sync_function is not None:
+                raise TuneValueError(
+                    f"sync_function={self.sync_function!r} copies the experiment to upload_dir, "
+                    "but no upload_dir was given; give upload_dir (where to copy to)"
+                )
             return
         argument = "upload_dir" if self.upload_dir else "SyncConfig.upload_dir"
+        if self.sync_function is not None:
+            return  # the user's function or command understands its own destinations
         if not is_uri(upload):
-            raise ValueError(
+            raise TuneValueError(
                 f"{argument} must be a remote URI such as 's3://bucket/prefix' (the experiment "
                 f"is copied there), got {upload!r}; for a local directory use storage_path"
             )
         if _is_uri(self.storage_path):
-            raise ValueError(
+            raise TuneValueError(
                 f"storage_path is already remote ({self.storage_path!r}); drop {argument} "
                 f"({upload!r}) or give a local storage_path/local_dir"
             )
@@ -261,20 +268,20 @@ class Experiment:
         allowed ones.
         """
         if not isinstance(spec, Mapping):
-            raise TypeError(f"experiment {name!r}: the spec must be a dict, got {spec!r}")
+            raise TuneTypeError(f"experiment {name!r}: the spec must be a dict, got {spec!r}")
         unknown = sorted(str(k) for k in spec if k not in SPEC_KEYS)
         if unknown:
-            raise ValueError(
+            raise TuneValueError(
                 f"experiment {name!r}: unknown key(s) {unknown} in the spec; allowed keys: "
                 f"{sorted(SPEC_KEYS)}"
             )
         if "run" not in spec:
-            raise ValueError(
+            raise TuneValueError(
                 f"experiment {name!r}: the spec must have a 'run' key (a function, a Trainable "
                 f"subclass or a registered name), got keys {sorted(spec)}"
             )
         if "repeat" in spec and "num_samples" in spec:
-            raise ValueError(
+            raise TuneValueError(
                 f"experiment {name!r}: pass either num_samples or repeat (its 0.x name), not "
                 f"both; got num_samples={spec['num_samples']!r} and repeat={spec['repeat']!r}"
             )
@@ -284,7 +291,7 @@ class Experiment:
             env = kwargs.pop("env")
             config = kwargs.get("config")
             if config is not None and not isinstance(config, Mapping):
-                raise TypeError(
+                raise TuneTypeError(
                     f"experiment {name!r}: config must be a dict (the search space), got {config!r}"
                 )
             kwargs["config"] = {**(config or {}), "env": env}
@@ -308,11 +315,11 @@ def convert_to_experiment_list(experiments: Any) -> list[Experiment]:
     if isinstance(experiments, (list, tuple)):
         for item in experiments:
             if not isinstance(item, Experiment):
-                raise TypeError(
+                raise TuneTypeError(
                     f"experiments must be {rule}; the list holds {item!r}, not an Experiment"
                 )
         return list(experiments)
-    raise TypeError(f"experiments must be {rule}, got {experiments!r}")
+    raise TuneTypeError(f"experiments must be {rule}, got {experiments!r}")
 
 
 def _is_uri(path: str) -> bool:
@@ -323,7 +330,7 @@ def _resolve_run(run: Any) -> tuple[Any, str, bool]:
     """(trainable object, trainable name, is function trainable) for ``run``."""
     if isinstance(run, str):
         if not _registry.is_registered(run):
-            raise ValueError(
+            raise TuneValueError(
                 f"run={run!r} is not a registered trainable name; registered names: "
                 f"{_registry.registered_names()}. Register it with "
                 f"tunelab.register_trainable(name, trainable) or pass the function or class"
@@ -354,12 +361,12 @@ def _merge_checkpoint_config(
         allowed = [f.name for f in dataclasses.fields(CheckpointConfig)]
         unknown = sorted(str(k) for k in checkpoint_config if k not in allowed)
         if unknown:
-            raise ValueError(
+            raise TuneValueError(
                 f"checkpoint_config: unknown key(s) {unknown}; allowed keys: {allowed}"
             )
         base = CheckpointConfig(**checkpoint_config)
     else:
-        raise TypeError(
+        raise TuneTypeError(
             f"checkpoint_config must be None, a CheckpointConfig or a dict of its fields, "
             f"got {checkpoint_config!r}"
         )
@@ -368,7 +375,7 @@ def _merge_checkpoint_config(
     if check_int(checkpoint_freq, "checkpoint_freq", minimum=0, rule="an int >= 0 (0 = never)"):
         updates["checkpoint_frequency"] = ("checkpoint_freq", int(checkpoint_freq))
     if not isinstance(checkpoint_at_end, bool):
-        raise TypeError(f"checkpoint_at_end must be True or False, got {checkpoint_at_end!r}")
+        raise TuneTypeError(f"checkpoint_at_end must be True or False, got {checkpoint_at_end!r}")
     if checkpoint_at_end:
         updates["checkpoint_at_end"] = ("checkpoint_at_end", True)
     if keep_checkpoints_num is not None:
@@ -378,7 +385,7 @@ def _merge_checkpoint_config(
         )
     if checkpoint_score_attr is not None:
         if not isinstance(checkpoint_score_attr, str) or checkpoint_score_attr in ("", "min-"):
-            error = ValueError if isinstance(checkpoint_score_attr, str) else TypeError
+            error = TuneValueError if isinstance(checkpoint_score_attr, str) else TuneTypeError
             raise error(
                 f"checkpoint_score_attr must be None or a result key, optionally prefixed "
                 f"with 'min-' (keep the lowest), got {checkpoint_score_attr!r}"
@@ -393,7 +400,7 @@ def _merge_checkpoint_config(
     for field_name, (legacy, value) in updates.items():
         current = getattr(base, field_name)
         if current != getattr(defaults, field_name) and current != value:
-            raise ValueError(
+            raise TuneValueError(
                 f"{legacy} conflicts with checkpoint_config.{field_name}: got "
                 f"{legacy}={value!r} and checkpoint_config.{field_name}={current!r}; "
                 f"set it in checkpoint_config only"
@@ -410,7 +417,7 @@ def _reject_function_checkpointing(config: CheckpointConfig, name: str) -> None:
     if config.checkpoint_at_end:
         used.append("checkpoint_at_end=True")
     if used:
-        raise ValueError(
+        raise TuneValueError(
             f"{' and '.join(used)} is only supported for class trainables, and {name!r} is a "
             f"function trainable; a function saves checkpoints itself by reporting them with "
             f"session.report(metrics, checkpoint=Checkpoint.from_directory(...)) instead"
@@ -423,11 +430,11 @@ def _export_formats(value: Any) -> list[str]:
         return []
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
-        raise TypeError(f"export_formats must be {rule}, got {value!r}")
+        raise TuneTypeError(f"export_formats must be {rule}, got {value!r}")
     formats = []
     for item in items:
         if not isinstance(item, str) or item.strip().lower() not in EXPORT_FORMATS:
-            raise ValueError(f"export_formats must be {rule}, got {value!r}")
+            raise TuneValueError(f"export_formats must be {rule}, got {value!r}")
         formats.append(item.strip().lower())
     return formats
 
@@ -438,8 +445,8 @@ def _logger_classes(value: Any, argument: str) -> list[Any] | None:
         return None
     rule = "None or a list of Logger classes"
     if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{argument} must be {rule}, got {value!r}")
+        raise TuneTypeError(f"{argument} must be {rule}, got {value!r}")
     for item in value:
         if not callable(item):
-            raise TypeError(f"{argument} must be {rule}; the list holds {item!r}")
+            raise TuneTypeError(f"{argument} must be {rule}; the list holds {item!r}")
     return list(value)

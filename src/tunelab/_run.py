@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from tunelab._errors import TuneValueError
 from tunelab._experiment import Experiment, convert_to_experiment_list
 
 __all__ = ["run", "run_experiments"]
@@ -87,6 +88,13 @@ def run(
     from tunelab._execute import RunOptions, execute_experiments
     from tunelab.analysis import ExperimentAnalysis
 
+    if sync_to_cloud is not None:  # 0.8's name of the 0.6 sync_function
+        if sync_function is not None:
+            raise TuneValueError(
+                "pass either sync_function (0.6) or sync_to_cloud (0.8), its later name, not "
+                f"both; got sync_function={sync_function!r} and sync_to_cloud={sync_to_cloud!r}"
+            )
+        sync_function = sync_to_cloud
     _warn_ignored("storage_filesystem", storage_filesystem)
     _warn_ignored("trial_executor", trial_executor)
     if resume_config is not None and resume in (None, False):
@@ -145,6 +153,7 @@ def run(
         loggers=list(loggers) if loggers is not None else None,
         chdir_to_trial_dir=chdir_to_trial_dir,
         resume=resume,
+        resume_config=resume_config,
     )
     trials, _ = execute_experiments(experiments, options)
     if return_trials:
@@ -193,6 +202,7 @@ def run_experiments(
         with_server=with_server,
         server_port=server_port,
         resume=resume,
+        resume_config=resume_config,
     )
     if concurrent:
         trials, _ = execute_experiments(experiment_list, options)

@@ -3,11 +3,13 @@ task a worker runs."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from tunelab._errors import TuneValueError
 from tunelab._resources import PlacementGroupFactory
 from tunelab._trial import Trial, TrialStatus
 from tunelab.search._search_algorithm import TrialSuggestion
@@ -41,6 +43,8 @@ class TrialFactory:
         self._id_prefix = uuid.uuid4().hex[:5]
         self._id_counter = 0
         self._date_cache = (0, "")
+        #: trial directory names taken in this run, per experiment path
+        self._dirnames: dict[str, set[str]] = {}
         #: ids of trials created with an explicit checkpoint to start from (``restore=``)
         self.restoring: set[str] = set()
 
@@ -69,13 +73,18 @@ class TrialFactory:
         if exp.trial_name_creator is not None:
             trial.custom_trial_name = str(exp.trial_name_creator(trial))
         if exp.trial_dirname_creator is not None:
-            dirname = str(exp.trial_dirname_creator(trial))
+            dirname = _UNSAFE.sub("_", str(exp.trial_dirname_creator(trial)))
+            if dirname in ("", ".", ".."):
+                raise TuneValueError(
+                    f"trial_dirname_creator returned {dirname!r} for trial {trial_id}; it must "
+                    "return a directory name (not empty, '.' or '..')"
+                )
         else:
             ident = f"{exp.trainable_name}_{trial_id}"
             if trial.experiment_tag:
                 ident += f"_{trial.experiment_tag}"
-            dirname = f"{ident[: self._max_len]}_{self._date()}"
-        trial.dirname = _UNSAFE.sub("_", dirname)
+            dirname = _UNSAFE.sub("_", f"{ident[: self._max_len]}_{self._date()}")
+        trial.dirname = self._unique_dirname(exp.experiment_path, dirname)
         if exp.restore:
             from tunelab._checkpoint import Checkpoint
 
@@ -140,6 +149,23 @@ class TrialFactory:
                 )
         return suggestions
 
+    def reserve_dirname(self, experiment_path: str, dirname: str) -> None:
+        """Mark ``dirname`` as taken in ``experiment_path`` (a resumed trial's directory)."""
+        self._dirnames.setdefault(experiment_path, set()).add(dirname)
+
+    def _unique_dirname(self, experiment_path: str, dirname: str) -> str:
+        """``dirname``, or ``dirname_<4 hex>`` when another trial of this run took it or it
+        exists already (as Ray Tune 2.x does): no trial writes into another's directory."""
+        taken = self._dirnames.setdefault(experiment_path, set())
+        candidate = dirname
+        while candidate in taken or (
+            "://" not in experiment_path
+            and os.path.lexists(os.path.join(experiment_path, candidate))
+        ):
+            candidate = f"{dirname}_{uuid.uuid4().hex[:4]}"
+        taken.add(candidate)
+        return candidate
+
     def new_trial_id(self) -> str:
         self._id_counter += 1
         return f"{self._id_prefix}_{self._id_counter:05d}"
@@ -179,6 +205,7 @@ class TrialFactory:
             "milestones": milestones,
             "checkpoint_freq": ckpt_cfg.checkpoint_frequency,
             "checkpoint_at_end": bool(ckpt_cfg.checkpoint_at_end),
+            "export_formats": list(exp.export_formats),
             "restore_path": restore_path,
             "iteration_state": iteration_state,
             "log_to_file": exp.log_to_file if any(exp.log_to_file) else None,

@@ -244,11 +244,14 @@ def test_verbose_accepts_0_to_3(value: int | None) -> None:
     assert RunConfig(verbose=value).verbose == value
 
 
-@pytest.mark.parametrize(
-    ("value", "error"), [(4, ValueError), (-1, ValueError), ("2", TypeError), (True, TypeError)]
-)
+@pytest.mark.parametrize("value", [True, False])
+def test_verbose_accepts_the_0x_bools(value: bool) -> None:
+    assert RunConfig(verbose=value).verbose is value  # 2 and 0 for the run
+
+
+@pytest.mark.parametrize(("value", "error"), [(4, ValueError), (-1, ValueError), ("2", TypeError)])
 def test_verbose_rule(value: Any, error: type[Exception]) -> None:
-    with pytest.raises(error, match=r"RunConfig\.verbose must be None or an int 0-3"):
+    with pytest.raises(error, match=r"RunConfig\.verbose must be None, True/False or an int 0-3"):
         RunConfig(verbose=value)
 
 

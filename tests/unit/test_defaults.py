@@ -8,11 +8,12 @@ import pytest
 from tunelab import _defaults
 
 ALL_VARS = [v.name for v in _defaults.ENV_VARS]
+RAY_VARS = [n for v in _defaults.ENV_VARS for n in v.ray_names]
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ALL_VARS:
+    for name in ALL_VARS + RAY_VARS:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -99,11 +100,11 @@ def test_malformed_values_name_the_variable(
 
 
 def test_env_var_table_lists_every_variable_once() -> None:
-    assert len(set(ALL_VARS)) == len(ALL_VARS) == 11
+    assert len(set(ALL_VARS)) == len(ALL_VARS) == 18
     assert all(name.startswith("TUNELAB_") for name in ALL_VARS)
     table = _defaults.env_vars_markdown()
-    assert table.startswith("| variable | default | meaning |")
-    for name in ALL_VARS:
+    assert table.startswith("| variable | Ray Tune's name (also read) | default | meaning |")
+    for name in ALL_VARS + RAY_VARS:
         assert f"`{name}`" in table
 
 

@@ -611,8 +611,32 @@ class Worker:
 
             state.restart_clock()
             call_function_trainable(trainable, task["config"], restore_path)
+            self._keep_final_checkpoint(session, task)
             return P.END_DONE, None
         return self._run_class(task, trainable, session, sink)
+
+    def _keep_final_checkpoint(self, session: Any, task: dict[str, Any]) -> None:
+        """A function that wrote a checkpoint (``with tune.checkpoint_dir(step)``) after its
+        last report: the checkpoint is kept, with the metrics of that last result, as Ray
+        Tune keeps it (it would otherwise wait for a report that never comes)."""
+        pending = session.pending_checkpoint_dir
+        if pending is None or not os.path.isdir(pending):
+            return
+        session.pending_checkpoint_dir = None
+        from tunelab._checkpoint import Checkpoint
+
+        iteration = session.state.iteration
+        trial_dir = task["trial_dir"]
+        name = f"checkpoint_{int(iteration):06d}"
+        if os.path.lexists(os.path.join(trial_dir, name)):  # the last report saved one too
+            name += "_final"
+        persisted = self._persist(Checkpoint.from_directory(pending), trial_dir, iteration, name)
+        path = self._storage.publish(persisted)
+        self._last_checkpoint = path
+        self.outbox.flush()
+        if self.outbox.error is not None:
+            raise ResultNotSerializable(self.outbox.error)
+        self.send(("checkpoint", task["trial_id"], path, iteration))
 
     def _run_class(
         self, task: dict[str, Any], cls: Any, session: Any, sink: Callable[..., None]
@@ -674,6 +698,8 @@ class Worker:
                         return P.END_PAUSED, path
                     if task.get("checkpoint_at_end") and checkpoint is None:
                         self._save_and_announce(obj, task)
+                    if task.get("export_formats"):  # 0.x/1.x: exported when the trial ends
+                        obj.export_model(task["export_formats"])
                     raise
             # unreachable
         finally:
@@ -692,12 +718,12 @@ class Worker:
         self.send(("checkpoint", task["trial_id"], path, obj.iteration))
 
     @staticmethod
-    def _persist(checkpoint: Any, trial_dir: str, iteration: int) -> str:
+    def _persist(checkpoint: Any, trial_dir: str, iteration: int, name: str = "") -> str:
         if isinstance(checkpoint, str):
             return checkpoint
         from tunelab._checkpoint import persist_checkpoint
 
-        dest = os.path.join(trial_dir, f"checkpoint_{int(iteration):06d}")
+        dest = os.path.join(trial_dir, name or f"checkpoint_{int(iteration):06d}")
         source = getattr(checkpoint, "path", None) or ""
         # directories made by tune.checkpoint_dir() inside the trial dir are moved, not copied
         ours = os.path.dirname(str(source)) == os.path.abspath(trial_dir) and os.path.basename(

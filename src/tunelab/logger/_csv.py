@@ -70,7 +70,10 @@ class _CsvTrialLog(_TrialLog):
     first row had nested dicts pay for flattening.
     """
 
-    def __init__(self, trial_dir: str, files: _OpenFiles | None, owner: str = "") -> None:
+    def __init__(
+        self, trial_dir: str, files: _OpenFiles | None, owner: str = "", delimiter: str = "/"
+    ) -> None:
+        self._delim = delimiter
         what = f"the progress table of {owner or 'the trial in ' + trial_dir}"
         self.file = _LineFile(os.path.join(trial_dir, EXPR_PROGRESS_FILE), files, what)
         self._file_header = _read_header(self.file.path) if self.file.existing_size() else None
@@ -88,7 +91,7 @@ class _CsvTrialLog(_TrialLog):
         self._nested = tuple(key for key, value in result.items() if isinstance(value, dict))
         if self._file_header is not None:
             return list(self._file_header)
-        return list(flatten_dict(result))
+        return list(flatten_dict(result, self._delim))
 
     def write(self, result: dict[str, Any]) -> None:
         keys = self._keys
@@ -104,7 +107,7 @@ class _CsvTrialLog(_TrialLog):
             for top in self._nested:
                 value = result.get(top)
                 if isinstance(value, dict):
-                    _flatten_into(flat, value, f"{top}/", "/")
+                    _flatten_into(flat, value, f"{top}{self._delim}", self._delim)
             self._writer.writerow(map(flat.get, keys))
         else:
             self._writer.writerow(map(result.get, keys))
@@ -119,8 +122,15 @@ class CSVLoggerCallback(_FileLoggerCallback[_CsvTrialLog]):
     is the first result's keys; keys that appear only in later results are dropped and
     missing ones written empty. A file that already has content (a resumed trial) is
     appended to under its existing header. Rows are buffered and written in
-    ``on_step_end``, on checkpoint and at trial end.
+    ``on_step_end``, on checkpoint and at trial end. ``delimiter`` joins nested keys (the
+    front doors pass ``TUNELAB_RESULT_DELIM`` / Ray Tune's ``TUNE_RESULT_DELIM``).
     """
 
+    def __init__(self, delimiter: str = "/") -> None:
+        super().__init__()
+        if not isinstance(delimiter, str) or not delimiter:
+            raise TypeError(f"delimiter must be a non-empty str, got {delimiter!r}")
+        self._delimiter = delimiter
+
     def _new_log(self, trial: Trial, trial_dir: str) -> _CsvTrialLog:
-        return _CsvTrialLog(trial_dir, self._files, f"trial {trial}")
+        return _CsvTrialLog(trial_dir, self._files, f"trial {trial}", self._delimiter)

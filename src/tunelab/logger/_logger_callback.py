@@ -14,7 +14,7 @@ from tunelab._errors import storage_error, write_fully, writing
 if TYPE_CHECKING:
     from tunelab._trial import Trial
 
-__all__ = ["LoggerCallback"]
+__all__ = ["ForExperiments", "LoggerCallback"]
 
 _log = logging.getLogger("tunelab.logger")
 
@@ -373,3 +373,98 @@ class _FileLoggerCallback(LoggerCallback, Generic[_L]):
         self._dirty.clear()
         logs, self._logs = self._logs, {}
         _each(logs.values(), lambda log: log.file.close())
+
+
+class ForExperiments(Callback):
+    """Forwards every hook to ``inner``, the per-trial hooks only for the trials of the
+    experiments whose paths are in ``paths`` (``include=True``) or not in them
+    (``include=False``). The front doors use it for the 0.x per-experiment ``loggers`` and
+    ``custom_loggers`` of a ``run_experiments`` spec: those loggers run for that
+    experiment's trials, and the default loggers for the other experiments' trials."""
+
+    def __init__(self, inner: Callback, paths: set[str] | frozenset[str], *, include: bool) -> None:
+        self.inner = inner
+        self._paths = frozenset(paths)
+        self._include = include
+
+    def _mine(self, trial: Trial) -> bool:
+        return (trial.experiment_path in self._paths) == self._include
+
+    def setup(
+        self,
+        stop: Any = None,
+        num_samples: int | None = None,
+        total_num_samples: int | None = None,
+        **info: Any,
+    ) -> None:
+        self.inner.setup(
+            stop=stop, num_samples=num_samples, total_num_samples=total_num_samples, **info
+        )
+
+    def on_step_begin(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        self.inner.on_step_begin(iteration=iteration, trials=trials, **info)
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        self.inner.on_step_end(iteration=iteration, trials=trials, **info)
+
+    def on_trial_start(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        if self._mine(trial):
+            self.inner.on_trial_start(iteration=iteration, trials=trials, trial=trial, **info)
+
+    def on_trial_restore(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        if self._mine(trial):
+            self.inner.on_trial_restore(iteration=iteration, trials=trials, trial=trial, **info)
+
+    def on_trial_save(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        if self._mine(trial):
+            self.inner.on_trial_save(iteration=iteration, trials=trials, trial=trial, **info)
+
+    def on_trial_result(
+        self,
+        iteration: int,
+        trials: list[Trial],
+        trial: Trial,
+        result: dict[str, Any],
+        **info: Any,
+    ) -> None:
+        if self._mine(trial):
+            self.inner.on_trial_result(
+                iteration=iteration, trials=trials, trial=trial, result=result, **info
+            )
+
+    def on_trial_complete(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        if self._mine(trial):
+            self.inner.on_trial_complete(iteration=iteration, trials=trials, trial=trial, **info)
+
+    def on_trial_recover(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        if self._mine(trial):
+            self.inner.on_trial_recover(iteration=iteration, trials=trials, trial=trial, **info)
+
+    def on_trial_error(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        if self._mine(trial):
+            self.inner.on_trial_error(iteration=iteration, trials=trials, trial=trial, **info)
+
+    def on_checkpoint(
+        self, iteration: int, trials: list[Trial], trial: Trial, checkpoint: Any, **info: Any
+    ) -> None:
+        if self._mine(trial):
+            self.inner.on_checkpoint(
+                iteration=iteration, trials=trials, trial=trial, checkpoint=checkpoint, **info
+            )
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        self.inner.on_experiment_end(trials=trials, **info)
+
+    def __repr__(self) -> str:
+        which = "of" if self._include else "not of"
+        return f"ForExperiments({self.inner!r}, trials {which} {sorted(self._paths)})"

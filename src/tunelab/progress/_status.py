@@ -139,8 +139,13 @@ def metrics_summary(result: Mapping[str, Any], limit: int = 8) -> str:
 
 
 def _check_verbose(verbose: Any) -> int:
-    if isinstance(verbose, bool) or not isinstance(verbose, int) or not 0 <= verbose <= 3:
-        raise ValueError(f"verbose must be an int from 0 to 3, got {verbose!r}")
+    """``verbose`` as an int 0-3; ``True``/``False`` (the 0.x spelling) are 2 and 0."""
+    from tunelab._config import VERBOSE_TRUE
+
+    if isinstance(verbose, bool):
+        return VERBOSE_TRUE if verbose else 0
+    if not isinstance(verbose, int) or not 0 <= verbose <= 3:
+        raise ValueError(f"verbose must be an int from 0 to 3 or True/False, got {verbose!r}")
     return int(verbose)
 
 

@@ -16,6 +16,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from tunelab._errors import TuneTypeError, TuneValueError
+
 __all__ = ["StopCriteria", "check_stop_criteria", "validate_stop_criteria"]
 
 logger = logging.getLogger("tunelab")
@@ -33,29 +35,29 @@ def validate_stop_criteria(criteria: Any, argument: str = "stop") -> dict[str, A
     metrics are addressed with "/"-joined keys). Messages name ``argument``.
     """
     if not isinstance(criteria, Mapping):
-        raise TypeError(
+        raise TuneTypeError(
             f"{argument} must be a dict of {{metric: threshold}}, got "
             f"{type(criteria).__name__}: {criteria!r}"
         )
     out: dict[str, Any] = {}
     for key, value in criteria.items():
         if not isinstance(key, str) or not key:
-            raise TypeError(
+            raise TuneTypeError(
                 f"{argument}: every key must be a non-empty metric name (str), got {key!r}"
             )
         if isinstance(value, Mapping):
             example = f"{key}/{next(iter(value), 'sub_key')}"
-            raise ValueError(
+            raise TuneValueError(
                 f"{argument}: the criterion for {key!r} is a nested dict ({value!r}); "
                 f"nested metrics are addressed with '/'-joined keys, e.g. {{{example!r}: ...}}"
             )
         if not isinstance(value, numbers.Real):
-            raise TypeError(
+            raise TuneTypeError(
                 f"{argument}: the threshold for {key!r} must be a number, got "
                 f"{type(value).__name__}: {value!r}"
             )
         if value != value:  # NaN: no result value could ever reach it
-            raise ValueError(f"{argument}: the threshold for {key!r} must not be NaN")
+            raise TuneValueError(f"{argument}: the threshold for {key!r} must not be NaN")
         out[key] = value
     return out
 
@@ -78,7 +80,7 @@ def _met(key: str, value: Any, threshold: Any) -> bool:
     try:
         return bool(value >= threshold)
     except TypeError:
-        raise TypeError(
+        raise TuneTypeError(
             f"stop criterion {key!r}: the result value {value!r} ({type(value).__name__}) "
             f"cannot be compared with the threshold {threshold!r}"
         ) from None

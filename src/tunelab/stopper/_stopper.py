@@ -118,8 +118,10 @@ class TimeoutStopper(Stopper):
     """Ends the experiment once ``timeout`` has elapsed (``stop_all`` returns True).
 
     ``timeout`` is a number of seconds or a :class:`datetime.timedelta`. The clock starts at
-    the first ``stop_all`` call. ``clock`` (default :func:`time.monotonic`) returns seconds and
-    can be replaced to run in simulated time. When the stopper is pickled (experiment
+    the first ``stop_all`` call. ``clock`` returns seconds and can be given to run in
+    simulated time; by default the stopper reads ``time.time()`` at each call, as Ray Tune's
+    does, so tests that patch the clock (``freezegun.freeze_time``,
+    ``unittest.mock.patch("time.time")``) reach it. When the stopper is pickled (experiment
     checkpoint) it keeps only the time already used, so a resumed experiment gets the rest
     of the budget.
     """
@@ -127,7 +129,7 @@ class TimeoutStopper(Stopper):
     def __init__(
         self,
         timeout: float | datetime.timedelta,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if isinstance(timeout, datetime.timedelta):
             seconds = timeout.total_seconds()
@@ -140,7 +142,7 @@ class TimeoutStopper(Stopper):
                 "timeout must be a number of seconds or a datetime.timedelta, got "
                 f"{type(timeout).__name__}: {timeout!r}"
             )
-        if not callable(clock):
+        if clock is not None and not callable(clock):
             raise TypeError(f"clock must be a callable returning seconds, got {clock!r}")
         self.timeout = timeout
         self.clock = clock
@@ -153,18 +155,22 @@ class TimeoutStopper(Stopper):
         """The time budget in seconds."""
         return self._budget
 
+    def _now(self) -> float:
+        # time.time looked up at each call (not bound at import): a patched clock is seen
+        return time.time() if self.clock is None else self.clock()
+
     def elapsed(self) -> float:
         """Seconds counted against the budget so far (0 before the first ``stop_all``)."""
         if self._start is None:
             return self._used_before
-        return self._used_before + (self.clock() - self._start)
+        return self._used_before + max(0.0, self._now() - self._start)
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         return False
 
     def stop_all(self) -> bool:
         if self._start is None:
-            self._start = self.clock()
+            self._start = self._now()
         if self.elapsed() >= self._budget:
             logger.info("Reached the time budget of %s seconds; stopping all trials.", self._budget)
             return True
