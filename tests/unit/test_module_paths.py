@@ -580,6 +580,20 @@ def test_pending_integrations_import_and_their_names_name_issue_13(
     assert not hasattr(module, "NoSuchName")  # other names: a plain AttributeError
 
 
+def test_integration_error_survives_pickling_from_a_worker() -> None:
+    import pickle
+
+    with pytest.raises(IntegrationNotAvailableError) as info:
+        from tunelab.air.integrations.mlflow import setup_mlflow  # noqa: F401
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is IntegrationNotAvailableError and str(copy) == str(info.value)
+    assert (copy.name, copy.attribute, copy.issue) == (
+        "tunelab.air.integrations.mlflow",
+        "setup_mlflow",
+        13,
+    )
+
+
 @pytest.mark.parametrize(("ray_module", "name"), _pairs(RAY_CORE))
 def test_ray_core_integrations_say_there_is_no_counterpart(ray_module: str, name: str) -> None:
     importlib.import_module(port(ray_module))

@@ -71,6 +71,13 @@ class IntegrationNotAvailableError(TuneError, ImportError):
         super().__init__(message)
         self.name = module
 
+    def __reduce__(self) -> tuple[type[IntegrationNotAvailableError], tuple[str, str]]:
+        # Rebuilt from its arguments when a worker's error travels to the driver.
+        return type(self), (str(self.name), self.attribute)
+
+
+IntegrationNotAvailableError.__module__ = "tunelab.integration"  # its public home
+
 
 def ray_path(module: str) -> str:
     """Ray's module path for a tunelab module: ``tunelab.X`` -> ``ray.tune.X``,
