@@ -18,7 +18,6 @@ from tunelab.schedulers import AsyncHyperBandScheduler, HyperBandForBOHB
 
 hp = pytest.importorskip("hyperopt").hp
 pytest.importorskip("nevergrad")
-CS = pytest.importorskip("ConfigSpace")
 
 from nevergrad.optimization import optimizerlib  # noqa: E402
 
@@ -181,6 +180,7 @@ class BOHBTrainable(Trainable):
 
 
 def test_0_8_bohb_example_with_a_configuration_space(tmp_path: Path) -> None:
+    CS = pytest.importorskip("ConfigSpace")
     config_space = CS.ConfigurationSpace()
     config_space.add(CS.UniformFloatHyperparameter("height", lower=10, upper=100))
     config_space.add(CS.UniformFloatHyperparameter("width", lower=1, upper=100))

@@ -36,7 +36,6 @@ from tunelab.trainable import DurableTrainable, Trainable, durable
 hp = pytest.importorskip("hyperopt").hp
 ng = pytest.importorskip("nevergrad")
 optuna = pytest.importorskip("optuna")
-CS = pytest.importorskip("ConfigSpace")
 
 from tunelab.search.bohb import TuneBOHB  # noqa: E402
 from tunelab.search.hyperopt import HyperOptSearch  # noqa: E402
@@ -220,7 +219,12 @@ def test_hyperopt_points_reject_values_that_are_no_choice_and_no_index() -> None
 
 
 # -- TuneBOHB with a ConfigSpace space ------------------------------------------------------
-def _config_space() -> Any:
+@pytest.fixture
+def CS() -> Any:
+    return pytest.importorskip("ConfigSpace")
+
+
+def _config_space(CS: Any) -> Any:
     space = CS.ConfigurationSpace(seed=1)
     space.add(CS.UniformFloatHyperparameter("height", lower=10, upper=100))
     space.add(CS.UniformFloatHyperparameter("lr", lower=1e-4, upper=1e-1, log=True))
@@ -231,8 +235,8 @@ def _config_space() -> Any:
     return space
 
 
-def test_bohb_takes_a_configuration_space() -> None:
-    searcher = TuneBOHB(_config_space(), max_concurrent=0, metric="loss", mode="min", seed=0)
+def test_bohb_takes_a_configuration_space(CS: Any) -> None:
+    searcher = TuneBOHB(_config_space(CS), max_concurrent=0, metric="loss", mode="min", seed=0)
     seen_layers = set()
     for i in range(30):
         config = searcher.suggest(f"t{i}")
@@ -246,8 +250,8 @@ def test_bohb_takes_a_configuration_space() -> None:
     assert seen_layers == {1, 2, 3}  # the upper bound is inclusive, as in ConfigSpace
 
 
-def test_bohb_configuration_space_features_it_cannot_model_are_errors() -> None:
-    conditional = _config_space()
+def test_bohb_configuration_space_features_it_cannot_model_are_errors(CS: Any) -> None:
+    conditional = _config_space(CS)
     conditional.add(CS.EqualsCondition(conditional["layers"], conditional["activation"], "relu"))
     with pytest.raises(ValueError, match="conditions or forbidden clauses"):
         TuneBOHB(conditional)
