@@ -91,7 +91,8 @@ class AsyncHyperBandScheduler(TrialScheduler):
     A result at ``max_t`` or beyond stops the trial when ``stop_last_trials`` (the default).
     With several brackets, a new trial picks one at random (probability ~ ``e**rung_count``),
     drawn from ``seed``. Results lacking ``time_attr`` or the metric: CONTINUE.
-    ``metric``/``mode`` come from here or from TuneConfig/tune.run.
+    ``metric``/``mode`` come from here or from TuneConfig/tune.run; the 0.5-0.7
+    ``reward_attr=name`` means ``metric=name, mode="max"`` (with a ``FutureWarning``).
     """
 
     def __init__(

@@ -31,6 +31,7 @@ class HyperBandForBOHB(HyperBandScheduler):
       concurrency does not count paused trials as running).
 
     The searcher is not part of the saved state: attach it again after a restore.
+    The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
     """
 
     def __init__(

@@ -74,6 +74,7 @@ class HyperBandScheduler(TrialScheduler):
     from their last reported checkpoint (from the start without one). Stopping a paused
     trial uses ``runner.stop_trial``; with a runner that lacks it, the trial is resumed and
     stopped at its first result. No randomness, no clock.
+    The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
     """
 
     supports_buffered_results = False

@@ -73,6 +73,7 @@ class MedianStoppingRule(TrialScheduler):
     Every result is a decision point. Trials waiting to run go first: new trials from the
     search, then trials that yielded, then (when nothing else runs) softly stopped ones.
     No randomness, no clock (time is ``time_attr`` in results).
+    The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
     """
 
     def __init__(

@@ -146,6 +146,7 @@ class PopulationBasedTraining(FIFOScheduler):
     perturbation point a trial pauses (class trainables save; function trainables resume
     from their latest reported checkpoint) while other trials wait, and the waiting trial
     that has trained least runs next, so the whole population advances together.
+    The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
     """
 
     _owner = "PopulationBasedTraining"
