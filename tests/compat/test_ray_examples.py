@@ -4,6 +4,8 @@ end with no errored trial (see ``compat_examples.py`` for how each is run and ju
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import compat_examples as compat
 import pytest
 
@@ -74,3 +76,63 @@ def test_summary_counts_and_pass_rate():
     report = compat.format_report(outcomes)
     assert "| b.py | FAILED (0 s) | KeyError: 'x' |" in report
     assert "pass rate 67% (2/3)" in report
+
+
+def _generation(tmp_path, scripts):
+    source_dir = tmp_path / "ported"
+    source_dir.mkdir()
+    for name, text in scripts.items():
+        (source_dir / name).write_text(text, encoding="utf-8")
+    return compat.Generation("9.9.9", source_dir, tuple(scripts), {})
+
+
+_TRAIN = """
+import tunelab as tune
+
+def train(config):
+    if config["fail"]:
+        raise ValueError("boom in the trial")
+    tune.report(score=1)
+"""
+
+
+def test_run_example_judges_exit_status_and_errored_trials(tmp_path):
+    """A script passes only when it exits 0 and no trial errored; a failure says why."""
+    generation = _generation(
+        tmp_path,
+        {
+            "ok.py": _TRAIN + 'tune.run(train, config={"fail": False})\n',
+            "errored.py": _TRAIN
+            + 'tune.run(train, config={"fail": True}, raise_on_failed_trial=False)\n',
+            "crash.py": "import sys\nprint('about to fail', file=sys.stderr)\n{}['missing']\n",
+            "hang.py": "import time\ntime.sleep(60)\n",
+        },
+    )
+    work = tmp_path / "work"
+    ok = compat.run_example(generation, "ok.py", work)
+    assert (ok.status, ok.detail) == ("passed", "")
+    errored = compat.run_example(generation, "errored.py", work)
+    assert errored.status == "failed"
+    assert errored.detail.startswith("errored trial in results/")
+    assert "ValueError: boom in the trial" in errored.detail
+    crash = compat.run_example(generation, "crash.py", work)
+    assert (crash.status, crash.detail) == ("failed", "KeyError: 'missing'")
+    hang = compat.run_example(generation, "hang.py", work, timeout_s=1)
+    assert (hang.status, hang.detail) == ("failed", "timed out after 1 s")
+
+
+def test_run_example_isolates_home_and_results(tmp_path):
+    """Scripts see their own HOME and results directory, and their directory on sys.path."""
+    script = (
+        "import os, sys\n"
+        "import helper\n"
+        "print(os.environ['HOME'], os.environ['TUNELAB_RESULTS_DIR'], helper.NAME)\n"
+    )
+    generation = _generation(tmp_path, {"main.py": script, "helper.py": "NAME = 'sibling'\n"})
+    outcome = compat.run_example(generation, "main.py", tmp_path / "work")
+    assert outcome.status == "passed", outcome.detail
+    assert outcome.run_dir is not None
+    home, results, name = (Path(outcome.run_dir) / "stdout.txt").read_text().split()
+    assert home == f"{outcome.run_dir}/home"
+    assert results == f"{outcome.run_dir}/results"
+    assert name == "sibling"
