@@ -294,14 +294,22 @@ class CorruptFileError(TuneError, ValueError):
 
 
 class ExtraNotInstalledError(TuneError, ImportError):
-    """An optional integration is used but its extra is not installed."""
+    """An optional integration is used but its extra is not installed.
+
+    ``feature``, ``extra`` and ``module`` hold the constructor's arguments; the error
+    survives pickling (a worker that raises it reaches the driver whole)."""
 
     def __init__(self, feature: str, extra: str, module: str) -> None:
         super().__init__(
             f"{feature} needs the optional package {module!r}; "
             f'install it with: pip install "tunelab[{extra}]"'
         )
+        self.feature = feature
         self.extra = extra
+        self.module = module
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.feature, self.extra, self.module))
 
 
 class StopTrial(BaseException):
