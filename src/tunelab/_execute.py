@@ -57,6 +57,9 @@ class RunOptions:
     #: seconds a running trial gets to answer a stop or pause before it is force-ended
     #: (None: ``tunelab._controller.STOP_GRACE_S``)
     stop_grace_s: float | None = None
+    #: seconds between experiment-state snapshots (0.8's ``global_checkpoint_period``;
+    #: None: ``TUNELAB_STATE_PERIOD_S``)
+    state_period_s: float | None = None
 
 
 def _check_mode(mode: Any) -> None:
@@ -440,7 +443,9 @@ def execute_experiments(
         chdir_to_trial_dir=_defaults.chdir_to_trial_dir()
         if options.chdir_to_trial_dir is None
         else options.chdir_to_trial_dir,
-        state_period_s=_defaults.state_write_period_s(),
+        state_period_s=options.state_period_s
+        if options.state_period_s is not None
+        else _defaults.state_write_period_s(),
         print_errors=_defaults.print_trial_errors(),
         max_len_identifier=_defaults.max_len_identifier(),
         initial_trials=initial_trials,

@@ -97,6 +97,10 @@ def run(
         sync_function = sync_to_cloud
     _warn_ignored("storage_filesystem", storage_filesystem)
     _warn_ignored("trial_executor", trial_executor)
+    # 0.8: syncs trial directories from other nodes; trials here write to the experiment
+    # directory directly (sync_to_driver=False, the common spelling, is what happens anyway)
+    _warn_ignored("sync_to_driver", sync_to_driver)
+    state_period_s = _global_checkpoint_period(global_checkpoint_period)
     if resume_config is not None and resume in (None, False):
         resume = True
     if isinstance(run_or_experiment, Experiment):
@@ -154,6 +158,7 @@ def run(
         chdir_to_trial_dir=chdir_to_trial_dir,
         resume=resume,
         resume_config=resume_config,
+        state_period_s=state_period_s,
     )
     trials, _ = execute_experiments(experiments, options)
     if return_trials:
@@ -164,6 +169,19 @@ def run(
         default_metric=metric,
         default_mode=mode,
     )
+
+
+def _global_checkpoint_period(value: Any) -> float | None:
+    """0.8's ``global_checkpoint_period``: seconds between experiment-state snapshots
+    (``"auto"`` and None: the default)."""
+    if value is None or value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise TuneValueError(
+            f"global_checkpoint_period must be None, 'auto' or a number of seconds >= 0, "
+            f"got {value!r}"
+        )
+    return float(value)
 
 
 def run_experiments(

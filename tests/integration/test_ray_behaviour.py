@@ -215,6 +215,23 @@ def test_sync_function_copies_the_experiment_to_upload_dir(tmp_path: Path) -> No
     assert (remote / "by command" / trial.dirname / "result.json").exists()
 
 
+def test_tune_run_sync_to_cloud_and_0x_sync_arguments(tmp_path: Path) -> None:
+    calls: list[tuple[str, str]] = []
+    with pytest.warns(UserWarning, match="sync_to_driver"):
+        analysis = tune.run(
+            _scored,
+            name="cloud",
+            local_dir=str(tmp_path),
+            upload_dir=str(tmp_path / "remote"),
+            sync_to_cloud=lambda source, target: calls.append((source, target)),
+            sync_to_driver=lambda source, target: None,  # no other nodes: no effect
+            global_checkpoint_period=0.5,
+            verbose=0,
+        )
+    assert calls[-1] == (str(tmp_path / "cloud"), f"{tmp_path / 'remote'}/cloud")
+    assert analysis.trials[0].status == "TERMINATED"
+
+
 # -- resume_config reaches the run ---------------------------------------------------------
 def _fails_once(config: dict[str, Any]) -> None:
     marker = Path(config["marker"])

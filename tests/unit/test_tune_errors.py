@@ -36,6 +36,8 @@ def _fn(config: dict[str, Any]) -> None:
         (lambda: tune.TuneConfig(num_samples=-5), ValueError),
         (lambda: tune.run(_fn, verbose=7), ValueError),
         (lambda: tune.run(_fn, fail_fast="sometimes"), ValueError),
+        (lambda: tune.run(_fn, global_checkpoint_period=-1), ValueError),
+        (lambda: tune.run(_fn, sync_function="a", sync_to_cloud="b"), ValueError),
         (lambda: tune.run_experiments({"e": {"run": _fn, "num_samples": "3"}}), TypeError),
         (lambda: tune.run_experiments([]), ValueError),
     ],
