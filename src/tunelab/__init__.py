@@ -119,6 +119,7 @@ _SUBMODULES = frozenset(
     {
         "air",
         "analysis",
+        "automl",
         "callback",
         "error",
         "execution",

@@ -164,6 +164,22 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.tune": ("run", "run_experiments"),
     "ray.tune.analysis": ("Analysis", "ExperimentAnalysis"),
     "ray.tune.analysis.experiment_analysis": ("Analysis", "ExperimentAnalysis"),
+    "ray.tune.automl": (
+        "ContinuousSpace",
+        "DiscreteSpace",
+        "GeneticSearch",
+        "GridSearch",
+        "RandomSearch",
+        "SearchSpace",
+    ),
+    "ray.tune.automl.genetic_searcher": ("GeneticSearch",),
+    "ray.tune.automl.search_policy": (
+        "AutoMLSearcher",
+        "GridSearch",
+        "RandomSearch",
+        "deep_insert",
+    ),
+    "ray.tune.automl.search_space": ("ContinuousSpace", "DiscreteSpace", "SearchSpace"),
     "ray.tune.callback": ("Callback",),
     "ray.tune.error": ("TuneError",),
     "ray.tune.execution.placement_groups": ("PlacementGroupFactory",),
@@ -454,10 +470,6 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     },
     ("ray.tune.utils", "warn_if_slow"): "Ray's slow-operation warning context manager",
     ("ray.tune.utils", "UtilMonitor"): "Ray's CPU/GPU utilisation sampler",
-    **{
-        ("ray.tune.automl", name): "0.x-1.x genetic search (ray.tune.automl): not re-created"
-        for name in ("ContinuousSpace", "DiscreteSpace", "GeneticSearch", "SearchSpace")
-    },
 }
 
 #: Ray names imported by Ray's examples that have no tunelab counterpart by design.
