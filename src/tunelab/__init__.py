@@ -92,6 +92,11 @@ _LAZY = {
     "nodes": "tunelab._runtime",
     "put": "tunelab._runtime",
     "shutdown": "tunelab._runtime",
+    # 0.8-1.x names, reachable but not in ``__all__``: ``tune.EarlyStopping`` (now
+    # ``tunelab.stopper.EarlyStopping``), 0.8.6's function-API checkpointing
+    "EarlyStopping": "tunelab.stopper",
+    "make_checkpoint_dir": "tunelab._session_legacy",
+    "save_checkpoint": "tunelab._session_legacy",
 }
 
 # Ray Core names an ``import tunelab as ray`` script may reach, with no tunelab counterpart

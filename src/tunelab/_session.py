@@ -251,11 +251,19 @@ def checkpoint_dir(step: int | None = None) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield tmp
         return
+    path = new_checkpoint_dir(session, step)
+    yield path
+    session.pending_checkpoint_dir = path
+
+
+def new_checkpoint_dir(session: TrialSession, step: int | None = None) -> str:
+    """Create (if needed) and return the directory for the checkpoint of ``step`` (default:
+    the iteration reported last) inside the trial directory. A checkpoint made there is
+    moved, not copied, when it is attached to a result."""
     number = step if step is not None else session.state.iteration
     path = os.path.join(session.context.get_trial_dir(), f"checkpoint_tmp_{int(number):06d}")
     os.makedirs(path, exist_ok=True)
-    yield path
-    session.pending_checkpoint_dir = path
+    return path
 
 
 def get_context() -> TuneContext:

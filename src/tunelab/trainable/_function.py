@@ -76,6 +76,20 @@ def _report_returned(value: Any) -> None:
         )
 
 
+def _takes_keyword(fn: Any, name: str, positional: int, given: Mapping[str, Any]) -> bool:
+    """Whether ``fn`` has a parameter ``name`` that the call does not fill already."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    for index, param in enumerate(params):
+        if param.name == name and name not in given:
+            if param.kind == param.KEYWORD_ONLY:
+                return True
+            return param.kind == param.POSITIONAL_OR_KEYWORD and index >= positional
+    return False
+
+
 def call_function_trainable(
     fn: Callable[..., Any], config: dict[str, Any], checkpoint_path: str | None = None
 ) -> None:
@@ -91,6 +105,12 @@ def call_function_trainable(
         args.append(_session.StatusReporter())
     if passes_ckpt:
         extra["checkpoint_dir"] = checkpoint_path
+    if checkpoint_path and _takes_keyword(target, "checkpoint", len(args), extra):
+        from tunelab._session_legacy import saved_checkpoint_path
+
+        saved = saved_checkpoint_path(checkpoint_path)  # 0.8.6: f(config, checkpoint=None)
+        if saved is not None:
+            extra["checkpoint"] = saved
     returned = target(*args, **extra)
     if inspect.isgenerator(returned):
         for item in returned:
