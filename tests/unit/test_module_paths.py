@@ -82,6 +82,7 @@ _SESSION = (
     "report",
 )
 _UTILS = (
+    "UtilMonitor",
     "date_str",
     "deep_update",
     "diagnose_serialization",
@@ -92,6 +93,7 @@ _UTILS = (
     "unflattened_lookup",
     "validate_save_restore",
     "wait_for_gpu",
+    "warn_if_slow",
 )
 
 #: Ray module path -> names that must import from the mapped tunelab path.
@@ -472,8 +474,6 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("ray.tune", "DurableTrainable"): "0.8-1.x cloud-synced trainable (issue 11, part 4)",
     ("ray.tune", "durable"): "1.x DurableTrainable factory (issue 11, part 4)",
     ("ray.tune.sync_client", "get_sync_client"): "0.8-1.x sync clients of DurableTrainable",
-    ("ray.tune.utils", "warn_if_slow"): "Ray's slow-operation warning context manager",
-    ("ray.tune.utils", "UtilMonitor"): "Ray's CPU/GPU utilisation sampler",
 }
 
 #: Ray names imported by Ray's examples that have no tunelab counterpart by design.

@@ -35,6 +35,7 @@ _GLOBAL_LOCK = threading.Lock()
 def test_public_names_are_pinned() -> None:
     assert sorted(utils_pkg.__all__) == [
         "PinnedObjectRef",
+        "UtilMonitor",
         "date_str",
         "deep_update",
         "diagnose_serialization",
@@ -46,6 +47,7 @@ def test_public_names_are_pinned() -> None:
         "unflattened_lookup",
         "validate_save_restore",
         "wait_for_gpu",
+        "warn_if_slow",
     ]
 
 

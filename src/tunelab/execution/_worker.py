@@ -443,10 +443,12 @@ class Worker:
         storage = None
         raised_unserializable = False
         try:
+            from tunelab.utils._monitor import trial_sys_usage  # config "log_sys_usage"
+
             storage = self._storage = TrialStorage.for_task(task)
             if storage.direct:  # this machine does not see the driver's staging directory
                 task = {**task, "trial_dir": storage.trial_dir}
-            with _trial_environment(task):
+            with _trial_environment(task), trial_sys_usage(task.get("config")):
                 reason, payload = self._run_guarded(task)
         except _Ended as ended:
             reason = ended.reason

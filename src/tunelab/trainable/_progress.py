@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from typing import Any
 
@@ -21,6 +22,17 @@ def _node_ip() -> str:
 
 
 _NODE_IP = _node_ip()
+
+# The UtilMonitor of the trial this thread runs (config "log_sys_usage"): its ``perf`` dict
+# goes into every result filled here (tunelab.utils._monitor.trial_sys_usage sets it).
+_usage = threading.local()
+
+
+def set_usage_monitor(monitor: Any) -> Any:
+    """Make ``monitor`` (``get_data() -> dict``, or None) this thread's; returns the last."""
+    previous = getattr(_usage, "monitor", None)
+    _usage.monitor = monitor
+    return previous
 
 
 def process_info() -> tuple[int, str, str]:
@@ -130,4 +142,7 @@ class IterationState:
         setdefault(R.NODE_IP, _NODE_IP)
         setdefault(R.ITERATIONS_SINCE_RESTORE, self.iterations_since_restore)
         setdefault(R.TIME_SINCE_RESTORE, self.time_since_restore)
+        monitor = getattr(_usage, "monitor", None)
+        if monitor is not None:
+            result.update(monitor.get_data())
         return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tunelab.utils._gpu import wait_for_gpu
+from tunelab.utils._monitor import UtilMonitor, warn_if_slow
 from tunelab.utils._serialization import (
     PinnedObjectRef,
     diagnose_serialization,
@@ -21,6 +22,7 @@ from tunelab.utils._validate import validate_save_restore
 
 __all__ = [
     "PinnedObjectRef",
+    "UtilMonitor",
     "date_str",
     "deep_update",
     "diagnose_serialization",
@@ -32,4 +34,5 @@ __all__ = [
     "unflattened_lookup",
     "validate_save_restore",
     "wait_for_gpu",
+    "warn_if_slow",
 ]
