@@ -95,6 +95,8 @@ _LAZY = {
     # 0.8-1.x names, reachable but not in ``__all__``: ``tune.EarlyStopping`` (now
     # ``tunelab.stopper.EarlyStopping``), 0.8.6's function-API checkpointing
     "EarlyStopping": "tunelab.stopper",
+    "DurableTrainable": "tunelab.trainable",
+    "durable": "tunelab.trainable",
     "make_checkpoint_dir": "tunelab._session_legacy",
     "save_checkpoint": "tunelab._session_legacy",
 }

@@ -125,6 +125,8 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "Tuner",
         "create_scheduler",
         "create_searcher",
+        "DurableTrainable",
+        "durable",
         "get_checkpoint",
         "get_context",
         "get_pinned_object",
@@ -471,8 +473,6 @@ RAY_CORE: dict[str, tuple[str, ...]] = {
 #: Ray names tunelab should have and does not yet, with who or what handles them. A test
 #: checks they are still missing, so that this list stays true.
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("ray.tune", "DurableTrainable"): "0.8-1.x cloud-synced trainable (issue 11, part 4)",
-    ("ray.tune", "durable"): "1.x DurableTrainable factory (issue 11, part 4)",
     ("ray.tune.sync_client", "get_sync_client"): "0.8-1.x sync clients of DurableTrainable",
 }
 
