@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import tunelab as tune
 import tunelab.progress
 from tunelab._trial import Trial, TrialStatus
 from tunelab.progress import (
@@ -114,6 +115,20 @@ def test_status_lines_keep_full_scheduler_sentences_and_custom_resources() -> No
     assert lines[1] == "AsyncHyperBand: num_stopped=0."
     assert lines[2] == "Logical resource usage: 0.5/4 CPUs, 0.5/1 GPUs (1.0/2.0 tpu)"
     assert lines[4] == "Number of trials: 0"
+
+
+def test_status_lines_keep_a_schedulers_own_description() -> None:
+    """ASHA describes itself in lines starting with "Using ", without a final period."""
+    scheduler = tune.schedulers.ASHAScheduler(metric="loss", mode="min")
+    lines = experiment_status_lines(
+        [],
+        experiment_path="/x",
+        scheduler_description=scheduler.debug_string(),
+        resources_used={"CPU": 0},
+        resources_total={"CPU": 1},
+    )
+    assert lines[1] == scheduler.debug_string().strip()
+    assert "Using Using" not in "\n".join(lines)
 
 
 # -- the trial table ------------------------------------------------------------------------

@@ -103,11 +103,12 @@ def experiment_status_lines(
     result directory and trial counts. The controller passes them to
     ``ProgressReporter.report(trials, done, *lines)``.
 
-    ``scheduler_description`` is a full sentence or a scheduler name: ``"FIFO"`` becomes
-    ``"Using FIFO scheduling algorithm."``.
+    ``scheduler_description`` is a scheduler's own description (a sentence, or lines that
+    start with ``"Using "``, as ``TrialScheduler.debug_string()`` gives) or a scheduler name:
+    ``"FIFO"`` becomes ``"Using FIFO scheduling algorithm."``.
     """
     scheduler = scheduler_description.strip()
-    if scheduler and not scheduler.endswith("."):
+    if scheduler and not scheduler.endswith(".") and not scheduler.startswith("Using "):
         scheduler = f"Using {scheduler} scheduling algorithm."
     lines = [memory_usage_line()]
     if scheduler:
