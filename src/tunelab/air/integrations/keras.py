@@ -1,18 +1,35 @@
-"""Ray Tune's ``ray.air.integrations.keras`` (Keras integration).
+"""Ray AIR's ``ray.air.integrations.keras`` (Ray 2.x): :class:`ReportCheckpointCallback`.
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+``ReportCheckpointCallback(checkpoint_on="epoch_end", report_metrics_on="epoch_end",
+metrics=None)`` reports Keras's logs to the running trial at the ``report_metrics_on`` hooks
+and checkpoints the model (saved as ``"model.keras"``) at the ``checkpoint_on`` hooks, the
+metrics always reported with a checkpoint; ``checkpoint_on=[]`` never checkpoints.
+``ReportCheckpointCallback.get_model(result.checkpoint)`` loads the model back. It is
+:class:`tunelab.integration.keras.TuneReportCheckpointCallback` with Ray 2.x's argument
+order; see :mod:`tunelab.integration.keras` for the hooks, the metrics and Keras's backend.
+
+Importing this module imports Keras (``pip install "tunelab[keras]"``).
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._framework import Metrics
+from tunelab.integration.keras import TuneReportCheckpointCallback
 
-from tunelab.integration._pending import missing
-
-_NAMES = ("ReportCheckpointCallback",)
+__all__ = ["ReportCheckpointCallback"]
 
 
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+class ReportCheckpointCallback(TuneReportCheckpointCallback):
+    """Keras callback reporting to the trial at ``report_metrics_on`` and checkpointing the
+    model (with the metrics) at ``checkpoint_on``; ``metrics`` selects and renames Keras's
+    logs (None: all of them)."""
+
+    def __init__(
+        self,
+        checkpoint_on: str | list[str] = "epoch_end",
+        report_metrics_on: str | list[str] = "epoch_end",
+        metrics: Metrics = None,
+    ) -> None:
+        super().__init__(
+            metrics=metrics, checkpoint_on=checkpoint_on, report_metrics_on=report_metrics_on
+        )
