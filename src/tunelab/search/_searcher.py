@@ -462,6 +462,16 @@ _ADAPTERS = {
     "optuna": "tunelab.search.optuna:OptunaSearch",
     "nevergrad": "tunelab.search.nevergrad:NevergradSearch",
     "bohb": "tunelab.search.bohb:TuneBOHB",
+    # issue 13's adapters (a placeholder module raises an ImportError naming the issue)
+    "ax": "tunelab.search.ax:AxSearch",
+    "bayesopt": "tunelab.search.bayesopt:BayesOptSearch",
+    "blendsearch": "tunelab.search.flaml:BlendSearch",
+    "cfo": "tunelab.search.flaml:CFO",
+    "dragonfly": "tunelab.search.dragonfly:DragonflySearch",
+    "hebo": "tunelab.search.hebo:HEBOSearch",
+    "sigopt": "tunelab.search.sigopt:SigOptSearch",
+    "skopt": "tunelab.search.skopt:SkOptSearch",
+    "zoopt": "tunelab.search.zoopt:ZOOptSearch",
 }
 _BUILTIN = ("random", "variant_generator")
 
@@ -470,13 +480,16 @@ def create_searcher(name: str, **kwargs: Any) -> Any:
     """Build a search algorithm by its Ray Tune name.
 
     ``"variant_generator"`` and ``"random"`` give a :class:`BasicVariantGenerator`;
-    ``"hyperopt"``, ``"optuna"``, ``"nevergrad"`` and ``"bohb"`` give their adapters once those
-    are installed in tunelab. Keyword arguments the class does not accept are dropped with a
-    logged warning (Ray Tune drops them silently).
+    ``"hyperopt"``, ``"optuna"``, ``"nevergrad"``, ``"bohb"``, ``"ax"``, ``"bayesopt"``,
+    ``"blendsearch"``, ``"cfo"``, ``"dragonfly"``, ``"hebo"``, ``"sigopt"``, ``"skopt"`` and
+    ``"zoopt"`` give their adapters (an ``ImportError`` names the extra to install). The name
+    is case-insensitive, as in Ray Tune. Keyword arguments the class does not accept are
+    dropped with a logged warning (Ray Tune drops them silently).
     """
     known = sorted((*_BUILTIN, *_ADAPTERS))
     if not isinstance(name, str):
         raise TypeError(f"`name` of create_searcher() must be a str, got {name!r}")
+    name = name.lower()
     if name in _BUILTIN:
         from tunelab.search._variant_generator import BasicVariantGenerator
 
