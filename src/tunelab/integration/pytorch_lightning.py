@@ -1,18 +1,172 @@
-"""Ray Tune's ``ray.tune.integration.pytorch_lightning`` (PyTorch Lightning integration).
+"""PyTorch Lightning callbacks that report to the running trial (Ray Tune's
+``ray.tune.integration.pytorch_lightning``, every generation).
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+Pass one to ``Trainer(callbacks=[...])`` inside a trainable::
+
+    import lightning.pytorch as pl
+    from tunelab.integration.pytorch_lightning import TuneReportCheckpointCallback
+
+    def train_fn(config):
+        trainer = pl.Trainer(max_epochs=10, enable_progress_bar=False, callbacks=[
+            TuneReportCheckpointCallback({"loss": "val_loss"}, on="validation_end")])
+        ckpt = tunelab.get_checkpoint()  # set when the trial is restored
+        if ckpt:
+            with ckpt.as_directory() as d:
+                trainer.fit(model, dm, ckpt_path=os.path.join(d, "checkpoint"))
+        else:
+            trainer.fit(model, dm)
+
+Each time a chosen hook fires (``on``: Lightning's ``Callback`` hook names without ``on_``,
+default ``"validation_end"``, or a list of them) one result is reported (one
+``training_iteration``) holding ``trainer.callback_metrics`` (what the module logged with
+``self.log``) as numbers: every one (``metrics=None``), the names listed, or a dict ``{name
+to report: Lightning's name}`` that renames. A selected name that was not logged is left
+out with a warning in the log, as in Ray; nothing is reported during the sanity check nor
+when no selected metric was logged.
+
+* :class:`TuneReportCheckpointCallback` also checkpoints: ``trainer.save_checkpoint`` writes
+  a checkpoint directory holding Lightning's checkpoint file under ``filename`` (default
+  ``"checkpoint"``), which ``trainer.fit(model, ckpt_path=...)`` or
+  ``Module.load_from_checkpoint(...)`` resume from. ``save_checkpoints=False`` (2.x) only
+  reports.
+* :class:`TuneReportCallback` reports only (Ray 2.x deprecated it for the former with
+  ``save_checkpoints=False``; here it stays, without a warning).
+
+Ray 1.x's hook names of Lightning 1.x that Lightning 2 renamed are accepted under their
+new names: ``epoch_start``/``epoch_end`` (``train_epoch_start``/``train_epoch_end``),
+``batch_start``/``batch_end`` (``train_batch_start``/``train_batch_end``) and
+``keyboard_interrupt`` (``exception``). The positional order is Ray 1.x's ``(metrics,
+filename, on)``; Ray 2.x's ``(metrics, filename, save_checkpoints, on)`` is recognised by
+the bool in third place.
+
+The callbacks derive from ``lightning.pytorch.Callback`` (else ``pytorch_lightning``'s,
+when only that is installed); both packages' ``Trainer`` accept them. Importing this module
+imports Lightning (``pip install "tunelab[lightning]"``).
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+import inspect
+from typing import Any
 
-from tunelab.integration._pending import missing
+from tunelab.integration import _framework
+from tunelab.integration._framework import Metrics
 
-_NAMES = ("TuneCallback", "TuneReportCallback", "TuneReportCheckpointCallback")
+try:
+    from lightning.pytorch import Callback as _Callback
+except ImportError:  # pragma: no cover - depends on the environment
+    try:
+        from pytorch_lightning import Callback as _Callback
+    except ImportError as exc:
+        from tunelab._errors import ExtraNotInstalledError
+
+        raise ExtraNotInstalledError(
+            "tunelab.integration.pytorch_lightning", "lightning", "lightning"
+        ) from exc
+
+__all__ = ["TuneCallback", "TuneReportCallback", "TuneReportCheckpointCallback"]
+
+_FRAMEWORK = "PyTorch Lightning"
+
+#: Lightning's callback hooks (without ``on_``) a callback may act on: every ``on_*``
+#: method of this Lightning's ``Callback`` except checkpoint saving and loading (saving a
+#: checkpoint there would call the hook again).
+HOOKS = tuple(
+    sorted(
+        name[len("on_") :]
+        for name, _ in inspect.getmembers(_Callback, predicate=inspect.isfunction)
+        if name.startswith("on_") and name not in ("on_save_checkpoint", "on_load_checkpoint")
+    )
+)
+
+#: Ray 1.x's names of Lightning 1.x hooks that Lightning 2 renamed -> the hook now.
+RENAMED_HOOKS = {
+    "batch_end": "train_batch_end",
+    "batch_start": "train_batch_start",
+    "epoch_end": "train_epoch_end",
+    "epoch_start": "train_epoch_start",
+    "keyboard_interrupt": "exception",
+}
 
 
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+def _check_on(on: Any) -> list[str]:
+    """``on`` as a list of this Lightning's hook names (Ray 1.x's renamed ones mapped)."""
+    names = [on] if isinstance(on, str) else on
+    if isinstance(names, (list, tuple)):
+        names = [
+            RENAMED_HOOKS[n] if isinstance(n, str) and n not in HOOKS and n in RENAMED_HOOKS else n
+            for n in names
+        ]
+    return _framework.check_hooks(names, HOOKS)
+
+
+class TuneCallback(_Callback):  # type: ignore[misc, valid-type]
+    """Base class of the callbacks: calls :meth:`_handle` ``(trainer, pl_module)`` at each
+    hook named in ``on`` (Lightning's hook names without ``on_``)."""
+
+    def __init__(self, on: str | list[str] = "validation_end") -> None:
+        super().__init__()
+        self._on = _check_on(on)
+
+    def _handle(self, trainer: Any, pl_module: Any) -> None:
+        raise NotImplementedError
+
+
+def _make_hook(hook: str) -> Any:
+    def method(self: TuneCallback, trainer: Any, *args: Any, **kwargs: Any) -> None:
+        if hook in self._on:
+            self._handle(trainer, args[0] if args else kwargs.get("pl_module"))
+
+    method.__name__ = method.__qualname__ = f"on_{hook}"
+    return method
+
+
+for _hook in HOOKS:
+    setattr(TuneCallback, f"on_{_hook}", _make_hook(_hook))
+
+
+class TuneReportCheckpointCallback(TuneCallback):
+    """Reports ``trainer.callback_metrics`` to the trial at each ``on`` hook and, unless
+    ``save_checkpoints=False``, checkpoints the trainer with them (see the module
+    docstring)."""
+
+    def __init__(
+        self,
+        metrics: Metrics = None,
+        filename: str = "checkpoint",
+        on: str | list[str] | bool = "validation_end",
+        save_checkpoints: bool | str | list[str] = True,
+    ) -> None:
+        if isinstance(on, bool):  # Ray 2.x's positional order: (..., save_checkpoints, on)
+            on, save_checkpoints = (
+                save_checkpoints if not isinstance(save_checkpoints, bool) else "validation_end",
+                on,
+            )
+        if not isinstance(save_checkpoints, bool):
+            raise TypeError(f"save_checkpoints must be a bool, got {save_checkpoints!r}")
+        super().__init__(on)
+        self._metrics = _framework.check_metrics(metrics)
+        self._filename = _framework.check_filename(filename)
+        self._save_checkpoints = save_checkpoints
+
+    def _report_dict(self, trainer: Any) -> dict[str, Any]:
+        return _framework.select_metrics(
+            self._metrics, trainer.callback_metrics, framework=_FRAMEWORK, missing="warn"
+        )
+
+    def _handle(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        report = self._report_dict(trainer)
+        if not report:
+            return
+        save = trainer.save_checkpoint if self._save_checkpoints else None
+        _framework.report(report, save, self._filename)
+
+
+class TuneReportCallback(TuneReportCheckpointCallback):
+    """Reports ``trainer.callback_metrics`` to the trial at each ``on`` hook (no
+    checkpoint)."""
+
+    def __init__(self, metrics: Metrics = None, on: str | list[str] = "validation_end") -> None:
+        super().__init__(metrics, on=on, save_checkpoints=False)
