@@ -269,6 +269,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.schedulers.trial_scheduler": ("FIFOScheduler", "TrialScheduler"),
     "ray.tune.search": _SEARCH,
     "ray.tune.search.basic_variant": ("BasicVariantGenerator",),
+    "ray.tune.search.bayesopt": ("BayesOptSearch",),
     "ray.tune.search.bohb": ("TuneBOHB",),
     "ray.tune.search.concurrency_limiter": ("ConcurrencyLimiter",),
     "ray.tune.search.hyperopt": ("HyperOptSearch",),
@@ -303,16 +304,19 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     # 0.6/0.7 exported the searcher classes from ray.tune.suggest itself
     "ray.tune.suggest": (
         *_SEARCH,
+        "BayesOptSearch",
         "HyperOptSearch",
         "NevergradSearch",
         "OptunaSearch",
         "TuneBOHB",
+        "bayesopt",
         "bohb",
         "hyperopt",
         "nevergrad",
         "optuna",
     ),
     "ray.tune.suggest.basic_variant": ("BasicVariantGenerator",),
+    "ray.tune.suggest.bayesopt": ("BayesOptSearch",),
     "ray.tune.suggest.bohb": ("TuneBOHB",),
     "ray.tune.suggest.hyperopt": ("HyperOptSearch",),
     "ray.tune.suggest.nevergrad": ("NevergradSearch",),
@@ -421,7 +425,6 @@ PENDING: dict[str, tuple[str, ...]] = {
     "ray.air.integrations.wandb": ("WandbLoggerCallback", "setup_wandb"),
     "ray.tune.suggest": (
         "AxSearch",
-        "BayesOptSearch",
         "BlendSearch",
         "CFO",
         "DragonflySearch",
@@ -435,7 +438,6 @@ PENDING: dict[str, tuple[str, ...]] = {
         for package in ("search", "suggest")
         for library, classes in {
             "ax": ("AxSearch",),
-            "bayesopt": ("BayesOptSearch",),
             "dragonfly": ("DragonflySearch",),
             "flaml": ("BlendSearch", "CFO"),
             "hebo": ("HEBOSearch",),
