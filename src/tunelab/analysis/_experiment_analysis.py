@@ -96,6 +96,7 @@ class ExperimentAnalysis:
         self._live = trials is not None
         state_metric: str | None = None
         state_mode: str | None = None
+        self._state: dict[str, Any] | None = None
         if trials is not None:
             if not isinstance(trials, (list, tuple)) or not all(
                 isinstance(t, Trial) for t in trials
@@ -108,7 +109,7 @@ class ExperimentAnalysis:
         else:
             self.experiment_path, state_file = _io.resolve_experiment_path(path)
             if state_file is not None:
-                state = _io.load_state(state_file)
+                state = self._state = _io.load_state(state_file)
                 self._trials = _io.trials_from_state(state, self.experiment_path)
                 state_metric = state.get("metric") if isinstance(state.get("metric"), str) else None
                 state_mode = state.get("mode") if state.get("mode") in ("min", "max") else None
@@ -353,6 +354,45 @@ class ExperimentAnalysis:
             if resolved is None:
                 return None
         return self.get_best_checkpoint(resolved, metric, mode)
+
+    # -- the experiment as a whole (Ray Tune 0.x-2.0) -------------------------------------
+    def _experiment_state(self) -> dict[str, Any]:
+        """The experiment's ``experiment_state.json`` (read once), or ``{}`` without one."""
+        if self._state is None:
+            path = os.path.join(self.experiment_path, _io.EXPERIMENT_STATE_FILE)
+            state: dict[str, Any] = {}
+            if os.path.isfile(path):
+                try:
+                    state = _io.load_state(path)
+                except (OSError, ValueError) as exc:
+                    logger.warning("Could not read the experiment state %s: %s", path, exc)
+            self._state = state
+        return self._state
+
+    def stats(self) -> dict[str, Any]:
+        """The experiment's timing, as Ray Tune 0.x-2.0's ``stats()``: ``start_time`` (when
+        the run started) and ``timestamp`` (when its state was last saved), in seconds since
+        the epoch. Empty when the experiment saved no state."""
+        state = self._experiment_state()
+        return {key: state[key] for key in ("start_time", "timestamp") if key in state}
+
+    def runner_data(self) -> dict[str, Any]:
+        """What the experiment's state says of the run, under the keys of Ray Tune 0.x-2.0's
+        ``runner_data()`` that tunelab has: ``_local_checkpoint_dir`` (the experiment
+        directory), ``checkpoint_file`` (its state file), ``_start_time``, ``_metric`` and
+        ``_mode`` (the run's ``metric``/``mode``), plus the experiment's ``name``. Empty when
+        the experiment saved no state."""
+        state = self._experiment_state()
+        if not state:
+            return {}
+        return {
+            "name": state.get("name"),
+            "_local_checkpoint_dir": self.experiment_path,
+            "checkpoint_file": os.path.join(self.experiment_path, _io.EXPERIMENT_STATE_FILE),
+            "_start_time": state.get("start_time"),
+            "_metric": state.get("metric"),
+            "_mode": state.get("mode"),
+        }
 
     # -- configs and results ----------------------------------------------------------------
     def get_all_configs(self, prefix: bool = False) -> dict[str, dict[str, Any]]:

@@ -414,7 +414,16 @@ class LibrarySearcher(Searcher):
         return True
 
     def _check_ready(self) -> None:
-        """Raise ``RuntimeError`` when a suggestion is asked for without space, metric, mode."""
+        """Raise ``RuntimeError`` when a suggestion is asked for without space, metric, mode.
+
+        A ``mode`` without a ``metric`` (here or from the run) searches the anonymous metric
+        ``"_metric"`` (``tune.result.DEFAULT_METRIC``), which a trainable reports by returning
+        or reporting a bare value, as Ray Tune's searchers do.
+        """
+        if self.metric is None and isinstance(self.mode, str):
+            from tunelab.result import DEFAULT_METRIC
+
+            self._metric = DEFAULT_METRIC
         missing = [
             what
             for what, ok in (

@@ -4,7 +4,9 @@ A *domain* describes the set of values one hyperparameter may take (:class:`Floa
 :class:`Integer`, :class:`Categorical`, :class:`Function`); its *sampler* says how values are
 drawn from it (:class:`Uniform`, :class:`LogUniform`, :class:`Normal`, :class:`Grid`, wrapped by
 :class:`Quantized`). Bounds are checked when a domain is defined. Sampling uses
-:class:`random.Random` only (numpy is never imported here).
+:class:`random.Random` only (numpy is never imported here). Without a ``random_state`` the
+draw is seeded from numpy's global generator when numpy is loaded (so ``np.random.seed(n)``
+makes it repeatable, as in Ray Tune), else from the ``random`` module (:func:`default_seed`).
 
 Edges of the float range are handled rather than overflowed: a uniform range wider than the
 largest float (``uniform(-1e308, 1e308)``) is sampled across its whole width, a normal draw that
@@ -52,11 +54,29 @@ __all__ = [
     "Quantized",
     "Sampler",
     "Uniform",
+    "default_seed",
 ]
 
 
 _MAX = sys.float_info.max
 _LN2 = math.log(2.0)
+
+
+def default_seed(random_state: object) -> object:
+    """``random_state`` itself, or for ``None`` a seed from the global generator users seed.
+
+    Ray Tune samples search spaces from numpy's global generator, so Ray code makes a search
+    repeatable with ``np.random.seed(n)``. When numpy is loaded, ``None`` becomes an int drawn
+    from it (one draw); otherwise from the ``random`` module, so ``random.seed(n)`` works in
+    numpy-free code. numpy is never imported here.
+    """
+    if random_state is not None:
+        return random_state
+    numpy = sys.modules.get("numpy")
+    legacy = getattr(getattr(numpy, "random", None), "randint", None)
+    if callable(legacy):
+        return int(legacy(0, 2**31 - 1))
+    return random.getrandbits(64)
 
 
 # -- float-range helpers -------------------------------------------------------------------
@@ -394,7 +414,7 @@ class Domain(DomainBase):
         """Draw one value (``size == 1``) or a list of ``size`` values."""
         size = check_size(size)
         draw = self.drawer()
-        rng = as_random(random_state)
+        rng = as_random(default_seed(random_state))
         if size == 1:
             return draw(rng)
         return [draw(rng) for _ in range(size)]

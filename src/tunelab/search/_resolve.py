@@ -639,7 +639,8 @@ def count_grid_variants(spec: Any) -> int:
 def apply_point(template: Any, point: Mapping[str, Any], path: Path = ()) -> Any:
     """The space with the (possibly partial, nested) ``point`` written over it.
 
-    Values outside their domain or grid only log a warning; keys the space lacks are added.
+    Values outside their domain or grid, and values that differ from a constant of the space,
+    only log a warning (the point's value is used); keys the space lacks are added.
     """
     if not isinstance(template, dict) or is_unresolved(template):
         return copy_tree(dict(point))
@@ -675,6 +676,20 @@ def _warn_if_outside(path: Path, leaf: Any, value: Any) -> None:
             outside = False
     elif isinstance(leaf, Domain) and not leaf.is_function():
         outside = not leaf.is_valid(value)
+    elif not is_unresolved(leaf) and not callable(leaf) and not contains_unresolved(leaf):
+        try:
+            differs = bool(leaf != value)
+        except Exception:
+            differs = False
+        if differs:
+            logger.warning(
+                "points_to_evaluate value %r for %s differs from the constant %r of the "
+                "config; the point's value is used",
+                value,
+                _path_str(path),
+                leaf,
+            )
+        return
     if outside:
         logger.warning(
             "points_to_evaluate value %r for %s is outside its search space %r",

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from tunelab.search._common import seed_from_random_state
+from tunelab.search._domain import default_seed
 from tunelab.search._resolve import (
     Path,
     RecursiveDependencyError,
@@ -47,11 +48,13 @@ def generate_variants(
     ``resolved_vars`` maps each resolved path (a tuple of keys) to its value. Random domains
     are drawn from one :class:`random.Random` built from ``random_state`` (an int, a
     ``random.Random``, a numpy Generator/RandomState or ``None``), so the same seed gives the
-    same configs in the same order. ``unresolved_spec`` itself is never modified.
+    same configs in the same order; ``None`` draws the seed from numpy's global generator
+    when numpy is loaded (``np.random.seed(n)`` repeats the variants, as in Ray Tune), else
+    from the ``random`` module. ``unresolved_spec`` itself is never modified.
     """
     rng = random_state if isinstance(random_state, random.Random) else None
     if rng is None:
-        rng = random.Random(seed_from_random_state(random_state))
+        rng = random.Random(seed_from_random_state(default_seed(random_state)))
     yield from iter_sample(SpacePlan(unresolved_spec), rng, bool(constant_grid_search))
 
 
@@ -156,7 +159,10 @@ class BasicVariantGenerator(SearchAlgorithm):
     ``points_to_evaluate`` (a list of possibly partial configs) come first, each using one of
     the ``num_samples``; what they leave out is sampled. ``max_concurrent`` (``0``: no limit)
     caps the trials suggested but not yet completed. ``random_state`` (int, ``random.Random``,
-    numpy Generator/RandomState or ``None``) fixes the configs and their order.
+    numpy Generator/RandomState or ``None``) fixes the configs and their order; with ``None``
+    the seed is drawn, when the generator is built, from numpy's global generator if numpy is
+    loaded (so ``np.random.seed(n)`` before ``tune.run`` repeats the configs, as in Ray Tune),
+    else from the ``random`` module.
 
     Variants are generated lazily, one per :meth:`next_trial`. Trial ids are
     ``<5 hex chars>_<5-digit counter>``, experiment tags ``<counter>_<k=v,...>``. The state is
@@ -185,7 +191,7 @@ class BasicVariantGenerator(SearchAlgorithm):
         self.max_concurrent = max_concurrent
         self.constant_grid_search = constant_grid_search
         self.random_state = random_state
-        self._seed = seed_from_random_state(random_state)
+        self._seed = seed_from_random_state(default_seed(random_state))
         self._uuid_prefix = uuid.uuid4().hex[:5]
         self._streams: list[_Stream] = []
         self._current = 0

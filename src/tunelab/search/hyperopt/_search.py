@@ -20,7 +20,12 @@ from tunelab.search._convert import (
     objective_value,
 )
 from tunelab.search._searcher import pack_value, unpack_value
-from tunelab.search.hyperopt._space import NativeCodec, TunelabCodec, is_hyperopt_expression
+from tunelab.search.hyperopt._space import (
+    NativeCodec,
+    TunelabCodec,
+    is_hyperopt_expression,
+    to_hyperopt_space,
+)
 
 __all__ = ["HyperOptSearch"]
 
@@ -35,6 +40,8 @@ class HyperOptSearch(LibrarySearcher):
     ``space`` is either a hyperopt space (a dict of ``hp.*`` expressions, nested and
     conditional spaces included) or a tunelab space (``tune.uniform`` ...), converted
     automatically; a tunelab space may also come through ``param_space``/``config`` (not both).
+    A space that mixes both is searched as a hyperopt space, its tunelab domains converted by
+    :meth:`convert_search_space` (as Ray Tune does).
     ``grid_search`` cannot be searched. ``points_to_evaluate`` (full or partial configs; missing
     values are drawn at random) run first. The first ``n_initial_points`` completed trials are
     random, then TPE with ``gamma`` takes over. ``random_state_seed`` makes the search
@@ -102,13 +109,25 @@ class HyperOptSearch(LibrarySearcher):
         self._live: dict[str, int] = {}
 
     # -- space ----------------------------------------------------------------------------
+    @staticmethod
+    def convert_search_space(spec: dict[str, Any]) -> dict[str, Any]:
+        """A tunelab search space as a hyperopt space, as Ray Tune's method of the same name:
+        ``spec`` with each domain replaced by the ``hp.*`` expression of the same law,
+        labelled with its path (``"a/b"``); constants are kept. Pass the result as
+        ``space=``. ``grid_search`` raises ``ValueError``."""
+        hyperopt = require("hyperopt", extra="hyperopt", feature="HyperOptSearch")
+        if not isinstance(spec, dict):
+            raise TypeError(
+                f"`spec` of HyperOptSearch.convert_search_space() must be a dict search space, "
+                f"got {spec!r}"
+            )
+        converted: dict[str, Any] = to_hyperopt_space(spec, hyperopt)
+        return converted
+
     def _make_codec(self, space: dict[str, Any]) -> TunelabCodec | NativeCodec:
         if has_searchable(space):
             if any(is_hyperopt_expression(v) for v in _leaves(space)):
-                raise ValueError(
-                    f"`space` of {self.where} mixes tunelab domains and hyperopt expressions; "
-                    f"use one kind"
-                )
+                return NativeCodec(self.convert_search_space(space), self._hyperopt)
             return TunelabCodec(space, self._hyperopt.hp)
         return NativeCodec(space, self._hyperopt)
 

@@ -19,10 +19,18 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from tunelab.search._convert import ParamSpec, build_suggestion, parse_space, point_values
+from tunelab.search._common import is_grid_spec
+from tunelab.search._convert import (
+    ParamSpec,
+    build_suggestion,
+    parse_space,
+    path_name,
+    point_values,
+)
+from tunelab.search._domain import Domain, Function
 from tunelab.search._resolve import copy_tree
 
-__all__ = ["NativeCodec", "TunelabCodec", "is_hyperopt_expression"]
+__all__ = ["NativeCodec", "TunelabCodec", "is_hyperopt_expression", "to_hyperopt_space"]
 
 _WHERE = "HyperOptSearch()"
 
@@ -94,6 +102,65 @@ def _expression(spec: ParamSpec, hp: Any) -> Any:
             low, high = math.log(spec.lower - step / 2), math.log(spec.upper + half)
             return hp.qloguniform(name, low, high, step)
         return hp.quniform(name, spec.lower - half, spec.upper + half, step)
+    if spec.law == "normal":
+        if spec.q is not None:
+            return hp.qnormal(name, spec.mean, spec.sd, spec.q)
+        return hp.normal(name, spec.mean, spec.sd)
+    if spec.law == "loguniform":
+        low, high = math.log(spec.lower), math.log(spec.upper)
+        if spec.q is not None:
+            return hp.qloguniform(name, low, high, spec.q)
+        return hp.loguniform(name, low, high)
+    if spec.q is not None:
+        return hp.quniform(name, spec.lower, spec.upper, spec.q)
+    return hp.uniform(name, spec.lower, spec.upper)
+
+
+def to_hyperopt_space(config: Any, hyperopt: Any, path: tuple[Any, ...] = ()) -> Any:
+    """``config`` with every tunelab domain replaced by the ``hp.*`` expression of the same
+    law, labelled with its path (``"a/b"``); constants, ``sample_from`` values and ``hp.*``
+    expressions already there are kept. Categories are ``hp.choice`` over the categories,
+    whose own domains are converted too (labelled ``"<name>/<index>/..."``). Integers are
+    ``hp.uniformint`` (``int(quniform)`` with ``q``, ``int(qloguniform)`` when log-scaled).
+    ``grid_search`` raises ``ValueError``."""
+    if isinstance(config, dict) and not is_grid_spec(config):
+        return {
+            key: to_hyperopt_space(value, hyperopt, (*path, key)) for key, value in config.items()
+        }
+    if isinstance(config, list | tuple):
+        items = [to_hyperopt_space(value, hyperopt, (*path, i)) for i, value in enumerate(config)]
+        return tuple(items) if isinstance(config, tuple) else items
+    if is_grid_spec(config) or (isinstance(config, Domain) and config.is_grid()):
+        raise ValueError(
+            f"{_WHERE} cannot search grid_search values (at {path_name(path) or 'the top'!r}); "
+            f"use tune.choice([...]), or BasicVariantGenerator for grids"
+        )
+    if not isinstance(config, Domain) or isinstance(config, Function):
+        return copy_tree(config)
+    name = path_name(path)
+    spec = parse_space({"value": config}, _WHERE)[0]
+    hp = hyperopt.hp
+    if spec.kind == "categorical":
+        return hp.choice(
+            name,
+            [
+                to_hyperopt_space(category, hyperopt, (*path, i))
+                for i, category in enumerate(spec.categories)
+            ],
+        )
+    return _native_expression(spec, name, hyperopt)
+
+
+def _native_expression(spec: ParamSpec, name: str, hyperopt: Any) -> Any:
+    hp, scope = hyperopt.hp, hyperopt.pyll.scope
+    if spec.kind == "int":
+        step = spec.q or 1
+        if spec.law == "loguniform":
+            low, high = math.log(spec.lower), math.log(spec.upper)
+            return scope.int(hp.qloguniform(name, low, high, step))
+        if step == 1:
+            return hp.uniformint(name, spec.lower, spec.upper)
+        return scope.int(hp.quniform(name, spec.lower, spec.upper, step))
     if spec.law == "normal":
         if spec.q is not None:
             return hp.qnormal(name, spec.mean, spec.sd, spec.q)

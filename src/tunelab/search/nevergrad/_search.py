@@ -45,8 +45,10 @@ class NevergradSearch(LibrarySearcher):
     or is a list of names for the positional values of an array/instrumentation).
 
     ``space`` is a tunelab space (also accepted through ``param_space``/``config``, not both)
-    or a ``ng.p.Dict``/``ng.p.Instrumentation`` of keyword parameters. Normal domains become
-    unbounded scalars with that mean and spread; quantized and integer domains are rounded.
+    or a ``ng.p.Dict``/``ng.p.Instrumentation`` of keyword parameters (a name ``"a/b"`` in
+    it stands for the nested key ``b`` of ``a``, as :meth:`convert_search_space` writes them).
+    Normal domains become unbounded scalars with that mean and spread; quantized and integer
+    domains are rounded.
     ``points_to_evaluate`` are told to the optimizer first (missing values drawn at random).
     ``random_state_seed`` (a tunelab addition) seeds the parametrization's random state.
     Failed trials are not told to the optimizer.
@@ -152,6 +154,24 @@ class NevergradSearch(LibrarySearcher):
         self._live: dict[str, Any] = {}
 
     # -- space ----------------------------------------------------------------------------
+    @staticmethod
+    def convert_search_space(spec: dict[str, Any]) -> Any:
+        """A tunelab search space as a nevergrad parametrization, as Ray Tune's method of the
+        same name: an ``ng.p.Dict`` with one parameter per searched domain of ``spec``, named
+        by its path (``"a/b"``), ready to pass as ``space=``. Categories are ``ng.p.Choice``,
+        floats ``ng.p.Scalar``/``ng.p.Log`` over the bounds, integers the same with integer
+        casting, normal laws unbounded scalars with that mean and spread. nevergrad has no
+        quantization: ``q`` is dropped (with a logged warning); pass the tunelab space itself
+        to keep it. Constants and ``sample_from`` values are left out (the experiment's config
+        keeps them); ``grid_search`` raises ``ValueError``."""
+        ng = require("nevergrad", extra="nevergrad", feature="NevergradSearch")
+        if not isinstance(spec, dict):
+            raise TypeError(
+                f"`spec` of NevergradSearch.convert_search_space() must be a dict search "
+                f"space, got {spec!r}"
+            )
+        return ng.p.Dict(**{s.name: _native_parameter(s, ng) for s in parse_space(spec, "")})
+
     def _set_space(self, space: Any) -> None:
         p = self._ng.p
         if isinstance(space, dict):
@@ -239,7 +259,7 @@ class NevergradSearch(LibrarySearcher):
                 f"{self.where}: the optimizer's parametrization gives positional values "
                 f"{args!r}; pass their names as `space` (a list of names)"
             )
-        return {key: _python(v) for key, v in kwargs.items()}
+        return _nest({key: _python(v) for key, v in kwargs.items()})
 
     def _value_for(self, point: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
         """The parametrization value of a (partial) point, and the values the suggestion must
@@ -354,6 +374,47 @@ class NevergradSearch(LibrarySearcher):
             f"NevergradSearch(optimizer={self._factory or self._optimizer!r}, "
             f"metric={self.metric!r}, mode={self.mode!r})"
         )
+
+
+def _native_parameter(spec: ParamSpec, ng: Any) -> Any:
+    """The nevergrad parameter of the same law as ``spec`` (``q`` dropped, see
+    :meth:`NevergradSearch.convert_search_space`)."""
+    p = ng.p
+    if spec.kind == "categorical":
+        return p.Choice(list(spec.categories))
+    if spec.q is not None and not (spec.kind == "int" and spec.q == 1):
+        logger.warning(
+            "NevergradSearch.convert_search_space(): nevergrad has no quantization; q=%r of "
+            "%r is dropped (pass the tunelab space itself to keep it)",
+            spec.q,
+            spec.name,
+        )
+    if spec.law == "normal":
+        return p.Scalar(init=spec.mean).set_mutation(sigma=spec.sd)
+    parameter = (
+        p.Log(lower=spec.lower, upper=spec.upper)
+        if spec.law == "loguniform"
+        else p.Scalar(lower=spec.lower, upper=spec.upper)
+    )
+    return parameter.set_integer_casting() if spec.kind == "int" else parameter
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"a/b": 1}`` -> ``{"a": {"b": 1}}`` (names without ``/`` are kept as they are)."""
+    out: dict[str, Any] = {}
+    for name, value in flat.items():
+        parts = name.split("/") if isinstance(name, str) else [name]
+        node = out
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(
+                    f"NevergradSearch(): the parameter {name!r} is nested below {part!r}, "
+                    f"which is a value of its own ({child!r})"
+                )
+            node = child
+        node[parts[-1]] = value
+    return out
 
 
 def _is_name_list(space: Any) -> bool:

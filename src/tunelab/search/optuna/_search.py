@@ -21,6 +21,7 @@ from tunelab.search.optuna._space import (
     DistributionSpace,
     TunelabSpace,
     check_define_by_run,
+    flatten_point,
     list_space_function,
 )
 
@@ -43,7 +44,9 @@ class OptunaSearch(LibrarySearcher):
     ``TPESampler(seed=seed)``; passing both ``sampler`` and ``seed`` is an error: seed the
     sampler). ``points_to_evaluate`` (full or partial; Optuna samples missing values) run
     first; with ``evaluated_rewards`` (one per point) they are recorded as finished instead.
-    ``study_name``/``storage`` name and persist the study (default: in memory).
+    ``study_name``/``storage`` name and persist the study (default: in memory). A dict of
+    distributions may be nested like the config or use flat ``"a/b"`` names;
+    :meth:`convert_search_space` turns a tunelab space into one.
 
     Intermediate results are reported to the Optuna trial (``trial.report(value, step)`` with
     ``training_iteration`` as the step). A trial whose last result lacks the metric is
@@ -116,6 +119,38 @@ class OptunaSearch(LibrarySearcher):
         self._saved_trials: dict[int, dict[str, Any]] = {}
         self._dist_table: dict[Any, int] = {}
 
+    @staticmethod
+    def convert_search_space(spec: dict[str, Any]) -> dict[str, Any]:
+        """The Optuna distributions of a tunelab search space, as Ray Tune's method of the
+        same name: ``{"a/b": distribution}`` for every searched domain of ``spec`` (nested
+        keys joined with ``/``), ready to pass as ``space=``. Constants and ``sample_from``
+        values are left out (the experiment's config keeps them). ``ValueError`` for what
+        Optuna has no distribution of: ``grid_search``, normal laws, log-scaled integers
+        with ``q > 1``, and categories other than distinct ``None``/bool/int/float/str
+        values (pass the tunelab space itself for those: OptunaSearch then searches them
+        by index)."""
+        optuna = require("optuna", extra="optuna", feature="OptunaSearch.convert_search_space")
+        if not isinstance(spec, dict):
+            raise TypeError(
+                f"`spec` of OptunaSearch.convert_search_space() must be a dict search space, "
+                f"got {spec!r}"
+            )
+        space = TunelabSpace(spec, optuna.distributions)
+        for param in space.specs:
+            if param.name in space.indexed:
+                raise ValueError(
+                    f"OptunaSearch.convert_search_space(): the categories of {param.name!r} "
+                    f"({param.categories!r}) cannot be stored by Optuna (only distinct None, "
+                    f"bool, int, float and str values); pass the tunelab space as `space` instead"
+                )
+            if param.kind == "int" and param.law == "loguniform" and (param.q or 1) > 1:
+                raise ValueError(
+                    f"OptunaSearch.convert_search_space(): Optuna has no log-scaled integer "
+                    f"distribution with a step (q={param.q!r} at {param.name!r}); pass the "
+                    f"tunelab space as `space` instead"
+                )
+        return dict(space.distributions)
+
     # -- construction helpers -------------------------------------------------------------
     def _check_rewards(self, rewards: Any) -> list[Any] | None:
         if rewards is None:
@@ -138,15 +173,16 @@ class OptunaSearch(LibrarySearcher):
         if isinstance(space, dict):
             if has_searchable(space):
                 return TunelabSpace(space, distributions)
+            flat = flatten_point(space)  # {"b": {"x": dist}} -> {"b/x": dist}
             bad = {
-                k: v for k, v in space.items() if not isinstance(v, distributions.BaseDistribution)
+                k: v for k, v in flat.items() if not isinstance(v, distributions.BaseDistribution)
             }
-            if bad or not space:
+            if bad or not flat:
                 raise TypeError(
                     f"`space` of {self.where} as a dict must hold tunelab domains or Optuna "
                     f"distributions, got {bad or space!r}"
                 )
-            return DistributionSpace(space)
+            return DistributionSpace(flat)
         if isinstance(space, list | tuple):
             return DefineByRunSpace(list_space_function(list(space)))
         if callable(space):
