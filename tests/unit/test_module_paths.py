@@ -193,6 +193,17 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.execution.tune_controller": ("TuneController",),
     "ray.tune.experiment": ("Experiment", "Trial", "convert_to_experiment_list"),
     "ray.tune.integration": (),
+    # issue 13: the XGBoost and LightGBM callbacks (the test extra installs both)
+    "ray.tune.integration.lightgbm": (
+        "TuneCallback",
+        "TuneReportCallback",
+        "TuneReportCheckpointCallback",
+    ),
+    "ray.tune.integration.xgboost": (
+        "TuneCallback",
+        "TuneReportCallback",
+        "TuneReportCheckpointCallback",
+    ),
     "ray.tune.logger": (
         "CSVLogger",
         "CSVLoggerCallback",
@@ -374,6 +385,8 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "get_context",
         "report",
     ),
+    "ray.train.lightgbm": ("RayTrainReportCallback",),
+    "ray.train.xgboost": ("RayTrainReportCallback",),
 }
 
 #: Integration paths not built yet: each name raises an ImportError naming issue 13.
@@ -384,11 +397,6 @@ PENDING: dict[str, tuple[str, ...]] = {
         "TuneReportCallback",
         "TuneReportCheckpointCallback",
         "TuneReporterCallback",
-    ),
-    "ray.tune.integration.lightgbm": (
-        "TuneCallback",
-        "TuneReportCallback",
-        "TuneReportCheckpointCallback",
     ),
     "ray.tune.integration.mlflow": (
         "MLflowLogger",
@@ -408,11 +416,6 @@ PENDING: dict[str, tuple[str, ...]] = {
         "WandbLoggerCallback",
         "WandbTrainableMixin",
         "wandb_mixin",
-    ),
-    "ray.tune.integration.xgboost": (
-        "TuneCallback",
-        "TuneReportCallback",
-        "TuneReportCheckpointCallback",
     ),
     "ray.tune.logger": ("MLFLowLogger",),
     "ray.tune.logger.aim": ("AimLoggerCallback",),

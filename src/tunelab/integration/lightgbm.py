@@ -1,18 +1,166 @@
-"""Ray Tune's ``ray.tune.integration.lightgbm`` (LightGBM integration).
+"""LightGBM callbacks that report to the running trial (Ray Tune's
+``ray.tune.integration.lightgbm``).
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+Pass one to ``lgb.train(..., callbacks=[...])`` (or ``lgb.cv``) inside a trainable::
+
+    from tunelab.integration.lightgbm import TuneReportCheckpointCallback
+
+    def train_fn(config):
+        lgb.train(config, train_set, valid_sets=[test_set], valid_names=["eval"],
+                  callbacks=[TuneReportCheckpointCallback({"loss": "eval-binary_logloss"})])
+
+    # later: booster = TuneReportCheckpointCallback.get_model(result.checkpoint)
+
+Every boosting round is one reported result (one ``training_iteration``) holding LightGBM's
+evaluation results, named ``"<validation set name>-<metric>"`` (``"eval-binary_logloss"``);
+under ``lgb.cv`` each metric gives ``"<name>-<metric>-mean"`` and ``"<name>-<metric>-stdv"``
+(the set is ``"cv_agg"`` in LightGBM 3, ``"valid"``/``"train"`` in LightGBM 4).
+
+* :class:`TuneReportCallback` (1.x; deprecated in Ray 2.x) reports only.
+* :class:`TuneReportCheckpointCallback` also checkpoints the booster, with the result of
+  every ``frequency``-th round and, with ``checkpoint_at_end``, of the last round (LightGBM
+  tells the callback which round is the last, so no extra result is reported; training
+  ended early by LightGBM's early stopping has no end checkpoint, as in Ray). The
+  checkpoint directory holds the booster saved under ``filename`` (LightGBM's text format);
+  :meth:`TuneReportCheckpointCallback.get_model` loads it back, and a restored trial
+  continues with ``lgb.train(..., init_model=booster)``.
+
+One class serves every Ray generation: ``filename`` is Ray 2.10+'s ``"model.txt"`` (before:
+``"checkpoint"``); ``frequency`` is 5 as in Ray 1.x (2.9: 1; 2.10+: 0, only at the end),
+counted as in 2.x (rounds 5, 10, ...). Under ``lgb.cv`` nothing is checkpointed (there is no single
+booster). ``ray.train.lightgbm.RayTrainReportCallback`` is :mod:`tunelab.train.lightgbm`.
+The callbacks run with LightGBM callback ``order`` 20: after ``log_evaluation`` (10),
+before ``early_stopping`` (30).
+
+Importing this module imports ``lightgbm`` (``pip install "tunelab[lightgbm]"``); LightGBM
+3.3 and 4.x both work.
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from tunelab.integration._pending import missing
+from tunelab._errors import ExtraNotInstalledError
+from tunelab.integration._gbdt import Metrics, RoundReporter, load_booster
 
-_NAMES = ("TuneCallback", "TuneReportCallback", "TuneReportCheckpointCallback")
+try:
+    import lightgbm
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ExtraNotInstalledError("tunelab.integration.lightgbm", "lightgbm", "lightgbm") from exc
+
+__all__ = ["TuneCallback", "TuneReportCallback", "TuneReportCheckpointCallback"]
+
+_FRAMEWORK = "LightGBM"
+_CHECKPOINT_NAME = "model.txt"
 
 
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+def flat_results(evaluation_result_list: Iterable[Any]) -> dict[str, Any]:
+    """LightGBM's ``env.evaluation_result_list`` as ``{"<set>-<metric>": value}``; a cv
+    entry ``(set, metric, mean, is_higher_better, stdv)`` gives ``"<set>-<metric>-mean"``
+    and ``"<set>-<metric>-stdv"``."""
+    flat: dict[str, Any] = {}
+    for entry in evaluation_result_list or ():
+        data_name, eval_name, value = entry[0], entry[1], entry[2]
+        if len(entry) > 4:
+            flat[f"{data_name}-{eval_name}-mean"] = value
+            flat[f"{data_name}-{eval_name}-stdv"] = entry[4]
+        else:
+            flat[f"{data_name}-{eval_name}"] = value
+    return flat
+
+
+def _is_booster(model: Any) -> bool:
+    return isinstance(model, lightgbm.Booster)
+
+
+def _save(model: Any, path: str) -> None:
+    model.save_model(path)
+
+
+def _load(path: str) -> Any:
+    return lightgbm.Booster(model_file=path)
+
+
+class TuneCallback:
+    """Base class of tunelab's LightGBM callbacks: ``callback(env)`` after every boosting
+    round, ``env`` being LightGBM's ``CallbackEnv``."""
+
+    _reporter: RoundReporter
+
+    def __init__(self) -> None:
+        # An instance attribute: LightGBM gives every callback without one a position-based
+        # order, overriding a class attribute.
+        self.order = 20
+
+    def __call__(self, env: Any) -> None:
+        if env.iteration == env.begin_iteration:
+            self._reporter.start()
+        last = env.iteration == env.end_iteration - 1
+        self._reporter.round(
+            env.model, env.iteration, flat_results(env.evaluation_result_list), last=last
+        )
+
+
+class TuneReportCallback(TuneCallback):
+    """Reports LightGBM's evaluation results after every boosting round.
+
+    ``metrics``: None reports them all (``"eval-binary_logloss"``...), a name or list of
+    names reports those, a dict ``{name to report: LightGBM's name}`` renames them.
+    ``results_postprocessing_fn(dict) -> dict`` changes the dict before it is reported.
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics = None,
+        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self._reporter = RoundReporter(
+            framework=_FRAMEWORK,
+            metrics=metrics,
+            results_postprocessing_fn=results_postprocessing_fn,
+        )
+
+
+class TuneReportCheckpointCallback(TuneCallback):
+    """Reports LightGBM's evaluation results after every boosting round and checkpoints the
+    booster (see the module docstring for the defaults across Ray generations).
+
+    ``metrics`` and ``results_postprocessing_fn`` as for :class:`TuneReportCallback`;
+    ``filename``: the booster's file in the checkpoint directory; ``frequency``: checkpoint
+    after every ``frequency``-th round (0: none during training); ``checkpoint_at_end``:
+    checkpoint the last round too. A callable fourth positional argument is 1.x's
+    ``results_postprocessing_fn``.
+    """
+
+    CHECKPOINT_NAME = _CHECKPOINT_NAME
+
+    def __init__(
+        self,
+        metrics: Metrics = None,
+        filename: str = _CHECKPOINT_NAME,
+        frequency: int = 5,
+        checkpoint_at_end: bool = True,
+        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self._reporter = RoundReporter(
+            framework=_FRAMEWORK,
+            metrics=metrics,
+            results_postprocessing_fn=results_postprocessing_fn,
+            frequency=frequency,
+            checkpoint_at_end=checkpoint_at_end,
+            filename=filename,
+            default_filename=self.CHECKPOINT_NAME,
+            save=_save,
+            is_booster=_is_booster,
+        )
+
+    @classmethod
+    def get_model(cls, checkpoint: Any, filename: str | None = None) -> Any:
+        """The ``lightgbm.Booster`` saved in ``checkpoint`` (a :class:`~tunelab.Checkpoint`,
+        or a checkpoint directory path as ``analysis.best_checkpoint`` gives in 1.x) by
+        this callback. ``filename`` defaults to the name the callback recorded in the
+        checkpoint, else :attr:`CHECKPOINT_NAME`."""
+        return load_booster(checkpoint, filename, default_filename=cls.CHECKPOINT_NAME, load=_load)

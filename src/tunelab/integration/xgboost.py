@@ -1,18 +1,184 @@
-"""Ray Tune's ``ray.tune.integration.xgboost`` (XGBoost integration).
+"""XGBoost callbacks that report to the running trial (Ray Tune's
+``ray.tune.integration.xgboost``).
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+Pass one to ``xgb.train(..., callbacks=[...])`` (or ``xgb.cv``) inside a trainable::
+
+    from tunelab.integration.xgboost import TuneReportCheckpointCallback
+
+    def train_fn(config):
+        xgb.train(config, dtrain, evals=[(dtest, "eval")], verbose_eval=False,
+                  callbacks=[TuneReportCheckpointCallback({"loss": "eval-logloss"})])
+
+    # later: booster = TuneReportCheckpointCallback.get_model(result.checkpoint)
+
+Every boosting round is one reported result (one ``training_iteration``) holding XGBoost's
+evaluation results, named ``"<evaluation set name>-<metric>"`` (``"eval-logloss"``); under
+``xgb.cv`` each value is XGBoost's ``(mean, std)`` pair.
+
+* :class:`TuneReportCallback` (1.x; deprecated in Ray 2.x) reports only.
+* :class:`TuneReportCheckpointCallback` also checkpoints the booster: after every
+  ``frequency``-th round and, with ``checkpoint_at_end``, when training ends (if the last
+  round was not checkpointed already, the last round's metrics are reported once more
+  with the checkpoint, as in Ray 2.x; not when no round ran). The checkpoint directory
+  holds the booster saved under ``filename``;
+  :meth:`TuneReportCheckpointCallback.get_model` loads it back, and a restored trial
+  continues with ``xgb.train(..., xgb_model=booster)``.
+
+One class serves every Ray generation, whose defaults differed: ``filename`` is Ray 2.10+'s
+``"model.ubj"`` (before: ``"checkpoint"``, a name XGBoost 2.1+ saves with a format
+warning); ``frequency`` is 5 as in Ray 1.x (2.9: 1; 2.10+: 0, only at the end), so that
+checkpoints exist for schedulers that pause, stop or exploit trials, counted as in 2.x
+(rounds 5, 10, ...; 1.x saved rounds 1, 6, ...). Under ``xgb.cv`` nothing is checkpointed
+(there is no single booster). ``ray.train.xgboost.RayTrainReportCallback`` is
+:mod:`tunelab.train.xgboost`.
+
+Importing this module imports ``xgboost`` (``pip install "tunelab[xgboost]"``).
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from tunelab.integration._pending import missing
+from tunelab._errors import ExtraNotInstalledError
+from tunelab.integration._gbdt import Metrics, RoundReporter, load_booster
 
-_NAMES = ("TuneCallback", "TuneReportCallback", "TuneReportCheckpointCallback")
+try:
+    import xgboost
+    from xgboost.callback import TrainingCallback
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ExtraNotInstalledError("tunelab.integration.xgboost", "xgboost", "xgboost") from exc
+
+__all__ = ["TuneCallback", "TuneReportCallback", "TuneReportCheckpointCallback"]
+
+_FRAMEWORK = "XGBoost"
+_CHECKPOINT_NAME = "model.ubj"
 
 
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+def flat_results(evals_log: Any) -> dict[str, Any]:
+    """XGBoost's evaluation log as ``{"<set>-<metric>": latest value}``: the
+    ``TrainingCallback`` form (``{"eval": {"logloss": [...]}}``) or, from an old-style
+    callback's ``env.evaluation_result_list``, ``[("eval-logloss", value), ...]``."""
+    if isinstance(evals_log, Mapping):
+        return {
+            f"{data}-{metric}": values[-1]
+            for data, by_metric in evals_log.items()
+            for metric, values in by_metric.items()
+            if len(values)
+        }
+    return dict(evals_log or ())
+
+
+def _is_booster(model: Any) -> bool:
+    return isinstance(model, xgboost.Booster)
+
+
+def _save(model: xgboost.Booster, path: str) -> None:
+    model.save_model(path)
+
+
+def _load(path: str) -> xgboost.Booster:
+    booster = xgboost.Booster()
+    booster.load_model(path)
+    return booster
+
+
+class TuneCallback(TrainingCallback):
+    """Base class of tunelab's XGBoost callbacks: an XGBoost ``TrainingCallback`` that also
+    answers the call of XGBoost < 1.3's old-style callbacks (``callback(env)``)."""
+
+    _reporter: RoundReporter
+
+    def __call__(self, env: Any) -> None:
+        """XGBoost < 1.3: ``env`` has ``model``, ``iteration``, ``end_iteration`` and
+        ``evaluation_result_list`` (``[("eval-logloss", value), ...]``)."""
+        if env.iteration == getattr(env, "begin_iteration", 0):
+            self._reporter.start()
+        end = getattr(env, "end_iteration", None)
+        last = end is not None and env.iteration == end - 1
+        self._reporter.round(
+            env.model, env.iteration, flat_results(env.evaluation_result_list), last=last
+        )
+
+    def before_training(self, model: Any) -> Any:
+        """A training begins: forget the rounds of an earlier one."""
+        self._reporter.start()
+        return model
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        """Report round ``epoch``; never asks XGBoost to stop (tunelab stops a trial by
+        raising out of the report)."""
+        self._reporter.round(model, epoch, flat_results(evals_log), last=False)
+        return False
+
+
+class TuneReportCallback(TuneCallback):
+    """Reports XGBoost's evaluation results after every boosting round.
+
+    ``metrics``: None reports them all (``"eval-logloss"``...), a name or list of names
+    reports those, a dict ``{name to report: XGBoost's name}`` renames them.
+    ``results_postprocessing_fn(dict) -> dict`` changes the dict before it is reported
+    (e.g. averages the ``(mean, std)`` pairs of ``xgb.cv``).
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics = None,
+        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self._reporter = RoundReporter(
+            framework=_FRAMEWORK,
+            metrics=metrics,
+            results_postprocessing_fn=results_postprocessing_fn,
+        )
+
+
+class TuneReportCheckpointCallback(TuneCallback):
+    """Reports XGBoost's evaluation results after every boosting round and checkpoints the
+    booster (see the module docstring for the defaults across Ray generations).
+
+    ``metrics`` and ``results_postprocessing_fn`` as for :class:`TuneReportCallback`;
+    ``filename``: the booster's file in the checkpoint directory (its extension picks
+    XGBoost's format: ``.ubj``, ``.json``); ``frequency``: checkpoint after every
+    ``frequency``-th round (0: none during training); ``checkpoint_at_end``: checkpoint
+    the final booster too. A callable fourth positional argument is 1.x's
+    ``results_postprocessing_fn``.
+    """
+
+    CHECKPOINT_NAME = _CHECKPOINT_NAME
+
+    def __init__(
+        self,
+        metrics: Metrics = None,
+        filename: str = _CHECKPOINT_NAME,
+        frequency: int = 5,
+        checkpoint_at_end: bool = True,
+        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self._reporter = RoundReporter(
+            framework=_FRAMEWORK,
+            metrics=metrics,
+            results_postprocessing_fn=results_postprocessing_fn,
+            frequency=frequency,
+            checkpoint_at_end=checkpoint_at_end,
+            filename=filename,
+            default_filename=self.CHECKPOINT_NAME,
+            save=_save,
+            is_booster=_is_booster,
+        )
+
+    def after_training(self, model: Any) -> Any:
+        """With ``checkpoint_at_end``: checkpoint the final booster (see the class)."""
+        if _is_booster(model):
+            self._reporter.end(model, model.num_boosted_rounds() - 1)
+        return model
+
+    @classmethod
+    def get_model(cls, checkpoint: Any, filename: str | None = None) -> xgboost.Booster:
+        """The booster saved in ``checkpoint`` (a :class:`~tunelab.Checkpoint`, or a
+        checkpoint directory path as ``analysis.best_checkpoint`` gives in 1.x) by this
+        callback. ``filename`` defaults to the name the callback recorded in the
+        checkpoint, else :attr:`CHECKPOINT_NAME`."""
+        return load_booster(checkpoint, filename, default_filename=cls.CHECKPOINT_NAME, load=_load)

@@ -1,0 +1,49 @@
+"""Ray 2.x's ``ray.train.xgboost`` as Tune code uses it: :class:`RayTrainReportCallback`.
+
+``RayTrainReportCallback`` is :class:`tunelab.integration.xgboost.TuneReportCheckpointCallback`
+with Ray 2.10+'s defaults: no checkpoint during training (``frequency=0``), one when training
+ends (``checkpoint_at_end=True``), the booster saved as ``"model.ubj"``;
+``RayTrainReportCallback.get_model(result.checkpoint)`` loads it back.
+
+Ray Train's distributed ``XGBoostTrainer`` (and its ``XGBoostConfig``, ``XGBoostCheckpoint``,
+``XGBoostPredictor``) has no counterpart: importing those names raises an ``ImportError``
+that says so. Importing this module imports ``xgboost`` (``pip install "tunelab[xgboost]"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tunelab.integration._gbdt import Metrics, ray_train_only
+from tunelab.integration.xgboost import TuneReportCheckpointCallback
+
+__all__ = ["RayTrainReportCallback"]
+
+
+class RayTrainReportCallback(TuneReportCheckpointCallback):
+    """XGBoost callback reporting every round's evaluation results to the trial and
+    checkpointing the booster when training ends (and every ``frequency`` rounds if
+    ``frequency`` > 0); see :class:`~tunelab.integration.xgboost.TuneReportCheckpointCallback`."""
+
+    def __init__(
+        self,
+        metrics: Metrics = None,
+        filename: str = TuneReportCheckpointCallback.CHECKPOINT_NAME,
+        frequency: int = 0,
+        checkpoint_at_end: bool = True,
+        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(
+            metrics=metrics,
+            filename=filename,
+            frequency=frequency,
+            checkpoint_at_end=checkpoint_at_end,
+            results_postprocessing_fn=results_postprocessing_fn,
+        )
+
+
+def __getattr__(name: str) -> Any:
+    ray_train_only(
+        __name__, name, ("XGBoostCheckpoint", "XGBoostConfig", "XGBoostPredictor", "XGBoostTrainer")
+    )
