@@ -101,7 +101,7 @@ class RoundReporter:
         filename: Any = None,
         default_filename: str = "model",
         save: Callable[[Any, str], None] | None = None,
-        is_booster: Callable[[Any], bool] = lambda model: True,
+        is_booster: Callable[[Any], bool] | None = None,
     ) -> None:
         # 1.x's fourth positional argument was results_postprocessing_fn (2.x put
         # checkpoint_at_end there): a callable in that place is taken as the function.
@@ -190,7 +190,7 @@ class RoundReporter:
         self._report(self.report_dict(results), model)
 
     def _can_save(self, model: Any) -> bool:
-        return self._save is not None and self._is_booster(model)
+        return self._save is not None and (self._is_booster is None or self._is_booster(model))
 
     def _report(self, report: dict[str, Any], model: Any) -> None:
         if model is None or not _session.is_session_enabled():
