@@ -218,7 +218,6 @@ _MNIST_KERAS = "MNIST through keras.datasets.mnist.load_data()"
 SKIPS: dict[str, dict[str, tuple[str, str]]] = {
     "0.8.7": {
         "ax_example.py": ("issue-13", "AxSearch (Ax); no adapter yet"),
-        "bayesopt_example.py": ("issue-13", "BayesOptSearch (bayesian-optimization)"),
         "cifar10_pytorch.py": ("dataset", "CIFAR-10 through torchvision (download=True)"),
         "ddp_mnist_torch.py": ("dataset", _MNIST_TV + " via mnist_pytorch"),
         "dragonfly_example.py": ("issue-13", "DragonflySearch (Dragonfly)"),
@@ -255,7 +254,6 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "1.13.0": {
         "ax_example.py": ("issue-13", "AxSearch (Ax)"),
-        "bayesopt_example.py": ("issue-13", "BayesOptSearch (bayesian-optimization)"),
         "blendsearch_example.py": ("issue-13", "BlendSearch (FLAML)"),
         "cfo_example.py": ("issue-13", "CFO (FLAML)"),
         "cifar10_pytorch.py": ("dataset", "CIFAR-10 through torchvision (download=True)"),
@@ -311,7 +309,6 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "2.60.0": {
         "ax_example.py": ("issue-13", "AxSearch (Ax)"),
-        "bayesopt_example.py": ("issue-13", "BayesOptSearch (bayesian-optimization)"),
         "cifar10_pytorch.py": (
             "heavy-framework",
             "its smoke test trains on torchvision FakeData (no download), so it needs torch "
