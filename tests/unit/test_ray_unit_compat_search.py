@@ -8,12 +8,15 @@
 - a searcher given a ``mode`` but no ``metric`` searches the anonymous ``"_metric"``;
 - ``np.random.seed(n)`` makes random search repeatable (``tune.run``, ``generate_variants``,
   ``Domain.sample``);
-- a ``points_to_evaluate`` value that overrides a constant of the config is logged.
+- a ``points_to_evaluate`` value that overrides a constant of the config is logged;
+- the library searchers can be deep-copied and pickled (they held the library's module).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import pickle
 from typing import Any
 
 import pytest
@@ -28,6 +31,7 @@ hyperopt = pytest.importorskip("hyperopt")
 optuna = pytest.importorskip("optuna")
 ng = pytest.importorskip("nevergrad")
 
+from tunelab.search.bohb import TuneBOHB  # noqa: E402
 from tunelab.search.hyperopt import HyperOptSearch  # noqa: E402
 from tunelab.search.hyperopt._space import is_hyperopt_expression  # noqa: E402
 from tunelab.search.nevergrad import NevergradSearch  # noqa: E402
@@ -322,3 +326,30 @@ def test_a_point_overriding_a_constant_is_used_and_logged(
         "points_to_evaluate value 2 for a differs from the constant 1 of the config; the "
         "point's value is used"
     ]
+
+
+# -- copying and pickling searchers ------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["hyperopt", "optuna", "nevergrad", "bohb"])
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_library_searchers_can_be_copied_and_pickled(kind: str, how: str) -> None:
+    space = {"x": tune.uniform(0, 1)}
+    searcher: Any
+    if kind == "hyperopt":
+        searcher = HyperOptSearch(space=space, metric="m", mode="max", random_state_seed=0)
+    elif kind == "optuna":
+        searcher = OptunaSearch(space=space, metric="m", mode="max", seed=0)
+    elif kind == "nevergrad":
+        searcher = NevergradSearch(
+            optimizer=ng.optimizers.RandomSearch, space=space, metric="m", mode="max"
+        )
+    else:
+        searcher = TuneBOHB(space=space, metric="m", mode="max", seed=0)
+    searcher.suggest("t1")
+    clone = copy.deepcopy(searcher) if how == "deepcopy" else pickle.loads(pickle.dumps(searcher))
+    assert clone is not searcher
+    clone.on_trial_complete("t1", {"m": 0.5})
+    for i in range(2, 5):
+        config = clone.suggest(f"t{i}")
+        assert isinstance(config, dict) and 0 <= config["x"] <= 1
+    searcher.on_trial_complete("t1", {"m": 0.5})  # the original goes on independently
+    assert isinstance(searcher.suggest("t2"), dict)

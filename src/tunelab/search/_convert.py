@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import importlib
 import math
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -348,6 +350,13 @@ def check_seed(value: Any, name: str, where: str) -> int | None:
 
 
 # -- the common base -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _ModuleByName:
+    """A module attribute of a pickled :class:`LibrarySearcher` (modules do not pickle)."""
+
+    name: str
+
+
 class LibrarySearcher(Searcher):
     """Common base of the library adapters.
 
@@ -359,6 +368,22 @@ class LibrarySearcher(Searcher):
 
     where = "LibrarySearcher()"
     multi_objective = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The instance for pickle and ``copy.deepcopy``: the library modules the adapters
+        hold (``self._optuna``, ``self._hyperopt``, ...) are kept by name and imported again
+        on load, so a searcher can be copied or sent elsewhere like any Ray Tune searcher."""
+        state = self.__dict__.copy()
+        for key, value in state.items():
+            if isinstance(value, types.ModuleType):
+                state[key] = _ModuleByName(value.__name__)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            if isinstance(value, _ModuleByName):
+                state[key] = importlib.import_module(value.name)
+        self.__dict__.update(state)
 
     def __init__(self, metric: Any = None, mode: Any = None) -> None:
         super().__init__(metric=metric, mode=mode)
