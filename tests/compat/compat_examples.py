@@ -204,9 +204,9 @@ SKIP_CATEGORIES: dict[str, str] = {
     "Python 3.11 with the test venv's numpy 2",
     "issue-13": "needs an integration tracked in issue 13 (experiment trackers, framework "
     "callbacks, search libraries tunelab has no adapter for yet)",
-    "heavy-framework": "needs PyTorch, whose PyPI wheel for Linux brings ~3 GB of CUDA "
-    "libraries (no CPU-only build on PyPI); outside the issue's list of reasons, see the "
-    "report",
+    "heavy-framework": "needs torchvision, whose PyPI wheels do not work beside the CPU-only "
+    "PyTorch the test venv installs (the pair that does is a multi-GB CUDA build); outside "
+    "the issue's list of reasons, see the report",
 }
 
 _MNIST_TV = "MNIST through torchvision (download=True)"
@@ -311,8 +311,10 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
         "ax_example.py": ("issue-13", "AxSearch (Ax)"),
         "cifar10_pytorch.py": (
             "heavy-framework",
-            "its smoke test trains on torchvision FakeData (no download), so it needs torch "
-            "and torchvision themselves",
+            "its smoke test trains on torchvision FakeData (no download), so it needs "
+            "torchvision: 0.28.0, the release for the test venv's torch 2.13.0 (CPU build), "
+            "fails to import beside it ('operator torchvision::nms does not exist'); the "
+            "torch 2.14.1 + torchvision 0.29.1 pair that imports is a 5.5 GB CUDA build",
         ),
         "mlflow_example.py": ("issue-13", "MLflowLoggerCallback / setup_mlflow (MLflow)"),
         "mlflow_ptl.py": ("dataset", "MNIST from the Hugging Face hub (and MLflow)"),

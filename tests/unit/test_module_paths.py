@@ -204,6 +204,18 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "TuneReportCallback",
         "TuneReportCheckpointCallback",
     ),
+    # issue 13: the Keras and PyTorch Lightning callbacks (the test extra installs both)
+    "ray.tune.integration.keras": (
+        "TuneCallback",
+        "TuneReportCallback",
+        "TuneReportCheckpointCallback",
+        "TuneReporterCallback",
+    ),
+    "ray.tune.integration.pytorch_lightning": (
+        "TuneCallback",
+        "TuneReportCallback",
+        "TuneReportCheckpointCallback",
+    ),
     "ray.tune.logger": (
         "CSVLogger",
         "CSVLoggerCallback",
@@ -365,6 +377,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.air.checkpoint": ("Checkpoint",),
     "ray.air.config": ("CheckpointConfig", "FailureConfig", "RunConfig"),
     "ray.air.integrations": (),
+    "ray.air.integrations.keras": ("ReportCheckpointCallback",),
     "ray.air.result": ("Result",),
     "ray.air.session": (
         "get_checkpoint",
@@ -392,12 +405,6 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
 #: Integration paths not built yet: each name raises an ImportError naming issue 13.
 PENDING: dict[str, tuple[str, ...]] = {
     "ray.tune.integration.comet": ("CometLoggerCallback",),
-    "ray.tune.integration.keras": (
-        "TuneCallback",
-        "TuneReportCallback",
-        "TuneReportCheckpointCallback",
-        "TuneReporterCallback",
-    ),
     "ray.tune.integration.mlflow": (
         "MLflowLogger",
         "MLflowLoggerCallback",
@@ -405,11 +412,6 @@ PENDING: dict[str, tuple[str, ...]] = {
         "mlflow_mixin",
     ),
     "ray.tune.integration.mxnet": ("TuneCallback", "TuneCheckpointCallback", "TuneReportCallback"),
-    "ray.tune.integration.pytorch_lightning": (
-        "TuneCallback",
-        "TuneReportCallback",
-        "TuneReportCheckpointCallback",
-    ),
     "ray.tune.integration.wandb": (
         "WANDB_ENV_VAR",
         "WandbLogger",
@@ -423,7 +425,6 @@ PENDING: dict[str, tuple[str, ...]] = {
     "ray.tune.logger.mlflow": ("MLflowLoggerCallback",),
     "ray.tune.logger.wandb": ("WandbLoggerCallback",),
     "ray.air.integrations.comet": ("CometLoggerCallback",),
-    "ray.air.integrations.keras": ("ReportCheckpointCallback",),
     "ray.air.integrations.mlflow": ("MLflowLoggerCallback", "setup_mlflow"),
     "ray.air.integrations.wandb": ("WandbLoggerCallback", "setup_wandb"),
     "ray.tune.suggest": (
