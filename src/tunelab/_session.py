@@ -133,7 +133,27 @@ class TrialSession:
         self.state = iteration_state or IterationState(context.get_trial_id())
         self.pending_checkpoint_dir: str | None = None
         self.forked = False  # True in a process forked while the trial ran
+        self.end_hooks: list[Callable[[], None]] = []
         _live_sessions.add(self)
+
+    def at_end(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` when this trial's session ends in its worker (the session is
+        replaced or cleared), before tunelab ends the processes the trial started; hooks
+        run last-added first, and one that raises is logged, not raised. Integrations
+        close what a trial opened this way (a worker process outlives its trials)."""
+        self.end_hooks.append(hook)
+
+    def run_end_hooks(self) -> None:
+        hooks, self.end_hooks = self.end_hooks, []
+        for hook in reversed(hooks):
+            try:
+                hook()
+            except Exception:
+                import logging
+
+                logging.getLogger("tunelab").warning(
+                    "tunelab: a trial-end hook failed: %r", hook, exc_info=True
+                )
 
     def report(self, metrics: dict[str, Any], checkpoint: Checkpoint | None = None) -> None:
         if self.forked:
@@ -175,12 +195,19 @@ def _safe_repr(value: Any) -> str:
 
 
 def _set_session(session: TrialSession | None, *, thread_local: bool = False) -> None:
-    """Install the session of the trial this process (or, in-process, this thread) runs."""
+    """Install the session of the trial this process (or, in-process, this thread) runs;
+    the session it replaces runs its end hooks (:meth:`TrialSession.at_end`)."""
     global _process_session
     if thread_local:
+        previous = getattr(_thread_sessions, "session", None)
         _thread_sessions.session = session
     else:
+        previous = _process_session
         _process_session = session
+    if previous is not None and previous is not session:
+        run_end_hooks = getattr(previous, "run_end_hooks", None)
+        if run_end_hooks is not None and not getattr(previous, "forked", False):
+            run_end_hooks()
 
 
 def _get_session() -> TrialSession | None:

@@ -228,10 +228,33 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "NoopLogger",
         "TBXLogger",
         "TBXLoggerCallback",
+        "MLFLowLogger",
         "TFLogger",
         "UnifiedLogger",
         "pretty_print",
     ),
+    # experiment trackers (issue 13; the libraries are imported when a name is used)
+    "ray.tune.logger.aim": ("AimLoggerCallback",),
+    "ray.tune.logger.comet": ("CometLoggerCallback",),
+    "ray.tune.logger.mlflow": ("MLflowLoggerCallback",),
+    "ray.tune.logger.wandb": ("WandbLoggerCallback",),
+    "ray.tune.integration.comet": ("CometLoggerCallback",),
+    "ray.tune.integration.mlflow": (
+        "MLflowLogger",
+        "MLflowLoggerCallback",
+        "MLflowTrainableMixin",
+        "mlflow_mixin",
+    ),
+    "ray.tune.integration.wandb": (
+        "WANDB_ENV_VAR",
+        "WandbLogger",
+        "WandbLoggerCallback",
+        "WandbTrainableMixin",
+        "wandb_mixin",
+    ),
+    "ray.air.integrations.comet": ("CometLoggerCallback",),
+    "ray.air.integrations.mlflow": ("MLflowLoggerCallback", "setup_mlflow"),
+    "ray.air.integrations.wandb": ("WandbLoggerCallback", "setup_wandb"),
     "ray.tune.logger.csv": ("CSVLogger", "CSVLoggerCallback"),
     "ray.tune.logger.json": ("JsonLogger", "JsonLoggerCallback"),
     "ray.tune.logger.logger": ("LegacyLoggerCallback", "Logger", "LoggerCallback", "pretty_print"),
@@ -404,29 +427,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
 
 #: Integration paths not built yet: each name raises an ImportError naming issue 13.
 PENDING: dict[str, tuple[str, ...]] = {
-    "ray.tune.integration.comet": ("CometLoggerCallback",),
-    "ray.tune.integration.mlflow": (
-        "MLflowLogger",
-        "MLflowLoggerCallback",
-        "MLflowTrainableMixin",
-        "mlflow_mixin",
-    ),
     "ray.tune.integration.mxnet": ("TuneCallback", "TuneCheckpointCallback", "TuneReportCallback"),
-    "ray.tune.integration.wandb": (
-        "WANDB_ENV_VAR",
-        "WandbLogger",
-        "WandbLoggerCallback",
-        "WandbTrainableMixin",
-        "wandb_mixin",
-    ),
-    "ray.tune.logger": ("MLFLowLogger",),
-    "ray.tune.logger.aim": ("AimLoggerCallback",),
-    "ray.tune.logger.comet": ("CometLoggerCallback",),
-    "ray.tune.logger.mlflow": ("MLflowLoggerCallback",),
-    "ray.tune.logger.wandb": ("WandbLoggerCallback",),
-    "ray.air.integrations.comet": ("CometLoggerCallback",),
-    "ray.air.integrations.mlflow": ("MLflowLoggerCallback", "setup_mlflow"),
-    "ray.air.integrations.wandb": ("WandbLoggerCallback", "setup_wandb"),
     "ray.tune.suggest": (
         "AxSearch",
         "BlendSearch",
@@ -609,12 +610,12 @@ def test_integration_error_survives_pickling_from_a_worker() -> None:
     import pickle
 
     with pytest.raises(IntegrationNotAvailableError) as info:
-        from tunelab.air.integrations.mlflow import setup_mlflow  # noqa: F401
+        from tunelab.integration.mxnet import TuneCallback  # noqa: F401
     copy = pickle.loads(pickle.dumps(info.value))
     assert type(copy) is IntegrationNotAvailableError and str(copy) == str(info.value)
     assert (copy.name, copy.attribute, copy.issue) == (
-        "tunelab.air.integrations.mlflow",
-        "setup_mlflow",
+        "tunelab.integration.mxnet",
+        "TuneCallback",
         13,
     )
 

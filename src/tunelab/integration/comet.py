@@ -1,18 +1,13 @@
-"""Ray Tune's ``ray.tune.integration.comet`` (Comet integration).
+"""Comet (Ray Tune's ``ray.tune.integration.comet``, with the ``comet`` extra):
+:class:`CometLoggerCallback`, one Comet experiment per trial (online, or offline with
+``online=False``), its calls made in a helper thread of the driver.
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+Importing this module does not import comet_ml; constructing the callback does, and raises
+an ``ImportError`` naming ``pip install "tunelab[comet]"`` when it is missing.
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._comet import CometLoggerCallback
 
-from tunelab.integration._pending import missing
-
-_NAMES = ("CometLoggerCallback",)
-
-
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+__all__ = ["CometLoggerCallback"]

@@ -1,18 +1,33 @@
-"""Ray Tune's ``ray.tune.integration.mlflow`` (MLflow integration).
+"""MLflow (Ray Tune's ``ray.tune.integration.mlflow``, with the ``mlflow`` extra).
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+* :class:`MLflowLoggerCallback`: one MLflow run per trial (params, every result's metrics
+  at its step, the trial directory as artifacts on request, the status at the end), its
+  calls made in a helper thread of the driver;
+* :func:`setup_mlflow` (Ray 2.x), :func:`mlflow_mixin` and :class:`MLflowTrainableMixin`
+  (Ray 1.x): an MLflow run inside the trainable, for ``mlflow.log_*`` calls;
+* :class:`MLflowLogger` (Ray 1.0's legacy ``Logger``; :data:`MLFLowLogger` is 0.8's
+  spelling, also at ``tunelab.logger.MLFLowLogger``).
+
+Importing this module does not import mlflow; using a name does, and raises an
+``ImportError`` naming ``pip install "tunelab[mlflow]"`` when it is missing.
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._mlflow import (
+    MLFLowLogger,
+    MLflowLogger,
+    MLflowLoggerCallback,
+    MLflowTrainableMixin,
+    mlflow_mixin,
+    setup_mlflow,
+)
 
-from tunelab.integration._pending import missing
-
-_NAMES = ("MLflowLogger", "MLflowLoggerCallback", "MLflowTrainableMixin", "mlflow_mixin")
-
-
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+__all__ = [
+    "MLFLowLogger",
+    "MLflowLogger",
+    "MLflowLoggerCallback",
+    "MLflowTrainableMixin",
+    "mlflow_mixin",
+    "setup_mlflow",
+]

@@ -1,24 +1,39 @@
-"""Ray Tune's ``ray.tune.integration.wandb`` (Weights & Biases integration).
+"""Weights & Biases (Ray Tune's ``ray.tune.integration.wandb``, with the ``wandb`` extra).
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+* :class:`WandbLoggerCallback`: one W&B run per trial (config, every result's values at
+  its ``training_iteration``, checkpoints as artifacts on request, a failed trial's run
+  marked failed), its calls made in a helper thread of the driver;
+* :func:`setup_wandb` (Ray 2.x), :func:`wandb_mixin` and :class:`WandbTrainableMixin`
+  (Ray 1.x): a W&B run inside the trainable, for ``wandb.log`` calls;
+* :class:`WandbLogger`: Ray 0.8's legacy ``Logger``.
+
+``WANDB_MODE=offline`` logs to files in each trial's directory without network or API key.
+Importing this module does not import wandb; using a name does, and raises an
+``ImportError`` naming ``pip install "tunelab[wandb]"`` when it is missing.
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._wandb import (
+    WANDB_ENV_VAR,
+    WANDB_GROUP_ENV_VAR,
+    WANDB_MODE_ENV_VAR,
+    WANDB_PROJECT_ENV_VAR,
+    WandbLogger,
+    WandbLoggerCallback,
+    WandbTrainableMixin,
+    setup_wandb,
+    wandb_mixin,
+)
 
-from tunelab.integration._pending import missing
-
-_NAMES = (
+__all__ = [
     "WANDB_ENV_VAR",
+    "WANDB_GROUP_ENV_VAR",
+    "WANDB_MODE_ENV_VAR",
+    "WANDB_PROJECT_ENV_VAR",
     "WandbLogger",
     "WandbLoggerCallback",
     "WandbTrainableMixin",
+    "setup_wandb",
     "wandb_mixin",
-)
-
-
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+]

@@ -13,8 +13,9 @@ callback by :class:`LegacyLoggerCallback`. :func:`pretty_print` formats a result
 0.6's ``TFLogger`` is :class:`TBXLogger`.
 
 Ray Tune 2.x's submodules ``tunelab.logger.<csv|json|logger|tensorboardx|noop|unified>`` hold
-the same classes; the tracker modules ``tunelab.logger.<aim|comet|mlflow|wandb>`` and 0.8's
-``MLFLowLogger`` are placeholders until the integrations land (issue 13).
+the same classes; the tracker modules ``tunelab.logger.<aim|comet|mlflow|wandb>`` hold the
+experiment-tracker callbacks and 0.8's ``MLFLowLogger`` is the legacy MLflow logger (each
+needs its extra; see :mod:`tunelab.integration`), imported on first use.
 """
 
 from __future__ import annotations
@@ -63,9 +64,6 @@ __all__ = [
 _SUBMODULES = frozenset(
     {"aim", "comet", "csv", "json", "logger", "mlflow", "noop", "tensorboardx", "unified", "wandb"}
 )
-# Ray Tune 0.8/1.0's ``from ray.tune.logger import MLFLowLogger``: the MLflow integration is
-# not built yet (issue 13); the name raises an ImportError that says so.
-_PENDING = ("MLFLowLogger",)
 
 
 def __getattr__(name: str) -> Any:
@@ -75,6 +73,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"{__name__}.{name}")
     if name == "TFLogger":  # Ray Tune 0.6's name of the TensorBoard logger
         return TBXLogger
-    from tunelab.integration._pending import missing
+    if name == "MLFLowLogger":  # Ray Tune 0.8's ``from ray.tune.logger import MLFLowLogger``
+        from tunelab.integration._mlflow import MLFLowLogger
 
-    missing(__name__, name, _PENDING)
+        return MLFLowLogger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

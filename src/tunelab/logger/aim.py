@@ -1,18 +1,13 @@
-"""Ray Tune's ``ray.tune.logger.aim`` (Aim integration).
+"""Ray Tune 2.x's ``ray.tune.logger.aim``: :class:`AimLoggerCallback`, one Aim run per trial
+in a local Aim repository (the ``aim`` extra), its calls made in a helper thread of the
+driver.
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+Importing this module does not import aim; constructing the callback does, and raises an
+``ImportError`` naming ``pip install "tunelab[aim]"`` when it is missing.
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._aim import AimLoggerCallback
 
-from tunelab.integration._pending import missing
-
-_NAMES = ("AimLoggerCallback",)
-
-
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+__all__ = ["AimLoggerCallback"]

@@ -1,18 +1,8 @@
-"""Ray Tune's ``ray.tune.logger.comet`` (Comet integration).
-
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
-"""
+"""Ray Tune 2.x's ``ray.tune.logger.comet``: :class:`CometLoggerCallback` (the ``comet``
+extra; see :mod:`tunelab.integration.comet`)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._comet import CometLoggerCallback
 
-from tunelab.integration._pending import missing
-
-_NAMES = ("CometLoggerCallback",)
-
-
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+__all__ = ["CometLoggerCallback"]

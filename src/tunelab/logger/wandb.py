@@ -1,18 +1,8 @@
-"""Ray Tune's ``ray.tune.logger.wandb`` (Weights & Biases integration).
-
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
-"""
+"""Ray Tune 2.x's ``ray.tune.logger.wandb``: :class:`WandbLoggerCallback` (the ``wandb``
+extra; see :mod:`tunelab.integration.wandb`)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._wandb import WandbLoggerCallback
 
-from tunelab.integration._pending import missing
-
-_NAMES = ("WandbLoggerCallback",)
-
-
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+__all__ = ["WandbLoggerCallback"]

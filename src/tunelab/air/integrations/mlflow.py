@@ -1,18 +1,8 @@
-"""Ray Tune's ``ray.air.integrations.mlflow`` (MLflow integration).
-
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
-"""
+"""Ray AIR's ``ray.air.integrations.mlflow``: :class:`MLflowLoggerCallback` and
+:func:`setup_mlflow` (the ``mlflow`` extra; see :mod:`tunelab.integration.mlflow`)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._mlflow import MLflowLoggerCallback, setup_mlflow
 
-from tunelab.integration._pending import missing
-
-_NAMES = ("MLflowLoggerCallback", "setup_mlflow")
-
-
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+__all__ = ["MLflowLoggerCallback", "setup_mlflow"]

@@ -1,18 +1,22 @@
-"""Ray Tune's ``ray.air.integrations.wandb`` (Weights & Biases integration).
-
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
-"""
+"""Ray AIR's ``ray.air.integrations.wandb``: :class:`WandbLoggerCallback` and
+:func:`setup_wandb` (the ``wandb`` extra; see :mod:`tunelab.integration.wandb`)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from tunelab.integration._wandb import (
+    WANDB_ENV_VAR,
+    WANDB_GROUP_ENV_VAR,
+    WANDB_MODE_ENV_VAR,
+    WANDB_PROJECT_ENV_VAR,
+    WandbLoggerCallback,
+    setup_wandb,
+)
 
-from tunelab.integration._pending import missing
-
-_NAMES = ("WandbLoggerCallback", "setup_wandb")
-
-
-def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+__all__ = [
+    "WANDB_ENV_VAR",
+    "WANDB_GROUP_ENV_VAR",
+    "WANDB_MODE_ENV_VAR",
+    "WANDB_PROJECT_ENV_VAR",
+    "WandbLoggerCallback",
+    "setup_wandb",
+]
