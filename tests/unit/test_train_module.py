@@ -57,6 +57,13 @@ def test_unknown_name_is_an_attribute_error():
         train.nope  # noqa: B018
 
 
+def test_framework_submodules_are_attributes():
+    """``import ray`` ported to ``import tunelab as ray``: ``ray.train.xgboost.X`` resolves."""
+    code = "import tunelab as ray\nprint(ray.train.xgboost.__name__, ray.train.lightgbm.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["tunelab.train.xgboost", "tunelab.train.lightgbm"]
+
+
 def test_import_is_light():
     code = (
         "import sys, tunelab.train\n"

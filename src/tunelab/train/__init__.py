@@ -51,6 +51,10 @@ _RAY_TRAIN_ONLY = frozenset(
 )
 
 
+#: submodules reachable as attributes without importing them first
+_SUBMODULES = frozenset({"lightgbm", "xgboost"})
+
+
 def __getattr__(name: str) -> Any:
     if name == "Result":
         # imported on first use: the analysis package is heavier than this one
@@ -58,6 +62,13 @@ def __getattr__(name: str) -> Any:
 
         globals()["Result"] = Result
         return Result
+    if name in _SUBMODULES:
+        # ``import tunelab as ray; ray.train.xgboost.RayTrainReportCallback``
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
     if name in _RAY_TRAIN_ONLY:
         raise ImportError(
             f"tunelab.train.{name} has no counterpart: it belongs to Ray Train's distributed "
