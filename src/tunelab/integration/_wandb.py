@@ -112,11 +112,14 @@ def _matches(key: str, names: Sequence[str]) -> bool:
 
 
 # -- API key, project ------------------------------------------------------------------
-def _set_api_key(api_key_file: str | None = None, api_key: str | None = None) -> None:
-    """Ray's rule: nothing to do in W&B's offline or disabled mode; else the key from
-    ``api_key`` or the first line of ``api_key_file`` (not both) goes to ``WANDB_API_KEY``;
-    without either, ``WANDB_API_KEY`` or a ``wandb login`` must be there (``ValueError``)."""
-    if os.environ.get(WANDB_MODE_ENV_VAR) in {"offline", "disabled"}:
+def _set_api_key(
+    api_key_file: str | None = None, api_key: str | None = None, mode: Any = None
+) -> None:
+    """Ray's rule: nothing to do in W&B's offline or disabled mode (``mode``, else
+    ``WANDB_MODE``); else the key from ``api_key`` or the first line of ``api_key_file``
+    (not both) goes to ``WANDB_API_KEY``; without either, ``WANDB_API_KEY`` or a
+    ``wandb login`` must be there (``ValueError``)."""
+    if (mode or os.environ.get(WANDB_MODE_ENV_VAR)) in {"offline", "disabled"}:
         return
     if api_key_file:
         if api_key:
@@ -295,7 +298,7 @@ class WandbLoggerCallback(TrackerCallback):
         total_num_samples: int | None = None,
         **info: Any,
     ) -> None:
-        _set_api_key(self.api_key_path, self.api_key)
+        _set_api_key(self.api_key_path, self.api_key, self.kwargs.get("mode"))
         self.project = _project(self.project)
         if not self.project:
             raise ValueError(
@@ -427,7 +430,7 @@ def setup_wandb(
     settings.pop("api_key", None)
     settings.pop("api_key_file", None)
     trial_id, trial_name, experiment_name = _trial_facts()
-    _set_api_key(api_key_file, api_key)
+    _set_api_key(api_key_file, api_key, kwargs.get("mode") or settings.get("mode"))
     init_kwargs: dict[str, Any] = {
         "id": kwargs.pop("trial_id", None) or trial_id,
         "name": kwargs.pop("trial_name", None) or trial_name,
@@ -494,7 +497,7 @@ def _start_mixin_run(
     wandb: Any, settings: dict[str, Any], config: dict[str, Any], default_group: str
 ) -> Any:
     api_key_file = settings.pop("api_key_file", None)
-    _set_api_key(api_key_file, settings.pop("api_key", None))
+    _set_api_key(api_key_file, settings.pop("api_key", None), settings.get("mode"))
     project = settings.pop("project", None)
     if not project:
         raise ValueError("Wandb mixin: config['wandb'] has no 'project'; add the W&B project")
