@@ -323,7 +323,7 @@ def hyperparameter_search(
     trainable = with_parameters(
         _objective,
         trainer_blob=cloudpickle.dumps(shipped),
-        output_dir=trainer.args.output_dir,
+        output_dir=trainer.args.output_dir or "trainer_output",
         hp_name=hp_name,
     )
     analysis = run(trainable, config=config, num_samples=n_trials, **kwargs)
