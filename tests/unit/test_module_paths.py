@@ -326,6 +326,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.search.search_algorithm": ("SearchAlgorithm",),
     "ray.tune.search.search_generator": ("SearchGenerator",),
     "ray.tune.search.searcher": ("Searcher",),
+    "ray.tune.search.skopt": ("SkOptSearch",),
     "ray.tune.search.variant_generator": ("BasicVariantGenerator", "grid_search"),
     # 0.8-1.x: init/shutdown/get_session (the process's trial session), 0.8.6's helpers
     "ray.tune.session": (
@@ -354,12 +355,14 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "HyperOptSearch",
         "NevergradSearch",
         "OptunaSearch",
+        "SkOptSearch",
         "TuneBOHB",
         "bayesopt",
         "bohb",
         "hyperopt",
         "nevergrad",
         "optuna",
+        "skopt",
     ),
     "ray.tune.suggest.basic_variant": ("BasicVariantGenerator",),
     "ray.tune.suggest.bayesopt": ("BayesOptSearch",),
@@ -370,6 +373,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.suggest.repeater": ("Repeater",),
     "ray.tune.suggest.search": ("SearchAlgorithm",),
     "ray.tune.suggest.search_generator": ("SearchGenerator",),
+    "ray.tune.suggest.skopt": ("SkOptSearch",),
     "ray.tune.suggest.suggestion": ("ConcurrencyLimiter", "SearchGenerator", "Searcher"),
     "ray.tune.suggest.variant_generator": ("grid_search",),
     "ray.tune.syncer": ("SyncConfig",),
@@ -435,7 +439,6 @@ PENDING: dict[str, tuple[str, ...]] = {
         "DragonflySearch",
         "HEBOSearch",
         "SigOptSearch",
-        "SkOptSearch",
         "ZOOptSearch",
     ),
     **{
@@ -447,7 +450,6 @@ PENDING: dict[str, tuple[str, ...]] = {
             "flaml": ("BlendSearch", "CFO"),
             "hebo": ("HEBOSearch",),
             "sigopt": ("SigOptSearch",),
-            "skopt": ("SkOptSearch",),
             "zoopt": ("ZOOptSearch",),
         }.items()
     },

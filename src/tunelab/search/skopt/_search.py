@@ -90,9 +90,10 @@ class SkOptSearch(LibrarySearcher):
                 )
             space = parameter_names
         if optimizer is not None and not isinstance(optimizer, self._sko.Optimizer):
+            hint = " (a search space goes to `space=`)" if isinstance(optimizer, dict) else ""
             raise TypeError(
                 f"`optimizer` of {self.where} must be an skopt.Optimizer instance, got "
-                f"{optimizer!r}"
+                f"{optimizer!r}{hint}"
             )
         if optimizer_kwargs is not None and not isinstance(optimizer_kwargs, dict):
             raise TypeError(
