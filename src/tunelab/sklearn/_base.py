@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted, indexable
 
 from tunelab._callback import Callback
 from tunelab._errors import TrialError
+from tunelab.sklearn._copy import fresh
 from tunelab.sklearn._early_stop import (
     EarlyStopType,
     early_stop_type,
@@ -43,7 +44,12 @@ from tunelab.sklearn._early_stop import (
     resolve_scheduler,
 )
 from tunelab.sklearn._results import best_index, build_cv_results, failure_report
-from tunelab.sklearn._scoring import check_refit, metric_key, scorers_for
+from tunelab.sklearn._scoring import (
+    accepts_sample_weight,
+    check_refit,
+    metric_key,
+    scorers_for,
+)
 from tunelab.sklearn._space import check_warm_start_params
 from tunelab.sklearn._trainable import CVRunner, CVTrainable, FitTask
 
@@ -218,7 +224,7 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
             elif isinstance(entry, type) and issubclass(entry, Callback):
                 callbacks.append(entry())
             elif isinstance(entry, Callback):
-                callbacks.append(copy.deepcopy(entry))
+                callbacks.append(fresh(entry))
             else:
                 raise TypeError(
                     f"loggers: each entry must be a name of {_LOGGER_NAMES}, a logger callback "
@@ -281,7 +287,11 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         metric = metric_key(self.refit, scorers, multimetric)
         mode = self.mode or "max"
 
-        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        with warnings.catch_warnings():
+            # telling classes from a y holding inf/NaN casts them; the estimator's own fit
+            # then says what is wrong with y
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         splits = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X, y, groups)]
         if not splits:
             raise ValueError(f"cv={self.cv!r} gave no train/test split")
@@ -332,6 +342,11 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
             max_iters=max_iters,
             step_name=step_name if kind is not EarlyStopType.NONE else None,
             classes=np.unique(y) if y is not None and is_classifier(self.estimator) else None,
+            weighted_scorers=frozenset(
+                name
+                for name, scorer in scorers.items()
+                if fit_params.get("sample_weight") is not None and accepts_sample_weight(scorer)
+            ),
         )
         recorder = _ErrorRecorder()
         stop: Any = {"training_iteration": max_iters}
@@ -340,7 +355,7 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
 
             if not isinstance(self.stopper, Stopper):
                 raise TypeError(f"stopper must be a tunelab Stopper, got {self.stopper!r}")
-            stop = CombinedStopper(MaximumIterationStopper(max_iters), copy.deepcopy(self.stopper))
+            stop = CombinedStopper(MaximumIterationStopper(max_iters), fresh(self.stopper))
         run_args: dict[str, Any] = {
             "name": self.name,
             "metric": f"average_test_{metric}",
@@ -405,16 +420,22 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
                 stacklevel=2,
             )
 
+        means = self.cv_results_[f"mean_test_{metric}"]
+        if all(result is None for result in results):
+            warnings.warn(
+                "no candidate reported a score (the trials ended before their first result); "
+                "best_* attributes and best_estimator_ are not set",
+                UserWarning,
+                stacklevel=2,
+            )
+            return self
+        if not np.isfinite(means).all():
+            warnings.warn(
+                f"some mean test scores are not finite: {means}", UserWarning, stacklevel=2
+            )
+
         if self.refit or not multimetric:
             index = best_index(self.cv_results_, self.refit, metric)
-            if index is None:
-                warnings.warn(
-                    "no candidate has a score (the trials ended before reporting); best_* "
-                    "attributes and best_estimator_ are not set",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                return self
             self.best_index_ = index
             self.best_params_ = dict(params[index])
             if not callable(self.refit) or isinstance(self.refit, bool):
@@ -423,10 +444,7 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         if self.refit:
             best = clone(clone(self.estimator).set_params(**self.best_params_))
             start = time.perf_counter()
-            if y is None:
-                best.fit(X, **fit_params)
-            else:
-                best.fit(X, y, **fit_params)
+            best.fit(X, y, **fit_params)
             self.refit_time_ = time.perf_counter() - start
             self.best_estimator_ = best
             if hasattr(best, "feature_names_in_"):
@@ -435,6 +453,8 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
 
     # -- scikit-learn protocol ---------------------------------------------------------
     def __sklearn_tags__(self) -> Any:
+        """The estimator's kind, target, input and transformer tags (a search is what the
+        estimator it searches is)."""
         from sklearn.utils import get_tags
 
         tags = super().__sklearn_tags__()
@@ -442,8 +462,11 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
         tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+        tags.transformer_tags = copy.deepcopy(inner.transformer_tags)
+        tags.target_tags = copy.deepcopy(inner.target_tags)
         tags.input_tags.pairwise = inner.input_tags.pairwise
         tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
         return tags
 
     def _metric_scorer_name(self) -> str:
@@ -494,6 +517,11 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         """``best_estimator_.transform``."""
         check_is_fitted(self)
         return self.best_estimator_.transform(X)
+
+    @_delegated("transform")
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
+        """``fit`` then ``transform`` with the best estimator."""
+        return self.fit(X, y, **fit_params).transform(X)
 
     @_delegated("inverse_transform")
     def inverse_transform(self, X: Any) -> Any:

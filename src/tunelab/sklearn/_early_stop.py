@@ -11,9 +11,10 @@ once per fold.
 
 from __future__ import annotations
 
-import copy
 import enum
 from typing import Any
+
+from tunelab.sklearn._copy import fresh
 
 __all__ = [
     "SCHEDULER_NAMES",
@@ -118,7 +119,7 @@ def resolve_scheduler(
             )
         return cls(max_t=max_iters)
     if isinstance(early_stopping, schedulers.TrialScheduler):
-        return copy.deepcopy(early_stopping)
+        return fresh(early_stopping)
     raise TypeError(
         "early_stopping must be a bool, a scheduler name or a tunelab.schedulers.TrialScheduler, "
         f"got {early_stopping!r}"

@@ -108,9 +108,10 @@ def build_cv_results(
     return out
 
 
-def best_index(cv_results: Mapping[str, Any], refit: Any, metric: str) -> int | None:
+def best_index(cv_results: Mapping[str, Any], refit: Any, metric: str) -> int:
     """The best candidate's index: ``refit(cv_results)`` for a callable, else the first of
-    rank 1 on ``metric`` (None when no candidate has a score)."""
+    rank 1 on ``metric`` (the first candidate when no score is a number, as in
+    ``GridSearchCV``)."""
     if callable(refit) and not isinstance(refit, bool):
         index = refit(cv_results)
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
@@ -120,9 +121,8 @@ def best_index(cv_results: Mapping[str, Any], refit: Any, metric: str) -> int | 
                 f"refit (a callable) returned {index}, outside 0..{len(cv_results['params']) - 1}"
             )
         return int(index)
-    means = cv_results[f"mean_test_{metric}"]
-    if not len(means) or np.isnan(means).all():
-        return None
+    if not len(cv_results["params"]):
+        raise ValueError("no candidate to choose from")
     return int(np.argmin(cv_results[f"rank_test_{metric}"]))
 
 

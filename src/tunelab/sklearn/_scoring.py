@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["check_refit", "metric_key", "scorers_for"]
+__all__ = ["accepts_sample_weight", "check_refit", "metric_key", "scorers_for"]
 
 
 def scorers_for(estimator: Any, scoring: Any) -> tuple[dict[str, Any], bool]:
@@ -67,3 +67,17 @@ def metric_key(refit: Any, scorers: Mapping[str, Any], multimetric: bool) -> str
     if isinstance(refit, str):
         return refit
     return next(iter(scorers))
+
+
+def accepts_sample_weight(scorer: Any) -> bool:
+    """Whether ``scorer`` uses a ``sample_weight`` (a scikit-learn scorer whose metric takes
+    one, or a callable with that parameter)."""
+    import inspect
+
+    check = getattr(scorer, "_accept_sample_weight", None)
+    if callable(check):
+        return bool(check())
+    try:
+        return "sample_weight" in inspect.signature(scorer).parameters
+    except (TypeError, ValueError):
+        return False

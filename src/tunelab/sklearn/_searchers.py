@@ -20,12 +20,12 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 import warnings
 from typing import Any
 
 from tunelab.search import Searcher
+from tunelab.sklearn._copy import fresh
 from tunelab.sklearn._space import random_candidates, searcher_space
 
 __all__ = ["OPTIMIZERS", "CandidateList", "is_bohb", "make_search"]
@@ -102,7 +102,7 @@ def make_search(
         candidates = random_candidates(param_distributions, n_trials, random_state)
         return CandidateList(candidates), {}, len(candidates)
     if name is None:
-        searcher = copy.deepcopy(search_optimization)
+        searcher = fresh(search_optimization)
         for attribute, ours in (("metric", metric), ("mode", mode)):
             theirs = getattr(searcher, attribute, None)
             if theirs is not None and theirs != ours:

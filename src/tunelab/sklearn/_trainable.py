@@ -12,6 +12,9 @@ the candidate's parameters.
   checkpoint (a scheduler that pauses, or PBT that copies a better candidate, restores them;
   the restoring candidate's parameters are set on them).
 
+When ``fit`` was given a ``sample_weight``, the scorers that accept one get the fold's
+weights too, as recent scikit-learn searches do.
+
 A fold whose fit (or scoring) fails raises when ``error_score="raise"``; otherwise its scores
 are ``error_score`` and the result counts it in ``n_failed_splits`` with the first message in
 ``fit_error``, for the driver to warn or raise as ``GridSearchCV`` does.
@@ -51,6 +54,8 @@ class FitTask:
     step_name: str | None = None
     #: every class of ``y``, for ``partial_fit(..., classes=...)`` (None: not a classifier)
     classes: Any = None
+    #: scorers that also get the fold's ``sample_weight`` (when ``fit`` was given one)
+    weighted_scorers: frozenset[str] = frozenset()
 
 
 def _n_samples(value: Any) -> int | None:
@@ -85,7 +90,15 @@ class _Fold:
 
         self.X_train, self.y_train = _safe_split(task.estimator, task.X, task.y, train)
         self.X_test, self.y_test = _safe_split(task.estimator, task.X, task.y, test, train)
-        self.fit_params = fold_params(task.fit_params, _n_samples(task.X) or 0, train)
+        n_samples = _n_samples(task.X) or 0
+        self.fit_params = fold_params(task.fit_params, n_samples, train)
+        weight = task.fit_params.get("sample_weight")
+        self.weights: dict[str, Any] = {"test": None, "train": None}
+        if weight is not None and task.weighted_scorers:
+            self.weights = {
+                "test": fold_params({"w": weight}, n_samples, test)["w"],
+                "train": self.fit_params["sample_weight"],
+            }
 
 
 class CVRunner:
@@ -145,7 +158,11 @@ class CVRunner:
                     value = task.error_score
                     if model is not None:
                         try:
-                            value = scorer(model, X, y)
+                            if name in task.weighted_scorers:
+                                weight = fold.weights[kind]
+                                value = scorer(model, X, y, sample_weight=weight)
+                            else:
+                                value = scorer(model, X, y)
                         except Exception as exc:
                             if isinstance(task.error_score, str):
                                 raise
@@ -176,10 +193,7 @@ class CVRunner:
         from sklearn.base import clone
 
         model = clone(self.task.estimator).set_params(**self._params)
-        if fold.y_train is None:
-            model.fit(fold.X_train, **fold.fit_params)
-        else:
-            model.fit(fold.X_train, fold.y_train, **fold.fit_params)
+        model.fit(fold.X_train, fold.y_train, **fold.fit_params)  # y=None: unsupervised
         return model
 
     # -- early stopping ----------------------------------------------------------------
