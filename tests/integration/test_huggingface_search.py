@@ -227,3 +227,45 @@ def test_pbt_resumes_the_trainer_from_the_exploited_checkpoint(tmp_path) -> None
     assert abs(taker[1]["objective"] - donor[0]["objective"]) < abs(
         taker[1]["objective"] - taker[0]["objective"]
     )
+
+
+def train_with_ray_train_callback(config: dict) -> None:
+    """Ray 2.x's ray.train.huggingface.transformers idiom inside a function trainable."""
+    from tunelab.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
+
+    trainer = make_trainer(
+        os.path.join(tune.get_trial_dir(), "out"),
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        num_train_epochs=2,
+        learning_rate=config["lr"],
+    )
+    trainer.add_callback(RayTrainReportCallback())
+    trainer = prepare_trainer(trainer)
+    trainer.train()
+
+
+@pytest.mark.timeout(600)
+def test_ray_train_report_callback_reports_each_save_with_the_trainer_checkpoint(
+    tmp_path,
+) -> None:
+    grid = tune.Tuner(
+        train_with_ray_train_callback,
+        param_space={"lr": 1e-2},
+        run_config=tune.RunConfig(name="hf_ray_train", storage_path=str(tmp_path), verbose=0),
+    ).fit()
+    assert grid.num_errors == 0, [r.error for r in grid if r.error]
+    result = grid[0]
+    lines = read_results(result.path)
+    assert [(r["epoch"], r["step"]) for r in lines] == [(1.0, 4), (2.0, 8)]
+    assert all("eval_loss" in r and r.get("checkpoint_dir_name") for r in lines)
+    with result.checkpoint.as_directory() as directory:
+        saved = os.path.join(directory, "checkpoint")
+        assert os.path.isfile(os.path.join(saved, "trainer_state.json"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = BertForSequenceClassification.from_pretrained(saved)
+            evaluator = make_trainer(str(tmp_path / "eval"))
+            evaluator.model = model
+            loss = evaluator.evaluate()["eval_loss"]
+    assert loss == pytest.approx(lines[-1]["eval_loss"], rel=1e-5)

@@ -26,6 +26,7 @@ from tunelab.integration.pytorch_lightning import (
     TuneReportCheckpointCallback,
 )
 from tunelab.schedulers import ASHAScheduler, PopulationBasedTraining
+from tunelab.train.lightning import RayTrainReportCallback
 
 BATCH = 16
 
@@ -139,6 +140,8 @@ def train_variants(config: dict) -> None:
         ),
         # a metric that is never logged is left out (with a warning in the log)
         "missing": TuneReportCallback({"loss": "val_loss", "acc": "val_accuracy"}),
+        # Ray 2.x's ray.train.lightning callback: every train epoch end, with a checkpoint
+        "ray_train": RayTrainReportCallback(),
     }[variant]
     trainer = pl.Trainer(max_epochs=2, callbacks=[callback], **trainer_kwargs())
     train, val = loaders()
@@ -150,7 +153,9 @@ def test_each_callback_reports_and_checkpoints_as_configured(tmp_path) -> None:
     grid = tune.Tuner(
         train_variants,
         param_space={
-            "variant": tune.grid_search(["pytorch_lightning", "checkpoint", "batch", "missing"])
+            "variant": tune.grid_search(
+                ["pytorch_lightning", "checkpoint", "batch", "missing", "ray_train"]
+            )
         },
         run_config=tune.RunConfig(name="ptl", storage_path=str(tmp_path), verbose=0),
     ).fit()
@@ -184,6 +189,23 @@ def test_each_callback_reports_and_checkpoints_as_configured(tmp_path) -> None:
     lines = read_results(by_variant["missing"].path)
     assert len(lines) == 2
     assert "loss" in lines[0] and "acc" not in lines[0]
+
+    result = by_variant["ray_train"]
+    lines = read_results(result.path)
+    assert [(r["epoch"], r["step"]) for r in lines] == [(0, 4), (1, 8)]
+    assert all({"train_loss", "val_loss"} <= set(r) for r in lines)
+    assert all(r.get("checkpoint_dir_name") for r in lines)
+    with result.checkpoint.as_directory() as directory:
+        restored = validation_loss(pl, os.path.join(directory, "checkpoint.ckpt"))
+    # the checkpoint is taken at the end of the training epoch, after its validation
+    assert restored == pytest.approx(lines[-1]["val_loss"], rel=1e-5)
+
+
+def test_ray_train_distributed_names_have_no_counterpart() -> None:
+    with pytest.raises(ImportError, match="no counterpart"):
+        from tunelab.train.lightning import RayDDPStrategy  # noqa: F401
+    with pytest.raises(ValueError, match="checkpoint_upload_mode"):
+        RayTrainReportCallback(validation=True)
 
 
 def train_epochs(config: dict) -> None:

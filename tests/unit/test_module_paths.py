@@ -425,7 +425,10 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "get_context",
         "report",
     ),
+    "ray.train.huggingface.transformers": ("RayTrainReportCallback", "prepare_trainer"),
     "ray.train.lightgbm": ("RayTrainReportCallback",),
+    "ray.train.lightning": ("RayTrainReportCallback",),
+    "ray.train.tensorflow.keras": ("ReportCheckpointCallback",),
     "ray.train.xgboost": ("RayTrainReportCallback",),
 }
 

@@ -52,7 +52,7 @@ _RAY_TRAIN_ONLY = frozenset(
 
 
 #: submodules reachable as attributes without importing them first
-_SUBMODULES = frozenset({"lightgbm", "xgboost"})
+_SUBMODULES = frozenset({"huggingface", "lightgbm", "lightning", "tensorflow", "xgboost"})
 
 
 def __getattr__(name: str) -> Any:
