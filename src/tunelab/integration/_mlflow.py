@@ -336,9 +336,15 @@ def _experiment_for(
         if found is not None:
             return str(found.experiment_id)
         if create:
-            return str(
-                mlflow.create_experiment(experiment_name, artifact_location=artifact_location)
-            )
+            try:
+                return str(
+                    mlflow.create_experiment(experiment_name, artifact_location=artifact_location)
+                )
+            except Exception:  # another trial created it meanwhile
+                found = mlflow.get_experiment_by_name(experiment_name)
+                if found is None:
+                    raise
+                return str(found.experiment_id)
     raise ValueError(
         f"MLflow: no experiment with experiment_id={experiment_id!r} or "
         f"experiment_name={experiment_name!r} exists; create it first (for example with "
