@@ -89,6 +89,45 @@ def test_a_missing_metric_names_the_logged_ones() -> None:
         callback.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.75})
 
 
+def test_the_0_8_reporter_callback_reports_through_the_reporter_given() -> None:
+    reported: list[dict] = []
+    callback = TuneReporterCallback(lambda **kw: reported.append(kw), freq="batch")
+    callback.on_train_batch_end(0, {"loss": 0.5, "acc": 0.75})
+    callback.on_epoch_end(0, {"loss": 0.4, "acc": 0.8})  # not its frequency
+    assert reported == [
+        {"keras_info": {"loss": 0.5, "acc": 0.75, "neg_loss": -0.5}, "mean_accuracy": 0.75}
+    ]
+    with pytest.warns(UserWarning, match="logs has no effect"):
+        TuneReporterCallback(logs={})
+
+
+def test_keras_backend_is_chosen_only_when_the_configured_one_is_missing(tmp_path) -> None:
+    from tunelab.integration.keras import _choose_backend
+
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "tensorflow"}))
+    home = {"KERAS_HOME": str(tmp_path)}
+
+    def only(*names: str) -> Any:
+        return lambda name: name in names
+
+    environ = dict(home)
+    assert _choose_backend(environ, (), only("torch", "jax")) == "torch"
+    assert environ["KERAS_BACKEND"] == "torch"
+    environ = dict(home)
+    assert _choose_backend(environ, (), only("jax")) == "jax"
+    # nothing changes when TensorFlow is there, a backend is set, or Keras is loaded already
+    for environ, loaded, installed in (
+        (dict(home), (), only("tensorflow", "torch")),
+        ({**home, "KERAS_BACKEND": "jax"}, (), only("torch")),
+        (dict(home), ("keras",), only("torch")),
+        (dict(home), (), only()),
+    ):
+        assert _choose_backend(environ, loaded, installed) is None
+        assert environ.get("KERAS_BACKEND") in (None, "jax")
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    assert _choose_backend(dict(home), (), only("jax", "torch")) is None
+
+
 # -- real runs ------------------------------------------------------------------------------
 
 

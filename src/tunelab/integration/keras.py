@@ -53,6 +53,7 @@ import os
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Callable, Container, Mapping, MutableMapping
 from typing import Any
 
 from tunelab import _session
@@ -70,10 +71,10 @@ __all__ = [
 logger = logging.getLogger("tunelab.integration")
 
 
-def _configured_backend() -> str:
-    """The backend Keras would load: ``KERAS_BACKEND``, else ``keras.json``'s, else
-    TensorFlow."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+def _configured_backend(environ: Mapping[str, str]) -> str:
+    """The backend Keras would load when ``KERAS_BACKEND`` is unset: ``keras.json``'s (in
+    ``KERAS_HOME``, else ``~/.keras``), else TensorFlow."""
+    home = environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     try:
         with open(os.path.join(home, "keras.json"), encoding="utf-8") as fh:
             backend = json.load(fh).get("backend")
@@ -82,24 +83,30 @@ def _configured_backend() -> str:
     return backend if isinstance(backend, str) and backend else "tensorflow"
 
 
-def _choose_backend() -> None:
-    """Set ``KERAS_BACKEND`` to an installed backend when none is set and the configured one
-    is not installed (Keras would fail to import)."""
-    if "keras" in sys.modules or os.environ.get("KERAS_BACKEND"):
-        return
-    configured = _configured_backend()
-    module = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}.get(configured)
-    if module is None or importlib.util.find_spec(module) is not None:
-        return
+def _choose_backend(
+    environ: MutableMapping[str, str] = os.environ,
+    loaded: Container[str] = sys.modules,
+    installed: Callable[[str], bool] = lambda name: importlib.util.find_spec(name) is not None,
+) -> str | None:
+    """Set ``KERAS_BACKEND`` in ``environ`` to an installed backend (``torch``, else
+    ``jax``) when Keras is not ``loaded`` yet, ``KERAS_BACKEND`` is unset and the configured
+    backend (TensorFlow, jax or torch) is not ``installed``, so that importing Keras works.
+    Returns the backend set, or None."""
+    if "keras" in loaded or environ.get("KERAS_BACKEND"):
+        return None
+    configured = _configured_backend(environ)
+    if configured not in ("tensorflow", "torch", "jax") or installed(configured):
+        return None
     for backend in ("torch", "jax"):
-        if importlib.util.find_spec(backend) is not None:
-            os.environ["KERAS_BACKEND"] = backend
+        if installed(backend):
+            environ["KERAS_BACKEND"] = backend
             logger.info(
                 "Keras's configured backend %r is not installed: KERAS_BACKEND=%s set",
                 configured,
                 backend,
             )
-            return
+            return backend
+    return None
 
 
 _choose_backend()
