@@ -113,13 +113,14 @@ def test_arguments_are_checked_before_any_trial(tmp_path) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_default_space_evaluation_at_the_end_best_run(tmp_path) -> None:
+def test_default_space_custom_objective_evaluation_at_the_end_best_run(tmp_path) -> None:
     trainer = make_trainer(str(tmp_path / "out"), num_train_epochs=1)
     model = trainer.model
     best = hyperparameter_search(
         trainer,
+        compute_objective=lambda metrics: -metrics["eval_loss"],
         n_trials=2,
-        direction="minimize",
+        direction="maximize",
         storage_path=str(tmp_path),
         name="hf_default",
         verbose=0,
@@ -131,12 +132,12 @@ def test_default_space_evaluation_at_the_end_best_run(tmp_path) -> None:
     trials = analysis.trials
     assert len(trials) == 2
     objectives = {t.trial_id: t.last_result["objective"] for t in trials}
-    assert best.objective == min(objectives.values())
+    assert best.objective == max(objectives.values())
     assert objectives[best.run_id] == best.objective
     for trial in trials:
-        # no evaluation during training: one report at the end, objective = eval_loss
+        # no evaluation during training: one report at the end, with the objective
         (line,) = read_results(trial.path)
-        assert line["objective"] == pytest.approx(line["eval_loss"])
+        assert line["objective"] == pytest.approx(-line["eval_loss"])
         assert line["done"] is True
         (inner,) = _trainer_checkpoints(trial)
         assert inner.startswith("checkpoint-")
