@@ -183,8 +183,11 @@ class _WandbTrialRun:
 
     def split(self, result: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(what goes to ``run.log``, what goes to ``run.config``)."""
-        config_update = dict(result.get("config") or {})
-        config_update.pop("callbacks", None)
+        config_update = {
+            k: v
+            for k, v in (result.get("config") or {}).items()
+            if k != "callbacks" and not _matches(str(k), self.exclude)
+        }
         log: dict[str, Any] = {}
         for key, value in flatten_dict(result, delimiter="/").items():
             key = str(key)
@@ -343,6 +346,10 @@ class WandbLoggerCallback(TrackerCallback):
         return handle
 
     def _tracker_log(self, handle: Any, info: TrialInfo, result: dict[str, Any]) -> None:
+        config = result.get("config")
+        if isinstance(config, dict):
+            drop = (*self._drop_config, *self.excludes)
+            result = {**result, "config": {k: v for k, v in config.items() if k not in drop}}
         handle.log(_clean(result))
 
     def _tracker_save(self, handle: Any, info: TrialInfo, checkpoint_path: str) -> None:
