@@ -249,7 +249,6 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
             "reports from an old-style function callback, which XGBoost removed in 1.6; "
             "xgboost 1.5.2 fails under numpy 2 (np.array(copy=False))",
         ),
-        "zoopt_example.py": ("issue-13", "ZOOptSearch (ZOOpt)"),
     },
     "1.13.0": {
         "ax_example.py": ("issue-13", "AxSearch (Ax)"),
@@ -303,7 +302,6 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
             "1.x's best_checkpoint; tunelab's is the directory); its 8 trials of 2000 "
             "parallel trees also take far over the timeout on 2 cores",
         ),
-        "zoopt_example.py": ("issue-13", "ZOOptSearch (ZOOpt)"),
     },
     "2.60.0": {
         "ax_example.py": ("issue-13", "AxSearch (Ax)"),

@@ -328,6 +328,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.search.searcher": ("Searcher",),
     "ray.tune.search.skopt": ("SkOptSearch",),
     "ray.tune.search.variant_generator": ("BasicVariantGenerator", "grid_search"),
+    "ray.tune.search.zoopt": ("ZOOptSearch",),
     # 0.8-1.x: init/shutdown/get_session (the process's trial session), 0.8.6's helpers
     "ray.tune.session": (
         *_SESSION,
@@ -357,12 +358,14 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "OptunaSearch",
         "SkOptSearch",
         "TuneBOHB",
+        "ZOOptSearch",
         "bayesopt",
         "bohb",
         "hyperopt",
         "nevergrad",
         "optuna",
         "skopt",
+        "zoopt",
     ),
     "ray.tune.suggest.basic_variant": ("BasicVariantGenerator",),
     "ray.tune.suggest.bayesopt": ("BayesOptSearch",),
@@ -376,6 +379,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.suggest.skopt": ("SkOptSearch",),
     "ray.tune.suggest.suggestion": ("ConcurrencyLimiter", "SearchGenerator", "Searcher"),
     "ray.tune.suggest.variant_generator": ("grid_search",),
+    "ray.tune.suggest.zoopt": ("ZOOptSearch",),
     "ray.tune.syncer": ("SyncConfig",),
     "ray.tune.track": ("init", "log", "shutdown", "trial_dir", "trial_id", "trial_name"),
     "ray.tune.trainable": ("Trainable", "with_parameters", "with_resources"),
@@ -442,7 +446,6 @@ PENDING: dict[str, tuple[str, ...]] = {
         "DragonflySearch",
         "HEBOSearch",
         "SigOptSearch",
-        "ZOOptSearch",
     ),
     **{
         f"ray.tune.{package}.{library}": classes
@@ -453,7 +456,6 @@ PENDING: dict[str, tuple[str, ...]] = {
             "flaml": ("BlendSearch", "CFO"),
             "hebo": ("HEBOSearch",),
             "sigopt": ("SigOptSearch",),
-            "zoopt": ("ZOOptSearch",),
         }.items()
     },
 }

@@ -34,6 +34,7 @@ logger = logging.getLogger("tunelab.search")
 
 _STATE_VERSION = 1
 _ALGOS = ("asracos", "sracos")
+_MAX_NOT_DISTINCT = 100  # ZOOpt's max_distinct_repeat_times
 _Space = TunelabDims | NativeDims
 
 
@@ -49,14 +50,17 @@ class ZOOptSearch(LibrarySearcher):
     or a tunelab space (also accepted through ``param_space``/``config``, not both).
     ``algo`` is ``"asracos"`` or ``"sracos"`` (the same algorithm). After the initial samples at
     most ``parallel_num`` suggested trials run at once (``suggest`` returns ``None`` beyond).
-    ``points_to_evaluate`` are ZOOpt's initial samples (missing values drawn at random).
+    ``points_to_evaluate`` run first (missing values as ZOOpt draws them).
     Other keyword arguments go to ``zoopt.Parameter`` (e.g. ``exploration_rate``).
 
     ZOOpt draws from numpy's global random generator; this searcher gives it a generator of
     its own (seeded with ``random_state_seed``, a tunelab addition) for each of its calls, so
     that the search is reproducible and nothing else's random draws change it. A failed trial,
     or one without the metric, counts as the worst possible value (ZOOpt waits for every
-    suggestion's value; Ray Tune's searcher stalled on one).
+    suggestion's value; Ray Tune's searcher stalled on one). A sample that repeats an earlier
+    one is drawn again, up to 100 times in a search, as ZOOpt's own loop does (Ray Tune's
+    searcher ended the search on the first); the search ends early (``Searcher.FINISHED``)
+    after that, or when a discrete space is exhausted.
 
     Older spellings: ``max_concurrent`` (0.8; ``None``/``0``: no limit) caps how many suggested
     trials run at once; ``use_early_stopped_trials`` (0.8) is accepted; ``reward_attr``
@@ -123,7 +127,7 @@ class ZOOptSearch(LibrarySearcher):
             self._space = self._make_space(dim_dict)
         self._optimizer: Any = None
         self._live: dict[str, Any] = {}  # trial id -> zoopt Solution
-        self._point_configs: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._not_distinct = 0  # samples that repeated an earlier one, in this search
 
     # -- space ----------------------------------------------------------------------------
     def _make_space(self, dim_dict: Any) -> _Space:
@@ -169,35 +173,23 @@ class ZOOptSearch(LibrarySearcher):
             zoopt = self._zoopt
             with self._zoopt_globals():
                 dimension = zoopt.Dimension2(self._space.dims)  # sets the float precisions
-                init_samples = self._initial_samples(dimension)
-                parameter = zoopt.Parameter(
-                    budget=self.budget, init_samples=init_samples, **self.parameter_kwargs
-                )
+                parameter = zoopt.Parameter(budget=self.budget, **self.parameter_kwargs)
                 self._optimizer = sracos.SRacosTune(
                     dimension=dimension, parameter=parameter, parallel_num=self.parallel_num
                 )
         return self._optimizer
 
-    def _initial_samples(self, dimension: Any) -> list[Any] | None:
-        """``points_to_evaluate`` as ZOOpt solutions (missing values drawn at random)."""
+    def _run_point(self, solution: Any) -> dict[str, Any]:
+        """Turn ZOOpt's next solution into the next point of ``points_to_evaluate`` (values
+        the point lacks are the solution's own). ZOOpt's ``init_samples`` are dropped once a
+        first trial completes, so the points are laid over its suggestions instead."""
         assert self._space is not None
-        if not self._points:
-            return None
-        names = self._space.names
-        samples = []
-        for point in self._points:
-            given, fixed = self._space.split_point(point)
-            encoded = self._space.encode(given)
-            if len(encoded) < len(names):
-                drawn = dimension.rand_sample()
-                encoded = {n: encoded.get(n, d) for n, d in zip(names, drawn)}
-                given = {**self._space.values([encoded[n] for n in names]), **given}
-            x = [encoded[n] for n in names]
-            config = merge_suggestion(self._space.suggestion(given), fixed)
-            self._point_configs.append((tuple(x), config))
-            samples.append(self._zoopt.Solution(x=x))
-        self._points = []
-        return samples
+        given, fixed = self._space.split_point(self._points.pop(0))
+        encoded = self._space.encode(given)
+        x = [encoded.get(name, own) for name, own in zip(self._space.names, solution.get_x())]
+        solution.set_x(x)
+        values = {**self._space.values(x), **given}
+        return merge_suggestion(self._space.suggestion(values), fixed)
 
     # -- searching ------------------------------------------------------------------------
     def set_max_concurrency(self, max_concurrent: int) -> bool:
@@ -215,6 +207,11 @@ class ZOOptSearch(LibrarySearcher):
         optimizer = self._get_optimizer()
         with self._zoopt_globals():
             solution = optimizer.suggest()
+            while _is_finished(solution) and self._not_distinct < _MAX_NOT_DISTINCT - 1:
+                # SRacosTune ends on the first sample that repeats an earlier one; ZOOpt's own
+                # loop (SRacos.opt) draws again, up to 100 times in a search: so do we
+                self._not_distinct += 1
+                solution = optimizer.suggest()
             if solution is None and not self._live:
                 # ZOOpt pauses once after its initial samples until they have all finished;
                 # when they finished before it was asked, nothing would resume it
@@ -222,17 +219,16 @@ class ZOOptSearch(LibrarySearcher):
                 if optimizer.semaphore == 0 and optimizer.complete_num >= train_size:
                     optimizer.semaphore = 1
                     solution = optimizer.suggest()
-        if isinstance(solution, str) and solution == "FINISHED":
+        if _is_finished(solution):
             return Searcher.FINISHED
         if solution is None:
             # nothing to run now; with no trial running nothing will change: the space is
             # exhausted
             return None if self._live else Searcher.FINISHED
-        x = list(solution.get_x())
         self._live[trial_id] = solution
-        if self._point_configs and tuple(x) == self._point_configs[0][0]:
-            return self._point_configs.pop(0)[1]
-        return self._space.suggestion(self._space.values(x))
+        if self._points:
+            return self._run_point(solution)
+        return self._space.suggestion(self._space.values(list(solution.get_x())))
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
@@ -264,7 +260,7 @@ class ZOOptSearch(LibrarySearcher):
             "precisions": list(self._precisions),
             "live": dict(self._live),
             "points": list(self._points),
-            "point_configs": list(self._point_configs),
+            "not_distinct": self._not_distinct,
         }
         return {"version": _STATE_VERSION, "pickle": _trust.dumps_signed(payload)}
 
@@ -284,10 +280,14 @@ class ZOOptSearch(LibrarySearcher):
         self._precisions = list(payload["precisions"])
         self._live = dict(payload["live"])
         self._points = list(payload["points"])
-        self._point_configs = list(payload["point_configs"])
+        self._not_distinct = int(payload["not_distinct"])
 
     def __repr__(self) -> str:
         return (
             f"ZOOptSearch(algo={self.algo!r}, budget={self.budget}, metric={self.metric!r}, "
             f"mode={self.mode!r}, parallel_num={self.parallel_num})"
         )
+
+
+def _is_finished(solution: Any) -> bool:
+    return isinstance(solution, str) and solution == "FINISHED"
