@@ -33,14 +33,21 @@ from tunelab._errors import TuneError, storage_error
 __all__ = [
     "DICT_CHECKPOINT_FILE",
     "METADATA_FILE",
+    "TRAINABLE_STATE_FILE",
     "Checkpoint",
     "TrialCheckpoint",
+    "checkpoint_directory_of",
     "make_temp_checkpoint_dir",
     "persist_checkpoint",
+    "saved_file_of",
 ]
 
 DICT_CHECKPOINT_FILE = "_dict_checkpoint.pkl"
 METADATA_FILE = ".metadata.json"
+#: written by ``Trainable.save`` into each checkpoint directory: the iteration counters and
+#: how ``save_checkpoint`` returned the checkpoint (``saved_as`` "dir", "dict" or "file",
+#: with ``file`` the returned path relative to the directory)
+TRAINABLE_STATE_FILE = ".tunelab_trainable_state.json"
 _BYTES_FORMAT = "__tunelab_checkpoint_bytes__"
 _TEMP_PREFIX = "tunelab_checkpoint_"
 
@@ -463,34 +470,124 @@ class Checkpoint:
         merged.update(checked)
         self.set_metadata(merged)
 
+    # -- Ray Tune 1.x --------------------------------------------------------------------
+
+    @property
+    def value(self) -> Any:
+        """Ray Tune 1.x's ``trial.checkpoint.value``: the checkpoint's path as a string.
+
+        That is the file a class trainable's ``save_checkpoint`` returned when it returned a
+        file inside the checkpoint directory (as 1.x did), else the directory (or URI); for
+        an in-memory dict checkpoint, a copy of the dict (1.x's in-memory checkpoints held
+        the object itself).
+        """
+        if self._path is None:
+            return self.to_dict()
+        return saved_file_of(self._path) or self._path
+
     def __repr__(self) -> str:
         if self._data is not None:
             return f"Checkpoint(data_dict with keys {sorted(map(str, self._data))!r})"
         return f"Checkpoint(path={self._path!r})"
 
 
-class TrialCheckpoint(Checkpoint):
-    """A trial's checkpoint directory as the analysis hands it out: a :class:`Checkpoint`
-    that is also a path, as Ray Tune 1.x's ``best_checkpoint`` was a path string.
+def saved_file_of(directory: str) -> str | None:
+    """The file a class trainable's ``save_checkpoint`` returned for the checkpoint in
+    ``directory`` (an absolute path inside it), or None.
 
-    ``os.fspath(ckpt)`` is the local directory (a remote checkpoint is downloaded once), so
-    ``os.path.join(analysis.best_checkpoint, "model.pt")``, ``open(...)`` and
-    ``pathlib.Path(...)`` work; ``str(ckpt)`` is the directory (or the URI);
-    ``ckpt + "/checkpoint"`` and ``"prefix" + ckpt`` concatenate like the 1.x string; a
-    checkpoint equals a string or path naming its directory. Everything else is
-    :class:`Checkpoint`'s (``ckpt.path``, ``to_directory()``, ``as_directory()``, ...).
-    A dict checkpoint has no directory: ``os.fspath`` raises ``TypeError`` for it.
+    None when the trainable returned nothing, the directory itself or a dict, when the
+    checkpoint was not written by ``Trainable.save`` (no trainable state file), and for a
+    remote URI (its state file is not fetched for this).
     """
+    if "://" in directory:
+        return None
+    try:
+        with open(os.path.join(directory, TRAINABLE_STATE_FILE), encoding="utf-8") as handle:
+            state = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("saved_as") != "file":
+        return None
+    file = state.get("file")
+    if not isinstance(file, str) or not file or os.path.isabs(file):
+        return None
+    return os.path.join(directory, file)
+
+
+def checkpoint_directory_of(path: str) -> str:
+    """The checkpoint directory of ``path`` when ``path`` is the file a class trainable's
+    ``save_checkpoint`` returned (the 1.x form of a checkpoint's path, as handed out by
+    ``trial.checkpoint.value`` or ``get_trial_checkpoints_paths``); ``path`` unchanged
+    otherwise."""
+    if "://" in path or not os.path.isfile(path):
+        return path
+    file = os.path.normpath(os.path.abspath(path))
+    directory = os.path.dirname(file)
+    while not os.path.isfile(os.path.join(directory, TRAINABLE_STATE_FILE)):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return path
+        directory = parent
+    saved = saved_file_of(directory)
+    return directory if saved is not None and os.path.normpath(saved) == file else path
+
+
+class TrialCheckpoint(Checkpoint):
+    """A trial's checkpoint as the analysis hands it out: a :class:`Checkpoint` that is also
+    a path, as Ray Tune 1.x's ``best_checkpoint`` was a path string.
+
+    The path is 1.x's: the file a class trainable's ``save_checkpoint`` returned when it
+    returned a file inside the checkpoint directory (``.../checkpoint_000003/checkpoint``),
+    else the checkpoint directory. ``os.fspath(ckpt)`` is that local path (a remote
+    checkpoint is downloaded once), so ``open(analysis.best_checkpoint)`` (file) and
+    ``os.path.join(analysis.best_checkpoint, "model.pt")`` (directory) work as in 1.x, and so
+    do ``pathlib.Path(...)``; ``str(ckpt)`` is the same path (or the URI);
+    ``ckpt + "/checkpoint"`` and ``"prefix" + ckpt`` concatenate like the 1.x string; a
+    checkpoint equals a string or path naming its directory or that file. Everything else is
+    :class:`Checkpoint`'s: ``ckpt.path`` is always the directory, and ``to_directory()``,
+    ``as_directory()`` work on the directory. A dict checkpoint has no directory:
+    ``os.fspath`` raises ``TypeError`` for it.
+    """
+
+    _UNREAD: Any = object()
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        filesystem: Any = None,
+        *,
+        local_path: str | os.PathLike[str] | None = None,
+        data_dict: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(path, filesystem, local_path=local_path, data_dict=data_dict)
+        self._saved_file: str | None = self._UNREAD
+
+    def _file(self) -> str | None:
+        """The file ``save_checkpoint`` returned (read once from the directory), or None."""
+        saved: str | None = self.__dict__.get("_saved_file", self._UNREAD)
+        if saved is self._UNREAD:
+            saved = saved_file_of(self._path) if self._path is not None else None
+            self._saved_file = saved
+        return saved
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_saved_file", None)  # read again where it is unpickled
+        return state
 
     def __fspath__(self) -> str:
         if self._path is None:
             raise TypeError(
                 "a dict checkpoint has no directory; use to_directory() to write one first"
             )
-        return self._downloaded() if self.is_remote else self._path
+        if self.is_remote:
+            return self._downloaded()
+        return self._file() or self._path
 
     def __str__(self) -> str:
-        return self._path if self._path is not None else repr(self)
+        if self._path is None:
+            return repr(self)
+        return self._file() or self._path
 
     def __add__(self, other: object) -> str:
         if not isinstance(other, str):
@@ -509,7 +606,12 @@ class TrialCheckpoint(Checkpoint):
             return other.path is not None and _same_location(self._path, other.path)
         if isinstance(other, str | os.PathLike):
             location = os.fspath(other)
-            return isinstance(location, str) and _same_location(self._path, location)
+            if not isinstance(location, str):
+                return False
+            file = self._file()
+            return _same_location(self._path, location) or (
+                file is not None and _same_location(file, location)
+            )
         return NotImplemented
 
     def __hash__(self) -> int:

@@ -9,12 +9,15 @@ the constructor; nothing is started and no file is written.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tunelab import _defaults, _registry
+from tunelab._checkpoint import checkpoint_directory_of
 from tunelab._config import (
     KEEP_RULE,
     CheckpointConfig,
@@ -204,9 +207,15 @@ class Experiment:
         self._check_upload_dir()
         restore_path = check_path(restore, "restore")
         if restore_path is not None and not _is_uri(restore_path):
-            restore_path = os.path.expanduser(restore_path)
+            # 1.x's path of a class trainable's checkpoint is the file its save_checkpoint
+            # returned (trial.checkpoint.value, best_checkpoint): restore from its directory
+            restore_path = checkpoint_directory_of(os.path.expanduser(restore_path))
         self.restore = restore_path
 
+        if self.is_function_trainable:
+            checkpoint_freq, checkpoint_at_end = _legacy_function_checkpointing(
+                self.trainable, self.trainable_name, checkpoint_freq, checkpoint_at_end
+            )
         self.checkpoint_config = _merge_checkpoint_config(
             checkpoint_config,
             checkpoint_freq=checkpoint_freq,
@@ -410,6 +419,51 @@ def _merge_checkpoint_config(
     return dataclasses.replace(base, **{k: v for k, (_, v) in updates.items()})
 
 
+def _legacy_function_checkpointing(
+    trainable: Any, name: str, checkpoint_freq: Any, checkpoint_at_end: Any
+) -> tuple[Any, Any]:
+    """The legacy ``checkpoint_freq``/``checkpoint_at_end`` of a function trainable, as Ray
+    Tune 0.x-1.x took them: ignored (with a warning here; Ray said nothing), except for a
+    function with a ``checkpoint_dir`` parameter (it checkpoints itself), where they are an
+    error. Returns the values to use: ``(0, False)`` when they are ignored; unchanged (for
+    the type checks that follow) when not set. Ray 2.x's ``CheckpointConfig`` fields stay an
+    error for every function trainable (:func:`_reject_function_checkpointing`)."""
+    used = []
+    is_int = isinstance(checkpoint_freq, int) and not isinstance(checkpoint_freq, bool)
+    if is_int and checkpoint_freq > 0:
+        used.append(f"checkpoint_freq={checkpoint_freq}")
+    if checkpoint_at_end is True:
+        used.append("checkpoint_at_end=True")
+    if not used:
+        return checkpoint_freq, checkpoint_at_end
+    given = " and ".join(used)
+    if _takes_checkpoint_dir(trainable):
+        raise TuneValueError(
+            f"{given} cannot be used with the function trainable {name!r}: it takes "
+            f"checkpoint_dir, so it saves its own checkpoints (with "
+            f"tune.checkpoint_dir(step) or session.report(metrics, checkpoint=...)); drop "
+            f"{given}"
+        )
+    warnings.warn(
+        f"{given} is ignored for the function trainable {name!r}, as in Ray Tune 0.x-1.x (a "
+        f"function saves its checkpoints itself, with tune.checkpoint_dir(step) or "
+        f"session.report(metrics, checkpoint=...)); Ray Tune 2.x raises for it",
+        UserWarning,
+        stacklevel=3,
+    )
+    return 0, False
+
+
+def _takes_checkpoint_dir(trainable: Any) -> bool:
+    """True when the function accepts a ``checkpoint_dir`` argument (Ray 1.x's
+    checkpointable functions)."""
+    try:
+        parameters = inspect.signature(trainable).parameters
+    except (TypeError, ValueError):
+        return False
+    return "checkpoint_dir" in parameters
+
+
 def _reject_function_checkpointing(config: CheckpointConfig, name: str) -> None:
     used = []
     if config.checkpoint_frequency:
@@ -425,7 +479,14 @@ def _reject_function_checkpointing(config: CheckpointConfig, name: str) -> None:
 
 
 def _export_formats(value: Any) -> list[str]:
-    rule = f"None, one of {list(EXPORT_FORMATS)} or a list of them"
+    """``export_formats`` as a list of format names for the trainable's ``_export_model``.
+
+    As in Ray Tune 0.x-1.x any name is passed on (the trainable decides what it can export,
+    e.g. by calling ``ExportFormat.validate``); the built-in names (``"checkpoint"``,
+    ``"model"``, ``"onnx"``, ``"h5"``) are normalised to lower case. Only the type is
+    checked: None, a string, or a list/tuple of non-empty strings.
+    """
+    rule = f"None, a format name (such as {list(EXPORT_FORMATS)}) or a list of them"
     if value is None:
         return []
     items = [value] if isinstance(value, str) else value
@@ -433,9 +494,14 @@ def _export_formats(value: Any) -> list[str]:
         raise TuneTypeError(f"export_formats must be {rule}, got {value!r}")
     formats = []
     for item in items:
-        if not isinstance(item, str) or item.strip().lower() not in EXPORT_FORMATS:
-            raise TuneValueError(f"export_formats must be {rule}, got {value!r}")
-        formats.append(item.strip().lower())
+        if not isinstance(item, str):
+            raise TuneTypeError(
+                f"export_formats must be {rule}; it holds {item!r}, which is not a string"
+            )
+        if not item.strip():
+            raise TuneValueError(f"export_formats must be {rule}; it holds the empty name {item!r}")
+        normal = item.strip().lower()
+        formats.append(normal if normal in EXPORT_FORMATS else item)
     return formats
 
 

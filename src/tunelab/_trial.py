@@ -12,6 +12,7 @@ import enum
 import math
 import os
 from collections import deque
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tunelab._resources import PlacementGroupFactory
@@ -58,8 +59,13 @@ _NOT_TRACKED = frozenset(
 )
 
 
-class MetricStats:
-    """Running statistics of one numeric metric of one trial (for analysis scopes)."""
+class MetricStats(Mapping[str, float]):
+    """Running statistics of one numeric metric of one trial (for analysis scopes).
+
+    Also a read-only mapping with the keys of :meth:`as_dict` (``"max"``, ``"min"``,
+    ``"avg"``, ``"last"``, ``"last-5-avg"``, ``"last-10-avg"``), so Ray Tune's
+    ``trial.metric_analysis[metric]["last"]`` works.
+    """
 
     __slots__ = ("count", "last", "max", "min", "recent", "total")
 
@@ -93,6 +99,21 @@ class MetricStats:
             "last-10-avg": sum(recent) / len(recent) if recent else math.nan,
         }
 
+    def __getitem__(self, key: str) -> float:
+        return self.as_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_STAT_KEYS)
+
+    def __len__(self) -> int:
+        return len(_STAT_KEYS)
+
+    def __repr__(self) -> str:
+        return f"MetricStats({self.as_dict()!r})"
+
+
+_STAT_KEYS = ("max", "min", "avg", "last", "last-5-avg", "last-10-avg")
+
 
 class Trial:
     """One trial: a trainable, a resolved config, a status, a directory and its results.
@@ -104,7 +125,17 @@ class Trial:
       ``last_result`` (dict, empty before the first result), ``resources``
       (:class:`PlacementGroupFactory`), ``num_failures``, ``error_file``, ``error_msg``,
       ``checkpoint`` (latest persisted checkpoint or None), ``location`` ("host:pid").
+
+    The statuses are also class attributes, as in Ray Tune 0.x-1.x (``Trial.TERMINATED``,
+    ``Trial.PENDING``, ``Trial.RUNNING``, ``Trial.PAUSED``, ``Trial.ERROR``): the
+    :class:`TrialStatus` members, which compare equal to their names as strings.
     """
+
+    PENDING = TrialStatus.PENDING
+    RUNNING = TrialStatus.RUNNING
+    PAUSED = TrialStatus.PAUSED
+    TERMINATED = TrialStatus.TERMINATED
+    ERROR = TrialStatus.ERROR
 
     def __init__(
         self,
@@ -182,6 +213,10 @@ class Trial:
 
     def is_finished(self) -> bool:
         return self.status.is_finished()
+
+    def has_checkpoint(self) -> bool:
+        """True when the trial has a checkpoint to restore from (Ray Tune 0.x-1.x)."""
+        return self.checkpoint is not None
 
     # -- results --------------------------------------------------------------------------
     def update_last_result(self, result: dict[str, Any]) -> None:

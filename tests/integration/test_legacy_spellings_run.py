@@ -83,13 +83,15 @@ def test_a_0x_script_runs_with_its_spellings(tmp_path: Path) -> None:
         assert isinstance(alpha, float) and 1 <= alpha <= 100
         assert trial.config["beta"] == 2 * alpha and trial.last_result["beta_ok"] is True
         assert trial.last_result["described"] == f"alpha={alpha:.3f}"
-    # 0.8: get_best_config(metric) maximises; the best checkpoint opens as a directory path
+    # 0.8: get_best_config(metric) maximises; the best checkpoint is the path _save returned
+    # (the file, as in 0.x-1.x), while .path is its directory
     best_config = analysis.get_best_config("acc")
     best = max(trials, key=lambda t: t.last_result["acc"])
     assert best_config == best.config
     checkpoint = analysis.get_best_checkpoint(best, "acc", "max")
     assert checkpoint is not None
-    with open(os.path.join(checkpoint, "checkpoint")) as handle:
+    assert os.fspath(checkpoint) == os.path.join(checkpoint.path, "checkpoint")
+    with open(checkpoint) as handle:
         assert float(handle.read()) == pytest.approx(best.last_result["acc"])
 
 

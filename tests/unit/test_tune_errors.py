@@ -26,7 +26,7 @@ def _fn(config: dict[str, Any]) -> None:
         (lambda: tune.Experiment("e", _fn, num_samples=0), ValueError),
         (lambda: tune.Experiment("e", _fn, config=5), TypeError),  # type: ignore[arg-type]
         (lambda: tune.Experiment("e", _fn, stop={"loss": "low"}), TypeError),
-        (lambda: tune.Experiment("e", _fn, export_formats=["pdf"]), ValueError),
+        (lambda: tune.Experiment("e", _fn, export_formats=[""]), ValueError),
         (lambda: tune.Experiment("e", _fn, sync_function=3), TypeError),
         (lambda: tune.Experiment("e", _fn, sync_function="cp -r {src} there"), ValueError),
         (lambda: tune.Experiment("e", _fn, sync_function=lambda a, b: None), ValueError),

@@ -294,18 +294,22 @@ class ExperimentAnalysis:
     def get_trial_checkpoints_paths(
         self, trial: Trial | str, metric: str = "training_iteration"
     ) -> list[list[Any]]:
-        """``[path, value of metric]`` of every checkpoint directory of ``trial``, oldest first.
+        """``[path, value of metric]`` of every checkpoint of ``trial``, oldest first.
 
-        ``trial`` may be a trial, its id or its directory. The value comes from the result
-        that reported the checkpoint (else the result of its iteration); checkpoints without
-        a value for ``metric`` are left out.
+        ``trial`` may be a trial, its id or its directory. ``path`` is Ray Tune 1.x's: the
+        file a class trainable's ``save_checkpoint`` returned when it returned a file inside
+        the checkpoint directory, else the checkpoint directory. The value comes from the
+        result that reported the checkpoint (else the result of its iteration); checkpoints
+        without a value for ``metric`` are left out.
         """
+        from tunelab._checkpoint import saved_file_of
+
         files = self._files_of(self._resolve_trial(trial))
         out: list[list[Any]] = []
         for _, path, metrics in files.checkpoint_results():
             value = _io.lookup(metrics, metric)
             if value is not None:
-                out.append([path, value])
+                out.append([saved_file_of(path) or path, value])
         return out
 
     def get_best_checkpoint(
@@ -315,8 +319,10 @@ class ExperimentAnalysis:
 
         ``trial`` may be a trial, its id or its directory. Checkpoints whose result lacks the
         metric or holds NaN are skipped; ties go to the oldest checkpoint. The checkpoint is a
-        :class:`~tunelab._checkpoint.TrialCheckpoint`: a ``Checkpoint`` that also works as
-        its directory's path (``os.path.join(ckpt, "model.pt")``), as in Ray Tune 1.x.
+        :class:`~tunelab._checkpoint.TrialCheckpoint`: a ``Checkpoint`` (``.path`` is its
+        directory) that also works as 1.x's path: the directory
+        (``os.path.join(ckpt, "model.pt")``), or the file a class trainable's
+        ``save_checkpoint`` returned (``open(ckpt)``).
         """
         metric = self._metric(metric)
         mode = self._mode(mode)

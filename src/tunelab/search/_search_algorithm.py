@@ -164,6 +164,27 @@ def experiment_fields(experiment: Any) -> tuple[str, dict[str, Any], int]:
 
 
 def as_experiment_list(experiments: Any) -> list[Any]:
+    """``add_configurations``'s argument as a list of experiments.
+
+    Accepts one experiment (an object with ``.config`` or one spec dict), a list of them, or
+    Ray's ``{name: spec dict}`` mapping (every value a dict with a ``"run"`` key), which
+    becomes one :class:`~tunelab.Experiment` per key, built by ``Experiment.from_json`` (so
+    each spec's ``num_samples``, ``repeat`` and ``config`` count, as in Ray).
+    """
     if isinstance(experiments, Sequence) and not isinstance(experiments, str | bytes):
         return list(experiments)
+    if _is_named_specs(experiments):
+        from tunelab._experiment import Experiment
+
+        return [Experiment.from_json(str(name), spec) for name, spec in experiments.items()]
     return [experiments]
+
+
+def _is_named_specs(experiments: Any) -> bool:
+    """True for a non-empty ``{name: {"run": ..., ...}}`` mapping (not one spec dict)."""
+    return (
+        isinstance(experiments, Mapping)
+        and bool(experiments)
+        and "run" not in experiments
+        and all(isinstance(spec, Mapping) and "run" in spec for spec in experiments.values())
+    )

@@ -131,11 +131,17 @@ class ConcurrencyLimiter(_Wrapper):
 
     def _own_state(self) -> dict[str, Any]:
         return {
+            "max_concurrent": self.max_concurrent,
+            "batch": self.batch,
             "live_trials": sorted(self.live_trials),
             "cached": [[k, r, e] for k, (r, e) in self._cached.items()],
         }
 
     def _set_own_state(self, state: dict[str, Any]) -> None:
+        # as Ray: a restored limiter takes the saved limit and batching (states written
+        # before they were saved keep this limiter's own)
+        self.max_concurrent = int(state.get("max_concurrent", self.max_concurrent))
+        self.batch = bool(state.get("batch", self.batch))
         self.live_trials = set(state["live_trials"])
         self._cached = {k: (r, bool(e)) for k, r, e in state["cached"]}
 
@@ -223,9 +229,19 @@ class Repeater(_Wrapper):
         return merged
 
     def _own_state(self) -> dict[str, Any]:
-        return {"groups": self._groups, "group_of": self._group_of, "open": self._open}
+        return {
+            "repeat": self.repeat,
+            "set_index": self.set_index,
+            "groups": self._groups,
+            "group_of": self._group_of,
+            "open": self._open,
+        }
 
     def _set_own_state(self, state: dict[str, Any]) -> None:
+        # as Ray: a restored Repeater takes the saved repeat and set_index (states written
+        # before they were saved keep this Repeater's own)
+        self.repeat = int(state.get("repeat", self.repeat))
+        self.set_index = bool(state.get("set_index", self.set_index))
         self._groups = state["groups"]
         self._group_of = state["group_of"]
         self._open = state["open"]

@@ -22,12 +22,13 @@ import time
 from typing import Any
 
 from tunelab import result as R
+from tunelab._checkpoint import TRAINABLE_STATE_FILE, checkpoint_directory_of
 from tunelab._resources import PlacementGroupFactory
 from tunelab.trainable._progress import IterationState
 
 __all__ = ["Trainable"]
 
-_STATE_FILE = ".tunelab_trainable_state.json"
+_STATE_FILE = TRAINABLE_STATE_FILE
 _DICT_FILE = "_dict_checkpoint.pkl"
 
 
@@ -218,7 +219,9 @@ class Trainable:
         return path
 
     def restore(self, checkpoint: Any) -> None:
-        """Restore from a checkpoint directory path, a ``Checkpoint`` or a dict."""
+        """Restore from a checkpoint directory path, a ``Checkpoint`` or a dict (also from
+        the file ``save_checkpoint`` returned inside a checkpoint directory: Ray 1.x's path of
+        such a checkpoint)."""
         if isinstance(checkpoint, dict):
             self.load_checkpoint(checkpoint)
             self._restored = True
@@ -229,7 +232,8 @@ class Trainable:
             self.load_checkpoint(checkpoint.to_dict())
             self._state.restored({})
             return
-        path = os.fspath(path)
+        # the file save_checkpoint returned (1.x's checkpoint path) means its directory
+        path = checkpoint_directory_of(os.fspath(path))
         state_file = os.path.join(path, _STATE_FILE)
         state: dict[str, Any] = {}
         if os.path.exists(state_file):

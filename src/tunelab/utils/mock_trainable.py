@@ -58,9 +58,12 @@ class MyTrainableClass(Trainable):
         value *= self.config.get("height", 1)
         return {"episode_reward_mean": value}
 
-    def save_checkpoint(self, checkpoint_dir: str) -> None:
-        with open(os.path.join(checkpoint_dir, _FILE), "w") as fh:
+    def save_checkpoint(self, checkpoint_dir: str) -> str:
+        # returns the file, as Ray 1.x's did (1.x analysis hands out that file's path)
+        path = os.path.join(checkpoint_dir, _FILE)
+        with open(path, "w") as fh:
             fh.write(json.dumps({"timestep": self.timestep}))
+        return path
 
     def load_checkpoint(self, checkpoint: Any) -> None:
         # The checkpoint directory (Ray 2.x), or the file itself (Ray 1.x returned its path).
