@@ -1,0 +1,302 @@
+"""BlendSearch and CFO: FLAML's searchers behind tunelab's Searcher interface."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from tunelab import _trust
+from tunelab._errors import ExtraNotInstalledError, require
+from tunelab.search._convert import (
+    LibrarySearcher,
+    check_points,
+    has_searchable,
+    objective_value,
+)
+from tunelab.search._native import check_rewards, is_finite_number
+from tunelab.search._resolve import copy_tree
+from tunelab.search._searcher import Searcher
+from tunelab.search.flaml._space import TunelabFlamlSpace, has_flaml_domain, pythonize
+
+__all__ = ["CFO", "BlendSearch"]
+
+logger = logging.getLogger("tunelab.search")
+
+_STATE_VERSION = 1
+_RETRIES = 20  # FLAML answers None once when a local search thread converges
+
+
+def _import_flaml(feature: str) -> Any:
+    with warnings.catch_warnings():
+        # flaml's __init__ warns when its AutoML part (not used here) lacks its extras
+        warnings.filterwarnings("ignore", message=r"flaml\.automl is not available")
+        flaml = require("flaml", extra="flaml", feature=feature)
+        require("flaml.tune", extra="flaml", feature=feature)
+    return flaml
+
+
+class _FlamlSearcher(LibrarySearcher):
+    """The common adapter of FLAML's BlendSearch and CFO (see :class:`BlendSearch`)."""
+
+    _flaml_name = "BlendSearch"
+    where = "BlendSearch()"
+    needs_optuna = True
+
+    def __init__(
+        self,
+        metric: str | None = None,
+        mode: str | None = None,
+        space: dict[str, Any] | None = None,
+        low_cost_partial_config: dict[str, Any] | None = None,
+        cat_hp_cost: dict[str, Any] | None = None,
+        points_to_evaluate: list[dict[str, Any]] | None = None,
+        evaluated_rewards: list[Any] | None = None,
+        time_budget_s: float | None = None,
+        num_samples: int | None = None,
+        resource_attr: str | None = None,
+        min_resource: float | None = None,
+        max_resource: float | None = None,
+        reduction_factor: float | None = None,
+        global_search_alg: Any = None,
+        config_constraints: list[tuple[Callable[[dict[str, Any]], float], str, float]]
+        | None = None,
+        metric_constraints: list[tuple[str, str, float]] | None = None,
+        seed: int | None = 20,
+        cost_attr: str | None = "auto",
+        cost_budget: float | None = None,
+        experimental: bool = False,
+        lexico_objectives: dict[str, Any] | None = None,
+        use_incumbent_result_in_evaluation: bool = False,
+        allow_empty_config: bool = False,
+    ) -> None:
+        flaml = _import_flaml(type(self).__name__)
+        if self.needs_optuna and global_search_alg is None:
+            require("optuna", extra="flaml", feature=f"{type(self).__name__} (its global search)")
+        self._flaml_class = getattr(flaml, self._flaml_name)
+        self._sample = flaml.tune.sample
+        super().__init__(metric=metric, mode=mode)
+        for name, value in (
+            ("low_cost_partial_config", low_cost_partial_config),
+            ("cat_hp_cost", cat_hp_cost),
+            ("lexico_objectives", lexico_objectives),
+        ):
+            if value is not None and not isinstance(value, dict):
+                raise TypeError(f"`{name}` of {self.where} must be a dict, got {value!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"`seed` of {self.where} must be an int, got {seed!r}")
+        self._points = check_points(points_to_evaluate, self.where)
+        self._rewards = check_rewards(evaluated_rewards, self._points, self.where)
+        self._low_cost = copy_tree(low_cost_partial_config) if low_cost_partial_config else None
+        self._constraints = list(config_constraints) if config_constraints else None
+        self._options: dict[str, Any] = {
+            "cat_hp_cost": cat_hp_cost,
+            "time_budget_s": time_budget_s,
+            "num_samples": num_samples,
+            "resource_attr": resource_attr,
+            "min_resource": min_resource,
+            "max_resource": max_resource,
+            "reduction_factor": reduction_factor,
+            "global_search_alg": global_search_alg,
+            "metric_constraints": metric_constraints,
+            "seed": seed,
+            "cost_attr": cost_attr,
+            "cost_budget": cost_budget,
+            "experimental": experimental,
+            "lexico_objectives": lexico_objectives,
+            "use_incumbent_result_in_evaluation": use_incumbent_result_in_evaluation,
+            "allow_empty_config": allow_empty_config,
+        }
+        self.seed = seed
+        self._tunelab_space: TunelabFlamlSpace | None = None
+        self._native_space: dict[str, Any] | None = None
+        if space is not None:
+            self._set_space(space)
+        self._searcher: Any = None
+        self._live: dict[str, dict[str, Any]] = {}  # trial id -> FLAML's configuration
+
+    # -- space ----------------------------------------------------------------------------
+    def _set_space(self, space: Any) -> None:
+        if not isinstance(space, dict) or not space:
+            raise TypeError(
+                f"`space` of {self.where} must be a non-empty dict of tunelab or flaml.tune "
+                f"domains, got {space!r}"
+            )
+        if has_searchable(space):
+            self._tunelab_space = TunelabFlamlSpace(space, self._sample, self.where)
+        elif has_flaml_domain(space, self._sample):
+            self._native_space = space
+        else:
+            raise TypeError(
+                f"`space` of {self.where} must hold tunelab domains (tune.uniform, ...) or "
+                f"flaml.tune domains, got {space!r}"
+            )
+
+    def _has_space(self) -> bool:
+        return self._tunelab_space is not None or self._native_space is not None
+
+    def _use_config(self, config: dict[str, Any]) -> None:
+        self._set_space(config)
+
+    def _decode(self, config: dict[str, Any]) -> dict[str, Any]:
+        if self._tunelab_space is not None:
+            return self._tunelab_space.decode(config)
+        decoded: dict[str, Any] = pythonize(config)
+        return decoded
+
+    def _encode(self, point: dict[str, Any]) -> dict[str, Any]:
+        if self._tunelab_space is not None:
+            return self._tunelab_space.encode_point(point)
+        copied: dict[str, Any] = copy_tree(point)
+        return copied
+
+    def _get_searcher(self) -> Any:
+        if self._searcher is None:
+            space = (
+                self._tunelab_space.space
+                if self._tunelab_space is not None
+                else copy_tree(self._native_space)
+            )
+            constraints = self._constraints
+            if constraints and self._tunelab_space is not None:
+                decode = self._decode
+                constraints = [
+                    (_decoded(function, decode), sign, bound)
+                    for function, sign, bound in constraints
+                ]
+            points = [self._encode(p) for p in self._points]
+            low_cost = self._encode(self._low_cost) if self._low_cost else None
+            try:
+                self._searcher = self._flaml_class(
+                    metric=self.metric,
+                    mode=self.mode,
+                    space=space,
+                    low_cost_partial_config=low_cost,
+                    points_to_evaluate=points or None,
+                    evaluated_rewards=self._rewards,
+                    config_constraints=constraints,
+                    **self._options,
+                )
+            except ImportError as exc:  # optuna, for BlendSearch's global search
+                raise ExtraNotInstalledError(
+                    type(self).__name__, "flaml", getattr(exc, "name", None) or "optuna"
+                ) from exc
+            self._points, self._rewards = [], None
+        return self._searcher
+
+    # -- searching ------------------------------------------------------------------------
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        self._check_ready()
+        searcher = self._get_searcher()
+        config = None
+        for _ in range(_RETRIES if not self._live else 1):
+            config = searcher.suggest(trial_id)
+            if config is not None:
+                break
+        if isinstance(config, str) and config == Searcher.FINISHED:
+            return Searcher.FINISHED
+        if config is None:
+            # nothing now; with no trial running nothing will change FLAML's mind
+            return None if self._live else Searcher.FINISHED
+        self._live[trial_id] = config
+        return self._decode(config)
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        config = self._live.get(trial_id)
+        if config is None or self._searcher is None:
+            return
+        value = objective_value(result, self.metric)
+        if value is None or not is_finite_number(value):
+            return
+        self._searcher.on_trial_result(trial_id, {**result, "config": config})
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        config = self._live.pop(trial_id, None)
+        if config is None or self._searcher is None:
+            return
+        value = None if error else objective_value(result, self.metric)
+        if value is None or not is_finite_number(value):
+            # FLAML learns nothing from it (and forgets the configuration it reserved)
+            self._searcher.on_trial_complete(trial_id, {"config": config}, error=True)
+            return
+        self._searcher.on_trial_complete(trial_id, {**(result or {}), "config": config})
+
+    # -- state ----------------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """FLAML's searcher and the live configurations, pickled together (signed with the
+        experiment's key when saved for resume, see :mod:`tunelab._trust`)."""
+        payload = {
+            "searcher": self._searcher,
+            "live": copy_tree(self._live),
+            "points": copy_tree(self._points),
+            "rewards": self._rewards,
+        }
+        return {"version": _STATE_VERSION, "pickle": _trust.dumps_signed(payload)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
+        signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
+        changes)."""
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            raise ValueError(
+                f"`state` of {self.where}.set_state() must be a state of version "
+                f"{_STATE_VERSION}, got {state!r}"
+            )
+        payload = _trust.loads_signed(state["pickle"], f"pickled FLAML {self._flaml_name}")
+        if payload["searcher"] is not None:
+            self._searcher = payload["searcher"]
+        self._live = dict(payload["live"])
+        self._points = list(payload["points"])
+        self._rewards = payload["rewards"]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(metric={self.metric!r}, mode={self.mode!r}, seed={self.seed})"
+        )
+
+
+def _decoded(
+    function: Callable[[dict[str, Any]], float], decode: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Callable[[dict[str, Any]], float]:
+    def constraint(config: dict[str, Any]) -> float:
+        return function(decode(config))
+
+    return constraint
+
+
+class BlendSearch(_FlamlSearcher):
+    """FLAML's BlendSearch: a local search (CFO) blended with a global one (Optuna's TPE),
+    economical with costly trials (``pip install "tunelab[flaml]"``).
+
+    The arguments are FLAML's (Ray Tune 1.x re-exported FLAML's own class): ``metric``,
+    ``mode``, ``space`` (tunelab domains, also accepted through ``param_space``/``config``,
+    not both; or ``flaml.tune`` domains), ``low_cost_partial_config`` (where the local
+    search starts: the cheap end of costly parameters), ``cat_hp_cost``,
+    ``points_to_evaluate`` with ``evaluated_rewards``, ``time_budget_s``/``num_samples`` (the
+    budget FLAML plans with), ``resource_attr``/``min_resource``/``max_resource``/
+    ``reduction_factor`` (multi-fidelity), ``global_search_alg``, ``config_constraints``
+    (functions of the config), ``metric_constraints``, ``seed`` (default 20),
+    ``cost_attr``/``cost_budget``, ``experimental``, ``lexico_objectives``,
+    ``use_incumbent_result_in_evaluation`` and ``allow_empty_config``. Categories may be
+    any values; normal distributions cannot be searched. Failed trials, and trials without
+    the metric or with a NaN/infinite value, teach FLAML nothing.
+
+    A tunelab searcher that wraps FLAML's; ``get_state``/``set_state`` pickle FLAML's
+    searcher (signed for resume).
+    """
+
+    _flaml_name = "BlendSearch"
+    where = "BlendSearch()"
+    needs_optuna = True
+
+
+class CFO(_FlamlSearcher):
+    """FLAML's CFO (cost-frugal optimization): BlendSearch's local search alone, with the same
+    arguments (see :class:`BlendSearch`; ``pip install "tunelab[flaml]"``)."""
+
+    _flaml_name = "CFO"
+    where = "CFO()"
+    needs_optuna = False
