@@ -327,3 +327,18 @@ def test_legacy_loggers_close_with_the_trial_status() -> None:
     ):
         trial.status = status
         assert legacy_status(trial) == expected
+
+
+def test_a_callback_pickles_without_its_thread_and_works_after() -> None:
+    import pickle
+
+    cb = Recorder()
+    trial = _trial("t1")
+    cb.on_trial_start(iteration=0, trials=[trial], trial=trial)
+    assert cb.flush(5)
+    copy = pickle.loads(pickle.dumps(cb))  # Tuner saves its run options this way
+    assert copy.get_state() == {"runs": {"t1": "run-t1"}}
+    copy.on_trial_start(iteration=0, trials=[trial], trial=trial)
+    copy.on_experiment_end(trials=[trial])
+    assert copy.references == {"t1": "run-t1"}
+    cb.close()

@@ -149,6 +149,7 @@ class MLflowLoggerCallback(TrackerCallback):
     """
 
     tracker = "MLflow"
+    _transient = (*TrackerCallback._transient, "_client")
 
     def __init__(
         self,
@@ -176,7 +177,7 @@ class MLflowLoggerCallback(TrackerCallback):
             )
         self.should_save_artifact = save_artifact
         self.log_params_on_trial_end = log_params_on_trial_end
-        self._mlflow = _import_mlflow()  # fails here, in the driver, without the extra
+        _import_mlflow()  # fails here, in the driver, without the extra
         self._client: Any = None
         self._experiment_id: str | None = None
         #: an experiment id to log into (0.8's ``mlflow_experiment_id``), else by name

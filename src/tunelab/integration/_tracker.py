@@ -433,6 +433,22 @@ class TrackerCallback(LoggerCallback):
         self._dropped_warned = False
         self._pending_ends: list[tuple[str, str]] = []
 
+    #: Attributes that belong to this process (thread, lock, clients): left out when the
+    #: callback is pickled (``Tuner`` saves its run options), rebuilt on first use.
+    _transient: tuple[str, ...] = ("_worker", "_references_lock", "_pending_ends")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in type(self)._transient:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._worker = None
+        self._references_lock = threading.Lock()
+        self._pending_ends = []
+
     # -- what subclasses implement ----------------------------------------------------
     def _tracker_setup(self) -> None:
         """Connect to the tracker (helper thread, once)."""
