@@ -9,6 +9,8 @@ import functools
 import gc
 import json
 import os
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -32,6 +34,7 @@ from tunelab._errors import TrialError
 from tunelab.schedulers import HyperBandForBOHB, MedianStoppingRule
 from tunelab.search import Searcher
 from tunelab.sklearn import TuneGridSearchCV, TuneSearchCV
+from tunelab.stopper import FunctionStopper
 
 # With n_jobs=1 the trials run in threads of this process, where pytest's "error" filter
 # would turn a solver's ConvergenceWarning into a failed fit (as it would for GridSearchCV).
@@ -225,6 +228,24 @@ def test_warm_start_early_stopping_with_schedulers():
     assert forest.best_estimator_.n_estimators == 12
 
 
+def test_xgboost_boosting_rounds_as_epochs():
+    xgboost = pytest.importorskip("xgboost")
+    X, y = _iris()
+    search = TuneSearchCV(
+        xgboost.XGBClassifier(n_estimators=12, max_depth=2),
+        {"learning_rate": [0.01, 0.3], "subsample": tune.uniform(0.5, 1.0)},
+        early_stopping="ASHAScheduler",
+        max_iters=4,
+        n_trials=4,
+        cv=3,
+        random_state=0,
+        n_jobs=2,
+    ).fit(X, y)
+    assert search.cv_results_["training_iteration"].max() == 4
+    assert search.best_score_ > 0.85
+    assert search.best_estimator_.get_booster().num_boosted_rounds() == 12  # full refit
+
+
 def test_pipelines_inside_and_outside():
     X, y = _digits()
     pipe = Pipeline([("scale", StandardScaler()), ("clf", SGDClassifier(random_state=0))])
@@ -262,7 +283,8 @@ def test_pipelines_inside_and_outside():
 
 # -- search libraries --------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("optimizer", "library"), [("hyperopt", "hyperopt"), ("optuna", "optuna"), ("bohb", "numpy")]
+    ("optimizer", "library"),
+    [("hyperopt", "hyperopt"), ("optuna", "optuna"), ("bohb", "numpy"), ("bayesian", "skopt")],
 )
 def test_model_based_searchers(optimizer, library):
     pytest.importorskip(library)
@@ -342,24 +364,33 @@ def test_a_searcher_object_and_search_kwargs():
     assert len(hyperopt.fit(X, y).cv_results_["params"]) == 3
 
 
-def test_bayesian_search_uses_an_available_adapter_or_names_the_extras():
+def test_bayesian_search_falls_back_to_bayesian_optimization(monkeypatch):
+    """Without the scikit-optimize adapter, "bayesian" runs BayesOptSearch (numeric
+    spaces); without either, fit names both extras."""
+    pytest.importorskip("bayes_opt")
     X, y = _iris()
-    search = TuneSearchCV(
-        LogisticRegression(),
-        {"C": (0.01, 10.0), "tol": (1e-5, 1e-3)},
-        search_optimization="bayesian",
-        n_trials=4,
-        cv=3,
-        n_jobs=1,
-        random_state=0,
-    )
-    try:
-        search.fit(X, y)
-    except ImportError as error:
-        assert "tunelab[skopt]" in str(error) and "tunelab[bayesopt]" in str(error)
-    else:
-        assert len(search.cv_results_["params"]) == 4
-        assert all(0.01 <= p["C"] <= 10.0 for p in search.cv_results_["params"])
+    monkeypatch.setitem(sys.modules, "tunelab.search.skopt", None)  # as if not installed
+
+    def search():
+        return TuneSearchCV(
+            LogisticRegression(),
+            {"C": (0.01, 10.0, "log-uniform"), "tol": (1e-5, 1e-3)},
+            search_optimization="bayesian",
+            n_trials=4,
+            cv=3,
+            n_jobs=1,
+            random_state=0,
+        )
+
+    first = search().fit(X, y)
+    with pytest.raises(ValueError, match="BayesOptSearch"):  # numbers only
+        TuneSearchCV(SVC(), {"kernel": ["rbf", "poly"]}, search_optimization="bayesian").fit(X, y)
+    params = first.cv_results_["params"]
+    assert len(params) == 4 and all(0.01 <= p["C"] <= 10.0 for p in params)
+    assert search().fit(X, y).cv_results_["params"] == params
+    monkeypatch.setitem(sys.modules, "tunelab.search.bayesopt", None)
+    with pytest.raises(ImportError, match=r"tunelab\[skopt\].*tunelab\[bayesopt\]"):
+        search().fit(X, y)
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -429,6 +460,34 @@ def test_max_iters_without_early_stopping_warns():
             LogisticRegression(max_iter=500), {"C": [1.0]}, max_iters=5, cv=2, n_jobs=1
         ).fit(X, y)
     assert list(search.cv_results_["training_iteration"]) == [1]
+
+
+def test_stopper_and_time_budget_end_trials():
+    X, y = _digits()
+    three = TuneSearchCV(
+        SGDClassifier(random_state=0),
+        {"alpha": [1e-4, 1e-3]},
+        early_stopping="MedianStoppingRule",
+        max_iters=50,
+        cv=3,
+        n_jobs=1,
+        stopper=FunctionStopper(lambda trial_id, result: result["training_iteration"] >= 3),
+    ).fit(X, y)
+    assert list(three.cv_results_["training_iteration"]) == [3, 3]
+
+    budget = TuneSearchCV(
+        SGDClassifier(random_state=0),
+        {"alpha": [1e-4, 1e-3, 1e-2]},
+        early_stopping="MedianStoppingRule",
+        max_iters=100_000,
+        cv=3,
+        n_jobs=1,
+        time_budget_s=2,
+    )
+    with warnings.catch_warnings():  # no candidate may have reported within the budget
+        warnings.simplefilter("ignore", UserWarning)
+        budget.fit(X, y)
+    assert max(budget.cv_results_["training_iteration"], default=0) < 100_000
 
 
 # -- scikit-learn's estimator checks -----------------------------------------------------

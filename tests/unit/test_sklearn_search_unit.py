@@ -388,6 +388,20 @@ def test_runner_warm_starts_iterations_and_ensembles():
     assert sizes == [3, 6, 9]
 
 
+def test_runner_boosts_more_rounds_from_the_previous_booster():
+    xgboost = pytest.importorskip("xgboost")
+    estimator = xgboost.XGBClassifier(n_estimators=20, max_depth=2)
+    assert early_stop_type(estimator) is EarlyStopType.BOOSTER
+    task = _task(estimator, early_stop=EarlyStopType.BOOSTER, max_iters=4)
+    runner = CVRunner(task, {"learning_rate": 0.3})
+    rounds = []
+    for _ in range(4):
+        result = runner.step()
+        rounds.append(runner.state()["models"][0].get_booster().num_boosted_rounds())
+    assert rounds == [5, 10, 15, 20]
+    assert result["n_failed_splits"] == 0 and result["average_test_score"] > 0.85
+
+
 def test_runner_fits_a_pipeline_s_leading_steps_once_per_fold():
     pipe = Pipeline([("scale", StandardScaler()), ("clf", SGDClassifier(random_state=0))])
     task = _task(

@@ -1,12 +1,13 @@
 """Early stopping of scikit-learn estimators: how an estimator trains one epoch at a time,
 and which scheduler decides over the epochs.
 
-An estimator trains incrementally when it has ``partial_fit`` (one call per epoch), or a
-``warm_start`` parameter with ``max_iter`` (each epoch runs ``max_iter // max_iters`` more
-iterations; not for trees and ensembles) or with ``n_estimators`` on an ensemble (each epoch
-adds ``n_estimators // max_iters`` members). For a ``Pipeline`` with
-``pipeline_auto_early_stop=True`` its final step decides, and the steps before it are fitted
-once per fold.
+An estimator trains incrementally when it is a LightGBM or XGBoost model (each epoch boosts
+``n_estimators // max_iters`` more rounds from the previous booster), has ``partial_fit``
+(one call per epoch), or a ``warm_start`` parameter with ``max_iter`` (each epoch runs
+``max_iter // max_iters`` more iterations; not for trees and ensembles) or with
+``n_estimators`` on an ensemble (each epoch adds ``n_estimators // max_iters`` members).
+For a ``Pipeline`` with ``pipeline_auto_early_stop=True`` its final step decides, and the steps
+before it are fitted once per fold.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "EarlyStopType",
     "early_stop_type",
     "final_step",
+    "is_booster_model",
     "resolve_scheduler",
 ]
 
@@ -40,6 +42,7 @@ class EarlyStopType(str, enum.Enum):
     PARTIAL_FIT = "partial_fit"
     WARM_START_ITER = "warm_start_iter"
     WARM_START_ENSEMBLE = "warm_start_ensemble"
+    BOOSTER = "booster"
     NONE = "none"
 
     @property
@@ -47,7 +50,7 @@ class EarlyStopType(str, enum.Enum):
         """The parameter early stopping grows itself (None: none)."""
         if self is EarlyStopType.WARM_START_ITER:
             return "max_iter"
-        if self is EarlyStopType.WARM_START_ENSEMBLE:
+        if self in (EarlyStopType.WARM_START_ENSEMBLE, EarlyStopType.BOOSTER):
             return "n_estimators"
         return None
 
@@ -68,6 +71,8 @@ def early_stop_type(estimator: Any) -> EarlyStopType:
     from sklearn.ensemble import BaseEnsemble
     from sklearn.tree import BaseDecisionTree
 
+    if is_booster_model(estimator):
+        return EarlyStopType.BOOSTER
     if callable(getattr(estimator, "partial_fit", None)):
         return EarlyStopType.PARTIAL_FIT
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
@@ -79,6 +84,12 @@ def early_stop_type(estimator: Any) -> EarlyStopType:
     if "n_estimators" in params and is_ensemble:
         return EarlyStopType.WARM_START_ENSEMBLE
     return EarlyStopType.NONE
+
+
+def is_booster_model(estimator: Any) -> bool:
+    """A LightGBM or XGBoost scikit-learn model (boosting continues from a booster)."""
+    module = type(estimator).__module__ or ""
+    return module.startswith(("lightgbm", "xgboost")) and hasattr(estimator, "n_estimators")
 
 
 def resolve_scheduler(

@@ -9,9 +9,10 @@
 - ``"bohb"``: :class:`~tunelab.search.bohb.TuneBOHB`, ``seed=seed`` (with
   ``HyperBandForBOHB`` when the estimator trains by epochs);
 - ``"bayesian"``: Gaussian-process Bayesian optimization: scikit-optimize's
-  (``tunelab.search.skopt.SkOptSearch``, tune-sklearn's choice) when it is available, else
-  ``bayesian-optimization``'s (``tunelab.search.bayesopt.BayesOptSearch``, numeric parameters
-  only); an ``ImportError`` naming both extras when neither is;
+  (``tunelab.search.skopt.SkOptSearch``, tune-sklearn's choice; ``random_state`` seeds its
+  ``Optimizer``) when it is available, else ``bayesian-optimization``'s
+  (``tunelab.search.bayesopt.BayesOptSearch``, numeric parameters only); an ``ImportError``
+  naming both extras when neither is;
 - a tunelab ``Searcher`` or ``SearchAlgorithm`` object: a deep copy of it, given the space as
   the run's config.
 
@@ -160,10 +161,12 @@ def _bayesian(
             kind, space = searcher_space(param_distributions, library)
             options = dict(kwargs)
             parameters = inspect.signature(cls).parameters
-            for seed_name in ("random_state", "seed", "random_state_seed"):
-                if seed_name in parameters:
-                    options.setdefault(seed_name, seed)
-                    break
+            if "optimizer_kwargs" in parameters:  # SkOptSearch: seed skopt's Optimizer
+                if seed is not None and options.get("optimizer") is None:
+                    seeded = {"random_state": seed, **(options.get("optimizer_kwargs") or {})}
+                    options["optimizer_kwargs"] = seeded
+            elif "random_state" in parameters and seed is not None:  # BayesOptSearch
+                options.setdefault("random_state", seed)
             if kind == "native":
                 return cls(space=space, metric=metric, mode=mode, **options), {}
             return cls(metric=metric, mode=mode, **options), space

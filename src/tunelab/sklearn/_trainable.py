@@ -7,7 +7,8 @@ the candidate's parameters.
 - Without early stopping, one ``step()`` fits a clone on each fold's training part and scores
   it on the fold's test part (``cross_validate``'s work, fold by fold).
 - With early stopping, one ``step()`` is one epoch: each fold's model trains one increment
-  (``partial_fit``, or a warm-started ``fit`` with more iterations or more ensemble members)
+  (``partial_fit``, a warm-started ``fit`` with more iterations or more ensemble members, or
+  more boosting rounds from the previous LightGBM/XGBoost booster)
   and is scored, so a scheduler can stop the candidate between epochs. The fold models are the
   checkpoint (a scheduler that pauses, or PBT that copies a better candidate, restores them;
   the restoring candidate's parameters are set on them).
@@ -213,6 +214,9 @@ class CVRunner:
             budget = int(final.get_params()["n_estimators"])
             self._step_size = max(1, budget // self.task.max_iters)
             final.set_params(warm_start=True, n_estimators=0)
+        elif kind is EarlyStopType.BOOSTER:
+            budget = int(final.get_params()["n_estimators"])
+            final.set_params(n_estimators=max(1, budget // self.task.max_iters))
         return model
 
     def _inputs(self, k: int, fold: _Fold, model: Any) -> tuple[Any, dict[str, Any]]:
@@ -244,6 +248,12 @@ class CVRunner:
                 params = {"classes": self.task.classes, **params}
             final.partial_fit(X_train, fold.y_train, **params)
         elif kind is EarlyStopType.WARM_START_ITER:
+            final.fit(X_train, fold.y_train, **params)
+        elif kind is EarlyStopType.BOOSTER:
+            booster = _booster(final)
+            if booster is not None:
+                key = "xgb_model" if type(final).__module__.startswith("xgboost") else "init_model"
+                params = {**params, key: booster}
             final.fit(X_train, fold.y_train, **params)
         else:
             final.set_params(n_estimators=int(final.get_params()["n_estimators"]) + self._step_size)
@@ -291,6 +301,16 @@ class CVTrainable(Trainable):
 
     def load_checkpoint(self, checkpoint: Any) -> None:
         self.runner.load_state(checkpoint)
+
+
+def _booster(model: Any) -> Any:
+    """A fitted LightGBM/XGBoost model's booster (None before its first fit)."""
+    try:
+        if type(model).__module__.startswith("xgboost"):
+            return model.get_booster()
+        return model.booster_
+    except Exception:  # not fitted yet
+        return None
 
 
 def _accepts(method: Any, name: str) -> bool:
