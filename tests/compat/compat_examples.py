@@ -250,8 +250,6 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "1.13.0": {
         "ax_example.py": ("issue-13", "AxSearch (Ax)"),
-        "blendsearch_example.py": ("issue-13", "BlendSearch (FLAML)"),
-        "cfo_example.py": ("issue-13", "CFO (FLAML)"),
         "cifar10_pytorch.py": ("dataset", "CIFAR-10 through torchvision (download=True)"),
         "ddp_mnist_torch.py": ("dataset", _MNIST_TV + " via mnist_pytorch"),
         "dragonfly_example.py": ("issue-13", "DragonflySearch (Dragonfly)"),

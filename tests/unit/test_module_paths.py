@@ -318,6 +318,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.search.bayesopt": ("BayesOptSearch",),
     "ray.tune.search.bohb": ("TuneBOHB",),
     "ray.tune.search.concurrency_limiter": ("ConcurrencyLimiter",),
+    "ray.tune.search.flaml": ("BlendSearch", "CFO"),
     "ray.tune.search.hyperopt": ("HyperOptSearch",),
     "ray.tune.search.nevergrad": ("NevergradSearch",),
     "ray.tune.search.optuna": ("OptunaSearch",),
@@ -353,6 +354,8 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.suggest": (
         *_SEARCH,
         "BayesOptSearch",
+        "BlendSearch",
+        "CFO",
         "HyperOptSearch",
         "NevergradSearch",
         "OptunaSearch",
@@ -361,6 +364,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "ZOOptSearch",
         "bayesopt",
         "bohb",
+        "flaml",
         "hyperopt",
         "nevergrad",
         "optuna",
@@ -370,6 +374,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.suggest.basic_variant": ("BasicVariantGenerator",),
     "ray.tune.suggest.bayesopt": ("BayesOptSearch",),
     "ray.tune.suggest.bohb": ("TuneBOHB",),
+    "ray.tune.suggest.flaml": ("BlendSearch", "CFO"),
     "ray.tune.suggest.hyperopt": ("HyperOptSearch",),
     "ray.tune.suggest.nevergrad": ("NevergradSearch",),
     "ray.tune.suggest.optuna": ("OptunaSearch",),
@@ -441,8 +446,6 @@ PENDING: dict[str, tuple[str, ...]] = {
     "ray.tune.integration.mxnet": ("TuneCallback", "TuneCheckpointCallback", "TuneReportCallback"),
     "ray.tune.suggest": (
         "AxSearch",
-        "BlendSearch",
-        "CFO",
         "DragonflySearch",
         "HEBOSearch",
         "SigOptSearch",
@@ -453,7 +456,6 @@ PENDING: dict[str, tuple[str, ...]] = {
         for library, classes in {
             "ax": ("AxSearch",),
             "dragonfly": ("DragonflySearch",),
-            "flaml": ("BlendSearch", "CFO"),
             "hebo": ("HEBOSearch",),
             "sigopt": ("SigOptSearch",),
         }.items()

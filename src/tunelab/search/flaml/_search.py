@@ -87,7 +87,9 @@ class _FlamlSearcher(LibrarySearcher):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"`seed` of {self.where} must be an int, got {seed!r}")
         self._points = check_points(points_to_evaluate, self.where)
-        self._rewards = check_rewards(evaluated_rewards, self._points, self.where)
+        # FLAML: the first len(evaluated_rewards) points are evaluated, the others are run
+        evaluated = len(evaluated_rewards) if isinstance(evaluated_rewards, list | tuple) else 0
+        self._rewards = check_rewards(evaluated_rewards, self._points[:evaluated], self.where)
         self._low_cost = copy_tree(low_cost_partial_config) if low_cost_partial_config else None
         self._constraints = list(config_constraints) if config_constraints else None
         self._options: dict[str, Any] = {
@@ -185,6 +187,32 @@ class _FlamlSearcher(LibrarySearcher):
             self._points, self._rewards = [], None
         return self._searcher
 
+    _BUDGET_KEYS = ("time_budget_s", "num_samples", "metric_target")
+
+    def set_search_properties(  # type: ignore[override]
+        self,
+        metric: str | None = None,
+        mode: str | None = None,
+        config: dict[str, Any] | None = None,
+        **spec: Any,
+    ) -> bool:
+        """As for any searcher; also FLAML's keywords (all optional), and its budget settings
+        ``time_budget_s``/``num_samples``/``metric_target`` given as ``spec`` or, as Ray
+        Tune 1.x's example does, as a ``config`` that holds nothing else."""
+        config = dict(config or {})
+        if config and set(config) <= set(self._BUDGET_KEYS) and not has_searchable(config):
+            spec = {**config, **spec}
+            config = {}
+        budget = {k: v for k, v in spec.items() if k in self._BUDGET_KEYS}
+        if budget:
+            if self._searcher is not None:
+                self._searcher.set_search_properties(**budget)
+            else:
+                self._options.update(
+                    {k: v for k, v in budget.items() if k in ("time_budget_s", "num_samples")}
+                )
+        return super().set_search_properties(metric, mode, config, **spec)
+
     # -- searching ------------------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
@@ -275,7 +303,8 @@ class BlendSearch(_FlamlSearcher):
     ``mode``, ``space`` (tunelab domains, also accepted through ``param_space``/``config``,
     not both; or ``flaml.tune`` domains), ``low_cost_partial_config`` (where the local
     search starts: the cheap end of costly parameters), ``cat_hp_cost``,
-    ``points_to_evaluate`` with ``evaluated_rewards``, ``time_budget_s``/``num_samples`` (the
+    ``points_to_evaluate`` with ``evaluated_rewards`` (for the first points; the others are
+    run), ``time_budget_s``/``num_samples`` (the
     budget FLAML plans with), ``resource_attr``/``min_resource``/``max_resource``/
     ``reduction_factor`` (multi-fidelity), ``global_search_alg``, ``config_constraints``
     (functions of the config), ``metric_constraints``, ``seed`` (default 20),
