@@ -31,7 +31,7 @@ from sklearn.utils.estimator_checks import estimator_checks_generator
 
 import tunelab as tune
 from tunelab._errors import TrialError
-from tunelab.schedulers import HyperBandForBOHB, MedianStoppingRule
+from tunelab.schedulers import HyperBandForBOHB, MedianStoppingRule, PopulationBasedTraining
 from tunelab.search import Searcher
 from tunelab.sklearn import TuneGridSearchCV, TuneSearchCV
 from tunelab.stopper import FunctionStopper
@@ -60,6 +60,12 @@ def _cancer():
 
 def _trial_dirs(root):
     return [dirpath for dirpath, _, files in os.walk(root) if "result.json" in files]
+
+
+def _warned(record, text):
+    """The recorded warnings whose message holds ``text`` (other libraries may warn too:
+    tensorboardX's first import in a process, for one)."""
+    return [w for w in record if text in str(w.message)]
 
 
 # -- the same answers as scikit-learn ----------------------------------------------------
@@ -186,20 +192,29 @@ def test_asha_stops_poor_sgd_candidates_early_in_worker_processes(tmp_path):
 
 def test_pbt_copies_fold_models_between_candidates():
     X, y = _digits()
+    alphas = [1e-4, 1e-2, 1.0, 3.0]
+    pbt = PopulationBasedTraining(
+        time_attr="training_iteration",
+        perturbation_interval=1,
+        quantile_fraction=0.5,
+        hyperparam_mutations={"alpha": alphas},
+    )
     search = TuneGridSearchCV(
         SGDClassifier(random_state=0),
-        {"alpha": [1e-4, 1e-2, 1.0, 3.0]},
-        early_stopping="PopulationBasedTraining",
+        {"alpha": alphas},
+        early_stopping=pbt,
         max_iters=8,
         cv=3,
-        n_jobs=2,
-    ).fit(X, y)
+        n_jobs=4,
+    )
+    with warnings.catch_warnings(record=True):  # tune_params overrides resources_per_trial
+        warnings.simplefilter("always")
+        # the four candidates at once on two CPUs, so that PBT compares a population
+        search.fit(X, y, tune_params={"resources_per_trial": {"cpu": 0.5}})
     assert list(search.cv_results_["training_iteration"]) == [8, 8, 8, 8]
     assert search.best_score_ > 0.85
-    # PBT replaced the worst candidates' parameters by mutated copies of the best ones
-    assert any(
-        p != {"alpha": a} for p, a in zip(search.cv_results_["params"], [1e-4, 1e-2, 1.0, 3.0])
-    )
+    # PBT replaced the worst candidates' parameters (and fold models) by the best ones'
+    assert [p["alpha"] for p in search.cv_results_["params"]] != alphas
 
 
 def test_warm_start_early_stopping_with_schedulers():
@@ -407,11 +422,12 @@ def test_numeric_error_score_warns_and_ranks_failures_last():
     search = TuneGridSearchCV(
         LogisticRegression(max_iter=500), {"C": [1.0, -1.0]}, cv=3, error_score=np.nan, n_jobs=1
     )
-    with (
-        pytest.warns(FitFailedWarning, match="3 fits failed out of 6"),
-        pytest.warns(UserWarning, match="not finite"),
-    ):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
         search.fit(X, y)
+    failed = _warned(record, "3 fits failed out of 6")
+    assert [w.category for w in failed] == [FitFailedWarning]
+    assert _warned(record, "some mean test scores are not finite")
     assert np.isnan(search.cv_results_["mean_test_score"][1])
     assert list(search.cv_results_["rank_test_score"]) == [1, 2]
     assert search.best_params_ == {"C": 1.0}
@@ -431,8 +447,10 @@ def test_experiment_directory_default_and_tune_params(tmp_path):
         def on_trial_complete(self, iteration, trials, trial, **info):
             seen.append(trial.trial_id)
 
-    with pytest.warns(UserWarning, match="overrides"):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
         search.fit(X, y, tune_params={"name": "renamed", "callbacks": [Seen()]})
+    assert _warned(record, "tune_params overrides the run arguments ['name']")
     root = search.analysis_.experiment_dir
     assert os.path.basename(root) == "renamed" and os.path.isdir(root)
     assert seen == [search.analysis_.trials[0].trial_id]
@@ -453,13 +471,27 @@ def test_experiment_directory_default_and_tune_params(tmp_path):
     assert kept.analysis_.experiment_dir == str(tmp_path / "kept")
 
 
-def test_max_iters_without_early_stopping_warns():
+def test_warnings_point_at_the_caller_s_fit():
     X, y = _iris()
-    with pytest.warns(UserWarning, match="max_iters=5 has no effect"):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
         search = TuneGridSearchCV(
             LogisticRegression(max_iter=500), {"C": [1.0]}, max_iters=5, cv=2, n_jobs=1
         ).fit(X, y)
+        TuneSearchCV(
+            SGDClassifier(),
+            {"alpha": (1e-4, 1e-2)},
+            search_optimization="bohb",
+            early_stopping="ASHAScheduler",
+            max_iters=2,
+            n_trials=2,
+            cv=2,
+            n_jobs=1,
+        ).fit(X, y)
     assert list(search.cv_results_["training_iteration"]) == [1]
+    for text in ("max_iters=5 has no effect", "HyperBandForBOHB; early_stopping='ASHAScheduler'"):
+        found = _warned(record, text)
+        assert found and all(w.filename == __file__ for w in found), text
 
 
 def test_stopper_and_time_budget_end_trials():

@@ -16,7 +16,6 @@ directory removed when the search object is garbage-collected.
 
 from __future__ import annotations
 
-import copy
 import numbers
 import os
 import shutil
@@ -24,19 +23,18 @@ import tempfile
 import time
 import warnings
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
-from sklearn.exceptions import FitFailedWarning, NotFittedError
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, indexable
+from sklearn.exceptions import FitFailedWarning
+from sklearn.utils.validation import indexable
 
 from tunelab._callback import Callback
 from tunelab._errors import TrialError
 from tunelab.sklearn._copy import fresh
+from tunelab.sklearn._delegate import BestEstimatorMixin, delegated
 from tunelab.sklearn._early_stop import (
     EarlyStopType,
     early_stop_type,
@@ -56,7 +54,6 @@ from tunelab.sklearn._trainable import CVRunner, CVTrainable, FitTask
 __all__ = ["Plan", "TuneBaseSearchCV"]
 
 _LOGGER_NAMES = ("csv", "json", "tensorboard", "mlflow")
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -78,35 +75,7 @@ class _ErrorRecorder(Callback):
         self.configs[trial.trial_id] = dict(trial.config)
 
 
-def _check_refit_attr(self: TuneBaseSearchCV, attr: str) -> None:
-    if not self.refit:
-        raise AttributeError(
-            f"This {type(self).__name__} instance was initialized with refit=False. {attr} is "
-            "available only after refitting on the best parameters (refit the estimator "
-            "yourself with best_params_)."
-        )
-
-
-def _delegated(attr: str) -> Callable[[_F], _F]:
-    """``available_if``: the method exists when the refitted best estimator (else the
-    estimator) has ``attr``."""
-    return cast("Callable[[_F], _F]", available_if(_estimator_has(attr)))
-
-
-def _estimator_has(attr: str) -> Callable[[Any], bool]:
-
-    def check(self: TuneBaseSearchCV) -> bool:
-        _check_refit_attr(self, attr)
-        if hasattr(self, "best_estimator_"):
-            getattr(self.best_estimator_, attr)
-        else:
-            getattr(self.estimator, attr)
-        return True
-
-    return check
-
-
-class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
+class TuneBaseSearchCV(BestEstimatorMixin, MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
     """Base of :class:`~tunelab.sklearn.TuneSearchCV` and
     :class:`~tunelab.sklearn.TuneGridSearchCV` (see the module docstring).
 
@@ -258,6 +227,45 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
             options["max_concurrent_trials"] = int(jobs)
         return options
 
+    def _epochs(self) -> tuple[EarlyStopType, str | None, int, Any]:
+        """``(how an epoch trains, the pipeline step trained by epochs, epochs, scheduler)``;
+        warns (for ``fit``'s caller) about a ``max_iters`` that cannot act."""
+        max_iters = int(self.max_iters)
+        kind = EarlyStopType.NONE
+        step_name: str | None = None
+        early_stopping = self._effective_early_stopping()
+        if early_stopping is not None and early_stopping is not False:
+            step_name, final = final_step(self.estimator, self.pipeline_auto_early_stop)
+            kind = early_stop_type(final)
+            if kind is EarlyStopType.NONE:
+                raise ValueError(
+                    f"early_stopping={early_stopping!r} needs an estimator that trains by "
+                    "epochs (partial_fit, warm_start with max_iter or n_estimators, or a "
+                    "LightGBM/XGBoost model); "
+                    f"{type(final).__name__} does not: set early_stopping=False"
+                )
+            check_warm_start_params(self._space_dicts(), kind.resource_param, step_name)
+            if max_iters == 1:
+                warnings.warn(
+                    "early_stopping is set but max_iters=1: every candidate trains one epoch; "
+                    "set max_iters > 1 to stop poor candidates early",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        elif max_iters > 1:
+            warnings.warn(
+                f"max_iters={max_iters} has no effect without early_stopping (each candidate is "
+                "fitted once); using max_iters=1",
+                UserWarning,
+                stacklevel=3,
+            )
+            max_iters = 1
+        mutations = self._mutations() if early_stopping == "PopulationBasedTraining" else None
+        scheduler = resolve_scheduler(early_stopping, max_iters, mutations)
+        if kind is EarlyStopType.NONE:
+            step_name = None
+        return kind, step_name, max_iters, scheduler
+
     # -- fit ---------------------------------------------------------------------------
     def fit(
         self,
@@ -296,37 +304,7 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         if not splits:
             raise ValueError(f"cv={self.cv!r} gave no train/test split")
 
-        max_iters = int(self.max_iters)
-        kind = EarlyStopType.NONE
-        step_name: str | None = None
-        early_stopping = self._effective_early_stopping()
-        if early_stopping is not None and early_stopping is not False:
-            step_name, final = final_step(self.estimator, self.pipeline_auto_early_stop)
-            kind = early_stop_type(final)
-            if kind is EarlyStopType.NONE:
-                raise ValueError(
-                    f"early_stopping={early_stopping!r} needs an estimator that trains by "
-                    f"epochs (partial_fit, or warm_start with max_iter or n_estimators); "
-                    f"{type(final).__name__} does not: set early_stopping=False"
-                )
-            check_warm_start_params(self._space_dicts(), kind.resource_param, step_name)
-            if max_iters == 1:
-                warnings.warn(
-                    "early_stopping is set but max_iters=1: every candidate trains one epoch; "
-                    "set max_iters > 1 to stop poor candidates early",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        elif max_iters > 1:
-            warnings.warn(
-                f"max_iters={max_iters} has no effect without early_stopping (each candidate is "
-                "fitted once); using max_iters=1",
-                UserWarning,
-                stacklevel=2,
-            )
-            max_iters = 1
-        mutations = self._mutations() if early_stopping == "PopulationBasedTraining" else None
-        scheduler = resolve_scheduler(early_stopping, max_iters, mutations)
+        kind, step_name, max_iters, scheduler = self._epochs()
         plan = self._plan(f"average_test_{metric}", mode, scheduler)
 
         task = FitTask(
@@ -340,7 +318,7 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
             error_score=self.error_score,
             early_stop=kind,
             max_iters=max_iters,
-            step_name=step_name if kind is not EarlyStopType.NONE else None,
+            step_name=step_name,
             classes=np.unique(y) if y is not None and is_classifier(self.estimator) else None,
             weighted_scorers=frozenset(
                 name
@@ -451,100 +429,10 @@ class TuneBaseSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
                 self.feature_names_in_ = best.feature_names_in_
         return self
 
-    # -- scikit-learn protocol ---------------------------------------------------------
-    def __sklearn_tags__(self) -> Any:
-        """The estimator's kind, target, input and transformer tags (a search is what the
-        estimator it searches is)."""
-        from sklearn.utils import get_tags
-
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
-        tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
-        tags.transformer_tags = copy.deepcopy(inner.transformer_tags)
-        tags.target_tags = copy.deepcopy(inner.target_tags)
-        tags.input_tags.pairwise = inner.input_tags.pairwise
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        return tags
-
-    def _metric_scorer_name(self) -> str:
-        if not self.multimetric_:
-            return "score"
-        return self.refit if isinstance(self.refit, str) else next(iter(self.scorer_))
-
-    def score(self, X: Any, y: Any = None) -> float:
-        """The refit scorer (the estimator's ``score`` without ``scoring``) of the best
-        estimator on ``X``, ``y``."""
-        _check_refit_attr(self, "score")
-        check_is_fitted(self)
-        scorer = self.scorer_[self._metric_scorer_name()] if self.multimetric_ else self.scorer_
-        return float(scorer(self.best_estimator_, X, y))
-
-    @_delegated("predict")
-    def predict(self, X: Any) -> Any:
-        """``best_estimator_.predict``."""
-        check_is_fitted(self)
-        return self.best_estimator_.predict(X)
-
-    @_delegated("predict_proba")
-    def predict_proba(self, X: Any) -> Any:
-        """``best_estimator_.predict_proba``."""
-        check_is_fitted(self)
-        return self.best_estimator_.predict_proba(X)
-
-    @_delegated("predict_log_proba")
-    def predict_log_proba(self, X: Any) -> Any:
-        """``best_estimator_.predict_log_proba``."""
-        check_is_fitted(self)
-        return self.best_estimator_.predict_log_proba(X)
-
-    @_delegated("decision_function")
-    def decision_function(self, X: Any) -> Any:
-        """``best_estimator_.decision_function``."""
-        check_is_fitted(self)
-        return self.best_estimator_.decision_function(X)
-
-    @_delegated("score_samples")
-    def score_samples(self, X: Any) -> Any:
-        """``best_estimator_.score_samples``."""
-        check_is_fitted(self)
-        return self.best_estimator_.score_samples(X)
-
-    @_delegated("transform")
-    def transform(self, X: Any) -> Any:
-        """``best_estimator_.transform``."""
-        check_is_fitted(self)
-        return self.best_estimator_.transform(X)
-
-    @_delegated("transform")
+    @delegated("transform")
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
         """``fit`` then ``transform`` with the best estimator."""
         return self.fit(X, y, **fit_params).transform(X)
-
-    @_delegated("inverse_transform")
-    def inverse_transform(self, X: Any) -> Any:
-        """``best_estimator_.inverse_transform``."""
-        check_is_fitted(self)
-        return self.best_estimator_.inverse_transform(X)
-
-    @property
-    def classes_(self) -> Any:
-        """The classes of the refitted best estimator."""
-        _check_refit_attr(self, "classes_")
-        return self.best_estimator_.classes_
-
-    @property
-    def n_features_in_(self) -> int:
-        """The number of features the refitted best estimator saw."""
-        try:
-            check_is_fitted(self)
-        except NotFittedError as error:
-            raise AttributeError(
-                f"{type(self).__name__} object has no n_features_in_ attribute"
-            ) from error
-        return int(self.best_estimator_.n_features_in_)
 
 
 def _raise_again(task: FitTask, recorder: _ErrorRecorder, error: TrialError) -> None:

@@ -127,7 +127,7 @@ class TuneSearchCV(TuneBaseSearchCV):
                 f"search_optimization='bohb' schedules with HyperBandForBOHB; "
                 f"early_stopping={early_stopping!r} is replaced",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return "HyperBandForBOHB"
 
