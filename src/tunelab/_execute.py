@@ -298,6 +298,30 @@ def check_experiments_given(experiments: list[Any], argument: str = "experiments
         )
 
 
+def _reject_space_given_twice(search: Any, config: dict[str, Any]) -> None:
+    """As Ray: a library searcher that kept the space given to its constructor (its
+    ``set_search_properties`` returned False) while the experiment's config still holds
+    domains to search is an error. A searcher of the user's own that returns False (the
+    base class's answer) keeps working as before: its suggestions are laid over the config
+    (Ray raises for it too)."""
+    from tunelab.search._convert import LibrarySearcher, has_searchable
+
+    inner = search
+    while hasattr(inner, "searcher"):  # SearchGenerator, ConcurrencyLimiter, Repeater
+        inner = inner.searcher
+    if not (isinstance(inner, LibrarySearcher) and inner._has_space()):
+        return
+    if not has_searchable(config):
+        return
+    where = inner.where
+    raise TuneValueError(
+        f"{where} already has a search space (given to its constructor), and the "
+        f"experiment's config/param_space holds domains to search as well. Give the space "
+        f"in one place: remove the domains from param_space, or do not pass `space` to "
+        f"{where}"
+    )
+
+
 def execute_experiments(
     experiments: list[Any], options: RunOptions
 ) -> tuple[list[Trial], Controller]:
@@ -343,7 +367,8 @@ def execute_experiments(
             f"it conflicts with metric={options.metric!r}, mode={options.mode!r}"
         )
     config = experiments[0].config if experiments else {}
-    search.set_search_properties(options.metric, options.mode, config)
+    if not search.set_search_properties(options.metric, options.mode, config):
+        _reject_space_given_twice(search, config)
     search.add_configurations(experiments)
     if restored_state is not None:
         if restored_state.get("search_alg") is not None:

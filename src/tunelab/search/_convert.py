@@ -350,6 +350,10 @@ def check_seed(value: Any, name: str, where: str) -> int | None:
 
 
 # -- the common base -----------------------------------------------------------------------
+#: marks a file written by :meth:`LibrarySearcher.save`
+_SAVE_FORMAT = "tunelab_library_searcher_file"
+
+
 @dataclass(frozen=True)
 class _ModuleByName:
     """A module attribute of a pickled :class:`LibrarySearcher` (modules do not pickle)."""
@@ -362,8 +366,9 @@ class LibrarySearcher(Searcher):
 
     Subclasses implement :meth:`_has_space` and :meth:`_use_config` (take a tunelab space
     from ``param_space``/``config``). The search space may come either from the constructor
-    or from the experiment's config, not both: a config that still holds domains to search
-    while the searcher already has a space raises ``ValueError`` (as in Ray Tune).
+    or from the experiment's config, not both: ``set_search_properties`` returns False (and
+    keeps its own space) when the searcher already has one, and the front doors then raise
+    ``ValueError`` for a config that still holds domains to search (as in Ray Tune).
     """
 
     where = "LibrarySearcher()"
@@ -414,6 +419,59 @@ class LibrarySearcher(Searcher):
     def _has_space(self) -> bool:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    #: the attributes that hold the search space: :meth:`save` writes them next to the
+    #: state, :meth:`restore` takes them back
+    _space_attributes: tuple[str, ...] = ()
+
+    def _space_restored(self) -> None:
+        """Called after :meth:`restore` took the saved space (drop what derives from it)."""
+
+    def save(self, checkpoint_path: str) -> None:
+        """Write the searcher to the file ``checkpoint_path``, as Ray Tune's searchers do: the
+        state of :meth:`get_state` together with the metric, the mode and the search space,
+        so that a searcher built without them (``HyperOptSearch()``) continues the search
+        after :meth:`restore`. The file is a (cloud)pickle: restore only files you trust.
+
+        The per-trial state tunelab journals for resume is :meth:`get_state` alone (the
+        space comes from the run then), so saving the space here costs nothing per trial.
+        """
+        import cloudpickle
+
+        payload = {
+            _SAVE_FORMAT: 1,
+            "state": self.get_state(),
+            "metric": self.metric,
+            "mode": self.mode,
+            "space": {name: getattr(self, name) for name in self._space_attributes},
+        }
+        with open(checkpoint_path, "wb") as handle:
+            cloudpickle.dump(payload, handle)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Continue from a file :meth:`save` wrote, as Ray Tune's searchers restore: the saved
+        search space, metric and mode replace this searcher's (a saved ``None`` keeps this
+        searcher's value), then the search state is set, so ``HyperOptSearch().restore(path)``
+        suggests as the saved searcher would. A file holding only a :meth:`get_state`
+        pickle (the base class's format) sets the state alone. The file is unpickled:
+        restore only files you trust."""
+        import pickle
+
+        with open(checkpoint_path, "rb") as handle:
+            payload = pickle.load(handle)
+        if isinstance(payload, dict) and payload.get(_SAVE_FORMAT):
+            if payload.get("metric") is not None:
+                self._metric = payload["metric"]
+            if payload.get("mode") is not None:
+                self._mode = payload["mode"]
+            self._check_objective()
+            space = payload.get("space") or {}
+            if any(value is not None for value in space.values()):
+                for name, value in space.items():
+                    setattr(self, name, value)
+                self._space_restored()
+            payload = payload["state"]
+        self.set_state(payload)
+
     def _use_config(self, config: dict[str, Any]) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -421,13 +479,8 @@ class LibrarySearcher(Searcher):
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
     ) -> bool:
         if self._has_space():
-            if has_searchable(config):
-                raise ValueError(
-                    f"{self.where} already has a search space (given to its constructor), and "
-                    f"the experiment's config/param_space holds domains to search as well. "
-                    f"Give the space in one place: remove the domains from param_space, or "
-                    f"do not pass `space` to {self.where}"
-                )
+            # as Ray: False says "the space given to the constructor stays"; the front door
+            # raises when the experiment's config still holds domains to search
             super().set_search_properties(metric, mode, config, **spec)
             self._check_objective()
             return False

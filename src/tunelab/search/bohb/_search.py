@@ -31,7 +31,13 @@ from tunelab.search._convert import (
 )
 from tunelab.search._resolve import copy_tree
 from tunelab.search._searcher import pack_value, unpack_value
-from tunelab.search.bohb._configspace import from_configspace, is_configspace
+from tunelab.search.bohb._configspace import (
+    configspace_seed,
+    from_configspace,
+    is_configspace,
+    nest,
+    to_configspace,
+)
 from tunelab.search.bohb._kde import Encoder, KernelDensity
 
 __all__ = ["TuneBOHB"]
@@ -60,7 +66,9 @@ class TuneBOHB(LibrarySearcher):
     budget gets a model once both its good and its bad set hold that many results),
     ``top_n_percent`` (15), ``num_samples`` (64 candidates per suggestion),
     ``random_fraction`` (1/3 of suggestions are random), ``bandwidth_factor`` (3, widening of
-    the candidate draws), ``min_bandwidth`` (1e-3). ``seed`` makes the search reproducible;
+    the candidate draws), ``min_bandwidth`` (1e-3). ``seed`` makes the search reproducible
+    (without one, a ConfigurationSpace's own seed does: ``cs.seed(n)``, as in Ray Tune;
+    its ``"a/b"`` names become nested keys);
     ``max_concurrent`` (0 = unlimited) caps running trials (paused ones do not count).
 
     A result whose ``hyperband_info`` holds a ``budget`` (as ``HyperBandForBOHB`` adds) is an
@@ -90,7 +98,7 @@ class TuneBOHB(LibrarySearcher):
         metric, mode = resolve_reward_attr(self.where, reward_attr, metric, mode)
         super().__init__(metric=metric, mode=mode)
         self.bohb_config = self._check_config(bohb_config)
-        self.seed = check_seed(seed, "seed", self.where)
+        check_seed(seed, "seed", self.where)
         self.max_concurrent = check_max_concurrent(self.where, max_concurrent)
         self._points = check_points(points_to_evaluate, self.where)
         self._config: dict[str, Any] = {}
@@ -100,8 +108,11 @@ class TuneBOHB(LibrarySearcher):
         self._constants: dict[str, Any] = {}
         if space is not None:
             if is_configspace(space):
-                space = from_configspace(space, self.where)
-                self._constants = {k: v for k, v in space.items() if not has_searchable([v])}
+                if seed is None:  # as Ray: cs.seed(n) makes the search reproducible
+                    seed = configspace_seed(space)
+                flat = from_configspace(space, self.where)
+                self._constants = nest({k: v for k, v in flat.items() if not has_searchable([v])})
+                space = nest(flat)  # "b/x" names are nested keys, as Ray's suggestions
             if not isinstance(space, dict):
                 raise TypeError(
                     f"`space` of {self.where} must be a dict tunelab search space (tune.uniform, "
@@ -110,6 +121,7 @@ class TuneBOHB(LibrarySearcher):
             if not has_searchable(space):
                 raise ValueError(f"`space` of {self.where} holds no domain to search: {space!r}")
             self._set_space(space)
+        self.seed = check_seed(seed, "seed", self.where)
         self._rng = self._np.random.default_rng(self.seed)
         self._observations: dict[float, dict[str, tuple[list[float], float]]] = {}
         self._models: dict[float, tuple[KernelDensity, KernelDensity]] = {}
@@ -155,10 +167,22 @@ class TuneBOHB(LibrarySearcher):
         return merged
 
     # -- space ----------------------------------------------------------------------------
+    @staticmethod
+    def convert_search_space(spec: dict[str, Any]) -> Any:
+        """A tunelab search space as a ``ConfigSpace.ConfigurationSpace``, as Ray Tune's
+        method of the same name: one hyperparameter per searched domain, named by its path
+        (``"b/x"``; TuneBOHB nests such names again in its suggestions). ConfigSpace has no
+        quantization (``q`` is dropped with a logged warning) and no unbounded normal law
+        (``ValueError``); ``grid_search`` raises ``ValueError``. Needs the ConfigSpace
+        package; TuneBOHB itself takes the tunelab space directly (``space=spec``)."""
+        return to_configspace(spec, "TuneBOHB.convert_search_space()")
+
     def _set_space(self, config: dict[str, Any]) -> None:
         self._config = copy_tree(config)
         self._specs = parse_space(self._config, self.where)
         self._encoder = Encoder(self._specs)
+
+    _space_attributes = ("_config", "_specs", "_encoder", "_constants")
 
     def _has_space(self) -> bool:
         return self._encoder is not None

@@ -131,8 +131,30 @@ class HyperOptSearch(LibrarySearcher):
             return TunelabCodec(space, self._hyperopt.hp)
         return NativeCodec(space, self._hyperopt)
 
+    _space_attributes = ("_codec",)
+
+    def _space_restored(self) -> None:
+        self._domain = None
+
     def _has_space(self) -> bool:
         return self._codec is not None
+
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
+    ) -> bool:
+        """As every library searcher; and, as Ray Tune's HyperOptSearch, a searcher without a
+        space of its own that is given a config with nothing to search (only constants)
+        raises ``RuntimeError`` here, not at the first suggestion (hyperopt cannot search an
+        empty space)."""
+        if not self._has_space() and not has_searchable(config):
+            raise RuntimeError(
+                f"{self.where} has no search space: none was given to it, and the "
+                f"experiment's config/param_space holds nothing to search ({config!r}). This "
+                f"issue can also come up with HyperOpt if your search space only contains "
+                f"constant variables, which HyperOpt cannot search; in that case pass no "
+                f"searcher, or add domains to search (tune.uniform, tune.choice, ...)"
+            )
+        return super().set_search_properties(metric, mode, config, **spec)
 
     def _use_config(self, config: dict[str, Any]) -> None:
         self._codec = TunelabCodec(config, self._hyperopt.hp)

@@ -209,6 +209,8 @@ class NevergradSearch(LibrarySearcher):
             return p.Log(lower=low, upper=high)
         return p.Scalar(lower=low, upper=high)
 
+    _space_attributes = ("_names", "_specs", "_config", "_parametrization")
+
     def _has_space(self) -> bool:
         return self._optimizer is not None or self._parametrization is not None
 

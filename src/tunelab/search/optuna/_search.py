@@ -193,6 +193,8 @@ class OptunaSearch(LibrarySearcher):
             f"list of param.suggest_*() calls, got {space!r}"
         )
 
+    _space_attributes = ("_space",)
+
     def _has_space(self) -> bool:
         return self._space is not None
 
