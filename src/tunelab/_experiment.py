@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -449,9 +450,22 @@ def _legacy_function_checkpointing(
         f"function saves its checkpoints itself, with tune.checkpoint_dir(step) or "
         f"session.report(metrics, checkpoint=...)); Ray Tune 2.x raises for it",
         UserWarning,
-        stacklevel=3,
+        stacklevel=_outside_tunelab(),
     )
     return 0, False
+
+
+def _outside_tunelab() -> int:
+    """The ``stacklevel`` of the first caller outside the tunelab package, for a warning
+    issued by the function that calls this (``tune.run``, ``run_experiments`` and
+    ``Experiment`` reach it at different depths)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _takes_checkpoint_dir(trainable: Any) -> bool:

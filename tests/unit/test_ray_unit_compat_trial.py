@@ -231,7 +231,7 @@ def test_legacy_checkpoint_arguments_are_ignored_for_functions(
         exp = Experiment("exp", nan_fn, **kwargs)
     assert exp.checkpoint_config.checkpoint_frequency == 0
     assert not exp.checkpoint_config.checkpoint_at_end
-    with pytest.warns(UserWarning, match="ignored for the function trainable"):
+    with pytest.warns(UserWarning, match="ignored for the function trainable") as record:
         analysis = tune.run(
             lambda config: math.nan,
             storage_path=str(tmp_path),
@@ -240,6 +240,7 @@ def test_legacy_checkpoint_arguments_are_ignored_for_functions(
             verbose=0,
             **kwargs,
         )
+    assert record[0].filename == __file__  # the warning points at the caller's line
     assert analysis.get_best_config("score", mode="max") is None
     assert analysis.get_best_logdir("score", mode="max") is None
 
