@@ -145,6 +145,7 @@ _SUBMODULES = frozenset(
         "search",
         "server",
         "session",
+        "sklearn",
         "stopper",
         "suggest",
         "syncer",

@@ -101,8 +101,11 @@ class PortResult:
 def map_module(name: str) -> str | None:
     """The tunelab module path for the Ray module path ``name``, or ``None`` when ``name``
     is not in Ray (``"ray.tune.schedulers"`` -> ``"tunelab.schedulers"``, ``"ray"`` ->
-    ``"tunelab"``, ``"rayleigh"`` -> ``None``)."""
+    ``"tunelab"``, ``"rayleigh"`` -> ``None``). tune-sklearn's modules map to
+    ``tunelab.sklearn`` (``"tune_sklearn"`` -> ``"tunelab.sklearn"``)."""
     parts = name.split(".")
+    if parts[0] == "tune_sklearn":  # tune-sklearn's TuneSearchCV is tunelab.sklearn's
+        return ".".join(["tunelab", "sklearn", *parts[1:]])
     if parts[0] != "ray":
         return None
     rest = parts[2:] if parts[1:2] == ["tune"] else parts[1:]
@@ -205,8 +208,9 @@ class _Porter:
                 continue
             self._check_module(node.lineno, alias.name, target)
             if alias.asname is None:  # binds `ray`: tunelab reaches submodules as attributes
-                self._replace(name_tokens, "tunelab as ray")
-                self.bound["ray"] = ("tunelab", ())
+                root_target = map_module(root) or "tunelab"
+                self._replace(name_tokens, f"{root_target} as {root}")
+                self.bound[root] = (root_target, ())
             else:
                 self._replace(name_tokens, target)
                 self.bound[alias.asname] = (target, ())

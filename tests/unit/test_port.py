@@ -42,6 +42,8 @@ def ray_imports(source: str) -> list[str]:
         ("ray.tune.integration.xgboost", "tunelab.integration.xgboost"),
         ("ray.air.session", "tunelab.air.session"),
         ("ray.train", "tunelab.train"),
+        ("tune_sklearn", "tunelab.sklearn"),
+        ("tune_sklearn.tune_search", "tunelab.sklearn.tune_search"),
         ("rayleigh", None),
         ("raymond.tune", None),
         ("tunelab", None),
@@ -83,6 +85,9 @@ def test_map_module(ray: str, tunelab: str | None) -> None:
             "import tunelab as ray;import tunelab as t  # x\n",
         ),
         ("from  ray . tune  import  run\n", "from  tunelab  import  run\n"),
+        ("from tune_sklearn import TuneSearchCV\n", "from tunelab.sklearn import TuneSearchCV\n"),
+        ("import tune_sklearn\n", "import tunelab.sklearn as tune_sklearn\n"),
+        ("import tune_sklearn as ts\n", "import tunelab.sklearn as ts\n"),
     ],
 )
 def test_import_forms(before: str, after: str) -> None:
