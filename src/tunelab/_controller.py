@@ -839,6 +839,10 @@ class Controller:
                 [trial.relative(p) for p in dropped],
             )
         if announce:
+            # Ray calls both: on_trial_save (LoggerCallback.log_trial_save) and on_checkpoint
+            self._callbacks.on_trial_save(
+                iteration=self._iteration, trials=self._table.trials, trial=trial
+            )
             self._callbacks.on_checkpoint(
                 iteration=self._iteration,
                 trials=self._table.trials,

@@ -136,6 +136,43 @@ def test_a_class_save_at_the_end_is_kept(tmp_path: Path) -> None:
     assert Path(analysis.best_checkpoint.path, "it").read_text() == "3"
 
 
+def test_callbacks_hear_of_every_saved_checkpoint(tmp_path: Path) -> None:
+    """Ray calls ``on_trial_save`` (a LoggerCallback's ``log_trial_save``) and
+    ``on_checkpoint`` for each checkpoint a trial saves."""
+    heard: list[tuple[str, str, int]] = []
+
+    class Hooks(tune.Callback):
+        def on_trial_save(self, iteration: int, trials: Any, trial: Any, **info: Any) -> None:
+            heard.append(("save", trial.trial_id, trial.last_result["training_iteration"]))
+
+        def on_checkpoint(self, iteration: int, trials: Any, trial: Any, **info: Any) -> None:
+            heard.append(("checkpoint", trial.trial_id, trial.last_result["training_iteration"]))
+
+    class Saved(tune.logger.LoggerCallback):
+        def log_trial_save(self, trial: Any) -> None:
+            heard.append(("log_trial_save", trial.trial_id, 0))
+
+    def train(config: dict[str, Any]) -> None:
+        for step in range(1, 4):
+            with tune.checkpoint_dir(step=step) as directory:
+                Path(directory, "step").write_text(str(step))
+            tune.report(score=step)
+
+    analysis = tune.run(
+        train,
+        callbacks=[Hooks(), Saved()],
+        storage_path=str(tmp_path),
+        name="hooks",
+        verbose=0,
+    )
+    (trial,) = analysis.trials
+    saves = [h for h in heard if h[0] == "save"]
+    checkpoints = [h for h in heard if h[0] == "checkpoint"]
+    assert len(saves) == len(checkpoints) == 3
+    assert {h[1] for h in heard} == {trial.trial_id}
+    assert len([h for h in heard if h[0] == "log_trial_save"]) == 3
+
+
 # -- 0.x experiment keys that were validated and dropped -----------------------------------
 class _RecordingLogger(Logger):
     def on_result(self, result: dict[str, Any]) -> None:

@@ -539,11 +539,8 @@ class TrackerCallback(LoggerCallback):
     def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
         self._submit(_RESULT, str(trial.trial_id), dict(result))
 
-    def log_trial_save(self, trial: Trial) -> None:
-        checkpoint = getattr(trial, "checkpoint", None)
-        if checkpoint is not None:
-            self._queue_checkpoint(trial, checkpoint)
-
+    # A saved checkpoint reaches every callback twice, as in Ray (on_trial_save, then
+    # on_checkpoint with the checkpoint itself): trackers upload it once, from on_checkpoint.
     def on_checkpoint(
         self, iteration: int, trials: list[Trial], trial: Trial, checkpoint: Any, **info: Any
     ) -> None:
