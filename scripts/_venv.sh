@@ -13,3 +13,6 @@ fi
 EXTRAS="$1"
 if [ "$EXTRAS" = test ]; then EXTRAS="test,compat"; fi
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]"
+# HEBO itself (its dependencies come with the hebo extra of the test venv): its metadata pins
+# numpy<1.25, which a numpy-2 venv cannot satisfy, though HEBO 0.3.6 runs on numpy 2.
+if [ "$1" = test ]; then .venv/bin/python -m pip install -q --no-deps "HEBO==0.3.6"; fi
