@@ -151,7 +151,7 @@ class AxSearch(LibrarySearcher):
         experiment = self._client.experiment
         objective = experiment.optimization_config.objective
         objective = getattr(objective, "objectives", [objective])[0]
-        metric, mode = objective.metric.name, "min" if objective.minimize else "max"
+        metric, mode = _metric_names(objective)[0], "min" if objective.minimize else "max"
         for what, given, found in (("metric", self.metric, metric), ("mode", self.mode, mode)):
             if given is not None and given != found:
                 raise ValueError(
@@ -276,7 +276,9 @@ class AxSearch(LibrarySearcher):
                 client.log_trial_failure(trial_index=index)
                 return
             names = [self.metric] + [
-                c.metric.name for c in client.experiment.optimization_config.outcome_constraints
+                name
+                for constraint in client.experiment.optimization_config.outcome_constraints
+                for name in _metric_names(constraint)
             ]
             data = {}
             for name in names:
@@ -327,6 +329,15 @@ class AxSearch(LibrarySearcher):
 
     def __repr__(self) -> str:
         return f"AxSearch(metric={self.metric!r}, mode={self.mode!r})"
+
+
+def _metric_names(objective_or_constraint: Any) -> list[str]:
+    """The metric names of an Ax objective or outcome constraint (Ax 1.x: ``metric_names``;
+    earlier: ``metric.name``)."""
+    names = getattr(objective_or_constraint, "metric_names", None)
+    if names:
+        return [str(name) for name in names]
+    return [str(objective_or_constraint.metric.name)]
 
 
 def _has_experiment(client: Any) -> bool:

@@ -50,13 +50,18 @@ def _import_hebo() -> Any:
             importlib.import_module("hebo.design_space.design_space")
     except ExtraNotInstalledError as exc:
         if exc.module == "hebo":
-            exc.args = (_INSTALL,)
+            _reword(exc, _INSTALL)
         raise
     except ImportError as exc:  # a dependency of HEBO itself
         error = ExtraNotInstalledError("HEBOSearch", "hebo", getattr(exc, "name", None) or "hebo")
-        error.args = (f"{_INSTALL}; importing it failed: {exc}",)
+        _reword(error, f"{_INSTALL}; importing it failed: {exc}")
         raise error from exc
     return hebo
+
+
+def _reword(error: ImportError, message: str) -> None:
+    error.args = (message,)
+    error.msg = message  # what ImportError.__str__ shows
 
 
 class HEBOSearch(LibrarySearcher):
