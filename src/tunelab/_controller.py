@@ -44,6 +44,8 @@ __all__ = ["STOP_GRACE_S", "Controller", "ExperimentRuntime"]
 #: (``Executor.kill_trial``: a local worker process is killed), with an ``error.txt`` that
 #: says why. Read when a :class:`Controller` is created (``stop_grace_s`` overrides it).
 STOP_GRACE_S = 5.0
+#: no slow-step warnings in a run's first seconds, as Ray (start-up is slow by nature)
+SLOW_WARNINGS_QUIET_S = 60.0
 
 #: dict stop criteria that are wall-clock times, which the controller enforces itself
 _TIME_CRITERIA = ("time_total_s", "time_since_restore")
@@ -167,6 +169,9 @@ class Controller:
         # warn when one part of a step takes longer (0: never), at most once a minute each
         self._warn_slow_s = warn_slow_s
         self._slow_warned: dict[str, float] = {}
+        # as Ray, no slow-step warnings in the first minute: start-up (imports of loggers and
+        # trackers, first trials) is slow by nature and says nothing about the loop
+        self._slow_quiet_until = time.perf_counter() + SLOW_WARNINGS_QUIET_S
         # warn when trials wait and none has run for this long (0: never)
         self._warn_idle_s = warn_idle_s
         self._idle_since: float | None = None
@@ -494,10 +499,14 @@ class Controller:
     def _warn_if_slow(self, what: str, started: float) -> float:
         """Log a warning when ``what`` (begun at ``started``, a perf_counter time) took longer
         than the threshold (Ray Tune's ``TUNE_WARN_THRESHOLD_S``); at most once a minute for
-        each ``what``. Returns the time now."""
+        each ``what``, and not in the run's first minute (as Ray). Returns the time now."""
         now = time.perf_counter()
         took = now - started
-        if took > self._warn_slow_s and now - self._slow_warned.get(what, -math.inf) >= 60.0:
+        if (
+            took > self._warn_slow_s
+            and now >= self._slow_quiet_until
+            and now - self._slow_warned.get(what, -math.inf) >= 60.0
+        ):
             self._slow_warned[what] = now
             logger.warning(
                 "tunelab: %s took %.3f s in one step of the experiment loop, which may be a "
