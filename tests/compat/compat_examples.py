@@ -204,6 +204,7 @@ SKIP_CATEGORIES: dict[str, str] = {
     "Python 3.11 with the test venv's numpy 2",
     "issue-13": "needs an integration tracked in issue 13 (experiment trackers, framework "
     "callbacks, search libraries tunelab has no adapter for yet)",
+    "hosted-service": "needs a hosted service over the network and its API key",
     "heavy-framework": "needs torchvision, whose PyPI wheels do not work beside the CPU-only "
     "PyTorch the test venv installs (the pair that does is a multi-GB CUDA build); outside "
     "the issue's list of reasons, see the report",
@@ -225,7 +226,10 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "cifar10_pytorch.py": ("dataset", "CIFAR-10 through torchvision (download=True)"),
         "ddp_mnist_torch.py": ("dataset", _MNIST_TV + " via mnist_pytorch"),
-        "dragonfly_example.py": ("issue-13", "DragonflySearch (Dragonfly)"),
+        "dragonfly_example.py": (
+            "framework-version",
+            "Dragonfly (dragonfly-opt 0.1.7, 2022) calls np.math, gone in numpy 2",
+        ),
         "durable_trainable_example.py": (
             "ray-core",
             "runs offline only with --local --mock-storage, which calls Ray Core's "
@@ -243,7 +247,7 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
             "GLUE RTE data and a pretrained transformers model",
         ),
         "pbt_tune_cifar10_with_keras.py": ("dataset", "CIFAR-10 through keras (and 1 GPU)"),
-        "sigopt_example.py": ("issue-13", "SigOptSearch (SigOpt, needs an API key)"),
+        "sigopt_example.py": ("hosted-service", "SigOpt's API (SIGOPT_KEY)"),
         "tf_mnist_example.py": ("dataset", _MNIST_KERAS),
         "tune_cifar10_gluon.py": ("dataset", "CIFAR-10 through MXNet Gluon (and gluoncv)"),
         "tune_mnist_keras.py": ("dataset", _MNIST_KERAS),
@@ -256,7 +260,10 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
     "1.13.0": {
         "cifar10_pytorch.py": ("dataset", "CIFAR-10 through torchvision (download=True)"),
         "ddp_mnist_torch.py": ("dataset", _MNIST_TV + " via mnist_pytorch"),
-        "dragonfly_example.py": ("issue-13", "DragonflySearch (Dragonfly)"),
+        "dragonfly_example.py": (
+            "framework-version",
+            "Dragonfly (dragonfly-opt 0.1.7, 2022) calls np.math, gone in numpy 2",
+        ),
         "durable_trainable_example.py": (
             "ray-core",
             "runs offline only with --local --mock-storage, which calls Ray Core's "
@@ -284,9 +291,9 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
             "GLUE RTE data and a pretrained transformers model",
         ),
         "pbt_tune_cifar10_with_keras.py": ("dataset", "CIFAR-10 through keras (and 1 GPU)"),
-        "sigopt_example.py": ("issue-13", "SigOptSearch (SigOpt, needs an API key)"),
-        "sigopt_multi_objective_example.py": ("issue-13", "SigOptSearch (SigOpt)"),
-        "sigopt_prior_beliefs_example.py": ("issue-13", "SigOptSearch (SigOpt)"),
+        "sigopt_example.py": ("hosted-service", "SigOpt's API (SIGOPT_KEY)"),
+        "sigopt_multi_objective_example.py": ("hosted-service", "SigOpt's API (SIGOPT_KEY)"),
+        "sigopt_prior_beliefs_example.py": ("hosted-service", "SigOpt's API (SIGOPT_KEY)"),
         "tf_distributed_keras_example.py": ("dataset", _MNIST_KERAS),
         "tf_mnist_example.py": ("dataset", _MNIST_KERAS),
         "tune_cifar10_gluon.py": ("dataset", "CIFAR-10 through MXNet Gluon (and gluoncv)"),

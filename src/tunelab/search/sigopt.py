@@ -1,18 +1,20 @@
-"""Ray Tune's ``ray.tune.search.sigopt`` (SigOpt search adapter).
+"""Ray Tune's ``ray.tune.search.sigopt`` (0.6-2.0; 1.x's ``ray.tune.suggest.sigopt``).
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+SigOpt is a hosted service with no offline mode (see
+:data:`tunelab.search._unavailable.REASONS`). The module imports, so that a ported script
+fails on the name it uses: ``SigOptSearch`` raises
+:class:`~tunelab.search._unavailable.LibraryUnavailableError` (an ``ImportError``) that says
+why and what to use instead.
 """
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-from tunelab.integration._pending import missing
+from tunelab.search._unavailable import unavailable
 
 _NAMES = ("SigOptSearch",)
 
 
 def __getattr__(name: str) -> NoReturn:
-    missing(__name__, name, _NAMES)
+    unavailable(__name__, name, _NAMES)

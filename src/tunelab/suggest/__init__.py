@@ -4,9 +4,9 @@
 ``tunelab.search``; Ray Tune 1.x's ``ray.tune.suggest.<basic_variant|suggestion|search|
 search_generator|repeater|...>`` paths resolve to the ``tunelab.search`` package, and
 ``ray.tune.suggest.<library>`` to the adapter modules ``tunelab.search.<library>``
-(importing those does not import the libraries themselves; the adapters not built yet,
-``ax``, ``bayesopt``, ``dragonfly``, ``flaml``, ``hebo``, ``sigopt``, ``skopt`` and
-``zoopt``, raise an ``ImportError`` naming issue 13 when their searcher is used).
+(importing those does not import the libraries themselves; constructing a searcher whose
+library is missing raises an ``ImportError`` naming the extra to install; ``dragonfly`` and
+``sigopt``, whose libraries cannot run here, raise an ``ImportError`` that says why).
 
 The searcher classes are also attributes of this package, as in Ray Tune 0.6/0.7
 (``from tunelab.suggest import HyperOptSearch``); they are imported on first use.
