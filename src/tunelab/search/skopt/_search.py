@@ -50,7 +50,10 @@ class SkOptSearch(LibrarySearcher):
     infinite, failed trials and trials without the metric are not told. scikit-optimize
     minimizes: with ``mode="max"`` it is told the negated metric (the rewards too).
     ``convert_to_python`` (default True) turns numpy values of a native space into Python
-    values; suggestions from a tunelab space are always plain Python values.
+    values; suggestions from a tunelab space are always plain Python values. With trials
+    running in parallel, a point scikit-optimize proposes again (it does until the running
+    trials' results come in; Ray Tune ran it twice) is replaced by a new one from its
+    constant-liar batch (``ask(n_points, strategy="cl_min")``).
 
     Older spellings: 0.8's ``SkOptSearch(optimizer, parameter_names, ...)`` (also
     ``parameter_names=``) and its lists as ``points_to_evaluate``; ``max_concurrent``
@@ -229,13 +232,28 @@ class SkOptSearch(LibrarySearcher):
         optimizer = self._get_optimizer()
         if self._points:
             x, config = self._point(self._points.pop(0), fill=True)
-        elif isinstance(self._space, TunelabDimensions):
-            config, x = self._space.decode(optimizer.ask())
         else:
-            x = optimizer.ask()
-            config, _ = self._space.decode(x, self.convert_to_python)
+            # the optimizer is told the point it asked for (as in Ray Tune and
+            # scikit-optimize's own loop), not its rounded or clipped config values
+            x = self._ask(optimizer)
+            if isinstance(self._space, TunelabDimensions):
+                config, _ = self._space.decode(x)
+            else:
+                config, _ = self._space.decode(x, self.convert_to_python)
         self._live[trial_id] = list(x)
         return config
+
+    def _ask(self, optimizer: Any) -> list[Any]:
+        """The optimizer's next point. Asked again before the running trials' results came
+        in, scikit-optimize proposes the same point again; a new one then comes from its
+        constant-liar batch (``ask(n_points, strategy="cl_min")``, its own way to run in
+        parallel)."""
+        x = list(optimizer.ask())
+        running = [list(point) for point in self._live.values()]
+        if x in running:
+            batch = optimizer.ask(n_points=len(running) + 1, strategy="cl_min")
+            x = list(next((p for p in batch if list(p) not in running), batch[-1]))
+        return x
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
