@@ -138,7 +138,9 @@ def test_points_to_evaluate_are_the_initial_samples():
 
 
 def test_failed_trials_count_as_the_worst_and_never_stall():
-    searcher = ZOOptSearch(budget=8, dim_dict=space(), metric="loss", mode="min", random_state_seed=0)
+    searcher = ZOOptSearch(
+        budget=8, dim_dict=space(), metric="loss", mode="min", random_state_seed=0
+    )
     gen = SearchGenerator(searcher)
     gen.set_search_properties(None, None, {})
     gen.add_configurations([{"name": "t", "config": {}, "num_samples": 8}])
