@@ -15,6 +15,7 @@ event is written, never at ``import tunelab``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import math
@@ -22,8 +23,9 @@ import numbers
 import os
 import socket
 import struct
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import require, writing
@@ -54,19 +56,45 @@ def tbx_available() -> bool:
         return False
 
 
+#: what ``import tensorboardX`` imports when installed, for features this module never uses
+#: (tensorboardX's own Comet logging; torch tensors in its SummaryWriter): 1-4 s together
+_UNUSED_BY_TBX = ("comet_ml", "torch")
+
+
+@contextlib.contextmanager
+def _without_optional_libraries() -> Iterator[None]:
+    """Import tensorboardX without the optional libraries it tries to import.
+
+    While tensorboardX is imported, those of :data:`_UNUSED_BY_TBX` that are not imported yet
+    read as absent, so its first use does not stall the experiment loop; afterwards they
+    import as usual. (tensorboardX's own ``SummaryWriter``, if the driver also uses it, then
+    treats torch tensors as plain objects and has no Comet logging.)
+    """
+    blocked = [name for name in _UNUSED_BY_TBX if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 class _Protos:
     """The tensorboardX pieces this module uses, imported once on first use."""
 
     _loaded: _Protos | None = None
 
     def __init__(self) -> None:
-        require("tensorboardX", extra="tensorboard", feature=_FEATURE)
-        from tensorboardX.proto.api_pb2 import Status
-        from tensorboardX.proto.event_pb2 import Event
-        from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo
-        from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
-        from tensorboardX.record_writer import masked_crc32c
-        from tensorboardX.summary import histogram, hparams
+        with _without_optional_libraries():
+            require("tensorboardX", extra="tensorboard", feature=_FEATURE)
+            from tensorboardX.proto.api_pb2 import Status
+            from tensorboardX.proto.event_pb2 import Event
+            from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo
+            from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+            from tensorboardX.record_writer import masked_crc32c
+            from tensorboardX.summary import histogram, hparams
 
         self.Event = Event
         self.Summary = Summary
