@@ -249,3 +249,18 @@ def test_max_concurrent_counts_running_not_paused_trials():
 def test_arguments_are_validated(kwargs, error, match):
     with pytest.raises(error, match=match):
         TuneBOHB(**kwargs)
+
+
+def test_model_draws_never_land_on_a_domains_bounds() -> None:
+    """Draws near an end of [0, 1] stay inside it, with no point mass at the end: a
+    ``uniform(0, 20)`` width never comes back as exactly 0 (Ray's bohb_example divides by
+    it)."""
+    import numpy as np
+
+    from tunelab.search.bohb._kde import _truncated_normal
+
+    rng = np.random.default_rng(0)
+    means = np.array([0.0, 1.0, -0.5, 1.5] * 2500)
+    values = _truncated_normal(np, rng, means, 0.05)
+    assert ((values > 0.0) & (values < 1.0)).all()
+    assert len(np.unique(values)) == len(values)  # no mass piled up anywhere

@@ -173,11 +173,13 @@ class KernelDensity:
 
 
 def _truncated_normal(np: Any, rng: Any, mean: Any, sd: float) -> Any:
-    """Normal draws around ``mean`` restricted to [0, 1] (redrawn, then clipped)."""
-    values = rng.normal(mean, sd)
-    for _ in range(8):
-        bad = (values < 0) | (values > 1)
-        if not bad.any():
-            break
-        values = np.where(bad, rng.normal(mean, sd), values)
-    return np.clip(values, 0.0, 1.0)
+    """Normal draws around ``mean`` truncated to [0, 1], by the inverse CDF: continuous on
+    the interval, so no point mass at its ends (clipping redrawn values put one there, and
+    returned a domain's bound itself, e.g. ``uniform(0, 20)`` -> exactly 0)."""
+    from scipy.stats import truncnorm  # exact in the far tails too
+
+    values = truncnorm.rvs(
+        (0.0 - mean) / sd, (1.0 - mean) / sd, loc=mean, scale=sd, random_state=rng
+    )
+    # the ends themselves only through rounding: keep draws strictly inside
+    return np.clip(values, _EPS, 1.0 - _EPS)
