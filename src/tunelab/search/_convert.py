@@ -89,6 +89,12 @@ class ParamSpec:
             number = min(number, top)
         return number
 
+    def category_index(self, value: Any) -> int:
+        """The position of ``value`` among the categories (identity first, then ``==``;
+        ``StopIteration`` when it is none of them). The adapters that hand a library
+        category positions map values back with this."""
+        return next(i for i, c in enumerate(self.categories) if c is value or _equal(c, value))
+
     def contains(self, value: Any) -> bool:
         if self.kind == "categorical":
             return any(value is c or _equal(value, c) for c in self.categories)

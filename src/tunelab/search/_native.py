@@ -8,13 +8,14 @@ Nothing here imports numpy or a search library at module import.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "check_rewards",
     "flatten_point",
     "is_finite_number",
+    "kept_as_values",
     "nest",
     "random_state_from_json",
     "random_state_to_json",
@@ -113,3 +114,14 @@ def _numberlike(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return not isinstance(value, str | bytes)
+
+
+def kept_as_values(categories: Sequence[Any]) -> bool:
+    """Whether a library can search ``categories`` as the values themselves: unique values
+    of one plain type (``bool``, ``int``, ``float`` or ``str``). Libraries that hold choices
+    in numpy arrays would turn ``[1, 2.5]`` into floats; other categories are searched by
+    label (``"#0"``, ``"#1"``, ...) and mapped back."""
+    kinds = {type(c) for c in categories}
+    if len(kinds) != 1 or not kinds <= {bool, int, float, str}:
+        return False
+    return len(set(categories)) == len(categories)

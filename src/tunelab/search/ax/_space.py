@@ -17,13 +17,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tunelab.search._convert import ParamSpec, build_suggestion, parse_space, point_values
-from tunelab.search._native import flatten_point, nest, to_python
+from tunelab.search._native import flatten_point, kept_as_values, nest, to_python
 from tunelab.search._resolve import copy_tree
 
 __all__ = ["NativeParameters", "TunelabParameters"]
 
 _WHERE = "AxSearch()"
-_PLAIN = (bool, int, float, str)
 
 
 class TunelabParameters:
@@ -37,7 +36,7 @@ class TunelabParameters:
         self.labelled = {
             spec.name
             for spec in self.specs
-            if spec.kind == "categorical" and not _plain(spec.categories)
+            if spec.kind == "categorical" and not kept_as_values(spec.categories)
         }
         self.parameters = [self._parameter(spec) for spec in self.specs]
 
@@ -101,9 +100,7 @@ class TunelabParameters:
         for name, value in values.items():
             spec = self.by_name[name]
             if name in self.labelled:
-                index = next(
-                    i for i, c in enumerate(spec.categories) if c is value or _eq(c, value)
-                )
+                index = spec.category_index(value)
                 value = f"#{index}"
             elif _by_index(spec):
                 value = int(value) // int(spec.q or 1)
@@ -159,17 +156,3 @@ def is_parameter_list(space: Any) -> bool:
         and bool(space)
         and all(isinstance(p, Mapping) and "name" in p and "type" in p for p in space)
     )
-
-
-def _plain(categories: Sequence[Any]) -> bool:
-    kinds = {type(c) for c in categories}
-    if len(kinds) != 1 or not kinds <= set(_PLAIN):
-        return False
-    return len(set(categories)) == len(categories)
-
-
-def _eq(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False

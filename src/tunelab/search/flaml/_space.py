@@ -95,9 +95,7 @@ class TunelabFlamlSpace:
         for name, value in flat.items():
             spec = by_name[name]
             if name in self.labelled:
-                index = next(
-                    i for i, c in enumerate(spec.categories) if c is value or _eq(c, value)
-                )
+                index = spec.category_index(value)
                 value = f"#{index}"
             _set(out, spec.path, value)
         return out
@@ -117,13 +115,6 @@ def _plain(categories: list[Any]) -> bool:
         return False
     keys = [(type(c), c) for c in categories]
     return len(set(keys)) == len(keys)
-
-
-def _eq(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
 
 
 _MISSING = object()

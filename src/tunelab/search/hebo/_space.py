@@ -12,17 +12,16 @@ between a configuration and a row of HEBO's data frames.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from tunelab.search._convert import ParamSpec, build_suggestion, parse_space, point_values
-from tunelab.search._native import flatten_point, nest, to_python
+from tunelab.search._native import flatten_point, kept_as_values, nest, to_python
 from tunelab.search._resolve import copy_tree
 
 __all__ = ["NativeDesign", "TunelabDesign"]
 
 _WHERE = "HEBOSearch()"
-_PRIMITIVE = (type(None), bool, int, float, str)
 
 
 class TunelabDesign:
@@ -36,7 +35,7 @@ class TunelabDesign:
         self.labelled = {
             spec.name
             for spec in self.specs
-            if spec.kind == "categorical" and not _plain(spec.categories)
+            if spec.kind == "categorical" and not kept_as_values(spec.categories)
         }
         self.records = [self._record(spec) for spec in self.specs]
 
@@ -93,9 +92,7 @@ class TunelabDesign:
             spec = self.by_name[name]
             if spec.kind == "categorical":
                 if name in self.labelled:
-                    index = next(
-                        i for i, c in enumerate(spec.categories) if c is value or _eq(c, value)
-                    )
+                    index = spec.category_index(value)
                     value = f"#{index}"
             elif spec.kind == "int" and spec.law != "loguniform":
                 value = int(value) // int(spec.q or 1)
@@ -135,19 +132,3 @@ class NativeDesign:
                 f"the design space {self.names}"
             )
         return flat, {}
-
-
-def _plain(categories: Sequence[Any]) -> bool:
-    """Categories HEBO keeps as they are: unique values of one plain type (HEBO samples
-    them through a numpy array, which would turn ``[1, 2.5]`` into floats)."""
-    kinds = {type(c) for c in categories}
-    if len(kinds) != 1 or not kinds <= set(_PRIMITIVE[1:]):
-        return False
-    return len(set(categories)) == len(categories)
-
-
-def _eq(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False

@@ -274,9 +274,7 @@ class NevergradSearch(LibrarySearcher):
             for name, given in flat.items():
                 spec = next(s for s in self._specs if s.name == name)
                 if spec.kind == "categorical":
-                    given = next(
-                        i for i, c in enumerate(spec.categories) if c is given or _eq(c, given)
-                    )
+                    given = spec.category_index(given)
                 value[name] = given
             exact = {spec.path: flat[spec.name] for spec in self._specs if spec.name in flat}
             return value, build_suggestion(self._config, {**exact, **fixed})
@@ -452,10 +450,3 @@ def _python(value: Any) -> Any:
         return item()
     tolist = getattr(value, "tolist", None)
     return tolist() if callable(tolist) else value
-
-
-def _eq(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False

@@ -99,8 +99,7 @@ class TunelabSpace:
         params = {}
         for name, value in flat.items():
             if name in self.indexed:
-                categories = self.by_name[name].categories
-                value = next(i for i, c in enumerate(categories) if c is value or _eq(c, value))
+                value = self.by_name[name].category_index(value)
             params[name] = value
         return params, build_suggestion(self.config, fixed)
 

@@ -98,7 +98,7 @@ def _value(spec: ParamSpec, raw: Any) -> Any:
 def _encode(spec: ParamSpec, value: Any) -> Any:
     """The optimizer value of a config value (the inverse of :func:`_value`)."""
     if spec.kind == "categorical":
-        return next(i for i, c in enumerate(spec.categories) if c is value or _eq(c, value))
+        return spec.category_index(value)
     if _stepped_by_index(spec):
         return int(value) // int(spec.q or 1)
     if spec.kind == "int":
@@ -107,13 +107,6 @@ def _encode(spec: ParamSpec, value: Any) -> Any:
     if spec.q is not None and spec.law == "loguniform":
         number = min(max(number, spec.lower), spec.upper)
     return number if math.isfinite(number) else value
-
-
-def _eq(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
 
 
 class NamedDimensions:

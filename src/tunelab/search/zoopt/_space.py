@@ -91,19 +91,12 @@ def _value(spec: ParamSpec, raw: Any) -> Any:
 
 def _encode(spec: ParamSpec, value: Any) -> Any:
     if spec.kind == "categorical":
-        return next(i for i, c in enumerate(spec.categories) if c is value or _eq(c, value))
+        return spec.category_index(value)
     if _log_searched(spec):
         return math.log(float(value))
     if spec.kind == "int":
         return int(value) // int(spec.q or 1)
     return float(value)
-
-
-def _eq(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
 
 
 class NativeDims:
