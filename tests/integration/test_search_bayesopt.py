@@ -232,14 +232,23 @@ def test_resumed_experiment_continues_the_same_search(tmp_path):
         "name": "resumable",
         "verbose": 0,
     }
+    # With two trials running, the model is asked again before a result arrives and proposes
+    # the same point: by default that counts toward patience=5 (as in Ray) and can end the
+    # search early, depending on timing; this test is about resuming, so it waits instead.
+    searcher_args: dict[str, Any] = {
+        "random_state": 2,
+        "random_search_steps": 3,
+        "skip_duplicate": False,
+        "patience": 50,
+    }
     first = tune.run(
         quadratic,
-        search_alg=BayesOptSearch(random_state=2, random_search_steps=3),
+        search_alg=BayesOptSearch(**searcher_args),
         num_samples=5,
         **kwargs,
     )
     assert len(first.trials) == 5
-    searcher = BayesOptSearch(random_state=2, random_search_steps=3)
+    searcher = BayesOptSearch(**searcher_args)
     second = tune.run(quadratic, search_alg=searcher, num_samples=8, resume=True, **kwargs)
     assert len(second.trials) == 8
     assert [t.config for t in second.trials[:5]] == [t.config for t in first.trials]

@@ -212,7 +212,9 @@ def test_pbt_copies_fold_models_between_candidates():
         # the four candidates at once on two CPUs, so that PBT compares a population
         search.fit(X, y, tune_params={"resources_per_trial": {"cpu": 0.5}})
     assert list(search.cv_results_["training_iteration"]) == [8, 8, 8, 8]
-    assert search.best_score_ > 0.85
+    # PBT's resampling is not seeded: the best candidate scores 0.84-0.86 here (the grid
+    # without PBT: 0.78-0.86); a fold model lost in the copy would score near chance (0.1)
+    assert search.best_score_ > 0.8
     # PBT replaced the worst candidates' parameters (and fold models) by the best ones'
     assert [p["alpha"] for p in search.cv_results_["params"]] != alphas
 
