@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from callback_helpers import read_results
 
 import tunelab as tune
 from tunelab import Checkpoint
@@ -176,11 +177,6 @@ FRAMEWORKS = [
 ]
 
 
-def rows(trial_dir: str) -> list[dict[str, Any]]:
-    with open(os.path.join(trial_dir, "result.json")) as fh:
-        return [json.loads(line) for line in fh]
-
-
 def checkpoint_numbers(trial_dir: str) -> list[int]:
     return sorted(
         int(name.split("_")[1])
@@ -287,7 +283,7 @@ def case_run(request, tmp_path_factory):
 def test_metrics_renamed_by_a_dict_reported_every_round(case_run):
     fw, trials = case_run
     reference = fw.reference_log(ROUNDS)
-    lines = rows(trials["rename"].local_path)
+    lines = read_results(trials["rename"].local_path)
     for i in range(ROUNDS):
         assert lines[i]["training_iteration"] == i + 1
         assert lines[i]["loss"] == pytest.approx(reference[fw.logloss][i], rel=1e-9)
@@ -305,10 +301,10 @@ def test_metrics_renamed_by_a_dict_reported_every_round(case_run):
 def test_metrics_as_a_list_or_none(case_run):
     fw, trials = case_run
     reference = fw.reference_log(ROUNDS)
-    listed = rows(trials["list"].local_path)
+    listed = read_results(trials["list"].local_path)
     assert [r[fw.logloss] for r in listed] == pytest.approx(reference[fw.logloss], rel=1e-9)
     assert all(fw.error not in r for r in listed)
-    everything = rows(trials["all"].local_path)
+    everything = read_results(trials["all"].local_path)
     assert len(everything) == ROUNDS
     for name in (fw.logloss, fw.error):
         assert [r[name] for r in everything] == pytest.approx(reference[name], rel=1e-9)
@@ -341,13 +337,13 @@ def test_checkpoints_every_frequency_rounds_and_at_the_end(case_run):
 def test_no_checkpoints_with_frequency_0_and_no_checkpoint_at_end(case_run):
     _, trials = case_run
     assert checkpoint_numbers(trials["no_checkpoints"].local_path) == []
-    assert len(rows(trials["no_checkpoints"].local_path)) == ROUNDS
+    assert len(read_results(trials["no_checkpoints"].local_path)) == ROUNDS
 
 
 def test_ray_train_report_callback_checkpoints_only_at_the_end(case_run):
     fw, trials = case_run
     trial_dir = trials["train_defaults"].local_path
-    lines = rows(trial_dir)
+    lines = read_results(trial_dir)
     end = ROUNDS + 1 if fw.name == "xgboost" else ROUNDS
     assert len(lines) == end
     assert checkpoint_numbers(trial_dir) == [end]
@@ -363,7 +359,7 @@ def test_ray_train_report_callback_checkpoints_only_at_the_end(case_run):
 def test_ray1_positional_arguments_and_postprocessing(case_run):
     fw, trials = case_run
     trial_dir = trials["ray1_positional"].local_path
-    lines = rows(trial_dir)
+    lines = read_results(trial_dir)
     assert all(r["postprocessed"] is True for r in lines)
     assert [r[fw.logloss] for r in lines[:ROUNDS]] == pytest.approx(
         fw.reference_log(ROUNDS)[fw.logloss], rel=1e-9
@@ -381,7 +377,7 @@ def test_cross_validation_reports_fold_aggregates_without_checkpoints(case_run):
     if "cv" not in trials:
         pytest.skip("LightGBM 3's lgb.cv fails under numpy 2 (np.array(list, copy=False))")
     trial_dir = trials["cv"].local_path
-    lines = rows(trial_dir)
+    lines = read_results(trial_dir)
     assert len(lines) == ROUNDS
     assert checkpoint_numbers(trial_dir) == []
     if fw.name == "xgboost":
@@ -403,7 +399,7 @@ def test_xgboost_old_style_callback_call(case_run):
     if fw.name != "xgboost":
         pytest.skip("XGBoost < 1.3's callback(env) protocol")
     trial_dir = trials["old_style"].local_path
-    lines = rows(trial_dir)
+    lines = read_results(trial_dir)
     assert len(lines) == ROUNDS  # env.end_iteration tells the last round: no extra result
     assert [r["loss"] for r in lines] == pytest.approx(
         fw.reference_log(ROUNDS)[fw.logloss], rel=1e-6
@@ -453,8 +449,8 @@ def test_asha_stops_a_poor_trial_early(name, tmp_path):
     assert grid.num_errors == 0
     by_lr = {r.config["lr"]: r for r in grid}
     good, poor = by_lr[0.5], by_lr[1e-4]
-    assert [r["training_iteration"] for r in rows(good.path)] == list(range(1, 11))
-    assert [r["training_iteration"] for r in rows(poor.path)] == [1]  # stopped at rung 1
+    assert [r["training_iteration"] for r in read_results(good.path)] == list(range(1, 11))
+    assert [r["training_iteration"] for r in read_results(poor.path)] == [1]  # stopped at rung 1
     assert poor.checkpoint is None  # stopped before its first checkpoint (round 5)
     booster = fw.integration.TuneReportCheckpointCallback.get_model(good.checkpoint)
     assert fw.rounds(booster) == 10
@@ -497,7 +493,7 @@ def test_pbt_exploit_restores_the_donor_booster_and_training_continues(name, tmp
     (target,) = [t for t in trials if t.experiment_tag.split("@")[0] == target_tag]
     assert donor_tag != target_tag
     assert donor_config["lr"] == 0.5 and donor_iteration == 3
-    target_lines = rows(target.local_path)
+    target_lines = read_results(target.local_path)
     first_after = next(r for r in target_lines if "@perturbed" in r["experiment_tag"])
     assert first_after["training_iteration"] == donor_iteration + 1
     # the donor's booster after 3 rounds, trained one more round with the explored lr
@@ -506,7 +502,7 @@ def test_pbt_exploit_restores_the_donor_booster_and_training_continues(name, tmp
     assert first_after["loss"] == pytest.approx(expected, rel=1e-6)
     # every trial ran to 9 rounds, its last booster holds them all
     for trial in trials:
-        assert rows(trial.local_path)[-1]["training_iteration"] == 9
+        assert read_results(trial.local_path)[-1]["training_iteration"] == 9
         booster = fw.integration.TuneReportCheckpointCallback.get_model(trial.checkpoint)
         assert fw.rounds(booster) == 9
 

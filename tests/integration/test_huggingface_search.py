@@ -7,12 +7,17 @@ checkpoint)."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import warnings
 from typing import Any
 
 import pytest
+from callback_helpers import (
+    assert_asha_stopped_the_two_that_cannot_learn,
+    assert_taker_continued_from_the_donor,
+    pbt_donor_and_taker,
+    read_results,
+)
 
 if importlib.util.find_spec("transformers") is None or importlib.util.find_spec("torch") is None:
     pytest.skip(
@@ -86,11 +91,6 @@ def make_trainer(output_dir: str, **args: Any) -> Trainer:
             train_dataset=Tokens(64, 0),
             eval_dataset=Tokens(32, 1),
         )
-
-
-def read_results(trial_dir: str) -> list[dict]:
-    with open(os.path.join(trial_dir, "result.json")) as fh:
-        return [json.loads(line) for line in fh]
 
 
 def test_arguments_are_checked_before_any_trial(tmp_path) -> None:
@@ -172,11 +172,9 @@ def test_asha_stops_trials_that_do_not_learn_from_per_epoch_evaluations(tmp_path
         verbose=0,
     )
     trials = best.run_summary.trials
-    iterations = sorted(
+    assert_asha_stopped_the_two_that_cannot_learn(
         (t.config["learning_rate"], t.last_result["training_iteration"]) for t in trials
     )
-    assert iterations[:2] == [(0.0, 1), (0.0, 1)]
-    assert all(it > 1 for _, it in iterations[2:])
     assert best.hyperparameters == {"learning_rate": 1e-2}
     for trial in trials:
         lines = read_results(trial.path)
@@ -217,16 +215,14 @@ def test_pbt_resumes_the_trainer_from_the_exploited_checkpoint(tmp_path) -> None
         verbose=0,
     )
     results = [read_results(t.path) for t in best.run_summary.trials]
-    donor = next(lines for lines in results if lines[0]["config"]["learning_rate"] == 1e-2)
-    taker = next(lines for lines in results if lines[0]["config"]["learning_rate"] == 0.0)
-    for lines in results:  # epochs 1..3 reported once each, across restarts
-        assert [r["training_iteration"] for r in lines] == [1, 2, 3]
+    # epochs 1..3 reported once each, across restarts
+    donor, taker = pbt_donor_and_taker(results, key="learning_rate", donor_lr=1e-2, iterations=3)
+    for lines in results:
         assert [r["epoch"] for r in lines] == [1.0, 2.0, 3.0]
     # the trial that could not learn continued from the other's epoch-1 checkpoint
-    assert taker[1]["config"]["learning_rate"] in (5e-3, 1e-2)
     assert taker[0]["objective"] > donor[0]["objective"]
-    assert abs(taker[1]["objective"] - donor[0]["objective"]) < abs(
-        taker[1]["objective"] - taker[0]["objective"]
+    assert_taker_continued_from_the_donor(
+        donor, taker, at=1, key="learning_rate", mutations=(5e-3, 1e-2), metric="objective"
     )
 
 

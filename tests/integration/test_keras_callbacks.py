@@ -12,6 +12,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from callback_helpers import (
+    assert_asha_stopped_the_two_that_cannot_learn,
+    assert_taker_continued_from_the_donor,
+    pbt_donor_and_taker,
+    read_results,
+    run_asha,
+    run_pbt,
+)
 
 if importlib.util.find_spec("keras") is None or importlib.util.find_spec("torch") is None:
     pytest.skip(
@@ -26,7 +34,6 @@ from tunelab.integration.keras import (
     TuneReportCheckpointCallback,
     TuneReporterCallback,
 )
-from tunelab.schedulers import ASHAScheduler, PopulationBasedTraining
 
 # imported after tunelab.integration.keras, which chose Keras's backend
 keras = importlib.import_module("keras")
@@ -56,11 +63,6 @@ def build(lr: float) -> Any:
         metrics=["accuracy"],
     )
     return model
-
-
-def read_results(trial_dir: str) -> list[dict]:
-    with open(os.path.join(trial_dir, "result.json")) as fh:
-        return [json.loads(line) for line in fh]
 
 
 # -- validation, in this process -------------------------------------------------------------
@@ -258,47 +260,21 @@ def train_epochs(config: dict) -> None:
 def test_asha_stops_the_trials_that_do_not_learn(tmp_path) -> None:
     # the two good trials run first (2 at a time) and fill rung 1; the two that cannot
     # learn (lr 0) arrive there with a worse loss and are stopped after one epoch
-    grid = tune.Tuner(
-        train_epochs,
-        param_space={"lr": tune.grid_search([0.5, 0.5, 0.0, 0.0])},
-        tune_config=tune.TuneConfig(
-            metric="loss",
-            mode="min",
-            scheduler=ASHAScheduler(max_t=4, grace_period=1, reduction_factor=2),
-            max_concurrent_trials=2,
-        ),
-        run_config=tune.RunConfig(name="asha", storage_path=str(tmp_path), verbose=0),
-    ).fit()
-    assert grid.num_errors == 0, [r.error for r in grid if r.error]
-    iterations = sorted((r.config["lr"], r.metrics["training_iteration"]) for r in grid)
-    assert iterations[:2] == [(0.0, 1), (0.0, 1)]
-    assert all(it > 1 for lr, it in iterations[2:])
+    grid = run_asha(train_epochs, [0.5, 0.5, 0.0, 0.0], str(tmp_path))
+    assert_asha_stopped_the_two_that_cannot_learn(
+        (r.config["lr"], r.metrics["training_iteration"]) for r in grid
+    )
 
 
 @pytest.mark.timeout(600)
 def test_pbt_exploits_a_checkpoint_and_training_continues_from_it(tmp_path) -> None:
-    pbt = PopulationBasedTraining(
-        time_attr="training_iteration",
-        perturbation_interval=2,
-        hyperparam_mutations={"lr": [0.2, 0.5]},
-        synch=True,
-        seed=0,
-    )
-    grid = tune.Tuner(
-        train_epochs,
-        param_space={"lr": tune.grid_search([0.0, 0.5])},
-        tune_config=tune.TuneConfig(metric="loss", mode="min", scheduler=pbt),
-        run_config=tune.RunConfig(name="pbt", storage_path=str(tmp_path), verbose=0),
-    ).fit()
-    assert grid.num_errors == 0, [r.error for r in grid if r.error]
-    results = {os.path.basename(r.path): read_results(r.path) for r in grid}
-    donor = next(lines for lines in results.values() if lines[0]["config"]["lr"] == 0.5)
-    taker = next(lines for lines in results.values() if lines[0]["config"]["lr"] == 0.0)
+    mutations = [0.2, 0.5]
+    results = run_pbt(train_epochs, [0.0, 0.5], mutations, str(tmp_path))
     # every trial reports epochs 1..4 once, though each was restarted from a checkpoint
-    for lines in results.values():
-        assert [r["training_iteration"] for r in lines] == [1, 2, 3, 4]
+    donor, taker = pbt_donor_and_taker(results, key="lr", donor_lr=0.5, iterations=4)
     # the trial that could not learn took the other's epoch-2 model and learned from there:
     # its epoch-3 loss is near the donor's, far below its own before
-    assert taker[2]["config"]["lr"] in (0.2, 0.5)
     assert taker[1]["loss"] > donor[1]["loss"] + 0.05
-    assert abs(taker[2]["loss"] - donor[1]["loss"]) < abs(taker[2]["loss"] - taker[1]["loss"])
+    assert_taker_continued_from_the_donor(
+        donor, taker, at=2, key="lr", mutations=mutations, metric="loss"
+    )

@@ -6,12 +6,19 @@ ASHA stopping and PBT exploiting."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import warnings
 from typing import Any
 
 import pytest
+from callback_helpers import (
+    assert_asha_stopped_the_two_that_cannot_learn,
+    assert_taker_continued_from_the_donor,
+    pbt_donor_and_taker,
+    read_results,
+    run_asha,
+    run_pbt,
+)
 
 if importlib.util.find_spec("lightning") is None or importlib.util.find_spec("torch") is None:
     pytest.skip(
@@ -25,15 +32,9 @@ from tunelab.integration.pytorch_lightning import (
     TuneReportCallback,
     TuneReportCheckpointCallback,
 )
-from tunelab.schedulers import ASHAScheduler, PopulationBasedTraining
 from tunelab.train.lightning import RayTrainReportCallback
 
 BATCH = 16
-
-
-def read_results(trial_dir: str) -> list[dict]:
-    with open(os.path.join(trial_dir, "result.json")) as fh:
-        return [json.loads(line) for line in fh]
 
 
 def module_class(pl: Any) -> Any:
@@ -230,46 +231,20 @@ def train_epochs(config: dict) -> None:
 
 @pytest.mark.timeout(600)
 def test_asha_stops_the_trials_that_do_not_learn(tmp_path) -> None:
-    grid = tune.Tuner(
-        train_epochs,
-        param_space={"lr": tune.grid_search([0.05, 0.05, 0.0, 0.0])},
-        tune_config=tune.TuneConfig(
-            metric="loss",
-            mode="min",
-            scheduler=ASHAScheduler(max_t=4, grace_period=1, reduction_factor=2),
-            max_concurrent_trials=2,
-        ),
-        run_config=tune.RunConfig(name="asha", storage_path=str(tmp_path), verbose=0),
-    ).fit()
-    assert grid.num_errors == 0, [r.error for r in grid if r.error]
-    iterations = sorted((r.config["lr"], r.metrics["training_iteration"]) for r in grid)
-    assert iterations[:2] == [(0.0, 1), (0.0, 1)]
-    assert all(it > 1 for _, it in iterations[2:])
+    grid = run_asha(train_epochs, [0.05, 0.05, 0.0, 0.0], str(tmp_path))
+    assert_asha_stopped_the_two_that_cannot_learn(
+        (r.config["lr"], r.metrics["training_iteration"]) for r in grid
+    )
 
 
 @pytest.mark.timeout(600)
 def test_pbt_exploits_a_checkpoint_and_training_resumes_from_it(tmp_path) -> None:
-    pbt = PopulationBasedTraining(
-        time_attr="training_iteration",
-        perturbation_interval=2,
-        hyperparam_mutations={"lr": [0.02, 0.05]},
-        synch=True,
-        seed=0,
-    )
-    grid = tune.Tuner(
-        train_epochs,
-        param_space={"lr": tune.grid_search([0.0, 0.05])},
-        tune_config=tune.TuneConfig(metric="loss", mode="min", scheduler=pbt),
-        run_config=tune.RunConfig(name="pbt", storage_path=str(tmp_path), verbose=0),
-    ).fit()
-    assert grid.num_errors == 0, [r.error for r in grid if r.error]
-    results = [read_results(r.path) for r in grid]
-    donor = next(lines for lines in results if lines[0]["config"]["lr"] == 0.05)
-    taker = next(lines for lines in results if lines[0]["config"]["lr"] == 0.0)
+    mutations = [0.02, 0.05]
+    results = run_pbt(train_epochs, [0.0, 0.05], mutations, str(tmp_path))
     # each trial reports epochs 1..4 once, though both were restarted from a checkpoint
-    for lines in results:
-        assert [r["training_iteration"] for r in lines] == [1, 2, 3, 4]
+    donor, taker = pbt_donor_and_taker(results, key="lr", donor_lr=0.05, iterations=4)
     # the trial that could not learn resumed from the other's epoch-2 checkpoint
-    assert taker[2]["config"]["lr"] in (0.02, 0.05)
     assert taker[1]["loss"] > donor[1]["loss"] * 1.5
-    assert abs(taker[2]["loss"] - donor[1]["loss"]) < abs(taker[2]["loss"] - taker[1]["loss"])
+    assert_taker_continued_from_the_donor(
+        donor, taker, at=2, key="lr", mutations=mutations, metric="loss"
+    )

@@ -4,8 +4,9 @@ checkpoint, how a checkpoint holds the booster, and how a booster is loaded back
 The framework modules (:mod:`tunelab.integration.xgboost`, :mod:`tunelab.integration.lightgbm`)
 turn the framework's evaluation results into one flat dict per boosting round (``"<eval
 name>-<metric>"`` -> value, e.g. ``"eval-logloss"``) and hand it to a :class:`RoundReporter`,
-with the booster and whether the round is the last one. This module imports neither
-framework.
+with the booster and whether the round is the last one. Their callback classes build that
+reporter through the bases here (:class:`ReportCallback`, :class:`CheckpointCallback`), from
+the :class:`Framework` their ``TuneCallback`` names. This module imports neither framework.
 
 A checkpoint is a directory holding the booster as saved by its own ``save_model`` under the
 callback's ``filename``; the name is also kept in the checkpoint's metadata, so that
@@ -16,12 +17,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from tunelab import _session
 from tunelab._checkpoint import Checkpoint, make_temp_checkpoint_dir
 
-__all__ = ["MODEL_FILE_KEY", "Metrics", "RoundReporter", "load_booster", "ray_train_only"]
+__all__ = [
+    "MODEL_FILE_KEY",
+    "CheckpointCallback",
+    "Framework",
+    "FrameworkCallback",
+    "Metrics",
+    "ReportCallback",
+    "RoundReporter",
+    "load_booster",
+    "ray_train_only",
+]
 
 #: The checkpoint metadata key that names the booster's file inside the checkpoint.
 MODEL_FILE_KEY = "gbdt_model_file"
@@ -202,6 +214,72 @@ class RoundReporter:
         checkpoint = Checkpoint.from_directory(directory)
         checkpoint.set_metadata({MODEL_FILE_KEY: self.filename})
         _session.report(report, checkpoint=checkpoint)
+
+
+@dataclass(frozen=True)
+class Framework:
+    """What the callbacks take from their framework's module: its ``name`` (in error
+    messages), ``save(booster, path)``, and ``is_booster(model)``, false for the fold
+    containers of ``xgb.cv`` / ``lgb.cv``, which are never checkpointed."""
+
+    name: str
+    save: Callable[[Any, str], None]
+    is_booster: Callable[[Any], bool]
+
+
+class FrameworkCallback:
+    """Base of a framework module's ``TuneCallback``, which sets ``_framework``: the
+    :class:`RoundReporter` its rounds are handed to is ``_reporter``."""
+
+    _framework: ClassVar[Framework]
+    _reporter: RoundReporter
+
+
+class ReportCallback(FrameworkCallback):
+    """The constructor of a framework module's ``TuneReportCallback`` (reports only); that
+    class derives from this one and from the module's ``TuneCallback``."""
+
+    def __init__(
+        self,
+        metrics: Metrics = None,
+        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self._reporter = RoundReporter(
+            framework=self._framework.name,
+            metrics=metrics,
+            results_postprocessing_fn=results_postprocessing_fn,
+        )
+
+
+class CheckpointCallback(FrameworkCallback):
+    """What a framework module's ``TuneReportCheckpointCallback`` builds its reporter with
+    (saving the booster with the framework's ``save``); that class derives from this one and
+    from the module's ``TuneCallback``, and declares its own signature, since the default
+    ``filename`` is the framework's :attr:`CHECKPOINT_NAME`."""
+
+    CHECKPOINT_NAME: ClassVar[str]
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        filename: str,
+        frequency: int,
+        checkpoint_at_end: bool,
+        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    ) -> None:
+        super().__init__()
+        self._reporter = RoundReporter(
+            framework=self._framework.name,
+            metrics=metrics,
+            results_postprocessing_fn=results_postprocessing_fn,
+            frequency=frequency,
+            checkpoint_at_end=checkpoint_at_end,
+            filename=filename,
+            default_filename=self.CHECKPOINT_NAME,
+            save=self._framework.save,
+            is_booster=self._framework.is_booster,
+        )
 
 
 def load_booster(

@@ -42,7 +42,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tunelab._errors import ExtraNotInstalledError
-from tunelab.integration._gbdt import Metrics, RoundReporter, load_booster
+from tunelab.integration._gbdt import (
+    CheckpointCallback,
+    Framework,
+    FrameworkCallback,
+    Metrics,
+    ReportCallback,
+    load_booster,
+)
 
 try:
     import lightgbm
@@ -51,7 +58,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 __all__ = ["TuneCallback", "TuneReportCallback", "TuneReportCheckpointCallback"]
 
-_FRAMEWORK = "LightGBM"
 _CHECKPOINT_NAME = "model.txt"
 
 
@@ -82,11 +88,11 @@ def _load(path: str) -> Any:
     return lightgbm.Booster(model_file=path)
 
 
-class TuneCallback:
+class TuneCallback(FrameworkCallback):
     """Base class of tunelab's LightGBM callbacks: ``callback(env)`` after every boosting
     round, ``env`` being LightGBM's ``CallbackEnv``."""
 
-    _reporter: RoundReporter
+    _framework = Framework("LightGBM", save=_save, is_booster=_is_booster)
 
     def __init__(self) -> None:
         # An instance attribute: LightGBM gives every callback without one a position-based
@@ -102,7 +108,7 @@ class TuneCallback:
         )
 
 
-class TuneReportCallback(TuneCallback):
+class TuneReportCallback(ReportCallback, TuneCallback):
     """Reports LightGBM's evaluation results after every boosting round.
 
     ``metrics``: None reports them all (``"eval-binary_logloss"``...), a name or list of
@@ -110,20 +116,8 @@ class TuneReportCallback(TuneCallback):
     ``results_postprocessing_fn(dict) -> dict`` changes the dict before it is reported.
     """
 
-    def __init__(
-        self,
-        metrics: Metrics = None,
-        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> None:
-        super().__init__()
-        self._reporter = RoundReporter(
-            framework=_FRAMEWORK,
-            metrics=metrics,
-            results_postprocessing_fn=results_postprocessing_fn,
-        )
 
-
-class TuneReportCheckpointCallback(TuneCallback):
+class TuneReportCheckpointCallback(CheckpointCallback, TuneCallback):
     """Reports LightGBM's evaluation results after every boosting round and checkpoints the
     booster (see the module docstring for the defaults across Ray generations).
 
@@ -144,18 +138,7 @@ class TuneReportCheckpointCallback(TuneCallback):
         checkpoint_at_end: bool = True,
         results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        super().__init__()
-        self._reporter = RoundReporter(
-            framework=_FRAMEWORK,
-            metrics=metrics,
-            results_postprocessing_fn=results_postprocessing_fn,
-            frequency=frequency,
-            checkpoint_at_end=checkpoint_at_end,
-            filename=filename,
-            default_filename=self.CHECKPOINT_NAME,
-            save=_save,
-            is_booster=_is_booster,
-        )
+        super().__init__(metrics, filename, frequency, checkpoint_at_end, results_postprocessing_fn)
 
     @classmethod
     def get_model(cls, checkpoint: Any, filename: str | None = None) -> Any:

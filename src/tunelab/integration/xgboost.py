@@ -41,7 +41,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tunelab._errors import ExtraNotInstalledError
-from tunelab.integration._gbdt import Metrics, RoundReporter, load_booster
+from tunelab.integration._gbdt import (
+    CheckpointCallback,
+    Framework,
+    FrameworkCallback,
+    Metrics,
+    ReportCallback,
+    load_booster,
+)
 
 try:
     import xgboost
@@ -51,7 +58,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 __all__ = ["TuneCallback", "TuneReportCallback", "TuneReportCheckpointCallback"]
 
-_FRAMEWORK = "XGBoost"
 _CHECKPOINT_NAME = "model.ubj"
 
 
@@ -83,11 +89,11 @@ def _load(path: str) -> xgboost.Booster:
     return booster
 
 
-class TuneCallback(TrainingCallback):
+class TuneCallback(TrainingCallback, FrameworkCallback):
     """Base class of tunelab's XGBoost callbacks: an XGBoost ``TrainingCallback`` that also
     answers the call of XGBoost < 1.3's old-style callbacks (``callback(env)``)."""
 
-    _reporter: RoundReporter
+    _framework = Framework("XGBoost", save=_save, is_booster=_is_booster)
 
     def __call__(self, env: Any) -> None:
         """XGBoost < 1.3: ``env`` has ``model``, ``iteration``, ``end_iteration`` and
@@ -112,7 +118,7 @@ class TuneCallback(TrainingCallback):
         return False
 
 
-class TuneReportCallback(TuneCallback):
+class TuneReportCallback(ReportCallback, TuneCallback):
     """Reports XGBoost's evaluation results after every boosting round.
 
     ``metrics``: None reports them all (``"eval-logloss"``...), a name or list of names
@@ -121,20 +127,8 @@ class TuneReportCallback(TuneCallback):
     (e.g. averages the ``(mean, std)`` pairs of ``xgb.cv``).
     """
 
-    def __init__(
-        self,
-        metrics: Metrics = None,
-        results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> None:
-        super().__init__()
-        self._reporter = RoundReporter(
-            framework=_FRAMEWORK,
-            metrics=metrics,
-            results_postprocessing_fn=results_postprocessing_fn,
-        )
 
-
-class TuneReportCheckpointCallback(TuneCallback):
+class TuneReportCheckpointCallback(CheckpointCallback, TuneCallback):
     """Reports XGBoost's evaluation results after every boosting round and checkpoints the
     booster (see the module docstring for the defaults across Ray generations).
 
@@ -156,18 +150,7 @@ class TuneReportCheckpointCallback(TuneCallback):
         checkpoint_at_end: bool = True,
         results_postprocessing_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        super().__init__()
-        self._reporter = RoundReporter(
-            framework=_FRAMEWORK,
-            metrics=metrics,
-            results_postprocessing_fn=results_postprocessing_fn,
-            frequency=frequency,
-            checkpoint_at_end=checkpoint_at_end,
-            filename=filename,
-            default_filename=self.CHECKPOINT_NAME,
-            save=_save,
-            is_booster=_is_booster,
-        )
+        super().__init__(metrics, filename, frequency, checkpoint_at_end, results_postprocessing_fn)
 
     def after_training(self, model: Any) -> Any:
         """With ``checkpoint_at_end``: checkpoint the final booster (see the class)."""
