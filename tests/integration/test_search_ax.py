@@ -6,16 +6,23 @@ BoTorch's model fits are slow on two cores: the budgets here are small."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import warnings
 from typing import Any
 
 import pytest
+from _searcher_checks import (
+    check_every_kind,
+    drive,
+    every_kind_space,
+    learn_quadratic,
+    round_trip,
+    space,
+)
 
 import tunelab as tune
-from tunelab.search import Searcher, SearchGenerator, create_searcher
+from tunelab.search import SearchGenerator, create_searcher
 from tunelab.testing.searcher_conformance import check_searcher
 
 with warnings.catch_warnings():  # torch.jit deprecations inside BoTorch's modules
@@ -40,25 +47,6 @@ def _quiet_ax():
     ax_logger.setLevel(level)
 
 
-def quadratic(config: dict[str, Any]) -> None:
-    tune.report({"loss": (config["x"] - 1) ** 2 + (config["y"] + 2) ** 2})
-
-
-def space() -> dict[str, Any]:
-    return {"x": tune.uniform(-5, 5), "y": tune.uniform(-5, 5), "tag": "fixed"}
-
-
-def drive(searcher: Searcher, config: dict[str, Any], num: int, objective: Any) -> list[Any]:
-    gen = SearchGenerator(searcher)
-    gen.set_search_properties("loss", "min", config)
-    gen.add_configurations([{"name": "t", "config": config, "num_samples": num}])
-    configs = []
-    while (trial := gen.next_trial()) is not None:
-        configs.append(trial.config)
-        gen.on_trial_complete(trial.trial_id, {"loss": objective(trial.config)})
-    return configs
-
-
 @pytest.mark.parametrize("mode", ["min", "max"])
 def test_conforms_on_the_default_space(mode):
     # the default space's 5 parameters: Ax's first 10 trials are Sobol points
@@ -78,19 +66,7 @@ def test_conforms_into_botorchs_phase_and_restores_its_model():
 
 @pytest.mark.timeout(300)
 def test_learns_in_a_real_experiment(tmp_path):
-    analysis = tune.run(
-        quadratic,
-        config=space(),
-        search_alg=AxSearch(random_seed=1),
-        metric="loss",
-        mode="min",
-        num_samples=9,
-        storage_path=str(tmp_path),
-        verbose=0,
-    )
-    assert len(analysis.trials) == 9
-    assert all(t.status == "TERMINATED" and t.config["tag"] == "fixed" for t in analysis.trials)
-    losses = [t.last_result["loss"] for t in analysis.trials]
+    losses = learn_quadratic(AxSearch(random_seed=1), tmp_path, num_samples=9)
     assert min(losses[5:]) < min(losses[:5])  # BoTorch after 5 Sobol points
 
 
@@ -124,18 +100,10 @@ def test_ax_parameters_with_constraints_nested_names_and_points():
 
 
 def test_tunelab_domains_of_every_kind():
-    config = {
-        "lr": tune.loguniform(1e-5, 1e-1),
-        "units": tune.lograndint(8, 512),
-        "width": tune.qrandint(16, 128, 16),
-        "act": tune.choice([None, {"name": "relu"}, "tanh"]),
-        "drop": tune.quniform(0.0, 0.5, 0.1),
-    }
-    configs = drive(AxSearch(random_seed=3), config, 6, lambda c: c["lr"] + c["width"] / 100)
-    for c in configs:
-        assert 1e-5 <= c["lr"] < 1e-1 and 8 <= c["units"] <= 512
-        assert c["width"] % 16 == 0 and 16 <= c["width"] <= 128
-        assert c["act"] in (None, {"name": "relu"}, "tanh") and round(c["drop"], 1) == c["drop"]
+    configs = drive(
+        AxSearch(random_seed=3), every_kind_space(), 6, lambda c: c["lr"] + c["width"] / 100
+    )
+    check_every_kind(configs)
 
 
 def test_an_ax_client_with_its_experiment_in_ray_0_8_spelling(tmp_path):
@@ -180,21 +148,7 @@ def test_failed_nan_and_metric_less_trials():
 
 
 def test_state_round_trip_suggests_what_the_original_would():
-    def fresh() -> tuple[AxSearch, SearchGenerator]:
-        searcher = AxSearch(random_seed=6)
-        gen = SearchGenerator(searcher)
-        gen.set_search_properties("loss", "min", space())
-        gen.add_configurations([{"name": "t", "config": space(), "num_samples": 6}])
-        return searcher, gen
-
-    original, gen = fresh()
-    for _ in range(3):
-        trial = gen.next_trial()
-        assert trial is not None
-        gen.on_trial_complete(trial.trial_id, {"loss": trial.config["x"] ** 2})
-    state = json.loads(json.dumps(original.get_state()))
-    restored, _ = fresh()
-    restored.set_state(state)
+    original, restored, _ = round_trip(lambda: AxSearch(random_seed=6), num_samples=6, told=3)
     assert restored.suggest("next") == original.suggest("next")
 
 

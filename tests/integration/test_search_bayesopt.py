@@ -3,15 +3,15 @@ experiments in worker processes (tunelab and native spaces), Ray Tune's argument
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Any
 
 import pytest
+from _searcher_checks import drive, learn_quadratic, quadratic, round_trip, run_and_resume, space
 
 import tunelab as tune
-from tunelab.search import Searcher, SearchGenerator, create_searcher
+from tunelab.search import SearchGenerator, create_searcher
 from tunelab.testing.searcher_conformance import check_searcher
 
 pytest.importorskip(
@@ -19,15 +19,6 @@ pytest.importorskip(
 )
 
 from tunelab.search.bayesopt import BayesOptSearch
-
-
-def quadratic(config: dict[str, Any]) -> None:
-    tune.report({"loss": (config["x"] - 1) ** 2 + (config["y"] + 2) ** 2})
-
-
-def space() -> dict[str, Any]:
-    return {"x": tune.uniform(-5, 5), "y": tune.uniform(-5, 5), "tag": "fixed"}
-
 
 CONFORMANCE_SPACE = {
     "x": tune.uniform(-2.0, 2.0),
@@ -39,18 +30,6 @@ CONFORMANCE_SPACE = {
 
 def conformance_objective(config: dict[str, Any]) -> float:
     return (config["x"] - 0.5) ** 2 + (config["nested"]["y"] - 0.25) ** 2 + 0.1 * config["n"]
-
-
-def drive(searcher: Searcher, config: dict[str, Any], num: int, objective: Any) -> list[Any]:
-    """Suggest and complete ``num`` trials one at a time; the suggested configs."""
-    gen = SearchGenerator(searcher)
-    gen.set_search_properties("loss", "min", config)
-    gen.add_configurations([{"name": "t", "config": config, "num_samples": num}])
-    configs = []
-    while (trial := gen.next_trial()) is not None:
-        configs.append(trial.config)
-        gen.on_trial_complete(trial.trial_id, {"loss": objective(trial.config)})
-    return configs
 
 
 @pytest.mark.parametrize("mode", ["min", "max"])
@@ -78,20 +57,12 @@ def test_conforms_with_ray_defaults_when_minimizing():
 
 
 def test_learns_in_a_real_experiment_with_two_workers(tmp_path):
-    analysis = tune.run(
-        quadratic,
-        config=space(),
-        search_alg=BayesOptSearch(random_state=0, random_search_steps=6),
-        metric="loss",
-        mode="min",
+    losses = learn_quadratic(
+        BayesOptSearch(random_state=0, random_search_steps=6),
+        tmp_path,
         num_samples=16,
         max_concurrent_trials=2,
-        storage_path=str(tmp_path),
-        verbose=0,
     )
-    assert len(analysis.trials) == 16
-    assert all(t.status == "TERMINATED" and t.config["tag"] == "fixed" for t in analysis.trials)
-    losses = [t.last_result["loss"] for t in analysis.trials]
     # random search with 16 samples gets below 0.5 with probability 22%; the GP does
     assert min(losses) < 0.5
     assert min(losses[6:]) < min(losses[:6])
@@ -202,36 +173,17 @@ def test_nan_infinite_and_failed_results_are_not_learned():
 
 def test_state_round_trip_suggests_what_the_original_would():
     config = space()
-
-    def fresh() -> tuple[BayesOptSearch, SearchGenerator]:
-        searcher = BayesOptSearch(random_state=5, random_search_steps=3)
-        gen = SearchGenerator(searcher)
-        gen.set_search_properties("loss", "min", config)
-        gen.add_configurations([{"name": "t", "config": config, "num_samples": 10}])
-        return searcher, gen
-
-    original, gen = fresh()
-    for _ in range(5):
-        trial = gen.next_trial()
-        assert trial is not None
-        gen.on_trial_complete(trial.trial_id, {"loss": trial.config["x"] ** 2})
-    state = json.loads(json.dumps(original.get_state()))
-    restored, _ = fresh()
-    restored.set_state(state)
+    original, restored, state = round_trip(
+        lambda: BayesOptSearch(random_state=5, random_search_steps=3),
+        num_samples=10,
+        told=5,
+        config=lambda: config,
+    )
     assert len(state["history"]) == 5 and state["issued"] == 5
     assert restored.suggest("next") == original.suggest("next")
 
 
 def test_resumed_experiment_continues_the_same_search(tmp_path):
-    kwargs: dict[str, Any] = {
-        "config": space(),
-        "metric": "loss",
-        "mode": "min",
-        "max_concurrent_trials": 2,
-        "storage_path": str(tmp_path),
-        "name": "resumable",
-        "verbose": 0,
-    }
     # With two trials running, the model is asked again before a result arrives and proposes
     # the same point: by default that counts toward patience=5 (as in Ray) and can end the
     # search early, depending on timing; this test is about resuming, so it waits instead.
@@ -241,15 +193,10 @@ def test_resumed_experiment_continues_the_same_search(tmp_path):
         "skip_duplicate": False,
         "patience": 50,
     }
-    first = tune.run(
-        quadratic,
-        search_alg=BayesOptSearch(**searcher_args),
-        num_samples=5,
-        **kwargs,
+    first, second, searcher = run_and_resume(
+        lambda: BayesOptSearch(**searcher_args), tmp_path, 5, 8, max_concurrent_trials=2
     )
     assert len(first.trials) == 5
-    searcher = BayesOptSearch(**searcher_args)
-    second = tune.run(quadratic, search_alg=searcher, num_samples=8, resume=True, **kwargs)
     assert len(second.trials) == 8
     assert [t.config for t in second.trials[:5]] == [t.config for t in first.trials]
     assert len(searcher.get_state()["history"]) == 8

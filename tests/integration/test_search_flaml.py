@@ -3,15 +3,15 @@ and flaml.tune spaces, low-cost starting points, constraints, a time budget), re
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from typing import Any
 
 import pytest
+from _searcher_checks import drive, learn_quadratic, round_trip, run_and_resume, space
 
 import tunelab as tune
-from tunelab.search import ConcurrencyLimiter, Searcher, SearchGenerator, create_searcher
+from tunelab.search import ConcurrencyLimiter, SearchGenerator, create_searcher
 from tunelab.testing.searcher_conformance import check_searcher
 
 with warnings.catch_warnings():  # flaml warns that its AutoML part (unused here) is missing
@@ -22,26 +22,7 @@ pytest.importorskip("optuna", reason="optuna is not installed (tunelab[flaml])")
 from tunelab.search.flaml import CFO, BlendSearch
 
 SEARCHERS = {"blendsearch": BlendSearch, "cfo": CFO}
-
-
-def quadratic(config: dict[str, Any]) -> None:
-    tune.report({"loss": (config["x"] - 1) ** 2 + (config["y"] + 2) ** 2})
-
-
-def space() -> dict[str, Any]:
-    return {"x": tune.uniform(-5, 5), "y": tune.uniform(-5, 5), "tag": "fixed"}
-
-
-def drive(searcher: Searcher, config: dict[str, Any], num: int, objective: Any) -> list[Any]:
-    gen = SearchGenerator(searcher)
-    gen.set_search_properties("loss", "min", config)
-    gen.add_configurations([{"name": "t", "config": config, "num_samples": num}])
-    configs = []
-    while (trial := gen.next_trial()) is not None:
-        configs.append(trial.config)
-        result = {"loss": objective(trial.config), "time_total_s": 1.0}
-        gen.on_trial_complete(trial.trial_id, result)
-    return configs
+TIMED = {"time_total_s": 1.0}  # a trial time in each result drive() reports
 
 
 @pytest.mark.parametrize("name", sorted(SEARCHERS))
@@ -53,20 +34,9 @@ def test_conforms(name, mode, concurrency):
 
 @pytest.mark.parametrize("name", sorted(SEARCHERS))
 def test_learns_in_a_real_experiment(name, tmp_path):
-    analysis = tune.run(
-        quadratic,
-        config=space(),
-        search_alg=SEARCHERS[name](seed=3),
-        metric="loss",
-        mode="min",
-        num_samples=30,
-        max_concurrent_trials=2,
-        storage_path=str(tmp_path),
-        verbose=0,
+    losses = learn_quadratic(
+        SEARCHERS[name](seed=3), tmp_path, num_samples=30, max_concurrent_trials=2
     )
-    assert len(analysis.trials) == 30
-    assert all(t.status == "TERMINATED" and t.config["tag"] == "fixed" for t in analysis.trials)
-    losses = [t.last_result["loss"] for t in analysis.trials]
     assert min(losses) < 0.5  # random search: 47% (see test_search_adapters_run)
 
 
@@ -83,6 +53,7 @@ def test_low_cost_start_points_and_categories_of_any_value():
         config,
         10,
         lambda c: abs(c["lr"] - 0.1) + (c["act"] != {"name": "relu"}) + c["n_estimators"] / 1e3,
+        extra=TIMED,
     )
     assert configs[0]["n_estimators"] == 4  # CFO starts at the low-cost point
     for c in configs:
@@ -107,7 +78,9 @@ def test_points_to_evaluate_with_rewards_and_config_constraints():
         config_constraints=[(area, "<=", 20.0)],
         seed=2,
     )
-    configs = drive(searcher, {}, 6, lambda c: (c["x"] - 3) ** 2 + (c["opt"]["w"] - 3) ** 2)
+    configs = drive(
+        searcher, {}, 6, lambda c: (c["x"] - 3) ** 2 + (c["opt"]["w"] - 3) ** 2, extra=TIMED
+    )
     assert configs[0] == {"x": 2.0, "opt": {"w": 2.0}}  # the rewarded point is not run again
     assert all(c["x"] * c["opt"]["w"] <= 20.0 + 1e-9 for c in configs)
     assert seen and all(isinstance(c["opt"], dict) for c in seen)
@@ -161,36 +134,12 @@ def test_failed_and_metric_less_trials_teach_nothing_and_never_stall():
 
 @pytest.mark.parametrize("name", sorted(SEARCHERS))
 def test_state_round_trip_suggests_what_the_original_would(name):
-    def fresh() -> tuple[Searcher, SearchGenerator]:
-        searcher = SEARCHERS[name](seed=4)
-        gen = SearchGenerator(searcher)
-        gen.set_search_properties("loss", "min", space())
-        gen.add_configurations([{"name": "t", "config": space(), "num_samples": 12}])
-        return searcher, gen
-
-    original, gen = fresh()
-    for _ in range(6):
-        trial = gen.next_trial()
-        assert trial is not None
-        gen.on_trial_complete(trial.trial_id, {"loss": trial.config["x"] ** 2})
-    state = json.loads(json.dumps(original.get_state()))
-    restored, _ = fresh()
-    restored.set_state(state)
+    original, restored, _ = round_trip(lambda: SEARCHERS[name](seed=4), num_samples=12, told=6)
     assert restored.suggest("next") == original.suggest("next")
 
 
 def test_resumed_experiment_continues_the_same_search(tmp_path):
-    kwargs: dict[str, Any] = {
-        "config": space(),
-        "metric": "loss",
-        "mode": "min",
-        "storage_path": str(tmp_path),
-        "name": "resumable",
-        "verbose": 0,
-    }
-    first = tune.run(quadratic, search_alg=BlendSearch(seed=5), num_samples=5, **kwargs)
-    searcher = BlendSearch(seed=5)
-    second = tune.run(quadratic, search_alg=searcher, num_samples=9, resume=True, **kwargs)
+    first, second, _ = run_and_resume(lambda: BlendSearch(seed=5), tmp_path, 5, 9)
     assert len(second.trials) == 9
     assert [t.config for t in second.trials[:5]] == [t.config for t in first.trials]
 

@@ -5,15 +5,22 @@ HEBO's models are slow on two cores: the budgets here are small."""
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from typing import Any
 
 import pytest
+from _searcher_checks import (
+    check_every_kind,
+    drive,
+    every_kind_space,
+    learn_quadratic,
+    round_trip,
+    space,
+)
 
 import tunelab as tune
-from tunelab.search import Searcher, SearchGenerator, create_searcher
+from tunelab.search import create_searcher
 from tunelab.testing.searcher_conformance import check_searcher
 
 with warnings.catch_warnings():  # torch.jit deprecations inside HEBO's modules
@@ -28,25 +35,6 @@ import numpy as np
 import torch
 
 from tunelab.search.hebo import HEBOSearch
-
-
-def quadratic(config: dict[str, Any]) -> None:
-    tune.report({"loss": (config["x"] - 1) ** 2 + (config["y"] + 2) ** 2})
-
-
-def space() -> dict[str, Any]:
-    return {"x": tune.uniform(-5, 5), "y": tune.uniform(-5, 5), "tag": "fixed"}
-
-
-def drive(searcher: Searcher, config: dict[str, Any], num: int, objective: Any) -> list[Any]:
-    gen = SearchGenerator(searcher)
-    gen.set_search_properties("loss", "min", config)
-    gen.add_configurations([{"name": "t", "config": config, "num_samples": num}])
-    configs = []
-    while (trial := gen.next_trial()) is not None:
-        configs.append(trial.config)
-        gen.on_trial_complete(trial.trial_id, {"loss": objective(trial.config)})
-    return configs
 
 
 @pytest.mark.parametrize("mode", ["min", "max"])
@@ -68,19 +56,9 @@ def test_conforms(mode):
 
 @pytest.mark.timeout(300)
 def test_learns_in_a_real_experiment(tmp_path):
-    analysis = tune.run(
-        quadratic,
-        config=space(),
-        search_alg=HEBOSearch(random_state_seed=1, max_concurrent=2, rand_sample=4),
-        metric="loss",
-        mode="min",
-        num_samples=10,
-        storage_path=str(tmp_path),
-        verbose=0,
+    losses = learn_quadratic(
+        HEBOSearch(random_state_seed=1, max_concurrent=2, rand_sample=4), tmp_path, num_samples=10
     )
-    assert len(analysis.trials) == 10
-    assert all(t.status == "TERMINATED" and t.config["tag"] == "fixed" for t in analysis.trials)
-    losses = [t.last_result["loss"] for t in analysis.trials]
     assert min(losses[4:]) < min(losses[:4])
 
 
@@ -110,23 +88,13 @@ def test_design_space_with_nested_names_and_evaluated_points():
 
 
 def test_tunelab_domains_of_every_kind():
-    config = {
-        "lr": tune.loguniform(1e-5, 1e-1),
-        "units": tune.lograndint(8, 512),
-        "width": tune.qrandint(16, 128, 16),
-        "act": tune.choice([None, {"name": "relu"}, "tanh"]),
-        "drop": tune.quniform(0.0, 0.5, 0.1),
-    }
     configs = drive(
         HEBOSearch(random_state_seed=3, max_concurrent=2, rand_sample=4),
-        config,
+        every_kind_space(),
         5,
         lambda c: c["lr"] + c["width"] / 100 + c["units"] / 1000,
     )
-    for c in configs:
-        assert 1e-5 <= c["lr"] < 1e-1 and 8 <= c["units"] <= 512
-        assert c["width"] % 16 == 0 and 16 <= c["width"] <= 128
-        assert c["act"] in (None, {"name": "relu"}, "tanh") and round(c["drop"], 1) == c["drop"]
+    check_every_kind(configs)
 
 
 def test_batches_points_first_and_the_limiter_sets_the_batch():
@@ -166,21 +134,11 @@ def test_reproducible_and_the_global_generators_are_untouched():
 
 
 def test_state_round_trip_suggests_what_the_original_would():
-    def fresh() -> tuple[HEBOSearch, SearchGenerator]:
-        searcher = HEBOSearch(random_state_seed=5, max_concurrent=1, rand_sample=3)
-        gen = SearchGenerator(searcher)
-        gen.set_search_properties("loss", "min", space())
-        gen.add_configurations([{"name": "t", "config": space(), "num_samples": 6}])
-        return searcher, gen
-
-    original, gen = fresh()
-    for _ in range(4):
-        trial = gen.next_trial()
-        assert trial is not None
-        gen.on_trial_complete(trial.trial_id, {"loss": trial.config["x"] ** 2})
-    state = json.loads(json.dumps(original.get_state()))
-    restored, _ = fresh()
-    restored.set_state(state)
+    original, restored, _ = round_trip(
+        lambda: HEBOSearch(random_state_seed=5, max_concurrent=1, rand_sample=3),
+        num_samples=6,
+        told=4,
+    )
     assert restored.suggest("next") == original.suggest("next")
 
 

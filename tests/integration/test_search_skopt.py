@@ -3,16 +3,16 @@ Optimizer instance with names (0.8 and 1.x spellings), evaluated rewards, resume
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys
 from typing import Any
 
 import pytest
+from _searcher_checks import drive, learn_quadratic, round_trip, run_and_resume, space
 
 import tunelab as tune
-from tunelab.search import Searcher, SearchGenerator, create_searcher
+from tunelab.search import create_searcher
 from tunelab.testing.searcher_conformance import check_searcher
 
 skopt = pytest.importorskip("skopt", reason="scikit-optimize is not installed (tunelab[skopt])")
@@ -22,25 +22,6 @@ from tunelab.search.skopt import SkOptSearch  # noqa: E402
 FAST = {"n_initial_points": 3, "random_state": 0, "acq_optimizer": "sampling"}
 
 
-def quadratic(config: dict[str, Any]) -> None:
-    tune.report({"loss": (config["x"] - 1) ** 2 + (config["y"] + 2) ** 2})
-
-
-def space() -> dict[str, Any]:
-    return {"x": tune.uniform(-5, 5), "y": tune.uniform(-5, 5), "tag": "fixed"}
-
-
-def drive(searcher: Searcher, config: dict[str, Any], num: int, objective: Any) -> list[Any]:
-    gen = SearchGenerator(searcher)
-    gen.set_search_properties("loss", "min", config)
-    gen.add_configurations([{"name": "t", "config": config, "num_samples": num}])
-    configs = []
-    while (trial := gen.next_trial()) is not None:
-        configs.append(trial.config)
-        gen.on_trial_complete(trial.trial_id, {"loss": objective(trial.config)})
-    return configs
-
-
 @pytest.mark.parametrize("mode", ["min", "max"])
 def test_conforms_on_the_default_space(mode):
     # the default space: a float, an int, a stepped int, a category, a constant, sample_from
@@ -48,20 +29,12 @@ def test_conforms_on_the_default_space(mode):
 
 
 def test_learns_in_a_real_experiment(tmp_path):
-    analysis = tune.run(
-        quadratic,
-        config=space(),
-        search_alg=SkOptSearch(optimizer_kwargs={"n_initial_points": 5, "random_state": 1}),
-        metric="loss",
-        mode="min",
+    losses = learn_quadratic(
+        SkOptSearch(optimizer_kwargs={"n_initial_points": 5, "random_state": 1}),
+        tmp_path,
         num_samples=12,
         max_concurrent_trials=1,  # one at a time: each suggestion sees every result
-        storage_path=str(tmp_path),
-        verbose=0,
     )
-    assert len(analysis.trials) == 12
-    assert all(t.status == "TERMINATED" and t.config["tag"] == "fixed" for t in analysis.trials)
-    losses = [t.last_result["loss"] for t in analysis.trials]
     # the Gaussian process's points beat the 5 random ones (the best and the typical one)
     assert min(losses[5:]) < min(losses[:5])
     assert statistics.median(losses[5:]) < statistics.median(losses[:5])
@@ -170,39 +143,17 @@ def test_failed_and_nan_trials_are_not_told():
 
 
 def test_state_round_trip_suggests_what_the_original_would():
-    def fresh() -> tuple[SkOptSearch, SearchGenerator]:
-        searcher = SkOptSearch(optimizer_kwargs=FAST)
-        gen = SearchGenerator(searcher)
-        gen.set_search_properties("loss", "min", space())
-        gen.add_configurations([{"name": "t", "config": space(), "num_samples": 9}])
-        return searcher, gen
-
-    original, gen = fresh()
-    for _ in range(4):
-        trial = gen.next_trial()
-        assert trial is not None
-        gen.on_trial_complete(trial.trial_id, {"loss": trial.config["x"] ** 2})
-    state = json.loads(json.dumps(original.get_state()))
-    restored, _ = fresh()
-    restored.set_state(state)
+    original, restored, _ = round_trip(
+        lambda: SkOptSearch(optimizer_kwargs=FAST), num_samples=9, told=4
+    )
     assert restored.suggest("next") == original.suggest("next")
     assert len(restored._get_optimizer().models) <= 1  # only the last surrogate is saved
 
 
 def test_resumed_experiment_continues_the_same_search(tmp_path):
-    kwargs: dict[str, Any] = {
-        "config": space(),
-        "metric": "loss",
-        "mode": "min",
-        "storage_path": str(tmp_path),
-        "name": "resumable",
-        "verbose": 0,
-    }
-    first = tune.run(
-        quadratic, search_alg=SkOptSearch(optimizer_kwargs=FAST), num_samples=4, **kwargs
+    first, second, searcher = run_and_resume(
+        lambda: SkOptSearch(optimizer_kwargs=FAST), tmp_path, 4, 6
     )
-    searcher = SkOptSearch(optimizer_kwargs=FAST)
-    second = tune.run(quadratic, search_alg=searcher, num_samples=6, resume=True, **kwargs)
     assert len(second.trials) == 6
     assert [t.config for t in second.trials[:4]] == [t.config for t in first.trials]
     assert len(searcher._get_optimizer().yi) == 6

@@ -4,39 +4,28 @@ trials, resume."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import pytest
+from _searcher_checks import (
+    check_every_kind,
+    drive,
+    every_kind_space,
+    learn_quadratic,
+    round_trip,
+    run_and_resume,
+    space,
+)
 
 import tunelab as tune
-from tunelab.search import Searcher, SearchGenerator, create_searcher
+from tunelab.search import SearchGenerator, create_searcher
 from tunelab.testing.searcher_conformance import check_searcher
 
 zoopt = pytest.importorskip("zoopt", reason="zoopt is not installed (tunelab[zoopt])")
 np = pytest.importorskip("numpy")
 
 from tunelab.search.zoopt import ZOOptSearch  # noqa: E402
-
-
-def quadratic(config: dict[str, Any]) -> None:
-    tune.report({"loss": (config["x"] - 1) ** 2 + (config["y"] + 2) ** 2})
-
-
-def space() -> dict[str, Any]:
-    return {"x": tune.uniform(-5, 5), "y": tune.uniform(-5, 5), "tag": "fixed"}
-
-
-def drive(searcher: Searcher, config: dict[str, Any], num: int, objective: Any) -> list[Any]:
-    gen = SearchGenerator(searcher)
-    gen.set_search_properties("loss", "min", config)
-    gen.add_configurations([{"name": "t", "config": config, "num_samples": num}])
-    configs = []
-    while (trial := gen.next_trial()) is not None:
-        configs.append(trial.config)
-        gen.on_trial_complete(trial.trial_id, {"loss": objective(trial.config)})
-    return configs
 
 
 @pytest.mark.parametrize("mode", ["min", "max"])
@@ -51,20 +40,12 @@ def test_conforms(mode, concurrency, parallel_num):
 
 
 def test_learns_in_a_real_experiment(tmp_path):
-    analysis = tune.run(
-        quadratic,
-        config=space(),
-        search_alg=ZOOptSearch(budget=40, parallel_num=2, random_state_seed=1),
-        metric="loss",
-        mode="min",
+    losses = learn_quadratic(
+        ZOOptSearch(budget=40, parallel_num=2, random_state_seed=1),
+        tmp_path,
         num_samples=40,
         max_concurrent_trials=2,
-        storage_path=str(tmp_path),
-        verbose=0,
     )
-    assert len(analysis.trials) == 40
-    assert all(t.status == "TERMINATED" and t.config["tag"] == "fixed" for t in analysis.trials)
-    losses = [t.last_result["loss"] for t in analysis.trials]
     assert min(losses) < 0.5  # random search: 47% (see test_search_adapters_run)
     assert sorted(losses[-10:])[5] < sorted(losses[:10])[5]
 
@@ -98,24 +79,14 @@ def test_ray_dim_dict_with_nested_names_in_a_tuner(tmp_path):
 
 
 def test_tunelab_domains_of_every_kind():
-    config = {
-        "lr": tune.loguniform(1e-5, 1e-1),
-        "units": tune.lograndint(8, 512),
-        "width": tune.qrandint(16, 128, 16),
-        "act": tune.choice([None, {"name": "relu"}, "tanh"]),
-        "drop": tune.quniform(0.0, 0.5, 0.1),
-    }
     configs = drive(
         ZOOptSearch(budget=10, random_state_seed=3),
-        config,
+        every_kind_space(),
         10,
         lambda c: c["lr"] + c["width"] / 100 + c["units"] / 1000,
     )
     assert len(configs) == 10
-    for c in configs:
-        assert 1e-5 <= c["lr"] < 1e-1 and 8 <= c["units"] <= 512
-        assert c["width"] % 16 == 0 and 16 <= c["width"] <= 128
-        assert c["act"] in (None, {"name": "relu"}, "tanh") and round(c["drop"], 1) == c["drop"]
+    check_every_kind(configs)
 
 
 def test_same_seed_same_search_and_the_global_random_state_is_untouched():
@@ -155,39 +126,17 @@ def test_failed_trials_count_as_the_worst_and_never_stall():
 
 
 def test_state_round_trip_suggests_what_the_original_would():
-    def fresh() -> tuple[ZOOptSearch, SearchGenerator]:
-        searcher = ZOOptSearch(budget=10, random_state_seed=4)
-        gen = SearchGenerator(searcher)
-        gen.set_search_properties("loss", "min", space())
-        gen.add_configurations([{"name": "t", "config": space(), "num_samples": 10}])
-        return searcher, gen
-
-    original, gen = fresh()
-    for _ in range(6):
-        trial = gen.next_trial()
-        assert trial is not None
-        gen.on_trial_complete(trial.trial_id, {"loss": trial.config["x"] ** 2})
-    state = json.loads(json.dumps(original.get_state()))
-    restored, _ = fresh()
-    restored.set_state(state)
+    original, restored, _ = round_trip(
+        lambda: ZOOptSearch(budget=10, random_state_seed=4), num_samples=10, told=6
+    )
     assert restored.suggest("next") == original.suggest("next")
     assert restored.best_solution() == original.best_solution() is not None
 
 
 def test_resumed_experiment_continues_the_same_search(tmp_path):
-    kwargs: dict[str, Any] = {
-        "config": space(),
-        "metric": "loss",
-        "mode": "min",
-        "storage_path": str(tmp_path),
-        "name": "resumable",
-        "verbose": 0,
-    }
-    first = tune.run(
-        quadratic, search_alg=ZOOptSearch(budget=10, random_state_seed=2), num_samples=5, **kwargs
+    first, second, searcher = run_and_resume(
+        lambda: ZOOptSearch(budget=10, random_state_seed=2), tmp_path, 5, 10
     )
-    searcher = ZOOptSearch(budget=10, random_state_seed=2)
-    second = tune.run(quadratic, search_alg=searcher, num_samples=10, resume=True, **kwargs)
     assert len(second.trials) == 10
     assert [t.config for t in second.trials[:5]] == [t.config for t in first.trials]
     assert searcher._optimizer.complete_num == 10
