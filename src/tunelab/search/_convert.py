@@ -7,7 +7,10 @@
   by a model-based searcher and raises ``ValueError``.
 - :class:`LibrarySearcher` is the common base of the adapters: metric/mode handling, the space
   given to the constructor or through ``param_space``/``config`` (both at once is an error),
-  ``points_to_evaluate`` validation, and the checks before the first suggestion.
+  ``points_to_evaluate`` validation, the checks before the first suggestion and the version
+  check of a saved state.
+- :class:`OwnConcurrencyLimit` is the mixin of the adapters that keep Ray Tune's older
+  ``max_concurrent`` argument: the cap in ``suggest`` and ``set_max_concurrency``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from tunelab.search._searcher import Searcher
 
 __all__ = [
     "LibrarySearcher",
+    "OwnConcurrencyLimit",
     "ParamSpec",
     "build_suggestion",
     "check_points",
@@ -527,3 +531,42 @@ class LibrarySearcher(Searcher):
     def _sign(self) -> float:
         """+1 for ``mode='min'``, -1 for ``'max'`` (libraries that only minimize)."""
         return -1.0 if self.mode == "max" else 1.0
+
+    def _check_state_version(self, state: Any, version: int) -> None:
+        """Raise ``ValueError`` unless ``state`` is a dict of :meth:`get_state` with this
+        ``"version"`` (what every adapter's ``set_state`` checks first)."""
+        if not isinstance(state, dict) or state.get("version") != version:
+            raise ValueError(
+                f"`state` of {self.where}.set_state() must be a state of version "
+                f"{version}, got {state!r}"
+            )
+
+
+class OwnConcurrencyLimit:
+    """Mixin of the adapters that keep Ray Tune's older ``max_concurrent`` argument: a cap
+    on the suggested trials running at once, which a ``ConcurrencyLimiter`` replaces.
+
+    Contract: the adapter sets ``self.max_concurrent`` (an int, ``0`` for no limit: see
+    :func:`tunelab._legacy_args.check_max_concurrent`) and ``self._live`` (trial id -> what
+    it keeps for a running trial) in its constructor, adds each suggested trial to
+    ``_live`` and removes it when the trial completes; its ``suggest`` returns ``None``
+    (ask again later) while :meth:`_at_own_limit` is true. The mixin keeps no state of its
+    own (pickling and ``get_state``/``set_state`` stay the adapter's). It comes before
+    :class:`LibrarySearcher` among the bases, so that its :meth:`set_max_concurrency`
+    overrides :meth:`Searcher.set_max_concurrency`; an adapter that also reacts to the
+    limiter overrides it and calls ``super().set_max_concurrency``.
+    """
+
+    max_concurrent: int
+    _live: Mapping[str, Any]
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
+        (as in Ray Tune); the limiter still does the limiting (returns False)."""
+        if self.max_concurrent:
+            self.max_concurrent = max_concurrent
+        return False
+
+    def _at_own_limit(self) -> bool:
+        """Whether ``max_concurrent`` is set and that many suggested trials are running."""
+        return bool(self.max_concurrent) and len(self._live) >= self.max_concurrent

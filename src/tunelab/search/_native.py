@@ -1,6 +1,7 @@
 """Small helpers shared by the search-library adapters of issue 13 (BayesOpt, SkOpt, ZOOpt,
 HEBO, FLAML, Ax): flat ``a/b`` parameter names, numpy values as plain Python values, numpy
-random states as JSON, and the checks of ``points_to_evaluate``/``evaluated_rewards``.
+random states as JSON, fresh numpy/torch generator states (Ax, HEBO), and the checks of
+``points_to_evaluate``/``evaluated_rewards``.
 
 Nothing here imports numpy or a search library at module import.
 """
@@ -14,6 +15,7 @@ from typing import Any
 __all__ = [
     "check_rewards",
     "flatten_point",
+    "fresh_random_states",
     "is_finite_number",
     "kept_as_values",
     "nest",
@@ -83,6 +85,20 @@ def random_state_from_json(saved: list[Any]) -> tuple[Any, ...]:
 
     name, keys, pos, has_gauss, cached = saved
     return (str(name), np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss), float(cached))
+
+
+def fresh_random_states(seed: int | None) -> tuple[Any, Any]:
+    """numpy's and torch's generator states for ``seed`` (fresh entropy when None): the
+    states an adapter that keeps its own global random state (Ax, HEBO) starts from."""
+    import numpy as np
+    import torch
+
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return np.random.RandomState(seed).get_state(), generator.get_state()
 
 
 def check_rewards(rewards: Any, points: list[dict[str, Any]], where: str) -> list[float] | None:

@@ -14,12 +14,13 @@ from tunelab._errors import ExtraNotInstalledError, require
 from tunelab._legacy_args import check_max_concurrent, check_use_early_stopped_trials
 from tunelab.search._convert import (
     LibrarySearcher,
+    OwnConcurrencyLimit,
     check_points,
     has_searchable,
     merge_suggestion,
     objective_value,
 )
-from tunelab.search._native import is_finite_number
+from tunelab.search._native import fresh_random_states, is_finite_number
 from tunelab.search._searcher import Searcher
 from tunelab.search.ax._space import NativeParameters, TunelabParameters, is_parameter_list
 
@@ -45,7 +46,7 @@ def _import_ax() -> Any:
     return ax
 
 
-class AxSearch(LibrarySearcher):
+class AxSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with Ax (``pip install "tunelab[ax]"``; Ax runs on PyTorch).
 
     ``space`` is Ax's own list of parameter dicts (``{"name": "x", "type": "range",
@@ -119,7 +120,9 @@ class AxSearch(LibrarySearcher):
         ax_kwargs.setdefault("verbose_logging", False)
         self.ax_kwargs = ax_kwargs
         seed = ax_kwargs.get("random_seed")
-        self._np_state, self._torch_state = _fresh_states(seed if isinstance(seed, int) else None)
+        self._np_state, self._torch_state = fresh_random_states(
+            seed if isinstance(seed, int) else None
+        )
         self._points = check_points(points_to_evaluate, self.where)
         self._client: Any = ax_client
         self._space: _Space | None = None
@@ -215,17 +218,10 @@ class AxSearch(LibrarySearcher):
         return self._client
 
     # -- searching ------------------------------------------------------------------------
-    def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
-        (as in Ray Tune); the limiter still does the limiting (returns False)."""
-        if self.max_concurrent:
-            self.max_concurrent = max_concurrent
-        return False
-
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
         assert self._space is not None
-        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+        if self._at_own_limit():
             return None
         client = self._get_client()
         exceptions = self._ax_module.exceptions
@@ -313,11 +309,7 @@ class AxSearch(LibrarySearcher):
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
         changes)."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             payload = _trust.loads_signed(state["pickle"], "pickled AxClient")
@@ -348,15 +340,3 @@ def _has_experiment(client: Any) -> bool:
     except Exception as exc:  # Ax 1.x: UserInputError and friends
         return "experiment" not in str(exc).lower()
     return True
-
-
-def _fresh_states(seed: int | None) -> tuple[Any, Any]:
-    import numpy as np
-    import torch
-
-    generator = torch.Generator()
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(seed)
-    return np.random.RandomState(seed).get_state(), generator.get_state()

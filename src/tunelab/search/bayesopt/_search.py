@@ -15,6 +15,7 @@ from tunelab._legacy_args import (
 )
 from tunelab.search._convert import (
     LibrarySearcher,
+    OwnConcurrencyLimit,
     check_points,
     has_searchable,
     merge_suggestion,
@@ -37,7 +38,7 @@ _Space = TunelabBounds | NativeBounds
 _DEFAULT_UTILITY = {"kind": "ucb", "kappa": 2.576, "xi": 0.0}
 
 
-class BayesOptSearch(LibrarySearcher):
+class BayesOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with bayesian-optimization's Gaussian process
     (``pip install "tunelab[bayesopt]"``).
 
@@ -221,17 +222,10 @@ class BayesOptSearch(LibrarySearcher):
         self.add_evaluated_trials(analysis, self.metric)
 
     # -- searching ------------------------------------------------------------------------
-    def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
-        (as in Ray Tune); the limiter still does the limiting (returns False)."""
-        if self.max_concurrent:
-            self.max_concurrent = max_concurrent
-        return False
-
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
         assert self._space is not None
-        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+        if self._at_own_limit():
             return None
         optimizer = self._get_optimizer()
         while True:
@@ -373,11 +367,7 @@ class BayesOptSearch(LibrarySearcher):
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state` (the optimizer is rebuilt from the registered
         points and its random states, so it suggests what the saved one would have)."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         points = list(unpack_value(state["points"]))
         self._history = [
             ({str(k): float(v) for k, v in point.items()}, float(target))

@@ -353,11 +353,7 @@ class TuneBOHB(LibrarySearcher):
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         self._rng.bit_generator.state = state["rng"]
         self._observations = {}
         for budget, trial_id, vector, loss in state["observations"]:

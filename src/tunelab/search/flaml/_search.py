@@ -268,11 +268,7 @@ class _FlamlSearcher(LibrarySearcher):
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
         changes)."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         payload = _trust.loads_signed(state["pickle"], f"pickled FLAML {self._flaml_name}")
         if payload["searcher"] is not None:
             self._searcher = payload["searcher"]

@@ -20,7 +20,7 @@ from tunelab.search._convert import (
     merge_suggestion,
     objective_value,
 )
-from tunelab.search._native import check_rewards, is_finite_number
+from tunelab.search._native import check_rewards, fresh_random_states, is_finite_number
 from tunelab.search._resolve import copy_tree
 from tunelab.search.hebo._space import NativeDesign, TunelabDesign
 
@@ -123,7 +123,7 @@ class HEBOSearch(LibrarySearcher):
         self._points = check_points(points_to_evaluate, self.where)
         self._rewards = check_rewards(evaluated_rewards, self._points, self.where)
         self._space: _Space | None = self._make_space(space) if space is not None else None
-        self._np_state, self._torch_state = _fresh_states(self.random_state_seed)
+        self._np_state, self._torch_state = fresh_random_states(self.random_state_seed)
         self._opt: Any = None
         self._live: dict[str, dict[str, Any]] = {}  # trial id -> the row to observe
         self._cache: list[dict[str, Any]] = []  # the rest of HEBO's current batch
@@ -316,11 +316,7 @@ class HEBOSearch(LibrarySearcher):
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
         changes)."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         payload = _trust.loads_signed(state["pickle"], "pickled HEBO optimizer")
         if payload["opt"] is not None:
             self._opt = payload["opt"]
@@ -337,16 +333,3 @@ class HEBOSearch(LibrarySearcher):
             f"HEBOSearch(metric={self.metric!r}, mode={self.mode!r}, max_concurrent="
             f"{self.max_concurrent}, random_state_seed={self.random_state_seed!r})"
         )
-
-
-def _fresh_states(seed: int | None) -> tuple[Any, Any]:
-    """numpy's and torch's generator states for ``seed`` (fresh entropy when None)."""
-    import numpy as np
-    import torch
-
-    generator = torch.Generator()
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(seed)
-    return np.random.RandomState(seed).get_state(), generator.get_state()

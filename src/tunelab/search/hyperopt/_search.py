@@ -13,6 +13,7 @@ from tunelab._legacy_args import (
 )
 from tunelab.search._convert import (
     LibrarySearcher,
+    OwnConcurrencyLimit,
     check_points,
     check_seed,
     has_searchable,
@@ -34,7 +35,7 @@ logger = logging.getLogger("tunelab.search")
 _STATE_VERSION = 1
 
 
-class HyperOptSearch(LibrarySearcher):
+class HyperOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with hyperopt's TPE (``pip install "tunelab[hyperopt]"``).
 
     ``space`` is either a hyperopt space (a dict of ``hp.*`` expressions, nested and
@@ -167,17 +168,10 @@ class HyperOptSearch(LibrarySearcher):
         return self._domain
 
     # -- searching ------------------------------------------------------------------------
-    def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
-        (as in Ray Tune); the limiter still does the limiting (returns False)."""
-        if self.max_concurrent:
-            self.max_concurrent = max_concurrent
-        return False
-
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
         assert self._codec is not None
-        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+        if self._at_own_limit():
             return None
         fixed: dict[Any, Any] = {}
         if self._points:
@@ -312,11 +306,7 @@ class HyperOptSearch(LibrarySearcher):
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         self._metric = self._metric if self._metric is not None else state["metric"]
         self._mode = self._mode if self._mode is not None else state["mode"]
         self._rng.bit_generator.state = state["rng"]

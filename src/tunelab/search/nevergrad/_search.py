@@ -15,6 +15,7 @@ from tunelab._legacy_args import (
 )
 from tunelab.search._convert import (
     LibrarySearcher,
+    OwnConcurrencyLimit,
     ParamSpec,
     build_suggestion,
     check_points,
@@ -35,7 +36,7 @@ logger = logging.getLogger("tunelab.search")
 _STATE_VERSION = 1
 
 
-class NevergradSearch(LibrarySearcher):
+class NevergradSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with a nevergrad optimizer (``pip install "tunelab[nevergrad]"``).
 
     ``optimizer`` is an optimizer class or configured optimizer (``ng.optimizers.OnePlusOne``,
@@ -222,9 +223,7 @@ class NevergradSearch(LibrarySearcher):
         and the limiter's value replaces this searcher's own ``max_concurrent`` (as in Ray
         Tune); the limiter still does the limiting (returns False)."""
         self._max_concurrent = max_concurrent
-        if self.max_concurrent:
-            self.max_concurrent = max_concurrent
-        return False
+        return super().set_max_concurrency(max_concurrent)
 
     def _get_optimizer(self) -> Any:
         if self._optimizer is None:
@@ -297,7 +296,7 @@ class NevergradSearch(LibrarySearcher):
     # -- searching ------------------------------------------------------------------------
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
-        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+        if self._at_own_limit():
             return None
         optimizer = self._get_optimizer()
         fixed: dict[str, Any] = {}
@@ -357,11 +356,7 @@ class NevergradSearch(LibrarySearcher):
         """Continue from :meth:`get_state`. On resume the pickled optimizer is unpickled only
         when its signature checks out (:class:`tunelab._trust.TrustError` otherwise, before
         anything changes)."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         optimizer, live = _trust.loads_signed(state["optimizer"], "pickled Nevergrad optimizer")
         points = list(unpack_value(state["points"]))
         if optimizer is not None:

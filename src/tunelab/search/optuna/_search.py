@@ -10,6 +10,7 @@ from tunelab._errors import require
 from tunelab._legacy_args import check_max_concurrent, resolve_reward_attr
 from tunelab.search._convert import (
     LibrarySearcher,
+    OwnConcurrencyLimit,
     check_points,
     check_seed,
     merge_suggestion,
@@ -33,7 +34,7 @@ _STATE_VERSION = 1
 _Space = TunelabSpace | DistributionSpace | DefineByRunSpace
 
 
-class OptunaSearch(LibrarySearcher):
+class OptunaSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with an Optuna study (``pip install "tunelab[optuna]"``).
 
     ``space`` is a tunelab space (also accepted through ``param_space``/``config``, not both),
@@ -235,17 +236,10 @@ class OptunaSearch(LibrarySearcher):
             self.add_evaluated_point(point, values if len(values) > 1 else values[0])
 
     # -- searching ------------------------------------------------------------------------
-    def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
-        (as in Ray Tune); the limiter still does the limiting (returns False)."""
-        if self.max_concurrent:
-            self.max_concurrent = max_concurrent
-        return False
-
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
         assert self._space is not None
-        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+        if self._at_own_limit():
             return None
         study = self._get_study()
         fixed: dict[str, Any] = {}
@@ -375,11 +369,7 @@ class OptunaSearch(LibrarySearcher):
         On resume the pickled sampler is unpickled only when its signature checks out
         (:mod:`tunelab._trust`); when it does not, a warning says so and the trials (JSON)
         are restored with the sampler given to the constructor."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         points = list(unpack_value(state["points"]))
         rewards = unpack_value(state["rewards"])
         if state["sampler"] is not None:

@@ -16,6 +16,7 @@ from tunelab._legacy_args import (
 )
 from tunelab.search._convert import (
     LibrarySearcher,
+    OwnConcurrencyLimit,
     has_searchable,
     merge_suggestion,
     objective_value,
@@ -32,7 +33,7 @@ _STATE_VERSION = 1
 _Space = TunelabDimensions | NamedDimensions
 
 
-class SkOptSearch(LibrarySearcher):
+class SkOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with a scikit-optimize ``Optimizer``
     (``pip install "tunelab[skopt]"``).
 
@@ -217,17 +218,10 @@ class SkOptSearch(LibrarySearcher):
         return x, config
 
     # -- searching ------------------------------------------------------------------------
-    def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
-        (as in Ray Tune); the limiter still does the limiting (returns False)."""
-        if self.max_concurrent:
-            self.max_concurrent = max_concurrent
-        return False
-
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
         assert self._space is not None
-        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+        if self._at_own_limit():
             return None
         optimizer = self._get_optimizer()
         if self._points:
@@ -307,11 +301,7 @@ class SkOptSearch(LibrarySearcher):
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
         changes)."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         optimizer, live, points, rewards = _trust.loads_signed(
             state["pickle"], "pickled scikit-optimize optimizer"
         )

@@ -18,6 +18,7 @@ from tunelab._legacy_args import (
 )
 from tunelab.search._convert import (
     LibrarySearcher,
+    OwnConcurrencyLimit,
     check_points,
     check_seed,
     has_searchable,
@@ -38,7 +39,7 @@ _MAX_NOT_DISTINCT = 100  # ZOOpt's max_distinct_repeat_times
 _Space = TunelabDims | NativeDims
 
 
-class ZOOptSearch(LibrarySearcher):
+class ZOOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with ZOOpt's sequential RACOS (``pip install
     "tunelab[zoopt]"``).
 
@@ -192,17 +193,10 @@ class ZOOptSearch(LibrarySearcher):
         return merge_suggestion(self._space.suggestion(values), fixed)
 
     # -- searching ------------------------------------------------------------------------
-    def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """A ``ConcurrencyLimiter`` around this searcher replaces its own ``max_concurrent``
-        (as in Ray Tune); the limiter still does the limiting (returns False)."""
-        if self.max_concurrent:
-            self.max_concurrent = max_concurrent
-        return False
-
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         self._check_ready()
         assert self._space is not None
-        if self.max_concurrent and len(self._live) >= self.max_concurrent:
+        if self._at_own_limit():
             return None
         optimizer = self._get_optimizer()
         with self._zoopt_globals():
@@ -268,11 +262,7 @@ class ZOOptSearch(LibrarySearcher):
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
         changes)."""
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(
-                f"`state` of {self.where}.set_state() must be a state of version "
-                f"{_STATE_VERSION}, got {state!r}"
-            )
+        self._check_state_version(state, _STATE_VERSION)
         payload = _trust.loads_signed(state["pickle"], "pickled ZOOpt optimizer")
         if payload["optimizer"] is not None:
             self._optimizer = payload["optimizer"]
