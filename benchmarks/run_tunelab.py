@@ -122,9 +122,9 @@ def main() -> None:
         spent = [0.0]
         original = Controller._on_results
 
-        def timed(self, trial_id, batch):  # type: ignore[no-untyped-def]
+        def timed(self, *args):  # type: ignore[no-untyped-def]
             t0 = time.perf_counter()
-            original(self, trial_id, batch)
+            original(self, *args)
             spent[0] += time.perf_counter() - t0
 
         Controller._on_results = timed  # type: ignore[method-assign]

@@ -28,6 +28,7 @@ from tunelab._trial_factory import TrialFactory
 from tunelab._trial_table import TrialTable
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
+from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
 from tunelab.result import AUTO_RESULT_KEYS, DEFAULT_METRIC
 from tunelab.schedulers import Decision, Reconfigure, RunnerView, TrialScheduler
 from tunelab.search._search_algorithm import SearchAlgorithm
@@ -140,13 +141,12 @@ class Controller:
         self._start_time = time.time()
         self._writers: dict[str, Any] = {}
         self._state_period = state_period_s
-        self._results_seen = 0
         self._search_finished = False
         # appended from server threads, drained by the loop (deque ops are thread-safe)
         self._pending_commands: collections.deque[Callable[[], None]] = collections.deque()
         self._restoring = self._factory.restoring
         self._reconfigure: dict[str, Reconfigure] = {}
-        self._outgoing: list[tuple[str, str]] = []
+        self._outgoing: list[tuple[str, Verdict]] = []
         self._checkpoint_states: dict[str, dict[str, Any]] = {}
         self._rollback: dict[str, int] = {}
         self._managers: dict[str, CheckpointManager] = {}
@@ -333,11 +333,9 @@ class Controller:
                 )
         self._adopt_initial_trials()
         for writer in self._writers.values():
-            writer.start(self._resume_seq)
+            writer.start()
         if self._global_stopper is not None:
             self._global_stopper.stop_all()  # starts the clock of time budgets
-
-    _resume_seq = 0
 
     def _adopt_initial_trials(self) -> None:
         """Trials of a resumed experiment, treated by ``resume_policy`` (finished /
@@ -479,11 +477,11 @@ class Controller:
                 self._delete_checkpoint(path)
         if self._outgoing:  # decisions leave only once the results they answer are on disk
             outgoing, self._outgoing = self._outgoing, []
-            for trial_id, decision in outgoing:
-                self._executor.send_decision(trial_id, decision)
-                if decision == Decision.STOP.value:
+            for trial_id, verdict in outgoing:
+                self._executor.send_decision(trial_id, verdict)
+                if verdict is Verdict.STOP:
                     self._arm_stop(trial_id, "stop", "a STOP decision of the scheduler or stopper")
-                elif decision == Decision.PAUSE.value:
+                elif verdict is Verdict.PAUSE:
                     self._arm_stop(trial_id, "pause", "a PAUSE decision of the scheduler")
         self._check_global_stop()
         self._report()
@@ -646,7 +644,9 @@ class Controller:
         self._write_error(trial, text, header="Force-ended")
         if self._print_errors and self._verbose > 0:
             print(f"tunelab: {text.rstrip()}", file=sys.stderr)
-        self._on_end(trial_id, P.END_PAUSED if kind == "pause" else P.END_STOPPED, None)
+        self._on_end(
+            P.Paused(trial_id) if kind == "pause" else P.Ended(trial_id, EndReason.STOPPED)
+        )
 
     # -- creating and starting trials ----------------------------------------------------------
     def _start_trials(self) -> None:
@@ -701,7 +701,7 @@ class Controller:
                     iteration=self._iteration, trials=self._table.trials, trial=trial
                 )
 
-    def _arm_time_limit(self, trial: Trial, task: dict[str, Any]) -> None:
+    def _arm_time_limit(self, trial: Trial, task: TrialTask) -> None:
         """A dict stop on ``time_total_s`` (or ``time_since_restore``) is checked by the
         worker at each report; a trial that stops reporting is held to it by this clock:
         the restored time plus the time since it (re)started."""
@@ -709,8 +709,8 @@ class Controller:
         if not limits or not self._can_kill:
             return
         restored = 0.0
-        if task.get("restore_path") and task.get("iteration_state"):
-            restored = float(task["iteration_state"].get("time_total", 0.0) or 0.0)
+        if task.restore_path and task.iteration_state:
+            restored = float(task.iteration_state.get("time_total", 0.0) or 0.0)
         now = self._clock()
         for key, limit in limits:
             left = limit - (restored if key == "time_total_s" else 0.0)
@@ -739,27 +739,28 @@ class Controller:
         return trial
 
     # -- events --------------------------------------------------------------------------------
-    def _handle(self, event: tuple[Any, ...]) -> None:
-        kind = event[0]
-        if self._force_ended and event[1] in self._force_ended:
+    def _handle(self, event: Event) -> None:
+        if self._force_ended and event.trial_id in self._force_ended:
             return  # a late message of a run that was force-ended
-        if kind == "results":
-            self._on_results(event[1], event[2])
+        kind = type(event)
+        if kind is P.Results:
+            self._on_results(event)  # type: ignore[arg-type]
             return
         self._blocked_at = None  # a trial ended or was lost: resources may be free
-        if kind == "end":
-            self._on_end(event[1], event[2], event[3])
-        elif kind == "checkpoint":
-            trial = self._table.by_id.get(event[1])
+        if kind is P.CheckpointSaved:
+            trial = self._table.by_id.get(event.trial_id)
             if trial is not None:
-                self._register_checkpoint(trial, event[2], trial.last_result)
-        elif kind == "lost":
-            trial = self._table.by_id.get(event[1])
+                self._register_checkpoint(trial, event.path, trial.last_result)  # type: ignore[union-attr]
+        elif kind is P.Lost:
+            trial = self._table.by_id.get(event.trial_id)
             if trial is not None and trial.status == TrialStatus.RUNNING:
                 rt = self._runtimes[trial.experiment_index]
-                self._fail(trial, f"TuneError: {event[2]}", retry=True, rt=rt)
+                self._fail(trial, f"TuneError: {event.message}", retry=True, rt=rt)  # type: ignore[union-attr]
+        else:
+            self._on_end(event)  # type: ignore[arg-type]
 
-    def _on_results(self, trial_id: str, results: list[dict[str, Any]]) -> None:
+    def _on_results(self, event: P.Results) -> None:
+        trial_id = event.trial_id
         trial = self._table.by_id.get(trial_id)
         if trial is None or trial.status != TrialStatus.RUNNING or trial_id in self._stopping:
             return  # results after a stop decision are dropped: never logged or shown
@@ -774,22 +775,22 @@ class Controller:
         search = self._search
         wants_results = search.wants_results
         stopper = rt.stopper
-        self._results_seen += len(results)
         required = self._required_metrics
-        for result in results:
+        results = event.results
+        checkpoints = event.checkpoints
+        waits_on = len(results) - 1 if event.wait else -1  # index of the waiting result
+        for index, result in enumerate(results):
             if required:
                 _check_result_metrics(trial, result, required)
-            checkpoint = result.pop(P.CHECKPOINT_KEY, None)
-            wait = result.pop(P.WAIT_KEY, False)
             result["config"] = config
             result["experiment_tag"] = tag
             trial.update_last_result(result)
             callbacks.on_trial_result(
                 iteration=iteration, trials=trials, trial=trial, result=result
             )
-            if checkpoint is not None:
-                self._register_checkpoint(trial, checkpoint, result)
-            if not wait:
+            if checkpoints is not None and index in checkpoints:
+                self._register_checkpoint(trial, checkpoints[index], result)
+            if index != waits_on:
                 if wants_results:
                     search.on_trial_result(trial_id, result)
                 continue
@@ -802,19 +803,13 @@ class Controller:
                 search.on_trial_result(trial_id, result)
             if isinstance(raw, Reconfigure):
                 self._reconfigure[trial_id] = raw
-                decision = Decision.PAUSE
-            else:
-                decision = Decision(raw)
-            if decision in (Decision.STOP, Decision.PAUSE):
+            verdict = Verdict.of(raw)
+            if verdict is Verdict.STOP or verdict is Verdict.PAUSE:
                 self._stopping.add(trial_id)
-                self._outgoing.append((trial_id, decision.value))
-            elif decision == Decision.SAVE:
-                self._outgoing.append((trial_id, P.SAVE))
-            else:
-                self._outgoing.append((trial_id, P.CONTINUE))
+            self._outgoing.append((trial_id, verdict))
             if stopper is not None and getattr(stopper, "stop_all", None) and stopper.stop_all():
                 self._stop_all("the stopper ended the experiment")
-            if decision in (Decision.STOP, Decision.PAUSE):
+            if verdict is Verdict.STOP or verdict is Verdict.PAUSE:
                 return
 
     def _register_checkpoint(
@@ -859,25 +854,27 @@ class Controller:
                 checkpoint=checkpoint,
             )
 
-    def _on_end(self, trial_id: str, reason: str, payload: Any) -> None:
+    def _on_end(self, event: P.Ended | P.Paused | P.Failed) -> None:
+        trial_id = event.trial_id
         trial = self._table.by_id.get(trial_id)
         if trial is None:
             return
         self._stopping.discard(trial_id)
         rt = self._runtimes[trial.experiment_index]
-        if reason == P.END_ERROR:
-            text = payload[0]
+        if isinstance(event, P.Failed):
+            text = event.traceback
             storage = storage_error_in_report(text, f"trial {trial}", trial.local_path)
             if storage is not None:  # the disk, not the trial: stop, resumable
                 raise storage
-            if len(payload) > 2 and payload[2] == "restore" and self._fall_back(trial, text):
+            if event.during_restore and self._fall_back(trial, text):
                 return
             self._fail(trial, text, retry=True, rt=rt)
             return
         reconfigure = self._reconfigure.pop(trial_id, None)
-        if reason == P.END_PAUSED:
-            if payload and payload != getattr(trial.checkpoint, "path", None):
-                self._register_checkpoint(trial, payload, trial.last_result)
+        if isinstance(event, P.Paused):
+            path = event.checkpoint
+            if path and path != getattr(trial.checkpoint, "path", None):
+                self._register_checkpoint(trial, path, trial.last_result)
             if reconfigure is not None and not self._stop_experiment:
                 self._apply_reconfigure(trial, reconfigure)
                 return
@@ -1116,8 +1113,6 @@ _FILLED_IN_KEYS = frozenset(
         "checkpoint_dir_name",
         "should_checkpoint",
         "experiment_id",
-        P.CHECKPOINT_KEY,
-        P.WAIT_KEY,
     )
 )
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tunelab._errors import TuneValueError
 from tunelab._resources import PlacementGroupFactory
 from tunelab._trial import Trial, TrialStatus
+from tunelab.execution._protocol import RemoteStorage, TrialTask
 from tunelab.search._search_algorithm import TrialSuggestion
 
 if TYPE_CHECKING:
@@ -176,8 +177,8 @@ class TrialFactory:
             self._date_cache = (now, time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now)))
         return self._date_cache[1]
 
-    def task(self, trial: Trial, rt: ExperimentRuntime, *, restoring: bool) -> dict[str, Any]:
-        """The "run" message a worker needs (see ``execution/_protocol.py``)."""
+    def task(self, trial: Trial, rt: ExperimentRuntime, *, restoring: bool) -> TrialTask:
+        """The task a worker runs for ``trial`` (see ``execution/_protocol.py``)."""
         exp = rt.experiment
         ckpt_cfg = exp.checkpoint_config
         restore_path = None
@@ -186,36 +187,33 @@ class TrialFactory:
             restore_path = getattr(trial.checkpoint, "path", None)
             iteration_state = trial.restore_state
         points = self._scheduler.decision_points()
-        milestones = None
+        milestone_attr = None
+        milestones: tuple[float, ...] = ()
         if points is not None and points.milestones:
-            milestones = (points.attr, list(points.milestones))
-        return {
-            "trial_id": trial.trial_id,
-            "trial_name": str(trial),
-            "trial_dir": trial.local_path,
-            "experiment_name": exp.name,
-            "storage_path": exp.storage_path,
-            "config": trial.config,
-            "trainable_key": rt.key,
-            "trainable_blob": None,
-            "is_function": exp.is_function_trainable,
-            "resources": trial.resources.to_state(),
-            "stop_criteria": rt.criteria,
-            "sync": rt.sync,
-            "milestones": milestones,
-            "checkpoint_freq": ckpt_cfg.checkpoint_frequency,
-            "checkpoint_at_end": bool(ckpt_cfg.checkpoint_at_end),
-            "export_formats": list(exp.export_formats),
-            "restore_path": restore_path,
-            "iteration_state": iteration_state,
-            "log_to_file": exp.log_to_file if any(exp.log_to_file) else None,
-            "chdir": self._chdir,
-            "reuse": self._reuse,
-            "remote": {
-                "experiment_dir": exp.experiment_path,
-                "uri": exp.remote_path,
-                "token": exp.staging_token,
-            }
+            milestone_attr, milestones = points.attr, tuple(points.milestones)
+        return TrialTask(
+            trial_id=trial.trial_id,
+            trial_dir=trial.local_path,
+            trainable_key=rt.key,
+            trial_name=str(trial),
+            experiment_name=exp.name,
+            storage_path=exp.storage_path,
+            config=trial.config,
+            is_function=exp.is_function_trainable,
+            resources=trial.resources.to_state(),
+            stop_criteria=rt.criteria,
+            sync=rt.sync,
+            milestone_attr=milestone_attr,
+            milestones=milestones,
+            checkpoint_freq=ckpt_cfg.checkpoint_frequency,
+            checkpoint_at_end=bool(ckpt_cfg.checkpoint_at_end),
+            export_formats=tuple(exp.export_formats),
+            restore_path=restore_path,
+            iteration_state=iteration_state,
+            log_to_file=exp.log_to_file if any(exp.log_to_file) else None,
+            chdir=self._chdir,
+            reuse=self._reuse,
+            remote=RemoteStorage(exp.experiment_path, exp.remote_path, exp.staging_token)
             if exp.remote_path and exp.staging_token
             else None,
-        }
+        )

@@ -6,7 +6,6 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ pytest.importorskip("fsspec")
 from tunelab import TuneError
 from tunelab._storage import STAGING_MARKER, upload, uri_exists
 from tunelab.execution import _trial_storage
+from tunelab.execution._protocol import RemoteStorage, TrialTask
 from tunelab.execution._trial_storage import TrialStorage
 
 
@@ -25,12 +25,13 @@ def _worker_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "worker_tmp"))
 
 
-def _task(staging: Path, token: str = "t0ken") -> dict[str, Any]:
+def _task(staging: Path, token: str = "t0ken") -> TrialTask:
     uri = f"memory://tl-{uuid.uuid4().hex[:8]}/exp"
-    return {
-        "trial_dir": str(staging / "trial_1"),
-        "remote": {"experiment_dir": str(staging), "uri": uri, "token": token},
-    }
+    return TrialTask(
+        trial_id="t1",
+        trial_dir=str(staging / "trial_1"),
+        remote=RemoteStorage(experiment_dir=str(staging), uri=uri, token=token),
+    )
 
 
 def test_a_worker_that_sees_the_staging_dir_writes_there(
@@ -43,7 +44,7 @@ def test_a_worker_that_sees_the_staging_dir_writes_there(
     assert storage.publish("/some/checkpoint_000001") == "/some/checkpoint_000001"
     # another token (another run's staging dir at the same path): not ours
     assert TrialStorage.for_task(_task(tmp_path, token="other")).direct
-    assert not TrialStorage.for_task({"trial_dir": "/x", "remote": None}).direct
+    assert not TrialStorage.for_task(TrialTask(trial_id="t1", trial_dir="/x")).direct
 
 
 def test_direct_mode_uploads_fetches_and_maps_unseen_staging_paths(
@@ -52,7 +53,8 @@ def test_direct_mode_uploads_fetches_and_maps_unseen_staging_paths(
     monkeypatch.setenv("TUNELAB_CHECKPOINT_UPLOAD", "direct")
     (tmp_path / STAGING_MARKER).write_text("t0ken")  # seen, but direct is forced
     task = _task(tmp_path)
-    uri = task["remote"]["uri"]
+    assert task.remote is not None
+    uri = task.remote.uri
     storage = TrialStorage.for_task(task)
     assert storage.direct and storage.remote_dir == f"{uri}/trial_1"
     assert storage.trial_dir.startswith(str(tmp_path / "worker_tmp"))  # the worker's own

@@ -54,6 +54,7 @@ How it works
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -65,9 +66,11 @@ from typing import Any, cast
 
 from tunelab._errors import require
 from tunelab._resources import PlacementGroupFactory
+from tunelab.execution import _protocol as P
 from tunelab.execution._dask_nodes import ClusterView, DaskNode, never_fits_message
 from tunelab.execution._dask_options import check_listen, check_number, check_target, user_path
 from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
+from tunelab.execution._protocol import Event, TrialTask
 from tunelab.execution._resource_pool import Allocation, ResourcePool
 from tunelab.execution._tcp_listener import TcpListener, default_listen_host
 
@@ -196,7 +199,7 @@ class DaskExecutor(ConnectionExecutor):
             self._refresh(self._pending_events)
         return client
 
-    def _refresh(self, events: list[tuple[Any, ...]]) -> None:
+    def _refresh(self, events: list[Event]) -> None:
         """Re-read the workers; trials on workers that left are reported lost."""
         now = time.monotonic()
         self._next_refresh = now + self.refresh_interval_s
@@ -256,7 +259,7 @@ class DaskExecutor(ConnectionExecutor):
         for item in obj.drain():
             if item[0] == "conn":
                 _, conn, hello = item
-                handle = self._by_token.get(hello[1])
+                handle = self._by_token.get(hello.token)
                 if handle is None or handle.conn is not None:
                     conn.close()  # a task of a trial that was already given up
                     continue
@@ -265,10 +268,9 @@ class DaskExecutor(ConnectionExecutor):
             else:
                 self._on_future_done(item[1])
 
-    def _on_hello(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
-        extra = message[5] if len(message) > 5 and isinstance(message[5], dict) else {}
-        worker.known_keys = {str(k) for k in extra.get("cached", ())}
-        super()._on_hello(worker, message[:5])
+    def _on_hello(self, worker: WorkerHandle, hello: P.Hello) -> None:
+        worker.known_keys = set(hello.cached)
+        super()._on_hello(worker, hello)
 
     def _on_future_done(self, token: str) -> None:
         handle = self._by_token.get(token)
@@ -283,9 +285,7 @@ class DaskExecutor(ConnectionExecutor):
         self._qualified[key] = qualified
         super().register_trainable(qualified, blob)
 
-    def try_start(
-        self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]
-    ) -> bool:
+    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool:
         self._connect()
         if self._listener is None:
             self.setup()
@@ -297,10 +297,10 @@ class DaskExecutor(ConnectionExecutor):
                 return False
         handle.trial_id = trial_id
         self._by_trial[trial_id] = handle
-        task = dict(
+        task = dataclasses.replace(
             task,
-            trainable_key=self._qualified.get(task["trainable_key"], task["trainable_key"]),
-            gpu_ids=list(handle.gpu_key),
+            trainable_key=self._qualified.get(task.trainable_key, task.trainable_key),
+            gpu_ids=tuple(handle.gpu_key),
         )
         if handle.ready:
             self._send_run(handle, task)
@@ -376,11 +376,11 @@ class DaskExecutor(ConnectionExecutor):
         handle.future = future
         future.add_done_callback(functools.partial(self._future_callback, handle.token))
 
-    def _send_run(self, worker: WorkerHandle, task: dict[str, Any]) -> None:
+    def _send_run(self, worker: WorkerHandle, task: TrialTask) -> None:
         handle = cast(_DaskHandle, worker)
         if not handle.node.exclusive or handle.pid == os.getpid():
             # other threads share the process (a threaded worker, or processes=False)
-            task = dict(task, chdir=False, log_to_file=None)
+            task = dataclasses.replace(task, chdir=False, log_to_file=None)
         try:
             super()._send_run(worker, task)
         except OSError:
@@ -392,20 +392,18 @@ class DaskExecutor(ConnectionExecutor):
             listener.notify(("done", token))
 
     # -- polling and losses --------------------------------------------------------------------
-    def poll(self, timeout: float) -> list[tuple[Any, ...]]:
+    def poll(self, timeout: float) -> list[Event]:
         events = super().poll(timeout)
         if self._pending_events:
             events.extend(self._pending_events)
             self._pending_events = []
         return events
 
-    def _check_unready(self, events: list[tuple[Any, ...]]) -> None:
+    def _check_unready(self, events: list[Event]) -> None:
         if self._client is not None and time.monotonic() >= self._next_refresh:
             self._refresh(events)
 
-    def _on_lost(
-        self, worker: WorkerHandle, events: list[tuple[Any, ...]], why: str | None = None
-    ) -> None:
+    def _on_lost(self, worker: WorkerHandle, events: list[Event], why: str | None = None) -> None:
         handle = cast(_DaskHandle, worker)
         now = time.monotonic()
         # the scheduler may not know yet that the worker died: place nothing there until a

@@ -81,6 +81,7 @@ def serve_trials(
     devices for the task. ``exclusive``: this Dask worker runs one thread, so the task owns
     the process environment and restores it when it ends.
     """
+    from tunelab.execution import _protocol as P
     from tunelab.execution._worker import Worker
     from tunelab.trainable._progress import process_info
 
@@ -93,7 +94,7 @@ def serve_trials(
     worker = Worker(conn, in_process=True, trainables=dict(loaded))
     pid, hostname, ip = process_info()
     try:
-        worker.serve(("hello", token, pid, hostname, ip, {"cached": sorted(loaded)}))
+        worker.serve(P.hello_message(token, pid, hostname, ip, cached=sorted(loaded)))
     finally:
         if gpu_ids is not None and exclusive:
             if previous is None:

@@ -6,13 +6,15 @@ Contract of :class:`Executor` (the controller is its only caller, from one threa
 * ``setup(sys_path)`` once before the first trial; ``shutdown()`` once at the end.
 * ``total_resources()`` / ``used_resources()``: dicts of resource name -> amount.
 * ``why_never_fits(request)``: None, or a sentence saying why the request can never run.
-* ``try_start(trial_id, request, task)``: reserve resources and start the trial on a worker;
-  False (and nothing changed) when the resources are not free now.
-* ``send_decision(trial_id, decision)``, ``request_stop(trial_id)``: forwarded to the worker.
+* ``try_start(trial_id, request, task)``: reserve resources and start the trial (a
+  :class:`~tunelab.execution._protocol.TrialTask`) on a worker; False (and nothing changed)
+  when the resources are not free now.
+* ``send_decision(trial_id, verdict)``, ``request_stop(trial_id)``,
+  ``request_pause(trial_id)``: forwarded to the worker.
 * ``poll(timeout)``: wait up to ``timeout`` seconds for events and return them in arrival
-  order: ``("results", trial_id, [result...])``, ``("checkpoint", trial_id, path, iteration)``,
-  ``("end", trial_id, reason, payload)``, ``("lost", trial_id, message)`` (the worker died).
-  Resources of a trial are released before its "end"/"lost" event is returned.
+  order, typed (``execution/_protocol.py``): ``Results``, ``CheckpointSaved``, ``Ended``,
+  ``Paused``, ``Failed``, ``Lost`` (the worker died). Resources of a trial are released
+  before its ``Ended``/``Paused``/``Failed``/``Lost`` event is returned.
 * ``location(trial_id)``: "ip:pid" of the worker running it.
 * ``kill_trial(trial_id)`` (executors with ``can_kill_trials``): force-end a running trial
   that did not answer a stop or pause request in time; see :meth:`Executor.kill_trial`.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import itertools
 import os
 import sys
@@ -34,6 +37,7 @@ from typing import Any
 
 from tunelab._resources import PlacementGroupFactory
 from tunelab.execution import _protocol as P
+from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
 from tunelab.execution._resource_pool import Allocation, ResourcePool
 
 __all__ = ["ConnectionExecutor", "Executor", "WorkerHandle"]
@@ -61,12 +65,10 @@ class Executor(abc.ABC):
     def why_never_fits(self, request: PlacementGroupFactory) -> str | None: ...
 
     @abc.abstractmethod
-    def try_start(
-        self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]
-    ) -> bool: ...
+    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool: ...
 
     @abc.abstractmethod
-    def send_decision(self, trial_id: str, decision: str) -> None: ...
+    def send_decision(self, trial_id: str, verdict: Verdict) -> None: ...
 
     @abc.abstractmethod
     def request_stop(self, trial_id: str) -> None: ...
@@ -105,7 +107,7 @@ class Executor(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot force-end a trial")
 
     @abc.abstractmethod
-    def poll(self, timeout: float) -> list[tuple[Any, ...]]: ...
+    def poll(self, timeout: float) -> list[Event]: ...
 
     @abc.abstractmethod
     def location(self, trial_id: str) -> str: ...
@@ -133,7 +135,7 @@ class WorkerHandle:
         self.ip = ""
         self.ready = False
         self.trial_id: str | None = None
-        self.queued: dict[str, Any] | None = None
+        self.queued: TrialTask | None = None
         self.known_keys: set[str] = set()
         self.cleaned_up = False  # the executor released what the worker left behind
 
@@ -160,7 +162,7 @@ class ConnectionExecutor(Executor):
         self._blobs: dict[str, bytes] = {}
         self._sys_path: list[str] = []
         self._max_idle = max_idle_workers or max(2, int(pool.total.get("CPU", 1)))
-        self._pending_events: list[tuple[Any, ...]] = []
+        self._pending_events: list[Event] = []
         self._last_location: dict[str, str] = {}
 
     # -- resources -----------------------------------------------------------------------------
@@ -177,15 +179,13 @@ class ConnectionExecutor(Executor):
         self._sys_path = list(sys_path if sys_path is not None else sys.path)
 
     # -- starting trials -----------------------------------------------------------------------
-    def try_start(
-        self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]
-    ) -> bool:
+    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool:
         allocation = self._pool.try_acquire(request)
         if allocation is None:
             return False
         self._allocations[trial_id] = allocation
         gpu_key = allocation.gpu_ids
-        task = dict(task, gpu_ids=list(gpu_key))
+        task = dataclasses.replace(task, gpu_ids=tuple(gpu_key))
         worker = self._idle_worker(gpu_key) or self._new_worker(gpu_key)
         worker.trial_id = trial_id
         self._by_trial[trial_id] = worker
@@ -212,57 +212,55 @@ class ConnectionExecutor(Executor):
         self._spawn(worker)
         return worker
 
-    def _send_run(self, worker: WorkerHandle, task: dict[str, Any]) -> None:
-        key = task["trainable_key"]
+    def _send_run(self, worker: WorkerHandle, task: TrialTask) -> None:
+        key = task.trainable_key
         if key not in worker.known_keys:
-            task = dict(task, trainable_blob=self._blobs[key])
+            task = dataclasses.replace(task, trainable_blob=self._blobs[key])
             worker.known_keys.add(key)
-        import cloudpickle
-
-        worker.conn.send_bytes(cloudpickle.dumps(("run", task), protocol=5))
+        worker.conn.send_bytes(P.encode_command(task))
 
     def register_trainable(self, key: str, blob: bytes) -> None:
         self._blobs[key] = blob
 
     # -- messages to workers -------------------------------------------------------------------
-    def _send(self, worker: WorkerHandle, message: Any) -> None:
+    def _send(self, worker: WorkerHandle, command: P.Command) -> None:
         if worker.conn is None:
             return
         with contextlib.suppress(OSError):
-            worker.conn.send_bytes(P.dumps(message))
+            worker.conn.send_bytes(P.encode_command(command))
 
-    def send_decision(self, trial_id: str, decision: str) -> None:
+    def send_decision(self, trial_id: str, verdict: Verdict) -> None:
         worker = self._by_trial.get(trial_id)
         if worker is not None:
-            self._send(worker, ("decision", trial_id, decision))
+            self._send(worker, P.Decide(trial_id, verdict))
 
     def request_stop(self, trial_id: str) -> None:
         worker = self._by_trial.get(trial_id)
         if worker is None:
             return
         if worker.ready:
-            self._send(worker, ("stop", trial_id))
+            self._send(worker, P.StopRequest(trial_id))
         else:
             worker.queued = None
             self._finish_trial(trial_id)
-            self._pending_events.append(("end", trial_id, P.END_STOPPED, None))
+            self._pending_events.append(P.Ended(trial_id, EndReason.STOPPED))
 
     def request_pause(self, trial_id: str) -> None:
         worker = self._by_trial.get(trial_id)
         if worker is None:
             return
         if worker.ready:
-            self._send(worker, ("pause", trial_id))
+            self._send(worker, P.PauseRequest(trial_id))
         else:
             worker.queued = None
             self._finish_trial(trial_id)
-            self._pending_events.append(("end", trial_id, P.END_PAUSED, None))
+            self._pending_events.append(P.Paused(trial_id, None))
 
     # -- force-ending a trial --------------------------------------------------------------------
     can_kill_trials = True
 
     def kill_trial(self, trial_id: str) -> str:
-        self._pending_events = [e for e in self._pending_events if e[1] != trial_id]
+        self._pending_events = [e for e in self._pending_events if e.trial_id != trial_id]
         worker = self._by_trial.get(trial_id)
         if worker is None:
             self._finish_trial(trial_id)
@@ -291,8 +289,8 @@ class ConnectionExecutor(Executor):
         return self._last_location.pop(trial_id, "")
 
     # -- polling -------------------------------------------------------------------------------
-    def poll(self, timeout: float) -> list[tuple[Any, ...]]:
-        events: list[tuple[Any, ...]] = self._pending_events
+    def poll(self, timeout: float) -> list[Event]:
+        events: list[Event] = self._pending_events
         self._pending_events = []
         self._check_unready(events)
         if events:
@@ -308,19 +306,17 @@ class ConnectionExecutor(Executor):
             self._drain(worker, events)
         return events
 
-    def _drain(self, worker: WorkerHandle, events: list[tuple[Any, ...]]) -> None:
+    def _drain(self, worker: WorkerHandle, events: list[Event]) -> None:
         conn = worker.conn
         try:
             while True:
-                message = P.loads(conn.recv_bytes())
-                kind = message[0]
-                if kind == "results" or kind == "checkpoint":
-                    events.append(message)
-                elif kind == "end":
-                    self._finish_trial(message[1])
-                    events.append(message)
-                elif kind == "hello":
-                    self._on_hello(worker, message)
+                event = P.decode_event(P.loads(conn.recv_bytes()))
+                if isinstance(event, P.Hello):
+                    self._on_hello(worker, event)
+                else:
+                    if not isinstance(event, (P.Results, P.CheckpointSaved)):
+                        self._finish_trial(event.trial_id)  # the trial's run ended
+                    events.append(event)
                 if not conn.poll():
                     break
         except P.UnreadableMessage as exc:  # a result the driver cannot unpickle
@@ -328,10 +324,10 @@ class ConnectionExecutor(Executor):
         except (EOFError, OSError):
             self._on_lost(worker, events)
 
-    def _on_hello(self, worker: WorkerHandle, message: tuple[Any, ...]) -> None:
-        _, _token, worker.pid, worker.hostname, worker.ip = message
+    def _on_hello(self, worker: WorkerHandle, hello: P.Hello) -> None:
+        worker.pid, worker.hostname, worker.ip = hello.pid, hello.hostname, hello.node_ip
         worker.ready = True
-        self._send(worker, ("setup", {"sys_path": self._sys_path}))
+        self._send(worker, P.Setup(tuple(self._sys_path)))
         if worker.queued is not None:
             task, worker.queued = worker.queued, None
             self._send_run(worker, task)
@@ -350,9 +346,7 @@ class ConnectionExecutor(Executor):
         if allocation is not None:
             self._pool.release(allocation)
 
-    def _on_lost(
-        self, worker: WorkerHandle, events: list[tuple[Any, ...]], why: str | None = None
-    ) -> None:
+    def _on_lost(self, worker: WorkerHandle, events: list[Event], why: str | None = None) -> None:
         """The worker's connection failed: it died, or (``why``) it sent what cannot be
         read, and it is ended here."""
         trial_id = worker.trial_id
@@ -366,7 +360,7 @@ class ConnectionExecutor(Executor):
             self._reap(worker)
         if trial_id is not None:
             self._finish_trial(trial_id)
-            events.append(("lost", trial_id, message))
+            events.append(P.Lost(trial_id, message))
 
     def _forget(self, worker: WorkerHandle) -> None:
         self._workers.pop(worker.worker_id, None)
@@ -377,7 +371,7 @@ class ConnectionExecutor(Executor):
                 worker.conn.close()
 
     def _retire(self, worker: WorkerHandle) -> None:
-        self._send(worker, ("exit",))
+        self._send(worker, P.Exit())
         self._forget(worker)
         self._reap(worker)
 
@@ -391,7 +385,7 @@ class ConnectionExecutor(Executor):
     def _on_waitable_ready(self, obj: Any) -> None:
         pass
 
-    def _check_unready(self, events: list[tuple[Any, ...]]) -> None:
+    def _check_unready(self, events: list[Event]) -> None:
         pass
 
     def _exit_message(self, worker: WorkerHandle) -> str:
@@ -407,7 +401,7 @@ class ConnectionExecutor(Executor):
             if force:
                 self._kill(worker)
             else:
-                self._send(worker, ("exit",))
+                self._send(worker, P.Exit())
             self._forget(worker)
         for worker in workers:
             self._reap(worker)

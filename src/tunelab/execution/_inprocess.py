@@ -7,12 +7,15 @@ milliseconds. GPUs are bookkeeping only (``CUDA_VISIBLE_DEVICES`` is not touched
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from multiprocessing import Pipe
 from typing import Any
 
+from tunelab.execution import _protocol as P
 from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
+from tunelab.execution._protocol import TrialTask
 from tunelab.execution._resource_pool import ResourcePool
 
 __all__ = ["InProcessExecutor"]
@@ -38,7 +41,7 @@ class InProcessExecutor(ConnectionExecutor):
 
         ours, theirs = Pipe()
         self._register_conn(ours, worker)
-        hello = ("hello", worker.token, os.getpid(), "localhost", "127.0.0.1")
+        hello = P.hello_message(worker.token, os.getpid(), "localhost", "127.0.0.1")
 
         def serve() -> None:
             try:
@@ -54,9 +57,9 @@ class InProcessExecutor(ConnectionExecutor):
         thread.start()
         worker.process = thread
 
-    def _send_run(self, worker: WorkerHandle, task: dict[str, Any]) -> None:
+    def _send_run(self, worker: WorkerHandle, task: TrialTask) -> None:
         # threads share the process's working directory and file descriptors
-        super()._send_run(worker, dict(task, chdir=False, log_to_file=None))
+        super()._send_run(worker, dataclasses.replace(task, chdir=False, log_to_file=None))
 
     def _reap(self, worker: WorkerHandle) -> None:
         thread: Any = worker.process

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
+from tunelab.execution._protocol import Event, Lost
 from tunelab.execution._reaper import Reaper
 from tunelab.execution._resource_pool import ResourcePool, detect_gpus
 from tunelab.execution._tcp_listener import UnixListener
@@ -162,14 +163,14 @@ class LocalExecutor(ConnectionExecutor):
             if item[0] != "conn":
                 continue
             _, conn, hello = item
-            worker = self._by_token.get(hello[1])
+            worker = self._by_token.get(hello.token)
             if worker is None or worker.conn is not None:
                 conn.close()  # a worker given up meanwhile, or a second connection
                 continue
             self._register_conn(conn, worker)
-            self._on_hello(worker, tuple(hello[:5]))
+            self._on_hello(worker, hello)
 
-    def _check_unready(self, events: list[tuple[Any, ...]]) -> None:
+    def _check_unready(self, events: list[Event]) -> None:
         for worker in list(self._workers.values()):
             if worker.ready or worker.process is None:
                 continue
@@ -180,11 +181,9 @@ class LocalExecutor(ConnectionExecutor):
                 self._release_group(worker)
                 if trial_id is not None:
                     self._finish_trial(trial_id)
-                    events.append(("lost", trial_id, message + " before it connected"))
+                    events.append(Lost(trial_id, message + " before it connected"))
 
-    def _on_lost(
-        self, worker: WorkerHandle, events: list[tuple[Any, ...]], why: str | None = None
-    ) -> None:
+    def _on_lost(self, worker: WorkerHandle, events: list[Event], why: str | None = None) -> None:
         super()._on_lost(worker, events, why)
         self._release_group(worker)
 

@@ -8,6 +8,11 @@ dict stop criteria, decision points that wait for a verdict, pause with a checkp
 resume from it), so a whole experiment of scheduler decisions runs in milliseconds and the
 same curves, seeds and settings give the same decisions, bit for bit.
 
+Each result goes through the same :class:`~tunelab.execution._result_machine.ResultMachine`
+as in a worker, so a simulated trial sends, waits, stops and checkpoints exactly where a
+function trainable reporting the same metrics would (a SAVE verdict is ignored, as function
+trainables ignore it).
+
 Checkpoints are markers kept in memory: their paths (``<trial dir>/simulated_checkpoint_
 <iteration>``) never exist on disk. Give policies ``clock=executor.simulated_clock`` so that
 they see simulated time too.
@@ -28,7 +33,9 @@ from tunelab._errors import TuneError
 from tunelab._resources import PlacementGroupFactory
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
+from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
 from tunelab.execution._resource_pool import Allocation, ResourcePool
+from tunelab.execution._result_machine import ResultMachine, Step
 
 __all__ = ["SimulatedExecutor"]
 
@@ -43,22 +50,16 @@ class _Run:
 
     __slots__ = (
         "allocation",
-        "checkpoint_at_end",
-        "checkpoint_freq",
         "config",
-        "criteria",
         "dt",
         "due",
         "iteration",
         "iterations_since_restore",
         "limit",
-        "milestone_attr",
-        "milestones",
-        "next_milestone",
+        "machine",
         "pause_requested",
         "seq",
         "stop_requested",
-        "sync",
         "time_since_restore",
         "time_total",
         "trial_dir",
@@ -66,22 +67,14 @@ class _Run:
         "waiting",
     )
 
-    def __init__(self, trial_id: str, task: dict[str, Any], allocation: Allocation) -> None:
-        from tunelab.stopper._criteria import StopCriteria
-
-        self.trial_id = trial_id
+    def __init__(self, task: TrialTask, allocation: Allocation, checkpoint_every: int) -> None:
+        self.trial_id = task.trial_id
         self.allocation = allocation
-        self.config: dict[str, Any] = task.get("config") or {}
-        self.trial_dir = os.path.abspath(task.get("trial_dir") or ".")
-        stop = task.get("stop_criteria")
-        self.criteria = StopCriteria(stop) if stop else None
-        self.sync = bool(task.get("sync"))
-        attr, milestones = task.get("milestones") or (None, [])
-        self.milestone_attr: str | None = attr
-        self.milestones: list[float] = sorted(milestones)
-        self.next_milestone = 0
-        self.checkpoint_freq = int(task.get("checkpoint_freq") or 0)
-        self.checkpoint_at_end = bool(task.get("checkpoint_at_end"))
+        self.config: dict[str, Any] = task.config or {}
+        self.trial_dir = os.path.abspath(task.trial_dir or ".")
+        self.machine = ResultMachine.for_task(
+            task, checkpoint_freq=checkpoint_every or task.checkpoint_freq
+        )
         self.iteration = 0
         self.time_total = 0.0
         self.iterations_since_restore = 0
@@ -191,7 +184,7 @@ class SimulatedExecutor(Executor):
         self._seq = 0
         self._heap: list[tuple[float, int, str]] = []
         self._runs: dict[str, _Run] = {}
-        self._pending: list[tuple[tuple[Any, ...], Allocation | None]] = []
+        self._pending: list[tuple[Event, Allocation | None]] = []
         self._snapshots: dict[str, tuple[int, float]] = {}
         self._idle_polls = 0
         #: number of iterations computed in total (the simulated compute spent)
@@ -226,23 +219,19 @@ class SimulatedExecutor(Executor):
         return "simulated executor (simulated time, no workers)"
 
     # -- trials --------------------------------------------------------------------------------
-    def try_start(
-        self, trial_id: str, request: PlacementGroupFactory, task: dict[str, Any]
-    ) -> bool:
+    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool:
         allocation = self._pool.try_acquire(request)
         if allocation is None:
             return False
-        run = _Run(trial_id, task, allocation)
-        restore = task.get("restore_path")
+        run = _Run(task, allocation, self.checkpoint_every)
+        restore = task.restore_path
         snapshot = self._snapshots.get(os.path.abspath(restore)) if restore else None
-        if snapshot is None and restore and task.get("iteration_state"):
-            state = task["iteration_state"]
+        if snapshot is None and restore and task.iteration_state:
+            state = task.iteration_state
             snapshot = (int(state.get("iteration", 0)), float(state.get("time_total", 0.0)))
         if snapshot is not None:
             run.iteration, run.time_total = snapshot
         run.limit = self._limit(run.config)
-        if self.checkpoint_every:
-            run.checkpoint_freq = self.checkpoint_every
         self._runs[trial_id] = run
         self._idle_polls = 0
         self._schedule(run)
@@ -251,7 +240,7 @@ class SimulatedExecutor(Executor):
     def _schedule(self, run: _Run) -> None:
         if run.iteration >= run.limit:
             # restored at (or past) the end: report nothing more, end as done
-            self._end(run, P.END_DONE, None)
+            self._end(run, P.Ended(run.trial_id, EndReason.DONE))
             return
         tpi = self._time_per_iteration
         dt = tpi(run.config, run.iteration + 1) if callable(tpi) else tpi
@@ -261,25 +250,20 @@ class SimulatedExecutor(Executor):
         run.seq = self._seq
         heapq.heappush(self._heap, (run.due, self._seq, run.trial_id))
 
-    def send_decision(self, trial_id: str, decision: str) -> None:
+    def send_decision(self, trial_id: str, verdict: Verdict) -> None:
         run = self._runs.get(trial_id)
         if run is None or not run.waiting:
             return
         run.waiting = False
-        if decision == P.STOP:
-            self._end(run, P.END_STOPPED, None)
-        elif decision == P.PAUSE:
-            self._end(run, P.END_PAUSED, self._checkpoint(run))
-        else:  # CONTINUE, SAVE
-            self._schedule(run)
+        self._go_on(run, run.machine.on_verdict(verdict))
 
     def request_stop(self, trial_id: str) -> None:
         run = self._runs.get(trial_id)
         if run is None:
             return
-        if run.waiting:
+        if run.waiting:  # the worker takes it as the verdict it waits for
             run.waiting = False
-            self._end(run, P.END_STOPPED, None)
+            self._go_on(run, run.machine.on_verdict(Verdict.STOP))
         else:
             run.stop_requested = True
 
@@ -289,13 +273,28 @@ class SimulatedExecutor(Executor):
             return
         if run.waiting:
             run.waiting = False
-            self._end(run, P.END_PAUSED, self._checkpoint(run))
+            self._go_on(run, run.machine.on_verdict(Verdict.PAUSE))
         else:
             run.pause_requested = True
 
-    def _end(self, run: _Run, reason: str, payload: Any) -> None:
+    def _go_on(self, run: _Run, step: Step) -> None:
+        """After a result (or a verdict): end the run as ``step`` says, or schedule the next
+        iteration (a SAVE verdict changes nothing here)."""
+        if step.end is None:
+            self._schedule(run)
+            return
+        trial_id = run.trial_id
+        if step.save_at_end:
+            path = self._checkpoint(run)
+            self._pending.append((P.CheckpointSaved(trial_id, path, run.iteration), None))
+        if step.end is EndReason.PAUSED:
+            self._end(run, P.Paused(trial_id, self._checkpoint(run)))
+        else:
+            self._end(run, P.Ended(trial_id, step.end))
+
+    def _end(self, run: _Run, event: Event) -> None:
         del self._runs[run.trial_id]
-        self._pending.append((("end", run.trial_id, reason, payload), run.allocation))
+        self._pending.append((event, run.allocation))
 
     def _checkpoint(self, run: _Run) -> str:
         path = os.path.join(run.trial_dir, f"simulated_checkpoint_{run.iteration:06d}")
@@ -303,27 +302,23 @@ class SimulatedExecutor(Executor):
         return path
 
     # -- the simulation ------------------------------------------------------------------------
-    def poll(self, timeout: float) -> list[tuple[Any, ...]]:
+    def poll(self, timeout: float) -> list[Event]:
         """Return the next events at once (simulated time never waits for ``timeout``)."""
-        events: list[tuple[Any, ...]] = []
-        if self._pending:
-            for event, allocation in self._pending:
-                if allocation is not None:
-                    self._pool.release(allocation)
-                events.append(event)
-            self._pending = []
-            return events
-        reported = 0
-        while self._heap and reported < MAX_BATCH:
-            due, seq, trial_id = heapq.heappop(self._heap)
-            run = self._runs.get(trial_id)
-            if run is None or run.seq != seq or run.waiting:
-                continue  # stale entry
-            self._now = max(self._now, due)
-            reported += 1
-            self._report(run, events)
-            if self._pending or (events and P.WAIT_KEY in events[-1][2][-1]):
-                break
+        events: list[Event] = []
+        if not self._pending:
+            batches: list[tuple[str, list[dict[str, Any]]]] = []
+            reported = 0
+            while self._heap and reported < MAX_BATCH:
+                due, seq, trial_id = heapq.heappop(self._heap)
+                run = self._runs.get(trial_id)
+                if run is None or run.seq != seq or run.waiting:
+                    continue  # stale entry
+                self._now = max(self._now, due)
+                reported += 1
+                self._report(run, batches)
+                if self._pending or run.waiting:
+                    break
+            events.extend(P.results_event(trial_id, batch) for trial_id, batch in batches)
         if self._pending:
             for event, allocation in self._pending:
                 if allocation is not None:
@@ -342,7 +337,7 @@ class SimulatedExecutor(Executor):
                 )
         return events
 
-    def _report(self, run: _Run, events: list[tuple[Any, ...]]) -> None:
+    def _report(self, run: _Run, batches: list[tuple[str, list[dict[str, Any]]]]) -> None:
         run.iteration += 1
         run.iterations_since_restore += 1
         run.time_total += run.dt
@@ -352,7 +347,8 @@ class SimulatedExecutor(Executor):
             metrics = self._curves(run.config, run.iteration)
             result = dict(metrics)
         except Exception as exc:
-            self._end(run, P.END_ERROR, (traceback.format_exc(), repr(exc)))
+            error = P.Failed(run.trial_id, traceback.format_exc(), repr(exc))
+            self._end(run, error)
             return
         setdefault = result.setdefault
         setdefault(R.TIME_THIS_ITER_S, run.dt)
@@ -365,54 +361,26 @@ class SimulatedExecutor(Executor):
         setdefault(R.NODE_IP, _NODE_IP)
         setdefault(R.ITERATIONS_SINCE_RESTORE, run.iterations_since_restore)
         setdefault(R.TIME_SINCE_RESTORE, run.time_since_restore)
-        checkpointed = bool(run.checkpoint_freq and run.iteration % run.checkpoint_freq == 0)
-        if run.stop_requested:
-            self._end(run, P.END_STOPPED, None)
-            return
-        if run.pause_requested:
-            self._emit(run, result, events)
-            self._end(run, P.END_PAUSED, self._checkpoint(run))
-            return
-        done = bool(result.get(R.DONE)) or run.iteration >= run.limit
-        if done or (run.criteria is not None and run.criteria(result)):
-            result[R.DONE] = True
-            if run.checkpoint_at_end:
-                checkpointed = True
-            if checkpointed:
-                self._attach_checkpoint(run, result)
-            self._emit(run, result, events)
-            self._end(run, P.END_DONE, None)
-            return
-        if checkpointed:
-            self._attach_checkpoint(run, result)
-        wait = run.sync
-        if run.milestones and run.milestone_attr is not None:
-            value = result.get(run.milestone_attr)
-            index = run.next_milestone
-            if value is not None and index < len(run.milestones) and value >= run.milestones[index]:
-                wait = True
-                while index < len(run.milestones) and value >= run.milestones[index]:
-                    index += 1
-                run.next_milestone = index
-        if wait:
-            result[P.WAIT_KEY] = True
+        machine = run.machine
+        step = machine.on_result(
+            result,
+            checkpoint=machine.checkpoint_due(run.iteration),
+            finished=run.iteration >= run.limit,
+            stop_requested=run.stop_requested,
+            pause_requested=run.pause_requested,
+        )
+        if step.checkpoint:
+            P.mark_checkpoint(result, self._checkpoint(run))
+        if step.wait:
+            P.mark_wait(result)
             run.waiting = True
-            self._emit(run, result, events)
-            return
-        self._emit(run, result, events)
-        self._schedule(run)
-
-    def _attach_checkpoint(self, run: _Run, result: dict[str, Any]) -> None:
-        path = self._checkpoint(run)
-        result[R.CHECKPOINT_DIR_NAME] = os.path.basename(path)
-        result[P.CHECKPOINT_KEY] = path
-
-    @staticmethod
-    def _emit(run: _Run, result: dict[str, Any], events: list[tuple[Any, ...]]) -> None:
-        if events and events[-1][0] == "results" and events[-1][1] == run.trial_id:
-            events[-1][2].append(result)
-        else:
-            events.append(("results", run.trial_id, [result]))
+        if step.send:
+            if batches and batches[-1][0] == run.trial_id:
+                batches[-1][1].append(result)
+            else:
+                batches.append((run.trial_id, [result]))
+        if not step.wait:
+            self._go_on(run, step)
 
     # -- curves --------------------------------------------------------------------------------
     def _limit(self, config: dict[str, Any]) -> int:

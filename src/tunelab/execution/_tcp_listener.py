@@ -62,8 +62,8 @@ def _set_timeouts(sock: socket.socket, seconds: float) -> None:
 class SocketListener:
     """Accept and authenticate workers knowing ``authkey`` on the listening ``server``.
 
-    :meth:`drain` returns ``("conn", connection, hello)`` for each authenticated worker and
-    the items posted with :meth:`notify`, in arrival order.
+    :meth:`drain` returns ``("conn", connection, hello)`` (a ``_protocol.Hello``) for each
+    authenticated worker and the items posted with :meth:`notify`, in arrival order.
     """
 
     def __init__(self, server: socket.socket, authkey: bytes) -> None:
@@ -180,9 +180,7 @@ class SocketListener:
             answer_challenge(conn, self._authkey)
             if not conn.poll(HELLO_TIMEOUT_S):
                 raise TimeoutError("no hello")
-            hello = P.loads(conn.recv_bytes())  # authenticated peer
-            if not (isinstance(hello, tuple) and len(hello) >= 5 and hello[0] == "hello"):
-                raise ValueError("not a hello")
+            hello = P.decode_hello(P.loads(conn.recv_bytes()))  # authenticated peer
             _set_timeouts(sock, 0)
         except Exception:  # failed authentication, a silent or stray client, a closed socket
             if conn is not None:

@@ -7,9 +7,10 @@ that does not (a Dask worker on another machine) works in a local directory of i
 uploads each checkpoint straight to the URI, announcing the URI to the controller; it
 downloads remote checkpoints it must restore from.
 
-The task's ``remote`` field says where the experiment lives: ``{"experiment_dir": the
-driver's staging directory, "uri": the experiment's URI, "token": the random token that
-the staging directory's marker file holds}``, or None for a local experiment.
+The task's ``remote`` field (a :class:`~tunelab.execution._protocol.RemoteStorage`) says
+where the experiment lives: ``experiment_dir`` (the driver's staging directory), ``uri`` (the
+experiment's URI) and ``token`` (the random token that the staging directory's marker file
+holds), or None for a local experiment.
 ``TUNELAB_CHECKPOINT_UPLOAD`` (in the worker's environment) can force either behaviour.
 """
 
@@ -21,11 +22,14 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tunelab import _defaults
 from tunelab._errors import TuneError
 from tunelab._storage import STAGING_MARKER, download, is_uri, join_uri, upload
+
+if TYPE_CHECKING:
+    from tunelab.execution._protocol import TrialTask
 
 __all__ = ["TrialStorage"]
 
@@ -55,28 +59,28 @@ class TrialStorage:
     _downloads: list[str] = field(default_factory=list)
 
     @classmethod
-    def for_task(cls, task: dict[str, Any]) -> TrialStorage:
-        trial_dir = task["trial_dir"]
-        remote = task.get("remote")
-        if not remote:
+    def for_task(cls, task: TrialTask) -> TrialStorage:
+        trial_dir = task.trial_dir
+        remote = task.remote
+        if remote is None:
             return cls(trial_dir)
         mode = _defaults.checkpoint_upload_mode()
         if mode == "staging" or (
-            mode == "auto" and _sees_staging(remote["experiment_dir"], remote["token"])
+            mode == "auto" and _sees_staging(remote.experiment_dir, remote.token)
         ):
             return cls(trial_dir)
-        relative = os.path.relpath(trial_dir, remote["experiment_dir"]).replace(os.sep, "/")
+        relative = os.path.relpath(trial_dir, remote.experiment_dir).replace(os.sep, "/")
         local = os.path.join(
             tempfile.gettempdir(),
             f"tunelab-worker-{os.getuid() if hasattr(os, 'getuid') else 'user'}",
-            remote["token"][:12],
+            remote.token[:12],
             *relative.split("/"),
         )
         return cls(
             local,
-            join_uri(remote["uri"], relative),
-            experiment_dir=remote["experiment_dir"],
-            experiment_uri=remote["uri"],
+            join_uri(remote.uri, relative),
+            experiment_dir=remote.experiment_dir,
+            experiment_uri=remote.uri,
         )
 
     @property

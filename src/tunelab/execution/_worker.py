@@ -21,6 +21,7 @@ Faults a trainable can cause stay within its trial:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import queue
 import sys
@@ -33,6 +34,8 @@ from typing import Any
 
 from tunelab._errors import ResultNotSerializable, StopTrial
 from tunelab.execution import _protocol as P
+from tunelab.execution._protocol import EndReason, TrialTask, Verdict
+from tunelab.execution._result_machine import ResultMachine
 from tunelab.execution._trial_storage import TrialStorage
 
 MAX_DELAY_S = 0.005
@@ -40,11 +43,13 @@ MAX_BATCH = 2000
 
 
 class _Ended(StopTrial):
-    """The trial ends; ``reason`` is one of the protocol's END_* values."""
+    """The run ends as the result machine decided (``save_at_end``: save a checkpoint
+    first, class trainables with ``checkpoint_at_end``)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: EndReason, save_at_end: bool = False) -> None:
+        super().__init__(reason.value)
         self.reason = reason
+        self.save_at_end = save_at_end
 
 
 class _RestoreFailed(Exception):
@@ -196,7 +201,7 @@ class Outbox:
             return
         batch, self._buffer = self._buffer, []
         try:
-            data = self._encode(("results", self.trial_id, batch))
+            data = self._encode(P.results_message(self.trial_id, batch))
         except BaseException:  # a __reduce__ may raise anything
             self._salvage(batch)
             return
@@ -206,7 +211,7 @@ class Outbox:
         """Send the results before the first one that cannot be serialized; record why."""
         for result in batch:
             try:
-                data = self._encode(("results", self.trial_id, [result]))
+                data = self._encode(P.results_message(self.trial_id, [result]))
             except BaseException as exc:
                 self.error = describe_unserializable(result, self._encode, exc)
                 return
@@ -309,8 +314,8 @@ class Worker:
         self._kept_now = False  # the running trial keeps its Trainable object for reuse
         self._in_process = in_process
         self._send_lock = threading.Lock()
-        self._tasks: queue.Queue[Any] = queue.Queue()
-        self._decisions: queue.Queue[str] = queue.Queue()
+        self._tasks: queue.Queue[TrialTask | None] = queue.Queue()
+        self._decisions: queue.Queue[Verdict] = queue.Queue()
         self._stop_requested: set[str] = set()
         self._pause_requested: set[str] = set()
         self._current: str | None = None
@@ -347,7 +352,7 @@ class Worker:
     def _read_loop(self) -> None:
         while True:
             try:
-                message = P.loads(self._conn.recv_bytes())
+                command = P.decode_command(self._conn.recv_bytes())
             except (EOFError, OSError) as exc:
                 if isinstance(exc, P.UnreadableMessage):  # cannot go on: the driver sees EOF
                     sys.stderr.write(f"tunelab worker: {exc}; leaving\n")
@@ -356,37 +361,36 @@ class Worker:
                 if self._current is not None:  # the controller is gone: end at next report
                     self._stop_requested.add(self._current)
                 self._tasks.put(None)
-                self._decisions.put(P.STOP)
+                self._decisions.put(Verdict.STOP)
                 return
-            kind = message[0]
-            if kind == "run":
-                self._tasks.put(message[1])
-            elif kind == "decision":
-                if message[1] == self._current:
-                    self._decisions.put(message[2])
-            elif kind == "pause":
-                self._pause_requested.add(message[1])
-                if message[1] == self._current:
-                    self._decisions.put(P.PAUSE)
-            elif kind == "stop":
-                self._stop_requested.add(message[1])
-                if message[1] == self._current:
-                    self._decisions.put(P.STOP)
-            elif kind == "setup":
-                self._apply_setup(message[1])
-            elif kind == "exit":
+            if isinstance(command, TrialTask):
+                self._tasks.put(command)
+            elif isinstance(command, P.Decide):
+                if command.trial_id == self._current:
+                    self._decisions.put(command.verdict)
+            elif isinstance(command, P.PauseRequest):
+                self._pause_requested.add(command.trial_id)
+                if command.trial_id == self._current:
+                    self._decisions.put(Verdict.PAUSE)
+            elif isinstance(command, P.StopRequest):
+                self._stop_requested.add(command.trial_id)
+                if command.trial_id == self._current:
+                    self._decisions.put(Verdict.STOP)
+            elif isinstance(command, P.Setup):
+                self._apply_setup(command)
+            elif isinstance(command, P.Exit):
                 self._tasks.put(None)
                 return
 
-    def _next_decision(self, trial_id: str) -> str:
+    def _next_decision(self, trial_id: str) -> Verdict:
         return self._decisions.get()
 
     @staticmethod
-    def _apply_setup(setup: dict[str, Any]) -> None:
-        for entry in reversed(setup.get("sys_path", [])):
+    def _apply_setup(setup: P.Setup) -> None:
+        for entry in reversed(setup.sys_path):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
-        os.environ.update(setup.get("env", {}))
+        os.environ.update(setup.env)
 
     # -- main loop -----------------------------------------------------------------------------
     def serve(self, hello: tuple[Any, ...]) -> None:
@@ -410,13 +414,13 @@ class Worker:
                 if self._end_trial_processes:
                     self._end_processes(self._kept_baseline)
 
-    def _trainable(self, task: dict[str, Any]) -> Any:
-        key = task["trainable_key"]
+    def _trainable(self, task: TrialTask) -> Any:
+        key = task.trainable_key
         trainable = self._trainables.get(key)
         if trainable is None:
             import cloudpickle
 
-            blob = task["trainable_blob"] or self._unloaded.get(key)
+            blob = task.trainable_blob or self._unloaded.get(key)
             if blob is None:
                 raise RuntimeError(f"worker has no code for trainable {key!r}")
             try:
@@ -428,8 +432,8 @@ class Worker:
             self._trainables[key] = trainable
         return trainable
 
-    def run_task(self, task: dict[str, Any]) -> None:
-        trial_id = task["trial_id"]
+    def run_task(self, task: TrialTask) -> None:
+        trial_id = task.trial_id
         self._current = trial_id
         self._kept_now = False
         self.outbox.begin(trial_id)
@@ -439,7 +443,7 @@ class Worker:
             from tunelab.execution._process_guard import child_snapshot
 
             self._trial_baseline = child_snapshot()
-        reason, payload = P.END_DONE, None
+        reason, payload = EndReason.DONE, None
         storage = None
         raised_unserializable = False
         try:
@@ -447,25 +451,25 @@ class Worker:
 
             storage = self._storage = TrialStorage.for_task(task)
             if storage.direct:  # this machine does not see the driver's staging directory
-                task = {**task, "trial_dir": storage.trial_dir}
-            with _trial_environment(task), trial_sys_usage(task.get("config")):
+                task = dataclasses.replace(task, trial_dir=storage.trial_dir)
+            with _trial_environment(task), trial_sys_usage(task.config):
                 reason, payload = self._run_guarded(task)
         except _Ended as ended:
             reason = ended.reason
         except StopTrial:
-            reason = P.END_STOPPED
+            reason = EndReason.STOPPED
         except StopIteration:
-            reason = P.END_DONE
+            reason = EndReason.DONE
         except SystemExit as exc:
             if not _exit_code_ok(exc.code):
-                reason, payload = P.END_ERROR, _error_payload(exc)
+                reason, payload = EndReason.ERROR, _error_payload(exc)
         except _RestoreFailed as failed:
             cause = failed.__cause__ or failed
             text = f"Restoring from {failed.path} failed:\n{_format_exception(cause)}"
-            reason, payload = P.END_ERROR, (text, _safe_repr(cause), "restore")
+            reason, payload = EndReason.ERROR, (text, _safe_repr(cause), "restore")
         except BaseException as exc:  # the trainable failed: report it, keep serving
             raised_unserializable = isinstance(exc, ResultNotSerializable)
-            reason, payload = P.END_ERROR, _error_payload(exc)
+            reason, payload = EndReason.ERROR, _error_payload(exc)
         finally:
             from tunelab import _session
 
@@ -477,16 +481,16 @@ class Worker:
         unsent = self.outbox.take_error()
         if unsent is not None and not raised_unserializable:
             text = f"{ResultNotSerializable.__name__}: {unsent}\n"
-            if reason == P.END_ERROR and payload:
+            if reason == EndReason.ERROR and payload:
                 text += f"\nThe trainable then raised:\n{payload[0]}"
-            reason, payload = P.END_ERROR, (text, _safe_repr(ResultNotSerializable(unsent)))
+            reason, payload = EndReason.ERROR, (text, _safe_repr(ResultNotSerializable(unsent)))
         if self._kept_now:
             self._kept_baseline = self._trial_baseline  # its processes live with the object
         elif self._end_trial_processes:
             self._end_processes(self._trial_baseline)
-        if reason == P.END_PAUSED and payload is None:
+        if reason == EndReason.PAUSED and payload is None:
             payload = self._last_checkpoint
-        self.send(("end", trial_id, reason, payload))
+        self.send(P.end_message(trial_id, reason, payload))
         self._stop_requested.discard(trial_id)
         self._pause_requested.discard(trial_id)
 
@@ -498,10 +502,10 @@ class Worker:
             end_new_children(baseline)
 
     # -- one trial -----------------------------------------------------------------------------
-    def _run_guarded(self, task: dict[str, Any]) -> tuple[str, Any]:
+    def _run_guarded(self, task: TrialTask) -> tuple[EndReason, Any]:
         """:meth:`_run`; a process forked inside the trial exits here instead of returning
         into the worker loop (which would end the parent's trial)."""
-        outcome: tuple[str, Any] = self._in_parent_only(self._run, task)
+        outcome: tuple[EndReason, Any] = self._in_parent_only(self._run, task)
         return outcome
 
     def _in_parent_only(self, call: Callable[..., Any], *args: Any) -> Any:
@@ -517,88 +521,76 @@ class Worker:
             _exit_forked_child(None)
         return result
 
-    def _run(self, task: dict[str, Any]) -> tuple[str, Any]:
+    def _run(self, task: TrialTask) -> tuple[EndReason, Any]:
         from tunelab import _session
         from tunelab._checkpoint import Checkpoint
         from tunelab._resources import PlacementGroupFactory
-        from tunelab.stopper._criteria import StopCriteria
         from tunelab.trainable._progress import IterationState
 
-        trial_id = task["trial_id"]
-        trial_dir = task["trial_dir"]
-        criteria = StopCriteria(task["stop_criteria"]) if task["stop_criteria"] else None
-        sync = task["sync"]
-        milestone_attr, milestones = task.get("milestones") or (None, [])
-        milestones = sorted(milestones)
-        next_milestone = [0]
+        trial_id = task.trial_id
+        trial_dir = task.trial_dir
+        machine = ResultMachine.for_task(task)
+        on_result = machine.on_result
         outbox = self.outbox
         stop_requested = self._stop_requested
         pause_requested = self._pause_requested
-        restore_path = task.get("restore_path")
+        restore_path = task.restore_path
         self._last_checkpoint = restore_path  # as the controller knows it (maybe a URI)
         if restore_path:
             try:
                 restore_path = self._storage.fetch(restore_path)
             except Exception as exc:
-                raise _RestoreFailed(str(task["restore_path"])) from exc
-            task = {**task, "restore_path": restore_path}
+                raise _RestoreFailed(str(task.restore_path)) from exc
+            task = dataclasses.replace(task, restore_path=restore_path)
+        resources = (
+            PlacementGroupFactory.from_state(task.resources)
+            if task.resources is not None
+            else PlacementGroupFactory([{"CPU": 1}])
+        )
         context = _session.TuneContext(
-            experiment_name=task["experiment_name"],
-            trial_name=task["trial_name"],
+            experiment_name=task.experiment_name,
+            trial_name=task.trial_name,
             trial_id=trial_id,
             trial_dir=trial_dir,
-            trial_resources=PlacementGroupFactory.from_state(task["resources"]),
-            storage_path=task["storage_path"],
+            trial_resources=resources,
+            storage_path=task.storage_path,
         )
         state = IterationState(trial_id)
-        if task.get("iteration_state"):
-            state.restored(task["iteration_state"])
+        if task.iteration_state:
+            state.restored(dict(task.iteration_state))
 
         def sink(result: dict[str, Any], checkpoint: Any) -> None:
+            """Each report of the trial: do what the result machine says."""
             if self._detached:
                 raise RuntimeError(_FORKED_REPORT.format(trial_id=trial_id))
             if outbox.error is not None:
                 raise ResultNotSerializable(outbox.error)
-            if checkpoint is not None:
+            step = on_result(
+                result,
+                checkpoint=checkpoint is not None,
+                stop_requested=trial_id in stop_requested,
+                pause_requested=trial_id in pause_requested,
+            )
+            if step.checkpoint:
                 path = self._storage.publish(
                     self._persist(checkpoint, trial_dir, result["training_iteration"])
                 )
-                result["checkpoint_dir_name"] = os.path.basename(path)
-                result[P.CHECKPOINT_KEY] = path
+                P.mark_checkpoint(result, path)
                 session.checkpoint = Checkpoint(path)
                 self._last_checkpoint = path
-            if trial_id in stop_requested:
-                raise _Ended(P.END_STOPPED)
-            if trial_id in pause_requested:
-                outbox.add(result)  # the state a checkpoint now holds includes this step
-                raise _Ended(P.END_PAUSED)
-            if result.get("done") or (criteria is not None and criteria(result)):
-                result["done"] = True
+            if step.wait:
+                P.mark_wait(result)
                 outbox.add(result)
-                raise _Ended(P.END_DONE)
-            wait = sync
-            if milestones and milestone_attr is not None:
-                value = result.get(milestone_attr)
-                index = next_milestone[0]
-                if value is not None and index < len(milestones) and value >= milestones[index]:
-                    wait = True
-                    while index < len(milestones) and value >= milestones[index]:
-                        index += 1
-                    next_milestone[0] = index
-            if wait:
-                result[P.WAIT_KEY] = True
-            outbox.add(result)
-            if wait:
                 outbox.flush()
                 if outbox.error is not None:  # the controller never got it: do not wait
                     raise ResultNotSerializable(outbox.error)
-                decision = self._next_decision(trial_id)
-                if decision == P.STOP:
-                    raise _Ended(P.END_STOPPED)
-                if decision == P.PAUSE:
-                    raise _Ended(P.END_PAUSED)
-                if decision == P.SAVE:
-                    self._save_requested = True
+                step = machine.on_verdict(self._next_decision(trial_id))
+            elif step.send:
+                outbox.add(result)
+            if step.end is not None:
+                raise _Ended(step.end, step.save_at_end)
+            if step.save:
+                self._save_requested = True
 
         session = _session.TrialSession(
             context,
@@ -608,16 +600,16 @@ class Worker:
         )
         _session._set_session(session, thread_local=self._in_process)
         trainable = self._trainable(task)
-        if task["is_function"]:
+        if task.is_function:
             from tunelab.trainable._function import call_function_trainable
 
             state.restart_clock()
-            call_function_trainable(trainable, task["config"], restore_path)
+            call_function_trainable(trainable, task.config, restore_path)
             self._keep_final_checkpoint(session, task)
-            return P.END_DONE, None
-        return self._run_class(task, trainable, session, sink)
+            return EndReason.DONE, None
+        return self._run_class(task, trainable, session, sink, machine)
 
-    def _keep_final_checkpoint(self, session: Any, task: dict[str, Any]) -> None:
+    def _keep_final_checkpoint(self, session: Any, task: TrialTask) -> None:
         """A function that wrote a checkpoint (``with tune.checkpoint_dir(step)``) after its
         last report: the checkpoint is kept, with the metrics of that last result, as Ray
         Tune keeps it (it would otherwise wait for a report that never comes)."""
@@ -628,7 +620,7 @@ class Worker:
         from tunelab._checkpoint import Checkpoint
 
         iteration = session.state.iteration
-        trial_dir = task["trial_dir"]
+        trial_dir = task.trial_dir
         name = f"checkpoint_{int(iteration):06d}"
         if os.path.lexists(os.path.join(trial_dir, name)):  # the last report saved one too
             name += "_final"
@@ -638,24 +630,25 @@ class Worker:
         self.outbox.flush()
         if self.outbox.error is not None:
             raise ResultNotSerializable(self.outbox.error)
-        self.send(("checkpoint", task["trial_id"], path, iteration))
+        self.send(P.checkpoint_message(task.trial_id, path, iteration))
 
     def _run_class(
-        self, task: dict[str, Any], cls: Any, session: Any, sink: Callable[..., None]
-    ) -> tuple[str, Any]:
+        self,
+        task: TrialTask,
+        cls: Any,
+        session: Any,
+        sink: Callable[..., None],
+        machine: ResultMachine,
+    ) -> tuple[EndReason, Any]:
         obj = None
-        if (
-            task["reuse"]
-            and self._reusable is not None
-            and self._reusable[0] == task["trainable_key"]
-        ):
+        if task.reuse and self._reusable is not None and self._reusable[0] == task.trainable_key:
             candidate = self._reusable[1]
             self._reusable = None
             ok = candidate.reset(
-                task["config"],
-                trial_id=task["trial_id"],
-                trial_name=task["trial_name"],
-                logdir=task["trial_dir"],
+                task.config,
+                trial_id=task.trial_id,
+                trial_name=task.trial_name,
+                logdir=task.trial_dir,
                 trial_resources=session.context.get_trial_resources(),
             )
             if ok:
@@ -671,21 +664,20 @@ class Worker:
             if self._end_trial_processes:
                 self._end_processes(self._kept_baseline)
         if obj is None:
-            obj = cls(task["config"])
+            obj = cls(task.config)
         obj._state = session.state
         keep = False
         try:
-            if task.get("restore_path"):
+            if task.restore_path:
                 try:
-                    obj.restore(task["restore_path"])
+                    obj.restore(task.restore_path)
                 except Exception as exc:
-                    raise _RestoreFailed(task["restore_path"]) from exc
-            freq = task.get("checkpoint_freq") or 0
+                    raise _RestoreFailed(task.restore_path) from exc
             while True:
                 result = obj.train()
                 checkpoint = None
-                if result.pop("should_checkpoint", False) or (
-                    freq and result["training_iteration"] % freq == 0
+                if machine.checkpoint_due(
+                    result["training_iteration"], result.pop("should_checkpoint", False)
                 ):
                     checkpoint = obj.save()
                 try:
@@ -694,30 +686,30 @@ class Worker:
                     if self._save_requested:
                         self._save_and_announce(obj, task)
                 except _Ended as ended:
-                    if ended.reason == P.END_PAUSED:
+                    if ended.reason == EndReason.PAUSED:
                         path = self._storage.publish(obj.save())
                         self._last_checkpoint = path
-                        return P.END_PAUSED, path
-                    if task.get("checkpoint_at_end") and checkpoint is None:
+                        return EndReason.PAUSED, path
+                    if ended.save_at_end:
                         self._save_and_announce(obj, task)
-                    if task.get("export_formats"):  # 0.x/1.x: exported when the trial ends
-                        obj.export_model(task["export_formats"])
+                    if task.export_formats:  # 0.x/1.x: exported when the trial ends
+                        obj.export_model(list(task.export_formats))
                     raise
             # unreachable
         finally:
-            if task["reuse"]:
-                self._reusable = (task["trainable_key"], obj)
+            if task.reuse:
+                self._reusable = (task.trainable_key, obj)
                 self._kept_now = keep = True
             if not keep and not self._detached:  # a forked child leaves the object alone
                 obj.stop()
 
-    def _save_and_announce(self, obj: Any, task: dict[str, Any]) -> None:
+    def _save_and_announce(self, obj: Any, task: TrialTask) -> None:
         path = self._storage.publish(obj.save())
         self._last_checkpoint = path
         self.outbox.flush()
         if self.outbox.error is not None:
             raise ResultNotSerializable(self.outbox.error)
-        self.send(("checkpoint", task["trial_id"], path, obj.iteration))
+        self.send(P.checkpoint_message(task.trial_id, path, obj.iteration))
 
     @staticmethod
     def _persist(checkpoint: Any, trial_dir: str, iteration: int, name: str = "") -> str:
@@ -736,15 +728,15 @@ class Worker:
 
 
 @contextlib.contextmanager
-def _trial_environment(task: dict[str, Any]) -> Iterator[None]:
+def _trial_environment(task: TrialTask) -> Iterator[None]:
     """chdir into the trial dir and redirect output when ``log_to_file`` asks for it."""
-    trial_dir = task["trial_dir"]
+    trial_dir = task.trial_dir
     os.makedirs(trial_dir, exist_ok=True)
     previous = os.getcwd()
-    chdir = task.get("chdir")
+    chdir = task.chdir
     if chdir:
         os.chdir(trial_dir)
-    out_name, err_name = task.get("log_to_file") or (None, None)
+    out_name, err_name = task.log_to_file or (None, None)
     saved: list[tuple[int, int]] = []
     files = []
     try:
@@ -809,7 +801,7 @@ def main() -> None:
     conn = Client(target, family=family, authkey=bytes.fromhex(authkey_hex))
     _process_guard.become_subreaper()
     pid, hostname, ip = process_info()
-    Worker(conn, end_trial_processes=True).serve(("hello", token, pid, hostname, ip))
+    Worker(conn, end_trial_processes=True).serve(P.hello_message(token, pid, hostname, ip))
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ the lifecycle the controller follows, with a small in-memory experiment (no proc
 files except one temporary file for ``save``/``restore``):
 
 * trials are added (``on_trial_add``) when the scheduler has nothing to run, report results
-  (``on_trial_result`` only at the scheduler's decision points, exactly as workers do), are
-  paused, resumed through ``choose_trial_to_run``, reconfigured, stopped, completed
+  (``on_trial_result`` only at the scheduler's decision points: each result goes through
+  the workers' own :class:`~tunelab.execution._result_machine.ResultMachine`), are paused,
+  resumed through ``choose_trial_to_run``, reconfigured, stopped, completed
   (``on_trial_complete``), fail (``on_trial_error``), and one is paused by the controller
-  (as Ctrl+C does) without the scheduler asking;
+  (as Ctrl+C does: at its next report) without the scheduler asking;
 * every decision must be a :class:`~tunelab.schedulers.Decision` (or its string) or a
   :class:`~tunelab.schedulers.Reconfigure`; ``choose_trial_to_run`` may only return a
   PENDING or PAUSED trial of the experiment; ``runner.stop_trial`` may only be asked for a
@@ -36,11 +37,13 @@ import copy
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab._trial import Trial, TrialStatus
+from tunelab.execution._protocol import EndReason, Verdict
+from tunelab.execution._result_machine import ResultMachine, Step
 from tunelab.schedulers._trial_scheduler import (
     Decision,
     DecisionPoints,
@@ -108,11 +111,13 @@ class FakeRunner(RunnerView):
 
 @dataclass
 class _Run:
-    """A running trial: where it is and the decision-point cursor of its current run."""
+    """A running trial: where it is, the result machine of its current run, and the
+    controller's requests to it (applied at its next report, as a worker applies them)."""
 
     iteration: int
-    points: DecisionPoints | None
-    cursor: int = 0
+    machine: ResultMachine
+    stop_requested: bool = False
+    pause_requested: bool = False
 
 
 @dataclass
@@ -122,7 +127,14 @@ class FakeExperiment:
     and learning curves ``loss = lr + 1 / iteration`` (the metric is ``-loss`` for
     ``mode="max"``; ``time_total_s`` equals the iteration), at most
     ``concurrency`` running, ``max_iterations`` each; trial ``error_index`` fails at
-    iteration 3, trial ``pause_index`` is paused by the controller at iteration 2."""
+    iteration 3, trial ``pause_index`` is paused by the controller at iteration 2 (asked
+    after iteration 1, it pauses at its next report, as a worker does).
+
+    Also, to drive scripted trials: ``curve(config, iteration) -> metrics`` replaces the
+    learning curve; ``stop`` (dict stop criteria) and ``checkpoint_every`` are handed to
+    each run's result machine, as a task hands them to a worker; ``requests`` maps
+    ``(trial index, iteration)`` to ``"pause"`` or ``"stop"``: the controller asks for it
+    after that iteration (``pause_index`` adds ``(pause_index, 1): "pause"``)."""
 
     scheduler: TrialScheduler
     metric: str = "loss"
@@ -133,6 +145,10 @@ class FakeExperiment:
     error_index: int | None = 0
     pause_index: int | None = 2
     can_stop: bool = True
+    curve: Callable[[dict[str, Any], int], Mapping[str, Any]] | None = None
+    stop: Mapping[str, Any] | None = None
+    checkpoint_every: int = 0
+    requests: Mapping[tuple[int, int], str] | None = None
     trials: list[Trial] = field(default_factory=list)
     runs: dict[str, _Run] = field(default_factory=dict)
     progress: dict[str, int] = field(default_factory=dict)
@@ -143,6 +159,10 @@ class FakeExperiment:
 
     def __post_init__(self) -> None:
         self.runner = FakeRunner(self, self.can_stop)
+        requests = dict(self.requests or {})
+        if self.pause_index is not None:
+            requests.setdefault((self.pause_index, 1), "pause")
+        self._requests = requests
 
     # -- the view ------------------------------------------------------------------------------
     def with_status(self, status: str) -> list[Trial]:
@@ -223,9 +243,27 @@ class FakeExperiment:
 
     def _start(self, trial: Trial) -> None:
         trial.status = TrialStatus.RUNNING
-        self.runs[trial.trial_id] = _Run(
-            self.progress.get(trial.trial_id, 0), self.scheduler.decision_points()
+        points = self.scheduler.decision_points()
+        machine = ResultMachine(
+            stop_criteria=self.stop,
+            sync=points is None,
+            milestone_attr=points.attr if points is not None and points.milestones else None,
+            milestones=points.milestones if points is not None else (),
+            checkpoint_freq=self.checkpoint_every,
         )
+        self.runs[trial.trial_id] = _Run(self.progress.get(trial.trial_id, 0), machine)
+
+    def _result(self, trial: Trial, iteration: int) -> dict[str, Any]:
+        if self.curve is not None:
+            result = dict(self.curve(trial.config, iteration))
+        else:
+            loss = float(trial.config["lr"]) + 1.0 / iteration
+            result = {self.metric: loss if self.mode == "min" else -loss}
+        result.setdefault("training_iteration", iteration)
+        result.setdefault("time_total_s", float(iteration))
+        result.setdefault("trial_id", trial.trial_id)
+        result.setdefault("done", iteration >= self.max_iterations)
+        return result
 
     def _advance(self, trial: Trial) -> None:
         run = self.runs[trial.trial_id]
@@ -237,59 +275,53 @@ class FakeExperiment:
             self.log.append(("error", trial.trial_id))
             self.scheduler.on_trial_error(self.runner, trial)
             return
-        loss = float(trial.config["lr"]) + 1.0 / run.iteration
-        result = {
-            self.metric: loss if self.mode == "min" else -loss,
-            "training_iteration": run.iteration,
-            "time_total_s": float(run.iteration),
-            "trial_id": trial.trial_id,
-            "done": run.iteration >= self.max_iterations,
-        }
-        trial.update_last_result(result)
-        if result["done"]:
-            self._complete(trial)
-            return
-        if self._is_decision_point(run, result):
+        result = self._result(trial, run.iteration)
+        machine = run.machine
+        step = machine.on_result(
+            result,
+            checkpoint=machine.checkpoint_due(run.iteration),
+            stop_requested=run.stop_requested,
+            pause_requested=run.pause_requested,
+        )
+        if step.send:
+            trial.update_last_result(result)
+        raw: Any = None
+        if step.wait:
             raw = self.scheduler.on_trial_result(self.runner, trial, result)
-            self._apply(trial, raw, run.iteration)
-        if (
-            trial.status == TrialStatus.RUNNING
-            and index == self.pause_index
-            and run.iteration == 2
-            and not self.controller_paused
-        ):
-            self.controller_paused = True
-            trial.status = TrialStatus.PAUSED
-            self.log.append(("controller_pause", trial.trial_id))
+            step = machine.on_verdict(self._verdict(trial, raw, run.iteration))
+        if step.end is not None:
+            self._end(trial, step, raw)
+            return
+        request = self._requests.get((index, run.iteration))
+        if request == "pause" and index == self.pause_index and self.controller_paused:
+            request = None  # the built-in controller pause happens once
+        if request is not None:
+            if request == "pause":
+                self.controller_paused = True
+                run.pause_requested = True
+                self.log.append(("controller_pause", trial.trial_id))
+            else:
+                run.stop_requested = True
+                self.log.append(("controller_stop", trial.trial_id))
 
-    @staticmethod
-    def _is_decision_point(run: _Run, result: dict[str, Any]) -> bool:
-        points = run.points
-        if points is None:
-            return True
-        if not points.milestones:
-            return False
-        value = result.get(points.attr)
-        milestones = sorted(points.milestones)
-        if value is None or run.cursor >= len(milestones) or value < milestones[run.cursor]:
-            return False
-        while run.cursor < len(milestones) and value >= milestones[run.cursor]:
-            run.cursor += 1
-        return True
-
-    def _apply(self, trial: Trial, raw: Any, iteration: int) -> None:
+    def _verdict(self, trial: Trial, raw: Any, iteration: int) -> Verdict:
         if isinstance(raw, Reconfigure):
             self.log.append(("decide", trial.trial_id, iteration, "RECONFIGURE"))
-            if raw.config is not None:
-                trial.config = dict(raw.config)
-            trial.status = TrialStatus.PENDING
-            return
-        decision = _as_decision(raw)
-        self.log.append(("decide", trial.trial_id, iteration, decision.value))
-        if decision == Decision.STOP:
+        else:
+            self.log.append(("decide", trial.trial_id, iteration, _as_decision(raw).value))
+        return Verdict.of(raw)
+
+    def _end(self, trial: Trial, step: Step, raw: Any) -> None:
+        """The run ended as ``step`` says (``raw``: the scheduler's answer, if any)."""
+        if step.end is EndReason.PAUSED:
+            if isinstance(raw, Reconfigure):
+                if raw.config is not None:
+                    trial.config = dict(raw.config)
+                trial.status = TrialStatus.PENDING
+            else:
+                trial.status = TrialStatus.PAUSED
+        else:
             self._complete(trial)
-        elif decision == Decision.PAUSE:
-            trial.status = TrialStatus.PAUSED
 
     def _complete(self, trial: Trial) -> None:
         trial.status = TrialStatus.TERMINATED
