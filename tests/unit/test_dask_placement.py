@@ -102,7 +102,7 @@ def test_listener_authenticates_before_unpickling_and_a_stalled_peer_blocks_nobo
         conn.send(("hello", "token", 1, "host", "127.0.0.1"))
         assert wait([listener], timeout=10)
         items = listener.drain()
-        assert [(i[0], i[2][1]) for i in items] == [("conn", "token")]
+        assert [(i[0], i[2].token) for i in items] == [("conn", "token")]
         items[0][1].send("ping")
         assert conn.recv() == "ping"
         listener.notify(("done", "x"))

@@ -77,8 +77,6 @@ class HyperBandScheduler(TrialScheduler):
     The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
     """
 
-    supports_buffered_results = False
-
     def __init__(
         self,
         time_attr: str = "training_iteration",

@@ -151,7 +151,6 @@ class TrialScheduler:
     NOOP = Decision.NOOP
     SAVE = Decision.SAVE
 
-    supports_buffered_results = True
     #: How many not-yet-started trials the controller keeps created ahead (PENDING) while
     #: the search algorithm has them and learns nothing from results (grid/random search),
     #: so the scheduler sees the population it time-shares (PBT). 0: a trial is created

@@ -25,7 +25,6 @@ _NOT_METRICS = frozenset(
         "time_since_restore",
         "timesteps_since_restore",
         "should_checkpoint",
-        "__wait__",
     }
 )
 
