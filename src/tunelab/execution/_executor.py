@@ -185,7 +185,8 @@ class ConnectionExecutor(Executor):
             return False
         self._allocations[trial_id] = allocation
         gpu_key = allocation.gpu_ids
-        task = dataclasses.replace(task, gpu_ids=tuple(gpu_key))
+        if task.gpu_ids != tuple(gpu_key):
+            task = dataclasses.replace(task, gpu_ids=tuple(gpu_key))
         worker = self._idle_worker(gpu_key) or self._new_worker(gpu_key)
         worker.trial_id = trial_id
         self._by_trial[trial_id] = worker

@@ -59,7 +59,9 @@ class InProcessExecutor(ConnectionExecutor):
 
     def _send_run(self, worker: WorkerHandle, task: TrialTask) -> None:
         # threads share the process's working directory and file descriptors
-        super()._send_run(worker, dataclasses.replace(task, chdir=False, log_to_file=None))
+        if task.chdir or task.log_to_file is not None:
+            task = dataclasses.replace(task, chdir=False, log_to_file=None)
+        super()._send_run(worker, task)
 
     def _reap(self, worker: WorkerHandle) -> None:
         thread: Any = worker.process
