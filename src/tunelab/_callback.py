@@ -202,12 +202,6 @@ class CallbackList(Callback):
         self._callbacks.append(callback)
         self._rebuild()
 
-    def wants(self, hook: str) -> bool:
-        """Whether at least one callback overrides ``hook``."""
-        if hook not in self._dispatch:
-            raise ValueError(f"hook must be one of {HOOKS}, got {hook!r}")
-        return bool(self._dispatch[hook])
-
     @property
     def callbacks(self) -> list[Callback]:
         return list(self._callbacks)

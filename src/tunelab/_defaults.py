@@ -7,9 +7,8 @@ are listed, with the reason, in :data:`IGNORED_RAY_ENV_VARS`. Every
 value is read when its function is called, not when the module is imported, so a variable
 set after ``import tunelab`` still counts. The front doors (``Tuner``, ``tune.run``,
 ``run_experiments``, ``Experiment``) call these functions only where the user left the
-matching argument unset; no class deeper inside the library reads the environment. The one
-exception is :func:`checkpoint_upload_mode`, which worker processes read from their own
-environment (the machine they run on decides whether it sees the driver's files).
+matching argument unset; no class deeper inside the library, and no worker process, reads
+the environment (:func:`checkpoint_upload_mode` travels to the workers inside their tasks).
 
 A malformed value raises :class:`ValueError` naming the variable, the value and what is
 allowed. An empty value counts as unset. :data:`ENV_VARS` lists every variable (the README
@@ -175,9 +174,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar(
         "TUNELAB_CHECKPOINT_UPLOAD",
         "auto",
-        "Read by workers when `storage_path` is a URI: `direct` uploads checkpoints from the "
-        "worker straight to the URI, `staging` writes them to the driver's staging directory "
-        "(shared storage), `auto` picks `staging` when the worker sees that directory.",
+        "When `storage_path` is a URI (read by the driver, sent to every worker): `direct` "
+        "uploads checkpoints from the worker straight to the URI, `staging` writes them to "
+        "the driver's staging directory (shared storage), `auto` picks `staging` when the "
+        "worker sees that directory.",
     ),
 )
 

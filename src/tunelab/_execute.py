@@ -638,6 +638,7 @@ def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list
             downloaded = True
         os.makedirs(local, exist_ok=True)
         exp.staging_token = secrets.token_hex(16)
+        exp.checkpoint_upload = _defaults.checkpoint_upload_mode()
         from tunelab._experiment_state import write_bytes_atomic
 
         # replaced, never written through a symlink planted at its path

@@ -199,6 +199,8 @@ class Experiment:
         #: with remote_path: the token of the staging directory's marker file (workers
         #: that do not see it upload checkpoints straight to remote_path)
         self.staging_token: str | None = None
+        #: with remote_path: TUNELAB_CHECKPOINT_UPLOAD as the front door read it
+        self.checkpoint_upload = "auto"
         self.upload_dir = check_path(upload_dir, "upload_dir")
         if sync_config is not None and not isinstance(sync_config, SyncConfig):
             raise TuneTypeError(f"sync_config must be None or a SyncConfig, got {sync_config!r}")

@@ -298,9 +298,10 @@ class ExperimentStateWriter:
         # entry (the snapshot's journal_seq): later ones are journaled as deltas to it
         self._bases: dict[str, tuple[Any, int]] = {}
 
-    def start(self, seq: int = 0) -> None:
-        """Continue numbering after ``seq`` (resume) and write the first snapshot."""
-        self._seq = seq
+    def start(self) -> None:
+        """Write the first snapshot (on resume it holds everything the journal held, so the
+        numbering of the new journal starts over)."""
+        self._seq = 0
         self.write()
 
     def record_trial(

@@ -148,6 +148,27 @@ def load_tuner_file(experiment_path: str) -> dict[str, Any] | None:
     return payload
 
 
+def check_state_version(state: dict[str, Any], experiment_path: str) -> None:
+    """Refuse to resume from a state this tunelab cannot read: one written by a newer
+    tunelab (a higher ``version``) or with a ``version`` that is not a positive int. A state
+    without ``version`` is read as version 1 (every tunelab wrote 1 so far)."""
+    from tunelab._experiment_state import STATE_FILE, STATE_VERSION
+
+    version = state.get("version", 1)
+    if isinstance(version, int) and not isinstance(version, bool) and 1 <= version <= STATE_VERSION:
+        return
+    path = os.path.join(experiment_path, STATE_FILE)
+    if isinstance(version, int) and not isinstance(version, bool) and version > STATE_VERSION:
+        problem = f"was written by a newer tunelab (state version {version})"
+    else:
+        problem = f"has an invalid state version {version!r}"
+    raise ValueError(
+        f"cannot resume from {path}: it {problem}; this tunelab resumes state versions 1 to "
+        f"{STATE_VERSION}. Upgrade tunelab, or start a new experiment (resume=False or "
+        "another name); ExperimentAnalysis still reads the trials"
+    )
+
+
 def load_trials(experiment: Any) -> tuple[list[Any], dict[str, Any]] | None:
     """(trials, state) of the experiment's directory, or None when it has no state."""
     from tunelab._experiment_state import load_state
@@ -156,6 +177,7 @@ def load_trials(experiment: Any) -> tuple[list[Any], dict[str, Any]] | None:
     state = load_state(experiment.experiment_path)
     if state is None:
         return None
+    check_state_version(state, experiment.experiment_path)
     trials = [Trial.from_state(t, experiment.experiment_path) for t in state.get("trials", [])]
     for trial in trials:
         trial.experiment_name = experiment.name

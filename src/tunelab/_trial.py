@@ -176,7 +176,6 @@ class Trial:
         self.checkpoint: Any = None
         self.location = ""
         self.start_time: float | None = None
-        self.assigned_gpus: tuple[str, ...] = ()
         #: iteration counters saved with ``checkpoint`` (iteration, time_total, ...)
         self.restore_state: dict[str, Any] | None = None
         #: retained checkpoints as [path, metrics] pairs, oldest first

@@ -213,7 +213,9 @@ class TrialFactory:
             log_to_file=exp.log_to_file if any(exp.log_to_file) else None,
             chdir=self._chdir,
             reuse=self._reuse,
-            remote=RemoteStorage(exp.experiment_path, exp.remote_path, exp.staging_token)
+            remote=RemoteStorage(
+                exp.experiment_path, exp.remote_path, exp.staging_token, exp.checkpoint_upload
+            )
             if exp.remote_path and exp.staging_token
             else None,
         )

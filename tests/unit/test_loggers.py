@@ -127,16 +127,6 @@ def test_callback_list_calls_callbacks_in_order_with_keywords(tmp_path: Path) ->
     assert log[0][2] == {"iteration": 3, "result": {"x": 1}, "extra": 7}
 
 
-def test_callback_list_knows_which_hooks_are_listened_to() -> None:
-    callbacks = CallbackList([OnlyStart()])
-    assert callbacks.wants("on_trial_start")
-    assert not callbacks.wants("on_trial_result")
-    callbacks.append(Recorder("a", []))
-    assert callbacks.wants("on_trial_result")
-    with pytest.raises(ValueError, match="on_trial_reslt"):
-        callbacks.wants("on_trial_reslt")
-
-
 def test_callback_list_rejects_non_callbacks() -> None:
     with pytest.raises(TypeError, match=r"callbacks.*'not a callback'"):
         CallbackList(["not a callback"])  # type: ignore[list-item]

@@ -25,19 +25,19 @@ def _worker_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "worker_tmp"))
 
 
-def _task(staging: Path, token: str = "t0ken") -> TrialTask:
+def _task(staging: Path, token: str = "t0ken", upload: str = "auto") -> TrialTask:
     uri = f"memory://tl-{uuid.uuid4().hex[:8]}/exp"
     return TrialTask(
         trial_id="t1",
         trial_dir=str(staging / "trial_1"),
-        remote=RemoteStorage(experiment_dir=str(staging), uri=uri, token=token),
+        remote=RemoteStorage(experiment_dir=str(staging), uri=uri, token=token, upload=upload),
     )
 
 
 def test_a_worker_that_sees_the_staging_dir_writes_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TUNELAB_CHECKPOINT_UPLOAD", raising=False)
+    monkeypatch.setenv("TUNELAB_CHECKPOINT_UPLOAD", "direct")  # the worker's: not read
     (tmp_path / STAGING_MARKER).write_text("t0ken")
     storage = TrialStorage.for_task(_task(tmp_path))
     assert not storage.direct and storage.trial_dir == str(tmp_path / "trial_1")
@@ -50,9 +50,8 @@ def test_a_worker_that_sees_the_staging_dir_writes_there(
 def test_direct_mode_uploads_fetches_and_maps_unseen_staging_paths(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TUNELAB_CHECKPOINT_UPLOAD", "direct")
     (tmp_path / STAGING_MARKER).write_text("t0ken")  # seen, but direct is forced
-    task = _task(tmp_path)
+    task = _task(tmp_path, upload="direct")
     assert task.remote is not None
     uri = task.remote.uri
     storage = TrialStorage.for_task(task)
@@ -80,7 +79,6 @@ def test_direct_mode_uploads_fetches_and_maps_unseen_staging_paths(
 def test_a_failing_upload_is_retried_then_reported_with_the_local_copy_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TUNELAB_CHECKPOINT_UPLOAD", "direct")
     monkeypatch.setattr(_trial_storage, "_UPLOAD_BACKOFF_S", 0.0)
     calls = []
 
@@ -89,7 +87,7 @@ def test_a_failing_upload_is_retried_then_reported_with_the_local_copy_kept(
         raise OSError("endpoint unreachable")
 
     monkeypatch.setattr(_trial_storage, "upload", failing)
-    storage = TrialStorage.for_task(_task(tmp_path))
+    storage = TrialStorage.for_task(_task(tmp_path, upload="direct"))
     local = Path(storage.trial_dir) / "checkpoint_000001"
     local.mkdir(parents=True)
     with pytest.raises(TuneError, match=r"after 3 attempts.*endpoint unreachable.*local copy"):
@@ -97,9 +95,18 @@ def test_a_failing_upload_is_retried_then_reported_with_the_local_copy_kept(
     assert len(calls) == 3 and local.is_dir()
 
 
-def test_a_bad_upload_mode_names_the_variable(
+def test_a_bad_upload_mode_is_refused_at_the_front_door_before_any_trial(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import tunelab as tune
+
     monkeypatch.setenv("TUNELAB_CHECKPOINT_UPLOAD", "sometimes")
-    with pytest.raises(ValueError, match="TUNELAB_CHECKPOINT_UPLOAD"):
-        TrialStorage.for_task(_task(tmp_path))
+    started = []
+    with pytest.raises(ValueError, match=r"TUNELAB_CHECKPOINT_UPLOAD.*'sometimes'"):
+        tune.run(
+            lambda config: started.append(1),
+            storage_path=f"memory://tl-{uuid.uuid4().hex[:8]}/root",
+            name="bad_mode",
+            verbose=0,
+        )
+    assert not started

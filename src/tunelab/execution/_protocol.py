@@ -122,11 +122,14 @@ class EndReason(str, enum.Enum):
 class RemoteStorage:
     """The remote storage of the experiment (see ``execution/_trial_storage.py``): the
     driver's local ``experiment_dir`` (a staging dir holding a file with ``token``) and the
-    ``uri`` it mirrors to."""
+    ``uri`` it mirrors to. ``upload``: ``"auto"`` (upload straight to ``uri`` only from a
+    worker that does not see ``experiment_dir``), ``"direct"`` or ``"staging"`` (always /
+    never), read from ``TUNELAB_CHECKPOINT_UPLOAD`` at the front door."""
 
     experiment_dir: str
     uri: str
     token: str
+    upload: str = "auto"
 
 
 @dataclass(frozen=True)

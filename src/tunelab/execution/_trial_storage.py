@@ -11,7 +11,8 @@ The task's ``remote`` field (a :class:`~tunelab.execution._protocol.RemoteStorag
 where the experiment lives: ``experiment_dir`` (the driver's staging directory), ``uri`` (the
 experiment's URI) and ``token`` (the random token that the staging directory's marker file
 holds), or None for a local experiment.
-``TUNELAB_CHECKPOINT_UPLOAD`` (in the worker's environment) can force either behaviour.
+Its ``upload`` field (``TUNELAB_CHECKPOINT_UPLOAD`` in the driver's environment, read at the
+front door) can force either behaviour.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tunelab import _defaults
 from tunelab._errors import TuneError
 from tunelab._storage import STAGING_MARKER, download, is_uri, join_uri, upload
 
@@ -64,7 +64,7 @@ class TrialStorage:
         remote = task.remote
         if remote is None:
             return cls(trial_dir)
-        mode = _defaults.checkpoint_upload_mode()
+        mode = remote.upload
         if mode == "staging" or (
             mode == "auto" and _sees_staging(remote.experiment_dir, remote.token)
         ):
