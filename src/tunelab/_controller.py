@@ -314,6 +314,7 @@ class Controller:
                 exp.experiment_path,
                 functools.partial(self._state_document, exp.experiment_path),
                 period_s=self._state_period,
+                clock=self._clock,
             )
         total = self._search.total_samples
         self._callbacks.setup(

@@ -14,6 +14,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -404,13 +405,16 @@ def execute_experiments(
     decision_every_result = scheduler.decision_points() is None
     runtimes: list[ExperimentRuntime] = []
     global_stoppers: list[Any] = []
+    run_clock = executor.clock()  # None: wall-clock time
     for index, experiment in enumerate(experiments):
         criteria, stopper = _stoppers(experiment)
         if stopper is not None:
+            if run_clock is not None:
+                stopper.use_clock(run_clock)
             global_stoppers.append(stopper)
         budget = _time_budget(experiment.time_budget_s)
         if budget is not None:
-            global_stoppers.append(TimeoutStopper(budget))
+            global_stoppers.append(TimeoutStopper(budget, clock=run_clock))
         runtimes.append(
             ExperimentRuntime(
                 experiment=experiment,
@@ -418,7 +422,11 @@ def execute_experiments(
                 key=f"exp{index}-{id(experiment.trainable):x}",
                 stopper=stopper,
                 criteria=criteria,
-                sync=stopper is not None or decision_every_result,
+                # in simulated time a time budget decides at every result, as a stopper does:
+                # otherwise a trial would run a whole batch past the budget at no wall cost
+                sync=stopper is not None
+                or decision_every_result
+                or (run_clock is not None and budget is not None),
                 blob=blobs[index],
             )
         )
@@ -456,6 +464,7 @@ def execute_experiments(
         search_alg=search,
         scheduler=scheduler,
         executor=executor,
+        clock=run_clock or time.monotonic,
         callbacks=callbacks,
         metric=options.metric,
         mode=options.mode,

@@ -31,7 +31,7 @@ import itertools
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -54,6 +54,13 @@ class Executor(abc.ABC):
 
     def setup(self, sys_path: list[str] | None = None) -> None:  # noqa: B027
         """Called once before the first trial."""
+
+    def clock(self) -> Callable[[], float] | None:
+        """The run's clock when this executor keeps its own time (simulated time), else
+        None: the run measures wall-clock time. The front door hands it to the controller,
+        the stoppers and the ``time_budget_s`` stopper, so a simulated run never reads the
+        wall clock to decide anything."""
+        return None
 
     @abc.abstractmethod
     def total_resources(self) -> dict[str, float]: ...

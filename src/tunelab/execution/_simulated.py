@@ -14,8 +14,10 @@ function trainable reporting the same metrics would (a SAVE verdict is ignored, 
 trainables ignore it).
 
 Checkpoints are markers kept in memory: their paths (``<trial dir>/simulated_checkpoint_
-<iteration>``) never exist on disk. Give policies ``clock=executor.simulated_clock`` so that
-they see simulated time too.
+<iteration>``) never exist on disk. The run keeps simulated time: the front door hands
+:meth:`SimulatedExecutor.clock` to the controller (stop grace periods, ``time_total_s``
+limits, state-write periods), to ``time_budget_s`` and to the stoppers
+(:meth:`~tunelab.stopper.Stopper.use_clock`), so no decision reads the wall clock.
 """
 
 from __future__ import annotations
@@ -194,6 +196,10 @@ class SimulatedExecutor(Executor):
     def simulated_clock(self) -> float:
         """Simulated seconds since the experiment started (a clock for policies)."""
         return self._now
+
+    def clock(self) -> Callable[[], float]:
+        """The run's clock: :meth:`simulated_clock`."""
+        return self.simulated_clock
 
     @property
     def now(self) -> float:

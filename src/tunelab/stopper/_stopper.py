@@ -73,6 +73,12 @@ class Stopper(abc.ABC):
     def stop_all(self) -> bool:
         """Return True to stop the whole experiment."""
 
+    def use_clock(self, clock: Callable[[], float]) -> None:  # noqa: B027
+        """Called by the front door, before the first result, when the run keeps its own
+        time (a :class:`~tunelab.testing.SimulatedExecutor`): ``clock()`` returns the run's
+        seconds. A stopper that measures time reads it instead of the wall clock; the
+        default ignores it. Not called for runs in real time."""
+
     def _repr_params(self) -> dict[str, Any]:
         return {}
 
@@ -149,6 +155,7 @@ class TimeoutStopper(Stopper):
         self._budget = seconds
         self._start: float | None = None
         self._used_before = 0.0
+        self._run_clock: Callable[[], float] | None = None
 
     @property
     def budget_s(self) -> float:
@@ -157,7 +164,12 @@ class TimeoutStopper(Stopper):
 
     def _now(self) -> float:
         # time.time looked up at each call (not bound at import): a patched clock is seen
-        return time.time() if self.clock is None else self.clock()
+        clock = self.clock or self._run_clock
+        return time.time() if clock is None else clock()
+
+    def use_clock(self, clock: Callable[[], float]) -> None:
+        """Measure the budget on the run's clock, unless a ``clock`` was given."""
+        self._run_clock = clock
 
     def elapsed(self) -> float:
         """Seconds counted against the budget so far (0 before the first ``stop_all``)."""
@@ -180,9 +192,11 @@ class TimeoutStopper(Stopper):
         state = self.__dict__.copy()
         state["_used_before"] = self.elapsed()
         state["_start"] = None
+        state["_run_clock"] = None  # the run's clock belongs to that run (its executor)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("_run_clock", None)
         self.__dict__.update(state)
 
     def _repr_params(self) -> dict[str, Any]:
@@ -212,6 +226,10 @@ class CombinedStopper(Stopper):
     def stop_all(self) -> bool:
         decisions = [bool(s.stop_all()) for s in self.stoppers]
         return any(decisions)
+
+    def use_clock(self, clock: Callable[[], float]) -> None:
+        for stopper in self.stoppers:
+            stopper.use_clock(clock)
 
     def __repr__(self) -> str:
         return f"CombinedStopper({', '.join(repr(s) for s in self.stoppers)})"
