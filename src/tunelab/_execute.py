@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 import os
 import secrets
 import signal
@@ -127,6 +128,29 @@ def _stoppers(experiment: Any) -> tuple[dict[str, Any], Any]:
     if callable(stop):
         return {}, FunctionStopper(stop)
     raise TuneTypeError(f"stop must be a dict, a Stopper, a function or None, got {stop!r}")
+
+
+logger = logging.getLogger("tunelab")
+
+
+def _keep_earlier_experiment(experiment_path: str) -> None:
+    """A new run (not a resume) in a directory that holds an experiment keeps that one (see
+    :func:`~tunelab._experiment_state.archive_state`) and says so."""
+    from tunelab._experiment_state import archive_state
+
+    kept = archive_state(experiment_path)
+    if kept is not None:
+        archive, count = kept
+        logger.warning(
+            "tunelab: %s already held an experiment (%d trials); starting a new one there. "
+            "The earlier trials stay in their folders and in ExperimentAnalysis / tunelab ls "
+            "(their state is kept as %s). To continue an experiment rather than start a new "
+            "one, run with resume=True (or Tuner.restore); to keep experiments apart, give "
+            "each its own name.",
+            experiment_path,
+            count,
+            os.path.basename(archive),
+        )
 
 
 def serialize_trainable(experiment: Any) -> bytes:
@@ -341,7 +365,10 @@ def execute_experiments(
     syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
     initial_trials: list[Trial] = []
     restored_state: dict[str, Any] | None = None
-    if plan.mode != "new":
+    if plan.mode == "new":
+        for experiment in experiments:
+            _keep_earlier_experiment(experiment.experiment_path)
+    else:
         if len(experiments) != 1:
             raise TuneValueError("resume works with one experiment at a time")
         loaded = load_trials(experiments[0])

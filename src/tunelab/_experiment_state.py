@@ -218,6 +218,48 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
     return data
 
 
+#: earlier experiments of the same directory, kept when a new run starts there
+ARCHIVE_PREFIX = "experiment_state-"
+
+
+def archive_state(experiment_path: str) -> tuple[str, int] | None:
+    """Keep the experiment of ``experiment_path`` that a new run (not a resume) is about to
+    replace: its state (snapshot and journal, merged) moves to
+    ``experiment_state-<date>.json`` beside it, where :class:`~tunelab.ExperimentAnalysis`
+    and ``tunelab ls`` still find its trials. Returns (that file, its number of trials), or
+    None when there is no state, or one without trials, to keep."""
+    state = load_state(experiment_path)
+    if state is None:
+        return None
+    trials = state.get("trials") or []
+    if trials:
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+        target = os.path.join(experiment_path, f"{ARCHIVE_PREFIX}{stamp}.json")
+        n = 1
+        while os.path.exists(target):
+            n += 1
+            target = os.path.join(experiment_path, f"{ARCHIVE_PREFIX}{stamp}.{n}.json")
+        write_json_atomic(target, state, what="the earlier experiment's state")
+    for name in (STATE_FILE, JOURNAL_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(experiment_path, name))
+    return (target, len(trials)) if trials else None
+
+
+def archived_states(experiment_path: str) -> list[str]:
+    """The states :func:`archive_state` kept in ``experiment_path``, oldest first."""
+    try:
+        names = os.listdir(experiment_path)
+    except OSError:
+        return []
+    paths = [
+        os.path.join(experiment_path, name)
+        for name in names
+        if name.startswith(ARCHIVE_PREFIX) and name.endswith(".json")
+    ]
+    return sorted(paths, key=lambda p: (os.path.getmtime(p), p))
+
+
 def _apply_policy_state(
     data: dict[str, Any], entry: dict[str, Any], key: str, held: int | None, journal: str
 ) -> int | None:

@@ -108,13 +108,19 @@ class ExperimentAnalysis:
             self._trials = list(trials)
         else:
             self.experiment_path, state_file = _io.resolve_experiment_path(path)
+            earlier = _io.earlier_trials(self.experiment_path)
             if state_file is not None:
                 state = self._state = _io.load_state(state_file)
                 self._trials = _io.trials_from_state(state, self.experiment_path)
                 state_metric = state.get("metric") if isinstance(state.get("metric"), str) else None
                 state_mode = state.get("mode") if state.get("mode") in ("min", "max") else None
-            else:
+            elif not earlier:
                 self._trials, self._files = _io.scan_trials(self.experiment_path)
+            else:
+                self._trials = []
+            # trials of earlier experiments run under the same name (never hidden)
+            known = {t.trial_id for t in self._trials}
+            self._trials[:0] = [t for t in earlier if t.trial_id not in known]
         if default_metric is None and default_mode is None:
             default_metric, default_mode = state_metric, state_mode
         if default_metric is None and default_mode is not None:

@@ -396,6 +396,23 @@ def load_state(state_file: str) -> dict[str, Any]:
     return data
 
 
+def earlier_trials(experiment_path: str) -> list[Trial]:
+    """The trials of the earlier experiments kept in ``experiment_path`` when new runs
+    started there under the same name (``experiment_state-<date>.json``), oldest first; a
+    file that cannot be read is skipped with a warning."""
+    from tunelab._experiment_state import archived_states
+
+    trials: list[Trial] = []
+    for path in archived_states(experiment_path):
+        try:
+            state = load_state(path)
+        except (OSError, ValueError) as exc:
+            logger.warning("Could not read the earlier experiment state %s: %s", path, exc)
+            continue
+        trials.extend(trials_from_state(state, experiment_path))
+    return trials
+
+
 def trials_from_state(state: dict[str, Any], experiment_path: str) -> list[Trial]:
     return [Trial.from_state(entry, experiment_path) for entry in state["trials"]]
 
