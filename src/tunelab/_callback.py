@@ -15,6 +15,7 @@ __all__ = ["HOOKS", "Callback", "CallbackList"]
 HOOKS: tuple[str, ...] = (
     "setup",
     "on_step_begin",
+    "on_trial_rollback",
     "on_trial_start",
     "on_trial_restore",
     "on_trial_result",
@@ -45,6 +46,14 @@ class Callback:
       ``on_trial_result`` (once per result, in order, with ``result``), ``on_trial_recover``
       (failed, will be retried), ``on_trial_error`` (failed for good), ``on_trial_complete``
       (finished normally), each with ``iteration``, ``trials`` and ``trial``.
+    * ``on_trial_rollback(iteration, trials, trial, to_iteration)`` when ``trial`` is about
+      to run again from the checkpoint of training iteration ``to_iteration`` (0: from the
+      start) after a failure, a resume of the experiment or a PBT exploit, *before* its
+      ``on_trial_start``/``on_trial_restore``: it will report the iterations after
+      ``to_iteration`` again. An output that keeps per-trial records drops what it wrote for
+      those iterations (or marks it superseded), so that each iteration is logged once. The
+      built-in loggers do: JSON and CSV cut ``result.json``/``progress.csv``, TensorBoard
+      writes the restart marker its reader purges later steps by.
     * ``on_experiment_end(trials)`` once, when the loop ends (also after an interrupt).
 
     Arguments are always passed by keyword; every hook also takes ``**info`` so new keyword
@@ -75,6 +84,11 @@ class Callback:
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         """Called after each loop step, before decisions are sent to workers."""
+
+    def on_trial_rollback(
+        self, iteration: int, trials: list[Trial], trial: Trial, to_iteration: int, **info: Any
+    ) -> None:
+        """Called before ``trial`` reruns the iterations after ``to_iteration``."""
 
     def on_trial_start(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
@@ -185,6 +199,7 @@ class CallbackList(Callback):
         self._setup = d["setup"]
         self._step_begin = d["on_step_begin"]
         self._step_end = d["on_step_end"]
+        self._rollback = d["on_trial_rollback"]
         self._start = d["on_trial_start"]
         self._restore = d["on_trial_restore"]
         self._save = d["on_trial_save"]
@@ -260,6 +275,12 @@ class CallbackList(Callback):
     ) -> None:
         for hook in self._result:
             hook(iteration=iteration, trials=trials, trial=trial, result=result, **info)
+
+    def on_trial_rollback(
+        self, iteration: int, trials: list[Trial], trial: Trial, to_iteration: int, **info: Any
+    ) -> None:
+        for hook in self._rollback:
+            hook(iteration=iteration, trials=trials, trial=trial, to_iteration=to_iteration, **info)
 
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any

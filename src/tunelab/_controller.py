@@ -683,9 +683,17 @@ class Controller:
             self._restoring.discard(trial.trial_id)
             rollback = self._rollback.pop(trial.trial_id, None)
             if rollback is not None:
-                from tunelab._rollback import rollback_trial_logs
+                from tunelab._rollback import kept_result, remove_leftovers
 
-                trial.last_result = rollback_trial_logs(trial.local_path, rollback) or {}
+                remove_leftovers(trial.local_path)
+                # the outputs drop what they logged after the checkpoint (each its own files)
+                self._callbacks.on_trial_rollback(
+                    iteration=self._iteration,
+                    trials=self._table.trials,
+                    trial=trial,
+                    to_iteration=rollback,
+                )
+                trial.last_result = kept_result(trial.local_path, rollback) or {}
             self._table.set_status(trial, TrialStatus.RUNNING)
             self._force_ended.discard(trial.trial_id)
             self._armed.pop(trial.trial_id, None)

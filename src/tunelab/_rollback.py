@@ -3,7 +3,10 @@
 When a trial restarts from a checkpoint taken at iteration ``k`` (after a failure, or on
 resume), the results it logged after ``k`` are cut from ``result.json`` and
 ``progress.csv`` so that each ``training_iteration`` appears exactly once once it reruns.
-Files are truncated in place (loggers may hold them open in append mode).
+The loggers that write those files do it (``on_trial_rollback``, with
+:func:`truncate_result_json` and :func:`truncate_progress_csv`); the controller only
+reads the last result kept (:func:`kept_result`). Files are truncated in place (loggers may
+hold them open in append mode).
 """
 
 from __future__ import annotations
@@ -92,8 +95,9 @@ def _json_line(path: str, number: int, raw: bytes) -> tuple[dict[str, Any] | Non
     return record, _number(record.get("training_iteration", 0))
 
 
-def _truncate_json_lines(path: str, iteration: int) -> dict[str, Any] | None:
-    """Cut the lines after ``iteration`` and a torn last line; return the last result kept.
+def _truncate_json_lines(path: str, iteration: int, *, cut: bool = True) -> dict[str, Any] | None:
+    """Cut the lines after ``iteration`` and a torn last line; return the last result kept
+    (``cut=False``: only find it).
 
     Only a last line without its newline (a kill mid-write) counts as torn; a damaged line
     elsewhere is kept (see :func:`_json_line`), so that no result before it or after it is
@@ -114,7 +118,7 @@ def _truncate_json_lines(path: str, iteration: int) -> dict[str, Any] | None:
             if record is not None:
                 last = record
             offset += len(raw)
-    if offset < os.path.getsize(path):
+    if cut and offset < os.path.getsize(path):
         os.truncate(path, offset)
     return last
 
@@ -234,18 +238,37 @@ def _remove(path: str) -> None:
             os.unlink(path)
 
 
+def truncate_result_json(trial_dir: str, iteration: int) -> None:
+    """Cut the results after ``iteration`` (and a torn last line) from ``result.json``."""
+    path = os.path.join(trial_dir, "result.json")
+    if os.path.exists(path):
+        _truncate_json_lines(path, iteration)
+
+
+def truncate_progress_csv(trial_dir: str, iteration: int) -> None:
+    """Cut the rows after ``iteration`` (and a torn last row) from ``progress.csv``."""
+    path = os.path.join(trial_dir, "progress.csv")
+    if os.path.exists(path):
+        _truncate_csv(path, iteration)
+
+
+def kept_result(trial_dir: str, iteration: int) -> dict[str, Any] | None:
+    """The last result in ``result.json`` at or before ``iteration`` (None if none); reads
+    only."""
+    path = os.path.join(trial_dir, "result.json")
+    if not os.path.exists(path):
+        return None
+    return _truncate_json_lines(path, iteration, cut=False)
+
+
 def rollback_trial_logs(trial_dir: str, iteration: int) -> dict[str, Any] | None:
-    """Cut results after ``iteration``; return the last result kept (None if none). Also
-    removes what writers killed mid-write left behind (:func:`remove_leftovers`)."""
+    """What the built-in loggers and the controller do together when a trial restarts
+    from iteration ``iteration``: remove what writers killed mid-write left behind
+    (:func:`remove_leftovers`), cut both logs; return the last result kept (None if none)."""
     remove_leftovers(trial_dir)
-    last = None
-    result_json = os.path.join(trial_dir, "result.json")
-    if os.path.exists(result_json):
-        last = _truncate_json_lines(result_json, iteration)
-    progress = os.path.join(trial_dir, "progress.csv")
-    if os.path.exists(progress):
-        _truncate_csv(progress, iteration)
-    return last
+    truncate_result_json(trial_dir, iteration)
+    truncate_progress_csv(trial_dir, iteration)
+    return kept_result(trial_dir, iteration)
 
 
 def latest_logged_checkpoint(trial_dir: str) -> dict[str, Any] | None:

@@ -421,6 +421,75 @@ def test_legacy_logger_callback_drives_logger_classes(tmp_path: Path) -> None:
     ]
 
 
+def _iterations_on_disk(trial: Trial) -> tuple[list[int], list[int]]:
+    lines = read_lines(f"{trial.local_path}/result.json")
+    with open(f"{trial.local_path}/progress.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    return (
+        [json.loads(line)["training_iteration"] for line in lines],
+        [int(row["training_iteration"]) for row in rows],
+    )
+
+
+@pytest.mark.parametrize(
+    "make_callbacks",
+    [
+        lambda: [JsonLoggerCallback(), CSVLoggerCallback()],
+        lambda: [LegacyLoggerCallback([JsonLogger, CSVLogger])],
+        lambda: [LegacyLoggerCallback([UnifiedLogger])],
+    ],
+    ids=["callbacks", "legacy-loggers", "unified-logger"],
+)
+def test_the_file_loggers_roll_their_own_files_back(tmp_path: Path, make_callbacks: Any) -> None:
+    trial = make_trial(tmp_path)
+    trials = [trial]
+    callbacks = CallbackList(make_callbacks())
+    callbacks.on_trial_start(iteration=0, trials=trials, trial=trial)
+    for i in (1, 2, 3, 4):
+        callbacks.on_trial_result(iteration=i, trials=trials, trial=trial, result=result(trial, i))
+    # results 3 and 4 still buffered: the rollback flushes them before the cut
+    callbacks.on_trial_recover(iteration=5, trials=trials, trial=trial)
+    callbacks.on_trial_rollback(iteration=5, trials=trials, trial=trial, to_iteration=2)
+    assert _iterations_on_disk(trial) == ([1, 2], [1, 2])
+    callbacks.on_trial_restore(iteration=6, trials=trials, trial=trial)
+    for i in (3, 4, 5):
+        callbacks.on_trial_result(iteration=6, trials=trials, trial=trial, result=result(trial, i))
+    callbacks.on_step_end(iteration=6, trials=trials)
+    callbacks.on_trial_complete(iteration=7, trials=trials, trial=trial)
+    assert _iterations_on_disk(trial) == ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
+
+
+def test_a_rollback_reaches_loggers_that_hold_no_state_for_the_trial(tmp_path: Path) -> None:
+    """After a resume the loggers have not seen the trial yet: they cut its files by path."""
+    trial = make_trial(tmp_path)
+    drive(
+        CallbackList([JsonLoggerCallback(), CSVLoggerCallback()]),
+        trial,
+        [result(trial, i) for i in (1, 2, 3)],
+    )
+    fresh = CallbackList([JsonLoggerCallback(), CSVLoggerCallback()])
+    fresh.on_trial_rollback(iteration=0, trials=[trial], trial=trial, to_iteration=1)
+    assert _iterations_on_disk(trial) == ([1], [1])
+
+
+def test_for_experiments_forwards_a_rollback_only_for_its_trials(tmp_path: Path) -> None:
+    from tunelab.logger._logger_callback import ForExperiments
+
+    seen: list[tuple[str, int]] = []
+
+    class Rollbacks(Callback):
+        def on_trial_rollback(
+            self, iteration: int, trials: list[Trial], trial: Trial, to_iteration: int, **info: Any
+        ) -> None:
+            seen.append((trial.trial_id, to_iteration))
+
+    mine, other = make_trial(tmp_path / "a", "m"), make_trial(tmp_path / "b", "o")
+    wrapped = CallbackList([ForExperiments(Rollbacks(), {mine.experiment_path}, include=True)])
+    for trial in (mine, other):
+        wrapped.on_trial_rollback(iteration=1, trials=[mine, other], trial=trial, to_iteration=3)
+    assert seen == [("m", 3)]
+
+
 def test_legacy_logger_callback_rejects_non_logger_classes() -> None:
     with pytest.raises(TypeError, match=r"logger_classes.*JsonLoggerCallback"):
         LegacyLoggerCallback([JsonLoggerCallback])  # type: ignore[list-item]

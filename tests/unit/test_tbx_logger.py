@@ -110,6 +110,44 @@ def test_scalars_are_readable_by_tensorboard_under_ray_tune_tags(tmp_path: Path)
     callback.on_experiment_end(trials=[trial])
 
 
+def test_a_rolled_back_trial_shows_each_step_once_from_the_rerun(tmp_path: Path) -> None:
+    trial = make_trial(tmp_path)
+    callback = TBXLoggerCallback()
+    trials = [trial]
+    run_callback(callback, trial, [result(i) for i in (1, 2, 3, 4, 5)])
+    callback.on_trial_recover(iteration=5, trials=trials, trial=trial)
+    # the trial reruns from its checkpoint of iteration 3, with other values
+    callback.on_trial_rollback(iteration=6, trials=trials, trial=trial, to_iteration=3)
+    callback.on_trial_restore(iteration=6, trials=trials, trial=trial)
+    for i in (4, 5, 6):
+        rerun = result(i, mean_accuracy=0.1 * i)
+        callback.on_trial_result(iteration=6 + i, trials=trials, trial=trial, result=rerun)
+        callback.on_step_end(iteration=6 + i, trials=trials)
+    acc = load(trial.local_path)
+    points = [(e.step, round(e.value, 6)) for e in acc.Scalars("ray/tune/mean_accuracy")]
+    # steps 4 and 5 of the first run are purged by TensorBoard itself (it sees step 4
+    # again after 5, and step 5 after 5 only through the session start marker)
+    assert points == [(1, 0.6), (2, 0.7), (3, 0.8), (4, 0.4), (5, 0.5), (6, 0.6)]
+    callback.on_experiment_end(trials=trials)
+
+
+def test_the_restart_marker_alone_purges_a_step_that_does_not_go_back(tmp_path: Path) -> None:
+    """The rerun's first step equals the last step written (a failure between the report
+    and the checkpoint): TensorBoard would keep both without the marker."""
+    trial = make_trial(tmp_path)
+    callback = TBXLoggerCallback()
+    trials = [trial]
+    run_callback(callback, trial, [result(i) for i in (1, 2, 3)])
+    callback.on_trial_rollback(iteration=4, trials=trials, trial=trial, to_iteration=2)
+    callback.on_trial_result(
+        iteration=5, trials=trials, trial=trial, result=result(3, mean_accuracy=0.25)
+    )
+    callback.on_experiment_end(trials=trials)
+    acc = load(trial.local_path)
+    points = [(e.step, round(e.value, 6)) for e in acc.Scalars("ray/tune/mean_accuracy")]
+    assert points == [(1, 0.6), (2, 0.7), (3, 0.25)]
+
+
 def test_step_is_timesteps_total_when_reported(tmp_path: Path) -> None:
     trial = make_trial(tmp_path)
     callback = TBXLoggerCallback()

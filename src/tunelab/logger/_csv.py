@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tunelab._rollback import truncate_progress_csv
 from tunelab.logger._logger_callback import (
     _MAX_BUFFERED_LINES,
     _FileLoggerCallback,
@@ -131,6 +132,8 @@ class CSVLoggerCallback(_FileLoggerCallback[_CsvTrialLog]):
         if not isinstance(delimiter, str) or not delimiter:
             raise TypeError(f"delimiter must be a non-empty str, got {delimiter!r}")
         self._delimiter = delimiter
+
+    _truncate = staticmethod(truncate_progress_csv)
 
     def _new_log(self, trial: Trial, trial_dir: str) -> _CsvTrialLog:
         return _CsvTrialLog(trial_dir, self._files, f"trial {trial}", self._delimiter)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tunelab._json import json_default, json_safe
+from tunelab._rollback import truncate_result_json
 from tunelab.logger._logger_callback import (
     _MAX_BUFFERED_LINES,
     _FileLoggerCallback,
@@ -210,6 +211,8 @@ class JsonLoggerCallback(_FileLoggerCallback[_JsonTrialLog]):
     def __init__(self) -> None:
         super().__init__()
         self._encode = make_encoder()
+
+    _truncate = staticmethod(truncate_result_json)
 
     def _new_log(self, trial: Trial, trial_dir: str) -> _JsonTrialLog:
         return _JsonTrialLog(trial_dir, self._files, self._encode, f"trial {trial}")

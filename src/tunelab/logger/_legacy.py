@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import writing
 from tunelab._json import json_safe
+from tunelab._rollback import truncate_progress_csv, truncate_result_json
 from tunelab.logger._csv import _CsvTrialLog
 from tunelab.logger._json import _JsonTrialLog, make_encoder
 from tunelab.logger._logger_callback import LoggerCallback, _each
@@ -68,6 +69,13 @@ class Logger:
     def close(self) -> None:
         """Release resources; the trial ended."""
 
+    @classmethod
+    def rollback_files(cls, logdir: str, to_iteration: int) -> None:
+        """Drop what loggers of this class wrote into ``logdir`` for the iterations after
+        ``to_iteration`` (the trial reruns them from a checkpoint). Called with no
+        instance (the trial's loggers may not exist yet, after a resume), once their
+        output is flushed. The default does nothing."""
+
 
 class NoopLogger(Logger):
     """A logger that writes nothing."""
@@ -101,6 +109,10 @@ class JsonLogger(Logger):
     def close(self) -> None:
         self._log.file.close()
 
+    @classmethod
+    def rollback_files(cls, logdir: str, to_iteration: int) -> None:
+        truncate_result_json(logdir, to_iteration)
+
 
 class CSVLogger(Logger):
     """Writes ``progress.csv`` into ``logdir`` (see :class:`~tunelab.logger.CSVLoggerCallback`);
@@ -121,6 +133,10 @@ class CSVLogger(Logger):
 
     def close(self) -> None:
         self._log.file.close()
+
+    @classmethod
+    def rollback_files(cls, logdir: str, to_iteration: int) -> None:
+        truncate_progress_csv(logdir, to_iteration)
 
 
 #: The loggers :class:`UnifiedLogger` uses when given none.
@@ -187,6 +203,11 @@ class UnifiedLogger(Logger):
     def close(self) -> None:
         _each(self._loggers, _close)
 
+    @classmethod
+    def rollback_files(cls, logdir: str, to_iteration: int) -> None:
+        for logger_class in DEFAULT_LOGGERS:  # what the callbacks build it with
+            logger_class.rollback_files(logdir, to_iteration)
+
 
 class LegacyLoggerCallback(LoggerCallback):
     """Drives legacy :class:`Logger` classes as a callback: one instance of each class per
@@ -220,6 +241,12 @@ class LegacyLoggerCallback(LoggerCallback):
 
     def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
         _each(self._trial_loggers.pop(trial, ()), _close)
+
+    def log_trial_rollback(self, trial: Trial, to_iteration: int) -> None:
+        self.log_trial_save(trial)  # flushed before the cut
+        if trial.local_path:
+            for cls in self.logger_classes:
+                cls.rollback_files(trial.local_path, to_iteration)
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         _each(

@@ -49,6 +49,7 @@ class LoggerCallback(Callback):
     ``on_trial_start``      ``log_trial_start(trial)``
     ``on_trial_restore``    ``log_trial_restore(trial)``
     ``on_trial_save``       ``log_trial_save(trial)``
+    ``on_trial_rollback``   ``log_trial_rollback(trial, to_iteration)``
     ``on_trial_result``     ``log_trial_result(iteration, trial, result)``
     ``on_trial_complete``   ``log_trial_end(trial, failed=False)``
     ``on_trial_error``      ``log_trial_end(trial, failed=True)``
@@ -68,6 +69,10 @@ class LoggerCallback(Callback):
     def log_trial_save(self, trial: Trial) -> None:
         """Called when ``trial`` wrote a checkpoint."""
 
+    def log_trial_rollback(self, trial: Trial, to_iteration: int) -> None:
+        """Called before ``trial`` reruns the iterations after ``to_iteration`` (see
+        :meth:`~tunelab.Callback.on_trial_rollback`): drop what was logged for them."""
+
     def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
         """Called once per result of ``trial``."""
 
@@ -86,6 +91,11 @@ class LoggerCallback(Callback):
 
     def on_trial_save(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self.log_trial_save(trial)
+
+    def on_trial_rollback(
+        self, iteration: int, trials: list[Trial], trial: Trial, to_iteration: int, **info: Any
+    ) -> None:
+        self.log_trial_rollback(trial, to_iteration)
 
     def on_trial_result(
         self,
@@ -297,7 +307,11 @@ _L = TypeVar("_L", bound=_TrialLog)
 
 class _FileLoggerCallback(LoggerCallback, Generic[_L]):
     """Common machinery of the file loggers: one :class:`_TrialLog` per trial, a set of
-    files written since the last flush, flush in ``on_step_end`` and at trial end."""
+    files written since the last flush, flush in ``on_step_end`` and at trial end; on
+    rollback, flush and cut the trial's file with ``_truncate(trial_dir, iteration)``."""
+
+    #: cuts the results after an iteration from the trial directory's file
+    _truncate: Callable[[str, int], None]
 
     def __init__(self) -> None:
         self._logs: dict[Trial, _L] = {}
@@ -345,6 +359,11 @@ class _FileLoggerCallback(LoggerCallback, Generic[_L]):
         if log is not None:
             self._dirty.pop(log.file, None)
             log.file.close()
+
+    def log_trial_rollback(self, trial: Trial, to_iteration: int) -> None:
+        self.log_trial_save(trial)  # what is buffered reaches the file before the cut
+        if trial.local_path:
+            self._truncate(trial.local_path, to_iteration)
 
     def on_trial_recover(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
@@ -422,6 +441,14 @@ class ForExperiments(Callback):
     def on_trial_save(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         if self._mine(trial):
             self.inner.on_trial_save(iteration=iteration, trials=trials, trial=trial, **info)
+
+    def on_trial_rollback(
+        self, iteration: int, trials: list[Trial], trial: Trial, to_iteration: int, **info: Any
+    ) -> None:
+        if self._mine(trial):
+            self.inner.on_trial_rollback(
+                iteration=iteration, trials=trials, trial=trial, to_iteration=to_iteration, **info
+            )
 
     def on_trial_result(
         self,

@@ -90,13 +90,14 @@ class _Protos:
         with _without_optional_libraries():
             require("tensorboardX", extra="tensorboard", feature=_FEATURE)
             from tensorboardX.proto.api_pb2 import Status
-            from tensorboardX.proto.event_pb2 import Event
+            from tensorboardX.proto.event_pb2 import Event, SessionLog
             from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo
             from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
             from tensorboardX.record_writer import masked_crc32c
             from tensorboardX.summary import histogram, hparams
 
         self.Event = Event
+        self.SessionLog = SessionLog
         self.Summary = Summary
         self.SummaryMetadata = SummaryMetadata
         self.HParamsPluginData = HParamsPluginData
@@ -275,13 +276,15 @@ def _summary_event(wall_time: float, step: int, summary: bytes) -> bytes:
 class _TrialEvents:
     """What one trial writes: its result events, then its hparams at the end."""
 
-    __slots__ = ("_bad_tags", "file", "last_scalars")
+    __slots__ = ("_bad_tags", "file", "last_scalars", "restarted")
 
     def __init__(self, logdir: str, open_files: _OpenFiles | None, owner: str = "") -> None:
         what = f"the TensorBoard events of {owner}" if owner else ""
         self.file = _EventFile(logdir, open_files, what)
         self.last_scalars: dict[str, float] = {}
         self._bad_tags: set[str] = set()
+        #: the trial reruns from a checkpoint: the next result's step starts a new session
+        self.restarted = False
 
     def write_result(self, result: Mapping[str, Any]) -> None:
         step = result.get("timesteps_total") or result.get("training_iteration") or 0
@@ -290,6 +293,18 @@ class _TrialEvents:
         wall_time = result.get("timestamp")
         if not isinstance(wall_time, (int, float)) or isinstance(wall_time, bool):
             wall_time = time.time()
+        if self.restarted:
+            # TensorBoard drops the events at this step and later that came before this
+            # marker (the results of the run that is being redone)
+            self.restarted = False
+            protos = _Protos.get()
+            self.file.add(
+                protos.Event(
+                    wall_time=float(wall_time),
+                    step=int(step),
+                    session_log=protos.SessionLog(status=protos.SessionLog.START),
+                )
+            )
         values: list[bytes] = []
         scalars = self.last_scalars
         for tag, value in result_tags(result).items():
@@ -379,7 +394,9 @@ class TBXLoggerCallback(LoggerCallback):
     lists (and arrays) of numbers become histograms; other values are ignored. When a trial
     ends, its sampled hyperparameters (``trial.evaluated_params``, or its config when
     nothing was sampled) and the tags of its last metrics are written for the HParams view,
-    with the session marked failed for trials that errored.
+    with the session marked failed for trials that errored. A trial that reruns iterations
+    from a checkpoint (a retry, a resume, a PBT exploit) starts a new session at its next
+    step, so TensorBoard shows each step once, from the run that counts.
 
     Needs the ``tensorboard`` extra (``pip install "tunelab[tensorboard]"``); constructing
     it without tensorboardX raises :class:`~tunelab.ExtraNotInstalledError`. View with
@@ -417,6 +434,14 @@ class TBXLoggerCallback(LoggerCallback):
         if events is not None:
             events.flush()
             self._dirty.pop(events, None)
+
+    def log_trial_rollback(self, trial: Trial, to_iteration: int) -> None:
+        """Event files cannot be cut in place: the next result of ``trial`` is preceded by a
+        session start marker at its step, by which TensorBoard purges the older events of
+        that step and later ones."""
+        events = self._trials.get(trial) or self._events_for(trial)
+        if events is not None:
+            events.restarted = True
 
     def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
         events = self._trials.pop(trial, None)
