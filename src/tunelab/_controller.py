@@ -22,6 +22,7 @@ from typing import Any
 
 from tunelab._callback import CallbackList
 from tunelab._checkpoint_manager import CheckpointManager, delete_local
+from tunelab._error_report import ErrorReports
 from tunelab._errors import StorageError, storage_error_in_report, writing
 from tunelab._trial import Trial, TrialStatus
 from tunelab._trial_factory import TrialFactory
@@ -116,7 +117,7 @@ class Controller:
         self._reporter = reporter
         self._verbose = verbose
         self._fail_fast = fail_fast
-        self._print_errors = print_errors
+        self._errors = ErrorReports(print_errors=print_errors, verbose=verbose)
         self._clock = clock
         self._table = TrialTable()
         self._view = RunnerView(
@@ -369,10 +370,32 @@ class Controller:
             trial.num_failures = 0
             trial.error_file = None
             trial.error_msg = None
-            self._table.set_status(trial, TrialStatus.PENDING)
-            self._restoring.add(trial.trial_id)
-            self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
+            self._requeue(trial, restoring=True, journal=False)
             self._scheduler.on_trial_add(self._view, trial)
+
+    def _requeue(
+        self,
+        trial: Trial,
+        status: TrialStatus = TrialStatus.PENDING,
+        *,
+        restoring: bool | None = None,
+        rollback: bool = True,
+        journal: bool = True,
+    ) -> None:
+        """``trial`` will run again, from its checkpoint or from the start: it waits as
+        ``status`` (PENDING, or PAUSED); a PENDING trial starts as a restore when
+        ``restoring`` (default: when it has a checkpoint); with ``rollback`` the outputs
+        roll back to the checkpoint's iteration before it reruns; with ``journal`` the
+        change is journaled. The one place this step is written."""
+        self._table.set_status(trial, status)
+        if status is TrialStatus.PENDING and (
+            restoring if restoring is not None else trial.checkpoint is not None
+        ):
+            self._restoring.add(trial.trial_id)
+        if rollback:
+            self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
+        if journal:
+            self._dirty(trial)
 
     def _adopt_logged_checkpoint(self, trial: Trial) -> None:
         """A checkpoint whose result reached result.json but not the journal (the driver
@@ -642,9 +665,8 @@ class Controller:
                 if path
                 else "It stays paused; it has no checkpoint and resumes from the beginning.\n"
             )
-        self._write_error(trial, text, header="Force-ended")
-        if self._print_errors and self._verbose > 0:
-            print(f"tunelab: {text.rstrip()}", file=sys.stderr)
+        self._errors.write(trial, text, header="Force-ended")
+        self._errors.print_force_end(text)
         self._on_end(
             P.Paused(trial_id) if kind == "pause" else P.Ended(trial_id, EndReason.STOPPED)
         )
@@ -890,9 +912,7 @@ class Controller:
             if self._stop_experiment and not self._interrupted:
                 self._complete(trial)  # paused by a decision taken before the experiment ended
                 return
-            self._table.set_status(trial, TrialStatus.PAUSED)
-            self._rollback[trial_id] = self._checkpoint_iteration(trial)
-            self._dirty(trial)
+            self._requeue(trial, TrialStatus.PAUSED)
             return
         self._complete(trial)
 
@@ -907,7 +927,7 @@ class Controller:
             for p, _ in self._manager(trial).entries
             if p != bad and ("://" in p or os.path.isdir(p))
         ]
-        self._write_error(
+        self._errors.write(
             trial,
             f"{text}\nFalling back to an older checkpoint: {older[-1] if older else 'none left'}\n",
         )
@@ -919,17 +939,8 @@ class Controller:
         trial.checkpoint = Checkpoint(older[-1])
         state = self._checkpoint_states.get(older[-1])
         trial.restore_state = dict(state) if state else None
-        self._table.set_status(trial, TrialStatus.PENDING)
-        self._restoring.add(trial.trial_id)
-        self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
-        self._dirty(trial)
+        self._requeue(trial)
         return True
-
-    def _write_error(self, trial: Trial, text: str, header: str = "") -> None:
-        error_file = os.path.join(trial.local_path, "error.txt")
-        with writing(f"the error report of trial {trial}", error_file):
-            os.makedirs(trial.local_path, exist_ok=True)
-            self._append_error(trial, error_file, text, header)
 
     def _stop_after_storage_error(self) -> None:
         """A write failed: stop as a kill at this moment would, tidily (never raises). The
@@ -949,14 +960,6 @@ class Controller:
                     logger.debug("tunelab: %r failed while stopping", hook, exc_info=True)
         for writer in self._writers.values():
             writer.stop(write=logs_written)
-
-    def _append_error(self, trial: Trial, error_file: str, text: str, header: str) -> None:
-        trial.error_file = error_file
-        with open(error_file, "a") as fh:
-            when = time.strftime("%Y-%m-%d_%H-%M-%S")
-            header = header or f"Failure # {trial.num_failures + 1}"
-            fh.write(f"{header} (occurred at {when})\n")
-            fh.write(text if text.endswith("\n") else text + "\n")
 
     def _apply_reconfigure(self, trial: Trial, change: Reconfigure) -> None:
         """Restart ``trial`` from a checkpoint with a new config and/or resources."""
@@ -992,12 +995,9 @@ class Controller:
                 trial.resources = resources
         if change.tag_suffix:
             trial.experiment_tag += change.tag_suffix
-        if change.checkpoint is None:  # restarts from its own checkpoint (or from scratch)
-            self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
-        self._table.set_status(trial, TrialStatus.PENDING)
-        if trial.checkpoint is not None:
-            self._restoring.add(trial.trial_id)
-        self._dirty(trial)
+        # from its own checkpoint (or from scratch) its logs roll back; from a donor's they go
+        # on under the new tag
+        self._requeue(trial, rollback=change.checkpoint is None)
 
     def _complete(self, trial: Trial) -> None:
         last = trial.last_result
@@ -1012,7 +1012,7 @@ class Controller:
         )
 
     def _fail(self, trial: Trial, text: str, *, retry: bool, rt: ExperimentRuntime) -> None:
-        self._write_error(trial, text)
+        self._errors.write(trial, text)
         trial.num_failures += 1
         trial.error_msg = text.strip().splitlines()[-1] if text.strip() else "unknown error"
         max_failures = trial.max_failures
@@ -1023,22 +1023,13 @@ class Controller:
             and (max_failures < 0 or trial.num_failures <= max_failures)
         )
         if can_retry:
-            self._table.set_status(trial, TrialStatus.PENDING)
-            if trial.checkpoint is not None:
-                self._restoring.add(trial.trial_id)
-            self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
-            self._dirty(trial)
+            self._requeue(trial)
             self._callbacks.on_trial_recover(
                 iteration=self._iteration, trials=self._table.trials, trial=trial
             )
             return
         self._table.set_status(trial, TrialStatus.ERROR)
-        if self._print_errors and self._verbose > 0:
-            print(
-                f"Trial {trial} errored after {trial.last_result.get('training_iteration', 0)} "
-                f"iterations; error file: {trial.error_file}\n{text.rstrip()}",
-                file=sys.stderr,
-            )
+        self._errors.print_failure(trial, text)
         self._scheduler.on_trial_error(self._view, trial)
         self._search.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
         self._dirty(trial)  # with the policies' states that know it ended

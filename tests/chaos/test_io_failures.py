@@ -288,17 +288,17 @@ def test_write_json_atomic_leaves_no_temp_file(
 
 @pytest.mark.parametrize("code", ERRNOS)
 def test_error_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
-    from tunelab import _controller
+    from tunelab import _error_report
 
     trial = make_trial(tmp_path)
 
     def fail_open(*args: Any, **kwargs: Any) -> Any:
         raise OSError(code, os.strerror(code))
 
-    controller = object.__new__(_controller.Controller)
-    monkeypatch.setattr(_controller, "open", fail_open, raising=False)
+    reports = _error_report.ErrorReports(print_errors=False, verbose=0)
+    monkeypatch.setattr(_error_report, "open", fail_open, raising=False)
     with pytest.raises(StorageError) as info:
-        controller._write_error(trial, "Traceback ...\nValueError: boom\n")
+        reports.write(trial, "Traceback ...\nValueError: boom\n")
     assert_one_line(info.value, "the error report of trial t", "error.txt")
 
 
