@@ -87,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     results = tuner.fit()
     best = results.get_best_result()
     print()
+    if results.interrupted:
+        print(
+            f"Interrupted: {results.num_terminated} of {len(results)} trials finished; the "
+            "best so far (resume with the command printed above):"
+        )
     print(f"Best trial: {os.path.basename(best.path)}")
     print(f"  validation accuracy: {best.metrics['mean_accuracy']:.4f}")
     print(f"  after {best.metrics['training_iteration']} epochs")

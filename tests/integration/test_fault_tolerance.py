@@ -252,6 +252,8 @@ def test_ctrl_c_stops_gracefully_and_tuner_restore_finishes(tmp_path, monkeypatc
     assert "resume=True" in err or "Tuner.restore" in err
     assert "PAUSED" in out
     assert tune.Tuner.can_restore(str(exp_dir))
+    # the results of an interrupted run say so
+    assert tune.ExperimentAnalysis(str(exp_dir)).interrupted
 
     monkeypatch.syspath_prepend(os.path.dirname(SCRIPT))
     from long_experiment import train
@@ -259,7 +261,7 @@ def test_ctrl_c_stops_gracefully_and_tuner_restore_finishes(tmp_path, monkeypatc
     grid = tune.Tuner.restore(
         str(exp_dir), trainable=train, param_space={"x": tune.grid_search([1, 2, 3, 4])}
     ).fit()
-    assert grid.num_terminated == 4
+    assert grid.num_terminated == 4 and not grid.interrupted
     _check_exactly_once(exp_dir)
     for result in grid:
         assert result.metrics["step"] == result.metrics["training_iteration"] == 20

@@ -135,6 +135,14 @@ class ExperimentAnalysis:
         return self._trials
 
     @property
+    def interrupted(self) -> bool:
+        """True when the run ended before its trials did (a Ctrl+C paused the running
+        trials, or the driver was killed): some trial is still PENDING, RUNNING or PAUSED.
+        Such results are a snapshot; resume the experiment to finish it. (tunelab's
+        addition: Ray Tune's result objects do not say.)"""
+        return any(not t.status.is_finished() for t in self._trials)
+
+    @property
     def experiment_dir(self) -> str:
         """The 1.x name of :attr:`experiment_path`."""
         return self.experiment_path

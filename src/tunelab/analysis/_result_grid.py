@@ -109,6 +109,12 @@ class ResultGrid:
         """How many trials ended TERMINATED."""
         return sum(1 for t in self._trials if t.status is TrialStatus.TERMINATED)
 
+    @property
+    def interrupted(self) -> bool:
+        """True when the run ended before its trials did (see
+        :attr:`ExperimentAnalysis.interrupted`)."""
+        return self._experiment_analysis.interrupted
+
     def __len__(self) -> int:
         return len(self._trials)
 
