@@ -63,11 +63,22 @@ def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def _check_columns(frame: DataFrame, names: list[str], option: str) -> None:
-    missing = [name for name in names if name not in frame.columns]
+def _check_columns(frame: DataFrame, names: list[str], option: str) -> list[str]:
+    """``names`` as columns of ``frame``: a short name of the progress table (``acc``,
+    ``loss``, ``iter``, ``ts``, ``reward``) stands for its metric when no column has that
+    name, so what the live table showed can be filtered and sorted by."""
+    from tunelab.progress._table import DEFAULT_COLUMNS
+
+    short = {alias: key for key, alias in DEFAULT_COLUMNS.items()}
+    resolved = [
+        name if name in frame.columns or short.get(name) not in frame.columns else short[name]
+        for name in names
+    ]
+    missing = [name for name in resolved if name not in frame.columns]
     if missing:
         known = ", ".join(map(str, frame.columns))
         raise CLIError(f"{option}: unknown column(s) {missing}; columns are: {known}")
+    return resolved
 
 
 def _parse_value(text: str) -> Any:
@@ -91,7 +102,7 @@ def _apply_filter(frame: DataFrame, expression: str) -> DataFrame:
             f"{' '.join(sorted(_OPS))}"
         )
     column, op, raw = match.groups()
-    _check_columns(frame, [column], "--filter")
+    [column] = _check_columns(frame, [column], "--filter")
     value = _parse_value(raw)
     compare = _OPS[op]
     if isinstance(value, (int, float)):
@@ -111,13 +122,13 @@ def _shape_table(
         frame = _apply_filter(frame, expression)
     sort = _split(args.sort)
     if sort:
-        _check_columns(frame, sort, "--sort")
+        sort = _check_columns(frame, sort, "--sort")
         frame = frame.sort_values(sort, ascending=not args.desc, na_position="last")
     if args.limit is not None:
         frame = frame.head(args.limit)
     columns = _split(args.columns)
     if columns:
-        _check_columns(frame, columns, "--columns")
+        columns = _check_columns(frame, columns, "--columns")
     else:
         columns = [c for c in defaults if c in frame.columns]
         if drop_empty:

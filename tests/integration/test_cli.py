@@ -145,6 +145,29 @@ def test_ls_filter(project: Path) -> None:
     assert rows == []
 
 
+def test_ls_takes_the_progress_tables_short_names(project: Path) -> None:
+    """The live table shows mean_accuracy as "acc": the README's `--filter "acc > 0.9"`
+    works on what the user saw."""
+    exp = str(project / "exp")
+    by_alias = tunelab("ls", exp, "--filter", "acc > 0.5", "--sort", "acc", "--columns", "acc")
+    by_name = tunelab(
+        "ls",
+        exp,
+        "--filter",
+        "mean_accuracy > 0.5",
+        "--sort",
+        "mean_accuracy",
+        "--columns",
+        "mean_accuracy",
+    )
+    assert by_alias.returncode == 0, by_alias.stderr
+    assert table_rows(by_alias.stdout) == table_rows(by_name.stdout)
+    assert table_rows(by_alias.stdout)[0] == ["mean_accuracy"]
+    assert len(table_rows(by_alias.stdout)) > 1
+    unknown = tunelab("ls", exp, "--sort", "accuracy")
+    assert unknown.returncode != 0 and "unknown column(s) ['accuracy']" in unknown.stderr
+
+
 def test_ls_output_csv_and_pickle(project: Path, tmp_path: Path) -> None:
     exp = str(project / "exp")
     csv_path = tmp_path / "x.csv"
