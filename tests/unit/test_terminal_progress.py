@@ -14,6 +14,7 @@ from tunelab.progress import CLIReporter
 from tunelab.progress._terminal import (
     LiveDisplay,
     _WatchedStream,
+    best_metric_text,
     compact_status_line,
     count_statuses,
     is_terminal,
@@ -108,6 +109,17 @@ def test_progress_bar() -> None:
     assert progress_bar(6, 4, width=4) == "[####] 6/6 trials finished"
     assert progress_bar(3, None) == "3 trials finished (total not known)"
     assert progress_bar(3, 0) == "3 trials finished (total not known)"
+
+
+def test_the_best_figure_never_goes_down_when_a_trial_gets_worse() -> None:
+    trial = Trial("train", trial_id="t", config={})
+    for accuracy in (0.5, 0.9, 0.7):
+        trial.update_last_result({"mean_accuracy": accuracy, "loss": 1 - accuracy})
+    assert best_metric_text([trial], "mean_accuracy", "max", "acc") == "acc=0.9"
+    assert best_metric_text([trial], "loss", "min") == "loss=0.1"
+    nested = Trial("train", trial_id="n", config={})
+    nested.update_last_result({"val": {"acc": 0.8}})  # not tracked: its last value
+    assert best_metric_text([nested], "val/acc", "max") == "val/acc=0.8"
 
 
 def test_compact_status_line() -> None:

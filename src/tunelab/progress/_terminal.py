@@ -120,10 +120,17 @@ def compact_status_line(
 def best_metric_text(
     trials: Iterable[Trial], metric: str, mode: str, shown: str | None = None
 ) -> str | None:
-    """``"acc=0.9312"``: the best last-reported ``metric`` over ``trials`` (None if none)."""
+    """``"acc=0.9312"``: the best ``metric`` reported so far by any of ``trials`` (None if
+    none): each trial's best value (``trial.metric_analysis``), else its last one (a nested
+    metric), so the figure never goes down while the trials' later results do."""
     best: float | None = None
     for trial in trials:
-        value = lookup(trial.last_result, metric)
+        stats = trial.metric_analysis.get(metric)
+        value = (
+            (stats.max if mode == "max" else stats.min)
+            if stats is not None and stats.count
+            else lookup(trial.last_result, metric)
+        )
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         if not math.isfinite(value):
