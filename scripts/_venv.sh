@@ -3,7 +3,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${PYTHON:-python3}"
+say() { echo "==> $*" >&2; }
 if [ ! -x .venv/bin/python ]; then
+  say "creating the virtual environment .venv (with $("$PY" --version 2>&1))"
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q -U pip
 fi
@@ -12,7 +14,12 @@ fi
 # The test venv also gets the compat extra: what tests/compat's Ray example scripts need.
 EXTRAS="$1"
 if [ "$EXTRAS" = test ]; then EXTRAS="test,compat"; fi
+say "installing tunelab[$EXTRAS] into .venv (the first time takes a few minutes; pip is quiet)"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]"
 # HEBO itself (its dependencies come with the hebo extra of the test venv): its metadata pins
 # numpy<1.25, which a numpy-2 venv cannot satisfy, though HEBO 0.3.6 runs on numpy 2.
-if [ "$1" = test ]; then .venv/bin/python -m pip install -q --no-deps "HEBO==0.3.6"; fi
+if [ "$1" = test ]; then
+  say "installing HEBO 0.3.6 without its numpy<1.25 pin"
+  .venv/bin/python -m pip install -q --no-deps "HEBO==0.3.6"
+fi
+say "installed"
