@@ -92,6 +92,7 @@ def test_help_of_every_command(command: list[str]) -> None:
     aliases = {"list-trials": "ls", "list-experiments": "lsx"}
     shown = [aliases.get(c, c) for c in command]
     assert result.stdout.startswith(f"usage: tunelab {' '.join(shown)}".rstrip())
+    assert "``" not in result.stdout and ":class:" not in result.stdout  # no reST markup
 
 
 def test_version_and_no_command() -> None:
