@@ -175,6 +175,24 @@ def test_search_generator_lifecycle() -> None:
     assert searcher.completed == [(out[0].trial_id, {"loss": 3.0}, False)]
 
 
+def test_tags_keep_the_digits_of_small_floats() -> None:
+    from tunelab.search._resolve import clean_value
+
+    # Ray Tune's four decimals where they say something, significant digits where not
+    assert [clean_value(v) for v in (0.1, 0.0123, 0.0005, 1.0, 0.0)] == [
+        "0.1000",
+        "0.0123",
+        "0.0005",
+        "1.0000",
+        "0.0000",
+    ]
+    assert [clean_value(v) for v in (8.1534e-05, 1e-06, -2.5e-07)] == [
+        "8.153e-05",
+        "1e-06",
+        "-2.5e-07",
+    ]
+
+
 def test_search_generator_waits_on_none_and_stops_on_finished() -> None:
     searcher = ListSearcher(limit=2)
     gen = SearchGenerator(searcher)

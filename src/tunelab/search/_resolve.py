@@ -45,6 +45,7 @@ import copy
 import importlib
 import inspect
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from types import CodeType, FunctionType
@@ -703,8 +704,13 @@ _INVALID_TAG_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def clean_value(value: Any) -> str:
-    """A value as it appears in an experiment tag (floats with 4 decimals)."""
+    """A value as it appears in an experiment tag: floats with 4 decimals as in Ray Tune
+    (``0.0123``), except below 0.0005 in size, where 4 decimals keep at most one digit:
+    there 4 significant digits (``8.153e-05``, where Ray Tune wrote ``0.0001``, and
+    ``1e-06`` for its ``0.0000``)."""
     if isinstance(value, float):
+        if value != 0 and abs(value) < 0.0005 and math.isfinite(value):
+            return f"{value:.4g}"
         return f"{value:.4f}"
     if type(value) is int:
         return str(value)
