@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tunelab.search._convert import ParamSpec, build_suggestion, parse_space, point_values
-from tunelab.search._native import flatten_point, nest, to_python
+from tunelab.search._native import to_python
+from tunelab.search._native_space import NativeSpace
 from tunelab.search._resolve import copy_tree
 
 __all__ = ["NativeDims", "TunelabDims"]
@@ -99,7 +100,7 @@ def _encode(spec: ParamSpec, value: Any) -> Any:
     return float(value)
 
 
-class NativeDims:
+class NativeDims(NativeSpace):
     """ZOOpt's own ``dim_dict`` (see the module docstring)."""
 
     def __init__(self, dim_dict: Mapping[str, Any]) -> None:
@@ -111,24 +112,11 @@ class NativeDims:
                     f"high], precision), (ValueType.DISCRETE, [low, high], has_order) or "
                     f"(ValueType.GRID, [values]), got {name!r}: {dim!r}"
                 )
-        self.names = list(flat)
+        super().__init__(list(flat), _WHERE, "`dim_dict`")
         self.dims = [tuple(dim) for dim in flat.values()]
 
     def values(self, x: Sequence[Any]) -> dict[str, Any]:
         return {name: to_python(raw) for name, raw in zip(self.names, x)}
-
-    def suggestion(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return nest(values)
-
-    def split_point(self, point: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        flat = flatten_point(point)
-        unknown = sorted(set(flat) - set(self.names))
-        if unknown:
-            raise ValueError(
-                f"`points_to_evaluate` of {_WHERE} sets {unknown}, which are not in `dim_dict` "
-                f"{self.names}"
-            )
-        return flat, {}
 
     def encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return dict(values)
