@@ -202,8 +202,6 @@ SKIP_CATEGORIES: dict[str, str] = {
     "private utilities)",
     "framework-version": "needs a framework version that does not install or run on "
     "Python 3.11 with the test venv's numpy 2",
-    "issue-13": "needs an integration tracked in issue 13 (experiment trackers, framework "
-    "callbacks, search libraries tunelab has no adapter for yet)",
     "hosted-service": "needs a hosted service over the network and its API key",
     "heavy-framework": "needs torchvision, whose PyPI wheels do not work beside the CPU-only "
     "PyTorch the test venv installs (the pair that does is a multi-GB CUDA build); outside "
@@ -272,8 +270,10 @@ SKIPS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "horovod_cifar_pbt_example.py": ("dataset", "CIFAR-10 through torchvision (and Horovod)"),
         "horovod_simple.py": (
-            "issue-13",
-            "Ray's Horovod integration (DistributedTrainableCreator); horovod itself has no wheels",
+            "ray-core",
+            "Ray's Horovod integration (DistributedTrainableCreator) runs a distributed training "
+            "job on Ray actors (Ray Train's domain, see docs/porting.md); horovod itself has no "
+            "wheels",
         ),
         "mlflow_ptl.py": ("dataset", "MNIST through pl_bolts' MNISTDataModule (and MLflow)"),
         "mnist_ptl_mini.py": ("dataset", "MNIST through pl_bolts' MNISTDataModule"),

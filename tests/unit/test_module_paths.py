@@ -3,7 +3,7 @@
 The porting rule: ``ray.tune.X`` -> ``tunelab.X``, ``ray.air.X`` -> ``tunelab.air.X``,
 ``ray.train.X`` -> ``tunelab.train.X``. ``RAY_PATHS`` below is the explicit list (what CI
 checks): for each Ray module path, the names Ray's scripts import from it. Integration paths
-(``PENDING``, ``RAY_CORE``) must import, and their names must raise an ``ImportError`` that
+(``RETIRED``, ``RAY_CORE``) must import, and their names must raise an ``ImportError`` that
 says why. Two more checks run where their sources are on this machine:
 
 * the reference inventory (``../shared/reference/ray-tune-surface.md``, outside the repo) is
@@ -449,8 +449,8 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.train.xgboost": ("RayTrainReportCallback",),
 }
 
-#: Integration paths not built yet: each name raises an ImportError naming issue 13.
-PENDING: dict[str, tuple[str, ...]] = {
+#: Integrations whose framework cannot run here: each name raises an ImportError saying why.
+RETIRED: dict[str, tuple[str, ...]] = {
     "ray.tune.integration.mxnet": ("TuneCallback", "TuneCheckpointCallback", "TuneReportCallback"),
 }
 
@@ -606,18 +606,14 @@ def test_ray_paths_hold_the_facades_objects_not_copies(ray_module: str, name: st
             assert same is obj, f"{port(ray_module)}.{name} is not {facade}.{name}"
 
 
-@pytest.mark.parametrize(("ray_module", "name"), _pairs(PENDING))
-def test_pending_integrations_import_and_their_names_name_issue_13(
-    ray_module: str, name: str
-) -> None:
+@pytest.mark.parametrize(("ray_module", "name"), _pairs(RETIRED))
+def test_retired_integrations_import_and_their_names_say_why(ray_module: str, name: str) -> None:
     module = importlib.import_module(port(ray_module))
-    with pytest.raises(ImportError, match=r"issue 13") as info:
+    with pytest.raises(ImportError, match=r"MXNet was retired.*numpy < 2") as info:
         exec(f"from {port(ray_module)} import {name}", {})
     assert isinstance(info.value, IntegrationNotAvailableError)
-    assert info.value.issue == 13
-    # the message names Ray's 2.x path (ray.tune.search.X for ray.tune.suggest.X)
-    assert f"{name} " in str(info.value)
-    assert ray_module.replace("ray.tune.suggest", "ray.tune.search") in str(info.value)
+    assert info.value.issue is None
+    assert f"tunelab has no {name} ({ray_module}.{name})" in str(info.value)
     assert not hasattr(module, "NoSuchName")  # other names: a plain AttributeError
 
 
@@ -631,7 +627,7 @@ def test_integration_error_survives_pickling_from_a_worker() -> None:
     assert (copy.name, copy.attribute, copy.issue) == (
         "tunelab.integration.mxnet",
         "TuneCallback",
-        13,
+        None,
     )
 
 
@@ -819,13 +815,13 @@ def test_reference_paths_and_names_all_import() -> None:
 @needs_reference
 def test_explicit_list_covers_the_reference() -> None:
     """CI has no ../shared: the explicit list must hold every path the reference names."""
-    tables = (RAY_PATHS, PENDING, UNAVAILABLE, RAY_CORE)
+    tables = (RAY_PATHS, RETIRED, UNAVAILABLE, RAY_CORE)
     explicit = {(m, n) for table in tables for m, n in _pairs(table)}
     explicit |= {(m, None) for table in tables for m in table}
     explicit |= set(KNOWN_GAPS)
     pairs = reference_pairs(REFERENCE.read_text(encoding="utf-8"))
     uncovered = sorted(f"{m}.{n or ''}" for m, n in pairs if (m, n) not in explicit)
-    assert not uncovered, "add these to RAY_PATHS (or PENDING / KNOWN_GAPS):\n" + "\n".join(
+    assert not uncovered, "add these to RAY_PATHS (or RETIRED / KNOWN_GAPS):\n" + "\n".join(
         uncovered
     )
 

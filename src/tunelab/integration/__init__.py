@@ -2,16 +2,14 @@
 
 The training-framework callbacks ``keras``, ``pytorch_lightning``, ``xgboost`` and
 ``lightgbm`` are here (importing one imports its framework: ``pip install
-"tunelab[<framework>]"``), and so is ``huggingface`` (transformers'
+"tunelab[<framework>]"``), the experiment trackers ``mlflow``, ``wandb`` and ``comet`` (their
+libraries are imported when a name is used), and ``huggingface`` (transformers'
 ``Trainer.hyperparameter_search`` on tunelab), which Ray did not have. Every other module Ray
 Tune had here imports in tunelab, so that a ported script gets past its import lines and
 fails on the one name tunelab does not have, with an :class:`IntegrationNotAvailableError`
 (an ``ImportError``) that says why:
 
-* experiment trackers and the MXNet callbacks (``mlflow``, ``wandb``, ``comet``,
-  ``mxnet``): not built yet, tracked in issue 13 (also the trackers' 2.x paths
-  ``tunelab.air.integrations.<tracker>`` and ``tunelab.logger.<tracker>``, and the search
-  adapters ``tunelab.search.<library>``);
+* ``mxnet``: Apache MXNet is retired and needs numpy < 2;
 * Ray Core's distributed trainables and cluster syncers (``horovod``, ``torch``,
   ``tensorflow``, ``docker``, ``kubernetes``, ``ray_train``): no counterpart.
 """

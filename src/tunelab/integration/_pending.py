@@ -1,10 +1,10 @@
-"""Placeholders for Ray Tune names tunelab does not provide (yet).
+"""Placeholders for Ray Tune names tunelab does not provide.
 
 Ray Tune's integration modules (``ray.tune.integration.<framework>``,
 ``ray.air.integrations.<tracker>``, ``ray.tune.logger.<tracker>``, the search adapters
 ``ray.tune.search.<library>``) exist in tunelab as importable modules, so that a ported
-script fails on the one name it uses, with a message that says what is missing and where
-the work is tracked, instead of a bare ``ModuleNotFoundError`` on its first import line.
+script fails on the one name it uses, with a message that says what is missing and why,
+instead of a bare ``ModuleNotFoundError`` on its first import line.
 
 A placeholder module lists the names it stands for and defines::
 
@@ -23,15 +23,16 @@ from typing import NoReturn
 
 from tunelab._errors import TuneError
 
-__all__ = ["ISSUE", "IntegrationNotAvailableError", "missing", "ray_path"]
+__all__ = ["IntegrationNotAvailableError", "missing", "ray_path"]
 
-#: The tunelab issue that tracks the integrations and search-library adapters.
-ISSUE = 13
-
-_PENDING = (
-    "the experiment-tracker and training-framework integrations and the remaining "
-    f"search-library adapters are tracked in tunelab issue {ISSUE}"
-)
+#: Integrations whose framework cannot run here, with the reason.
+_RETIRED = {
+    "tunelab.integration.mxnet": (
+        "Apache MXNet was retired (moved to the Apache Attic in 2023); its last release, "
+        "1.9.1 (2022), needs numpy < 2. Port the model to PyTorch or Keras, whose callbacks "
+        "tunelab has (tunelab.integration.pytorch_lightning, tunelab.integration.keras)"
+    ),
+}
 _RAY_CORE = (
     "it runs on Ray Core (actors spread over a cluster for distributed training, or cluster "
     "file syncing), which tunelab does not re-create; run the trainable as a plain function "
@@ -52,22 +53,22 @@ _RAY_CORE_MODULES = frozenset(
 
 
 class IntegrationNotAvailableError(TuneError, ImportError):
-    """A Ray Tune name whose tunelab counterpart does not exist (yet).
+    """A Ray Tune name that has no tunelab counterpart.
 
     Attributes: ``name`` (the tunelab module, as for any ``ImportError``), ``attribute``
-    (the name asked for), ``ray_path`` (Ray Tune's spelling of it) and ``issue`` (the
-    tunelab issue that tracks it, or None when it has no planned counterpart).
+    (the name asked for), ``ray_path`` (Ray Tune's spelling of it) and ``issue`` (always
+    None: no counterpart is planned; kept for code that read it).
     """
 
     def __init__(self, module: str, attribute: str) -> None:
         self.attribute = attribute
         self.ray_path = f"{ray_path(module)}.{attribute}"
+        self.issue: int | None = None
         if module in _RAY_CORE_MODULES:
-            self.issue: int | None = None
             message = f"{self.ray_path} has no tunelab counterpart: {_RAY_CORE}"
         else:
-            self.issue = ISSUE
-            message = f"tunelab has no {attribute} yet ({self.ray_path}): {_PENDING}"
+            reason = _RETIRED.get(module, "it is not part of tunelab")
+            message = f"tunelab has no {attribute} ({self.ray_path}): {reason}"
         super().__init__(message)
         self.name = module
 

@@ -1,8 +1,8 @@
 """Ray Tune's ``ray.tune.integration.mxnet`` (MXNet integration).
 
-Not built yet: tracked in issue 13. The module imports, so that a ported script fails on the
-name it uses; each name raises :class:`~tunelab.integration.IntegrationNotAvailableError` (an
-``ImportError``) that says so.
+Not provided: Apache MXNet is retired and its last release needs numpy < 2. The module
+imports, so that a ported script fails on the name it uses; each name raises
+:class:`~tunelab.integration.IntegrationNotAvailableError` (an ``ImportError``) that says so.
 """
 
 from __future__ import annotations

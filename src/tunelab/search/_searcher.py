@@ -462,7 +462,8 @@ _ADAPTERS = {
     "optuna": "tunelab.search.optuna:OptunaSearch",
     "nevergrad": "tunelab.search.nevergrad:NevergradSearch",
     "bohb": "tunelab.search.bohb:TuneBOHB",
-    # issue 13's adapters (a placeholder module raises an ImportError naming the issue)
+    # the adapters of the other search libraries (Dragonfly and SigOpt raise an ImportError
+    # saying why they cannot run here)
     "ax": "tunelab.search.ax:AxSearch",
     "bayesopt": "tunelab.search.bayesopt:BayesOptSearch",
     "blendsearch": "tunelab.search.flaml:BlendSearch",
