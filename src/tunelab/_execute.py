@@ -25,6 +25,7 @@ from tunelab._callback import Callback, CallbackList
 from tunelab._controller import Controller, ExperimentRuntime
 from tunelab._errors import ResourceError, TuneError, TuneTypeError, TuneValueError
 from tunelab._trial import Trial, TrialStatus
+from tunelab.schedulers import TrialScheduler
 
 __all__ = ["DEFAULT_SERVER_PORT", "RunOptions", "execute_experiments"]
 
@@ -350,142 +351,24 @@ def _reject_space_given_twice(search: Any, config: dict[str, Any]) -> None:
 def execute_experiments(
     experiments: list[Any], options: RunOptions
 ) -> tuple[list[Trial], Controller]:
-    """Run ``experiments`` (``tunelab.Experiment`` objects) to completion."""
-    from tunelab._runtime import default_executor
-    from tunelab.execution import Executor
-    from tunelab.stopper import TimeoutStopper
+    """Run ``experiments`` (``tunelab.Experiment`` objects) to completion: validate, load or
+    keep the earlier state, build the policies, the executor, the per-experiment runtimes
+    and the outputs, then run the controller (each step is one function below)."""
+    from tunelab._resume import parse_resume, save_tuner_file
 
     check_experiments_given(experiments)
     validate_common(options)
     if options.verbose is None:
         options.verbose = _defaults.default_verbose()
-    from tunelab._resume import load_trials, parse_resume, save_tuner_file
-
     plan = parse_resume(options.resume, options.resume_config)
     syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
-    initial_trials: list[Trial] = []
-    restored_state: dict[str, Any] | None = None
-    if plan.mode == "new":
-        for experiment in experiments:
-            _keep_earlier_experiment(experiment.experiment_path)
-    else:
-        if len(experiments) != 1:
-            raise TuneValueError("resume works with one experiment at a time")
-        loaded = load_trials(experiments[0])
-        if loaded is None:
-            if plan.mode == "resume":
-                raise TuneValueError(
-                    f"resume={options.resume!r}: no experiment state to resume at "
-                    f"{experiments[0].experiment_path!r} (use resume='AUTO' to start a new "
-                    "experiment when there is none)"
-                )
-        else:
-            initial_trials, restored_state = loaded
-    search = build_search_alg(options.search_alg, options.max_concurrent_trials)
-    scheduler = build_scheduler(options.scheduler)
-    attach = getattr(scheduler, "attach_searcher", None)
-    if attach is not None:  # HyperBandForBOHB tells TuneBOHB the budgets
-        inner = getattr(search, "searcher", search)
-        while hasattr(inner, "searcher"):  # ConcurrencyLimiter / Repeater
-            inner = inner.searcher
-        attach(inner)
-    if not scheduler.set_search_properties(options.metric, options.mode):
-        raise TuneValueError(
-            f"the scheduler already has metric={scheduler.metric!r}, mode={scheduler.mode!r}; "
-            f"it conflicts with metric={options.metric!r}, mode={options.mode!r}"
-        )
-    config = experiments[0].config if experiments else {}
-    if not search.set_search_properties(options.metric, options.mode, config):
-        _reject_space_given_twice(search, config)
-    search.add_configurations(experiments)
-    if restored_state is not None:
-        if restored_state.get("search_alg") is not None:
-            search.set_state(restored_state["search_alg"])
-        if restored_state.get("scheduler") is not None:
-            scheduler.set_state(restored_state["scheduler"])
-
-    executor = options.executor
-    if options.dask_client is not None:
-        if executor is not None:
-            raise TuneValueError("pass either executor= or dask_client=, got both")
-        from tunelab.execution.dask import DaskExecutor
-
-        executor = DaskExecutor(options.dask_client)
-    if executor is None:
-        executor = default_executor()  # what tunelab.init() chose, else local processes
-    elif not isinstance(executor, Executor):
-        raise TuneTypeError(f"executor must be a tunelab Executor, got {executor!r}")
-
-    for experiment in experiments:
-        if experiment.resources is not None:
-            reason = executor.why_never_fits(experiment.resources)
-            if reason is not None:
-                raise ResourceError(f"experiment {experiment.name!r}: {reason}")
-
-    from tunelab.trainable._function import validate_function_trainable
-
-    blobs = []
-    for experiment in experiments:
-        if experiment.is_function_trainable:
-            validate_function_trainable(experiment.trainable, argument="trainable")
-        blobs.append(serialize_trainable(experiment))
-    decision_every_result = scheduler.decision_points() is None
-    runtimes: list[ExperimentRuntime] = []
-    global_stoppers: list[Any] = []
+    initial_trials, restored_state = _earlier_state(experiments, plan.mode, options)
+    search, scheduler = _policies(experiments, options, restored_state)
+    executor = _executor(options)
+    _check_resources_fit(experiments, executor)
     run_clock = executor.clock()  # None: wall-clock time
-    for index, experiment in enumerate(experiments):
-        criteria, stopper = _stoppers(experiment)
-        if stopper is not None:
-            if run_clock is not None:
-                stopper.use_clock(run_clock)
-            global_stoppers.append(stopper)
-        budget = _time_budget(experiment.time_budget_s)
-        if budget is not None:
-            global_stoppers.append(TimeoutStopper(budget, clock=run_clock))
-        runtimes.append(
-            ExperimentRuntime(
-                experiment=experiment,
-                index=index,
-                key=f"exp{index}-{id(experiment.trainable):x}",
-                stopper=stopper,
-                criteria=criteria,
-                # in simulated time a time budget decides at every result, as a stopper does:
-                # otherwise a trial would run a whole batch past the budget at no wall cost
-                sync=stopper is not None
-                or decision_every_result
-                or (run_clock is not None and budget is not None),
-                blob=blobs[index],
-            )
-        )
-    global_stopper = None
-    if global_stoppers:
-        from tunelab.stopper import CombinedStopper
-
-        global_stopper = (
-            global_stoppers[0] if len(global_stoppers) == 1 else CombinedStopper(*global_stoppers)
-        )
-
-    callbacks = _default_callbacks(options, list(options.callbacks), experiments)
-    for experiment in experiments:
-        if getattr(experiment, "sync_function", None) is not None and experiment.upload_uri:
-            from tunelab._sync_function import SyncFunctionCallback
-
-            callbacks.append(
-                SyncFunctionCallback(
-                    experiment.sync_function, experiment.experiment_path, experiment.upload_uri
-                )
-            )
-    server_cb = None
-    if options.with_server or options.server_port is not None:
-        from tunelab.server import server_callback
-
-        server_cb = server_callback(
-            metric=options.metric, mode=options.mode, name=experiments[0].name
-        )
-        callbacks.append(server_cb)
-    reporter = _reporter(options)
-    verbose = options.verbose
-    reuse = bool(options.reuse_actors)
+    runtimes, global_stopper = _runtimes(experiments, scheduler, run_clock)
+    callbacks, server_cb = _outputs(options, experiments)
     controller = Controller(
         runtimes,
         search_alg=search,
@@ -497,10 +380,10 @@ def execute_experiments(
         mode=options.mode,
         max_concurrent_trials=options.max_concurrent_trials,
         global_stopper=global_stopper,
-        reporter=reporter,
-        verbose=verbose,
+        reporter=_reporter(options),
+        verbose=options.verbose,
         fail_fast=options.fail_fast,
-        reuse_actors=reuse,
+        reuse_actors=bool(options.reuse_actors),
         chdir_to_trial_dir=_defaults.chdir_to_trial_dir()
         if options.chdir_to_trial_dir is None
         else options.chdir_to_trial_dir,
@@ -527,6 +410,182 @@ def execute_experiments(
             experiments[0].experiment_path,
             {"experiments": experiments, "options": _picklable_options(options)},
         )
+    trials = _run_controller(controller, experiments, options, syncers, server_cb)
+    if controller.interrupted:
+        _print_resume_hint(experiments, options.verbose)
+    if options.raise_on_failed_trial and not controller.interrupted:
+        failed = [t for t in trials if t.status != TrialStatus.TERMINATED]
+        if failed:
+            raise TuneError(f"Trials did not complete: {failed}", failed)
+    return trials, controller
+
+
+def _earlier_state(
+    experiments: list[Any], mode: str, options: RunOptions
+) -> tuple[list[Trial], dict[str, Any] | None]:
+    """The trials and state to resume (``mode`` "resume"/"auto"), or none for a new run,
+    which keeps an earlier experiment of the same directory (:func:`_keep_earlier_experiment`)."""
+    from tunelab._resume import load_trials
+
+    if mode == "new":
+        for experiment in experiments:
+            _keep_earlier_experiment(experiment.experiment_path)
+        return [], None
+    if len(experiments) != 1:
+        raise TuneValueError("resume works with one experiment at a time")
+    loaded = load_trials(experiments[0])
+    if loaded is None:
+        if mode == "resume":
+            raise TuneValueError(
+                f"resume={options.resume!r}: no experiment state to resume at "
+                f"{experiments[0].experiment_path!r} (use resume='AUTO' to start a new "
+                "experiment when there is none)"
+            )
+        return [], None
+    return loaded
+
+
+def _policies(
+    experiments: list[Any], options: RunOptions, restored_state: dict[str, Any] | None
+) -> tuple[Any, TrialScheduler]:
+    """The search algorithm and the scheduler, told the metric, mode and space, given the
+    experiments and, on resume, their saved states."""
+    search = build_search_alg(options.search_alg, options.max_concurrent_trials)
+    scheduler = build_scheduler(options.scheduler)
+    attach = getattr(scheduler, "attach_searcher", None)
+    if attach is not None:  # HyperBandForBOHB tells TuneBOHB the budgets
+        inner = getattr(search, "searcher", search)
+        while hasattr(inner, "searcher"):  # ConcurrencyLimiter / Repeater
+            inner = inner.searcher
+        attach(inner)
+    if not scheduler.set_search_properties(options.metric, options.mode):
+        raise TuneValueError(
+            f"the scheduler already has metric={scheduler.metric!r}, mode={scheduler.mode!r}; "
+            f"it conflicts with metric={options.metric!r}, mode={options.mode!r}"
+        )
+    config = experiments[0].config if experiments else {}
+    if not search.set_search_properties(options.metric, options.mode, config):
+        _reject_space_given_twice(search, config)
+    search.add_configurations(experiments)
+    if restored_state is not None:
+        if restored_state.get("search_alg") is not None:
+            search.set_state(restored_state["search_alg"])
+        if restored_state.get("scheduler") is not None:
+            scheduler.set_state(restored_state["scheduler"])
+    return search, scheduler
+
+
+def _executor(options: RunOptions) -> Any:
+    """``executor=``, a Dask executor for ``dask_client=``, else what ``tunelab.init()``
+    chose (local processes by default)."""
+    from tunelab._runtime import default_executor
+    from tunelab.execution import Executor
+
+    executor = options.executor
+    if options.dask_client is not None:
+        if executor is not None:
+            raise TuneValueError("pass either executor= or dask_client=, got both")
+        from tunelab.execution.dask import DaskExecutor
+
+        executor = DaskExecutor(options.dask_client)
+    if executor is None:
+        return default_executor()
+    if not isinstance(executor, Executor):
+        raise TuneTypeError(f"executor must be a tunelab Executor, got {executor!r}")
+    return executor
+
+
+def _check_resources_fit(experiments: list[Any], executor: Any) -> None:
+    """A trial that could never start is an error before any trial starts."""
+    for experiment in experiments:
+        if experiment.resources is not None:
+            reason = executor.why_never_fits(experiment.resources)
+            if reason is not None:
+                raise ResourceError(f"experiment {experiment.name!r}: {reason}")
+
+
+def _runtimes(
+    experiments: list[Any], scheduler: TrialScheduler, run_clock: Any
+) -> tuple[list[ExperimentRuntime], Any]:
+    """What the controller keeps per experiment (the serialized trainable, stop criteria,
+    stopper, whether every result is a decision point), and the global stopper of all of
+    them (stoppers and ``time_budget_s``; on the run's clock when it keeps its own)."""
+    from tunelab.stopper import CombinedStopper, TimeoutStopper
+    from tunelab.trainable._function import validate_function_trainable
+
+    blobs = []
+    for experiment in experiments:
+        if experiment.is_function_trainable:
+            validate_function_trainable(experiment.trainable, argument="trainable")
+        blobs.append(serialize_trainable(experiment))
+    decision_every_result = scheduler.decision_points() is None
+    runtimes: list[ExperimentRuntime] = []
+    global_stoppers: list[Any] = []
+    for index, experiment in enumerate(experiments):
+        criteria, stopper = _stoppers(experiment)
+        if stopper is not None:
+            if run_clock is not None:
+                stopper.use_clock(run_clock)
+            global_stoppers.append(stopper)
+        budget = _time_budget(experiment.time_budget_s)
+        if budget is not None:
+            global_stoppers.append(TimeoutStopper(budget, clock=run_clock))
+        runtimes.append(
+            ExperimentRuntime(
+                experiment=experiment,
+                index=index,
+                key=f"exp{index}-{id(experiment.trainable):x}",
+                stopper=stopper,
+                criteria=criteria,
+                # in simulated time a time budget decides at every result, as a stopper does:
+                # otherwise a trial would run a whole batch past the budget at no wall cost
+                sync=stopper is not None
+                or decision_every_result
+                or (run_clock is not None and budget is not None),
+                blob=blobs[index],
+            )
+        )
+    if not global_stoppers:
+        return runtimes, None
+    if len(global_stoppers) == 1:
+        return runtimes, global_stoppers[0]
+    return runtimes, CombinedStopper(*global_stoppers)
+
+
+def _outputs(options: RunOptions, experiments: list[Any]) -> tuple[CallbackList, Any]:
+    """The callbacks (the user's, the default loggers, a ``sync_function``'s) and the REST
+    server's callback when a server is asked for (else None)."""
+    callbacks = _default_callbacks(options, list(options.callbacks), experiments)
+    for experiment in experiments:
+        if getattr(experiment, "sync_function", None) is not None and experiment.upload_uri:
+            from tunelab._sync_function import SyncFunctionCallback
+
+            callbacks.append(
+                SyncFunctionCallback(
+                    experiment.sync_function, experiment.experiment_path, experiment.upload_uri
+                )
+            )
+    server_cb = None
+    if options.with_server or options.server_port is not None:
+        from tunelab.server import server_callback
+
+        server_cb = server_callback(
+            metric=options.metric, mode=options.mode, name=experiments[0].name
+        )
+        callbacks.append(server_cb)
+    return callbacks, server_cb
+
+
+def _run_controller(
+    controller: Controller,
+    experiments: list[Any],
+    options: RunOptions,
+    syncers: list[Any],
+    server_cb: Any,
+) -> list[Trial]:
+    """Serve the REST API if asked, start the syncers, run the controller under the
+    graceful Ctrl+C handler, and stop the server and the syncers (a final upload)."""
+    verbose = options.verbose or 0
     server = None
     if server_cb is not None:
         from tunelab.server import print_dashboard_url, start_server_for
@@ -544,7 +603,7 @@ def execute_experiments(
         syncer.start()
     try:
         with _graceful_sigint(controller, verbose):
-            trials = controller.run()
+            return controller.run()
     finally:
         if server is not None:
             server.stop()
@@ -557,13 +616,6 @@ def execute_experiments(
                 )
             for error in syncer.errors:
                 print(f"tunelab: upload problem: {error}", file=sys.stderr)
-    if controller.interrupted:
-        _print_resume_hint(experiments, verbose)
-    if options.raise_on_failed_trial and not controller.interrupted:
-        failed = [t for t in trials if t.status != TrialStatus.TERMINATED]
-        if failed:
-            raise TuneError(f"Trials did not complete: {failed}", failed)
-    return trials, controller
 
 
 def _picklable_options(options: RunOptions) -> dict[str, Any]:
