@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import heapq
-import itertools
 import logging
 import math
 import os
@@ -22,6 +20,7 @@ from typing import Any
 
 from tunelab._callback import CallbackList
 from tunelab._checkpoint_manager import CheckpointManager, delete_local
+from tunelab._deadlines import Deadlines
 from tunelab._error_report import ErrorReports
 from tunelab._errors import StorageError, storage_error_in_report, writing
 from tunelab._trial import Trial, TrialStatus
@@ -157,8 +156,7 @@ class Controller:
         # (or a second passes, for executors whose capacity grows), sparing the scheduler
         # a choose_trial_to_run per loop step while all is busy
         self._blocked_at: float | None = None
-        # force-ending trials that do not answer a stop: (when, seq, trial_id) in a heap;
-        # the deadline of a trial that counts is the one in _armed (seq, when, kind, why)
+        # force-ending trials that do not answer a stop (see _deadlines.py)
         grace = STOP_GRACE_S if stop_grace_s is None else float(stop_grace_s)
         if not grace >= 0:
             raise ValueError(f"stop_grace_s must be a number >= 0, got {stop_grace_s!r}")
@@ -177,9 +175,7 @@ class Controller:
         self._warn_idle_s = warn_idle_s
         self._idle_since: float | None = None
         self._can_kill = bool(getattr(executor, "can_kill_trials", False))
-        self._deadlines: list[tuple[float, int, str]] = []
-        self._armed: dict[str, tuple[int, float, str, str]] = {}
-        self._deadline_seq = itertools.count()
+        self._deadlines = Deadlines()
         self._force_ended: set[str] = set()  # their executor sends nothing more this run
         self._time_limits = [_time_limits(rt.criteria) for rt in runtimes]
         # (metric, who expects it): every result must hold them (Ray Tune's strict check)
@@ -613,27 +609,14 @@ class Controller:
     def _arm(self, trial_id: str, when: float, kind: str, why: str) -> None:
         """Force-end ``trial_id`` at ``when`` unless it ends before (or an earlier deadline
         of this run is armed already)."""
-        if not self._can_kill:
-            return
-        current = self._armed.get(trial_id)
-        if current is not None and current[1] <= when:
-            return
-        seq = next(self._deadline_seq)
-        self._armed[trial_id] = (seq, when, kind, why)
-        heapq.heappush(self._deadlines, (when, seq, trial_id))
+        if self._can_kill:
+            self._deadlines.arm(trial_id, when, kind, why)
 
     def _enforce_deadlines(self) -> None:
-        heap = self._deadlines
-        now = self._clock()
-        while heap and heap[0][0] <= now:
-            _, seq, trial_id = heapq.heappop(heap)
-            armed = self._armed.get(trial_id)
-            if armed is None or armed[0] != seq:
-                continue  # superseded, or a deadline of an earlier run of the trial
-            del self._armed[trial_id]
-            trial = self._table.by_id.get(trial_id)
+        for deadline in self._deadlines.due(self._clock()):
+            trial = self._table.by_id.get(deadline.trial_id)
             if trial is not None and trial.status == TrialStatus.RUNNING:
-                self._force_end(trial, armed[2], armed[3])
+                self._force_end(trial, deadline.kind, deadline.why)
 
     def _force_end(self, trial: Trial, kind: str, why: str) -> None:
         """The trial did not end in time: its executor ends it; it ends TERMINATED (a stop,
@@ -718,7 +701,7 @@ class Controller:
                 trial.last_result = kept_result(trial.local_path, rollback) or {}
             self._table.set_status(trial, TrialStatus.RUNNING)
             self._force_ended.discard(trial.trial_id)
-            self._armed.pop(trial.trial_id, None)
+            self._deadlines.disarm(trial.trial_id)
             self._arm_time_limit(trial, task)
             trial.start_time = trial.start_time or time.time()
             trial.location = executor.location(trial.trial_id)
