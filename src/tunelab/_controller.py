@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import functools
 import logging
-import math
 import os
 import sys
 import time
@@ -23,6 +22,7 @@ from tunelab._checkpoint_manager import CheckpointManager, delete_local
 from tunelab._deadlines import Deadlines
 from tunelab._error_report import ErrorReports
 from tunelab._errors import StorageError, storage_error_in_report, writing
+from tunelab._loop_warnings import IdleWarning, SlowStepWarnings
 from tunelab._trial import Trial, TrialStatus
 from tunelab._trial_factory import TrialFactory
 from tunelab._trial_table import TrialTable
@@ -45,8 +45,6 @@ __all__ = ["STOP_GRACE_S", "Controller", "ExperimentRuntime"]
 #: (``Executor.kill_trial``: a local worker process is killed), with an ``error.txt`` that
 #: says why. Read when a :class:`Controller` is created (``stop_grace_s`` overrides it).
 STOP_GRACE_S = 5.0
-#: no slow-step warnings in a run's first seconds, as Ray (start-up is slow by nature)
-SLOW_WARNINGS_QUIET_S = 60.0
 
 #: dict stop criteria that are wall-clock times, which the controller enforces itself
 _TIME_CRITERIA = ("time_total_s", "time_since_restore")
@@ -165,15 +163,9 @@ class Controller:
         self._function_grace = grace if function_stop_grace_s is None else function_stop_grace_s
         # the most trials created ahead of a free slot (None: as the scheduler asks)
         self._max_pending = max_pending_trials
-        # warn when one part of a step takes longer (0: never), at most once a minute each
-        self._warn_slow_s = warn_slow_s
-        self._slow_warned: dict[str, float] = {}
-        # as Ray, no slow-step warnings in the first minute: start-up (imports of loggers and
-        # trackers, first trials) is slow by nature and says nothing about the loop
-        self._slow_quiet_until = time.perf_counter() + SLOW_WARNINGS_QUIET_S
-        # warn when trials wait and none has run for this long (0: never)
-        self._warn_idle_s = warn_idle_s
-        self._idle_since: float | None = None
+        # warnings about the loop itself (see _loop_warnings.py)
+        self._slow = SlowStepWarnings(warn_slow_s)
+        self._idle = IdleWarning(warn_idle_s)
         self._can_kill = bool(getattr(executor, "can_kill_trials", False))
         self._deadlines = Deadlines()
         self._force_ended: set[str] = set()  # their executor sends nothing more this run
@@ -469,12 +461,12 @@ class Controller:
         pending = self._pending_commands
         while pending:
             pending.popleft()()
-        timed = self._warn_slow_s > 0
+        timed = self._slow.enabled
         started = time.perf_counter() if timed else 0.0
         if not self._stop_experiment:
             self._start_trials()
         if timed:
-            started = self._warn_if_slow("starting trials", started)
+            started = self._slow.check("starting trials", started)
         running = self._table.count(TrialStatus.RUNNING)
         events = self._executor.poll(0.1 if running else 0.02)
         if timed:
@@ -484,12 +476,12 @@ class Controller:
         if self._deadlines:
             self._enforce_deadlines()
         if timed:
-            started = self._warn_if_slow("processing results", started)
+            started = self._slow.check("processing results", started)
         self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
         for writer in self._writers.values():
             writer.flush()
         if timed:
-            started = self._warn_if_slow("callbacks.on_step_end and writing the logs", started)
+            started = self._slow.check("callbacks.on_step_end and writing the logs", started)
         if self._doomed:  # checkpoints dropped from a history that is on disk now
             doomed = self._doomed[:]
             self._doomed.clear()  # (the managers hold its append)
@@ -506,56 +498,19 @@ class Controller:
         self._check_global_stop()
         self._report()
         if timed:
-            started = self._warn_if_slow("stoppers and the progress report", started)
+            started = self._slow.check("stoppers and the progress report", started)
         for writer in self._writers.values():
             writer.maybe_write()
         if timed:
-            self._warn_if_slow("saving the experiment state", started)
-        if self._warn_idle_s > 0:
-            self._warn_if_idle()
-
-    def _warn_if_slow(self, what: str, started: float) -> float:
-        """Log a warning when ``what`` (begun at ``started``, a perf_counter time) took longer
-        than the threshold (Ray Tune's ``TUNE_WARN_THRESHOLD_S``); at most once a minute for
-        each ``what``, and not in the run's first minute (as Ray). Returns the time now."""
-        now = time.perf_counter()
-        took = now - started
-        if (
-            took > self._warn_slow_s
-            and now >= self._slow_quiet_until
-            and now - self._slow_warned.get(what, -math.inf) >= 60.0
-        ):
-            self._slow_warned[what] = now
-            logger.warning(
-                "tunelab: %s took %.3f s in one step of the experiment loop, which may be a "
-                "performance bottleneck (TUNELAB_WARN_THRESHOLD_S=%g)",
-                what,
-                took,
-                self._warn_slow_s,
-            )
-        return time.perf_counter()
-
-    def _warn_if_idle(self) -> None:
-        """Trials wait and none has run for ``warn_idle_s``: say that the executor cannot
-        start them (Ray Tune's ``TUNE_WARN_INSUFFICENT_RESOURCE_THRESHOLD_S``)."""
-        table = self._table
-        waiting = table.count(TrialStatus.PENDING) + table.count(TrialStatus.PAUSED)
-        if self._stop_experiment or table.count(TrialStatus.RUNNING) or not waiting:
-            self._idle_since = None
-            return
-        now = self._clock()
-        if self._idle_since is None:
-            self._idle_since = now
-        elif now - self._idle_since >= self._warn_idle_s:
-            self._idle_since = now
-            logger.warning(
-                "tunelab: no trial has run for %g s while %d trial(s) wait; the executor's "
-                "resources (%s total, %s in use) or the scheduler do not let them start "
-                "(TUNELAB_WARN_INSUFFICIENT_RESOURCE_THRESHOLD_S)",
-                self._warn_idle_s,
-                waiting,
-                self._executor.total_resources(),
-                self._executor.used_resources(),
+            self._slow.check("saving the experiment state", started)
+        if self._idle.enabled:
+            table = self._table
+            self._idle.check(
+                self._clock(),
+                waiting=table.count(TrialStatus.PENDING) + table.count(TrialStatus.PAUSED),
+                idle=not self._stop_experiment and not table.count(TrialStatus.RUNNING),
+                total=self._executor.total_resources,
+                used=self._executor.used_resources,
             )
 
     def _check_global_stop(self) -> None:
