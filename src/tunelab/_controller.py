@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -732,7 +732,11 @@ class Controller:
         trial_id = event.trial_id
         trial = self._table.by_id.get(trial_id)
         if trial is None or trial.status != TrialStatus.RUNNING or trial_id in self._stopping:
-            return  # results after a stop decision are dropped: never logged or shown
+            # results after a stop decision are dropped: never logged or shown, and the
+            # checkpoints they carry are removed (no one would ever register them)
+            if trial is not None and event.checkpoints:
+                self._drop_checkpoints(trial, event.checkpoints.values())
+            return
         rt = self._runtimes[trial.experiment_index]
         if trial.location in ("", "starting"):
             trial.location = self._executor.location(trial_id)
@@ -780,6 +784,14 @@ class Controller:
                 self._stop_all("the stopper ended the experiment")
             if verdict is Verdict.STOP or verdict is Verdict.PAUSE:
                 return
+
+    def _drop_checkpoints(self, trial: Trial, paths: Iterable[str]) -> None:
+        """Delete the checkpoints of dropped results (never those the trial registered)."""
+        kept = {str(getattr(trial.checkpoint, "path", ""))}
+        kept.update(path for path, _ in self._manager(trial).entries)
+        for path in paths:
+            if path not in kept:
+                self._delete_checkpoint(path)
 
     def _register_checkpoint(
         self, trial: Trial, path: str, result: dict[str, Any], *, announce: bool = True

@@ -47,9 +47,10 @@ def test_the_order_stop_request_pause_request_done_decision_point() -> None:
         )
 
     everything = {"stop_requested": True, "pause_requested": True, "checkpoint": True}
-    # 1. a stop request drops the result (its checkpoint with it) and ends the run
+    # 1. a stop request drops the result (its checkpoint is never written) and ends the run,
+    # saving a checkpoint at the end instead (checkpoint_at_end)
     step = machine().on_result(_result(1, done=True), **everything)
-    assert step == Step(send=False, checkpoint=True, end=EndReason.STOPPED)
+    assert step == Step(send=False, end=EndReason.STOPPED, save_at_end=True)
     # 2. a pause request sends it and ends the run as paused: no done mark, no wait
     result = _result(1)
     step = machine().on_result(result, checkpoint=True, pause_requested=True)
@@ -147,7 +148,7 @@ def test_checkpoint_at_end_only_when_the_last_result_carried_none(carried: bool)
     stopped = ResultMachine(checkpoint_at_end=True).on_result(
         _result(1), checkpoint=carried, stop_requested=True
     )
-    assert stopped.save_at_end is not carried
+    assert stopped.save_at_end and not stopped.checkpoint  # the carried one is dropped
     done = ResultMachine(checkpoint_at_end=True).on_result(
         _result(1, done=True), checkpoint=carried
     )

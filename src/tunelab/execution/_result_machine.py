@@ -11,7 +11,9 @@ For each result, in this order (the order of the worker, which users see):
 1. **checkpoint**: a checkpoint reported with the result (or due: ``checkpoint_freq``, a class
    trainable's ``should_checkpoint``, see :meth:`ResultMachine.checkpoint_due`) goes with it;
 2. **stop requested** (by the controller: a stopper, ``time_budget_s``, the REST API): the
-   result is dropped, never logged (nor its checkpoint), and the run ends STOPPED;
+   result is dropped, never logged, and so is its checkpoint (never written: it would be a
+   stray directory no one registers); the run ends STOPPED, saving a checkpoint at its end
+   when ``checkpoint_at_end`` is set;
 3. **pause requested** (Ctrl+C, the REST API): the result is sent and the run ends PAUSED
    (class trainables save; the trial resumes from that checkpoint);
 4. **done**: the result says ``done``, the trainable has no more iterations, or the dict stop
@@ -152,14 +154,10 @@ class ResultMachine:
         with it; ``finished``: the trainable has no iteration after it; ``stop_requested``
         / ``pause_requested``: the controller asked the run to end at this report. Sets
         ``result["done"] = True`` on a result that ends the run as done."""
+        if stop_requested:  # dropped with its checkpoint, which is not the last one then
+            self._carried = False
+            return Step(send=False, end=EndReason.STOPPED, save_at_end=self._at_end)
         self._carried = checkpoint
-        if stop_requested:
-            return Step(
-                send=False,
-                checkpoint=checkpoint,
-                end=EndReason.STOPPED,
-                save_at_end=self._at_end and not checkpoint,
-            )
         if pause_requested:
             return Step(checkpoint=checkpoint, end=EndReason.PAUSED)
         criteria = self._criteria
