@@ -63,6 +63,27 @@ def test_learning_curves_one_line_per_trial(experiment: Any, tmp_path: Path) -> 
     assert len(axes.get_legend().get_texts()) == 6
 
 
+def test_curves_have_distinct_colours_and_a_legend_beside(tmp_path: Path) -> None:
+    from matplotlib.colors import to_hex
+
+    many = tune.run(
+        train,
+        name="many",
+        config={"lr": tune.grid_search([0.9 + i / 1000 for i in range(11)]), "steps": 3},
+        storage_path=str(tmp_path),
+        verbose=0,
+        executor=InProcessExecutor(),
+    )
+    figure = plot_learning_curves(many, "score", path=tmp_path / "many.png")
+    (axes,) = figure.axes
+    colours = {to_hex(line.get_color()) for line in axes.lines}
+    assert len(colours) == 11  # the default cycle repeats after 10
+    figure.canvas.draw()
+    legend = axes.get_legend()
+    # the legend sits right of the plotting area, covering no curve
+    assert legend.get_window_extent().x0 >= axes.get_window_extent().x1
+
+
 def test_learning_curves_of_some_trials_and_nested_metric(experiment: Any) -> None:
     ids = [t.trial_id for t in experiment.trials[:2]]
     figure = plot_learning_curves(experiment, "nested/loss", trials=ids)
@@ -144,3 +165,22 @@ def _pyplot_loaded_elsewhere() -> bool:
     import matplotlib.pyplot as plt
 
     return not plt.get_fignums()
+
+
+def test_close_values_get_plain_tick_labels_without_an_offset(tmp_path: Path) -> None:
+    def near(config: dict[str, Any]) -> None:
+        for step in range(1, 4):
+            session.report({"acc": 0.95 + config["d"] * step})
+
+    close = tune.run(
+        near,
+        name="close",
+        config={"d": tune.grid_search([1e-6, 2e-6])},
+        storage_path=str(tmp_path),
+        verbose=0,
+        executor=InProcessExecutor(),
+    )
+    figure = plot_learning_curves(close, "acc")
+    figure.canvas.draw()
+    # matplotlib would print "+9.5e-1" above labels like 0.000002 by default
+    assert figure.axes[0].yaxis.get_offset_text().get_text() == ""

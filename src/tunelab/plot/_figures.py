@@ -36,6 +36,36 @@ def _new_figure(width: float, height: float) -> Figure:
     return figure
 
 
+def _distinct_colors(count: int) -> list[Any]:
+    """``count`` colours that do not repeat: matplotlib's qualitative ``tab10``/``tab20``
+    while they suffice, else evenly spaced along ``turbo`` (the default cycle repeats after
+    10 lines, so trial 11 looked like trial 1)."""
+    from matplotlib import colormaps
+
+    if count <= 10:
+        return [colormaps["tab10"](i) for i in range(count)]
+    if count <= 20:
+        return [colormaps["tab20"](i) for i in range(count)]
+    turbo = colormaps["turbo"]
+    return [turbo(0.05 + 0.9 * i / (count - 1)) for i in range(count)]
+
+
+def _plain_numbers(axes: Any) -> None:
+    """Tick labels in one notation: no offset (``+9.5e-1``) or scientific factor on top of
+    plain labels."""
+    for axis in (axes.xaxis, axes.yaxis):
+        formatter = axis.get_major_formatter()
+        if hasattr(formatter, "set_useOffset"):
+            formatter.set_useOffset(False)
+        if hasattr(formatter, "set_scientific"):
+            formatter.set_scientific(False)
+
+
+def _legend_beside(axes: Any) -> None:
+    """The legend right of the plot, where it covers no curve."""
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
 def _check_path(path: Any) -> str | None:
     if path is None:
         return None
@@ -67,16 +97,23 @@ def plot_learning_curves(
     metric = check_metric(metric)
     target = _check_path(path)
     series = [s for s in trial_series(as_analysis(results), metric, trials) if s.y]
-    figure = _new_figure(8, 5)
+    figure = _new_figure(10 if len(series) <= _MAX_LEGEND else 8, 5)
     axes = figure.add_subplot()
-    for line in series:
-        axes.plot(line.x, line.y, marker="." if len(line.y) < 30 else None, label=line.name)
+    for line, color in zip(series, _distinct_colors(len(series))):
+        axes.plot(
+            line.x,
+            line.y,
+            marker="." if len(line.y) < 30 else None,
+            label=line.name,
+            color=color,
+        )
     axes.set_xlabel("training_iteration")
     axes.set_ylabel(metric)
     axes.set_title(f"{metric} per trial ({len(series)} trials)")
     axes.grid(True, alpha=0.3)
-    if len(series) <= _MAX_LEGEND:
-        axes.legend(fontsize="small", loc="best")
+    _plain_numbers(axes)
+    if series and len(series) <= _MAX_LEGEND:
+        _legend_beside(axes)
     _save(figure, target)
     return figure
 
@@ -114,9 +151,12 @@ def plot_best_so_far(
     axes.plot(positions, running, drawstyle="steps-post", linewidth=2, label="best so far")
     axes.set_xlabel("trials (in order of creation)")
     axes.set_ylabel(f"{metric} ({mode})")
-    axes.set_title(f"Best {metric} so far: {running[-1]:.6g}")
+    # each trial's best at any iteration (ExperimentAnalysis's scope="all"), which can be
+    # better than the best *last* result that get_best_result() reports by default
+    axes.set_title(f"Best {metric} at any iteration so far: {running[-1]:.6g}")
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize="small", loc="best")
+    _plain_numbers(axes)
+    _legend_beside(axes)
     _save(figure, target)
     return figure
 
