@@ -277,6 +277,25 @@ def test_disk_source_reads_a_results_root_and_dirs_without_state(tmp_path):
     assert store.meta()["experiments"] == ["bare", "one", "two"]
 
 
+def test_disk_source_shows_an_earlier_experiment_run_under_the_same_name(tmp_path):
+    path = write_experiment(str(tmp_path), statuses=("TERMINATED",))
+    # a new run in the same directory kept the earlier state beside its own
+    os.rename(
+        os.path.join(path, "experiment_state.json"),
+        os.path.join(path, "experiment_state-2026-12-06_10-00-00.json"),
+    )
+    with open(os.path.join(path, "experiment_state.json"), "w") as fh:
+        new = {"trial_id": "n0", "trainable_name": "train", "status": "RUNNING"}
+        json.dump({"version": 1, "name": "exp", "trials": [{**new, "dirname": "train_n0"}]}, fh)
+    os.makedirs(os.path.join(path, "train_n0"))
+    append_results(path, "train_t0", [1, 2])
+    store = ResultStore(name="exp")
+    source = DiskSource(path, store)
+    source.refresh()
+    assert {t["id"] for t in store.trials()} == {"t0", "n0"}
+    assert store.trial("t0")["iterations"] == 2 and store.status_of("t0") == "TERMINATED"
+
+
 def test_disk_source_reads_fsspec_uris():
     fsspec = pytest.importorskip("fsspec")
     fs = fsspec.filesystem("memory")

@@ -27,6 +27,7 @@ __all__ = ["DiskSource", "dashboard_main", "serve_dashboard"]
 logger = logging.getLogger("tunelab.server")
 
 STATE_FILE = "experiment_state.json"
+ARCHIVE_PREFIX = "experiment_state-"  # see tunelab._experiment_state.archive_state
 JOURNAL_FILE = "experiment_state.journal"
 RESULT_FILE = "result.json"
 PARAMS_FILE = "params.json"
@@ -98,6 +99,23 @@ class _Files:
         ]
         return sorted(n for n in names if n[:1] != ".")
 
+    def files(self, path: str, prefix: str, suffix: str) -> list[str]:
+        """The names of the files in ``path`` that start with ``prefix`` and end with
+        ``suffix``, sorted."""
+        if self.fs is None:
+            try:
+                with os.scandir(path) as entries:
+                    names = [e.name for e in entries if e.is_file()]
+            except OSError:
+                return []
+        else:
+            try:
+                entries = self.fs.ls(path, detail=True)
+            except (OSError, ValueError):
+                return []
+            names = [e["name"].rsplit("/", 1)[-1] for e in entries if e["type"] == "file"]
+        return sorted(n for n in names if n.startswith(prefix) and n.endswith(suffix))
+
     def read(self, path: str, offset: int = 0, limit: int = -1) -> bytes:
         opener = open if self.fs is None else self.fs.open
         with opener(path, "rb") as fh:
@@ -130,6 +148,7 @@ class _Experiment:
         self.keys: dict[str, str] = {}  # trial id -> key in the store
         self.scanned = False  # no state file: trials come from a scan of the directories
         self.scanned_dirs: set[str] = set()
+        self.archives: set[str] = set()  # earlier experiments' states already read
 
 
 class DiskSource:
@@ -203,8 +222,26 @@ class DiskSource:
             self._sent_meta.update(changed)
             self._store.set_meta(**changed)
 
+    def _read_archives(self, experiment: _Experiment) -> None:
+        """The trials of earlier experiments run in this directory under the same name (a
+        new run keeps their state as ``experiment_state-<date>.json``): shown, never hidden.
+        Each such file is read once (it does not change)."""
+        files = self._files
+        for name in files.files(experiment.path, ARCHIVE_PREFIX, ".json"):
+            if name in experiment.archives:
+                continue
+            try:
+                data = json.loads(files.read(files.join(experiment.path, name)))
+            except (OSError, ValueError):
+                continue  # being written; the next pass reads it
+            experiment.archives.add(name)
+            for entry in data.get("trials", []) if isinstance(data, dict) else []:
+                if isinstance(entry, dict) and entry.get("trial_id"):
+                    experiment.entries.setdefault(str(entry["trial_id"]), entry)
+
     def _read_state(self, experiment: _Experiment) -> None:
         files = self._files
+        self._read_archives(experiment)
         state_path = files.join(experiment.path, STATE_FILE)
         stamp = files.stamp(state_path)
         if stamp is None:
