@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
+
+from tunelab._errors import ExtraNotInstalledError, require
 
 #: ``tunelab demo --help``: the module docstring without its reST markup
 _DESCRIPTION = (
@@ -73,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2, 3])
     args = parser.parse_args(argv)
+    try:  # the trials train scikit-learn models: say so before any trial fails on it
+        require("sklearn", extra="demo", feature="tunelab demo")
+    except ExtraNotInstalledError as exc:
+        print(f"tunelab demo: error: {exc}", file=sys.stderr)
+        return 2
 
     tuner = tune.Tuner(
         train_digits,
@@ -94,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     results = tuner.fit()
+    if results.num_errors == len(results):
+        print(
+            f"tunelab demo: every trial failed; their error.txt files are under "
+            f"{results.experiment_path}",
+            file=sys.stderr,
+        )
+        return 1
     best = results.get_best_result()
     print()
     if results.interrupted:

@@ -419,3 +419,24 @@ def test_errors_are_one_line(
     assert lines[0].startswith(f"{prefix}: error: ")
     for word in words:
         assert word in lines[0]
+
+
+def test_demo_without_scikit_learn_names_the_extra(tmp_path: Path) -> None:
+    """The demo's trials train scikit-learn models: without it, one line naming the extra
+    and exit status 2 before any trial starts (it was a KeyError traceback)."""
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "sklearn.py").write_text("raise ImportError('scikit-learn is not installed')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tunelab", "demo", "--storage-path", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(blocked)},
+        timeout=100,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "tunelab demo: error: tunelab demo needs the optional package 'sklearn'; install it "
+        'with: pip install "tunelab[demo]"'
+    ]
+    assert not (tmp_path / "out").exists()
