@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             "best so far (resume with the command printed above):"
         )
     print(f"Best trial: {os.path.basename(best.path)}")
-    print(f"  validation accuracy: {best.metrics['mean_accuracy']:.4f}")
+    accuracy = best.metrics["mean_accuracy"]
+    print(f"  mean_accuracy: {accuracy:.4f} (validation accuracy; acc in the table)")
     print(f"  after {best.metrics['training_iteration']} epochs")
     print(f"  config: { {k: v for k, v in best.config.items()} }")
     print(f"Results are in: {results.experiment_path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -440,3 +441,20 @@ def test_demo_without_scikit_learn_names_the_extra(tmp_path: Path) -> None:
         'with: pip install "tunelab[demo]"'
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_demo_runs_and_names_one_metric(tmp_path: Path) -> None:
+    """The README's first command, small: it trains, and its summary names the metric as
+    the status line does (mean_accuracy), saying what the table calls it."""
+    pytest.importorskip("sklearn")
+    args = ["demo", "--num-samples", "2", "--epochs", "2", "--verbose", "0"]
+    result = tunelab(*args, "--storage-path", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("Best trial: train_digits_") for line in lines)
+    assert any(
+        re.fullmatch(r"  mean_accuracy: 0\.\d{4} \(validation accuracy; acc in the table\)", line)
+        for line in lines
+    ), result.stdout
+    assert "Interrupted" not in result.stdout
+    assert tunelab("ls", str(tmp_path / "digits_sgd"), "--filter", "acc > 0").returncode == 0
