@@ -172,6 +172,8 @@ def test_disk_dashboard_shows_a_finished_experiment_read_only(tmp_path, page):
         storage_path=str(tmp_path),
         verbose=0,
         executor=InProcessExecutor(num_cpus=2),
+        # long names with a common start, as a real trainable's (train_digits_0ed32_00001)
+        trial_name_creator=lambda trial: f"a_long_trainable_name_{trial.trial_id}",
     )
     server = serve_dashboard(str(tmp_path / "finished"), port=0)
     try:
@@ -193,6 +195,13 @@ def test_disk_dashboard_shows_a_finished_experiment_read_only(tmp_path, page):
         assert "loss (min)" in best and "0.1" in best  # x=0.5 after 5 iterations: 0.1
         page.select_option("#curve-choice", "all")
         page.wait_for_function("() => document.querySelectorAll('#curves path.curve').length === 8")
+        # legend labels keep the ends of the trial names, where they differ (cut to their
+        # common start, all eight read the same)
+        labels = page.eval_on_selector_all(
+            "#curves svg > text", "nodes => nodes.map(n => n.textContent)"
+        )
+        legend = [label for label in labels if label.startswith("\u2026") or "_long_" in label]
+        assert len(legend) == 8 and len(set(legend)) == 8, labels
         screenshot(page, "dashboard-disk.png")
         # without the token the page says so and shows no data
         page.goto(server.url + "/")

@@ -60,6 +60,12 @@ window.tunelabCharts = (function () {
     return text.length > size ? text.slice(0, size - 1) + "\u2026" : text;
   }
 
+  // Legend names of one experiment share a long prefix ("train_digits_0ed32_000..."): keep
+  // their ends, where they differ.
+  function shortenKeepEnd(text, size) {
+    return text.length > size ? "\u2026" + text.slice(text.length - size + 1) : text;
+  }
+
   function frame(container) {
     container.textContent = "";
     const width = Math.max(container.clientWidth || 600, 320);
@@ -117,7 +123,9 @@ window.tunelabCharts = (function () {
       if (i < 14) {
         const y = m.t + 8 + i * 16;
         svg("rect", { x: f.width - m.r + 10, y: y - 8, width: 10, height: 10, fill: line.colour }, f.root);
-        svg("text", { x: f.width - m.r + 24, y: y + 1 }, f.root, shorten(line.name, 20));
+        const label = svg("text", { x: f.width - m.r + 24, y: y + 1 }, f.root,
+          shortenKeepEnd(line.name, 20));
+        svg("title", {}, label, line.name);
       }
     });
   }
