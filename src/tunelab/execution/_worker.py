@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import os
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -40,6 +41,15 @@ from tunelab.execution._trial_storage import TrialStorage
 
 MAX_DELAY_S = 0.005
 MAX_BATCH = 2000
+
+
+def _remove_unannounced(path: str, trial_dir: str) -> None:
+    """Remove a checkpoint directory a class trainable saved in ``trial_dir`` for a result
+    that was dropped (a stop request): it would never be announced or registered."""
+    root = os.path.realpath(trial_dir)
+    target = os.path.realpath(path)
+    if target.startswith(root + os.sep) and os.path.isdir(target):
+        shutil.rmtree(target, ignore_errors=True)
 
 
 class _Ended(StopTrial):
@@ -578,6 +588,8 @@ class Worker:
                 P.mark_checkpoint(result, path)
                 session.checkpoint = Checkpoint(path)
                 self._last_checkpoint = path
+            elif isinstance(checkpoint, str):  # a class trainable saved for a dropped result
+                _remove_unannounced(checkpoint, trial_dir)
             if step.wait:
                 P.mark_wait(result)
                 outbox.add(result)
