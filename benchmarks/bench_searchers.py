@@ -130,8 +130,18 @@ class Run:
 
 
 def run_tunelab(
-    make: Callable[[int], Searcher | SearchAlgorithm], objective: Objective, budget: int, seed: int
+    make: Callable[[int], Searcher | SearchAlgorithm],
+    objective: Objective,
+    budget: int,
+    seed: int,
+    *,
+    time_learning: bool = False,
 ) -> Run:
+    """One search of ``budget`` one-result trials, driven as a tuner drives it: each trial's
+    result (with its cost, ``time_total_s``, which FLAML's searchers weigh configurations
+    by) goes to ``on_trial_result``, then ends the trial. ``suggest_ms`` times the
+    suggestions, and with ``time_learning`` the searcher's learning from results too (where
+    scikit-optimize and BayesOpt fit their models)."""
     made = make(seed)
     alg = SearchGenerator(made) if isinstance(made, Searcher) else made
     space = objective.space()
@@ -145,10 +155,17 @@ def run_tunelab(
         spent += time.perf_counter() - start
         if suggestion is None:
             raise RuntimeError(f"{made!r} stopped after {len(values)} suggestions")
+        began = time.perf_counter()
         value = objective.function(suggestion.config)
+        took = time.perf_counter() - began
         values.append(value)
         trial_id = suggestion.trial_id or str(len(values))
-        alg.on_trial_complete(trial_id, {"value": value, "training_iteration": 1})
+        result = {"value": value, "training_iteration": 1, "time_total_s": took}
+        start = time.perf_counter()
+        alg.on_trial_result(trial_id, result)
+        alg.on_trial_complete(trial_id, result)
+        if time_learning:
+            spent += time.perf_counter() - start
     return Run(min(values), min(values[: budget // 3]), 1000 * spent / budget)
 
 

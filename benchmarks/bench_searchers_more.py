@@ -47,8 +47,9 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_searchers import OBJECTIVES, Objective, Run
+from bench_searchers import run_tunelab as _run_tunelab
 
-from tunelab.search import BasicVariantGenerator, SearchAlgorithm, Searcher, SearchGenerator
+from tunelab.search import BasicVariantGenerator, SearchAlgorithm, Searcher
 
 FLOAT_OBJECTIVES = [o for o in OBJECTIVES if o.name.startswith(("branin", "hartmann6"))]
 INITIAL = 10  # random points before the model, for every library that has the setting
@@ -65,35 +66,8 @@ def _run(values: list[float], spent: float, budget: int) -> Run:
 def run_tunelab(
     make: Callable[[int], Searcher | SearchAlgorithm], objective: Objective, budget: int, seed: int
 ) -> Run:
-    """``bench_searchers.run_tunelab``, timing the searcher's learning from a result too
-    (``on_trial_complete``: where scikit-optimize and BayesOpt fit their models)."""
-    made = make(seed)
-    alg = SearchGenerator(made) if isinstance(made, Searcher) else made
-    space = objective.space()
-    alg.set_search_properties("value", "min", space)
-    alg.add_configurations([{"name": "bench", "config": space, "num_samples": budget}])
-    values: list[float] = []
-    spent = 0.0
-    while len(values) < budget:
-        start = time.perf_counter()
-        suggestion = alg.next_trial()
-        spent += time.perf_counter() - start
-        if suggestion is None:
-            raise RuntimeError(f"{made!r} stopped after {len(values)} suggestions")
-        began = time.perf_counter()
-        value = objective.function(suggestion.config)
-        took = time.perf_counter() - began
-        values.append(value)
-        trial_id = suggestion.trial_id or str(len(values))
-        # what a tuner hands the searcher for a one-result trial: the result (with the
-        # trial's cost, which FLAML's CFO and BlendSearch weigh configurations by), then the
-        # trial's end with the same result
-        result = {"value": value, "training_iteration": 1, "time_total_s": took}
-        start = time.perf_counter()
-        alg.on_trial_result(trial_id, result)
-        alg.on_trial_complete(trial_id, result)
-        spent += time.perf_counter() - start
-    return _run(values, spent, budget)
+    """``bench_searchers.run_tunelab``, timing the searcher's learning from a result too."""
+    return _run_tunelab(make, objective, budget, seed, time_learning=True)
 
 
 # -- the libraries' own loops ---------------------------------------------------------------

@@ -349,6 +349,16 @@ def objective_value(result: Mapping[str, Any] | None, metric: str) -> float | No
     return None if math.isnan(number) else number
 
 
+def finite_objective(
+    result: Mapping[str, Any] | None, metric: str, error: bool = False
+) -> float | None:
+    """What a model-based searcher learns from a finished trial: the result's ``metric`` as
+    a float, or ``None`` when the trial failed (``error``) or the value is missing, NaN or
+    infinite (the searchers skip those, as in Ray Tune)."""
+    value = None if error else objective_value(result, metric)
+    return value if value is not None and math.isfinite(value) else None
+
+
 def check_seed(value: Any, name: str, where: str) -> int | None:
     if value is None:
         return None

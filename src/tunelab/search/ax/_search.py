@@ -16,11 +16,11 @@ from tunelab.search._convert import (
     LibrarySearcher,
     OwnConcurrencyLimit,
     check_points,
+    finite_objective,
     has_searchable,
     merge_suggestion,
-    objective_value,
 )
-from tunelab.search._native import fresh_random_states, is_finite_number
+from tunelab.search._native import fresh_random_states
 from tunelab.search._searcher import Searcher
 from tunelab.search.ax._space import NativeParameters, TunelabParameters, is_parameter_list
 
@@ -278,8 +278,8 @@ class AxSearch(OwnConcurrencyLimit, LibrarySearcher):
             ]
             data = {}
             for name in names:
-                value = objective_value(result, name)
-                if value is None or not is_finite_number(value):
+                value = finite_objective(result, name)
+                if value is None:
                     client.abandon_trial(
                         trial_index=index,
                         reason=f"trial {trial_id} reported no finite value of {name!r}",

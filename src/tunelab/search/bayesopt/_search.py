@@ -17,9 +17,9 @@ from tunelab.search._convert import (
     LibrarySearcher,
     OwnConcurrencyLimit,
     check_points,
+    finite_objective,
     has_searchable,
     merge_suggestion,
-    objective_value,
 )
 from tunelab.search._native import (
     is_finite_number,
@@ -293,10 +293,8 @@ class BayesOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     ) -> None:
         values = self._live.pop(trial_id, None)
         self._random_live.discard(trial_id)
-        if values is None or error:
-            return
-        value = objective_value(result, self.metric)
-        if value is None or not is_finite_number(value):
+        value = finite_objective(result, self.metric, error)
+        if values is None or value is None:
             return
         self._learn(values, value)
 

@@ -12,6 +12,7 @@ from tunelab._errors import ExtraNotInstalledError, require
 from tunelab.search._convert import (
     LibrarySearcher,
     check_points,
+    finite_objective,
     has_searchable,
     objective_value,
 )
@@ -245,8 +246,8 @@ class _FlamlSearcher(LibrarySearcher):
         config = self._live.pop(trial_id, None)
         if config is None or self._searcher is None:
             return
-        value = None if error else objective_value(result, self.metric)
-        if value is None or not is_finite_number(value):
+        value = finite_objective(result, self.metric, error)
+        if value is None:
             # FLAML learns nothing from it (and forgets the configuration it reserved)
             self._searcher.on_trial_complete(trial_id, {"config": config}, error=True)
             return

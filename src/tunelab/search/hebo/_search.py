@@ -16,9 +16,9 @@ from tunelab.search._convert import (
     LibrarySearcher,
     check_points,
     check_seed,
+    finite_objective,
     has_searchable,
     merge_suggestion,
-    objective_value,
 )
 from tunelab.search._native import check_rewards, fresh_random_states, is_finite_number
 from tunelab.search._resolve import copy_tree
@@ -260,10 +260,8 @@ class HEBOSearch(LibrarySearcher):
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         row = self._live.pop(trial_id, None)
-        if row is None or error:
-            return
-        value = objective_value(result, self.metric)
-        if value is None or not is_finite_number(value):
+        value = finite_objective(result, self.metric, error)
+        if row is None or value is None:
             return
         self._get_opt()
         self._observe(row, value)

@@ -17,9 +17,9 @@ from tunelab._legacy_args import (
 from tunelab.search._convert import (
     LibrarySearcher,
     OwnConcurrencyLimit,
+    finite_objective,
     has_searchable,
     merge_suggestion,
-    objective_value,
 )
 from tunelab.search._native import check_rewards, is_finite_number
 from tunelab.search._resolve import copy_tree
@@ -253,10 +253,8 @@ class SkOptSearch(OwnConcurrencyLimit, LibrarySearcher):
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         x = self._live.pop(trial_id, None)
-        if x is None or error:
-            return
-        value = objective_value(result, self.metric)
-        if value is None or not is_finite_number(value):
+        value = finite_objective(result, self.metric, error)
+        if x is None or value is None:
             return
         self._get_optimizer().tell(x, self._sign() * value)
 

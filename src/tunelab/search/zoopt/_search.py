@@ -21,11 +21,10 @@ from tunelab.search._convert import (
     OwnConcurrencyLimit,
     check_points,
     check_seed,
+    finite_objective,
     has_searchable,
     merge_suggestion,
-    objective_value,
 )
-from tunelab.search._native import is_finite_number
 from tunelab.search._searcher import Searcher
 from tunelab.search.zoopt._space import NativeDims, TunelabDims
 
@@ -230,8 +229,8 @@ class ZOOptSearch(OwnConcurrencyLimit, LibrarySearcher):
         solution = self._live.pop(trial_id, None)
         if solution is None:
             return
-        value = None if error else objective_value(result, self.metric)
-        target = self._sign() * value if value is not None and is_finite_number(value) else None
+        value = finite_objective(result, self.metric, error)
+        target = None if value is None else self._sign() * value
         with self._zoopt_globals():
             self._optimizer.complete(solution, float("inf") if target is None else target)
 
