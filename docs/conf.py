@@ -18,7 +18,7 @@ import tunelab  # noqa: E402
 
 project = "tunelab"
 author = "the tunelab developers"
-copyright = "2026, the tunelab developers"  # noqa: A001
+copyright = "2026, the tunelab developers"
 release = tunelab.__version__
 version = release
 
@@ -51,4 +51,19 @@ nitpicky = False
 html_theme = "furo"
 html_title = f"tunelab {release}"
 html_static_path: list[str] = []
+html_extra_path = ["_extra"]  # openapi.json, written by _gallery.py
 html_show_sourcelink = False
+
+
+def _skip_member(
+    app: object, what: str, name: str, obj: object, skip: bool, options: object
+) -> bool:
+    # scikit-learn generates set_*_request methods on estimators (metadata routing); their
+    # docstrings point into scikit-learn's own site. TuneSearchCV documents its real methods.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return skip
+
+
+def setup(app: object) -> None:
+    app.connect("autodoc-skip-member", _skip_member)  # type: ignore[attr-defined]

@@ -31,9 +31,7 @@ class Block:
 def pages() -> list[Path]:
     """The hand-written Markdown pages (not the build output or the generated gallery)."""
     skip = {"_build", "gallery"}
-    return sorted(
-        p for p in DOCS.rglob("*.md") if not skip.intersection(p.relative_to(DOCS).parts)
-    )
+    return sorted(p for p in DOCS.rglob("*.md") if not skip.intersection(p.relative_to(DOCS).parts))
 
 
 def blocks(page: Path) -> list[Block]:

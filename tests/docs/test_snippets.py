@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _pages import DOCS, pages, program, python_blocks
 
 _RUNNABLE = [p for p in pages() if program(p).strip()]
