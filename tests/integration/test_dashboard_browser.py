@@ -210,3 +210,49 @@ def test_disk_dashboard_shows_a_finished_experiment_read_only(tmp_path, page):
         server.stop()
     # the only problem the browser logged is the refused page load
     assert all("401" in problem for problem in page.problems), page.problems
+
+
+def scored(config):
+    for i in range(3):
+        tune.report(score=config["x"] * (i + 1))
+
+
+def test_disk_dashboard_of_a_results_root_shows_one_experiment_at_a_time(tmp_path, page):
+    # two unrelated experiments whose metric has the same name but not the same meaning:
+    # "older" maximises score, "newer" minimises it
+    for name, mode, xs in [("older", "max", [1.0, 2.0]), ("newer", "min", [5.0, 6.0, 7.0])]:
+        tune.run(
+            scored,
+            config={"x": tune.grid_search(xs)},
+            name=name,
+            metric="score",
+            mode=mode,
+            storage_path=str(tmp_path),
+            verbose=0,
+            executor=InProcessExecutor(num_cpus=2),
+        )
+    server = serve_dashboard(str(tmp_path), port=0)
+    try:
+        page.goto(server.dashboard_url)
+        # the newest experiment first, with its own metric and mode
+        page.wait_for_function("() => document.querySelectorAll('#trials tbody tr').length === 3")
+        assert page.is_visible("#exp-filter")
+        assert page.eval_on_selector("#exp-filter", "s => s.value") == "newer"
+        page.wait_for_function(
+            "() => document.querySelector('#best-body').textContent.includes('score (min)')"
+        )
+        assert "5" in page.text_content("#best-body")  # x=5: 5 at the first iteration
+        screenshot(page, "dashboard-results-root.png")
+        page.select_option("#exp-filter", "older")
+        page.wait_for_function("() => document.querySelectorAll('#trials tbody tr').length === 2")
+        page.wait_for_function(
+            "() => document.querySelector('#best-body').textContent.includes('score (max)')"
+        )
+        assert "6" in page.text_content("#best-body")  # x=2 after 3 iterations: 6
+        # every experiment at once, on request, with a column saying which is which
+        page.select_option("#exp-filter", "")
+        page.wait_for_function("() => document.querySelectorAll('#trials tbody tr').length === 5")
+        assert "Experiment" in page.text_content("#trials thead")
+    finally:
+        server.stop()
+    assert not page.problems, page.problems

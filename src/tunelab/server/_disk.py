@@ -149,6 +149,9 @@ class _Experiment:
         self.scanned = False  # no state file: trials come from a scan of the directories
         self.scanned_dirs: set[str] = set()
         self.archives: set[str] = set()  # earlier experiments' states already read
+        # its own metric, mode and start time (from its state file): a results root holds
+        # unrelated experiments, each shown with its own metric
+        self.info: dict[str, Any] = {}
 
 
 class DiskSource:
@@ -214,7 +217,10 @@ class DiskSource:
             e.get("status") for exp in self._experiments.values() for e in exp.entries.values()
         }
         running = bool(statuses & {"RUNNING", "PENDING", "PAUSED"})
-        self._meta(finished=not running and bool(statuses))
+        self._meta(
+            finished=not running and bool(statuses),
+            experiment_info={name: dict(exp.info) for name, exp in self._experiments.items()},
+        )
 
     def _meta(self, **meta: Any) -> None:
         changed = {k: v for k, v in meta.items() if self._sent_meta.get(k, object()) != v}
@@ -261,6 +267,11 @@ class DiskSource:
             for entry in data["trials"]:
                 if isinstance(entry, dict) and entry.get("trial_id"):
                     experiment.entries[str(entry["trial_id"])] = entry
+            experiment.info = {
+                "metric": data.get("metric"),
+                "mode": data.get("mode"),
+                "start_time": data.get("start_time"),
+            }
             if len(self._experiments) == 1:
                 self._meta(
                     name=data.get("name") or experiment.name,

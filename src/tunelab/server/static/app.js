@@ -39,6 +39,7 @@
     sortKey: null,
     sortDir: 1,
     expFilter: "",
+    expChosen: false,
     stopping: new Set(),
     metricKeys: "",
     updatedAt: null,
@@ -105,6 +106,43 @@
     state.meta = meta || {};
     if (!state.modeChosen && (meta.mode === "min" || meta.mode === "max")) state.mode = meta.mode;
     if (!state.metricChosen && meta.metric) state.metric = meta.metric;
+    // A results directory holds unrelated experiments whose metrics may share a name: show
+    // one at a time (the newest first), each with its own metric and mode.
+    const experiments = meta.experiments || [];
+    if (experiments.length > 1 && !state.expChosen && !state.expFilter) {
+      chooseExperiment(newestExperiment(experiments));
+    }
+  }
+
+  function experimentInfo(name) {
+    const info = (state.meta.experiment_info || {})[name];
+    return info || {};
+  }
+
+  function newestExperiment(experiments) {
+    let newest = experiments[experiments.length - 1];
+    let newestStart = -Infinity;
+    for (const name of experiments) {
+      const start = experimentInfo(name).start_time;
+      if (isNum(start) && start > newestStart) {
+        newest = name;
+        newestStart = start;
+      }
+    }
+    return newest;
+  }
+
+  function chooseExperiment(name) {
+    state.expFilter = name;
+    const info = experimentInfo(name);
+    if (name && info.metric) {
+      state.metric = info.metric;
+      state.metricChosen = false;
+    }
+    if (name && (info.mode === "min" || info.mode === "max")) {
+      state.mode = info.mode;
+      state.modeChosen = false;
+    }
   }
 
   function applyChanges(changes) {
@@ -284,10 +322,10 @@
     const filter = $("exp-filter");
     if (filter.options.length !== experiments.length + 1) {
       filter.textContent = "";
-      el("option", { value: "" }, filter, "all");
+      el("option", { value: "" }, filter, "all experiments");
       for (const name of experiments) el("option", { value: name }, filter, name);
-      filter.value = state.expFilter;
     }
+    filter.value = state.expFilter;
   }
 
   function renderBest(trials) {
@@ -456,7 +494,8 @@
       scheduleRender();
     });
     $("exp-filter").addEventListener("change", (event) => {
-      state.expFilter = event.target.value;
+      state.expChosen = true;
+      chooseExperiment(event.target.value);
       scheduleRender();
     });
     $("stop-experiment").addEventListener("click", stopExperiment);
