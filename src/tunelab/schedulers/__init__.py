@@ -1,4 +1,8 @@
-"""Trial schedulers (``from tunelab.schedulers import ASHAScheduler``).
+"""Trial schedulers: policies that stop, pause, resume or change trials while they run.
+
+Pass one as ``tune.run(scheduler=...)`` or ``TuneConfig(scheduler=...)``, or give its name
+(``scheduler="asha"``, see :func:`create_scheduler`). Without one, trials run first in, first
+out (:class:`FIFOScheduler`). The guide :doc:`/guides/schedulers` explains when to use which.
 
 The scheduler classes beyond FIFO live in their own modules and are imported on first use.
 Ray Tune's module paths ``ray.tune.schedulers.<async_hyperband|hb_bohb|hyperband|
@@ -67,6 +71,12 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'tunelab.schedulers' has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    # the lazily imported names too (PEP 562), so that dir() and tools that list a module's
+    # members through it (Sphinx autodoc, IDEs) see every name of __all__
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
 
 
 __all__ = [

@@ -66,10 +66,11 @@ class _Rung:
 class AsyncHyperBandScheduler(TrialScheduler):
     """ASHA: early stopping by asynchronous successive halving (Li et al., 2018).
 
-    Each trial joins one of ``brackets`` brackets; bracket ``s`` has rungs at
+    Each trial joins one of ``brackets`` brackets; bracket ``s`` has *rungs* at
     ``grace_period * reduction_factor**(k + s)`` (``k = 0, 1, ...``) up to ``max_t``, in
-    units of ``time_attr``. Only results that reach a rung (or ``max_t``) are decision points:
-    between rungs, workers report without waiting.
+    units of ``time_attr``. Only results that reach a rung (or ``max_t``) are decision
+    points: between rungs, workers report without waiting. No trial waits for another:
+    each is judged against the results recorded at its rung so far.
 
     Two ways to act at a rung, chosen with ``promotion``:
 
@@ -77,22 +78,61 @@ class AsyncHyperBandScheduler(TrialScheduler):
       compared with the ``(1 - 1/reduction_factor)`` percentile of the results recorded at
       that rung so far; below it, the trial is stopped, otherwise it continues. Trials are
       never paused, so no checkpoints are needed.
-    * ``promotion=True`` (promotion-based ASHA, for users with few workers): a trial reaching
-      a rung continues only if it is among the best ``floor(n / reduction_factor)`` of the
-      ``n`` trials recorded there; otherwise it is paused. When a worker is free,
+    * ``promotion=True`` (promotion-based ASHA, tunelab addition, for few workers): a trial
+      reaching a rung continues only if it is among the best ``floor(n / reduction_factor)``
+      of the ``n`` trials recorded there; otherwise it is paused. When a worker is free,
       :meth:`choose_trial_to_run` resumes (from its checkpoint) the paused trial that has
-      become promotable at the highest rung, before new trials start. When no trial runs and
-      the search has nothing to give (it is finished, or waits for paused trials, e.g. with
-      ``max_concurrent_trials``), rungs promote their best ``ceil(n / reduction_factor)``
-      instead, one trial at a time; the trials still paused after that are stopped. Pausing
-      needs checkpoints: class trainables save, function trainables resume from their last
-      reported checkpoint (or from the start without one).
+      become promotable at the highest rung, before new trials start. When no trial runs
+      and the search has nothing to give (it is finished, or waits for paused trials, e.g.
+      with ``max_concurrent_trials``), rungs promote their best ``ceil(n /
+      reduction_factor)`` instead, one trial at a time; the trials still paused after that
+      are stopped. Pausing needs checkpoints: class trainables save, function trainables
+      resume from their last reported checkpoint (or from the start without one).
 
-    A result at ``max_t`` or beyond stops the trial when ``stop_last_trials`` (the default).
-    With several brackets, a new trial picks one at random (probability ~ ``e**rung_count``),
-    drawn from ``seed``. Results lacking ``time_attr`` or the metric: CONTINUE.
-    ``metric``/``mode`` come from here or from TuneConfig/tune.run; the 0.5-0.7
-    ``reward_attr=name`` means ``metric=name, mode="max"`` (with a ``FutureWarning``).
+    With several brackets, a new trial picks one at random (probability proportional to
+    ``e**(number of rungs)``), drawn from ``seed``. Results lacking ``time_attr`` or the
+    metric get ``CONTINUE``. ``ASHAScheduler`` is the same class.
+
+    Args:
+        time_attr: The result key that measures training progress, e.g.
+            ``"training_iteration"`` (default), ``"time_total_s"``, ``"epoch"``. It must
+            increase from result to result; rungs, ``grace_period`` and ``max_t`` are in
+            its units.
+        metric: The result key to compare trials by. None: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. None: the run's ``mode``.
+        max_t: The most ``time_attr`` a trial may reach (> 0): a result at or beyond it
+            stops the trial when ``stop_last_trials`` is True. Also the highest rung.
+        grace_period: The first rung (> 0, at most ``max_t``): no trial is stopped before
+            it has trained this long.
+        reduction_factor: The ratio between rungs and the fraction kept at each (>= 2):
+            with 4, about 1 trial in 4 goes on past a rung.
+        brackets: The number of brackets (>= 1). Bracket ``s`` starts at
+            ``grace_period * reduction_factor**s``; 1 (the default) is what most users want.
+        stop_last_trials: True: a trial that reaches ``max_t`` is stopped. False: it goes
+            on (until its own end or the run's ``stop``), no longer judged past the last
+            rung.
+        promotion: False: stop trials below the rung's cutoff (Ray Tune's ASHA). True:
+            pause them and promote the best later (needs checkpoints; see above).
+        seed: The random state of the bracket draws: None (fresh), an int, or a
+            ``random.Random``. Only matters with ``brackets > 1``.
+        reward_attr: 0.5-0.7 spelling: ``reward_attr=name`` means ``metric=name,
+            mode="max"`` (with a ``FutureWarning``).
+
+    Raises:
+        TypeError: ``time_attr`` is not a non-empty string, ``metric`` is not a string, a
+            number is not a number, ``brackets`` is not an int, a flag is not a bool, or
+            ``seed`` has another type.
+        ValueError: ``mode`` is not ``"min"``/``"max"``/None, ``max_t`` or
+            ``grace_period`` is not > 0, ``grace_period`` exceeds ``max_t``,
+            ``reduction_factor`` is below 2, ``brackets`` is below 1, or ``reward_attr``
+            is given with ``metric``/``mode``.
+
+    Example:
+        >>> from tunelab.schedulers import ASHAScheduler
+        >>> asha = ASHAScheduler(metric="loss", mode="min", max_t=27, grace_period=3,
+        ...                      reduction_factor=3)
+        >>> asha.decision_points().milestones
+        (3.0, 9.0, 27.0)
     """
 
     def __init__(

@@ -16,22 +16,43 @@ __all__ = ["HyperBandForBOHB"]
 
 
 class HyperBandForBOHB(HyperBandScheduler):
-    """:class:`HyperBandScheduler` to pair with the ``TuneBOHB`` searcher.
+    """HyperBand for BOHB: :class:`HyperBandScheduler` that tells ``TuneBOHB`` the budgets.
 
-    Same constructor and the same brackets. In addition:
+    BOHB (Falkner et al., 2018) is HyperBand's brackets with a model-based search: pass
+    this scheduler together with :class:`tunelab.search.bohb.TuneBOHB` (``pip install
+    "tunelab[bohb]"``). Same constructor and the same brackets as
+    :class:`HyperBandScheduler`, and in addition:
 
     * every result that reaches a milestone is annotated with
       ``result["hyperband_info"] = {"budget": <milestone>}``, the fidelity (in units of
       ``time_attr``) that result was measured at; the searcher reads it from the results it
-      receives (``on_trial_result`` and ``on_trial_complete``);
-    * with a searcher attached (:meth:`attach_searcher`; the front door does it when the
-      search algorithm wraps a searcher), the scheduler calls ``searcher.on_pause(trial_id)``
-      when it pauses a trial at a milestone and ``searcher.on_unpause(trial_id)`` when it
-      resumes one, for searchers that have those methods (so that a searcher limiting its
-      concurrency does not count paused trials as running).
+      receives (``on_trial_result`` and ``on_trial_complete``), so that it models each
+      budget separately;
+    * with a searcher attached (:meth:`attach_searcher`; ``tune.run``/``Tuner`` do it when
+      the search algorithm wraps a searcher, through a ``ConcurrencyLimiter`` too), the
+      scheduler calls ``searcher.on_pause(trial_id)`` when it pauses a trial at a milestone
+      and ``searcher.on_unpause(trial_id)`` when it resumes one, for searchers that have
+      those methods (so that a searcher limiting its concurrency does not count paused
+      trials as running).
 
-    The searcher is not part of the saved state: attach it again after a restore.
-    The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
+    Like HyperBand it pauses trials, so trainables need checkpoints. The searcher is not
+    part of the saved state: it is attached again when the experiment resumes.
+
+    Args:
+        time_attr: The result key that measures training progress (default
+            ``"training_iteration"``); the budgets are in its units.
+        metric: The result key to compare trials by. None: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. None: the run's ``mode``.
+        max_t: The most ``time_attr`` a trial may reach (> 0), the largest budget.
+        reduction_factor: The ratio between budgets (>= 2).
+        stop_last_trials: True: a trial that reaches ``max_t`` is stopped. False: it goes
+            on, no longer managed by the scheduler.
+        reward_attr: 0.5-0.7 spelling: ``reward_attr=name`` means ``metric=name,
+            mode="max"`` (with a ``FutureWarning``).
+
+    Raises:
+        TypeError: As :class:`HyperBandScheduler`.
+        ValueError: As :class:`HyperBandScheduler`.
     """
 
     def __init__(
@@ -59,11 +80,20 @@ class HyperBandForBOHB(HyperBandScheduler):
         self._searcher: Any = None
 
     def attach_searcher(self, searcher: Any) -> None:
-        """Let ``searcher`` hear pauses and resumes (``on_pause``/``on_unpause``)."""
+        """Let ``searcher`` hear pauses and resumes (``on_pause``/``on_unpause``).
+
+        ``tune.run`` and ``Tuner`` call it; call it yourself only when driving the
+        scheduler without them.
+
+        Args:
+            searcher: The searcher (e.g. a ``TuneBOHB``); its ``on_pause(trial_id)`` and
+                ``on_unpause(trial_id)`` are called when it has them. None: detach.
+        """
         self._searcher = searcher
 
     @property
     def searcher(self) -> Any:
+        """The searcher attached with :meth:`attach_searcher` (None: none)."""
         return self._searcher
 
     def on_trial_result(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> Decision:

@@ -56,25 +56,49 @@ class _Bracket:
 
 
 class HyperBandScheduler(TrialScheduler):
-    """Synchronous HyperBand (Li et al., 2017) over ``time_attr``.
+    """Synchronous HyperBand (Li et al., 2017): brackets of successive halving.
 
-    Trials fill brackets in turn. With ``s_max = floor(log_rf(max_t))``, bracket ``s``
-    (``s_max`` down to 0, then again) holds ``ceil((s_max + 1) / (s + 1) * rf**s)`` trials and
-    has milestones ``max_t / rf**(s - i)`` for ``i = 0..s`` (the last one is ``max_t``).
-    A trial that reaches its bracket's current milestone is paused there. When every live
-    trial of the bracket has reached it (and the bracket is full, or the search has no more
-    trials to add for now), the best ``min(n_{i+1}, ceil(m / rf))`` of the ``m`` trials
-    there (``n_0`` = the bracket size, ``n_{i+1} = ceil(n_i / rf)``) are resumed from their
+    Trials fill brackets in turn. With ``s_max = floor(log_rf(max_t))`` (``rf`` the
+    ``reduction_factor``), bracket ``s`` (``s_max`` down to 0, then again) holds
+    ``ceil((s_max + 1) / (s + 1) * rf**s)`` trials and has milestones
+    ``max_t / rf**(s - i)`` for ``i = 0..s`` (the last one is ``max_t``). A trial that
+    reaches its bracket's current milestone is *paused* there. When every live trial of
+    the bracket has reached it (and the bracket is full, or the search has no more trials
+    to add for now), the best ``min(n_{i+1}, ceil(m / rf))`` of the ``m`` trials there
+    (``n_0`` = the bracket size, ``n_{i+1} = ceil(n_i / rf)``) are resumed from their
     checkpoints towards the next milestone and the others are stopped. (A partial bracket,
     e.g. ``num_samples`` below its size, is thus halved on the trials it has; Ray Tune keeps
-    the nominal ``n_{i+1}``.)
-    A trial reaching ``max_t`` stops (``stop_last_trials=True``) or goes on unmanaged.
+    the nominal ``n_{i+1}``.) A trial reaching ``max_t`` stops (``stop_last_trials=True``)
+    or goes on unmanaged.
 
     Pausing needs checkpoints: class trainables save on pause; function trainables resume
-    from their last reported checkpoint (from the start without one). Stopping a paused
-    trial uses ``runner.stop_trial``; with a runner that lacks it, the trial is resumed and
-    stopped at its first result. No randomness, no clock.
-    The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
+    from their last reported checkpoint (from the start without one). Results lacking
+    ``time_attr`` or the metric get ``CONTINUE``. No randomness, no clock. Prefer
+    :class:`AsyncHyperBandScheduler` unless you need HyperBand's synchronous brackets
+    (e.g. for BOHB: :class:`HyperBandForBOHB`).
+
+    Args:
+        time_attr: The result key that measures training progress (default
+            ``"training_iteration"``); it must increase from result to result. Milestones
+            and ``max_t`` are in its units.
+        metric: The result key to compare trials by. None: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. None: the run's ``mode``.
+        max_t: The most ``time_attr`` a trial may reach (> 0), the last milestone of every
+            bracket. With the default 81 and ``reduction_factor=3`` there are 5 bracket
+            shapes (``s_max = 4``).
+        reduction_factor: The ratio between milestones and between the numbers of trials
+            going on past them (>= 2).
+        stop_last_trials: True: a trial that reaches ``max_t`` is stopped. False: it goes
+            on, no longer managed by the scheduler.
+        reward_attr: 0.5-0.7 spelling: ``reward_attr=name`` means ``metric=name,
+            mode="max"`` (with a ``FutureWarning``).
+
+    Raises:
+        TypeError: ``time_attr`` is not a non-empty string, ``metric`` is not a string, a
+            number is not a number or ``stop_last_trials`` is not a bool.
+        ValueError: ``mode`` is not ``"min"``/``"max"``/None, ``max_t`` is not > 0,
+            ``reduction_factor`` is below 2, or ``reward_attr`` is given with
+            ``metric``/``mode``; at the first trial, when no metric/mode is set anywhere.
     """
 
     def __init__(
@@ -285,7 +309,15 @@ class HyperBandScheduler(TrialScheduler):
         """Hook: ``trial_id`` is chosen to resume after a promotion."""
 
     def current_milestone(self, trial_id: str) -> float | None:
-        """The milestone the bracket of ``trial_id`` is at (None: not in a bracket)."""
+        """The milestone the bracket of ``trial_id`` is at.
+
+        Args:
+            trial_id: A trial's id.
+
+        Returns:
+            The milestone in units of ``time_attr``, or None when the trial is not in a
+            bracket (unknown, finished, or stopped at a rung).
+        """
         index = self._bracket_of.get(trial_id)
         return None if index is None else self._brackets[index].milestone
 

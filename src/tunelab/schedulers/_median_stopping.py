@@ -58,22 +58,50 @@ class _History:
 
 
 class MedianStoppingRule(TrialScheduler):
-    """Stop a trial whose best result is worse than the median of the other trials'
-    running means at the same time.
+    """The median stopping rule (Golovin et al., 2017): stop trials that do worse than most.
 
     After ``grace_period`` (in units of ``time_attr``), at each result the trial's best
     reward so far is compared with the median, over the other trials that reached the same
     time, of their mean result between ``grace_period`` and that time (trials without a
-    finite mean there do not count). Worse: the trial is
-    stopped (``hard_stop=True``) or paused (``hard_stop=False``; paused trials resume, and
-    are no longer judged, once nothing else is left to run). With fewer than
-    ``min_samples_required`` comparable trials, the trial yields its worker (PAUSE) when
-    other trials wait to run and at least ``min_time_slice`` passed since it last yielded.
+    finite mean there do not count). Worse: the trial is stopped (``hard_stop=True``) or
+    paused (``hard_stop=False``; paused trials resume, and are no longer judged, once
+    nothing else is left to run). With fewer than ``min_samples_required`` comparable
+    trials, the trial yields its worker (``PAUSE``) when other trials wait to run and at
+    least ``min_time_slice`` passed since it last yielded, so that trials advance together
+    and have something to be compared with.
 
     Every result is a decision point. Trials waiting to run go first: new trials from the
     search, then trials that yielded, then (when nothing else runs) softly stopped ones.
-    No randomness, no clock (time is ``time_attr`` in results).
-    The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
+    Pausing needs checkpoints (class trainables save; function trainables resume from their
+    last reported checkpoint, or from the start). No randomness, no clock: time is
+    ``time_attr`` in results.
+
+    Args:
+        time_attr: The result key that measures training progress (default
+            ``"time_total_s"``, seconds of training); ``"training_iteration"`` makes the
+            rule independent of speed. It must increase from result to result.
+        metric: The result key to compare trials by. None: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. None: the run's ``mode``.
+        grace_period: No trial is judged before ``time_attr`` reaches it (>= 0; default
+            60, i.e. one minute with the default ``time_attr``), and results before it do
+            not count in the running means.
+        min_samples_required: The least number of other trials with a mean at the same
+            time for the rule to apply (int >= 1).
+        min_time_slice: With too few comparable trials, the least ``time_attr`` a trial
+            runs between two times it yields its worker to waiting trials (>= 0).
+        hard_stop: True: a trial below the median is stopped (TERMINATED). False: it is
+            paused, and resumed only when nothing else is left to run.
+        reward_attr: 0.5-0.7 spelling: ``reward_attr=name`` means ``metric=name,
+            mode="max"`` (with a ``FutureWarning``).
+
+    Raises:
+        TypeError: ``time_attr`` is not a non-empty string, ``metric`` is not a string, a
+            number is not a number, ``min_samples_required`` is not an int or
+            ``hard_stop`` is not a bool.
+        ValueError: ``mode`` is not ``"min"``/``"max"``/None, ``grace_period`` or
+            ``min_time_slice`` is negative, ``min_samples_required`` is below 1, or
+            ``reward_attr`` is given with ``metric``/``mode``; at the first trial, when no
+            metric/mode is set anywhere.
     """
 
     def __init__(

@@ -83,16 +83,55 @@ def _set(config: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 class PB2(PopulationBasedTraining):
-    """Population Based Bandits: PBT with a GP-bandit explore step.
+    """Population Based Bandits (Parker-Holder et al., 2020): PBT with a GP-bandit explore.
 
-    Args (Ray Tune's, same defaults): ``time_attr``, ``metric``, ``mode``,
-    ``perturbation_interval``, ``hyperparam_bounds`` (dict of key -> ``[lower, upper]``,
-    nested dicts allowed; required), ``quantile_fraction``, ``log_config``,
-    ``require_attrs``, ``synch``, ``custom_explore_fn`` (applied after the bandit's choice).
-    tunelab additions: ``seed``, ``policy_log`` (as for PopulationBasedTraining).
+    PB2 is :class:`PopulationBasedTraining` whose explore step is a Gaussian-process
+    bandit instead of random perturbation: every time a trial passes a perturbation point,
+    PB2 records how fast its score improved over the interval with the hyperparameters it
+    used; when a bottom-quantile trial clones a top one, its new hyperparameters (within
+    ``hyperparam_bounds``) maximise an upper confidence bound of that improvement at the
+    current time, away from what the other trials run now. Until two observations exist,
+    values are drawn uniformly. It is meant for small populations, where PBT's random
+    perturbations cover little ground, and tunes only numeric values within bounds.
 
-    Values whose current value is an int and whose bounds are ints stay ints. Keys a new
-    trial's config lacks are drawn uniformly within their bounds.
+    Exploit, quantiles, checkpoints, ``synch``, time-sharing, the policy files and the
+    saved state work as in :class:`PopulationBasedTraining`. A value whose current value
+    is an int and whose bounds are ints stays an int. Keys a new trial's config lacks are
+    drawn uniformly within their bounds. Needs numpy and scipy: ``pip install
+    "tunelab[pb2]"``.
+
+    Args:
+        time_attr: The result key that measures training progress (default
+            ``"time_total_s"``); it must increase from result to result.
+        metric: The result key to rank trials by. None: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. None: the run's ``mode``.
+        perturbation_interval: How much ``time_attr`` passes between two perturbations of
+            a trial (> 0).
+        hyperparam_bounds: Required: ``{key: [lower, upper]}`` (two finite numbers, lower
+            below upper; nested dicts for nested config keys). These keys are the ones PB2
+            changes.
+        quantile_fraction: The fraction of the population in the top and in the bottom
+            quantile (0 to 0.5).
+        log_config: True: write ``pbt_global.txt`` and ``pbt_policy_<trial_id>.txt`` as
+            PBT does. False: write nothing.
+        require_attrs: True: a result without ``time_attr`` or ``metric`` raises
+            :class:`~tunelab.TuneError`. False: such results are ignored.
+        synch: True: the population waits at each perturbation point for its slowest live
+            member. False: each trial is perturbed at its own pace.
+        custom_explore_fn: ``fn(config) -> config``, applied after the bandit's choice.
+            None: no extra step.
+        seed: The random state of every choice: an int, or None for fresh entropy.
+            tunelab addition.
+        policy_log: Where exploits are recorded (as for :class:`PopulationBasedTraining`).
+            None: the files in the experiment directory. tunelab addition.
+
+    Raises:
+        ImportError: numpy or scipy is missing (the message names the extra).
+        TypeError: ``hyperparam_bounds`` is not a dict of string keys to two numbers, or
+            another argument has the wrong type (as for :class:`PopulationBasedTraining`).
+        ValueError: ``hyperparam_bounds`` is missing or empty, a bound is not finite or
+            its lower value is not below its upper one, or another argument is out of its
+            range.
     """
 
     _owner = "PB2"

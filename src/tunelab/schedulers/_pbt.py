@@ -123,30 +123,95 @@ class _TrialState:
 
 
 class PopulationBasedTraining(FIFOScheduler):
-    """Population Based Training (Jaderberg et al., 2017) as an asynchronous scheduler.
+    """Population Based Training (Jaderberg et al., 2017): trials copy the best and mutate.
 
-    Args (Ray Tune's, same defaults): ``time_attr`` (a monotonically increasing result key),
-    ``metric``, ``mode``, ``perturbation_interval`` (in ``time_attr`` units; a checkpoint
-    frequency that divides it is best), ``burn_in_period`` (no perturbation before it),
-    ``hyperparam_mutations`` (dict of key -> list, domain or callable, nested dicts allowed),
-    ``quantile_fraction`` (0 to 0.5), ``resample_probability``, ``perturbation_factors``,
-    ``custom_explore_fn`` (``config -> config``, applied after the mutations),
-    ``log_config`` (write the policy log), ``require_attrs`` (a result without
-    ``time_attr`` or ``metric`` is an error; False: it is ignored), ``synch``.
+    A population of trials trains in parallel. Every ``perturbation_interval`` units of
+    ``time_attr`` (after ``burn_in_period``) a trial is ranked against the other live
+    trials by their latest scores. A trial in the bottom ``quantile_fraction`` *exploits* a
+    random trial of the top quantile: it continues from that trial's latest checkpoint with
+    that trial's config, *explored* (mutated within ``hyperparam_mutations``, then passed
+    to ``custom_explore_fn``); its tag gets ``@perturbed[...]`` and the exploit is logged.
+    A trial in the top quantile saves a checkpoint (``SAVE``) so that it can be cloned.
+    Only donors that have a checkpoint are cloned. Every result is a decision point.
 
-    tunelab additions (keyword-only): ``seed`` (the random state of every choice),
-    ``policy_log`` (a :class:`~tunelab.schedulers._pbt_policy.PolicyLog`; default writes
-    files in the experiment directory).
+    How a mutation works, per key of ``hyperparam_mutations``: a list (or
+    ``tune.choice``) value moves one step left or right in the list, or is drawn again
+    from it with probability ``resample_probability`` (or when the current value is not in
+    the list); a search-space domain (``tune.uniform``, ``tune.loguniform``,
+    ``tune.randint``, ...) is multiplied by a factor drawn from ``perturbation_factors``
+    (ints stay ints), clamped into the domain, or drawn again from the domain with
+    probability ``resample_probability``; a callable is called for a new value with
+    probability ``resample_probability``, else multiplied like a domain (not clamped).
+    Keys a new trial's config lacks are sampled from their mutation spec.
 
     Trials need checkpoints: class trainables save when asked (``save_checkpoint``);
-    function trainables must report them (``session.report(..., checkpoint=...)``).
-    Missing values of mutated keys in a new trial's config are sampled from the mutations.
+    function trainables must report them (``tune.report(..., checkpoint=...)``, every
+    iteration or at least at each perturbation point) and load ``tune.get_checkpoint()``
+    when they start. A population larger than the resources is time-shared, as in Ray
+    Tune: at a perturbation point a trial pauses while other trials wait, and the waiting
+    trial that has trained least runs next, so the whole population advances together
+    (the controller creates up to 200 trials ahead of free resources for this).
 
-    A population larger than the resources is time-shared, as in Ray Tune: at a
-    perturbation point a trial pauses (class trainables save; function trainables resume
-    from their latest reported checkpoint) while other trials wait, and the waiting trial
-    that has trained least runs next, so the whole population advances together.
-    The 0.5-0.7 ``reward_attr=name`` means ``metric=name, mode="max"`` (``FutureWarning``).
+    With ``synch=True``, a trial reaching the next perturbation point is paused until every
+    live trial has reached it; then the bottom quantile of the paused population exploits
+    the top one and all of them resume.
+
+    Files: with ``log_config=True``, every exploit appends a line to ``pbt_global.txt`` in
+    the experiment directory and rewrites ``pbt_policy_<trial_id>.txt`` (the exploited
+    trial's lineage), the files :class:`PopulationBasedTrainingReplay` reads. A line is
+    ``[target_tag, donor_tag, target_iteration, donor_iteration, donor_config,
+    new_config]``.
+
+    Args:
+        time_attr: The result key that measures training progress (default
+            ``"time_total_s"``, seconds of training); it must increase from result to
+            result. ``"training_iteration"`` makes the schedule independent of speed.
+        metric: The result key to rank trials by. None: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. None: the run's ``mode``.
+        perturbation_interval: How much ``time_attr`` passes between two perturbations of
+            a trial (> 0). Make the trainable's checkpoint frequency divide it.
+        burn_in_period: No perturbation before ``time_attr`` reaches it (>= 0).
+        hyperparam_mutations: ``{key: spec}``: the config keys PBT may change and how; a
+            spec is a list or tuple of values, a search-space domain (``tune.uniform``,
+            ``tune.choice``, ...), a callable returning a value, or a nested dict of
+            those. ``grid_search`` is not allowed. None or empty: ``custom_explore_fn``
+            must be given.
+        quantile_fraction: The fraction of the population in the top and in the bottom
+            quantile (0 to 0.5). 0 disables exploits.
+        resample_probability: The probability that a mutated value is drawn again from its
+            spec instead of perturbed (0 to 1).
+        perturbation_factors: The factors a numeric value is multiplied by, one drawn at
+            random (positive numbers; default ``(1.2, 0.8)``).
+        custom_explore_fn: ``fn(config) -> config``, applied to the mutated config (after
+            ``hyperparam_mutations``); it must return the config dict. None: no extra step.
+        log_config: True: write the policy files (see above). False: write nothing.
+        require_attrs: True: a result without ``time_attr`` or ``metric`` raises
+            :class:`~tunelab.TuneError`, which ends the run. False: such results are
+            ignored (with one warning). (The run's own check of the metric comes first
+            unless ``TUNELAB_DISABLE_STRICT_METRIC_CHECKING=1``.)
+        synch: False (asynchronous PBT): each trial is perturbed at its own pace. True:
+            the population waits at each perturbation point for its slowest live member.
+        seed: The random state of every choice (donor, mutations, sampled keys): an int,
+            or None for fresh entropy. tunelab addition.
+        policy_log: Where exploits are recorded: an instance of a subclass of
+            ``tunelab.schedulers._pbt_policy.PolicyLog`` (one method,
+            ``record(experiment_path, trial_id, line, lineage)``). None: the files above.
+            tunelab addition.
+        reward_attr: 0.5-0.7 spelling: ``reward_attr=name`` means ``metric=name,
+            mode="max"`` (with a ``FutureWarning``).
+
+    Raises:
+        TypeError: A parameter has the wrong type: ``metric`` or ``time_attr`` not a
+            string, a number not a number, a flag not a bool, ``custom_explore_fn`` not
+            callable, ``seed`` not an int, ``policy_log`` not a ``PolicyLog``, or
+            ``hyperparam_mutations`` not a dict of string keys to lists, domains,
+            callables or dicts.
+        ValueError: ``mode`` is not ``"min"``/``"max"``/None, a number is out of its
+            range, ``perturbation_factors`` is empty or holds a non-positive number, a
+            mutation is an empty list or a ``grid_search``, neither
+            ``hyperparam_mutations`` nor ``custom_explore_fn`` is given, or
+            ``reward_attr`` is given with ``metric``/``mode``; at the first trial, when no
+            metric/mode is set anywhere.
     """
 
     _owner = "PopulationBasedTraining"
@@ -441,8 +506,18 @@ class PopulationBasedTraining(FIFOScheduler):
         self._next_sync += self.perturbation_interval
 
     def choose_trial_to_run(self, runner: RunnerView) -> Trial | None:
-        """The waiting trial (PENDING, or PAUSED and not held at a synch barrier) that has
-        trained least by ``time_attr``: every member of the population gets its turn."""
+        """The waiting trial (PENDING, or PAUSED and not held at a ``synch`` barrier) that
+        has trained least by ``time_attr``: every member of the population gets its turn.
+
+        With ``synch=True``, once every live trial waits at the barrier, the population is
+        perturbed first (``runner.reconfigure_trial`` for the exploited trials).
+
+        Args:
+            runner: The view of the experiment.
+
+        Returns:
+            The trial to run next, or None.
+        """
         if self.synch and self._barrier_complete(runner):
             self._perturb_population(runner)
         best: Trial | None = None
@@ -501,6 +576,17 @@ class PopulationBasedTraining(FIFOScheduler):
         self._waiting = dict.fromkeys(state.get("waiting", []))
 
     def lineage(self, trial_id: str) -> list[list[Any]]:
-        """The policy lines that produced ``trial_id``'s current model (oldest first)."""
+        """The policy lines that produced ``trial_id``'s current model, oldest first.
+
+        What ``pbt_policy_<trial_id>.txt`` holds: the donor's lineage followed by the
+        trial's own last exploit.
+
+        Args:
+            trial_id: A trial's id.
+
+        Returns:
+            A list of ``[target_tag, donor_tag, target_iteration, donor_iteration,
+            donor_config, new_config]`` lines (``[]`` for a trial never exploited).
+        """
         state = self._states.get(trial_id)
         return [list(line) for line in state.lineage] if state else []

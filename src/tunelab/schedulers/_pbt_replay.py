@@ -33,11 +33,27 @@ _STATE_VERSION = 1
 class PopulationBasedTrainingReplay(FIFOScheduler):
     """Replays the config schedule of one PBT trial from its policy file.
 
-    ``policy_file`` is a ``pbt_policy_<trial_id>.txt`` written by :class:`PopulationBasedTraining`
-    (or by Ray Tune). The experiment must run one trial: it starts with the initial config of
-    the lineage and, at each recorded ``training_iteration``, continues from its own
-    checkpoint with the next config (so the trainable must checkpoint: class trainables save
-    when paused; function trainables must report a checkpoint at those iterations).
+    PBT finds a *schedule* of hyperparameters (the configs a trial's model was trained with,
+    and from which iteration each applied). This scheduler trains one new trial along that
+    schedule, e.g. to reproduce the best model of a PBT run, or to train it longer. The
+    trial starts with the initial config of the lineage (the config the experiment gives
+    is replaced, with a warning) and, at each recorded ``training_iteration``, continues
+    from its own checkpoint with the next config (a :class:`Reconfigure` without a
+    checkpoint; its tag gets ``@perturbed[...]``). After the last step it trains on as
+    FIFO would, until the run's ``stop`` criteria or its own end.
+
+    The experiment must run one trial (``num_samples=1``, no grid), and the trainable must
+    checkpoint: class trainables save when the config changes; function trainables must
+    report a checkpoint at least at the iterations of the schedule.
+
+    Args:
+        policy_file: The path of a ``pbt_policy_<trial_id>.txt`` written by
+            :class:`PopulationBasedTraining` (or by Ray Tune). Read at once.
+
+    Raises:
+        TypeError: ``policy_file`` is not a path.
+        ValueError: The file cannot be read, holds no policy lines (the trial was never
+            exploited) or a malformed line; later, when a second trial is added.
     """
 
     def __init__(self, policy_file: str | os.PathLike[str]) -> None:

@@ -75,12 +75,33 @@ def _check_amounts(owner: str, name: str, value: Any, *, positive: bool) -> dict
 
 
 class DistributeResources:
-    """Share the free resources evenly among live trials.
+    """Allocation function that shares the resources evenly among the live trials.
 
-    Args: ``add_bundles`` (False: grow the trial's first bundle; True: add bundles of
-    ``increase_by``), ``increase_by`` (the unit a trial grows by, e.g. ``{"CPU": 1}``; None:
-    CPUs and GPUs grow one at a time, each only if the trial asked for some), ``increase_by_times``
-    (the most units added, -1: no limit), ``reserve_resources`` (kept out of the pool).
+    Give it to :class:`ResourceChangingScheduler` (it is its default). After a result, a
+    trial may hold up to ``(total - reserve_resources) / number of live trials`` of each
+    resource; it gets its own request (its *base* resources, recorded when it was added)
+    plus as many whole growth units as fit in that share. A trial only grows while no
+    other trial waits to start (it may always shrink back), and never goes below its base.
+    Calling it returns the trial's new :class:`~tunelab.PlacementGroupFactory`, or None
+    when nothing changes.
+
+    Args:
+        add_bundles: False: the growth goes into the trial's first bundle (one worker with
+            more CPUs/GPUs). True: each growth unit is added as a bundle of its own (for
+            trainables that start one worker per bundle).
+        increase_by: The growth unit, e.g. ``{"CPU": 1}`` or ``{"CPU": 4, "GPU": 1}``
+            (amounts > 0): the trial grows by whole multiples of it. None: CPUs and GPUs
+            grow one at a time, each only if the trial's base asks for some.
+        increase_by_times: The most units added to a trial (int >= 0); -1 (default): no
+            limit.
+        reserve_resources: Resources kept out of the pool, e.g. ``{"CPU": 1}`` for the
+            driver (amounts >= 0). None: nothing kept back.
+
+    Raises:
+        TypeError: ``add_bundles`` is not a bool, or ``increase_by`` /
+            ``reserve_resources`` is not a non-empty dict.
+        ValueError: An amount is negative, not finite or (in ``increase_by``) zero, or
+            ``increase_by_times`` is not an int >= -1.
     """
 
     def __init__(
@@ -134,6 +155,18 @@ class DistributeResources:
         result: dict[str, Any],
         scheduler: ResourceChangingScheduler,
     ) -> PlacementGroupFactory | None:
+        """The resources ``trial`` should have after ``result``.
+
+        Args:
+            runner: The view of the experiment.
+            trial: The trial that reported ``result``.
+            result: Its result.
+            scheduler: The :class:`ResourceChangingScheduler` asking (for the trial's base
+                resources and the pool).
+
+        Returns:
+            The new request, or None when it stays as it is.
+        """
         base = scheduler.base_resources(trial)
         total = scheduler.total_resources(runner)
         available = {
@@ -208,8 +241,27 @@ class DistributeResources:
 
 
 class DistributeResourcesToTopJob(DistributeResources):
-    """Give the free resources to the best live trial by ``metric``/``mode`` (default: the
-    scheduler's); the others go back to their base resources."""
+    """Allocation function that gives the free resources to the best live trial.
+
+    The live trial with the best last ``metric`` (per ``mode``) may take everything the
+    other live trials do not hold (less ``reserve_resources``), in whole growth units;
+    every other trial goes back to its base resources. Like :class:`DistributeResources`,
+    a trial only grows while no other trial waits to start.
+
+    Args:
+        add_bundles: As for :class:`DistributeResources`.
+        increase_by: As for :class:`DistributeResources`.
+        increase_by_times: As for :class:`DistributeResources`.
+        reserve_resources: As for :class:`DistributeResources`.
+        metric: The result key that ranks trials. None: the scheduler's (or the run's)
+            metric.
+        mode: ``"min"`` or ``"max"``. None: the scheduler's (or the run's) mode.
+
+    Raises:
+        TypeError: As for :class:`DistributeResources`, or ``metric`` is not a string.
+        ValueError: As for :class:`DistributeResources`, or ``mode`` is not ``"min"``,
+            ``"max"`` or None; when called, if no metric/mode is set anywhere.
+    """
 
     def __init__(
         self,
@@ -273,11 +325,38 @@ _DEFAULT: Any = object()
 
 
 class ResourceChangingScheduler(TrialScheduler):
-    """Wraps ``base_scheduler`` (None: FIFO) and changes running trials' resources through
-    ``resources_allocation_function`` (default :class:`DistributeResources`; None: never).
+    """Changes the resources of running trials, on top of another scheduler's decisions.
 
-    tunelab addition: ``total_resources`` (keyword-only), the pool to share out (e.g.
-    ``{"CPU": 8, "GPU": 2}``); see the module docstring for the default.
+    It wraps ``base_scheduler`` (FIFO by default), which takes every decision. After each
+    result the base scheduler lets go on (``CONTINUE`` or ``SAVE``; and that carries the
+    metric, when one is set), it asks ``resources_allocation_function`` for the trial's new
+    resources. A change restarts the trial: its run ends (class trainables save a
+    checkpoint) and it starts again from its latest checkpoint with the new resources,
+    which the trainable reads with ``tune.get_trial_resources()`` (function trainables) or
+    ``self.trial_resources`` (class trainables). A function trainable that reports no
+    checkpoint restarts from scratch. Do not combine with ``reuse_actors=True``. With an
+    allocation function, every result is a decision point.
+
+    The pool shared out is, in order: ``total_resources``, what the executor has, the
+    run's ``total_resources``, else this machine's CPUs (``os.cpu_count()``).
+
+    Args:
+        base_scheduler: The scheduler that decides to continue, stop or pause trials, e.g.
+            an :class:`AsyncHyperBandScheduler`. None: :class:`FIFOScheduler`. Its
+            ``metric``/``mode`` are this scheduler's.
+        resources_allocation_function: ``fn(runner, trial, result, scheduler) ->
+            resources or None``: the trial's new request (a
+            :class:`~tunelab.PlacementGroupFactory` or a resources dict) or None for no
+            change. Default: ``DistributeResources()``. None: resources never change (the
+            base scheduler alone decides).
+        total_resources: The pool to share out, e.g. ``{"CPU": 8, "GPU": 2}`` (amounts
+            >= 0). None: the executor's. tunelab addition (keyword-only).
+
+    Raises:
+        TypeError: ``base_scheduler`` is not a :class:`TrialScheduler`,
+            ``resources_allocation_function`` is not callable, or ``total_resources`` is
+            not a non-empty dict.
+        ValueError: An amount of ``total_resources`` is negative or not finite.
     """
 
     def __init__(
@@ -320,10 +399,12 @@ class ResourceChangingScheduler(TrialScheduler):
     # -- the pool and the base requests ------------------------------------------------------
     @property
     def metric(self) -> str | None:
+        """The base scheduler's metric."""
         return self._base.metric
 
     @property
     def mode(self) -> str | None:
+        """The base scheduler's mode."""
         return self._base.mode
 
     @property
@@ -332,10 +413,25 @@ class ResourceChangingScheduler(TrialScheduler):
         return self._first_base
 
     def base_resources(self, trial: Trial) -> PlacementGroupFactory:
-        """What ``trial`` asked for when it was added."""
+        """What ``trial`` asked for when it was added (its *base* resources).
+
+        Args:
+            trial: A trial of the experiment.
+
+        Returns:
+            Its first request (its current one when the scheduler has not seen it).
+        """
         return self._base_resources.get(trial.trial_id, trial.resources)
 
     def total_resources(self, runner: RunnerView) -> dict[str, float]:
+        """The pool to share out (see the class description for where it comes from).
+
+        Args:
+            runner: The view of the experiment (asked for the executor's total).
+
+        Returns:
+            A dict of resource name -> amount.
+        """
         if self._total is not None:
             return dict(self._total)
         from_runner = getattr(runner, "total_resources", None)
@@ -389,7 +485,21 @@ class ResourceChangingScheduler(TrialScheduler):
     def reallocate_trial_resources_if_needed(
         self, runner: RunnerView, trial: Trial, result: dict[str, Any]
     ) -> PlacementGroupFactory | None:
-        """The trial's new resources, or None when they stay as they are."""
+        """Ask ``resources_allocation_function`` for ``trial``'s resources after ``result``.
+
+        Args:
+            runner: The view of the experiment.
+            trial: The trial that reported ``result``.
+            result: Its result.
+
+        Returns:
+            The new request, or None when there is no allocation function or the
+            resources stay as they are.
+
+        Raises:
+            TypeError: The function returned something that is not a resource request.
+            ValueError: The function returned a request with invalid amounts.
+        """
         function = self.resources_allocation_function
         if function is None:
             return None

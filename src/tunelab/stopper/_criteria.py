@@ -30,9 +30,21 @@ _warned_missing: set[str] = set()
 def validate_stop_criteria(criteria: Any, argument: str = "stop") -> dict[str, Any]:
     """Check a dict of stop criteria and return it as a plain ``dict``.
 
-    Raises ``TypeError`` when ``criteria`` is not a mapping, a key is not a string or a
-    threshold is not a number, and ``ValueError`` for a nested dict of criteria (nested
-    metrics are addressed with "/"-joined keys). Messages name ``argument``.
+    A criterion ``{key: threshold}`` is met when ``result[key] >= threshold``; nested
+    result keys are addressed with "/"-joined keys (``"info/episode_reward"``).
+
+    Args:
+        criteria: The criteria, e.g. ``{"training_iteration": 10, "mean_accuracy": 0.98}``.
+        argument: The name used in error messages (``"stop"`` by default).
+
+    Returns:
+        The criteria as a new plain ``dict``.
+
+    Raises:
+        TypeError: ``criteria`` is not a mapping, a key is not a non-empty string or a
+            threshold is not a number.
+        ValueError: A threshold is NaN, or a value is a nested dict of criteria (use
+            "/"-joined keys instead).
     """
     if not isinstance(criteria, Mapping):
         raise TuneTypeError(
@@ -100,7 +112,18 @@ class StopCriteria:
     """Validated dict criteria with their nested paths split once.
 
     ``StopCriteria(criteria)(result)`` returns the first key whose threshold the result
-    reached, or None. Construction validates like :func:`validate_stop_criteria`.
+    reached (``result[key] >= threshold``), or None. A key missing from a result is skipped
+    (with one warning per key). Workers use it to check the run's ``stop`` dict on every
+    result.
+
+    Args:
+        criteria: The criteria, e.g. ``{"training_iteration": 10}``.
+        argument: The name used in error messages (``"stop"`` by default).
+
+    Raises:
+        TypeError: As :func:`validate_stop_criteria`; also when called, if a result value
+            cannot be compared with its threshold.
+        ValueError: As :func:`validate_stop_criteria`.
     """
 
     __slots__ = ("_items", "_warned", "criteria")
@@ -135,7 +158,18 @@ def check_stop_criteria(criteria: Mapping[str, Any], result: Mapping[str, Any]) 
 
     ``criteria`` must have passed :func:`validate_stop_criteria`. Keys present verbatim in
     ``result`` are read directly; other keys containing "/" are followed into nested dicts.
-    For a hot loop prefer :class:`StopCriteria`, which splits the paths once.
+    A key missing from ``result`` is skipped (with one warning per key). For a hot loop
+    prefer :class:`StopCriteria`, which splits the paths once.
+
+    Args:
+        criteria: Validated criteria, ``{key: threshold}``.
+        result: A result dict.
+
+    Returns:
+        The first key with ``result[key] >= threshold``, or None when no criterion is met.
+
+    Raises:
+        TypeError: A result value cannot be compared with its threshold.
     """
     for key, threshold in criteria.items():
         value = result.get(key, _MISSING)

@@ -47,7 +47,26 @@ class TrialPlateauStopper(Stopper):
     ddof=0) is below ``std``. With ``metric_threshold`` the trial stops only when the
     current value is also at or past the threshold (``<=`` for ``mode="min"``, ``>=`` for
     ``mode="max"``; ``mode`` is then required). Results without a finite numeric ``metric``
-    count toward the grace period but not toward the window.
+    count toward the grace period but not toward the window. It never stops the whole
+    experiment.
+
+    Args:
+        metric: The result key to watch.
+        std: The standard deviation below which the window counts as flat (> 0).
+        num_results: The window: how many of the trial's latest values are compared
+            (int >= 1).
+        grace_period: The least number of results a trial reports before it may be stopped
+            (int >= 0).
+        metric_threshold: None: stop on any plateau. A number: stop only on a plateau at
+            or past it (requires ``mode``).
+        mode: ``"min"`` or ``"max"``: which side of ``metric_threshold`` is good enough.
+            None: allowed only without ``metric_threshold``.
+
+    Raises:
+        TypeError: ``metric`` is not a non-empty string, a number is not a number, a
+            count is not an int, or ``metric_threshold`` is not a finite number.
+        ValueError: ``std`` is not > 0, a count is out of range, ``mode`` is not
+            ``"min"``/``"max"``/None, or ``metric_threshold`` is given without ``mode``.
     """
 
     def __init__(
@@ -122,6 +141,21 @@ class ExperimentPlateauStopper(Stopper):
     held for ``patience`` consecutive results (0 and 1 both stop at the first such result).
     ``__call__`` returns the same verdict as ``stop_all``, so every running trial stops with
     the experiment. Results without a finite numeric ``metric`` are ignored.
+
+    Args:
+        metric: The result key to watch.
+        std: The standard deviation of the ``top`` best values at or below which the
+            experiment counts as plateaued (> 0).
+        top: How many best values are compared (int >= 2).
+        mode: ``"min"`` (default) or ``"max"``: which values are the best.
+        patience: How many consecutive results the plateau must hold before the
+            experiment stops (int >= 0).
+
+    Raises:
+        TypeError: ``metric`` is not a non-empty string, ``std`` is not a number, or a
+            count is not an int.
+        ValueError: ``std`` is not > 0, ``top`` is below 2, ``patience`` is negative, or
+            ``mode`` is not ``"min"``/``"max"``.
     """
 
     def __init__(
@@ -147,6 +181,7 @@ class ExperimentPlateauStopper(Stopper):
         return [sign * v for v in self._best]
 
     def has_plateaued(self) -> bool:
+        """True when ``top`` values are known and their standard deviation is ``<= std``."""
         return len(self._best) == self.top and _pstdev(self._best) <= self.std
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:

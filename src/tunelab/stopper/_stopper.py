@@ -51,6 +51,9 @@ def _metric_name(argument: str, value: Any) -> str:
 class Stopper(abc.ABC):
     """Decides when trials, or the whole experiment, stop. Subclass it to write your own.
 
+    Implement :meth:`__call__` and :meth:`stop_all`, then pass an instance as
+    ``tune.run(stop=...)`` or ``RunConfig(stop=...)``.
+
     Call protocol (the controller is the only caller, from its single thread):
 
     * ``__call__(trial_id, result)`` once for every result of every trial, in the order the
@@ -67,17 +70,35 @@ class Stopper(abc.ABC):
 
     @abc.abstractmethod
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        """Return True to stop the trial ``trial_id`` after ``result``."""
+        """Decide whether the trial ``trial_id`` stops after ``result``.
+
+        Args:
+            trial_id: The id of the trial that reported ``result``.
+            result: The result dict (the trial's metrics plus ``training_iteration``,
+                ``time_total_s``, ...).
+
+        Returns:
+            True to stop that trial (TERMINATED), False to let it go on.
+        """
 
     @abc.abstractmethod
     def stop_all(self) -> bool:
-        """Return True to stop the whole experiment."""
+        """Decide whether the whole experiment stops.
+
+        Returns:
+            True to stop every running trial and end the experiment (trials still waiting
+            end TERMINATED without running); False to go on.
+        """
 
     def use_clock(self, clock: Callable[[], float]) -> None:  # noqa: B027
         """Called by the front door, before the first result, when the run keeps its own
         time (a :class:`~tunelab.testing.SimulatedExecutor`): ``clock()`` returns the run's
         seconds. A stopper that measures time reads it instead of the wall clock; the
-        default ignores it. Not called for runs in real time."""
+        default ignores it. Not called for runs in real time.
+
+        Args:
+            clock: A function returning the run's current time in seconds.
+        """
 
     def _repr_params(self) -> dict[str, Any]:
         return {}
@@ -88,7 +109,7 @@ class Stopper(abc.ABC):
 
 
 class NoopStopper(Stopper):
-    """Never stops anything."""
+    """Never stops anything (a placeholder where a stopper is required)."""
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         return False
@@ -101,7 +122,15 @@ class MaximumIterationStopper(Stopper):
     """Stops each trial after ``max_iter`` of its results have been seen by this stopper.
 
     Counts results per trial id (not ``training_iteration``), so a restored trial counts the
-    results it reports after the restore on top of those seen before.
+    results it reports after the restore on top of those seen before. For a limit on
+    ``training_iteration`` itself, use ``stop={"training_iteration": n}``.
+
+    Args:
+        max_iter: The number of results after which a trial stops (int >= 1).
+
+    Raises:
+        TypeError: ``max_iter`` is not an int.
+        ValueError: ``max_iter`` is below 1.
     """
 
     def __init__(self, max_iter: int) -> None:
@@ -129,7 +158,18 @@ class TimeoutStopper(Stopper):
     does, so tests that patch the clock (``freezegun.freeze_time``,
     ``unittest.mock.patch("time.time")``) reach it. When the stopper is pickled (experiment
     checkpoint) it keeps only the time already used, so a resumed experiment gets the rest
-    of the budget.
+    of the budget. It never stops a single trial (``__call__`` returns False).
+
+    Args:
+        timeout: The time budget: seconds (a number > 0) or a positive
+            :class:`datetime.timedelta`.
+        clock: ``fn() -> seconds``, the clock the budget is measured on. None: the run's
+            clock for simulated runs, else ``time.time()``.
+
+    Raises:
+        TypeError: ``timeout`` is neither a number nor a ``timedelta``, or ``clock`` is not
+            callable.
+        ValueError: ``timeout`` is not positive (or not finite).
     """
 
     def __init__(
@@ -168,7 +208,11 @@ class TimeoutStopper(Stopper):
         return time.time() if clock is None else clock()
 
     def use_clock(self, clock: Callable[[], float]) -> None:
-        """Measure the budget on the run's clock, unless a ``clock`` was given."""
+        """Measure the budget on the run's clock, unless a ``clock`` was given.
+
+        Args:
+            clock: A function returning the run's current time in seconds.
+        """
         self._run_clock = clock
 
     def elapsed(self) -> float:
@@ -208,6 +252,13 @@ class CombinedStopper(Stopper):
 
     Every member is called for every result (no short-circuit), so stateful members keep
     counting even when an earlier one already decided to stop.
+
+    Args:
+        *stoppers: The stoppers to combine (none: never stops).
+
+    Raises:
+        TypeError: A member is not a :class:`Stopper` (a dict or a plain function must be
+            wrapped, e.g. in :class:`FunctionStopper`).
     """
 
     def __init__(self, *stoppers: Stopper) -> None:
@@ -239,6 +290,14 @@ class FunctionStopper(Stopper):
     """Wraps ``function(trial_id, result) -> bool``; a true return stops that trial.
 
     Never stops the whole experiment. ``tune.run(stop=callable)`` wraps the callable in this.
+
+    Args:
+        function: A callable taking ``(trial_id, result)`` positionally; its return value
+            is read as a bool.
+
+    Raises:
+        TypeError: ``function`` is not callable with two positional arguments (a class is
+            refused too).
     """
 
     def __init__(self, function: Callable[[str, dict[str, Any]], Any]) -> None:
@@ -251,7 +310,15 @@ class FunctionStopper(Stopper):
 
     @staticmethod
     def is_valid_function(fn: Any) -> bool:
-        """True when ``fn`` is callable with two positional arguments."""
+        """Whether ``fn`` can be a :class:`FunctionStopper`'s function.
+
+        Args:
+            fn: Any object.
+
+        Returns:
+            True when ``fn`` is callable (and not a class) with two positional arguments,
+            or callable with a signature that cannot be inspected.
+        """
         if not callable(fn) or isinstance(fn, type):
             return False
         try:
