@@ -184,14 +184,20 @@ def _write_dict_checkpoint(
 
 
 class Checkpoint:
-    """A checkpoint: a local directory, or (AIR 2.0-2.6 style) an in-memory dict.
+    """A trial's saved state: a directory (local or remote), or an in-memory dict.
+
+    A trainable reports one with ``train.report(metrics, checkpoint=...)`` (or
+    ``session.report``/``tune.report``) and reads the one to resume from with
+    :func:`tunelab.get_checkpoint`; the analysis hands them back (``Result.checkpoint``,
+    ``ExperimentAnalysis.get_best_checkpoint``).
 
     ``Checkpoint(path)`` (or :meth:`from_directory`) refers to a directory without copying
-    it; :meth:`from_dict` holds a dict. Both forms interconvert: :meth:`to_directory` and
-    :meth:`as_directory` write a dict checkpoint as ``_dict_checkpoint.pkl``, and
-    :meth:`to_dict` reads that file back from a directory. ``to_dict`` on any other directory
-    raises ``ValueError``. AIR's keyword arguments ``local_path=`` and ``data_dict=`` are
-    accepted; give exactly one of ``path``, ``local_path`` and ``data_dict``.
+    it; :meth:`from_dict` holds a dict (the Ray AIR 2.0-2.6 style). Both forms
+    interconvert: :meth:`to_directory` and :meth:`as_directory` write a dict checkpoint as
+    the single file ``_dict_checkpoint.pkl`` (cloudpickle), and :meth:`to_dict` reads that
+    file back from a directory. When a trial reports a checkpoint, tunelab copies (or, for
+    a temporary directory it created, moves) it into the trial directory as
+    ``checkpoint_<iteration:06d>``, so the reported directory may be reused afterwards.
 
     Metadata is a JSON-safe dict, kept in ``.metadata.json`` inside the directory (in memory
     for a dict checkpoint, written out with it). Checkpoint objects are cheap to pickle: a
@@ -199,7 +205,25 @@ class Checkpoint:
 
     ``path`` may be an fsspec URI (``s3://...``): every read downloads the directory once
     into a temporary directory (removed when the process exits) and works there;
-    ``set_metadata`` writes the metadata file back to the URI.
+    :meth:`set_metadata` writes the metadata file back to the URI.
+
+    Checkpoints are pickles your trainable wrote: load only checkpoints you trust.
+
+    Args:
+        path: The checkpoint directory: a local path (``str`` or ``os.PathLike``, made
+            absolute; a ``file://`` prefix is dropped) or a remote fsspec URI such as
+            ``s3://bucket/exp/trial/checkpoint_000003``. The directory is not checked here
+            (:meth:`from_directory` checks that it exists).
+        filesystem: Ray 2.x's ``pyarrow.fs.FileSystem`` argument; only ``None`` is
+            accepted (give remote checkpoints as URIs instead).
+        local_path: Ray AIR's keyword spelling of ``path`` (a local directory).
+        data_dict: Ray AIR's keyword for a dict checkpoint, the same as
+            :meth:`from_dict` (a shallow copy is kept).
+
+    Raises:
+        ValueError: Not exactly one of ``path``, ``local_path`` and ``data_dict`` was
+            given, ``filesystem`` is not None, or the path is empty.
+        TypeError: ``path`` is not a path or ``data_dict`` is not a dict.
     """
 
     def __init__(
@@ -249,7 +273,19 @@ class Checkpoint:
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str]) -> Checkpoint:
-        """Refer to the existing directory ``path`` (no copy is made)."""
+        """Refer to the existing directory ``path`` (no copy is made).
+
+        Args:
+            path: A local directory (``str`` or ``os.PathLike``) or a remote URI
+                (``s3://...``) that must exist.
+
+        Returns:
+            A directory checkpoint for ``path``.
+
+        Raises:
+            ValueError: ``path`` is not an existing directory (or the URI holds nothing).
+            TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
+        """
         location = _location(path, "path")
         if "://" in location:
             from tunelab._storage import uri_exists
@@ -292,9 +328,22 @@ class Checkpoint:
         return state
 
     def to_directory(self, path: str | os.PathLike[str] | None = None) -> str:
-        """Copy the checkpoint into ``path`` (created if needed; a new temp dir when None).
+        """Copy the checkpoint into a local directory.
 
-        Returns the directory. The caller owns it; tunelab never deletes or moves it.
+        A dict checkpoint is written as ``_dict_checkpoint.pkl`` (plus its metadata); a
+        directory checkpoint is copied (a remote one is downloaded first). Files already in
+        ``path`` with other names are left alone.
+
+        Args:
+            path: The local directory to copy into, created if needed; ``None`` makes a new
+                temporary directory. It must not lie inside the checkpoint's own directory.
+
+        Returns:
+            The directory written. The caller owns it; tunelab never deletes or moves it.
+
+        Raises:
+            ValueError: ``path`` is a remote URI or lies inside the checkpoint directory.
+            FileNotFoundError: The checkpoint's directory does not exist any more.
         """
         dest = tempfile.mkdtemp(prefix=_TEMP_PREFIX) if path is None else _local_path(path, "path")
         if self._data is not None:
@@ -313,8 +362,12 @@ class Checkpoint:
     def as_directory(self) -> Iterator[str]:
         """Yield a local directory holding the checkpoint; treat it as read-only.
 
-        A directory checkpoint yields its own path (no copy). A dict checkpoint is written to
-        a temporary directory that is removed when the block ends.
+        A directory checkpoint yields its own path (no copy; a remote one yields its local
+        download). A dict checkpoint is written to a temporary directory that is removed
+        when the block ends.
+
+        Yields:
+            The path of a local directory holding the checkpoint's files.
         """
         if self._data is None:
             yield self._existing_dir()
@@ -330,7 +383,18 @@ class Checkpoint:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
-        """A checkpoint holding ``data`` in memory (a shallow copy of it)."""
+        """A checkpoint holding ``data`` in memory.
+
+        Args:
+            data: The dict to hold; a shallow copy is kept. Its values must be picklable
+                (with cloudpickle) when the checkpoint is reported.
+
+        Returns:
+            A dict checkpoint.
+
+        Raises:
+            TypeError: ``data`` is not a dict.
+        """
         if not isinstance(data, Mapping):
             raise TypeError(f"data must be a dict, got {type(data).__name__}: {data!r}")
         return cls(data_dict=dict(data))
@@ -338,8 +402,16 @@ class Checkpoint:
     def to_dict(self) -> dict[str, Any]:
         """The checkpoint's dict (a shallow copy).
 
-        Raises ``ValueError`` for a directory that holds no ``_dict_checkpoint.pkl`` and
-        :class:`~tunelab.TuneError` when that file cannot be unpickled.
+        Works on a dict checkpoint and on a directory holding ``_dict_checkpoint.pkl`` (a
+        dict checkpoint written out, or a class trainable's ``save_checkpoint`` that
+        returned a dict).
+
+        Returns:
+            The dict.
+
+        Raises:
+            ValueError: The directory holds no ``_dict_checkpoint.pkl``.
+            TuneError: That file cannot be unpickled or does not hold a dict.
         """
         if self._data is not None:
             return dict(self._data)
@@ -369,7 +441,11 @@ class Checkpoint:
     # -- bytes ----------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """Serialize the checkpoint (dict, or the directory's files as a tar archive)."""
+        """Serialize the checkpoint: the dict, or the directory's files as a tar archive.
+
+        Returns:
+            Bytes that :meth:`from_bytes` turns back into a checkpoint.
+        """
         import cloudpickle
 
         if self._data is not None:
@@ -393,8 +469,19 @@ class Checkpoint:
     def from_bytes(cls, data: bytes) -> Checkpoint:
         """Rebuild a checkpoint from :meth:`to_bytes` output (or a pickled plain dict).
 
-        A directory checkpoint is unpacked into a new temporary directory owned by tunelab.
-        Only pass bytes you trust: they are unpickled.
+        A directory checkpoint is unpacked into a new temporary directory owned by tunelab
+        (moved into the trial directory when reported, else removed at exit).
+
+        Args:
+            data: Bytes from :meth:`to_bytes`. Only pass bytes you trust: they are
+                unpickled.
+
+        Returns:
+            A dict checkpoint, or a directory checkpoint in a temporary directory.
+
+        Raises:
+            TypeError: ``data`` is not bytes.
+            ValueError: ``data`` does not hold a serialized checkpoint.
         """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, got {type(data).__name__}")
@@ -432,7 +519,14 @@ class Checkpoint:
     # -- metadata -------------------------------------------------------------------------
 
     def get_metadata(self) -> dict[str, Any]:
-        """The checkpoint's metadata (a copy; ``{}`` when none was set)."""
+        """The checkpoint's metadata.
+
+        Returns:
+            A copy of the metadata dict; ``{}`` when none was set.
+
+        Raises:
+            TuneError: The ``.metadata.json`` file is damaged.
+        """
         if self._data is not None:
             loaded: dict[str, Any] = json.loads(json.dumps(self._metadata))
             return loaded
@@ -449,7 +543,17 @@ class Checkpoint:
         return metadata
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:
-        """Replace the metadata with ``metadata`` (a JSON-serializable dict)."""
+        """Replace the metadata.
+
+        For a directory checkpoint the file ``.metadata.json`` is rewritten atomically (and
+        uploaded back for a remote checkpoint).
+
+        Args:
+            metadata: The new metadata, a JSON-serializable dict.
+
+        Raises:
+            TypeError: ``metadata`` is not a dict or not JSON-serializable.
+        """
         checked = _check_metadata(metadata, "metadata")
         if self._data is not None:
             self._metadata = checked
@@ -464,7 +568,15 @@ class Checkpoint:
             fs.put_file(file, f"{root}/{METADATA_FILE}")
 
     def update_metadata(self, metadata: dict[str, Any]) -> None:
-        """Merge ``metadata`` into the existing metadata (top-level keys are replaced)."""
+        """Merge ``metadata`` into the existing metadata.
+
+        Args:
+            metadata: A JSON-serializable dict; its top-level keys replace those already
+                there, other keys stay.
+
+        Raises:
+            TypeError: ``metadata`` is not a dict or not JSON-serializable.
+        """
         checked = _check_metadata(metadata, "metadata")
         merged = self.get_metadata()
         merged.update(checked)

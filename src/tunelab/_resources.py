@@ -26,11 +26,33 @@ def _check_amount(name: str, key: str, value: Any) -> float:
 
 
 class PlacementGroupFactory:
-    """A trial's resource request as a list of bundles.
+    """A trial's resource request as a list of bundles (Ray's placement group form).
 
-    ``PlacementGroupFactory([{"CPU": 1, "GPU": 0.5}, {"CPU": 2}], strategy="PACK")``: the
-    trial's worker uses the first bundle; the second is reserved for processes it starts.
-    Zero-valued entries are dropped. ``required_resources`` sums all bundles.
+    ``PlacementGroupFactory([{"CPU": 1, "GPU": 0.5}, {"CPU": 2}])``: the first bundle is
+    the trial's own worker; the others are reserved for processes the trial starts itself
+    (data loaders, a process pool). tunelab places a trial on one machine (one Dask worker
+    on a cluster) and reserves the sum of all bundles (:attr:`required_resources`) for as
+    long as the trial runs; a trial's ``CUDA_VISIBLE_DEVICES`` names every GPU of that
+    sum. There are no Ray placement groups behind it: the object is only the request.
+
+    Pass it wherever a resource request is accepted: ``resources_per_trial=``,
+    :func:`tunelab.with_resources`, or ``Trainable.default_resource_request``.
+
+    Args:
+        bundles: A non-empty list of dicts, resource name -> amount: ``"CPU"``, ``"GPU"``
+            (a fraction below 1 shares a device, larger requests must be whole),
+            ``"memory"`` in bytes, or a custom name. Amounts must be finite and >= 0;
+            zero entries are dropped.
+        strategy: Ray's placement strategy, ``"PACK"``, ``"SPREAD"``, ``"STRICT_PACK"`` or
+            ``"STRICT_SPREAD"``; recorded but with no effect (all bundles of a trial land on
+            one machine).
+        *args: Accepted for Ray's signature and ignored.
+        **kwargs: Accepted for Ray's signature and ignored.
+
+    Raises:
+        ValueError: ``bundles`` is empty or not a list, an amount is negative or not
+            finite, or ``strategy`` is unknown.
+        TypeError: A bundle is not a dict or an amount is not a number.
     """
 
     def __init__(
@@ -68,22 +90,27 @@ class PlacementGroupFactory:
 
     @property
     def bundles(self) -> list[dict[str, float]]:
+        """The bundles (copies), zero entries dropped."""
         return [dict(b) for b in self._bundles]
 
     @property
     def strategy(self) -> str:
+        """The placement strategy given (recorded only)."""
         return self._strategy
 
     @property
     def head_bundle_is_empty(self) -> bool:
+        """True when the first bundle asks for nothing."""
         return self._head_bundle_is_empty
 
     @property
     def head_cpus(self) -> float:
+        """The CPUs of the first bundle (the trial's own worker)."""
         return self._bundles[0].get("CPU", 0.0)
 
     @property
     def required_resources(self) -> dict[str, float]:
+        """The sum of all bundles: what the trial takes from the executor's pool."""
         total: dict[str, float] = {}
         for bundle in self._bundles:
             for key, value in bundle.items():
@@ -104,14 +131,23 @@ class PlacementGroupFactory:
         return f"PlacementGroupFactory({self._bundles!r}, strategy={self._strategy!r})"
 
     def to_state(self) -> dict[str, Any]:
+        """A JSON-safe dict (``bundles``, ``strategy``) that :meth:`from_state` reads back."""
         return {"bundles": self.bundles, "strategy": self._strategy}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> PlacementGroupFactory:
+        """Rebuild a request from :meth:`to_state` output.
+
+        Args:
+            state: A dict with ``bundles`` and optionally ``strategy`` (default ``"PACK"``).
+
+        Returns:
+            The request.
+        """
         return cls(state["bundles"], strategy=state.get("strategy", "PACK"))
 
     def describe(self) -> str:
-        """Short human text: ``1 CPU, 0.5 GPU``."""
+        """Short human text for messages, such as ``1 CPU, 0.5 GPU``."""
         req = self.required_resources
         if not req:
             return "no resources"

@@ -383,12 +383,68 @@ def init(
 ) -> InitContext:
     """Choose the default executor of the runs that follow, as ``ray.init`` sets up Ray.
 
-    See the module documentation for each keyword. Raises ``RuntimeError`` when called
-    again before :func:`shutdown` (unless ``ignore_reinit_error=True``: the first call's
-    context is returned and this call changes nothing), ``TypeError``/``ValueError`` for a
-    malformed or unknown keyword, ``ConnectionError`` when a Dask scheduler cannot be
-    reached, and ``ValueError`` for resource totals given together with a Dask address
-    (the workers declare their own resources, as Ray refuses them for an existing cluster).
+    There is no cluster to start: ``init`` only records where the following
+    :func:`tunelab.run`/:class:`tunelab.Tuner` runs place their trials when they are given
+    no ``executor=``/``dask_client=`` (which still win). Without ``init``, runs use a
+    :class:`~tunelab.execution.LocalExecutor` over this machine's CPUs and GPUs. A run
+    does not call ``init`` itself.
+
+    Example::
+
+        import tunelab as ray
+        ray.init(num_cpus=2)           # at most two 1-CPU trials at once
+        ...
+        ray.shutdown()
+
+    Args:
+        address: Where trials run. ``None`` or ``"local"``: worker processes on this
+            machine. ``"tcp://host:port"`` or ``"host:port"``: the Dask scheduler at that
+            address (a ``distributed.Client`` is opened; needs ``tunelab[dask]``).
+            ``"auto"``: the scheduler named by ``DASK_SCHEDULER_ADDRESS`` or Dask's
+            ``scheduler-address`` setting, else the default ``distributed.Client`` of this
+            process. When ``address`` is ``None`` or ``"auto"``, ``TUNELAB_ADDRESS`` and
+            then ``RAY_ADDRESS`` are read first. Ray Client addresses (``ray://``) are
+            refused. The 0.x keyword ``redis_address`` is accepted as its alias.
+        num_cpus: Total CPUs the local executor hands out (default: ``os.cpu_count()``).
+            With 1-CPU trials this is how many run at once.
+        num_gpus: Total GPUs, a whole number (default: the GPUs detected through
+            ``CUDA_VISIBLE_DEVICES`` or ``nvidia-smi``). More than detected gives made-up
+            device ids ``"0"``, ``"1"``... (bookkeeping only).
+        resources: Custom resource totals, e.g. ``{"accelerator": 2}``; trials ask for
+            them in their resource request. ``CPU``, ``GPU`` and ``memory`` are refused
+            here (use the keywords).
+        object_store_memory: Recorded and reported by :func:`cluster_resources`; limits
+            nothing (tunelab has no object store).
+        local_mode: True runs trials in threads of this process
+            (:class:`~tunelab.execution.InProcessExecutor`): quick, for debugging; no
+            ``CUDA_VISIBLE_DEVICES`` isolation.
+        ignore_reinit_error: True makes a second ``init`` (before :func:`shutdown`) return
+            the first call's context and change nothing, instead of raising.
+        include_dashboard: Ray keyword, accepted with a warning and ignored (tunelab's
+            dashboard is ``RunConfig(server_port=...)``/``tunelab dashboard``).
+        logging_level: Ray keyword, accepted with a warning and ignored.
+        log_to_driver: Ray keyword, accepted with a warning and ignored.
+        namespace: Ray keyword, accepted with a warning and ignored.
+        runtime_env: Ray keyword, accepted with a warning and ignored (install what
+            trials need in the environment of the workers).
+        _memory: Total memory in bytes that trials may request (default: the machine's
+            physical memory); 0.x spelled it ``memory``.
+        **kwargs: Any other keyword some Ray version's ``ray.init`` took (accepted with
+            one warning naming it), and the 0.x ``redis_address``/``memory``.
+
+    Returns:
+        An :class:`InitContext` (Ray's ``RayContext``): ``context["address"]``,
+        ``context.dashboard_url`` (the Dask dashboard, if any); ``with tunelab.init():``
+        calls :func:`shutdown` at the end of the block.
+
+    Raises:
+        RuntimeError: ``init`` was already called (and not shut down) and
+            ``ignore_reinit_error`` is False.
+        TypeError: A keyword no ``ray.init`` ever had, or a value of the wrong type.
+        ValueError: A negative or non-finite amount, a fractional ``num_gpus``, or resource
+            totals or ``local_mode`` given together with a Dask address (the Dask workers
+            declare their own resources).
+        ConnectionError: The Dask scheduler cannot be reached, or ``"auto"`` found none.
     """
     ignored, legacy = _sort_keywords(
         {
@@ -481,8 +537,15 @@ def _make_context(runtime: _Runtime) -> InitContext:
 
 
 def shutdown(_exiting_interpreter: bool = False) -> None:
-    """Forget what :func:`init` chose (runs use the defaults again) and close the Dask
-    client it opened. Does nothing when tunelab is not initialized."""
+    """Forget what :func:`init` chose and close the Dask client it opened.
+
+    Runs that follow use the default executor again. Does nothing when tunelab is not
+    initialized. A client passed in from outside (``address="auto"`` finding this
+    process's default client) is left open.
+
+    Args:
+        _exiting_interpreter: Ray's internal flag; ignored.
+    """
     global _runtime, _context
     with _lock:
         runtime, _runtime, _context = _runtime, None, None
@@ -494,7 +557,12 @@ def shutdown(_exiting_interpreter: bool = False) -> None:
 
 
 def is_initialized() -> bool:
-    """True between :func:`init` and :func:`shutdown`."""
+    """Whether :func:`init` was called (and :func:`shutdown` not since).
+
+    Returns:
+        True between :func:`init` and :func:`shutdown`. A run does not call :func:`init`,
+        so this stays False after a run without one.
+    """
     return _runtime is not None
 
 
@@ -541,8 +609,13 @@ def _dask_nodes(client: Any) -> list[Any]:
 
 
 def cluster_resources() -> dict[str, float]:
-    """The totals runs get by default: ``{"CPU": .., "GPU": .., "memory": .., <custom>: ..}``
-    (on Dask, summed over the workers the scheduler lists now)."""
+    """The resource totals the next run gets by default.
+
+    Returns:
+        ``{"CPU": .., "GPU": .., "memory": .., <custom>: ..}``: what :func:`init` set, else
+        this machine's; on Dask, summed over the workers the scheduler lists now (a
+        worker's threads stand in for ``CPU`` unless it declares ``CPU``).
+    """
     runtime = _runtime
     if runtime is not None and runtime.mode == "dask":
         total: dict[str, float] = {"CPU": 0.0, "GPU": 0.0}
@@ -554,14 +627,25 @@ def cluster_resources() -> dict[str, float]:
 
 
 def available_resources() -> dict[str, float]:
-    """Same as :func:`cluster_resources`: between runs tunelab holds no resources (a run
-    takes them when it starts its trials and gives them back when it returns)."""
+    """The resources free now: the same as :func:`cluster_resources`.
+
+    Between runs tunelab holds no resources (a run takes them when it starts its trials
+    and gives them back when it returns), and there is no other tenant.
+
+    Returns:
+        The same dict as :func:`cluster_resources`.
+    """
     return cluster_resources()
 
 
 def nodes() -> list[dict[str, Any]]:
-    """One entry per machine (Dask worker) runs use, in the shape of Ray's ``ray.nodes()``:
-    ``NodeID``, ``Alive``, ``NodeManagerAddress``, ``NodeManagerHostname``, ``Resources``."""
+    """The machines runs use, in the shape of Ray's ``ray.nodes()``.
+
+    Returns:
+        One dict per machine (per Dask worker when :func:`init` connected to Dask; else one
+        for this machine) with ``NodeID``, ``Alive``, ``NodeManagerAddress``,
+        ``NodeManagerHostname`` and ``Resources``.
+    """
     runtime = _runtime
     if runtime is not None and runtime.mode == "dask":
         out = []
@@ -589,14 +673,19 @@ def nodes() -> list[dict[str, Any]]:
 
 
 def get_gpu_ids() -> list[str]:
-    """The GPUs of the trial that calls it, as strings; ``[]`` outside a trial and in a
-    trial that asked for no GPU.
+    """The GPUs of the trial that calls it.
 
     Worker processes see exactly their trial's GPUs in ``CUDA_VISIBLE_DEVICES`` (the Local
     and Dask executors set it), and these are the ids returned; a trial running in this
     process (``local_mode=True``) sees every GPU of the process, as under Ray's local mode.
-    Strings, as the newest Ray returns the ids it reads from ``CUDA_VISIBLE_DEVICES``
-    (older Ray returned ints): ``int(ids[0])`` gives an index, and a UUID stays usable.
+    Inside the trial, frameworks number the visible devices from 0 (``cuda:0`` is the
+    first id returned).
+
+    Returns:
+        The ids as strings, as the newest Ray returns the ids it reads from
+        ``CUDA_VISIBLE_DEVICES`` (older Ray returned ints): ``int(ids[0])`` gives an index,
+        and a UUID stays usable. ``[]`` outside a trial and in a trial that asked for no
+        GPU.
     """
     from tunelab import _session
 
@@ -611,9 +700,22 @@ def get_gpu_ids() -> list[str]:
 
 
 def put(value: Any) -> PinnedObjectRef:
-    """Ray's ``ray.put``: a small picklable reference to ``value`` that :func:`get` resolves
-    in the driver and in every worker (``pin_in_object_store``'s mechanism: ``value`` is
-    serialized once and unpickled at most once per worker process)."""
+    """Ray's ``ray.put``: keep ``value`` in the driver and return a small reference to it.
+
+    The reference is picklable: put it in a config or pass it through
+    :func:`tunelab.with_parameters`, and :func:`get` resolves it in the driver and in every
+    worker (``value`` is serialized once and unpickled at most once per worker process;
+    ``pin_in_object_store``'s mechanism).
+
+    Args:
+        value: Any object picklable with cloudpickle.
+
+    Returns:
+        An :data:`ObjectRef` for :func:`get`.
+
+    Raises:
+        TypeError: ``value`` is itself a reference (put a list holding it to nest it).
+    """
     if isinstance(value, PinnedObjectRef):
         raise TypeError(
             "tunelab.put: value is already an object reference (from tunelab.put or "
@@ -623,12 +725,21 @@ def put(value: Any) -> PinnedObjectRef:
 
 
 def get(object_refs: Any, *, timeout: float | None = None) -> Any:
-    """Ray's ``ray.get``: the value behind a reference from :func:`put` (or
-    ``pin_in_object_store``), or a list of values for a list of references.
+    """Ray's ``ray.get``: the value behind a reference from :func:`put`.
 
-    ``timeout`` is accepted for Ray's signature (values are always ready in tunelab).
-    Anything but a reference or a list raises ``ValueError``; a list holding something else
-    raises ``TypeError``, as Ray does.
+    Args:
+        object_refs: A reference from :func:`put` (or ``pin_in_object_store``), or a list
+            of them.
+        timeout: Accepted for Ray's signature (``None`` or seconds); values are always
+            ready in tunelab.
+
+    Returns:
+        The value, or a list of values for a list of references.
+
+    Raises:
+        ValueError: ``object_refs`` is neither a reference nor a list, as Ray raises.
+        TypeError: A list holds something other than references, or ``timeout`` is not a
+            number.
     """
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)):
         raise TypeError(f"tunelab.get: timeout must be None or seconds, got {timeout!r}")

@@ -98,20 +98,65 @@ def _request_key(request: PlacementGroupFactory) -> tuple[Any, ...]:
 
 
 class DaskExecutor(ConnectionExecutor):
-    """Run trials on the workers of a Dask cluster.
+    """Run trials on the workers of a Dask cluster (``pip install "tunelab[dask]"``).
 
-    ``client_or_address``: a synchronous ``distributed.Client``, a Dask cluster object
-    (``LocalCluster``, ``SpecCluster``...) or a scheduler address (``"tcp://host:8786"``;
-    the executor then opens, and at the end closes, its own client). Pass it to
-    ``tune.run(..., executor=DaskExecutor(client))`` or
-    ``TuneConfig(executor=DaskExecutor("tcp://scheduler:8786"))``.
+    The experiment loop stays in this process (the driver); each running trial is a Dask
+    task pinned to one worker that has room for the trial's whole resource request. The
+    task runs the same worker loop as a local worker process and streams results back over
+    a TCP connection to this process, authenticated with a random key per experiment. A
+    task stays for the next trial with the same request, so a trial costs about what it
+    costs locally.
 
-    ``listen_host``: the address Dask workers use to reach this process (default: the
-    address of this host on the route to the scheduler; ``127.0.0.1`` when the scheduler is
-    local). ``listen_port``: 0 picks a free port. ``refresh_interval_s``: how often the list
-    of workers and their resources is refreshed. ``connect_timeout_s``: how long a task may
-    take to connect back. ``worker_wait_s``: how long to wait for a first worker when the
-    cluster has none yet. See the module documentation for placement and failures.
+    Resources: a worker offers what it declares (``dask worker --resources "GPU=1"``,
+    ``LocalCluster(resources=...)``); where it declares no ``CPU``, its thread count stands
+    in, and a worker never runs more tunelab trials at once than it has threads. Workers
+    that join or leave are picked up every ``refresh_interval_s``. A request that no worker
+    can ever host fails before the run starts.
+
+    Failures: a worker that dies (or leaves the cluster) loses its trial, which is retried
+    from its latest checkpoint under ``max_failures`` like any failed trial; its Dask task
+    is cancelled, never re-run elsewhere by Dask.
+
+    Give Dask workers one thread each (``--nthreads 1``) when trials set process-wide
+    state: on such a worker a task owns the process, so ``chdir_to_trial_dir``,
+    ``log_to_file`` and per-trial ``CUDA_VISIBLE_DEVICES`` work, and a trial that never
+    answers a stop can be ended by restarting the worker (with a nanny). Workers must have
+    tunelab and the trainable's imports installed, and see ``storage_path`` at the same path
+    (shared file system) unless it is a URI such as ``s3://bucket/prefix``.
+
+    The same executor is what ``tune.run(..., dask_client=...)``,
+    ``TuneConfig(dask_client=...)`` and ``tunelab.init(address=...)`` build.
+
+    Example::
+
+        from distributed import Client
+        from tunelab.execution.dask import DaskExecutor
+
+        client = Client("tcp://scheduler:8786")
+        tune.run(train, config=..., executor=DaskExecutor(client))
+
+    Args:
+        client_or_address: A synchronous ``distributed.Client`` (left open at the end), a
+            Dask cluster object (``LocalCluster``, ``SpecCluster``...) or a scheduler
+            address such as ``"tcp://host:8786"``; for the last two the executor opens a
+            client of its own and closes it at the end of the run.
+        listen_host: The address Dask workers use to reach this process (default: the
+            address of this host on the route to the scheduler; ``127.0.0.1`` when the
+            scheduler is on this machine). Set it when workers cannot reach the default
+            (a host with several networks, NAT).
+        listen_port: The TCP port to listen on; 0 (default) picks a free one. Set it to a
+            port your firewall opens.
+        refresh_interval_s: Seconds between refreshes of the worker list and the workers'
+            resources (> 0).
+        connect_timeout_s: Seconds a task may take to connect back to this process before
+            its trial fails (> 0).
+        worker_wait_s: Seconds to wait for a first worker when the cluster has none yet
+            (>= 0; 0 does not wait).
+
+    Raises:
+        ImportError: ``distributed`` is not installed (names ``tunelab[dask]``).
+        ValueError: An empty address, an asynchronous client, or a number out of range.
+        TypeError: ``client_or_address`` or a number has the wrong type.
     """
 
     capacity_may_grow = True  # workers join and leave the cluster
@@ -217,9 +262,11 @@ class DaskExecutor(ConnectionExecutor):
                     self._on_lost(lost, events)
 
     def total_resources(self) -> dict[str, float]:
+        """The resources of the workers the scheduler listed at the last refresh, summed."""
         return self._view.totals()
 
     def used_resources(self) -> dict[str, float]:
+        """What this run's trials hold on the cluster now, summed over the workers."""
         used = {key: 0.0 for key in self.total_resources()}
         for handle in self._workers.values():
             allocation = cast(_DaskHandle, handle).allocation
@@ -229,14 +276,27 @@ class DaskExecutor(ConnectionExecutor):
         return used
 
     def why_never_fits(self, request: PlacementGroupFactory) -> str | None:
+        """None when some worker of the cluster could host ``request`` when idle, else why
+        not (it names the workers and how they declare resources).
+
+        Args:
+            request: A trial's resource request.
+        """
         self._connect()
         return never_fits_message(request, self._view.nodes.values(), self._scheduler)
 
     def describe(self) -> str:
+        """``"Dask cluster at <scheduler address>"``."""
         return f"Dask cluster at {self._scheduler or self.client_or_address}"
 
     # -- setup and the listener ----------------------------------------------------------------
     def setup(self, sys_path: list[str] | None = None) -> None:
+        """Connect to the scheduler and open the TCP listener; a run calls this.
+
+        Args:
+            sys_path: The driver's ``sys.path``; only the user's own directories (outside
+                the Python installation) are sent to the workers.
+        """
         super().setup(sys_path)
         # the user's own directories only: the environment's paths would shadow the
         # packages of workers with another installation
@@ -280,12 +340,29 @@ class DaskExecutor(ConnectionExecutor):
 
     # -- starting trials -----------------------------------------------------------------------
     def register_trainable(self, key: str, blob: bytes) -> None:
+        """Keep a trainable's pickled form to send to each Dask worker process once.
+
+        Args:
+            key: The trainable's key in this run.
+            blob: The pickled trainable (with its ``with_parameters`` objects).
+        """
         # Dask worker processes outlive experiments: names must not collide across runs
         qualified = f"{key}@{secrets.token_hex(6)}"
         self._qualified[key] = qualified
         super().register_trainable(qualified, blob)
 
     def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool:
+        """Start the trial on the least loaded worker that has room for ``request`` (reusing
+        an idle task with the same request when there is one).
+
+        Args:
+            trial_id: The trial's id.
+            request: Its resource request.
+            task: What the worker needs to run it.
+
+        Returns:
+            False when no worker has room now.
+        """
         self._connect()
         if self._listener is None:
             self.setup()
@@ -393,6 +470,11 @@ class DaskExecutor(ConnectionExecutor):
 
     # -- polling and losses --------------------------------------------------------------------
     def poll(self, timeout: float) -> list[Event]:
+        """Wait up to ``timeout`` seconds for events, including trials lost with a worker.
+
+        Args:
+            timeout: The longest wait in seconds.
+        """
         events = super().poll(timeout)
         if self._pending_events:
             events.extend(self._pending_events)
@@ -512,6 +594,13 @@ class DaskExecutor(ConnectionExecutor):
 
     # -- the end -------------------------------------------------------------------------------
     def shutdown(self, force: bool = False) -> None:
+        """End this run's tasks and close the listener (and the client the executor
+        opened itself); the Dask workers keep running.
+
+        Args:
+            force: True cancels the tasks at once; False asks them to exit and waits up to
+                5 seconds.
+        """
         super().shutdown(force)
         restarts, self._restarts = self._restarts, []
         for thread in restarts:

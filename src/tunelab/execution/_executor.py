@@ -44,16 +44,38 @@ __all__ = ["ConnectionExecutor", "Executor", "WorkerHandle"]
 
 
 class Executor(abc.ABC):
-    """Places trials on workers and moves messages (see the module docstring)."""
+    """Where trials run: the interface between the experiment loop and the workers.
 
-    #: True when capacity can grow without a trial ending (workers joining a cluster): the
+    An executor places trials on workers (processes, threads, Dask tasks), keeps the books
+    of the resources they hold, and moves messages between the controller and the workers;
+    it never decides anything about trials. Pick one and pass it as
+    ``tune.run(..., executor=...)`` or ``TuneConfig(executor=...)``:
+
+    * :class:`LocalExecutor` (the default): worker processes on this machine;
+    * :class:`InProcessExecutor`: threads of the calling process (tests, debugging);
+    * :class:`~tunelab.execution.dask.DaskExecutor`: tasks on a Dask cluster;
+    * ``tunelab.testing.SimulatedExecutor``: scheduler decisions on synthetic learning
+      curves, in simulated time.
+
+    One executor object serves one run at a time: the run calls :meth:`setup` before its
+    first trial and :meth:`shutdown` at its end; the run's controller is the only caller,
+    from one thread. A new executor implements the abstract methods below (the messages
+    are defined in ``tunelab/execution/_protocol.py``).
+    """
+
+    #: True when capacity can grow without a trial ending (workers joining a cluster); the
     #: controller then retries a start that failed for lack of resources once a second.
-    #: False: only a trial's end (or a STOP/PAUSE) frees resources, and the controller
+    #: False when only a trial's end (or a STOP/PAUSE) frees resources, and the controller
     #: waits for one (deterministic in simulated time).
     capacity_may_grow = False
 
     def setup(self, sys_path: list[str] | None = None) -> None:  # noqa: B027
-        """Called once before the first trial."""
+        """Prepare to run trials; called once by a run before its first trial.
+
+        Args:
+            sys_path: The driver's ``sys.path``, for workers to import the user's modules;
+                None means this process's ``sys.path``.
+        """
 
     def clock(self) -> Callable[[], float] | None:
         """The run's clock when this executor keeps its own time (simulated time), else
@@ -63,27 +85,72 @@ class Executor(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def total_resources(self) -> dict[str, float]: ...
+    def total_resources(self) -> dict[str, float]:
+        """Everything the executor can hand out.
+
+        Returns:
+            Resource name -> amount (``CPU``, ``GPU``, ``memory`` in bytes, custom names).
+        """
 
     @abc.abstractmethod
-    def used_resources(self) -> dict[str, float]: ...
+    def used_resources(self) -> dict[str, float]:
+        """What running trials hold now.
+
+        Returns:
+            Resource name -> amount in use.
+        """
 
     @abc.abstractmethod
-    def why_never_fits(self, request: PlacementGroupFactory) -> str | None: ...
+    def why_never_fits(self, request: PlacementGroupFactory) -> str | None:
+        """Whether ``request`` could ever run here; the run checks every trial's request
+        before it starts, so that a request too large fails at once instead of waiting.
+
+        Args:
+            request: A trial's resource request.
+
+        Returns:
+            None when the request fits the executor when idle, else a sentence saying what
+            is missing.
+        """
 
     @abc.abstractmethod
-    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool: ...
+    def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool:
+        """Reserve ``request`` and start the trial on a worker, if the resources are free.
+
+        Args:
+            trial_id: The trial's id.
+            request: Its resource request.
+            task: What the worker needs to run it (``execution/_protocol.TrialTask``).
+
+        Returns:
+            True when the trial was started; False (nothing changed) when the resources
+            are not free now.
+        """
 
     @abc.abstractmethod
-    def send_decision(self, trial_id: str, verdict: Verdict) -> None: ...
+    def send_decision(self, trial_id: str, verdict: Verdict) -> None:
+        """Send the controller's verdict on the result the trial waits on.
+
+        Args:
+            trial_id: The trial's id.
+            verdict: CONTINUE, STOP, PAUSE or SAVE.
+        """
 
     @abc.abstractmethod
-    def request_stop(self, trial_id: str) -> None: ...
+    def request_stop(self, trial_id: str) -> None:
+        """Ask the running trial to stop at its next report.
+
+        Args:
+            trial_id: The trial's id.
+        """
 
     def request_pause(self, trial_id: str) -> None:
-        """End the trial at its next report as paused (class trainables save first).
+        """Ask the running trial to end at its next report as paused (class trainables
+        save first). Executors that cannot pause stop the trial instead.
 
-        Executors that cannot pause stop the trial instead."""
+        Args:
+            trial_id: The trial's id.
+        """
         self.request_stop(trial_id)
 
     #: True when :meth:`kill_trial` can force-end a running trial. The controller then
@@ -92,16 +159,16 @@ class Executor(abc.ABC):
     can_kill_trials = False
 
     def kill_trial(self, trial_id: str) -> str:
-        """Force-end the running trial ``trial_id`` now, whatever its trainable is doing
-        (blocked in C code, sleeping, never reporting again).
+        """Force-end the running trial now, whatever its trainable is doing (blocked in C
+        code, sleeping, never reporting again).
 
         The controller calls this when the trial did not end within the grace period after
         a stop or pause request. On return the executor holds no resources for the trial
         and reports no further event about it (no "results", "checkpoint", "end" or "lost"
         for this run, including ones already queued): the controller ends the trial itself.
         What the worker sent before is not taken back: results the controller already
-        logged stay. Returns what was done, as a phrase for the trial's ``error.txt``
-        (e.g. "its worker process (pid 123) was killed").
+        logged stay. The phrase returned goes to the trial's ``error.txt`` (e.g. "its
+        worker process (pid 123) was killed").
 
         Per executor: :class:`LocalExecutor` SIGKILLs the worker process, its process group
         and every process below it; :class:`InProcessExecutor` cannot kill a thread and
@@ -110,19 +177,56 @@ class Executor(abc.ABC):
         cancels the Dask future and, on a worker with one thread (where the task owns the
         process), restarts that Dask worker; on a worker with several threads the task's
         thread is abandoned as in-process.
+
+        Args:
+            trial_id: The trial's id.
+
+        Returns:
+            What was done, as a phrase.
+
+        Raises:
+            NotImplementedError: The executor cannot force-end trials
+                (``can_kill_trials`` is False).
         """
         raise NotImplementedError(f"{type(self).__name__} cannot force-end a trial")
 
     @abc.abstractmethod
-    def poll(self, timeout: float) -> list[Event]: ...
+    def poll(self, timeout: float) -> list[Event]:
+        """Wait up to ``timeout`` seconds for events from the workers.
+
+        A trial's resources are released before its ``Ended``/``Paused``/``Failed``/
+        ``Lost`` event is returned.
+
+        Args:
+            timeout: The longest wait in seconds (0: do not wait).
+
+        Returns:
+            The events in arrival order (``Results``, ``CheckpointSaved``, ``Ended``,
+            ``Paused``, ``Failed``, ``Lost``; see ``execution/_protocol.py``).
+        """
 
     @abc.abstractmethod
-    def location(self, trial_id: str) -> str: ...
+    def location(self, trial_id: str) -> str:
+        """Where the trial runs, for the status table.
+
+        Args:
+            trial_id: The trial's id.
+
+        Returns:
+            ``"ip:pid"`` of its worker (``"starting"`` before the worker connected).
+        """
 
     @abc.abstractmethod
-    def shutdown(self, force: bool = False) -> None: ...
+    def shutdown(self, force: bool = False) -> None:
+        """End every worker; called once by a run at its end.
+
+        Args:
+            force: True kills the workers at once (an error or a second Ctrl+C); False
+                asks them to exit and waits for them.
+        """
 
     def describe(self) -> str:
+        """Where trials run, in a few words for the status output."""
         return type(self).__name__
 
 

@@ -22,7 +22,23 @@ __all__ = ["InProcessExecutor"]
 
 
 class InProcessExecutor(ConnectionExecutor):
-    """Run trials in threads of this process (``num_cpus`` defaults to 2)."""
+    """Run trials in threads of this process: for tests, debugging and tiny trials.
+
+    The same worker loop and messages as :class:`LocalExecutor`, over in-memory pipes; no
+    process is started, so a run starts in milliseconds and a debugger or a breakpoint in
+    the trainable works. Trials share the process: they do not change the working
+    directory (``chdir_to_trial_dir`` and ``log_to_file`` are left out), GPUs are
+    bookkeeping only (``CUDA_VISIBLE_DEVICES`` is not touched), and a trial that never
+    reports again after a stop request can only be abandoned, not killed.
+    ``tunelab.init(local_mode=True)`` makes it the default executor.
+
+    Args:
+        num_cpus: Total CPUs to hand out (default 2, whatever the machine has).
+        num_gpus: Total GPUs, ids ``"0"``, ``"1"``, ... (bookkeeping only).
+        resources: Custom resource totals, e.g. ``{"accelerator": 2}``.
+        memory: Total memory in bytes that trials may request (default 1 TiB, so that
+            memory never limits).
+    """
 
     def __init__(
         self,
@@ -69,4 +85,5 @@ class InProcessExecutor(ConnectionExecutor):
             thread.join(timeout=3.0)
 
     def describe(self) -> str:
+        """``"in-process worker threads"``."""
         return "in-process worker threads"

@@ -67,10 +67,43 @@ def _relay_output(stream: Any) -> None:
 
 
 class LocalExecutor(ConnectionExecutor):
-    """Run trials in worker processes on this machine.
+    """Run trials in worker processes on this machine (the default executor).
 
-    ``num_cpus`` (default: all cores), ``num_gpus`` (default: detected), ``memory`` in bytes
-    (default: physical memory), ``resources``: custom resources, e.g. ``{"accelerator": 2}``.
+    Each worker is a fresh Python process that serves trials one after another (reused
+    while its GPUs match the next trial's) and talks to the driver over a Unix socket
+    authenticated with a random key. A trial starts when its whole resource request fits
+    in what is free, so the totals below decide how many trials run at once: with the
+    default totals and 1-CPU trials, one trial per core.
+
+    GPUs are whole devices with capacity 1: a request of 1 or more takes that many free
+    devices, a fraction below 1 shares a device with other fractional trials. A worker is
+    started with ``CUDA_VISIBLE_DEVICES`` naming exactly its trial's devices (empty for a
+    trial that asked for no GPU).
+
+    Each worker leads its own process group; when a trial ends its worker's leftover
+    processes are killed, and a small reaper process kills every worker if the driver dies
+    (even by SIGKILL).
+
+    Example::
+
+        tune.run(train, resources_per_trial={"cpu": 1, "accelerator": 1},
+                 executor=LocalExecutor(num_cpus=8, resources={"accelerator": 2}))
+
+    Args:
+        num_cpus: Total CPUs to hand out (default: ``os.cpu_count()``). Not a limit on
+            what a trial's code may use: it only counts requests.
+        num_gpus: Total GPUs, a whole number (default: the devices found in
+            ``CUDA_VISIBLE_DEVICES``, else by ``nvidia-smi``). Fewer than found uses the
+            first ones; more than found invents ids ``"0"``, ``"1"``, ...
+        memory: Total memory in bytes that trials may request (default: physical memory).
+        resources: Custom resource totals, e.g. ``{"accelerator": 2}``; trials ask for
+            them by name in their request.
+        gpu_ids: The device ids to hand out (default: the detected ones); with
+            ``num_gpus`` the first ``num_gpus`` of them.
+
+    Raises:
+        ValueError: A total is negative or not a number, or ``num_gpus`` is fractional.
+        TypeError: ``resources`` is not a dict.
     """
 
     def __init__(
@@ -106,6 +139,11 @@ class LocalExecutor(ConnectionExecutor):
         self._relays: list[threading.Thread] = []
 
     def setup(self, sys_path: list[str] | None = None) -> None:
+        """Open the socket workers connect to and start the reaper; a run calls this.
+
+        Args:
+            sys_path: The driver's ``sys.path`` for the workers (default: this process's).
+        """
         super().setup(sys_path)
         if self._listener is not None:
             return
@@ -252,6 +290,11 @@ class LocalExecutor(ConnectionExecutor):
             self._reaper.forget(process.pid)
 
     def shutdown(self, force: bool = False) -> None:
+        """End every worker, close the socket and remove its directory; a run calls this.
+
+        Args:
+            force: True kills the workers at once; False asks them to exit and waits.
+        """
         super().shutdown(force)
         listener, self._listener = self._listener, None
         if listener is not None:
@@ -267,6 +310,7 @@ class LocalExecutor(ConnectionExecutor):
             self._tmpdir = None
 
     def describe(self) -> str:
+        """``"local worker processes"``."""
         return "local worker processes"
 
 

@@ -55,7 +55,37 @@ def _takes_config(method: Any) -> bool:
 
 
 class Trainable:
-    """Base class for class trainables. See the module docstring for the call protocol."""
+    """Base class for class trainables: one object per trial, trained one step at a time.
+
+    Subclass it and implement :meth:`setup` (read the config, build the model),
+    :meth:`step` (one iteration; return a dict of metrics) and, for checkpoints, pauses,
+    retries and resume, :meth:`save_checkpoint` and :meth:`load_checkpoint`. Pass the class
+    (not an instance) to :class:`tunelab.Tuner` or :func:`tunelab.run`.
+
+    In a worker process tunelab constructs the object (which calls :meth:`setup`), calls
+    :meth:`restore` when the trial resumes from a checkpoint, then :meth:`train`
+    repeatedly (which calls :meth:`step` and fills in ``training_iteration``,
+    ``time_total_s`` and the other automatic result fields), :meth:`save` when a checkpoint
+    is due (``CheckpointConfig(checkpoint_frequency=N)``/``checkpoint_freq``,
+    ``checkpoint_at_end``, a scheduler's pause, Ctrl+C, or a result holding
+    ``should_checkpoint: True``), :meth:`reset` when ``reuse_actors=True`` hands the object
+    to another trial, and :meth:`stop` at the end. A result with ``done: True`` ends the
+    trial.
+
+    The 0.x method names ``_setup``/``_train``/``_save``/``_restore``/``_stop``/
+    ``_log_result``/``_export_model`` are honoured when a subclass defines them instead,
+    and so is the 0.5 ``_setup(self)`` without a config argument (the config is then on
+    ``self.config``).
+
+    Attributes:
+        config: The trial's config (a copy).
+
+    Args:
+        config: The trial's resolved config; tunelab passes it. ``None`` means ``{}`` (for
+            using the class outside tunelab, e.g. in a test).
+        logger_creator: Accepted for Ray Tune compatibility and ignored: tunelab's loggers
+            are callbacks of the experiment, not of the trainable.
+    """
 
     _name: str | None = None
 
@@ -98,38 +128,95 @@ class Trainable:
 
     # -- methods users implement -------------------------------------------------------------
     def setup(self, config: dict[str, Any], **kwargs: Any) -> None:
-        """Initialise from ``config`` (a deep copy; ``with_parameters`` adds kwargs)."""
+        """Initialise the trial's state from its config; override this.
+
+        Called once by the constructor (not again after a restore: :meth:`load_checkpoint`
+        then overwrites what should come from the checkpoint).
+
+        Args:
+            config: A deep copy of the trial's config.
+            **kwargs: The objects given to :func:`tunelab.with_parameters`, by name.
+        """
 
     def step(self) -> dict[str, Any]:
-        """Run one iteration and return its metrics as a dict."""
+        """Run one iteration and return its metrics; override this.
+
+        Returns:
+            A dict of metrics. Include ``done: True`` to end the trial, or
+            ``should_checkpoint: True`` to have a checkpoint saved with this result.
+
+        Raises:
+            NotImplementedError: Neither ``step`` nor the 0.x ``_train`` is implemented.
+        """
         if _overrides(self, "_train"):
             return self._train()
         raise NotImplementedError(f"{type(self).__name__} must implement step()")
 
     def save_checkpoint(self, checkpoint_dir: str) -> Any:
-        """Write state into ``checkpoint_dir`` and return None (or it), or return a dict."""
+        """Save the trial's state; override this to support checkpoints.
+
+        Write files into ``checkpoint_dir`` and return ``None`` (or the directory, or a
+        file inside it: 1.x code that returns a file path gets that path back in
+        :meth:`load_checkpoint`), or return a dict, which tunelab pickles into the
+        directory.
+
+        Args:
+            checkpoint_dir: An empty directory to write into
+                (``<trial dir>/checkpoint_<iteration:06d>``).
+
+        Returns:
+            ``None``, a path inside ``checkpoint_dir``, or a dict.
+
+        Raises:
+            NotImplementedError: Neither ``save_checkpoint`` nor the 0.x ``_save`` is
+                implemented (the trial then fails when a checkpoint is due).
+        """
         if _overrides(self, "_save"):
             return self._save(checkpoint_dir)
         raise NotImplementedError(f"{type(self).__name__} does not implement save_checkpoint()")
 
     def load_checkpoint(self, checkpoint: Any) -> None:
-        """Restore from what ``save_checkpoint`` produced: the dict or the directory path."""
+        """Restore the trial's state from a checkpoint; override this with
+        :meth:`save_checkpoint`.
+
+        Args:
+            checkpoint: What :meth:`save_checkpoint` produced: the checkpoint directory's
+                path (a ``str``), the file path it returned, or the dict it returned.
+
+        Raises:
+            NotImplementedError: Neither ``load_checkpoint`` nor the 0.x ``_restore`` is
+                implemented.
+        """
         if _overrides(self, "_restore"):
             self._restore(checkpoint)
             return
         raise NotImplementedError(f"{type(self).__name__} does not implement load_checkpoint()")
 
     def cleanup(self) -> None:
-        """Release resources at the end of the trial."""
+        """Release what the trial holds (files, connections); called once at its end."""
         if _overrides(self, "_stop"):
             self._stop()
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:
-        """Reconfigure for a new trial without a new object; return True if supported."""
+        """Take a new trial's config without building a new object (``reuse_actors=True``).
+
+        Override it to make reuse possible; the default refuses, and tunelab then builds a
+        new object.
+
+        Args:
+            new_config: The next trial's config.
+
+        Returns:
+            True when the object now serves ``new_config``, False to refuse.
+        """
         return False
 
     def log_result(self, result: dict[str, Any]) -> None:
-        """Worker-side hook called with every result."""
+        """Hook called in the worker with every result (the 0.x ``_log_result``).
+
+        Args:
+            result: The result as returned by :meth:`train`, automatic fields included.
+        """
         if _overrides(self, "_log_result"):
             self._log_result(result)
 
@@ -138,11 +225,29 @@ class Trainable:
 
     @classmethod
     def default_resource_request(cls, config: dict[str, Any]) -> PlacementGroupFactory | None:
-        """The resources a trial of this class needs, or None for the default (1 CPU)."""
+        """The resources a trial of this class needs; override to ask for more.
+
+        :func:`tunelab.with_resources` and ``resources_per_trial`` take precedence over it.
+
+        Args:
+            config: The trial's config.
+
+        Returns:
+            A :class:`~tunelab.PlacementGroupFactory`, a resource dict such as
+            ``{"cpu": 2, "gpu": 1}``, or None for the default (1 CPU).
+        """
         return None
 
     @classmethod
     def resource_help(cls, config: dict[str, Any]) -> str:
+        """Text explaining the resource request (Ray Tune's hook; not shown by tunelab).
+
+        Args:
+            config: The trial's config.
+
+        Returns:
+            The help text; empty by default.
+        """
         return ""
 
     # legacy placeholders (overridden by 0.x subclasses)
@@ -166,7 +271,17 @@ class Trainable:
 
     # -- methods tunelab calls ----------------------------------------------------------------
     def train(self) -> dict[str, Any]:
-        """Run ``step()`` once and return its result with the auto-filled fields."""
+        """Run :meth:`step` once and return its result with the automatic fields.
+
+        tunelab calls this; do not override it.
+
+        Returns:
+            The metrics of :meth:`step` plus ``training_iteration``, ``time_this_iter_s``,
+            ``time_total_s``, ``timestamp``, ``trial_id`` and the other automatic fields.
+
+        Raises:
+            TypeError: :meth:`step` did not return a dict.
+        """
         start = time.time()
         metrics = self.step()
         if not isinstance(metrics, dict):
@@ -182,7 +297,22 @@ class Trainable:
         return result
 
     def save(self, checkpoint_dir: str | None = None) -> str:
-        """Save into ``checkpoint_dir`` (default ``<logdir>/checkpoint_<iteration>``)."""
+        """Save a checkpoint through :meth:`save_checkpoint`; tunelab calls this.
+
+        Also writes the iteration counters into the directory, so that a restore continues
+        ``training_iteration`` where the checkpoint was taken.
+
+        Args:
+            checkpoint_dir: Where to save; default ``<logdir>/checkpoint_<iteration:06d>``.
+
+        Returns:
+            The checkpoint directory.
+
+        Raises:
+            ValueError: :meth:`save_checkpoint` returned a path outside the directory.
+            TypeError: :meth:`save_checkpoint` returned something other than None, a path
+                or a dict.
+        """
         path = checkpoint_dir or os.path.join(
             self._logdir, f"checkpoint_{self._state.iteration:06d}"
         )
@@ -219,9 +349,13 @@ class Trainable:
         return path
 
     def restore(self, checkpoint: Any) -> None:
-        """Restore from a checkpoint directory path, a ``Checkpoint`` or a dict (also from
-        the file ``save_checkpoint`` returned inside a checkpoint directory: Ray 1.x's path of
-        such a checkpoint)."""
+        """Restore from a checkpoint through :meth:`load_checkpoint`; tunelab calls this.
+
+        Args:
+            checkpoint: A checkpoint directory path, a :class:`~tunelab.Checkpoint`, a dict,
+                or the file :meth:`save_checkpoint` returned inside a checkpoint directory
+                (Ray 1.x's path of such a checkpoint).
+        """
         if isinstance(checkpoint, dict):
             self.load_checkpoint(checkpoint)
             self._restored = True
@@ -252,7 +386,16 @@ class Trainable:
         self._restored = True
 
     def reset(self, new_config: dict[str, Any], **context: Any) -> bool:
-        """Reuse this object for a new trial: True when ``reset_config`` accepted it."""
+        """Hand this object to a new trial through :meth:`reset_config`; tunelab calls this.
+
+        Args:
+            new_config: The new trial's config.
+            **context: The new trial's ``trial_id``, ``trial_name``, ``logdir`` and
+                ``trial_resources``.
+
+        Returns:
+            True when :meth:`reset_config` accepted the new config (the counters restart).
+        """
         ok = bool(self.reset_config(new_config))
         if ok:
             self.config = dict(new_config)
@@ -264,47 +407,69 @@ class Trainable:
         return ok
 
     def stop(self) -> None:
+        """End the trial: calls :meth:`cleanup`. tunelab calls this; override
+        :meth:`cleanup` instead."""
         self.cleanup()
 
     def export_model(
         self, export_formats: str | list[str], export_dir: str | None = None
     ) -> dict[str, str]:
+        """Export the model (Ray Tune 0.x-1.x ``export_formats``) through ``_export_model``.
+
+        Args:
+            export_formats: One format name or a list of them, e.g. ``"h5"``.
+            export_dir: Where to write; default the trial directory.
+
+        Returns:
+            Format name -> path of what was written (``{}`` unless ``_export_model`` is
+            implemented).
+        """
         formats = [export_formats] if isinstance(export_formats, str) else list(export_formats)
         return self._export_model(formats, export_dir or self._logdir)
 
     def get_config(self) -> dict[str, Any]:
+        """The trial's config (the same dict as :attr:`config`)."""
         return self.config
 
     def get_state(self) -> dict[str, Any]:
+        """The iteration counters (``iteration``, ``time_total``, ...) saved with each
+        checkpoint."""
         return self._state.state()
 
     # -- properties ---------------------------------------------------------------------------
     @property
     def logdir(self) -> str:
+        """The trial directory (a temporary directory outside tunelab)."""
         return self._logdir
 
     @property
     def trial_name(self) -> str:
+        """The trial's name (``"default"`` outside tunelab)."""
         return self._trial_name
 
     @property
     def trial_id(self) -> str:
+        """The trial's id (``"default"`` outside tunelab)."""
         return self._trial_id
 
     @property
     def trial_resources(self) -> PlacementGroupFactory | None:
+        """The resources the trial was given (None outside tunelab)."""
         return self._trial_resources
 
     @property
     def iteration(self) -> int:
+        """The number of iterations run so far (counting those before a restore)."""
         return self._state.iteration
 
     @property
     def training_iteration(self) -> int:
+        """The same as :attr:`iteration`."""
         return self._state.iteration
 
     @property
     def iteration_state(self) -> IterationState:
+        """The counters behind the automatic result fields."""
         return self._state
 
 

@@ -17,11 +17,31 @@ def _is_trainable_class(obj: Any) -> bool:
 
 
 def with_parameters(trainable: Any, **kwargs: Any) -> Any:
-    """Pass large objects to a trainable, shipped once to each worker process.
+    """Pass large objects (a dataset, a model) to a trainable, shipped once per worker.
 
-    Function trainables are called as ``f(config, **kwargs)``; class trainables receive them
-    in ``setup(config, **kwargs)``. Each object is serialised once in the driver and
-    deserialised at most once per worker process.
+    Putting a dataset into the config would copy it into every trial's ``params.pkl`` and
+    every task; ``with_parameters`` serialises each object once in the driver and
+    deserialises it at most once per worker process (also on Dask workers).
+
+    Example::
+
+        data = load_big_dataset()
+        tuner = tune.Tuner(tune.with_parameters(train, data=data), param_space=...)
+
+    Args:
+        trainable: A function trainable, called as ``trainable(config, **kwargs)``, or a
+            :class:`~tunelab.Trainable` subclass, which receives the objects in
+            ``setup(config, **kwargs)``.
+        **kwargs: The objects to pass, by parameter name. Each must be picklable with
+            cloudpickle.
+
+    Returns:
+        A wrapped trainable (a function, or a subclass of the same name) to pass on
+        instead of ``trainable``; it keeps a resource request from
+        :func:`with_resources`.
+
+    Raises:
+        ValueError: ``trainable`` is neither a function nor a ``Trainable`` subclass.
     """
     from tunelab.utils import get_pinned_object, pin_in_object_store
 
@@ -75,10 +95,32 @@ def with_parameters(trainable: Any, **kwargs: Any) -> Any:
 
 
 def with_resources(trainable: Any, resources: Any) -> Any:
-    """Attach a resource request (dict, PlacementGroupFactory or ``f(config)``) to a trainable.
+    """Attach a resource request to a trainable (the 2.x spelling of
+    ``resources_per_trial``).
 
     It takes precedence over ``Trainable.default_resource_request``; ``resources_per_trial``
-    given to ``tune.run`` takes precedence over both.
+    given to :func:`tunelab.run` takes precedence over both.
+
+    Example::
+
+        tune.Tuner(tune.with_resources(train, {"cpu": 2, "gpu": 0.5}), ...)
+
+    Args:
+        trainable: A function trainable or a :class:`~tunelab.Trainable` subclass.
+        resources: What each trial needs: a dict such as ``{"cpu": 2, "gpu": 1,
+            "accelerator": 1}`` (``CPU``/``GPU`` in either case, ``memory`` in bytes, any
+            other key is a custom resource), a :class:`~tunelab.PlacementGroupFactory`, a
+            :class:`tunelab.train.ScalingConfig`, or a function ``f(config)`` returning one
+            of those (called for each trial).
+
+    Returns:
+        A wrapped trainable (a function, or a subclass of the same name) to pass on
+        instead of ``trainable``.
+
+    Raises:
+        ValueError: ``trainable`` is neither a function nor a ``Trainable`` subclass, or an
+            amount is negative or not finite.
+        TypeError: ``resources`` is a class or not one of the forms above.
     """
     from tunelab._resources import resources_from_request
 
