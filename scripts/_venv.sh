@@ -11,11 +11,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # constraints.txt pins a known-good set (without it pip can backtrack for many minutes
 # between boto3, s3fs and aiobotocore); it only constrains, it installs nothing by itself.
-# The test venv also gets the compat extra: what tests/compat's Ray example scripts need.
+# The test venv: every extra the tests exercise, plus the test tools of the "test" dependency
+# group (PEP 735; pip >= 25.1, which the venv's pip upgrade above provides).
 EXTRAS="$1"
-if [ "$EXTRAS" = test ]; then EXTRAS="test,compat"; fi
-say "installing tunelab[$EXTRAS] into .venv (the first time takes a few minutes; pip is quiet)"
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]"
+GROUP=()
+if [ "$EXTRAS" = test ]; then
+  EXTRAS="all,keras,lightning,transformers,mlflow,wandb,comet,aim,hebo,ax,docs"
+  GROUP=(--group test)
+fi
+say "installing tunelab[$EXTRAS] ${GROUP[*]} into .venv (the first time takes a few minutes; pip is quiet)"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]" "${GROUP[@]}"
 # HEBO itself (its dependencies come with the hebo extra of the test venv): its metadata pins
 # numpy<1.25, which a numpy-2 venv cannot satisfy, though HEBO 0.3.6 runs on numpy 2.
 if [ "$1" = test ]; then

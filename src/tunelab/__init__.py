@@ -70,7 +70,7 @@ from tunelab.stopper import Stopper
 from tunelab.trainable import Trainable, with_parameters, with_resources
 from tunelab.utils import get_pinned_object, pin_in_object_store
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Imported on first use, to keep ``import tunelab`` fast.
 _LAZY = {
