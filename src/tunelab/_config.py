@@ -226,12 +226,30 @@ def _check_number(value: Any, argument: str, *, minimum: float, strict: bool = F
 # -- configs -----------------------------------------------------------------------------
 @dataclass
 class FailureConfig:
-    """What happens when a trial fails.
+    """What happens when a trial fails: retries, and whether the experiment goes on.
 
-    ``max_failures``: how many times a failed trial is restarted (from its latest checkpoint,
-    else from scratch); 0 never, -1 forever. ``fail_fast``: True stops the whole experiment
-    at the first trial error; ``"raise"`` (any case; stored lower-case) re-raises the
-    trainable's exception at once. A non-false ``fail_fast`` requires ``max_failures == 0``.
+    The ``failure_config`` of :class:`~tunelab.RunConfig` (Ray 2.x). A trial fails when its
+    trainable raises (or its worker process dies). ``tune.run`` takes the same two settings
+    as its ``max_failures`` and ``fail_fast`` arguments.
+
+    Example::
+
+        tune.RunConfig(failure_config=tune.FailureConfig(max_failures=3))
+
+    Args:
+        max_failures: How many times a failed trial is restarted, from its latest
+            checkpoint (else from scratch): 0 (the default) never, -1 without limit. A
+            trial that fails once more is left in status ERROR.
+        fail_fast: What a trial's failure does to the rest of the experiment. False (the
+            default): the other trials go on. True: the whole experiment stops at the first
+            trial error. ``"raise"`` (in any case; stored lower-case): the trainable's
+            exception is raised again, at once, from ``Tuner.fit()`` or ``tune.run``. A
+            ``fail_fast`` other than False needs ``max_failures=0``.
+
+    Raises:
+        ValueError: ``max_failures`` is below -1, ``fail_fast`` is not True, False or
+            ``"raise"``, or ``fail_fast`` is set together with ``max_failures != 0``.
+        TypeError: ``max_failures`` is not an int.
     """
 
     max_failures: int = 0
@@ -258,11 +276,43 @@ class FailureConfig:
 class CheckpointConfig:
     """Which checkpoints are taken and which are kept.
 
-    ``num_to_keep``: None keeps all; otherwise the best ``num_to_keep`` (>= 1) by
-    ``checkpoint_score_attribute`` (a result key; None ranks by recency) ordered by
-    ``checkpoint_score_order`` ("max" or "min"). ``checkpoint_frequency`` (every N
-    iterations, 0 = never) and ``checkpoint_at_end`` apply to class trainables only;
-    function trainables report checkpoints with ``session.report(..., checkpoint=...)``.
+    The ``checkpoint_config`` of :class:`~tunelab.RunConfig` and ``tune.run`` (Ray 2.x; the
+    0.x-1.x ``keep_checkpoints_num``, ``checkpoint_score_attr``, ``checkpoint_freq`` and
+    ``checkpoint_at_end`` arguments of ``tune.run`` map onto these fields). Retention applies
+    to every trainable. Taking checkpoints on a schedule applies to class trainables only: a
+    function trainable saves a checkpoint by reporting it
+    (``tune.report(metrics, checkpoint=Checkpoint.from_directory(...))``), and setting
+    ``checkpoint_frequency`` or ``checkpoint_at_end`` for one is an error when the run is
+    set up.
+
+    Example::
+
+        # keep the 2 checkpoints with the lowest loss (and always the latest one)
+        tune.CheckpointConfig(
+            num_to_keep=2, checkpoint_score_attribute="loss", checkpoint_score_order="min"
+        )
+
+    Args:
+        num_to_keep: How many checkpoints of each trial stay on disk. None (the default)
+            keeps all of them; an int >= 1 keeps the best ``num_to_keep`` by
+            ``checkpoint_score_attribute`` (the most recent ones when it is None) and
+            deletes the others. The latest checkpoint is always kept as well, because a
+            failed or paused trial restarts from it. Use None, not 0, to keep everything.
+        checkpoint_score_attribute: The result key that ranks checkpoints for
+            ``num_to_keep`` (each checkpoint is scored with the result it was reported
+            with; nested keys as ``"a/b"``). Checkpoints whose result lacks it, or holds
+            NaN, rank lowest. None (the default): rank by recency.
+        checkpoint_score_order: ``"max"`` (the default): higher scores are better;
+            ``"min"``: lower ones are.
+        checkpoint_frequency: Class trainables only: save a checkpoint every this many
+            iterations (``training_iteration``). 0 (the default): none on a schedule.
+        checkpoint_at_end: Class trainables only: True saves a checkpoint when the trial
+            ends. None (the default) or False: no final checkpoint.
+
+    Raises:
+        ValueError: ``num_to_keep`` is below 1, ``checkpoint_frequency`` below 0, or
+            ``checkpoint_score_order`` is not ``"max"`` or ``"min"``.
+        TypeError: A field has the wrong type.
     """
 
     num_to_keep: int | None = None
@@ -297,14 +347,43 @@ class CheckpointConfig:
 
 @dataclass
 class SyncConfig:
-    """Syncing knobs, kept so that Ray Tune code ports unchanged.
+    """Ray Tune's syncing settings, accepted so that code using them ports unchanged.
 
-    tunelab writes results and checkpoints straight to ``storage_path`` (a local directory
-    or an fsspec URI), so there is no separate sync step: these fields are validated and
-    recorded. ``upload_dir`` (the 1.x remote copy target) is read by the front door.
-    Fields: ``sync_period`` (s, >= 0), ``sync_timeout`` (s, > 0), ``sync_artifacts``,
-    ``sync_artifacts_on_checkpoint``; 1.x: ``upload_dir``, ``syncer``, ``sync_on_checkpoint``,
-    ``sync_to_cloud``, ``sync_to_driver``, ``node_sync_period``, ``cloud_sync_period``.
+    The ``sync_config`` of :class:`~tunelab.RunConfig` and ``tune.run``. tunelab writes
+    results and checkpoints straight to the experiment's storage (a local directory, or a
+    local staging directory mirrored to an fsspec URI ``storage_path`` in the background),
+    so there is no separate sync step to configure. Only ``upload_dir`` has an effect; every
+    other field is checked and recorded, and changes nothing.
+
+    Args:
+        sync_period: 2.x: seconds between syncs, a number >= 0. Recorded only. Default 300.
+        sync_timeout: 2.x: seconds a sync may take, a number > 0. Recorded only. Default
+            1800.
+        sync_artifacts: 2.x: sync the files trials write besides checkpoints. Recorded only
+            (trial directories are mirrored whole with a remote ``storage_path``). Default
+            False.
+        sync_artifacts_on_checkpoint: 2.x: sync those files at each checkpoint. Recorded
+            only. Default True.
+        upload_dir: 1.x: a remote URI (``"s3://bucket/prefix"``) that the experiment
+            directory is mirrored to, as ``<upload_dir>/<name>``; the same as
+            ``tune.run``'s ``upload_dir`` argument, which wins when both are given. None (the
+            default): no mirror.
+        syncer: 1.x-2.x: Ray's syncer object, or ``"auto"`` (the default). Recorded only.
+        sync_on_checkpoint: 1.x: sync when a checkpoint is saved. Recorded only. Default
+            True.
+        sync_to_cloud: 1.x: Ray's cloud sync function or template. Recorded only (the
+            0.x ``sync_function``/``sync_to_cloud`` arguments of ``tune.run`` do work).
+        sync_to_driver: 1.x: how trial directories reach the driver from other nodes.
+            Recorded only (trials write to the experiment directory directly).
+        node_sync_period: 1.x: seconds between node syncs, a number >= -1. Recorded only.
+            Default -1.
+        cloud_sync_period: 1.x: seconds between cloud syncs, a number >= -1. Recorded only.
+            Default -1.
+
+    Raises:
+        ValueError: A period or timeout is out of range (or NaN), or ``upload_dir`` is an
+            empty string.
+        TypeError: A field has the wrong type.
     """
 
     sync_period: float = 300
@@ -333,21 +412,80 @@ class SyncConfig:
 
 @dataclass
 class TuneConfig:
-    """How trials are chosen and scheduled (the ``tune_config`` of ``Tuner``).
+    """How trials are chosen and scheduled: the ``tune_config`` of :class:`~tunelab.Tuner`.
 
-    ``metric``/``mode`` name the objective (mode "min" or "max"; lists of equal length for
-    multi-objective searchers); ``search_alg`` (default random/grid search) and
-    ``scheduler`` (default FIFO) may be objects or registered names; ``num_samples`` (-1
-    samples until stopped); ``max_concurrent_trials`` (None or 0 = as many as resources
-    allow); ``time_budget_s`` (number of seconds or timedelta) ends the whole experiment;
-    ``reuse_actors`` reuses workers across trials (None = decide per trainable);
-    ``trial_name_creator``/``trial_dirname_creator`` map a Trial to a name.
-    ``chdir_to_trial_dir`` (2.x): run each trial with the trial directory as its working
-    directory (None = yes). ``executor`` (tunelab's own): where trials run, a
-    :class:`tunelab.execution.Executor` (default: local worker processes). ``dask_client``
-    (tunelab's own): run trials on a Dask cluster, given a ``distributed.Client``, a cluster
-    object or a scheduler address such as ``"tcp://host:8786"`` (shorthand for
-    ``executor=DaskExecutor(...)``).
+    Ray 2.x's ``TuneConfig``, plus tunelab's ``executor`` and ``dask_client``. The fields
+    are checked when the config is built.
+
+    Example::
+
+        tune.TuneConfig(
+            metric="loss",
+            mode="min",
+            num_samples=20,
+            scheduler=tune.schedulers.ASHAScheduler(),
+            max_concurrent_trials=4,
+        )
+
+    Args:
+        mode: ``"min"`` or ``"max"``: whether ``metric`` is minimised or maximised. None
+            (the default): the scheduler's and searcher's own setting.
+        metric: The result key to optimise. It is given to the scheduler and the search
+            algorithm (unless they were built with their own) and is the default metric of
+            the :class:`~tunelab.analysis.ResultGrid` (``get_best_result()``). A result
+            that lacks it stops the run with an error naming the reported metrics, unless
+            ``TUNELAB_DISABLE_STRICT_METRIC_CHECKING=1`` is set. ``TuneConfig`` also accepts
+            a list of keys with a list of modes of the same length (multi-objective), but
+            :class:`~tunelab.Tuner` does not support those yet and raises
+            ``NotImplementedError`` for them.
+        search_alg: How configurations are chosen: a :class:`~tunelab.search.Searcher`
+            (wrapped in a :class:`~tunelab.search.ConcurrencyLimiter` when
+            ``max_concurrent_trials`` is set), a :class:`~tunelab.search.SearchAlgorithm`,
+            or a name for :func:`~tunelab.search.create_searcher`. None (the default): a
+            :class:`~tunelab.search.BasicVariantGenerator` (random and grid search over the
+            ``param_space``).
+        scheduler: When trials stop, pause or change: a
+            :class:`~tunelab.schedulers.TrialScheduler` or a name for
+            :func:`~tunelab.schedulers.create_scheduler`. None (the default): a
+            :class:`~tunelab.schedulers.FIFOScheduler` (every trial runs to its end).
+        num_samples: How many times the search space is sampled; each sample expands every
+            ``grid_search``, so a grid of 3 values with ``num_samples=2`` gives 6 trials. -1
+            samples until ``time_budget_s`` or a stopper ends the experiment. Default 1.
+        max_concurrent_trials: At most this many trials run at once. None (the default) or
+            0: as many as the executor's resources allow.
+        time_budget_s: Time budget of the whole experiment, in seconds (> 0) or as a
+            :class:`datetime.timedelta`; when it is spent the running trials are stopped and
+            no new one starts. None (the default): no budget.
+        reuse_actors: True: a class trainable's object is kept in its worker for the next
+            trial, which gets its config through ``reset_config`` (a new object is built
+            when that returns False). False (the default) or None: a new object per trial.
+            Function trainables are not affected; worker processes are reused across trials
+            in every case.
+        trial_name_creator: ``f(trial) -> str`` giving each trial's name (``str(trial)``,
+            shown in the status table). None: ``<trainable>_<trial_id>``.
+        trial_dirname_creator: ``f(trial) -> str`` giving each trial's directory name
+            inside the experiment directory. None: ``<trainable>_<trial_id>_<tag>_<date>``.
+        chdir_to_trial_dir: 2.x: run each trial with its trial directory as the working
+            directory (the driver's is in the ``TUNE_ORIG_WORKING_DIR`` environment
+            variable). None (the default): ``TUNELAB_CHDIR_TO_TRIAL_DIR`` (default True).
+        executor: tunelab's own: where trials run, a :class:`~tunelab.execution.Executor`
+            such as :class:`~tunelab.execution.LocalExecutor` (``num_cpus=``,
+            ``resources=``), :class:`~tunelab.execution.InProcessExecutor` or
+            :class:`~tunelab.execution.DaskExecutor`. None (the default): the executor
+            chosen by :func:`tunelab.init`, else local worker processes sized to this
+            machine's CPUs and GPUs.
+        dask_client: tunelab's own: run trials on a Dask cluster, given a
+            ``distributed.Client``, a cluster object or a scheduler address such as
+            ``"tcp://host:8786"`` (shorthand for ``executor=DaskExecutor(dask_client)``;
+            needs the ``dask`` extra). Cannot be combined with ``executor``.
+
+    Raises:
+        ValueError: A field is out of range (``num_samples`` of 0 or below -1, a negative
+            ``max_concurrent_trials``, a ``time_budget_s`` <= 0, a ``mode`` other than
+            ``"min"``/``"max"``, lists of different lengths), or both ``executor`` and
+            ``dask_client`` are given.
+        TypeError: A field has the wrong type (a name creator that cannot take one
+            argument, an ``executor`` that is not an Executor...).
     """
 
     mode: str | list[str] | None = None
@@ -419,17 +557,73 @@ def check_metric_mode(metric: Any, mode: Any, *, prefix: str = "") -> None:
 
 @dataclass
 class RunConfig:
-    """Where and how an experiment runs (the ``run_config`` of ``Tuner``).
+    """Where and how an experiment runs: the ``run_config`` of :class:`~tunelab.Tuner`.
 
-    ``name``: experiment directory name (default ``<trainable>_<date>``); ``storage_path``
-    (``local_dir`` is the 2.0 spelling; storage_path wins when both are given): results root,
-    local path or fsspec URI, default ``TUNELAB_RESULTS_DIR`` or ``~/tunelab_results``;
-    ``failure_config``, ``checkpoint_config``, ``sync_config`` (None means the default
-    config); ``verbose`` (None = ``TUNELAB_VERBOSE``, else 0-3); ``stop`` (dict, Stopper or
-    function(trial_id, result)); ``callbacks`` (list of Callback); ``progress_reporter``;
-    ``log_to_file`` (bool, one file name, or (stdout, stderr) names). ``server_port``
-    (tunelab): serve the REST API and dashboard of the running experiment on this port of
-    127.0.0.1 (0 = any free port; None = no server).
+    Ray 2.x's ``RunConfig`` (also importable as ``tunelab.air.RunConfig`` and
+    ``tunelab.train.RunConfig``), plus tunelab's ``server_port``. The fields are checked when
+    the config is built.
+
+    Example::
+
+        tune.RunConfig(
+            name="my_exp",
+            storage_path="~/results",
+            stop={"training_iteration": 20},
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        )
+
+    Args:
+        name: The experiment's name, also the name of its directory under
+            ``storage_path``. None (the default): ``<trainable name>_<YYYY-MM-DD_HH-MM-SS>``
+            (the trainable's name alone with ``TUNELAB_DISABLE_DATED_SUBDIR=1``). Must be a
+            directory name without ``/`` or ``\\``.
+        storage_path: The results root: the experiment is written to
+            ``<storage_path>/<name>``. A local path, or an fsspec URI such as
+            ``"s3://bucket/prefix"`` (the experiment then runs in a local staging directory
+            that a background thread mirrors to the URI). None (the default):
+            ``local_dir``, else ``TUNELAB_RESULTS_DIR``, else ``~/tunelab_results``.
+        storage_filesystem: 2.x's ``pyarrow.fs.FileSystem`` for ``storage_path``. Accepted
+            and ignored (tunelab opens URIs with fsspec).
+        failure_config: Retries and what a trial's failure does to the experiment; None
+            means ``FailureConfig()`` (no retries, the other trials go on).
+        checkpoint_config: Which checkpoints are taken and kept; None means
+            ``CheckpointConfig()`` (keep all of them).
+        sync_config: Ray's syncing settings; only its ``upload_dir`` has an effect. None
+            means ``SyncConfig()``.
+        verbose: How much is printed: 0 nothing, 1 the status table, 2 also every trial's
+            results, 3 also details (True means 2, False 0). None (the default):
+            ``TUNELAB_VERBOSE`` (default 1).
+        stop: When a trial ends early: a dict ``{result key: threshold}`` stops a trial once
+            any ``result[key] >= threshold`` (nested keys joined with ``"/"``); a
+            :class:`~tunelab.stopper.Stopper` (which may also end the whole experiment); or
+            a function ``f(trial_id, result) -> bool``. None (the default): trials run until
+            their trainable returns or the scheduler stops them.
+        callbacks: :class:`~tunelab.Callback` objects told about the experiment's events
+            (instances, not classes). The default JSON and CSV loggers (and TensorBoard's
+            when installed) are added unless the list holds one of their classes or
+            ``TUNELAB_DISABLE_AUTO_CALLBACK_LOGGERS=1`` is set.
+        progress_reporter: What prints the live status: a
+            :class:`~tunelab.progress.ProgressReporter` such as
+            :class:`~tunelab.progress.CLIReporter`, or any object with ``should_report``
+            and ``report`` methods. None (the default): a ``CLIReporter`` (a
+            ``JupyterNotebookReporter`` in a notebook). Nothing is printed with
+            ``verbose=0``.
+        log_to_file: Redirect each trial's stdout and stderr to files in its trial
+            directory: True writes ``stdout`` and ``stderr``; one file name sends both
+            streams to that file; a pair ``(stdout name, stderr name)`` to two files. False
+            (the default): no redirection.
+        local_dir: The earlier 2.x name of ``storage_path``; used when ``storage_path`` is
+            None (``storage_path`` wins when both are given).
+        server_port: tunelab's own: serve the REST API and live dashboard of the running
+            experiment on this port of 127.0.0.1 (0: any free port). The URL with its access
+            token is printed (unless ``verbose=0``). None (the default): no server.
+
+    Raises:
+        ValueError: A field is out of range (a ``name`` with a path separator, a
+            ``verbose`` outside 0-3, a ``server_port`` outside 0..65535, a ``log_to_file``
+            pair that is not two names, a stop threshold that is NaN...).
+        TypeError: A field has the wrong type (a config of another class, a callback class
+            instead of an instance...).
     """
 
     name: str | None = None
@@ -505,16 +699,41 @@ def check_callbacks(value: Any, argument: str = "callbacks") -> list[Any]:
 
 @dataclass
 class ResumeConfig:
-    """Which trials of a restored experiment run again, and how.
+    """Which trials of a resumed experiment run again, and how.
 
-    ``finished`` (TERMINATED trials), ``unfinished`` (PENDING/RUNNING/PAUSED) and
-    ``errored`` (ERROR) each take a :class:`ResumeConfig.ResumeType` (or its string value):
-    RESUME continues from the latest checkpoint, RESTART starts over from scratch, SKIP
-    leaves the trial as it is. Defaults: finished SKIP, unfinished RESUME, errored SKIP.
+    Ray 2.x's ``ResumeConfig``: pass it as ``resume_config`` to :func:`tunelab.run` or
+    :func:`tunelab.run_experiments` (alone, it means ``resume=True``). The ``resume``
+    strings (``"AUTO+RESTART_ERRORED"``...) and ``Tuner.restore``'s ``resume_unfinished``,
+    ``resume_errored`` and ``restart_errored`` arguments are other spellings of the same
+    choices. Each field takes a :class:`ResumeConfig.ResumeType` or its string value (in
+    any case): ``"resume"`` continues the trial from its latest checkpoint (from scratch
+    when it has none), ``"restart"`` starts it over from scratch, ``"skip"`` leaves it as
+    it is.
+
+    Example::
+
+        # rerun the failed trials from scratch, leave the others
+        tune.run(
+            train,
+            name="my_exp",
+            resume_config=tune.ResumeConfig(
+                unfinished="skip", errored=tune.ResumeConfig.ResumeType.RESTART
+            ),
+        )
+
+    Args:
+        finished: What happens to TERMINATED trials. Default SKIP.
+        unfinished: What happens to PENDING, RUNNING and PAUSED trials. Default RESUME.
+        errored: What happens to ERROR trials. Default SKIP.
+
+    Raises:
+        ValueError: A field is not a ``ResumeType`` or one of ``"resume"``, ``"restart"``,
+            ``"skip"``.
     """
 
     class ResumeType(str, enum.Enum):
-        """What to do with one group of trials on resume."""
+        """What to do with one group of trials on resume: ``RESUME`` (``"resume"``),
+        ``RESTART`` (``"restart"``) or ``SKIP`` (``"skip"``)."""
 
         RESUME = "resume"
         RESTART = "restart"

@@ -84,33 +84,124 @@ def date_str() -> str:
 class Experiment:
     """A named experiment: a trainable, a search space and how to run its trials.
 
-    ``run`` is a function, a ``Trainable`` subclass or a name given to
-    :func:`tunelab.register_trainable`. Front doors (``tune.run``, ``run_experiments``,
-    ``Tuner``) build Experiments; the controller reads only the normalised attributes:
+    The unit :func:`tunelab.run_experiments` runs (and ``tune.run`` and
+    :class:`~tunelab.Tuner` build one internally). It accepts the arguments of every Ray
+    Tune generation, from 0.x's ``repeat`` and ``trial_resources`` to 2.x's
+    ``storage_path`` and ``checkpoint_config``, and checks them all in the constructor;
+    nothing is started and no file is written until the experiment runs.
 
-    - ``name``; ``trainable`` (the resolved function or class); ``trainable_name``;
-      ``is_function_trainable``; ``run`` (the argument as given);
-    - ``config`` (search space, a dict); ``num_samples`` (-1 = until stopped; ``repeat`` is
-      the 0.x spelling); ``stop`` (None, a dict copy, a Stopper or a function);
-      ``time_budget_s`` (float seconds or None);
-    - ``resources`` (:class:`PlacementGroupFactory`, or None when not given: the trainable's
-      ``default_resource_request`` or 1 CPU then applies);
-    - ``storage_path`` (absolute results root, or a URI: ``storage_path`` > ``local_dir`` >
-      ``TUNELAB_RESULTS_DIR`` > ``~/tunelab_results``); ``experiment_path`` (root/name);
-      ``upload_dir``; ``restore`` (a checkpoint path to start the trial from);
-    - ``checkpoint_config`` (:class:`CheckpointConfig` with the legacy ``checkpoint_freq``,
-      ``checkpoint_at_end``, ``keep_checkpoints_num`` and ``checkpoint_score_attr`` merged
-      in; a ``"min-"`` prefix of the score attribute means order "min"); ``sync_config``;
-    - ``log_to_file`` as ``(stdout name | None, stderr name | None)``; ``max_failures``;
-      ``trial_name_creator``; ``trial_dirname_creator``; ``export_formats`` (list of str);
-      ``loggers``/``custom_loggers`` (lists of 0.x Logger classes: ``loggers`` replace the
-      default loggers for this experiment's trials, ``custom_loggers`` run next to them);
-      ``export_formats`` (passed to a class trainable's ``export_model`` when a trial
-      ends); ``sync_function`` (0.x: a function ``fn(local_dir, remote_dir)`` or a command
-      template that copies the experiment to ``upload_dir`` instead of tunelab's upload).
+    Example::
 
-    The default ``name`` is ``<trainable_name>_<YYYY-MM-DD_HH-MM-SS>`` (no date with
-    ``TUNELAB_DISABLE_DATED_SUBDIR=1``).
+        experiment = tune.Experiment(
+            "my_experiment",
+            train,
+            config={"lr": tune.loguniform(1e-4, 1e-1)},
+            num_samples=4,
+            stop={"training_iteration": 10},
+        )
+        trials = tune.run_experiments(experiment)
+
+    Args:
+        name: The experiment's name, also the name of its directory under
+            ``storage_path``. None: ``<trainable name>_<YYYY-MM-DD_HH-MM-SS>`` (the
+            trainable's name alone with ``TUNELAB_DISABLE_DATED_SUBDIR=1``). Must be a
+            non-empty directory name without ``/`` or ``\\``.
+        run: What to run: a function trainable (``f(config)``,
+            ``f(config, checkpoint_dir=None)`` or 0.x's ``f(config, reporter)``), a
+            :class:`~tunelab.Trainable` subclass, or a name given to
+            :func:`~tunelab.register_trainable`.
+        stop: When a trial ends early: a dict ``{result key: threshold}`` stops a trial once
+            any ``result[key] >= threshold`` (nested keys joined with ``"/"``); a
+            :class:`~tunelab.stopper.Stopper`; or a function ``f(trial_id, result) -> bool``.
+            None: trials run until their trainable returns or a scheduler stops them.
+        time_budget_s: Time budget of the experiment, in seconds (> 0) or as a
+            :class:`datetime.timedelta`; when it is spent the running trials are stopped and
+            no new one starts. None: no budget.
+        config: The search space: a dict of constants, search-space domains,
+            ``tune.grid_search([...])`` and nested dicts. None: an empty config.
+        resources_per_trial: What one trial reserves from the executor: a dict such as
+            ``{"cpu": 2, "gpu": 0.5}`` (custom resource names too), a
+            :class:`~tunelab.PlacementGroupFactory` or a
+            :class:`~tunelab.train.ScalingConfig`. None: the trainable's
+            ``default_resource_request(config)`` when it has one, else 1 CPU.
+        num_samples: How many times the search space is sampled; each sample expands every
+            ``grid_search``. -1 samples until a stop condition ends the experiment.
+            Default 1.
+        storage_path: The results root: the experiment is written to
+            ``<storage_path>/<name>``. A local path or an fsspec URI
+            (``"s3://bucket/prefix"``). None: ``local_dir``, else ``TUNELAB_RESULTS_DIR``,
+            else ``~/tunelab_results``.
+        local_dir: The name of ``storage_path`` before 2.x; used when ``storage_path`` is
+            None.
+        upload_dir: 0.x-1.x: a remote URI that the local experiment directory is mirrored
+            to, as ``<upload_dir>/<name>``. Must be a URI unless ``sync_function`` is given,
+            and cannot be combined with a remote ``storage_path``. None: no mirror (or
+            ``sync_config.upload_dir``).
+        sync_config: A :class:`~tunelab.SyncConfig`; only its ``upload_dir`` has an effect.
+            None: ``SyncConfig()``.
+        checkpoint_config: Which checkpoints are taken and kept: a
+            :class:`~tunelab.CheckpointConfig` or a dict of its fields. None: keep every
+            checkpoint, take none on a schedule. The four legacy checkpoint arguments below
+            are merged into it; one that contradicts a field set here is an error.
+        trial_name_creator: ``f(trial) -> str`` giving each trial's name. None:
+            ``<trainable>_<trial_id>``.
+        trial_dirname_creator: ``f(trial) -> str`` giving each trial's directory name.
+            None: ``<trainable>_<trial_id>_<tag>_<date>``.
+        log_to_file: Redirect each trial's stdout and stderr to files in its trial
+            directory: True writes ``stdout`` and ``stderr``; one file name sends both
+            streams there; a pair ``(stdout name, stderr name)`` to two files. False: no
+            redirection.
+        export_formats: 0.x-1.x: a format name or a list of them (``"model"``,
+            ``"checkpoint"``, ``"onnx"``, ``"h5"``, or names of your own) passed to a class
+            trainable's ``export_model`` when each trial ends. None: nothing is exported.
+        max_failures: How many times a failed trial is restarted, from its latest
+            checkpoint (else from scratch): 0 never, -1 without limit.
+        restore: 0.x-1.x: a checkpoint path (a directory, or the file a class trainable's
+            ``save_checkpoint`` returned) that every trial starts from. None: from scratch.
+        checkpoint_freq: 0.x-1.x: a class trainable saves a checkpoint every this many
+            iterations (``CheckpointConfig.checkpoint_frequency``); 0 never. For a function
+            trainable it is ignored with a warning, and an error for a function that takes
+            ``checkpoint_dir``.
+        checkpoint_at_end: 0.x-1.x: a class trainable saves a checkpoint when it ends
+            (``CheckpointConfig.checkpoint_at_end``). For a function trainable: as
+            ``checkpoint_freq``.
+        keep_checkpoints_num: 0.x-1.x: how many checkpoints of each trial to keep, an int
+            >= 1 (``CheckpointConfig.num_to_keep``). None: all.
+        checkpoint_score_attr: 0.x-1.x: the result key that ranks checkpoints for
+            ``keep_checkpoints_num``, higher is better; a ``"min-"`` prefix makes lower
+            better. None: the most recent ones are kept.
+        repeat: 0.x's name of ``num_samples``; give one of the two.
+        trial_resources: 0.x's name of ``resources_per_trial``; give one of the two.
+        custom_loggers: 0.x: a list of :class:`~tunelab.logger.Logger` classes run for
+            this experiment's trials next to the default loggers.
+        loggers: 0.x: a list of :class:`~tunelab.logger.Logger` classes that replace the
+            default loggers for this experiment's trials. None: the default loggers.
+        sync_function: 0.x: what copies the experiment directory to ``upload_dir``
+            (instead of tunelab's own upload): a function ``f(local_dir, remote_dir)`` or a
+            command template with ``{local_dir}`` and ``{remote_dir}`` (or ``{source}`` and
+            ``{target}``) fields, run every 300 s and when the experiment ends. Needs
+            ``upload_dir``.
+
+    Attributes:
+        name (str): The experiment's name, with the default filled in.
+        trainable: The resolved function or class (a registered name is looked up).
+        trainable_name (str): The trainable's display name (used in trial names).
+        config (dict): The search space.
+        num_samples (int): The number of samples (``repeat`` folded in).
+        resources: The trials' :class:`~tunelab.PlacementGroupFactory`, or None when not
+            given.
+        storage_path (str): The absolute results root (or a URI).
+        experiment_path (str): ``<storage_path>/<name>``, the experiment directory.
+        checkpoint_config (CheckpointConfig): The checkpoint settings with the legacy
+            arguments merged in.
+
+    Raises:
+        ValueError: An argument has a bad value (a ``TuneValueError``), two spellings of
+            one argument are both given (``num_samples``/``repeat``,
+            ``resources_per_trial``/``trial_resources``), a legacy checkpoint argument
+            contradicts ``checkpoint_config``, or ``run`` is a name nobody registered.
+        TypeError: An argument has the wrong type (a ``TuneTypeError``), or ``run`` is not
+            a trainable.
     """
 
     def __init__(
@@ -194,18 +285,18 @@ class Experiment:
         else:
             self.storage_path = os.path.abspath(os.path.expanduser(root))
             self.experiment_path = os.path.join(self.storage_path, self.name)
-        #: the URI results are mirrored to when storage_path is remote (set at run time)
+        # the URI results are mirrored to when storage_path is remote (set at run time)
         self.remote_path: str | None = None
-        #: with remote_path: the token of the staging directory's marker file (workers
-        #: that do not see it upload checkpoints straight to remote_path)
+        # with remote_path: the token of the staging directory's marker file (workers
+        # that do not see it upload checkpoints straight to remote_path)
         self.staging_token: str | None = None
-        #: with remote_path: TUNELAB_CHECKPOINT_UPLOAD as the front door read it
+        # with remote_path: TUNELAB_CHECKPOINT_UPLOAD as the front door read it
         self.checkpoint_upload = "auto"
         self.upload_dir = check_path(upload_dir, "upload_dir")
         if sync_config is not None and not isinstance(sync_config, SyncConfig):
             raise TuneTypeError(f"sync_config must be None or a SyncConfig, got {sync_config!r}")
         self.sync_config = sync_config or SyncConfig()
-        #: 0.x: the user's function or command that copies the experiment to upload_dir
+        # 0.x: the user's function or command that copies the experiment to upload_dir
         self.sync_function = check_sync_function(sync_function)
         self._check_upload_dir()
         restore_path = check_path(restore, "restore")
@@ -275,9 +366,19 @@ class Experiment:
     def from_json(cls, name: str, spec: Mapping[str, Any]) -> Experiment:
         """Build an Experiment from a ``run_experiments`` spec dict ``{"run": ..., ...}``.
 
-        Keys are the keyword arguments of :class:`Experiment` plus ``run`` (required) and the
-        0.x ``env`` (stored as ``config["env"]``). An unknown key is a ValueError listing the
-        allowed ones.
+        Args:
+            name: The experiment's name.
+            spec: The spec: the keyword arguments of :class:`Experiment` plus ``"run"``
+                (required) and 0.x's ``"env"`` (stored as ``config["env"]``).
+
+        Returns:
+            The Experiment.
+
+        Raises:
+            ValueError: ``spec`` has an unknown key (the message lists the allowed ones),
+                no ``"run"``, or both ``"num_samples"`` and ``"repeat"``; or an argument
+                has a bad value.
+            TypeError: ``spec`` is not a dict, or an argument has the wrong type.
         """
         if not isinstance(spec, Mapping):
             raise TuneTypeError(f"experiment {name!r}: the spec must be a dict, got {spec!r}")

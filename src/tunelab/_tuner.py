@@ -15,11 +15,54 @@ __all__ = ["Tuner"]
 
 
 class Tuner:
-    """Configure and run an experiment; ``fit()`` returns a :class:`~tunelab.ResultGrid`.
+    """Configure an experiment, then run it with :meth:`fit`: Ray Tune 2.x's front door.
 
-    ``trainable`` is a function, a ``Trainable`` subclass or a registered name;
-    ``param_space`` the search space; ``tune_config`` a :class:`TuneConfig`; ``run_config``
-    a :class:`RunConfig`. Everything is validated here, before any trial starts.
+    The constructor only checks and stores the arguments (it starts nothing and writes
+    nothing); :meth:`fit` runs the experiment and returns a
+    :class:`~tunelab.analysis.ResultGrid`. :meth:`restore` continues an experiment that was
+    interrupted or killed. Unlike ``tune.run``, a failed trial does not raise: its error is
+    in the result (``result.error``).
+
+    Example::
+
+        import tunelab as tune
+
+        def train(config):
+            for step in range(10):
+                tune.report({"loss": (config["lr"] - 0.01) ** 2 / (step + 1)})
+
+        tuner = tune.Tuner(
+            train,
+            param_space={"lr": tune.loguniform(1e-4, 1e-1)},
+            tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=8),
+            run_config=tune.RunConfig(name="lr_search", stop={"training_iteration": 5}),
+        )
+        results = tuner.fit()
+        print(results.get_best_result().config)
+
+    Args:
+        trainable: What to run: a function trainable (``f(config)``), a
+            :class:`~tunelab.Trainable` subclass, or a name given to
+            :func:`~tunelab.register_trainable`. Wrap it with
+            :func:`~tunelab.with_resources` to set its resources and
+            :func:`~tunelab.with_parameters` to pass large objects. Required.
+        param_space: The search space: a dict of constants, search-space domains
+            (``tune.uniform(0, 1)``, ``tune.choice([...])``...), ``tune.grid_search([...])``
+            and nested dicts. Each trial receives it resolved as its ``config``. None: an
+            empty config.
+        tune_config: How trials are chosen and scheduled (metric, mode, search algorithm,
+            scheduler, number of samples, concurrency, executor). None: ``TuneConfig()``.
+        run_config: Where results go and how the experiment runs (name, storage, stop
+            criteria, checkpoints, failures, callbacks, output). None: ``RunConfig()``.
+
+    Raises:
+        TypeError: ``trainable`` is missing or is not a trainable, ``param_space`` is not
+            a dict, or ``tune_config``/``run_config`` are not a ``TuneConfig``/``RunConfig``.
+        ValueError: The configs do not fit the trainable or each other (for example
+            ``CheckpointConfig(checkpoint_frequency=...)`` with a function trainable, or an
+            unregistered trainable name).
+        NotImplementedError: ``TuneConfig`` holds lists of metrics and modes
+            (multi-objective), which this version does not support.
     """
 
     def __init__(
@@ -99,7 +142,32 @@ class Tuner:
         )
 
     def fit(self) -> Any:
-        """Run the experiment and return a :class:`~tunelab.ResultGrid`."""
+        """Run the experiment to its end and return its results.
+
+        Trials run until every one has ended, the search is exhausted, or a stop condition
+        (``RunConfig.stop``, ``TuneConfig.time_budget_s``) ends the experiment. The
+        experiment is written to ``<storage_path>/<name>``, with a ``tuner.pkl`` that lets
+        :meth:`restore` rebuild this Tuner later. Failed trials do not raise: their errors
+        are in the results. On Ctrl+C the running trials are paused and checkpointed, and
+        the results returned so far have ``interrupted`` set to True (a second Ctrl+C stops
+        at once). On a Tuner from :meth:`restore`, ``fit`` continues the saved experiment.
+
+        Returns:
+            A :class:`~tunelab.analysis.ResultGrid` with one
+            :class:`~tunelab.analysis.Result` per trial, whose default metric and mode are
+            the ``TuneConfig``'s.
+
+        Raises:
+            TuneError: Writing the results failed (:class:`~tunelab.StorageError`), a trial
+                asks for more resources than the executor has (``ResourceError``), or a
+                restored experiment's state is damaged (:class:`~tunelab.CorruptFileError`).
+            ValueError: A result lacks ``TuneConfig.metric`` (strict metric checking).
+            TypeError: The trainable cannot be pickled to be sent to the workers.
+            Exception: With ``FailureConfig(fail_fast="raise")``, the exception the failing
+                trainable raised.
+
+        :rtype: ~tunelab.analysis.ResultGrid
+        """
         from tunelab._execute import execute_experiments
         from tunelab.analysis import ExperimentAnalysis, ResultGrid
 
@@ -119,7 +187,19 @@ class Tuner:
         return self._result_grid
 
     def get_results(self) -> Any:
-        """The ResultGrid of the last ``fit()``, or of the restored experiment on disk."""
+        """The results of the last :meth:`fit`, without running anything.
+
+        On a Tuner from :meth:`restore` that has not been fitted yet, the results of the
+        restored experiment as they are on disk.
+
+        Returns:
+            A :class:`~tunelab.analysis.ResultGrid`.
+
+        Raises:
+            RuntimeError: :meth:`fit` was not called (and the Tuner is not restored).
+
+        :rtype: ~tunelab.analysis.ResultGrid
+        """
         if self._result_grid is None:
             if self._resume_policy is not None:
                 from tunelab.analysis import ExperimentAnalysis, ResultGrid
@@ -130,8 +210,17 @@ class Tuner:
 
     @classmethod
     def can_restore(cls, path: str | os.PathLike[str], storage_filesystem: Any = None) -> bool:
-        """True when ``path`` (a directory or a URI such as ``s3://b/exp``) holds an
-        experiment tunelab can resume."""
+        """Whether ``path`` holds an experiment that :meth:`restore` can continue.
+
+        Args:
+            path: The experiment directory (``<storage_path>/<name>``), local or an fsspec
+                URI such as ``"s3://bucket/prefix/my_exp"``.
+            storage_filesystem: Ray 2.x's ``pyarrow.fs.FileSystem`` for ``path``. Accepted
+                and ignored (tunelab opens URIs with fsspec).
+
+        Returns:
+            True when ``path`` holds an ``experiment_state.json``.
+        """
         from tunelab import _storage
 
         path = os.fspath(path)
@@ -150,13 +239,66 @@ class Tuner:
         param_space: dict[str, Any] | None = None,
         storage_filesystem: Any = None,
     ) -> Tuner:
-        """A Tuner that continues the experiment at ``path`` when ``fit()`` is called.
+        """A Tuner that continues the experiment at ``path`` when :meth:`fit` is called.
 
-        Finished trials are kept; unfinished ones resume from their latest checkpoint
-        (``resume_unfinished=False``: they are left as they are); errored ones are skipped,
-        resumed (``resume_errored``) or restarted from scratch (``restart_errored``). The
-        trainable and settings come from the experiment's ``tuner.pkl`` unless ``trainable``
-        (and ``param_space``) are given. The directory may have moved since it was written.
+        Use it after a run was interrupted (Ctrl+C), killed or crashed. Finished trials
+        are kept as they are; unfinished ones resume from their latest checkpoint (from
+        scratch when they have none); errored ones are left, resumed or restarted as the
+        arguments say. The experiment directory may have been moved or copied since it was
+        written: its new location is used.
+
+        The trainable, search space and settings come from the experiment's ``tuner.pkl``
+        (written by :meth:`fit`, signed with your tunelab key). Restored from it are the
+        trainable, the search space, the experiment's own settings (name, stop criteria,
+        checkpoint and failure settings, time budget...) and the search algorithm,
+        scheduler, metric, mode, callbacks, progress reporter, verbosity,
+        ``max_concurrent_trials``, ``reuse_actors``, ``fail_fast`` and
+        ``chdir_to_trial_dir``; ``executor``, ``dask_client`` and ``server_port`` are not,
+        so the restored run uses the default executor and serves nothing. An experiment
+        started by ``tune.run`` has no ``tuner.pkl``, and one that cannot be authenticated
+        here (signed with another user's or machine's key) is not unpickled: pass
+        ``trainable`` (and ``param_space``) then. Such a Tuner runs with a default
+        ``TuneConfig`` and ``RunConfig`` (no metric, mode, search algorithm or scheduler).
+
+        Example::
+
+            path = "~/tunelab_results/lr_search"
+            if tune.Tuner.can_restore(path):
+                tuner = tune.Tuner.restore(path, trainable=train, resume_errored=True)
+                results = tuner.fit()
+
+        Args:
+            path: The experiment directory (``<storage_path>/<name>``), or an fsspec URI
+                such as ``"s3://bucket/prefix/my_exp"`` (downloaded to a local staging
+                directory under ``TUNELAB_RESULTS_DIR`` first, and mirrored back while the
+                run goes on).
+            trainable: The trainable to run, as given to the constructor. Required when the
+                experiment has no usable ``tuner.pkl``; otherwise it replaces the saved one
+                (pass it when the saved one cannot be unpickled here, or to use a fixed
+                version of your code). None: the saved trainable.
+            resume_unfinished: True (the default): unfinished trials (PENDING, RUNNING,
+                PAUSED) continue from their latest checkpoint. False: they are left as they
+                are.
+            resume_errored: True: errored trials continue from their latest checkpoint.
+                Default False: they are left in status ERROR.
+            restart_errored: True: errored trials start over from scratch (this wins over
+                ``resume_errored``). Default False.
+            param_space: The search space; replaces the saved one when given (the
+                configs of trials already created do not change). Without a usable
+                ``tuner.pkl``, the search space of the restored Tuner (None: empty).
+            storage_filesystem: Ray 2.x's ``pyarrow.fs.FileSystem`` for ``path``. Accepted
+                and ignored (tunelab opens URIs with fsspec).
+
+        Returns:
+            A :class:`Tuner`; call :meth:`fit` on it to continue the experiment, or
+            :meth:`get_results` to read the saved results.
+
+        Raises:
+            ValueError: ``path`` holds no tunelab experiment (no
+                ``experiment_state.json``), or it has no usable ``tuner.pkl`` and
+                ``trainable`` is None.
+            TuneError: ``tuner.pkl`` was changed after tunelab signed it (a
+                ``SignatureError``).
         """
         from tunelab import _defaults, _storage
         from tunelab._experiment import _resolve_run
