@@ -193,7 +193,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
     "ray.tune.execution.tune_controller": ("TuneController",),
     "ray.tune.experiment": ("Experiment", "Trial", "convert_to_experiment_list"),
     "ray.tune.integration": (),
-    # issue 13: the XGBoost and LightGBM callbacks (the test extra installs both)
+    # issue 13: the XGBoost and LightGBM callbacks (the test venv installs both)
     "ray.tune.integration.lightgbm": (
         "TuneCallback",
         "TuneReportCallback",
@@ -204,7 +204,7 @@ RAY_PATHS: dict[str, tuple[str, ...]] = {
         "TuneReportCallback",
         "TuneReportCheckpointCallback",
     ),
-    # issue 13: the Keras and PyTorch Lightning callbacks (the test extra installs both)
+    # issue 13: the Keras and PyTorch Lightning callbacks (the test venv installs both)
     "ray.tune.integration.keras": (
         "TuneCallback",
         "TuneReportCallback",
