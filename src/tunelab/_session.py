@@ -50,7 +50,31 @@ __all__ = [
 
 
 class TuneContext:
-    """Facts about the running trial (``tune.get_context()``)."""
+    """Facts about the running trial, as :func:`tunelab.get_context` returns them.
+
+    Ray 2.x's ``TuneContext`` (and ``TrainContext``: ``tunelab.train.TrainContext`` is this
+    class). Inside a trial every getter describes that trial; outside one,
+    :func:`~tunelab.get_context` returns a context with the defaults below. The rank and
+    world-size getters exist for code written for Ray Train: a tunelab trial is always one
+    process, so they return 0 and 1.
+
+    Example::
+
+        def train(config):
+            context = tune.get_context()
+            print(context.get_trial_name(), context.get_trial_dir())
+            tune.report({"loss": 0.0})
+
+    Args:
+        experiment_name: The experiment's name. Default ``""``.
+        trial_name: The trial's name. Default ``"default"``.
+        trial_id: The trial's id. Default ``"default"``.
+        trial_dir: The trial's directory. Default ``""``.
+        trial_resources: The trial's resources. None: 1 CPU.
+        storage_path: The experiment's results root. Default ``""``.
+
+    The constructor is called by tunelab; trainables only read a context.
+    """
 
     def __init__(
         self,
@@ -70,42 +94,61 @@ class TuneContext:
         self._storage_path = storage_path
 
     def get_experiment_name(self) -> str:
+        """The experiment's name (the name of its directory under the results root)."""
         return self._experiment_name
 
     def get_trial_name(self) -> str:
+        """The trial's name (``str(trial)``: ``<trainable>_<trial_id>`` unless a
+        ``trial_name_creator`` named it); ``"default"`` outside a trial."""
         return self._trial_name
 
     def get_trial_id(self) -> str:
+        """The trial's id, unique in its experiment (such as ``"a1b2c_00003"``);
+        ``"default"`` outside a trial."""
         return self._trial_id
 
     def get_trial_dir(self) -> str:
+        """The trial's local directory, where its results and checkpoints are written (and
+        the working directory of the trial unless ``chdir_to_trial_dir=False``); ``""``
+        outside a trial."""
         return self._trial_dir
 
     def get_trial_resources(self) -> PlacementGroupFactory:
+        """What the trial reserved from the executor, as a
+        :class:`~tunelab.PlacementGroupFactory` (1 CPU outside a trial)."""
         return self._trial_resources
 
     def get_storage(self) -> str:
+        """The experiment's results root as a string (the local staging root when the
+        experiment is stored at a URI). Ray returns a ``StorageContext`` object here."""
         return self._storage_path
 
     def get_checkpoint(self) -> Checkpoint | None:
+        """The trial's latest checkpoint, as :func:`tunelab.get_checkpoint`."""
         return get_checkpoint()
 
     def get_metadata(self) -> dict[str, Any]:
+        """Ray Train's user metadata: always an empty dict here."""
         return {}
 
     def get_world_size(self) -> int:
+        """Ray Train's number of workers: always 1 (a trial is one process)."""
         return 1
 
     def get_world_rank(self) -> int:
+        """Ray Train's rank of this worker: always 0."""
         return 0
 
     def get_local_rank(self) -> int:
+        """Ray Train's rank of this worker on its node: always 0."""
         return 0
 
     def get_local_world_size(self) -> int:
+        """Ray Train's number of workers on this node: always 1."""
         return 1
 
     def get_node_rank(self) -> int:
+        """Ray Train's rank of this node: always 0."""
         return 0
 
 
@@ -243,10 +286,59 @@ def _normalise_metrics(metrics: Any, kwargs: Mapping[str, Any]) -> dict[str, Any
 
 
 def report(metrics: Any = None, *, checkpoint: Checkpoint | None = None, **kwargs: Any) -> None:
-    """Report one iteration's metrics (and optionally a checkpoint) to tunelab.
+    """Report one iteration's metrics, and optionally a checkpoint, from inside a trial.
 
-    Accepts ``report({"loss": 0.1})``, ``report(loss=0.1)``, ``report(0.1)`` (``_metric``)
-    and ``report(_metric=0.1)``. Each call is one ``training_iteration``.
+    The one reporting call of every generation: ``tune.report(loss=0.1)`` (1.x keyword
+    form), ``tune.report({"loss": 0.1})`` and ``session.report({"loss": 0.1},
+    checkpoint=...)`` (2.x), ``tune.report(0.1)`` (reported as ``_metric``), 0.x's
+    ``reporter(loss=0.1)`` and ``track.log(loss=0.1)`` all end here;
+    ``tunelab.train.report`` checks its arguments more strictly and then does the same.
+
+    Each call is one result, one ``training_iteration``. tunelab adds the keys it fills
+    in (unless the metrics hold them already): ``training_iteration``,
+    ``time_this_iter_s``, ``time_total_s``, ``timestamp``, ``date``, ``done``,
+    ``trial_id``, ``pid``, ``hostname``, ``node_ip``, ``iterations_since_restore`` and
+    ``time_since_restore``. The result then goes to the stop criteria, the scheduler, the
+    searcher, the loggers and the progress table.
+
+    A checkpoint given with the result is stored in the trial directory as
+    ``checkpoint_<iteration>`` before this call returns (a directory made by
+    :func:`tunelab.checkpoint_dir` or by tunelab is moved there, any other directory is
+    copied, so it may be deleted afterwards), and becomes the one :func:`get_checkpoint`
+    returns and the trial restarts from. ``CheckpointConfig`` decides how many are kept.
+
+    When tunelab has decided that the trial ends (a stop criterion, the scheduler, the end
+    of the experiment), this call raises a control-flow exception that derives from
+    ``BaseException``: let it propagate (``except Exception`` does not catch it). Outside a
+    trial, the call only warns once (a ``UserWarning``) and does nothing.
+
+    Example::
+
+        def train(config):
+            start = 0
+            checkpoint = tune.get_checkpoint()
+            if checkpoint is not None:
+                start = checkpoint.to_dict()["step"] + 1
+            for step in range(start, 10):
+                loss = config["lr"] / (step + 1)
+                tune.report({"loss": loss}, checkpoint=tune.Checkpoint.from_dict({"step": step}))
+
+    Args:
+        metrics: The metrics: a dict of result key to value (values may be nested dicts;
+            they must be picklable), or a single number, reported as ``_metric``. None:
+            only the keyword metrics.
+        checkpoint: A :class:`~tunelab.Checkpoint` to store with this result (2.x). None:
+            no checkpoint, unless files were written into a
+            :func:`tunelab.checkpoint_dir` directory since the last report, which is then
+            attached.
+        **kwargs: Metrics given as keyword arguments (0.x-1.x), merged over ``metrics``.
+
+    Raises:
+        TypeError: ``metrics`` is neither a dict, a number nor None.
+        RuntimeError: The call comes from a process forked inside the trial; only the
+            trial's own process can report.
+        ResultNotSerializable: An earlier result held a value that could not be sent to
+            the driver; the trial ends with this error.
     """
     session = _get_session()
     values = _normalise_metrics(metrics, kwargs)
@@ -257,7 +349,19 @@ def report(metrics: Any = None, *, checkpoint: Checkpoint | None = None, **kwarg
 
 
 def get_checkpoint() -> Checkpoint | None:
-    """The latest checkpoint of this trial (to resume from), or None."""
+    """The trial's latest checkpoint: the one to resume from, or None.
+
+    When a trial starts, this is the checkpoint it should resume from: the one it saved
+    before it failed, was paused or was interrupted (or the ``restore=`` checkpoint of
+    ``tune.run``), or None for a fresh start. After each :func:`report` with a checkpoint,
+    it is that checkpoint. Outside a trial: None.
+
+    Returns:
+        A :class:`~tunelab.Checkpoint` (a directory in the trial's storage; read it with
+        ``to_directory()``, ``as_directory()`` or ``to_dict()``), or None.
+
+    :rtype: ~tunelab.Checkpoint | None
+    """
     session = _get_session()
     if session is None:
         return None
@@ -266,9 +370,34 @@ def get_checkpoint() -> Checkpoint | None:
 
 @contextlib.contextmanager
 def checkpoint_dir(step: int | None = None) -> Iterator[str]:
-    """0.8-style checkpointing: write files into the yielded directory, then ``report``.
+    """Ray 1.x's function-API checkpointing: a directory to write a checkpoint into.
 
-    The directory becomes the checkpoint attached to the next reported result.
+    Use it as ``with tune.checkpoint_dir(step=step) as directory:``, write the checkpoint's
+    files into ``directory``, then call :func:`report`: the directory becomes the checkpoint
+    attached to that result (moved to ``checkpoint_<iteration>`` in the trial directory). A
+    trainable written for 1.x takes a ``checkpoint_dir`` argument, which holds the directory
+    to restore from when the trial resumes. Outside a trial, the block gets a temporary
+    directory that is deleted afterwards (with a one-time warning).
+
+    Example::
+
+        def train(config, checkpoint_dir=None):
+            start = 0
+            if checkpoint_dir:
+                with open(os.path.join(checkpoint_dir, "step")) as f:
+                    start = int(f.read()) + 1
+            for step in range(start, 10):
+                with tune.checkpoint_dir(step=step) as directory:
+                    with open(os.path.join(directory, "step"), "w") as f:
+                        f.write(str(step))
+                tune.report(loss=1 / (step + 1))
+
+    Args:
+        step: Names the directory (``checkpoint_tmp_<step>`` until it is attached). None:
+            the iteration reported last.
+
+    Yields:
+        The path of the directory to write into.
     """
     session = _get_session()
     if session is None:
@@ -294,31 +423,49 @@ def new_checkpoint_dir(session: TrialSession, step: int | None = None) -> str:
 
 
 def get_context() -> TuneContext:
+    """The running trial's :class:`TuneContext` (2.x: name, id, directory, resources...).
+
+    Outside a trial, a context holding the defaults (``"default"`` name and id, empty
+    directory, 1 CPU).
+    """
     session = _get_session()
     return session.context if session is not None else TuneContext()
 
 
 def get_trial_name() -> str:
+    """The running trial's name (1.x; 2.x: ``get_context().get_trial_name()``);
+    ``"default"`` outside a trial."""
     return get_context().get_trial_name()
 
 
 def get_trial_id() -> str:
+    """The running trial's id (1.x; 2.x: ``get_context().get_trial_id()``); ``"default"``
+    outside a trial."""
     return get_context().get_trial_id()
 
 
 def get_trial_dir() -> str:
+    """The running trial's directory (1.x; 2.x: ``get_context().get_trial_dir()``): write
+    the files the trial produces there. ``""`` outside a trial."""
     return get_context().get_trial_dir()
 
 
 def get_trial_resources() -> PlacementGroupFactory:
+    """What the running trial reserved, as a :class:`~tunelab.PlacementGroupFactory` (1.x;
+    2.x: ``get_context().get_trial_resources()``); 1 CPU outside a trial. The GPUs it was
+    given are the ones in ``CUDA_VISIBLE_DEVICES`` (see :func:`tunelab.get_gpu_ids`)."""
     return get_context().get_trial_resources()
 
 
 def get_experiment_name() -> str:
+    """The running trial's experiment name (``session.get_experiment_name()``, 2.0-2.6);
+    ``""`` outside a trial."""
     return get_context().get_experiment_name()
 
 
 def is_session_enabled() -> bool:
+    """Whether this code runs inside a tunelab trial (1.x), so that :func:`report` and the
+    getters mean something. Also True after Ray 1.x's ``session.init(reporter)``."""
     return _get_session() is not None
 
 

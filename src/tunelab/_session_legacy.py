@@ -60,10 +60,22 @@ _REINIT = (
 
 
 def make_checkpoint_dir(step: int | None = None) -> str:
-    """A new directory inside the trial directory for the checkpoint of ``step`` (default:
-    the iteration reported last). Write the checkpoint's files there, then pass the
-    directory, or a file in it, to :func:`save_checkpoint`. Outside a trial: the current
-    directory (with a one-time warning), as in Ray Tune."""
+    """A new directory inside the trial directory for a checkpoint (0.8.6).
+
+    Write the checkpoint's files there, then pass the directory, or a file in it, to
+    :func:`save_checkpoint`. Outside a trial: the current directory (with a one-time
+    warning), as in Ray Tune.
+
+    Args:
+        step: The iteration the checkpoint belongs to (names the directory). None: the
+            iteration reported last.
+
+    Returns:
+        The directory's absolute path.
+
+    Raises:
+        TypeError: ``step`` is not an int or None.
+    """
     session = _session._get_session()
     if session is None:
         _session._outside("make_checkpoint_dir")
@@ -74,11 +86,19 @@ def make_checkpoint_dir(step: int | None = None) -> str:
 
 
 def save_checkpoint(checkpoint: str | os.PathLike[str]) -> None:
-    """Register ``checkpoint`` (a directory from :func:`make_checkpoint_dir`, or a file or
-    folder inside one) as the trial's checkpoint, attached to the next reported result.
+    """Register a checkpoint, attached to the next reported result (0.8.6).
 
-    Raises ``FileNotFoundError`` when the path does not exist and ``ValueError`` when it is
-    not inside a directory :func:`make_checkpoint_dir` returned for this trial.
+    Outside a trial: a one-time warning, nothing else.
+
+    Args:
+        checkpoint: A directory :func:`make_checkpoint_dir` returned, or a file or folder
+            inside one. A restored trial whose function takes a ``checkpoint`` argument
+            receives this same path, inside the restored checkpoint.
+
+    Raises:
+        FileNotFoundError: The path does not exist.
+        ValueError: The path is not inside a directory :func:`make_checkpoint_dir`
+            returned for this trial.
     """
     session = _session._get_session()
     if session is None:
@@ -157,9 +177,20 @@ class _ReporterSession(_session.TrialSession):
 def init(reporter: Any, ignore_reinit_error: bool = True) -> None:
     """Install ``reporter`` as this process's session (Ray 1.x's ``session.init``).
 
-    When a session exists already: a logged warning (``ignore_reinit_error=True``) or a
-    ``ValueError``. ``reporter=None`` installs nothing (Ray: a session where most calls do
-    nothing) and logs a warning. A reporter that is not callable is a ``TypeError``.
+    ``tune.report`` and the other in-trial functions then talk to it, so that a function
+    trainable can run outside tunelab.
+
+    Args:
+        reporter: A callable ``reporter(**metrics)``, optionally with ``logdir``,
+            ``trial_name``, ``trial_id``, ``trial_resources`` attributes and a
+            ``set_checkpoint(path)`` method. None installs nothing (Ray: a session where
+            most calls do nothing) and logs a warning.
+        ignore_reinit_error: When a session exists already: True (the default) logs a
+            warning and changes nothing; False raises ``ValueError``.
+
+    Raises:
+        ValueError: A session exists and ``ignore_reinit_error`` is False.
+        TypeError: ``reporter`` is not callable.
     """
     if _session._get_session() is not None:
         if ignore_reinit_error:

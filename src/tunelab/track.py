@@ -37,12 +37,35 @@ __all__ = [
 
 
 class TrackSession:
-    """One tracked trial (0.7's ``TrackSession``): inside a tunelab trial it reports through
-    the trial's session; standalone (:func:`init` outside a trial) it writes the trial's
-    files itself.
+    """One tracked trial (0.7's ``TrackSession``).
 
-    Attributes: ``trial_name``, ``trial_id``, ``trial_config``, ``experiment_dir``,
-    ``upload_dir``, ``logdir``.
+    Inside a tunelab trial, :func:`get_session` returns one that reports through the trial's
+    session. Standalone (made by :func:`init` outside a trial), it writes the trial's files
+    itself with tunelab's default loggers (``params.json``, ``result.json``,
+    ``progress.csv``...) in ``<experiment_dir>/<trial_name>_<date>``.
+
+    Args:
+        trial_name: The trial's name. ``""``: ``trial_<trial_id>`` (standalone) or the
+            running trial's name.
+        experiment_dir: Standalone: the local directory that holds the trial's directory.
+            None: ``<results root>/default`` (``TUNELAB_RESULTS_DIR`` or
+            ``~/tunelab_results``). A URI is refused.
+        upload_dir: 0.7's remote copy target; recorded only.
+        trial_config: The trial's config, written to ``params.json`` and added to every
+            result as ``config`` (standalone). None: ``{}``.
+        _trial_session: Internal: the running trial's session.
+
+    Attributes:
+        trial_name (str): The trial's name.
+        trial_id (str): The trial's id (8 hex digits for a standalone session).
+        trial_config (dict): The trial's config.
+        experiment_dir (str): The directory that holds the trial's directory.
+        upload_dir: As given.
+        logdir (str): The trial's directory.
+
+    Raises:
+        TypeError: ``trial_config`` is not a dict or ``trial_name`` not a str.
+        ValueError: ``experiment_dir`` is a URI.
     """
 
     trial_name: str
@@ -105,7 +128,16 @@ class TrackSession:
         return self._trial_session is None
 
     def log(self, **metrics: Any) -> None:
-        """Record one result (one iteration)."""
+        """Record one result (one iteration): inside a trial, :func:`tunelab.report`;
+        standalone, one line in ``result.json`` and ``progress.csv`` with the auto-filled
+        keys (``training_iteration``, ``time_total_s``...).
+
+        Args:
+            **metrics: The metrics, as keyword arguments.
+
+        Raises:
+            RuntimeError: The standalone session was shut down.
+        """
         if self._trial_session is not None:
             _session.report(metrics)
             return
@@ -140,9 +172,32 @@ def _current() -> TrackSession | None:
 
 
 def init(ignore_reinit_error: bool = True, **session_kwargs: Any) -> None:
-    """Start tracking (see the module docstring). Inside a tunelab trial it does nothing.
+    """Start tracking a script that tunelab does not run (0.7's ``track.init``).
 
-    ``session_kwargs``: ``trial_name``, ``experiment_dir``, ``upload_dir``, ``trial_config``.
+    Outside a trial, starts a standalone :class:`TrackSession`, which :func:`log` writes
+    to; end it with :func:`shutdown`. Inside a tunelab trial it does nothing (the trial's
+    session is already set up).
+
+    Example::
+
+        from tunelab import track
+
+        track.init(trial_name="baseline", trial_config={"lr": 0.1})
+        for step in range(3):
+            track.log(loss=1 / (step + 1))
+        track.shutdown()
+
+    Args:
+        ignore_reinit_error: When a standalone session is already open: True (the
+            default) keeps it and does nothing, False raises ``ValueError``.
+        **session_kwargs: :class:`TrackSession`'s arguments: ``trial_name``,
+            ``experiment_dir``, ``upload_dir``, ``trial_config``.
+
+    Raises:
+        TypeError: An unknown keyword argument, or a ``trial_config``/``trial_name`` of
+            the wrong type.
+        ValueError: A standalone session is open and ``ignore_reinit_error`` is False, or
+            ``experiment_dir`` is a URI.
     """
     global _standalone
     if _session._get_session() is not None:
@@ -173,8 +228,15 @@ def shutdown() -> None:
 
 
 def log(**metrics: Any) -> None:
-    """Report metrics: inside a trial ``tune.report(**metrics)``; standalone, one result of
-    the session :func:`init` started (outside both, a one-time warning, as ``report``)."""
+    """Report one iteration's metrics (0.7-0.8's ``tune.track.log``).
+
+    Inside a trial, the same as ``tune.report(**metrics)``; in a standalone session
+    started by :func:`init`, one result written to its files; outside both, a one-time
+    warning and nothing else, as :func:`tunelab.report`.
+
+    Args:
+        **metrics: The metrics, as keyword arguments.
+    """
     if _session._get_session() is None and _standalone is not None:
         _standalone.log(**metrics)
         return
@@ -182,7 +244,11 @@ def log(**metrics: Any) -> None:
 
 
 def get_session() -> TrackSession:
-    """The current :class:`TrackSession`; ``ValueError`` when there is none."""
+    """The current :class:`TrackSession`: the running trial's, else the standalone one.
+
+    Raises:
+        ValueError: There is neither a running trial nor a standalone session (as 0.7).
+    """
     current = _current()
     if current is None:
         raise ValueError("Session not detected. Try `track.init()`?")
@@ -197,12 +263,14 @@ def trial_dir() -> str:
 
 
 def trial_name() -> str:
+    """The trial's name (the standalone session's, outside a trial)."""
     if _session._get_session() is None and _standalone is not None:
         return _standalone.trial_name
     return _session.get_trial_name()
 
 
 def trial_id() -> str:
+    """The trial's id (the standalone session's, outside a trial)."""
     if _session._get_session() is None and _standalone is not None:
         return _standalone.trial_id
     return _session.get_trial_id()

@@ -1,4 +1,11 @@
-"""``from tunelab.air import session``: the 2.x in-trial API (``session.report`` ...)."""
+"""``from tunelab.air import session``: Ray AIR's in-trial API (Ray 2.0-2.6).
+
+``session.report(metrics, checkpoint=...)``, ``session.get_checkpoint()`` and the getters
+below are the functions of :mod:`tunelab` itself (:func:`tunelab.report`,
+:func:`tunelab.get_checkpoint`...), under the names Ray AIR gave them; Ray 2.7+ code uses
+:mod:`tunelab.train` instead. The rank and world-size functions exist for code written for
+Ray Train: a tunelab trial is one process, so they return 0 and 1.
+"""
 
 from tunelab._session import (
     get_checkpoint,
@@ -14,22 +21,27 @@ from tunelab._session import (
 
 
 def get_world_size() -> int:
+    """Ray Train's number of workers: always 1 (a tunelab trial is one process)."""
     return 1
 
 
 def get_world_rank() -> int:
+    """Ray Train's rank of this worker: always 0."""
     return 0
 
 
 def get_local_rank() -> int:
+    """Ray Train's rank of this worker on its node: always 0."""
     return 0
 
 
 def get_local_world_size() -> int:
+    """Ray Train's number of workers on this node: always 1."""
     return 1
 
 
 def get_node_rank() -> int:
+    """Ray Train's rank of this node: always 0."""
     return 0
 
 

@@ -19,9 +19,15 @@ TrainContext = TuneContext
 
 
 def get_context() -> TuneContext:
-    """The running trial's context (``get_trial_name()``, ``get_trial_id()``,
-    ``get_trial_dir()``, ``get_experiment_name()``, ``get_trial_resources()``,
-    ``get_storage()``, ``get_world_rank()``...); outside a trial, a context with defaults."""
+    """The running trial's context: the same object as :func:`tunelab.get_context`.
+
+    A :class:`~tunelab.TuneContext` (``TrainContext`` is the same class) with
+    ``get_trial_name()``, ``get_trial_id()``, ``get_trial_dir()``,
+    ``get_experiment_name()``, ``get_trial_resources()``, ``get_storage()`` and Ray
+    Train's rank getters. Outside a trial, a context holding the defaults.
+
+    :rtype: ~tunelab.TuneContext
+    """
     return _session.get_context()
 
 
@@ -31,13 +37,46 @@ def report(
     checkpoint: Checkpoint | None = None,
     checkpoint_dir_name: str | None = None,
 ) -> None:
-    """Report one iteration's ``metrics`` (a dict), optionally with a ``checkpoint``.
+    """Report one iteration's metrics, optionally with a checkpoint (Ray 2.7+).
 
-    Each call is one ``training_iteration``. The checkpoint's directory is copied into the
-    trial's storage before this returns, so it may be a temporary directory that is deleted
-    right after. ``checkpoint_dir_name`` (later Ray 2.x) is accepted and ignored with a
-    warning: tunelab names checkpoint directories ``checkpoint_<iteration>``. Outside a
-    trial, warns once and does nothing. May raise the trial's stop signal; let it propagate.
+    ``train.report`` is :func:`tunelab.report` with Ray Train's stricter signature: the
+    metrics must be a dict and the checkpoint a :class:`~tunelab.Checkpoint`. Each call is
+    one result, one ``training_iteration``, with the same auto-filled keys. The
+    checkpoint's directory is copied into the trial directory (as
+    ``checkpoint_<iteration>``) before this returns, so it may be a temporary directory
+    that is deleted right after. Outside a trial, the call warns once and does nothing.
+    When tunelab has decided that the trial ends, the call raises a control-flow exception
+    (a ``BaseException``): let it propagate.
+
+    Example::
+
+        import tempfile
+
+        from tunelab import train
+        from tunelab.train import Checkpoint
+
+        def trainable(config):
+            for epoch in range(5):
+                with tempfile.TemporaryDirectory() as directory:
+                    with open(f"{directory}/epoch.txt", "w") as f:
+                        f.write(str(epoch))
+                    train.report(
+                        {"loss": 1 / (epoch + 1)},
+                        checkpoint=Checkpoint.from_directory(directory),
+                    )
+
+    Args:
+        metrics: The metrics of this iteration: a dict of result key to value.
+        checkpoint: A :class:`~tunelab.Checkpoint` to store with this result. None: no
+            checkpoint.
+        checkpoint_dir_name: Later Ray 2.x's name for the checkpoint's directory. Accepted and
+            ignored, with a warning: tunelab names checkpoint directories
+            ``checkpoint_<iteration>`` so that retention and rollback can find them.
+
+    Raises:
+        TypeError: ``metrics`` is not a dict, ``checkpoint`` is not a ``Checkpoint``, or
+            ``checkpoint_dir_name`` is not a str.
+        RuntimeError: The call comes from a process forked inside the trial.
     """
     if not isinstance(metrics, Mapping):
         raise TypeError(
