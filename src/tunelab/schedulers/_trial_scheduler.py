@@ -320,9 +320,10 @@ class TrialScheduler:
         waits for the controller.
 
         Returns:
-            None: every result is a decision point (the default, safe for custom
-            schedulers). A :class:`DecisionPoints`: only results that reach one of its
-            milestones (none when it has no milestones, as :class:`FIFOScheduler` returns).
+            None: every result is a decision point (the base class's answer, safe for
+            custom schedulers). A :class:`DecisionPoints`: only results that reach one of
+            its milestones (none when it has no milestones, as :class:`FIFOScheduler`
+            returns).
         """
         return None
 
@@ -361,7 +362,7 @@ class TrialScheduler:
         Returns:
             A :class:`Decision` or its string (``"CONTINUE"``, ``"PAUSE"``, ``"STOP"``,
             ``"SAVE"``, ``"NOOP"``), or a :class:`Reconfigure` to restart the trial with a
-            new config, checkpoint or resources. The default: ``CONTINUE``.
+            new config, checkpoint or resources. The base class returns ``CONTINUE``.
         """
         return Decision.CONTINUE
 
@@ -391,8 +392,9 @@ class TrialScheduler:
         """Pick the PENDING or PAUSED trial to start or resume on free resources.
 
         Called whenever resources are free. Returning None lets the search algorithm
-        create a new trial instead (when it has one). The default returns the first
-        PENDING trial, else the first PAUSED one.
+        create a new trial instead (when it has one). The base class returns the first
+        PENDING trial, else the first PAUSED one; schedulers that hold trials at rungs or
+        barriers (HyperBand, promotion ASHA, PBT, ...) choose by their own rules.
 
         Args:
             runner: The view of the experiment.
@@ -415,7 +417,7 @@ class TrialScheduler:
         """The scheduler's state as JSON-safe data, saved with the experiment state.
 
         Override it (with :meth:`set_state`) so that a resumed experiment continues with
-        the same decisions. The default: ``{}`` (nothing to save).
+        the same decisions. The base class returns ``{}`` (nothing to save).
         """
         return {}
 
