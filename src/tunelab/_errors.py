@@ -33,7 +33,31 @@ _log = logging.getLogger("tunelab")
 
 
 class TuneError(Exception):
-    """Root of tunelab's own errors. ``trials`` lists the affected trials when known."""
+    """The root of every error tunelab raises on its own behalf (Ray's ``TuneError``).
+
+    ``tune.run`` and ``run_experiments`` raise it when trials failed and
+    ``raise_on_failed_trial`` is True (the message lists them, ``trials`` holds them).
+    Its subclasses name what went wrong: an argument of the wrong value or type (also a
+    ``ValueError``/``TypeError``, so ``except ValueError`` keeps working), a damaged file
+    (:class:`CorruptFileError`), failing storage (:class:`StorageError`), a result that
+    cannot be sent (:class:`ResultNotSerializable`), resources that can never be met, a
+    missing optional extra (also an ``ImportError``).
+
+    Example::
+
+        try:
+            tune.run(train, config=space)
+        except tune.TuneError as error:
+            for trial in error.trials:
+                print(trial, trial.error_file)
+
+    Args:
+        message: The error message.
+        trials: The :class:`~tunelab.Trial` objects concerned, when known.
+
+    Attributes:
+        trials (list): The trials concerned (empty when none are known).
+    """
 
     def __init__(self, message: str = "", trials: list[Any] | None = None) -> None:
         super().__init__(message)
@@ -59,9 +83,17 @@ class TuneTypeError(TuneError, TypeError):
 
 
 class ResultNotSerializable(TuneError):
-    """A reported result holds a value that cannot be sent to the driver (a lock, a
-    generator, an open file, ...). The trial ends with this error; the results reported
-    before it are kept."""
+    """A reported result holds a value that cannot be sent to the driver.
+
+    Results travel from the worker process to the driver pickled, so a value such as a
+    lock, a generator or an open file cannot be reported. The trial ends with this error
+    (in status ERROR, the message naming the value in ``error.txt``); the results it
+    reported before are kept. Report plain numbers, strings, lists and dicts instead.
+
+    Args:
+        message: The error message.
+        trials: The trials concerned, when known.
+    """
 
 
 class ResourceError(TuneError):
@@ -90,16 +122,24 @@ DISK_FULL_ERRNOS = frozenset(
 
 
 class StorageError(TuneError, OSError):
-    """Writing one of tunelab's files failed because the storage did (disk full, I/O error,
-    read-only file system).
+    """Writing one of tunelab's files failed because the storage did.
 
-    The message is one line naming what was being written and where, with the system's
-    error, e.g. ``tunelab: could not write the results of trial t_00001 to
-    /exp/t_00001/result.json: [Errno 28] No space left on device``. ``path``, ``what``,
-    ``errno`` and ``strerror`` hold the parts. An experiment that meets one stops at once
-    and writes nothing more, so that what is on disk stays a state it can resume from, as
-    after a kill; resume it once the cause is fixed. The OSError it replaces is logged at
-    debug level only (``logging.getLogger("tunelab")``).
+    Raised for a full disk or quota, an I/O error, a read-only file system or a file over
+    the size limit (not for a wrong path or a missing permission), also when a trial's own
+    code meets a full disk. It is a :class:`TuneError` and an ``OSError``. The message is
+    one line naming what was being written and where, with the system's error, e.g.
+    ``tunelab: could not write the results of trial t_00001 to
+    /exp/t_00001/result.json: [Errno 28] No space left on device``. An experiment that
+    meets one stops at once and writes nothing more, so that what is on disk stays a
+    state it can resume from, as after a kill; resume it once the cause is fixed. The
+    ``OSError`` it replaces is logged at debug level only (``logging.getLogger("tunelab")``).
+
+    Args:
+        message: The one-line message.
+        path: The file that could not be written (also ``filename``).
+        what: What was being written (``"the results of trial t_00001"``...).
+        errno: The system's error number (``errno.ENOSPC``...), or None.
+        strerror: The system's error text, or None.
     """
 
     def __init__(
@@ -274,9 +314,15 @@ def loads_line(raw: bytes) -> tuple[Any, str | None]:
 class CorruptFileError(TuneError, ValueError):
     """A file tunelab reads back (experiment state, journal, results) is damaged.
 
-    The message names the file and, when known, the line: ``tunelab: /exp/experiment_state.json,
-    line 3: not valid JSON (Expecting value at column 5)``. ``path`` and ``line`` (1-based,
-    or None) hold them.
+    Raised when resuming or analysing an experiment whose files cannot be read back. It is
+    a :class:`TuneError` and a ``ValueError``. The message names the file and, when known,
+    the line: ``tunelab: /exp/experiment_state.json, line 3: not valid JSON (Expecting
+    value at column 5)``.
+
+    Args:
+        message: The message.
+        path: The damaged file.
+        line: The 1-based line where the damage was found, or None.
     """
 
     def __init__(self, message: str, path: str = "", line: int | None = None) -> None:

@@ -81,10 +81,30 @@ def check_trainable(trainable: Any, argument: str) -> bool:
 
 
 def register_trainable(name: str, trainable: Any, warn: bool = True) -> None:
-    """Register ``trainable`` (a function, lambda or Trainable subclass) under ``name``.
+    """Give a trainable a name that the front doors accept in its place.
 
-    Registering another object under a name already taken replaces it; with ``warn=True``
-    that emits a ``UserWarning``. Re-registering the same object is silent.
+    After ``register_trainable("my_fn", fn)``, ``tune.run("my_fn")``, ``Tuner("my_fn")``
+    and a ``run_experiments`` spec ``{"run": "my_fn"}`` run ``fn``, and trial names start
+    with ``my_fn``. The registry lives in the driver process only: the front door looks the
+    name up before the trials start and sends the object itself to the workers.
+    Registering another object under a name already taken replaces it.
+
+    Example::
+
+        tune.register_trainable("quadratic", lambda config: {"loss": config["x"] ** 2})
+        tune.run("quadratic", config={"x": tune.uniform(-1, 1)}, num_samples=4)
+
+    Args:
+        name: The name, a non-empty str.
+        trainable: A function trainable (``f(config)``, ``f(config, checkpoint_dir=None)``
+            or ``f(config, reporter)``; lambdas and ``functools.partial`` objects too) or
+            a :class:`~tunelab.Trainable` subclass.
+        warn: Whether replacing another object registered under ``name`` emits a
+            ``UserWarning`` (re-registering the same object never does). Default True.
+
+    Raises:
+        TypeError: ``name`` is not a non-empty str, or ``trainable`` is not a function
+            that accepts a config nor a ``Trainable`` subclass.
     """
     _check_name(name, "register_trainable")
     check_trainable(trainable, "register_trainable: trainable")
@@ -100,7 +120,19 @@ def register_trainable(name: str, trainable: Any, warn: bool = True) -> None:
 
 
 def register_env(name: str, env_creator: Callable[..., Any]) -> None:
-    """Register an environment creator ``env_creator(env_config) -> env`` under ``name``."""
+    """Register an environment creator under ``name`` (Ray's ``register_env``).
+
+    Kept so that scripts that register RL environments run unchanged. tunelab has no RLlib,
+    so nothing in tunelab looks these names up: a trainable that needs the environment
+    creates it itself.
+
+    Args:
+        name: The name, a non-empty str.
+        env_creator: A function ``env_creator(env_config) -> env``.
+
+    Raises:
+        TypeError: ``name`` is not a non-empty str, or ``env_creator`` is not callable.
+    """
     _check_name(name, "register_env")
     if not callable(env_creator):
         raise TypeError(

@@ -21,9 +21,22 @@ __all__ = ["Trial", "TrialStatus"]
 
 
 class TrialStatus(str, enum.Enum):
-    """The states of the trial state machine.
+    """The status of a trial: ``trial.status``.
 
-    PENDING -> RUNNING -> (PAUSED -> PENDING/RUNNING)* -> TERMINATED | ERROR
+    A trial goes PENDING -> RUNNING -> (PAUSED -> PENDING/RUNNING)* -> TERMINATED or ERROR.
+    The members are strings, so ``trial.status == "TERMINATED"`` works, and ``str()`` of a
+    member is its value. They are also ``Trial``'s class attributes (``Trial.ERROR``), as
+    in Ray Tune 0.x-1.x.
+
+    Attributes:
+        PENDING: Created, waiting for resources to start (or to start again).
+        RUNNING: Running in a worker.
+        PAUSED: Stopped by a scheduler (or by Ctrl+C) after saving a checkpoint; it
+            continues from it when resumed.
+        TERMINATED: Ended normally: the trainable returned, a stop criterion or the
+            scheduler stopped it, or the experiment ended.
+        ERROR: Failed, with no retries left (``max_failures``); ``trial.error_file``
+            holds the traceback.
     """
 
     PENDING = "PENDING"
@@ -33,6 +46,7 @@ class TrialStatus(str, enum.Enum):
     ERROR = "ERROR"
 
     def is_finished(self) -> bool:
+        """True for TERMINATED and ERROR: the trial will not run again (unless resumed)."""
         return self in (TrialStatus.TERMINATED, TrialStatus.ERROR)
 
     def __str__(self) -> str:
@@ -116,19 +130,52 @@ _STAT_KEYS = ("max", "min", "avg", "last", "last-5-avg", "last-10-avg")
 
 
 class Trial:
-    """One trial: a trainable, a resolved config, a status, a directory and its results.
+    """One trial: a trainable run with one resolved config, its status and its results.
 
-    Attributes users and plugins read:
-      ``trial_id`` (str), ``trainable_name``, ``config`` (the resolved config),
-      ``evaluated_params`` (the sampled values, flattened with "/"), ``experiment_tag``,
-      ``status`` (:class:`TrialStatus`), ``local_path``/``logdir`` (the trial directory),
-      ``last_result`` (dict, empty before the first result), ``resources``
-      (:class:`PlacementGroupFactory`), ``num_failures``, ``error_file``, ``error_msg``,
-      ``checkpoint`` (latest persisted checkpoint or None), ``location`` ("host:pid").
+    The controller creates and updates trials; everything else reads them: callbacks,
+    schedulers, searchers, stoppers, progress reporters, ``trial_name_creator`` functions,
+    and the code that inspects ``tune.run(..., return_trials=True)``,
+    ``run_experiments(...)``, ``ExperimentAnalysis.trials`` or ``TuneError.trials``. Treat
+    a trial as read-only. ``str(trial)`` is its name.
 
     The statuses are also class attributes, as in Ray Tune 0.x-1.x (``Trial.TERMINATED``,
     ``Trial.PENDING``, ``Trial.RUNNING``, ``Trial.PAUSED``, ``Trial.ERROR``): the
     :class:`TrialStatus` members, which compare equal to their names as strings.
+
+    Args:
+        trainable_name: The trainable's name (the first part of the trial's name).
+        trial_id: The trial's id, unique in the experiment.
+        config: The resolved config the trainable receives.
+        experiment_tag: A short tag of the sampled values (``"3_lr=0.0100"``), part of the
+            directory name.
+        evaluated_params: The sampled values, keys flattened with ``"/"``.
+        resources: What the trial reserves. None: 1 CPU.
+        stopping_criterion: The dict stop criteria of its experiment.
+        experiment_name: The experiment's name.
+        experiment_path: The experiment directory.
+        dirname: The trial directory's name inside the experiment directory.
+        max_failures: How many times it may be restarted after a failure.
+        trial_name: A name from ``trial_name_creator``, or None.
+        experiment_index: The index of its experiment in the run.
+
+    Attributes:
+        trial_id (str): The trial's id, unique in the experiment.
+        trainable_name (str): The trainable's name.
+        config (dict): The resolved config the trainable receives.
+        evaluated_params (dict): The sampled values, keys flattened with ``"/"``.
+        experiment_tag (str): The tag of the sampled values.
+        status (TrialStatus): The trial's status.
+        last_result (dict): The latest result (with its auto-filled keys); ``{}`` before
+            the first one.
+        metric_analysis (dict): Per numeric metric of the results, running statistics:
+            ``trial.metric_analysis["loss"]["min"]`` (also ``"max"``, ``"avg"``,
+            ``"last"``, ``"last-5-avg"``, ``"last-10-avg"``).
+        resources (PlacementGroupFactory): What the trial reserves.
+        num_failures (int): How many times it has failed so far.
+        error_file (str): The file holding the traceback of its last failure, or None.
+        error_msg (str): The last line of that traceback, or None.
+        checkpoint: Its latest stored checkpoint (a :class:`~tunelab.Checkpoint`), or None.
+        location (str): Where it runs or ran, as ``"host:pid"``.
     """
 
     PENDING = TrialStatus.PENDING
@@ -192,25 +239,32 @@ class Trial:
 
     @property
     def trial_name(self) -> str:
+        """The trial's name (the ``trial_name_creator``'s, else
+        ``<trainable>_<trial_id>``)."""
         return str(self)
 
     @property
     def local_path(self) -> str:
+        """The trial directory (``""`` before it is named)."""
         return os.path.join(self.experiment_path, self.dirname) if self.dirname else ""
 
     @property
     def logdir(self) -> str:
+        """The trial directory (0.x-1.x's name of :attr:`local_path`)."""
         return self.local_path
 
     @property
     def path(self) -> str:
+        """The trial directory (2.x's name of :attr:`local_path`)."""
         return self.local_path
 
     @property
     def placement_group_factory(self) -> PlacementGroupFactory:
+        """What the trial reserves (the same object as ``resources``)."""
         return self.resources
 
     def is_finished(self) -> bool:
+        """True when the trial is TERMINATED or ERROR."""
         return self.status.is_finished()
 
     def has_checkpoint(self) -> bool:

@@ -59,24 +59,47 @@ def _check_resources(value: Any, argument: str) -> None:
 class ScalingConfig:
     """Resources of a Ray Train style run: a coordinator and ``num_workers`` workers.
 
-    ``trainer_resources``: the coordinator's bundle (default ``{"CPU": 1}``; ``{}`` reserves
-    nothing for it). ``num_workers``: how many worker bundles (None or 0: none).
-    ``use_gpu``: each worker takes 1 GPU (and no CPU unless ``resources_per_worker`` says
-    so). ``resources_per_worker``: each worker's bundle (default ``{"CPU": 1}``, or
-    ``{"GPU": 1}`` with ``use_gpu``); a positive ``"GPU"`` entry needs ``use_gpu=True``; with
-    ``use_gpu`` and no (or a zero) ``"GPU"`` entry, each worker takes 1 GPU.
-    ``placement_strategy``: "PACK", "SPREAD", "STRICT_PACK" or "STRICT_SPREAD".
-    ``accelerator_type`` (later Ray 2.x): each worker also asks for
-    ``"accelerator_type:<name>": 0.001``, a custom resource the executor must declare.
-
-    Any field may hold a search-space value (``tune.grid_search([1, 2])``, a domain) as in a
-    Ray Train trainer's ``param_space``; it is kept, and :meth:`as_placement_group_factory`
-    refuses to compute resources until it is resolved.
-
+    tunelab runs no distributed trainers, so a ``ScalingConfig`` is only a resource
+    request, as Ray Tune code passes it to ``tune.with_resources(trainable,
+    ScalingConfig(...))`` or as ``resources_per_trial``. It maps to a
+    :class:`~tunelab.PlacementGroupFactory` as Ray 2.7-2.9 map it: the first bundle is the
+    coordinator's (the trial's own process), then one bundle per worker, and the trial
+    reserves the sum of all bundles. For example,
     ``ScalingConfig(num_workers=2, use_gpu=True).as_placement_group_factory()`` is
     ``PlacementGroupFactory([{"CPU": 1}, {"GPU": 1}, {"GPU": 1}])``: 1 CPU and 2 GPUs.
-    (Ray's newest releases default ``num_workers`` to 1 and merge the coordinator into the
-    first worker's bundle; the totals are the same for any ``num_workers`` >= 1.)
+    (Ray's newest releases default ``num_workers`` to 1 and merge the coordinator into
+    the first worker's bundle; the totals are the same for any ``num_workers`` >= 1.)
+
+    Any field may hold a search-space value (``tune.grid_search([1, 2])``, a domain) as in
+    a Ray Train trainer's ``param_space``; it is kept, and
+    :meth:`as_placement_group_factory` refuses to compute resources until it is resolved.
+
+    Example::
+
+        trainable = tune.with_resources(train, tune.train.ScalingConfig(num_workers=2))
+        # reserves 3 CPUs per trial: 1 for the coordinator, 1 per worker
+
+    Args:
+        trainer_resources: The coordinator's bundle, a dict of resource name to amount.
+            None: ``{"CPU": 1}``; ``{}`` reserves nothing for it.
+        num_workers: How many worker bundles. None or 0: none.
+        use_gpu: True: each worker takes 1 GPU (and no CPU unless
+            ``resources_per_worker`` says so). Default False.
+        resources_per_worker: Each worker's bundle. None: ``{"CPU": 1}``, or ``{"GPU": 1}``
+            with ``use_gpu``. A positive ``"GPU"`` entry needs ``use_gpu=True``; with
+            ``use_gpu`` and no (or a zero) ``"GPU"`` entry, each worker takes 1 GPU.
+        placement_strategy: ``"PACK"`` (the default), ``"SPREAD"``, ``"STRICT_PACK"`` or
+            ``"STRICT_SPREAD"``; recorded in the placement group factory.
+        accelerator_type: Later Ray 2.x: each worker also asks for
+            ``"accelerator_type:<name>": 0.001``, a custom resource that the executor must
+            declare (``LocalExecutor(resources={"accelerator_type:A100": 1})``). None: no
+            such request.
+
+    Raises:
+        ValueError: A negative ``num_workers`` or amount, an unknown
+            ``placement_strategy``, or a GPU in ``resources_per_worker`` with
+            ``use_gpu=False``.
+        TypeError: A field has the wrong type.
     """
 
     trainer_resources: dict[str, float] | None = None
