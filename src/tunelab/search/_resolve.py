@@ -95,7 +95,12 @@ Lazy = Function | CodeType
 
 
 class RecursiveDependencyError(TuneError, ValueError):
-    """``sample_from``/``eval`` values that depend on each other (or on nothing resolvable)."""
+    """``sample_from``/``eval`` values that depend on each other (or on nothing resolvable).
+
+    Raised while a config is resolved, e.g. for ``{"a": sample_from(lambda c: c["b"]),
+    "b": sample_from(lambda c: c["a"])}``. A ``ValueError`` (and a
+    :class:`~tunelab.error.TuneError`).
+    """
 
 
 class UntrustedSpecError(TuneError, ValueError):
@@ -624,6 +629,13 @@ def count_grid_variants(spec: Any) -> int:
 
     A grid value that itself holds grids counts as many configs as it expands to. A space
     without grids counts 1. ``num_samples`` multiplies this number.
+
+    Args:
+        spec: The search space (``grid_search`` values and :class:`Categorical` domains
+            with a ``Grid`` sampler count; other domains do not).
+
+    Returns:
+        The number of grid combinations, at least 1.
     """
     total = 1
     for path, leaf in find_unresolved(spec):
@@ -743,7 +755,15 @@ def format_vars(resolved_vars: Mapping[Path, Any]) -> str:
 
 
 def flatten_resolved_vars(resolved_vars: Mapping[Path, Any]) -> dict[str, Any]:
-    """Resolved values keyed by their path joined with ``/`` (a trial's ``evaluated_params``)."""
+    """Resolved values keyed by their path joined with ``/`` (a trial's ``evaluated_params``).
+
+    Args:
+        resolved_vars: Paths (tuples of keys) to values, as :func:`generate_variants`
+            yields them.
+
+    Returns:
+        ``{"a/b": value, ...}``: ``{("a", "b"): 1}`` becomes ``{"a/b": 1}``.
+    """
     names = _FLAT_NAMES
     flat = {}
     for path, value in resolved_vars.items():

@@ -16,10 +16,17 @@ __all__ = ["SearchAlgorithm", "TrialSuggestion", "as_experiment_list", "experime
 class TrialSuggestion:
     """One trial to create, as chosen by a :class:`SearchAlgorithm`.
 
-    ``config`` is the fully resolved config (the trial owns it); ``experiment_tag`` goes into the
-    trial's directory name; ``evaluated_params`` are the chosen values keyed by ``/``-joined path;
-    ``experiment`` is the experiment object it was generated for; ``trial_id`` is the id the
-    trial must use (``None``: the controller picks one).
+    What :meth:`SearchAlgorithm.next_trial` returns; a search algorithm of your own builds
+    these.
+
+    Args:
+        config: The fully resolved config (the trial owns it: do not change it afterwards).
+        experiment_tag: Goes into the trial's directory name, e.g. ``"3_lr=0.0100"``.
+        evaluated_params: The chosen values keyed by ``/``-joined path
+            (``{"model/lr": 0.01}``); default: none.
+        experiment: The experiment object it was generated for (``None``: the only one).
+        trial_id: The id the trial must use (``None``, the default: the controller picks
+            one).
     """
 
     config: dict[str, Any]
@@ -31,6 +38,11 @@ class TrialSuggestion:
 
 class SearchAlgorithm(ABC):
     """What the controller drives to get new trials (one abstract base per extension point).
+
+    :class:`BasicVariantGenerator` and :class:`SearchGenerator` (which adapts a
+    :class:`Searcher`) implement it. Write a :class:`Searcher` for a search of your own;
+    implement this class directly only when you need more control (several experiments,
+    your own trial ids).
 
     Call protocol, all from the controller's single thread:
 
@@ -54,7 +66,10 @@ class SearchAlgorithm(ABC):
     unknown or unbounded), shown in progress output.
     """
 
+    #: Whether :meth:`on_trial_result` wants intermediate results (the controller skips
+    #: the calls when ``False``).
     wants_results: bool = True
+    #: The file name :meth:`save_to_dir` writes (``{}`` is the session string).
     CKPT_FILE_TMPL = "search-alg-state-{}.json"
 
     def __init__(self) -> None:
@@ -63,12 +78,29 @@ class SearchAlgorithm(ABC):
     def set_search_properties(
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
     ) -> bool:
-        """Receive the experiment's metric, mode and search space; see the class docstring."""
+        """Receive the experiment's metric, mode and search space, before anything else.
+
+        Args:
+            metric: The run's ``metric`` (``None`` when it names none).
+            mode: The run's ``mode`` (``None`` when it names none).
+            config: The experiment's config (the search space).
+            **spec: Further properties of the experiment.
+
+        Returns:
+            ``False`` when the algorithm already had a search space and ignored ``config``;
+            ``True`` (the default) otherwise.
+        """
         return True
 
     @abstractmethod
     def add_configurations(self, experiments: Any) -> None:
-        """Queue experiments (one object or a list) whose trials this algorithm generates."""
+        """Queue experiments whose trials this algorithm generates.
+
+        Args:
+            experiments: One experiment (an object with ``.name``, ``.config`` and
+                ``.num_samples``, or a spec dict), a list of them, or Ray's
+                ``{name: spec dict}`` mapping.
+        """
 
     @abstractmethod
     def next_trial(self) -> TrialSuggestion | None:
@@ -83,15 +115,27 @@ class SearchAlgorithm(ABC):
         self._finished = True
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:  # noqa: B027
-        """A result of a trial this algorithm suggested (intermediate, not the last)."""
+        """A result of a trial this algorithm suggested (intermediate, not the last).
+
+        Args:
+            trial_id: The trial's id.
+            result: The result dict.
+        """
 
     def on_trial_complete(  # noqa: B027
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
-        """A suggested trial ended (``error=True`` when it failed); called once per trial."""
+        """A suggested trial ended; called once per trial.
+
+        Args:
+            trial_id: The trial's id.
+            result: Its last result (``None`` when it failed before reporting).
+            error: ``True`` when it failed.
+        """
 
     @property
     def total_samples(self) -> int:
+        """The number of trials this algorithm will suggest (``0``: unknown or unbounded)."""
         return 0
 
     @abstractmethod
@@ -100,14 +144,28 @@ class SearchAlgorithm(ABC):
 
     @abstractmethod
     def set_state(self, state: dict[str, Any]) -> None:
-        """Continue from a snapshot taken by :meth:`get_state`."""
+        """Continue from a snapshot taken by :meth:`get_state`.
+
+        Args:
+            state: What :meth:`get_state` returned, after a JSON round trip.
+        """
 
     # file helpers (Ray Tune's names) ----------------------------------------------------
     def has_checkpoint(self, dirpath: str) -> bool:
+        """Whether ``dirpath`` holds a state file :meth:`save_to_dir` wrote.
+
+        Args:
+            dirpath: The directory to look in (a missing one holds none).
+        """
         return bool(_state_files(dirpath, self.CKPT_FILE_TMPL))
 
     def save_to_dir(self, dirpath: str, session_str: str = "default") -> None:
-        """Write :meth:`get_state` atomically to ``dirpath``/search-alg-state-<session>.json."""
+        """Write :meth:`get_state` atomically to ``dirpath``/search-alg-state-<session>.json.
+
+        Args:
+            dirpath: An existing directory.
+            session_str: The part of the file name that tells sessions apart.
+        """
         path = os.path.join(dirpath, self.CKPT_FILE_TMPL.format(session_str))
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
@@ -115,7 +173,14 @@ class SearchAlgorithm(ABC):
         os.replace(tmp, path)
 
     def restore_from_dir(self, dirpath: str) -> None:
-        """Restore from the newest state file :meth:`save_to_dir` wrote in ``dirpath``."""
+        """Restore from the newest state file :meth:`save_to_dir` wrote in ``dirpath``.
+
+        Args:
+            dirpath: The directory given to :meth:`save_to_dir`.
+
+        Raises:
+            FileNotFoundError: The directory holds no such file.
+        """
         files = _state_files(dirpath, self.CKPT_FILE_TMPL)
         if not files:
             raise FileNotFoundError(f"no search algorithm state file in {dirpath!r}")

@@ -53,25 +53,43 @@ _MODES = ("min", "max")
 class Searcher(ABC):
     """Base class of model-based searchers (Ray Tune's user-facing search API).
 
-    Call protocol (through :class:`SearchGenerator`, from the controller's thread):
+    Subclass it to write a searcher of your own; the library adapters
+    (:class:`~tunelab.search.optuna.OptunaSearch`, ...) derive from it too. Pass an instance
+    as ``search_alg=`` to :func:`tunelab.run` or :class:`tunelab.TuneConfig`: the controller
+    wraps it in a :class:`SearchGenerator` and calls it from its single thread:
 
-    - ``set_search_properties(metric, mode, config, **spec)`` once before the first
-      suggestion; return ``True`` when the searcher took ``config`` as its search space,
-      ``False`` when it already has one (the base class only fills in a missing metric/mode).
-    - ``suggest(trial_id)`` each time a trial could start: a config dict (partial is fine: the
+    - :meth:`set_search_properties` once before the first suggestion, with the run's
+      metric, mode and config; return ``True`` when the searcher took ``config`` as its
+      search space, ``False`` when it already has one (the base class only fills in a
+      missing metric/mode).
+    - :meth:`suggest` each time a trial could start: a config dict (partial is fine: the
       experiment's config fills the rest), ``None`` for "nothing now, ask again later", or
-      :attr:`FINISHED` to end the search. Must be implemented.
-    - ``on_trial_result(trial_id, result)`` for intermediate results (optional),
-      ``on_trial_complete(trial_id, result=None, error=False)`` once per suggested trial (the
-      place to learn from the final result).
-    - ``get_state``/``set_state`` (or ``save``/``restore`` of a file) to resume; the default
-      ``save``/``restore`` pickle what ``get_state`` returns.
+      :attr:`FINISHED` to end the search. The only abstract method.
+    - :meth:`on_trial_result` for intermediate results (optional),
+      :meth:`on_trial_complete` once per suggested trial (the place to learn from the final
+      result).
+    - :meth:`get_state`/:meth:`set_state` (or :meth:`save`/:meth:`restore` of a file) to
+      resume; the default :meth:`save`/:meth:`restore` pickle what :meth:`get_state` returns.
 
     A searcher decides configurations only: it never starts, stops or inspects trials beyond
-    the ids and results it is given.
+    the ids and results it is given. :mod:`tunelab.testing.searcher_conformance` checks a
+    searcher against this contract.
+
+    Args:
+        metric: The result key to optimize, or a list of keys for a multi-objective
+            searcher. ``None`` (default): the run's ``metric``, given later through
+            :meth:`set_search_properties`.
+        mode: ``"min"`` or ``"max"`` (a list of them with a list of metrics). ``None``
+            (default): the run's ``mode``.
+
+    Raises:
+        TypeError: ``metric`` is not ``None``, a str or a list of str.
+        ValueError: ``mode`` is not ``None``, ``"min"``, ``"max"`` or a list of them.
     """
 
+    #: What :meth:`suggest` returns to end the search (no trial will be suggested again).
     FINISHED = "FINISHED"
+    #: The file name :meth:`save_to_dir` writes (``{}`` is the session string).
     CKPT_FILE_TMPL = "searcher-state-{}.pkl"
     #: True when :meth:`get_state` returns plain JSON values only (str keys, lists, no
     #: tuples or objects): the state is then journaled as it is, without the round trip
@@ -84,16 +102,35 @@ class Searcher(ABC):
 
     @property
     def metric(self) -> Any:
+        """The metric to optimize (a str, a list of str, or ``None`` while unknown)."""
         return getattr(self, "_metric", None)
 
     @property
     def mode(self) -> Any:
+        """``"min"``, ``"max"``, a list of them, or ``None`` while unknown."""
         return getattr(self, "_mode", None)
 
     def set_search_properties(
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
     ) -> bool:
-        """Receive the experiment's metric, mode and config (see the class docstring)."""
+        """Receive the experiment's metric, mode and search space, once, before
+        :meth:`suggest` is first called.
+
+        The base class fills in ``metric`` and ``mode`` when the searcher was created
+        without them and returns ``False``. A subclass that takes ``config`` as its search
+        space calls ``super()`` and returns ``True``.
+
+        Args:
+            metric: The run's ``metric`` (``None`` when the run names none).
+            mode: The run's ``mode`` (``None`` when the run names none).
+            config: The experiment's config, the search space (domains, grids, constants,
+                ``sample_from`` values).
+            **spec: Further properties of the experiment; ``num_samples`` may be among them.
+
+        Returns:
+            ``True`` when the searcher took ``config`` as its search space, ``False`` when
+            it keeps a space of its own (or needs none).
+        """
         if self.metric is None and metric is not None:
             self._metric = _check_metric(metric)
         if self.mode is None and mode is not None:
@@ -102,15 +139,42 @@ class Searcher(ABC):
 
     @abstractmethod
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        """A config for trial ``trial_id``, ``None`` (ask later) or :attr:`FINISHED`."""
+        """The configuration for a new trial.
+
+        Args:
+            trial_id: The id the trial will have; later calls of :meth:`on_trial_result`
+                and :meth:`on_trial_complete` name the trial by it.
+
+        Returns:
+            A config dict (it may be partial and nested: it is laid over the experiment's
+            config, whose other domains are then sampled at random), ``None`` for "nothing
+            now, ask again later" (e.g. while waiting for results), or :attr:`FINISHED` to
+            end the search.
+        """
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:  # noqa: B027
-        """An intermediate result of a suggested trial (optional)."""
+        """An intermediate result of a suggested trial (optional; does nothing by default).
+
+        The controller calls it only when a subclass overrides it
+        (:meth:`uses_intermediate_results`).
+
+        Args:
+            trial_id: The id :meth:`suggest` was given for the trial.
+            result: The result dict as the trial reported it, with tunelab's keys
+                (``training_iteration``, ...).
+        """
 
     def on_trial_complete(  # noqa: B027
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
-        """A suggested trial ended; ``result`` is its last result (``None`` on early errors)."""
+        """A suggested trial ended (called exactly once per suggested trial).
+
+        Args:
+            trial_id: The id :meth:`suggest` was given for the trial. Ids the searcher
+                never suggested must be ignored.
+            result: The trial's last result; ``None`` when it failed before reporting.
+            error: ``True`` when the trial failed.
+        """
 
     def add_evaluated_point(
         self,
@@ -120,11 +184,41 @@ class Searcher(ABC):
         pruned: bool = False,
         intermediate_values: list[float] | None = None,
     ) -> None:
-        """Tell the searcher about a config evaluated elsewhere (not supported by default)."""
+        """Tell the searcher about a configuration evaluated elsewhere.
+
+        The base class does not support it; the adapters that do (Optuna, HyperOpt,
+        Nevergrad, BOHB, BayesOpt, SkOpt, HEBO) override it.
+
+        Args:
+            parameters: The configuration (nested like a config, or with flat ``"a/b"``
+                keys where the adapter says so).
+            value: Its value of the searcher's metric.
+            error: ``True`` when the evaluation failed.
+            pruned: ``True`` when it was stopped early.
+            intermediate_values: Its intermediate values of the metric, in order, for
+                searchers that use them.
+
+        Raises:
+            NotImplementedError: The searcher does not support it.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not support add_evaluated_point")
 
     def add_evaluated_trials(self, trials_or_analysis: Any, metric: str) -> None:
-        """Feed finished trials (a Trial, a list of them, or an analysis with ``.trials``)."""
+        """Tell the searcher about the finished trials of another experiment.
+
+        Each ``TERMINATED`` trial whose last result holds ``metric`` and each ``ERROR``
+        trial is passed to :meth:`add_evaluated_point` (a terminated trial whose last result
+        is not marked ``done`` counts as pruned). Logs a warning when no trial reported the
+        metric.
+
+        Args:
+            trials_or_analysis: A trial, a list of trials, or an object with ``.trials``
+                (an :class:`~tunelab.ExperimentAnalysis`).
+            metric: The result key whose last value each trial is recorded with.
+
+        Raises:
+            NotImplementedError: The searcher does not support :meth:`add_evaluated_point`.
+        """
         trials = getattr(trials_or_analysis, "trials", trials_or_analysis)
         if not isinstance(trials, list | tuple):
             trials = [trials]
@@ -147,17 +241,53 @@ class Searcher(ABC):
             logger.warning("no finished trial reported the metric %r", metric)
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """Return ``True`` if the searcher limits concurrency itself (default: it does not)."""
+        """Called by a :class:`~tunelab.search.ConcurrencyLimiter` around this searcher.
+
+        Args:
+            max_concurrent: The limiter's ``max_concurrent``.
+
+        Returns:
+            ``True`` when the searcher limits its concurrency itself (the limiter then
+            steps aside), ``False`` (the default) when the limiter should do it.
+        """
         return False
 
     def get_state(self) -> dict[str, Any]:
+        """What the searcher needs to continue after a restart (for resume).
+
+        JSON values are stored as they are; anything else is pickled and signed with the
+        user's tunelab key. Set the class attribute :attr:`state_is_json` when the state is
+        always plain JSON.
+
+        Raises:
+            NotImplementedError: The searcher cannot be saved (the default); on resume it
+                then starts afresh, with a warning.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement get_state")
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from a state :meth:`get_state` returned.
+
+        Called after :meth:`set_search_properties` when an experiment resumes.
+
+        Args:
+            state: What :meth:`get_state` returned (JSON values may come back as their JSON
+                round trip: tuples as lists).
+
+        Raises:
+            NotImplementedError: The searcher cannot be restored (the default).
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement set_state")
 
     def save(self, checkpoint_path: str) -> None:
-        """Write the searcher's state to a file (default: a pickle of :meth:`get_state`)."""
+        """Write the searcher's state to a file (default: a pickle of :meth:`get_state`).
+
+        Args:
+            checkpoint_path: The file to write (replaced when it exists).
+
+        Raises:
+            NotImplementedError: The searcher does not implement :meth:`get_state`.
+        """
         import cloudpickle
 
         state = self.get_state()
@@ -165,16 +295,31 @@ class Searcher(ABC):
             cloudpickle.dump(state, handle)
 
     def restore(self, checkpoint_path: str) -> None:
-        """Read a file written by :meth:`save` (default: :meth:`set_state` of the pickle;
-        the file is unpickled, so restore only files you trust). On resume tunelab calls it
-        only with bytes whose signature it checked."""
+        """Read a file written by :meth:`save` (default: :meth:`set_state` of the pickle).
+
+        The file is unpickled, so restore only files you trust. On resume tunelab calls it
+        only with bytes whose signature it checked.
+
+        Args:
+            checkpoint_path: The file :meth:`save` wrote.
+
+        Raises:
+            NotImplementedError: The searcher does not implement :meth:`set_state`.
+        """
         import pickle
 
         with open(checkpoint_path, "rb") as handle:
             self.set_state(pickle.load(handle))
 
     def save_to_dir(self, checkpoint_dir: str, session_str: str = "default") -> None:
-        """:meth:`save` to ``checkpoint_dir``/searcher-state-<session>.pkl (atomically)."""
+        """:meth:`save` to ``checkpoint_dir``/searcher-state-<session>.pkl (atomically).
+
+        A searcher that cannot save its state logs a warning and writes nothing.
+
+        Args:
+            checkpoint_dir: An existing directory.
+            session_str: The part of the file name that tells sessions apart.
+        """
         final = os.path.join(checkpoint_dir, self.CKPT_FILE_TMPL.format(session_str))
         tmp = final + ".tmp"
         try:
@@ -185,7 +330,14 @@ class Searcher(ABC):
         os.replace(tmp, final)
 
     def restore_from_dir(self, checkpoint_dir: str) -> None:
-        """:meth:`restore` from the newest state file in ``checkpoint_dir``."""
+        """:meth:`restore` from the newest state file :meth:`save_to_dir` wrote.
+
+        Args:
+            checkpoint_dir: The directory given to :meth:`save_to_dir`.
+
+        Raises:
+            FileNotFoundError: The directory holds no searcher state file.
+        """
         pattern = os.path.join(glob.escape(checkpoint_dir), self.CKPT_FILE_TMPL.format("*"))
         files = sorted(glob.glob(pattern), key=os.path.getmtime)
         if not files:
@@ -200,11 +352,22 @@ class Searcher(ABC):
 class SearchGenerator(SearchAlgorithm):
     """Adapts a :class:`Searcher` to the controller's :class:`SearchAlgorithm` contract.
 
+    :func:`tunelab.run` and :class:`tunelab.Tuner` wrap a searcher in one for you; create
+    one yourself only to drive a searcher outside a run (as
+    :mod:`tunelab.testing.searcher_conformance` does).
+
     One experiment at a time. Each :meth:`next_trial` asks ``searcher.suggest`` for a new
     8-hex-char trial id; the suggestion is written over the experiment's config, and whatever
     the searcher left unresolved (``sample_from`` values that depend on suggested ones, domains
     it ignores) is resolved like :class:`BasicVariantGenerator` would. ``num_samples`` bounds
     the number of suggestions (``-1``: until the searcher returns ``FINISHED``).
+    ``grid_search`` values the searcher left unresolved raise ``ValueError``.
+
+    Args:
+        searcher: The searcher to drive.
+
+    Raises:
+        TypeError: ``searcher`` is not a :class:`Searcher`.
     """
 
     def __init__(self, searcher: Searcher) -> None:
@@ -480,12 +643,27 @@ _BUILTIN = ("random", "variant_generator")
 def create_searcher(name: str, **kwargs: Any) -> Any:
     """Build a search algorithm by its Ray Tune name.
 
-    ``"variant_generator"`` and ``"random"`` give a :class:`BasicVariantGenerator`;
-    ``"hyperopt"``, ``"optuna"``, ``"nevergrad"``, ``"bohb"``, ``"ax"``, ``"bayesopt"``,
-    ``"blendsearch"``, ``"cfo"``, ``"dragonfly"``, ``"hebo"``, ``"sigopt"``, ``"skopt"`` and
-    ``"zoopt"`` give their adapters (an ``ImportError`` names the extra to install). The name
-    is case-insensitive, as in Ray Tune. Keyword arguments the class does not accept are
-    dropped with a logged warning (Ray Tune drops them silently).
+    ``search_alg="<name>"`` in :func:`tunelab.run` or :class:`tunelab.TuneConfig` calls it
+    with no keyword arguments.
+
+    Args:
+        name: Case-insensitive, as in Ray Tune. ``"variant_generator"`` and ``"random"``
+            give a :class:`BasicVariantGenerator`; ``"hyperopt"``, ``"optuna"``,
+            ``"nevergrad"``, ``"bohb"``, ``"ax"``, ``"bayesopt"``, ``"blendsearch"``,
+            ``"cfo"``, ``"hebo"``, ``"skopt"`` and ``"zoopt"`` give their adapters
+            (:class:`~tunelab.search.optuna.OptunaSearch`, ...). ``"dragonfly"`` and
+            ``"sigopt"`` raise (their libraries cannot run here).
+        **kwargs: Arguments of the class's constructor. Those it does not accept are
+            dropped with a logged warning (Ray Tune drops them silently).
+
+    Returns:
+        The search algorithm: a :class:`BasicVariantGenerator` or a :class:`Searcher`.
+
+    Raises:
+        TypeError: ``name`` is not a str.
+        ValueError: ``name`` is not one of the names above.
+        ImportError: The adapter's library is missing (the message names the extra to
+            install), or the library cannot run here (Dragonfly, SigOpt).
     """
     known = sorted((*_BUILTIN, *_ADAPTERS))
     if not isinstance(name, str):

@@ -45,12 +45,28 @@ def generate_variants(
 ) -> Iterator[tuple[dict[Path, Any], Any]]:
     """Yield ``(resolved_vars, config)`` for every grid combination of ``unresolved_spec``.
 
-    ``resolved_vars`` maps each resolved path (a tuple of keys) to its value. Random domains
-    are drawn from one :class:`random.Random` built from ``random_state`` (an int, a
-    ``random.Random``, a numpy Generator/RandomState or ``None``), so the same seed gives the
-    same configs in the same order; ``None`` draws the seed from numpy's global generator
-    when numpy is loaded (``np.random.seed(n)`` repeats the variants, as in Ray Tune), else
-    from the ``random`` module. ``unresolved_spec`` itself is never modified.
+    One sample of the space, as :class:`BasicVariantGenerator` draws it: each grid
+    combination once, random domains drawn, ``sample_from`` values computed.
+    ``unresolved_spec`` itself is never modified.
+
+    Args:
+        unresolved_spec: The search space (a config that may hold domains, grids and
+            ``sample_from`` values at any depth).
+        constant_grid_search: ``True``: draw the random domains once and keep them for
+            every grid combination. ``False`` (default): draw them again for each.
+        random_state: An int seed, a :class:`random.Random` (used directly), a numpy
+            ``Generator``/``RandomState`` or ``None``. The same seed gives the same configs
+            in the same order. ``None`` draws the seed from numpy's global generator when
+            numpy is loaded (``np.random.seed(n)`` repeats the variants, as in Ray Tune),
+            else from the ``random`` module.
+
+    Yields:
+        ``(resolved_vars, config)``: ``resolved_vars`` maps the path of each drawn or
+        enumerated value (a tuple of keys) to the value; ``config`` is the resolved config.
+
+    Raises:
+        TypeError: ``random_state`` is of another type.
+        RecursiveDependencyError: ``sample_from`` values depend on each other in a cycle.
     """
     rng = random_state if isinstance(random_state, random.Random) else None
     if rng is None:
@@ -156,21 +172,39 @@ class BasicVariantGenerator(SearchAlgorithm):
     Each experiment yields ``num_samples`` samples of its search space (``-1``: until the
     experiment is stopped); a sample is every grid combination, with random domains drawn again
     for each combination unless ``constant_grid_search=True`` holds them over the grid.
-    ``points_to_evaluate`` (a list of possibly partial configs) come first, each using one of
-    the ``num_samples``; what they leave out is sampled. ``max_concurrent`` (``0``: no limit)
-    caps the trials suggested but not yet completed. ``random_state`` (int, ``random.Random``,
-    numpy Generator/RandomState or ``None``) fixes the configs and their order; with ``None``
-    the seed is drawn, when the generator is built, from numpy's global generator if numpy is
-    loaded (so ``np.random.seed(n)`` before ``tune.run`` repeats the configs, as in Ray Tune),
-    else from the ``random`` module.
 
     Variants are generated lazily, one per :meth:`next_trial`. Trial ids are
     ``<5 hex chars>_<5-digit counter>``, experiment tags ``<counter>_<k=v,...>``. The state is
     the seed and the position in each experiment, so a restored generator continues exactly
     where it stopped without regenerating what came before.
+
+    Args:
+        points_to_evaluate: Configs, possibly partial and nested, to run first, each using
+            one of the ``num_samples``; what a point leaves out is sampled from the space
+            and grids it does not set are enumerated for it. A value outside its domain only
+            logs a warning. ``None`` (default): none.
+        max_concurrent: At most this many trials suggested but not yet completed. ``0``
+            (default): no limit of its own (the resources and ``max_concurrent_trials``
+            still apply).
+        constant_grid_search: ``True``: draw the random domains once per sample and keep
+            them for all of that sample's grid combinations. ``False`` (default): draw them
+            for each combination.
+        random_state: An int seed, a :class:`random.Random`, a numpy
+            ``Generator``/``RandomState`` or ``None`` (default). A seed fixes the configs
+            and their order. With ``None`` the seed is drawn when the generator is built,
+            from numpy's global generator if numpy is loaded (so ``np.random.seed(n)``
+            before ``tune.run`` repeats the configs, as in Ray Tune), else from the
+            ``random`` module.
+
+    Raises:
+        TypeError: ``points_to_evaluate`` is not a list of dicts, ``max_concurrent`` is not
+            an int, ``constant_grid_search`` is not a bool, or ``random_state`` is of
+            another type.
+        ValueError: ``max_concurrent`` is negative.
     """
 
     wants_results = False
+    #: The file name :meth:`save_to_dir` writes (``{}`` is the session string).
     CKPT_FILE_TMPL = "basic-variant-state-{}.json"
 
     def __init__(

@@ -69,10 +69,25 @@ class _Wrapper(Searcher):
 class ConcurrencyLimiter(_Wrapper):
     """Caps how many trials of ``searcher`` run at once.
 
-    ``suggest`` returns ``None`` while ``max_concurrent`` suggested trials are unfinished. With
-    ``batch=True`` the wrapped searcher learns of completed trials only once the whole batch of
-    live trials has completed, and no new trial starts before that (for searchers that propose
-    batches). Results of trials the limiter did not suggest are ignored.
+    ``suggest`` returns ``None`` while ``max_concurrent`` suggested trials are unfinished.
+    Results of trials the limiter did not suggest are ignored. A searcher that limits its
+    concurrency itself (its ``set_max_concurrency`` returns ``True``, as
+    :class:`~tunelab.search.bohb.TuneBOHB` and :class:`~tunelab.search.hebo.HEBOSearch` do)
+    takes the limit and the limiter steps aside. ``max_concurrent_trials`` of the run wraps a
+    searcher in one.
+
+    Args:
+        searcher: The searcher to wrap; metric, mode and search space are its own.
+        max_concurrent: The most suggested trials that may be unfinished at once (>= 1).
+        batch: ``True``: the wrapped searcher learns of completed trials only once the whole
+            batch of live trials has completed, and no new trial starts before that (for
+            searchers that propose batches). ``False`` (default): each completion is passed
+            on at once and frees a slot.
+
+    Raises:
+        TypeError: ``searcher`` is not a :class:`Searcher`, ``max_concurrent`` is not an
+            int or ``batch`` is not a bool.
+        ValueError: ``max_concurrent`` is below 1.
     """
 
     def __init__(self, searcher: Searcher, max_concurrent: int, batch: bool = False) -> None:
@@ -149,11 +164,22 @@ class ConcurrencyLimiter(_Wrapper):
 class Repeater(_Wrapper):
     """Runs each configuration of ``searcher`` ``repeat`` times and reports their mean.
 
-    The wrapped searcher sees one trial per group (the id of the group's first trial) and, once
-    all ``repeat`` trials of the group completed, one result whose metric is the mean over the
-    trials that reported it (failed trials and NaN values left out). With ``set_index=True``
-    every config gets ``config["__trial_index__"]`` (0 .. repeat-1). ``num_samples`` should be a
-    multiple of ``repeat``.
+    For noisy objectives. The wrapped searcher sees one trial per group (the id of the
+    group's first trial) and, once all ``repeat`` trials of the group completed, one result
+    whose metric is the mean over the trials that reported it (failed trials and NaN values
+    left out); when every trial of the group failed, it is told of a failure.
+    ``num_samples`` should be a multiple of ``repeat`` (otherwise the last group is never
+    complete).
+
+    Args:
+        searcher: The searcher to wrap; metric, mode and search space are its own.
+        repeat: How many trials run each configuration (>= 1; default 1).
+        set_index: ``True`` (default): every config gets ``config["__trial_index__"]``, the
+            trial's position in its group (0 .. repeat-1), e.g. to seed the trainable.
+
+    Raises:
+        TypeError: ``searcher`` is not a :class:`Searcher` or ``set_index`` is not a bool.
+        ValueError: ``repeat`` is not an int >= 1.
     """
 
     def __init__(self, searcher: Searcher, repeat: int = 1, set_index: bool = True) -> None:
