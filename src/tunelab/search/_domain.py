@@ -287,7 +287,23 @@ class Sampler:
         size: int = 1,
         random_state: object = None,
     ) -> list[Any]:
-        """Draw ``size`` values of ``domain`` with this sampler (not the domain's own)."""
+        """Draw ``size`` values of ``domain`` with this sampler (not the domain's own).
+
+        Args:
+            domain: The domain to draw from.
+            config: The config a :class:`Function` domain is computed from (ignored by
+                the others).
+            size: How many values (>= 1; default 1).
+            random_state: An int seed, a :class:`random.Random`, a numpy
+                ``Generator``/``RandomState`` or ``None`` (a fresh seed; see
+                :meth:`Domain.sample`).
+
+        Returns:
+            A list of ``size`` values.
+
+        Raises:
+            ValueError: ``size < 1``, or this sampler does not fit ``domain``.
+        """
         with_self = domain._with_sampler(self, allow_override=True)
         values = with_self.sample(config=config, size=size, random_state=random_state)
         return list(values) if size != 1 else [values]
@@ -301,7 +317,16 @@ class Uniform(Sampler):
 
 
 class LogUniform(Sampler):
-    """Uniform in log space. ``base`` is kept for compatibility; it does not change the law."""
+    """Uniform in log space.
+
+    Args:
+        base: Kept for compatibility with Ray Tune; it does not change the law. Must be
+            > 0 and != 1 (default 10).
+
+    Raises:
+        TypeError: ``base`` is not a number.
+        ValueError: ``base`` is <= 0 or 1.
+    """
 
     def __init__(self, base: float = 10) -> None:
         self.base = _real("base", base, "LogUniform()")
@@ -313,7 +338,16 @@ class LogUniform(Sampler):
 
 
 class Normal(Sampler):
-    """Gaussian with mean ``mean`` and standard deviation ``sd`` (> 0)."""
+    """Gaussian with mean ``mean`` and standard deviation ``sd`` (for unbounded floats).
+
+    Args:
+        mean: The mean (default 0.0); finite.
+        sd: The standard deviation (default 1.0); finite and > 0.
+
+    Raises:
+        TypeError: An argument is not a number.
+        ValueError: ``sd <= 0`` or an argument is not finite.
+    """
 
     def __init__(self, mean: float = 0.0, sd: float = 1.0) -> None:
         self.mean = _real("mean", mean, "Normal()", finite=True)
@@ -330,7 +364,16 @@ class Grid(Sampler):
 
 
 class Quantized(Sampler):
-    """Wraps another sampler and rounds its values to multiples of ``q``."""
+    """Wraps another sampler and rounds its values to multiples of ``q``.
+
+    Args:
+        sampler: A :class:`Uniform`, :class:`LogUniform` or :class:`Normal` sampler.
+        q: The quantum (> 0); an integral value is kept as an int.
+
+    Raises:
+        TypeError: ``sampler`` is not one of those samplers, or ``q`` is not a number.
+        ValueError: ``q <= 0`` or not finite.
+    """
 
     def __init__(self, sampler: Sampler, q: float) -> None:
         if not isinstance(sampler, Sampler) or isinstance(sampler, Quantized | Grid):
@@ -345,6 +388,7 @@ class Quantized(Sampler):
             raise ValueError(f"`q` of Quantized() must be > 0, got {q!r}")
 
     def get_sampler(self) -> Sampler:
+        """The wrapped sampler."""
         return self.sampler
 
     def __repr__(self) -> str:
@@ -370,7 +414,18 @@ class Domain(DomainBase):
 
     # sampler handling ----------------------------------------------------------------
     def set_sampler(self, sampler: Sampler, allow_override: bool = False) -> None:
-        """Choose how values are drawn; a second choice needs ``allow_override=True``."""
+        """Choose how values are drawn (in place; the chaining methods return copies).
+
+        Args:
+            sampler: The sampler; it must fit the domain (e.g. no :class:`Normal` on a
+                bounded :class:`Float`).
+            allow_override: ``True``: replace a sampler chosen before. ``False`` (default):
+                a second choice is an error.
+
+        Raises:
+            TypeError: ``sampler`` is not a :class:`Sampler`.
+            ValueError: A sampler was chosen before, or ``sampler`` does not fit the domain.
+        """
         if not isinstance(sampler, Sampler):
             raise TypeError(f"`sampler` must be a Sampler, got {sampler!r}")
         if self.sampler is not None and not allow_override:
@@ -399,7 +454,10 @@ class Domain(DomainBase):
         raise NotImplementedError
 
     def drawer(self) -> Draw:
-        """A fast ``rng -> value`` function for this domain (used by the variant generator)."""
+        """A fast ``rng -> value`` function for this domain (used by the variant generator).
+
+        The function takes a :class:`random.Random` and returns one value.
+        """
         if self._draw is None:
             self._draw = self._make_draw()
         return self._draw
@@ -411,7 +469,24 @@ class Domain(DomainBase):
         size: int = 1,
         random_state: object = None,
     ) -> Any:
-        """Draw one value (``size == 1``) or a list of ``size`` values."""
+        """Draw one value (``size == 1``) or a list of ``size`` values.
+
+        Args:
+            config: The config a :class:`Function` domain is computed from (ignored by the
+                other domains).
+            size: How many values (>= 1; default 1).
+            random_state: An int seed, a :class:`random.Random` (used directly), a numpy
+                ``Generator``/``RandomState`` or ``None`` (default): a seed drawn from
+                numpy's global generator when numpy is loaded, else from the ``random``
+                module.
+
+        Returns:
+            One value when ``size == 1``, else a list of ``size`` values.
+
+        Raises:
+            ValueError: ``size`` is not an int >= 1.
+            TypeError: ``random_state`` is of another type.
+        """
         size = check_size(size)
         draw = self.drawer()
         rng = as_random(default_seed(random_state))
@@ -420,16 +495,24 @@ class Domain(DomainBase):
         return [draw(rng) for _ in range(size)]
 
     def is_grid(self) -> bool:
+        """Whether the domain's values are all enumerated (a :class:`Grid` sampler)."""
         return isinstance(self.sampler, Grid)
 
     def is_function(self) -> bool:
+        """Whether the domain is a :class:`Function` (``sample_from``)."""
         return False
 
     def is_valid(self, value: Any) -> bool:  # pragma: no cover - overridden
+        """Whether ``value`` lies in the domain (bounds included; a category by ``==``).
+
+        Args:
+            value: The value to check.
+        """
         raise NotImplementedError
 
     @property
     def domain_str(self) -> str:  # pragma: no cover - overridden
+        """The domain's values in words, as its ``repr`` shows them."""
         raise NotImplementedError
 
     def __getstate__(self) -> dict[str, Any]:
@@ -446,7 +529,16 @@ class Float(Domain):
 
     ``.uniform()`` (default, needs finite bounds, upper exclusive), ``.loguniform()`` (needs
     ``lower > 0``), ``.normal(mean, sd)`` (needs no bounds), ``.quantized(q)`` (round to
-    multiples of ``q``; the upper bound becomes reachable).
+    multiples of ``q``; the upper bound becomes reachable). Each returns a new domain:
+    ``Float(1e-4, 1e-1).loguniform()`` is what :func:`~tunelab.search.loguniform` returns.
+
+    Args:
+        lower: The lower bound, or ``None`` for none.
+        upper: The upper bound, or ``None`` for none; must be above ``lower``.
+
+    Raises:
+        TypeError: A bound is not a number.
+        ValueError: ``lower >= upper``, a NaN bound, or a bound beyond the float range.
     """
 
     def __init__(self, lower: float | None, upper: float | None) -> None:
@@ -459,18 +551,52 @@ class Float(Domain):
         self.upper = hi
 
     def uniform(self) -> Float:
+        """A copy that draws uniformly from ``[lower, upper)``.
+
+        Raises:
+            ValueError: A bound is infinite, or a sampler was chosen before.
+        """
         result: Float = self._with_sampler(Uniform())
         return result
 
     def loguniform(self, base: float = 10) -> Float:
+        """A copy whose logarithm is uniform in ``[log lower, log upper)``.
+
+        Args:
+            base: Accepted for compatibility; it does not change the law (default 10).
+
+        Raises:
+            ValueError: ``lower <= 0``, an infinite ``upper``, a bad ``base``, or a sampler
+                chosen before.
+        """
         result: Float = self._with_sampler(LogUniform(base))
         return result
 
     def normal(self, mean: float = 0.0, sd: float = 1.0) -> Float:
+        """A copy that draws from N(mean, sd**2); the domain must have no bounds.
+
+        Args:
+            mean: The mean (default 0.0).
+            sd: The standard deviation (> 0; default 1.0).
+
+        Raises:
+            ValueError: The domain has a bound, ``sd <= 0``, or a sampler was chosen before.
+        """
         result: Float = self._with_sampler(Normal(mean, sd))
         return result
 
     def quantized(self, q: float) -> Float:
+        """A copy whose values (from the sampler chosen so far, uniform by default) are
+        rounded to the nearest multiple of ``q`` within the bounds; both bounds are
+        reachable.
+
+        Args:
+            q: The quantum (> 0), at least the float spacing at the bounds.
+
+        Raises:
+            ValueError: ``q <= 0``, ``q`` below the float spacing, or no multiple of ``q``
+                within the bounds.
+        """
         result: Float = self._with_sampler(Quantized(self.get_sampler(), q), allow_override=True)
         return result
 
@@ -539,7 +665,18 @@ class Integer(Domain):
     """Integers from ``lower`` (inclusive) to ``upper`` (exclusive unless quantized with q > 1).
 
     ``.uniform()`` (default), ``.loguniform()`` (needs ``lower >= 1``), ``.quantized(q)``
-    (multiples of ``q``; with ``q > 1`` the upper bound is inclusive).
+    (multiples of ``q``; with ``q > 1`` the upper bound is inclusive). Each returns a new
+    domain: ``Integer(1, 100).loguniform()`` is what :func:`~tunelab.search.lograndint`
+    returns. Bounds of any size work.
+
+    Args:
+        lower: The lowest value.
+        upper: The upper bound (excluded unless quantized with ``q > 1``); at least
+            ``lower`` (sampling then needs ``lower < upper``).
+
+    Raises:
+        TypeError: A bound is not an integer (a float with an integral value is accepted).
+        ValueError: ``lower > upper``.
     """
 
     def __init__(self, lower: int, upper: int) -> None:
@@ -554,14 +691,36 @@ class Integer(Domain):
         self.upper = hi
 
     def uniform(self) -> Integer:
+        """A copy that draws uniformly.
+
+        Raises:
+            ValueError: ``lower >= upper``, or a sampler was chosen before.
+        """
         result: Integer = self._with_sampler(Uniform())
         return result
 
     def loguniform(self, base: float = 10) -> Integer:
+        """A copy whose logarithm is uniform (small values more likely).
+
+        Args:
+            base: Accepted for compatibility; it does not change the law (default 10).
+
+        Raises:
+            ValueError: ``lower < 1``, a bad ``base``, or a sampler chosen before.
+        """
         result: Integer = self._with_sampler(LogUniform(base))
         return result
 
     def quantized(self, q: int) -> Integer:
+        """A copy that draws multiples of ``q`` (with ``q > 1`` the upper bound is included).
+
+        Args:
+            q: The step, an int >= 1.
+
+        Raises:
+            TypeError: ``q`` is not an integer.
+            ValueError: ``q < 1``, or no multiple of ``q`` within the bounds.
+        """
         q_int = check_int("q", q, "Integer.quantized()")
         if q_int < 1:
             raise ValueError(f"`q` of Integer.quantized() must be >= 1, got {q!r}")
@@ -631,7 +790,14 @@ class Categorical(Domain):
     """One of a list of values (any Python objects, types preserved).
 
     ``.uniform()`` (default) draws one at random; ``.grid()`` enumerates all of them, exactly
-    like ``grid_search(categories)``.
+    like ``grid_search(categories)``. :func:`~tunelab.search.choice` returns one.
+
+    Args:
+        categories: A non-empty list or tuple of values.
+
+    Raises:
+        TypeError: ``categories`` is a str, a dict or not iterable.
+        ValueError: ``categories`` is empty.
     """
 
     def __init__(self, categories: Sequence[Any]) -> None:
@@ -639,10 +805,12 @@ class Categorical(Domain):
         self.categories = check_categories(categories, "Categorical()")
 
     def uniform(self) -> Categorical:
+        """A copy that draws one category at random, each equally likely."""
         result: Categorical = self._with_sampler(Uniform())
         return result
 
     def grid(self) -> Categorical:
+        """A copy whose categories are all enumerated, like ``grid_search(categories)``."""
         result: Categorical = self._with_sampler(Grid())
         return result
 
@@ -685,6 +853,13 @@ class Function(Domain):
     supports both spellings: ``config["alpha"]`` (newest) and ``spec.config.alpha`` (0.x/1.x).
     Reading a value that is not resolved yet makes the variant generator retry later, so
     dependent values resolve in dependency order.
+
+    Args:
+        func: A callable taking no argument or one (the config view).
+
+    Raises:
+        TypeError: ``func`` is not callable.
+        ValueError: ``func`` takes more than one required argument.
     """
 
     def __init__(self, func: Callable[..., Any]) -> None:
@@ -695,7 +870,14 @@ class Function(Domain):
         self.pass_config = takes_one_argument(func)
 
     def call(self, view: Any) -> Any:
-        """Call ``func`` with ``view`` (or with nothing when it takes no argument)."""
+        """Call ``func`` with ``view`` (or with nothing when it takes no argument).
+
+        Args:
+            view: The config view passed to ``func``.
+
+        Returns:
+            What ``func`` returns.
+        """
         return self.func(view) if self.pass_config else self.func()
 
     def sample(
