@@ -25,9 +25,9 @@ processes run in their own process group and leave Ctrl+C to the driver). Then:
 
 `Tuner.restore` needs the trainable again (`trainable=`) because code is not stored with
 the experiment. Resuming works the same way after the driver was killed outright
-(`kill -9`, a lost SSH session, a reboot): run the same script again and restore. With
-`tune.run`, pass the same `name`/`storage_path` and `resume=True` (or `"AUTO"`), as the
-line printed at the interrupt says.
+(`kill -9`, a lost SSH session, a reboot): `Tuner.restore` the experiment directory from a
+new process. With `tune.run`, pass the same `name` and `storage_path` with `resume=True`
+(or `"AUTO"`), as the line printed at the interrupt says.
 
 To try a real Ctrl+C, run `python examples/resume_after_interrupt.py --interrupt-after 0`
 and press Ctrl+C while the status table is printed; the script then resumes the same way.

@@ -13,7 +13,8 @@ mixes a log-uniform integer (`min_samples_leaf`), categorical choices (`max_feat
 `criterion`) and an integer range (`max_depth`).
 
 The data is handed to the trainable with {func}`tunelab.with_parameters`: it is
-serialised once and shared by the trials, instead of being captured in every trial's config.
+serialised once in the driver and loaded at most once per worker process, instead of being
+shipped with every trial.
 
 What to look at in the output:
 
