@@ -38,23 +38,42 @@ _STATE_VERSION = 1
 class HyperOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with hyperopt's TPE (``pip install "tunelab[hyperopt]"``).
 
-    ``space`` is either a hyperopt space (a dict of ``hp.*`` expressions, nested and
-    conditional spaces included) or a tunelab space (``tune.uniform`` ...), converted
-    automatically; a tunelab space may also come through ``param_space``/``config`` (not both).
-    A space that mixes both is searched as a hyperopt space, its tunelab domains converted by
-    :meth:`convert_search_space` (as Ray Tune does).
-    ``grid_search`` cannot be searched. ``points_to_evaluate`` (full or partial configs; missing
-    values are drawn at random) run first. The first ``n_initial_points`` completed trials are
-    random, then TPE with ``gamma`` takes over. ``random_state_seed`` makes the search
-    reproducible. ``mode="max"`` maximizes (hyperopt minimizes the negated metric).
+    The first ``n_initial_points`` completed trials are random, then the Tree-structured
+    Parzen Estimator takes over. hyperopt minimizes: with ``mode="max"`` it is given the
+    negated metric. ``grid_search`` cannot be searched. A failed trial, or one whose last
+    result lacks the metric (or holds NaN), is recorded as failed and not learned from.
 
-    Older spellings: ``max_concurrent`` (0.x-1.x; ``None``/``0``: no limit) caps how many
-    suggested trials run at once, like a ``ConcurrencyLimiter`` around the searcher;
-    ``reward_attr`` (0.5-0.7) means ``metric=reward_attr, mode="max"``;
-    ``use_early_stopped_trials`` (0.8) is accepted (early-stopped trials always count).
-    In a space of ``hp.*`` expressions, a ``points_to_evaluate`` value for an ``hp.choice``
-    is its category; an int that is none of the categories but a valid position is read as
-    the category's index (the 0.x-1.1 spelling, e.g. ``{"activation": 0}`` for the first).
+    Args:
+        space: A hyperopt space (a dict of ``hp.*`` expressions, nested and conditional
+            spaces included) or a tunelab space (``tune.uniform`` ...), converted
+            automatically; a tunelab space may also come through ``param_space``/``config``
+            (not both). A space that mixes both is searched as a hyperopt space, its tunelab
+            domains converted by :meth:`convert_search_space` (as Ray Tune does). ``None``
+            (default): the run's config.
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        points_to_evaluate: Configs to run first, full or partial (missing values are
+            drawn at random; Ray Tune raised). In a space of ``hp.*`` expressions a value
+            for an ``hp.choice`` is its category; an int that is none of the categories but
+            a valid position is read as the category's index (the 0.x-1.1 spelling, e.g.
+            ``{"activation": 0}`` for the first). ``None`` (default): none.
+        n_initial_points: How many completed trials are random before TPE starts (>= 0;
+            default 20).
+        random_state_seed: Seed of the search; ``None`` (default): unseeded.
+        gamma: TPE's fraction of results it models as good, in (0, 1) (default 0.25).
+        max_concurrent: Older spelling (0.x-1.x): caps how many suggested trials run at
+            once, like a :class:`~tunelab.search.ConcurrencyLimiter`. ``None``/``0``: no
+            limit.
+        use_early_stopped_trials: 0.8 spelling, accepted as ``None`` or ``True`` (with a
+            ``FutureWarning``): early-stopped trials always count.
+        reward_attr: 0.5-0.7 spelling: ``metric=reward_attr, mode="max"``.
+
+    Raises:
+        ImportError: hyperopt is not installed.
+        TypeError: ``space`` is not a dict, ``n_initial_points`` is not an int, or
+            ``points_to_evaluate`` is not a list of dicts.
+        ValueError: ``n_initial_points < 0``, ``gamma`` outside (0, 1), a negative seed, or
+            ``use_early_stopped_trials=False``.
     """
 
     where = "HyperOptSearch()"
@@ -112,10 +131,20 @@ class HyperOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     # -- space ----------------------------------------------------------------------------
     @staticmethod
     def convert_search_space(spec: dict[str, Any]) -> dict[str, Any]:
-        """A tunelab search space as a hyperopt space, as Ray Tune's method of the same name:
-        ``spec`` with each domain replaced by the ``hp.*`` expression of the same law,
-        labelled with its path (``"a/b"``); constants are kept. Pass the result as
-        ``space=``. ``grid_search`` raises ``ValueError``."""
+        """A tunelab search space as a hyperopt space, as Ray Tune's method of the same name.
+
+        Args:
+            spec: A tunelab search space.
+
+        Returns:
+            ``spec`` with each domain replaced by the ``hp.*`` expression of the same law,
+            labelled with its path (``"a/b"``); constants are kept. Pass it as ``space=``.
+
+        Raises:
+            ImportError: hyperopt is not installed.
+            TypeError: ``spec`` is not a dict.
+            ValueError: ``spec`` holds a ``grid_search``.
+        """
         hyperopt = require("hyperopt", extra="hyperopt", feature="HyperOptSearch")
         if not isinstance(spec, dict):
             raise TypeError(
@@ -146,7 +175,20 @@ class HyperOptSearch(OwnConcurrencyLimit, LibrarySearcher):
         """As every library searcher; and, as Ray Tune's HyperOptSearch, a searcher without a
         space of its own that is given a config with nothing to search (only constants)
         raises ``RuntimeError`` here, not at the first suggestion (hyperopt cannot search an
-        empty space)."""
+        empty space).
+
+        Args:
+            metric: The run's ``metric``.
+            mode: The run's ``mode``.
+            config: The experiment's config.
+            **spec: Further properties of the experiment.
+
+        Returns:
+            ``True`` when the searcher took ``config`` as its space.
+
+        Raises:
+            RuntimeError: Neither the searcher nor ``config`` has anything to search.
+        """
         if not self._has_space() and not has_searchable(config):
             raise RuntimeError(
                 f"{self.where} has no search space: none was given to it, and the "
@@ -276,7 +318,18 @@ class HyperOptSearch(OwnConcurrencyLimit, LibrarySearcher):
         pruned: bool = False,
         intermediate_values: list[float] | None = None,
     ) -> None:
-        """Record a configuration evaluated elsewhere (it counts like a completed trial)."""
+        """Record a configuration evaluated elsewhere (it counts like a completed trial).
+
+        Args:
+            parameters: The configuration; values it leaves out are drawn at random.
+            value: Its metric value (NaN: recorded as failed).
+            error: ``True``: recorded as failed.
+            pruned: Not used by hyperopt.
+            intermediate_values: Not used by hyperopt.
+
+        Raises:
+            RuntimeError: The searcher has no space, metric or mode yet.
+        """
         self._check_ready()
         assert self._codec is not None
         vals, _ = self._codec.encode(parameters)

@@ -39,27 +39,49 @@ _STATE_VERSION = 1
 class NevergradSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with a nevergrad optimizer (``pip install "tunelab[nevergrad]"``).
 
-    ``optimizer`` is an optimizer class or configured optimizer (``ng.optimizers.OnePlusOne``,
-    ``ng.optimizers.CMA``, ...), built once the space is known with ``optimizer_kwargs``
-    (e.g. ``budget``; ``num_workers`` defaults to the concurrency limit when one is set), or an
-    optimizer instance that carries its own parametrization (``space`` then stays ``None``,
-    or is a list of names for the positional values of an array/instrumentation).
+    Any of nevergrad's gradient-free optimizers (``OnePlusOne``, ``CMA``, ``DE``, ``NGOpt``,
+    ...). Normal domains become unbounded scalars with that mean and spread; quantized and
+    integer domains are rounded (nevergrad has no quantization). Failed trials, and trials
+    whose last result lacks the metric or holds NaN, are not told to the optimizer.
 
-    ``space`` is a tunelab space (also accepted through ``param_space``/``config``, not both)
-    or a ``ng.p.Dict``/``ng.p.Instrumentation`` of keyword parameters (a name ``"a/b"`` in
-    it stands for the nested key ``b`` of ``a``, as :meth:`convert_search_space` writes them).
-    Normal domains become unbounded scalars with that mean and spread; quantized and integer
-    domains are rounded.
-    ``points_to_evaluate`` are told to the optimizer first (missing values drawn at random).
-    ``random_state_seed`` (a tunelab addition) seeds the parametrization's random state.
-    Failed trials are not told to the optimizer.
+    Args:
+        optimizer: An optimizer class or configured optimizer (``ng.optimizers.OnePlusOne``,
+            ``ng.optimizers.CMA``, ...), built once the space is known with
+            ``optimizer_kwargs``; or an optimizer instance that carries its own
+            parametrization (``space`` then stays ``None``, or is a list of names for the
+            positional values of an array/instrumentation).
+        optimizer_kwargs: Arguments of the optimizer's constructor when ``optimizer`` is a
+            class (e.g. ``budget``; ``num_workers`` defaults to the concurrency limit when
+            one is set). A list of names in this position is the 0.x
+            ``NevergradSearch(optimizer, parameter_names)``. ``None`` (default): none.
+        space: A tunelab space (also accepted through ``param_space``/``config``, not both)
+            or an ``ng.p.Dict``/``ng.p.Instrumentation`` of keyword parameters (a name
+            ``"a/b"`` in it stands for the nested key ``b`` of ``a``, as
+            :meth:`convert_search_space` writes them); with an optimizer instance, ``None``
+            or a list of names. ``None`` (default): the run's config.
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        points_to_evaluate: Configs told to the optimizer first, full or partial (missing
+            values drawn at random). ``None`` (default): none.
+        random_state_seed: Seeds the parametrization's random state (a tunelab addition);
+            ``None`` (default): unseeded.
+        parameter_names: 0.x spelling: the names of an optimizer instance's values (e.g.
+            ``optimizerlib.OnePlusOne(2)`` with ``["height", "width"]``).
+        max_concurrent: Older spelling (0.x-1.x): caps how many suggested trials run at
+            once, like a :class:`~tunelab.search.ConcurrencyLimiter`. ``None``/``0``: no
+            limit.
+        reward_attr: 0.5-0.7 spelling: ``metric=reward_attr, mode="max"``.
+        use_early_stopped_trials: 0.8 spelling, accepted as ``None`` or ``True``.
 
-    Older spellings: the 0.x ``NevergradSearch(optimizer, parameter_names, ...)``, where the
-    second argument is a list of names for the values of an optimizer instance (e.g.
-    ``optimizerlib.OnePlusOne(2)`` with ``["height", "width"]``; also ``parameter_names=``);
-    ``max_concurrent`` (0.x-1.x; ``None``/``0``: no limit) caps how many suggested trials
-    run at once, like a ``ConcurrencyLimiter``; ``reward_attr`` (0.5-0.7) means
-    ``metric=reward_attr, mode="max"``; ``use_early_stopped_trials`` (0.8) is accepted.
+    Raises:
+        ImportError: nevergrad is not installed.
+        TypeError: ``optimizer`` is not a nevergrad optimizer class or instance,
+            ``optimizer_kwargs`` is not a dict, ``parameter_names`` is not a list of str, or
+            ``space`` is of another kind.
+        ValueError: Both ``parameter_names`` and ``space`` were given, an optimizer
+            instance came with ``optimizer_kwargs`` or with a space that is not a list of
+            names, the names do not match the optimizer's number of values, or a dict
+            ``space`` holds nothing to search.
     """
 
     where = "NevergradSearch()"
@@ -158,13 +180,26 @@ class NevergradSearch(OwnConcurrencyLimit, LibrarySearcher):
     @staticmethod
     def convert_search_space(spec: dict[str, Any]) -> Any:
         """A tunelab search space as a nevergrad parametrization, as Ray Tune's method of the
-        same name: an ``ng.p.Dict`` with one parameter per searched domain of ``spec``, named
-        by its path (``"a/b"``), ready to pass as ``space=``. Categories are ``ng.p.Choice``,
-        floats ``ng.p.Scalar``/``ng.p.Log`` over the bounds, integers the same with integer
-        casting, normal laws unbounded scalars with that mean and spread. nevergrad has no
-        quantization: ``q`` is dropped (with a logged warning); pass the tunelab space itself
-        to keep it. Constants and ``sample_from`` values are left out (the experiment's config
-        keeps them); ``grid_search`` raises ``ValueError``."""
+        same name.
+
+        Categories become ``ng.p.Choice``, floats ``ng.p.Scalar``/``ng.p.Log`` over the
+        bounds, integers the same with integer casting, normal laws unbounded scalars with
+        that mean and spread. nevergrad has no quantization: ``q`` is dropped (with a logged
+        warning); pass the tunelab space itself to keep it.
+
+        Args:
+            spec: A tunelab search space.
+
+        Returns:
+            An ``ng.p.Dict`` with one parameter per searched domain of ``spec``, named by its
+            path (``"a/b"``), ready to pass as ``space=``. Constants and ``sample_from``
+            values are left out (the experiment's config keeps them).
+
+        Raises:
+            ImportError: nevergrad is not installed.
+            TypeError: ``spec`` is not a dict.
+            ValueError: ``spec`` holds a ``grid_search``.
+        """
         ng = require("nevergrad", extra="nevergrad", feature="NevergradSearch")
         if not isinstance(spec, dict):
             raise TypeError(
@@ -221,7 +256,11 @@ class NevergradSearch(OwnConcurrencyLimit, LibrarySearcher):
     def set_max_concurrency(self, max_concurrent: int) -> bool:
         """Told by a ``ConcurrencyLimiter``: the optimizer is built for that many workers,
         and the limiter's value replaces this searcher's own ``max_concurrent`` (as in Ray
-        Tune); the limiter still does the limiting (returns False)."""
+        Tune); the limiter still does the limiting (returns False).
+
+        Args:
+            max_concurrent: The limiter's ``max_concurrent``.
+        """
         self._max_concurrent = max_concurrent
         return super().set_max_concurrency(max_concurrent)
 
@@ -330,7 +369,19 @@ class NevergradSearch(OwnConcurrencyLimit, LibrarySearcher):
         pruned: bool = False,
         intermediate_values: list[float] | None = None,
     ) -> None:
-        """Tell the optimizer about a configuration evaluated elsewhere (failed ones skipped)."""
+        """Tell the optimizer about a configuration evaluated elsewhere (failed ones skipped).
+
+        Args:
+            parameters: The configuration (with a tunelab space, values it leaves out are
+                drawn at random).
+            value: Its metric value.
+            error: ``True``: nothing is told.
+            pruned: Not used by nevergrad.
+            intermediate_values: Not used by nevergrad.
+
+        Raises:
+            RuntimeError: The searcher has no space, metric or mode yet.
+        """
         self._check_ready()
         if error:
             return
@@ -355,7 +406,14 @@ class NevergradSearch(OwnConcurrencyLimit, LibrarySearcher):
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state`. On resume the pickled optimizer is unpickled only
         when its signature checks out (:class:`tunelab._trust.TrustError` otherwise, before
-        anything changes)."""
+        anything changes).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         optimizer, live = _trust.loads_signed(state["optimizer"], "pickled Nevergrad optimizer")
         points = list(unpack_value(state["points"]))

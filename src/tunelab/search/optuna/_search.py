@@ -37,25 +37,53 @@ _Space = TunelabSpace | DistributionSpace | DefineByRunSpace
 class OptunaSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with an Optuna study (``pip install "tunelab[optuna]"``).
 
-    ``space`` is a tunelab space (also accepted through ``param_space``/``config``, not both),
-    a dict of Optuna distributions (``"a/b"`` names become nested keys), a define-by-run
-    function ``fn(trial)`` that calls ``trial.suggest_*`` and may return a dict of constants,
-    or a list of ``param.suggest_*(...)`` calls (Ray Tune 1.x). ``metric``/``mode`` may be
-    lists for a multi-objective study. ``sampler`` is any Optuna sampler (default
-    ``TPESampler(seed=seed)``; passing both ``sampler`` and ``seed`` is an error: seed the
-    sampler). ``points_to_evaluate`` (full or partial; Optuna samples missing values) run
-    first; with ``evaluated_rewards`` (one per point) they are recorded as finished instead.
-    ``study_name``/``storage`` name and persist the study (default: in memory). A dict of
-    distributions may be nested like the config or use flat ``"a/b"`` names;
-    :meth:`convert_search_space` turns a tunelab space into one.
-
+    Optuna's TPE sampler by default, or any Optuna sampler; single- or multi-objective.
     Intermediate results are reported to the Optuna trial (``trial.report(value, step)`` with
-    ``training_iteration`` as the step). A trial whose last result lacks the metric is
-    recorded as PRUNED, a failed trial as FAIL.
+    ``training_iteration`` as the step); Optuna's pruners are not used (the study's pruner
+    is ``NopPruner``: stop trials with a tunelab scheduler). A trial whose last result
+    lacks the metric is recorded as PRUNED (FAIL in a multi-objective study), a failed
+    trial as FAIL. Categories that Optuna cannot store (other than distinct ``None``,
+    bool, int, float and str values) are searched by their index and mapped back.
 
-    Older spellings: ``max_concurrent`` (``None``/``0``: no limit) caps how many suggested
-    trials run at once, like a ``ConcurrencyLimiter``; ``reward_attr`` (0.5-0.7) means
-    ``metric=reward_attr, mode="max"``.
+    Args:
+        space: The search space: a tunelab space (also accepted through
+            ``param_space``/``config`` of the run, not both); a dict of Optuna
+            distributions, nested like the config or with flat ``"a/b"`` names for nested
+            keys (:meth:`convert_search_space` makes one); a define-by-run function
+            ``fn(trial)`` that calls ``trial.suggest_*`` and may return a dict of constants
+            for the config; or a list of ``param.suggest_*(...)`` calls (Ray Tune 1.x,
+            ``from tunelab.search.optuna import param``). ``None`` (default): the run's
+            config.
+        metric: The result key to optimize, or a list of keys for a multi-objective study.
+            ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``, or a list of them as long as ``metric``. ``None``:
+            the run's ``mode``.
+        points_to_evaluate: Configs to run first, full or partial (Optuna samples the
+            missing values). ``None`` (default): none.
+        sampler: An Optuna sampler (``optuna.samplers.BaseSampler``). ``None`` (default):
+            ``TPESampler(seed=seed)``.
+        study_name: The Optuna study's name (default: one Optuna makes up).
+        storage: An Optuna storage (or its URL) to persist the study in; with
+            ``study_name`` an existing study is loaded and continued. ``None`` (default):
+            in memory (saved with the experiment's state for resume).
+        seed: The seed of the default TPE sampler; ``None`` (default): unseeded.
+        evaluated_rewards: One reward per point of ``points_to_evaluate`` (a list of
+            values for a multi-objective study): the points are then recorded as finished
+            trials instead of being run. Needs a dict space. ``None`` (default): run them.
+        max_concurrent: Older spelling: caps how many suggested trials run at once, like a
+            :class:`~tunelab.search.ConcurrencyLimiter`. ``None``/``0``: no limit.
+        reward_attr: 0.5-0.7 spelling: ``metric=reward_attr, mode="max"`` (with a
+            ``FutureWarning``).
+
+    Raises:
+        ImportError: Optuna is not installed.
+        TypeError: ``sampler`` is not an Optuna sampler, ``study_name`` not a str, ``space``
+            of another kind, ``points_to_evaluate`` not a list of dicts,
+            ``evaluated_rewards`` not a list (or given with a define-by-run space), or
+            ``seed`` not an int.
+        ValueError: Both ``sampler`` and ``seed`` were given, ``evaluated_rewards`` does not
+            have one reward per point, ``seed`` is negative, or ``metric`` and ``mode`` do
+            not match (one a list and the other not, or lists of different lengths).
     """
 
     where = "OptunaSearch()"
@@ -123,13 +151,24 @@ class OptunaSearch(OwnConcurrencyLimit, LibrarySearcher):
     @staticmethod
     def convert_search_space(spec: dict[str, Any]) -> dict[str, Any]:
         """The Optuna distributions of a tunelab search space, as Ray Tune's method of the
-        same name: ``{"a/b": distribution}`` for every searched domain of ``spec`` (nested
-        keys joined with ``/``), ready to pass as ``space=``. Constants and ``sample_from``
-        values are left out (the experiment's config keeps them). ``ValueError`` for what
-        Optuna has no distribution of: ``grid_search``, normal laws, log-scaled integers
-        with ``q > 1``, and categories other than distinct ``None``/bool/int/float/str
-        values (pass the tunelab space itself for those: OptunaSearch then searches them
-        by index)."""
+        same name.
+
+        Args:
+            spec: A tunelab search space.
+
+        Returns:
+            ``{"a/b": distribution}`` for every searched domain of ``spec`` (nested keys
+            joined with ``/``), ready to pass as ``space=``. Constants and ``sample_from``
+            values are left out (the experiment's config keeps them).
+
+        Raises:
+            ImportError: Optuna is not installed.
+            TypeError: ``spec`` is not a dict.
+            ValueError: ``spec`` holds what Optuna has no distribution of: ``grid_search``,
+                normal laws, log-scaled integers with ``q > 1``, and categories other than
+                distinct ``None``/bool/int/float/str values (pass the tunelab space itself
+                for those: OptunaSearch then searches them by index).
+        """
         optuna = require("optuna", extra="optuna", feature="OptunaSearch.convert_search_space")
         if not isinstance(spec, dict):
             raise TypeError(
@@ -299,7 +338,21 @@ class OptunaSearch(OwnConcurrencyLimit, LibrarySearcher):
         pruned: bool = False,
         intermediate_values: list[float] | None = None,
     ) -> None:
-        """Record a configuration evaluated elsewhere as a finished Optuna trial."""
+        """Record a configuration evaluated elsewhere as a finished Optuna trial.
+
+        Args:
+            parameters: A value for every searched parameter (nested or flat ``"a/b"``
+                keys).
+            value: Its metric value (a list of values for a multi-objective study).
+            error: ``True``: recorded as FAIL.
+            pruned: ``True``: recorded as PRUNED.
+            intermediate_values: Its intermediate values, recorded at steps 0, 1, ...
+
+        Raises:
+            TypeError: The space is a define-by-run function.
+            ValueError: ``parameters`` lacks a searched parameter.
+            RuntimeError: The searcher has no space, metric or mode yet.
+        """
         self._check_ready()
         assert self._space is not None
         if isinstance(self._space, DefineByRunSpace):
@@ -368,7 +421,14 @@ class OptunaSearch(OwnConcurrencyLimit, LibrarySearcher):
 
         On resume the pickled sampler is unpickled only when its signature checks out
         (:mod:`tunelab._trust`); when it does not, a warning says so and the trials (JSON)
-        are restored with the sampler given to the constructor."""
+        are restored with the sampler given to the constructor.
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         points = list(unpack_value(state["points"]))
         rewards = unpack_value(state["rewards"])
