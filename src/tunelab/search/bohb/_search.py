@@ -59,25 +59,43 @@ _TIME_ATTR = "training_iteration"
 class TuneBOHB(LibrarySearcher):
     """BOHB's search: a kernel-density model per budget (pair with ``HyperBandForBOHB``).
 
-    ``space``: a tunelab space (or through ``param_space``/``config``, not both), or a
-    ``ConfigSpace.ConfigurationSpace`` as Ray Tune's TuneBOHB took (converted to the tunelab
-    domains of the same laws, see :mod:`tunelab.search.bohb._configspace`).
-    ``bohb_config`` tunes the model: ``min_points_in_model`` (default: parameters + 1; a
-    budget gets a model once both its good and its bad set hold that many results),
-    ``top_n_percent`` (15), ``num_samples`` (64 candidates per suggestion),
-    ``random_fraction`` (1/3 of suggestions are random), ``bandwidth_factor`` (3, widening of
-    the candidate draws), ``min_bandwidth`` (1e-3). ``seed`` makes the search reproducible
-    (without one, a ConfigurationSpace's own seed does: ``cs.seed(n)``, as in Ray Tune;
-    its ``"a/b"`` names become nested keys);
-    ``max_concurrent`` (0 = unlimited) caps running trials (paused ones do not count).
+    Needs numpy (``pip install "tunelab[bohb]"``); no hpbandster or ConfigSpace. A result
+    whose ``hyperband_info`` holds a ``budget`` (as
+    :class:`~tunelab.schedulers.HyperBandForBOHB` adds) is an observation at that budget; the
+    final result of every trial is one at its budget (else at its ``training_iteration``,
+    else at budget 1). A trial's later result at the same budget replaces its earlier one.
+    Failed trials, and trials whose last result lacks the metric, count as the worst result
+    at their budget. New configurations come from the model of the largest budget that has
+    one.
 
-    A result whose ``hyperband_info`` holds a ``budget`` (as ``HyperBandForBOHB`` adds) is an
-    observation at that budget; the final result of every trial is one at its budget (else
-    at its ``training_iteration``, else at budget 1). A trial's later result at the same
-    budget replaces its earlier one. Failed trials count as the worst result at their budget.
+    Args:
+        space: A tunelab space (also accepted through ``param_space``/``config``, not both),
+            or a ``ConfigSpace.ConfigurationSpace`` as Ray Tune's TuneBOHB took (converted
+            to the tunelab domains of the same laws; its ``"a/b"`` names become nested
+            keys). ``None`` (default): the run's config.
+        bohb_config: The model's settings, each optional: ``min_points_in_model`` (default:
+            the number of parameters + 1; a budget gets a model once both its good and its
+            bad set hold that many results), ``top_n_percent`` (15: the share of results
+            modelled as good), ``num_samples`` (64 candidates per suggestion),
+            ``random_fraction`` (1/3 of suggestions are random), ``bandwidth_factor`` (3,
+            widening of the candidate draws), ``min_bandwidth`` (1e-3).
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        points_to_evaluate: Configs to run first, full or partial (missing values drawn at
+            random). ``None`` (default): none.
+        seed: Makes the search reproducible. ``None`` (default): a ConfigurationSpace's own
+            seed when it has one (``cs.seed(n)``, as in Ray Tune), else unseeded.
+        max_concurrent: Caps running trials; trials paused by the scheduler do not count.
+            ``0`` (default) or ``None``: no limit. A
+            :class:`~tunelab.search.ConcurrencyLimiter` around the searcher sets it.
+        reward_attr: 0.5-0.7 spelling: ``metric=reward_attr, mode="max"``.
 
-    Older spellings: ``max_concurrent=None`` means no limit; ``reward_attr`` (0.5-0.7) means
-    ``metric=reward_attr, mode="max"``.
+    Raises:
+        ImportError: numpy is not installed.
+        TypeError: ``bohb_config`` is not a dict, ``space`` is of another kind, or ``seed``
+            is not an int.
+        ValueError: ``bohb_config`` has an unknown key or a value out of range, ``space``
+            holds nothing to search, or ``seed`` is negative.
     """
 
     where = "TuneBOHB()"
@@ -170,11 +188,24 @@ class TuneBOHB(LibrarySearcher):
     @staticmethod
     def convert_search_space(spec: dict[str, Any]) -> Any:
         """A tunelab search space as a ``ConfigSpace.ConfigurationSpace``, as Ray Tune's
-        method of the same name: one hyperparameter per searched domain, named by its path
-        (``"b/x"``; TuneBOHB nests such names again in its suggestions). ConfigSpace has no
-        quantization (``q`` is dropped with a logged warning) and no unbounded normal law
-        (``ValueError``); ``grid_search`` raises ``ValueError``. Needs the ConfigSpace
-        package; TuneBOHB itself takes the tunelab space directly (``space=spec``)."""
+        method of the same name.
+
+        Needs the ConfigSpace package; TuneBOHB itself takes the tunelab space directly
+        (``space=spec``). ConfigSpace has no quantization (``q`` is dropped with a logged
+        warning).
+
+        Args:
+            spec: A tunelab search space.
+
+        Returns:
+            A ``ConfigurationSpace`` with one hyperparameter per searched domain, named by
+            its path (``"b/x"``; TuneBOHB nests such names again in its suggestions).
+
+        Raises:
+            ImportError: ConfigSpace is not installed.
+            TypeError: ``spec`` is not a dict.
+            ValueError: ``spec`` holds a ``grid_search`` or a normal law.
+        """
         return to_configspace(spec, "TuneBOHB.convert_search_space()")
 
     def _set_space(self, config: dict[str, Any]) -> None:
@@ -305,13 +336,21 @@ class TuneBOHB(LibrarySearcher):
         self._stale.add(budget)
 
     def on_pause(self, trial_id: str) -> None:
-        """The scheduler paused the trial: it no longer counts against ``max_concurrent``."""
+        """The scheduler paused the trial: it no longer counts against ``max_concurrent``.
+
+        Args:
+            trial_id: The paused trial's id (others are ignored).
+        """
         if trial_id in self._running:
             self._running.discard(trial_id)
             self._paused.add(trial_id)
 
     def on_unpause(self, trial_id: str) -> None:
-        """A paused trial runs again."""
+        """A paused trial runs again (it counts against ``max_concurrent`` again).
+
+        Args:
+            trial_id: The trial's id (ids of trials not paused are ignored).
+        """
         if trial_id in self._paused:
             self._paused.discard(trial_id)
             self._running.add(trial_id)
@@ -325,7 +364,20 @@ class TuneBOHB(LibrarySearcher):
         intermediate_values: list[float] | None = None,
     ) -> None:
         """Record a configuration evaluated elsewhere, at budget ``len(intermediate_values)``
-        (1 when not given)."""
+        (1 when not given).
+
+        Args:
+            parameters: A value for every searched parameter.
+            value: Its metric value.
+            error: ``True``: recorded as the worst result at its budget.
+            pruned: Not used.
+            intermediate_values: Only their number is used, as the budget.
+
+        Raises:
+            ValueError: ``parameters`` lacks a searched parameter or holds a value outside
+                its domain.
+            RuntimeError: The searcher has no space, metric or mode yet.
+        """
         self._check_ready()
         assert self._encoder is not None and self._specs is not None
         flat, _ = point_values(parameters, self._specs, self._config, self.where)
