@@ -42,32 +42,56 @@ class BayesOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with bayesian-optimization's Gaussian process
     (``pip install "tunelab[bayesopt]"``).
 
-    ``space`` is bayesian-optimization's own format, ``{"name": (low, high)}`` (``"a/b"``
-    names become nested keys), or a tunelab space (also accepted through
-    ``param_space``/``config``, not both). Floats are searched between their bounds
-    (log-uniform ones on the log scale), integers and quantized values are rounded;
-    categories and normal distributions raise ``ValueError``.
+    Floats are searched between their bounds (log-uniform ones on the log scale), integers
+    and quantized values are rounded; categories and normal distributions raise
+    ``ValueError``. The first ``random_search_steps`` suggestions are drawn at random
+    (``points_to_evaluate`` first); the Gaussian process takes over once all of them have
+    finished. Results that are NaN or infinite, failed trials and trials without the metric
+    are not learned from.
 
-    The first ``random_search_steps`` suggestions are drawn at random (with
-    ``points_to_evaluate`` first, partial points completed at random); the Gaussian process
-    takes over once all of them have finished, maximizing the acquisition function of
-    ``utility_kwargs`` (``kind`` ``"ucb"``/``"ei"``/``"poi"``, ``kappa``, ``xi``,
-    ``kappa_decay``, ``kappa_decay_delay``; default ``ucb`` with ``kappa=2.576``).
-    ``random_state`` (default 42, as in Ray Tune) seeds the search. Results that are NaN or
-    infinite, failed trials and trials without the metric are not learned from.
+    A configuration suggested again is skipped when ``skip_duplicate``: ``suggest`` returns
+    ``None`` while other trials run, or asks the model again; once one configuration has
+    come up more than ``patience`` times the search has converged and ends
+    (``Searcher.FINISHED``), possibly before ``num_samples``.
 
-    A configuration suggested again is skipped when ``skip_duplicate`` (floats compared to
-    ``repeat_float_precision`` decimals): ``suggest`` returns ``None`` while other trials
-    run, or asks the model again; once one configuration has come up more than ``patience``
-    times the search has converged and ends (``Searcher.FINISHED``), possibly before
-    ``num_samples``. ``analysis`` (an :class:`~tunelab.ExperimentAnalysis`) registers the
-    finished trials of an earlier experiment.
+    Args:
+        space: bayesian-optimization's own format, ``{"name": (low, high)}`` (``"a/b"``
+            names become nested keys), or a tunelab space (also accepted through
+            ``param_space``/``config``, not both). ``None`` (default): the run's config.
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        points_to_evaluate: Configs to run first (partial ones completed at random); they
+            count among the ``random_search_steps``. A dict in this position is the 0.8
+            positional order ``BayesOptSearch(space, metric, mode, utility_kwargs)`` and is
+            read as ``utility_kwargs``. ``None`` (default): none.
+        utility_kwargs: The acquisition function: ``kind`` (``"ucb"``, ``"ei"`` or
+            ``"poi"``), ``kappa``, ``xi``, ``kappa_decay``, ``kappa_decay_delay``
+            (arguments of ``bayes_opt.UtilityFunction``). ``None`` (default): UCB with
+            ``kappa=2.576``, ``xi=0.0``.
+        random_state: An int seed or a numpy ``RandomState`` (default 42, as in Ray Tune);
+            ``None``: unseeded.
+        random_search_steps: How many suggestions are random before the model is used
+            (>= 0; default 10).
+        verbose: bayesian-optimization's verbosity (>= 0; default 0).
+        patience: How many times one configuration may come up before the search ends
+            (>= 1; default 5).
+        skip_duplicate: Skip configurations suggested before (default ``True``).
+        analysis: An :class:`~tunelab.ExperimentAnalysis` (or anything with ``.trials``)
+            whose finished trials are registered before the first suggestion.
+        repeat_float_precision: The decimals to which floats are compared when looking for
+            duplicates (>= 0; default 5).
+        max_concurrent: Older spelling (0.8): caps how many suggested trials run at once.
+            ``None``/``0``: no limit.
+        use_early_stopped_trials: 0.8 spelling, accepted as ``None`` or ``True``.
+        reward_attr: 0.5-0.7 spelling: ``metric=reward_attr, mode="max"``.
 
-    Older spellings: ``max_concurrent`` (0.8; ``None``/``0``: no limit) caps how many
-    suggested trials run at once; ``use_early_stopped_trials`` (0.8) is accepted;
-    ``reward_attr`` (0.5-0.7) means ``metric=reward_attr, mode="max"``; the 0.8 positional
-    order ``BayesOptSearch(space, metric, mode, utility_kwargs)`` (a dict where 1.x puts
-    ``points_to_evaluate``) is read as ``utility_kwargs``.
+    Raises:
+        ImportError: bayesian-optimization is not installed.
+        TypeError: ``space``, ``utility_kwargs``, ``random_state``, ``skip_duplicate`` or
+            one of the int arguments is of the wrong type.
+        ValueError: ``utility_kwargs`` are not ``UtilityFunction`` arguments, a negative
+            seed, an int argument below its minimum, or a space with categories or normal
+            distributions.
     """
 
     where = "BayesOptSearch()"
@@ -216,8 +240,15 @@ class BayesOptSearch(OwnConcurrencyLimit, LibrarySearcher):
         return self._optimizer
 
     def register_analysis(self, analysis: Any) -> None:
-        """Register the finished trials of an earlier experiment (an ``ExperimentAnalysis``
-        or anything with ``.trials``) with their last value of the metric."""
+        """Register the finished trials of an earlier experiment with their last value of
+        the metric.
+
+        Args:
+            analysis: An :class:`~tunelab.ExperimentAnalysis` or anything with ``.trials``.
+
+        Raises:
+            RuntimeError: The searcher has no space, metric or mode yet.
+        """
         self._check_ready()
         self.add_evaluated_trials(analysis, self.metric)
 
@@ -314,7 +345,19 @@ class BayesOptSearch(OwnConcurrencyLimit, LibrarySearcher):
         intermediate_values: list[float] | None = None,
     ) -> None:
         """Register a configuration evaluated elsewhere (failed ones and NaN/infinite values
-        are skipped). ``parameters`` must set every searched parameter."""
+        are skipped).
+
+        Args:
+            parameters: A value for every searched parameter.
+            value: Its metric value.
+            error: ``True``: skipped.
+            pruned: Not used.
+            intermediate_values: Not used.
+
+        Raises:
+            ValueError: ``parameters`` lacks a searched parameter.
+            RuntimeError: The searcher has no space, metric or mode yet.
+        """
         self._check_ready()
         assert self._space is not None
         if error or not is_finite_number(value):
@@ -364,7 +407,14 @@ class BayesOptSearch(OwnConcurrencyLimit, LibrarySearcher):
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state` (the optimizer is rebuilt from the registered
-        points and its random states, so it suggests what the saved one would have)."""
+        points and its random states, so it suggests what the saved one would have).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         points = list(unpack_value(state["points"]))
         self._history = [

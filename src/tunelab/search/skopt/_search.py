@@ -37,30 +37,52 @@ class SkOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with a scikit-optimize ``Optimizer``
     (``pip install "tunelab[skopt]"``).
 
-    Either ``space`` alone: a tunelab space (also accepted through ``param_space``/``config``,
-    not both) or scikit-optimize's own format, a dict of ``(low, high)``, ``(low, high,
-    "log-uniform")``, lists of categories or ``skopt.space`` dimensions (``"a/b"`` names become
-    nested keys); the optimizer is then ``skopt.Optimizer(dimensions, **optimizer_kwargs)``
-    (a tunelab addition: e.g. ``{"n_initial_points": 5, "random_state": 0, "acq_func":
-    "EI"}``). Or ``optimizer``, an ``skopt.Optimizer`` instance, with ``space`` the list of
-    parameter names for its dimensions.
+    Either ``space`` alone, and the optimizer is
+    ``skopt.Optimizer(dimensions, **optimizer_kwargs)``; or ``optimizer``, an
+    ``skopt.Optimizer`` instance, with ``space`` the list of parameter names for its
+    dimensions. Results that are NaN or infinite, failed trials and trials without the
+    metric are not told. scikit-optimize minimizes: with ``mode="max"`` it is told the
+    negated metric (the rewards too). With trials running in parallel, a point
+    scikit-optimize proposes again (it does until the running trials' results come in; Ray
+    Tune ran it twice) is replaced by a new one from its constant-liar batch
+    (``ask(n_points, strategy="cl_min")``).
 
-    ``points_to_evaluate`` (dicts, or lists of values in the order of the names) run first;
-    missing values are drawn at random. With ``evaluated_rewards`` (one metric value per
-    point) the points are told to the optimizer instead of being run. Results that are NaN or
-    infinite, failed trials and trials without the metric are not told. scikit-optimize
-    minimizes: with ``mode="max"`` it is told the negated metric (the rewards too).
-    ``convert_to_python`` (default True) turns numpy values of a native space into Python
-    values; suggestions from a tunelab space are always plain Python values. With trials
-    running in parallel, a point scikit-optimize proposes again (it does until the running
-    trials' results come in; Ray Tune ran it twice) is replaced by a new one from its
-    constant-liar batch (``ask(n_points, strategy="cl_min")``).
+    Args:
+        optimizer: An ``skopt.Optimizer`` instance to use (``space`` is then the list of
+            names of its dimensions). ``None`` (default): one is built from ``space``.
+        space: A tunelab space (also accepted through ``param_space``/``config``, not both);
+            or scikit-optimize's own format, a dict of ``(low, high)``,
+            ``(low, high, "log-uniform")``, lists of categories or ``skopt.space``
+            dimensions (``"a/b"`` names become nested keys); or, with ``optimizer``, the
+            list of parameter names. ``None`` (default): the run's config.
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        points_to_evaluate: Configs to run first: dicts, or (0.8) lists of values in the
+            order of the names; missing values are drawn at random. ``None`` (default): none.
+        evaluated_rewards: One metric value per point of ``points_to_evaluate``: the points
+            are then told to the optimizer instead of being run (each must set every
+            parameter). ``None`` (default): run them.
+        convert_to_python: Turn numpy values of a native space into plain Python values
+            (default ``True``); suggestions from a tunelab space are always plain values.
+        optimizer_kwargs: Arguments of ``skopt.Optimizer`` when the searcher builds it (a
+            tunelab addition), e.g. ``{"n_initial_points": 5, "random_state": 0,
+            "acq_func": "EI"}``. ``None`` (default): scikit-optimize's defaults.
+        parameter_names: 0.8 spelling of the names of ``optimizer``'s dimensions (as in
+            ``SkOptSearch(optimizer, parameter_names)``).
+        max_concurrent: Older spelling: caps how many suggested trials run at once.
+            ``None``/``0``: no limit.
+        use_early_stopped_trials: 0.8 spelling, accepted as ``None`` or ``True``.
+        reward_attr: 0.5-0.7 spelling: ``metric=reward_attr, mode="max"``.
 
-    Older spellings: 0.8's ``SkOptSearch(optimizer, parameter_names, ...)`` (also
-    ``parameter_names=``) and its lists as ``points_to_evaluate``; ``max_concurrent``
-    (``None``/``0``: no limit) caps how many suggested trials run at once;
-    ``use_early_stopped_trials`` (0.8) is accepted; ``reward_attr`` (0.5-0.7) means
-    ``metric=reward_attr, mode="max"``.
+    Raises:
+        ImportError: scikit-optimize is not installed.
+        TypeError: ``optimizer`` is not an ``skopt.Optimizer``, ``optimizer_kwargs`` is not a
+            dict, ``convert_to_python`` is not a bool, ``space`` is of another kind,
+            ``points_to_evaluate`` holds other than dicts and lists, or
+            ``evaluated_rewards`` is not a list of numbers.
+        ValueError: Both ``parameter_names`` and ``space``, an optimizer instance with
+            ``optimizer_kwargs`` or without one name per dimension, an empty ``space``, or
+            ``evaluated_rewards`` without one reward per point.
     """
 
     where = "SkOptSearch()"
@@ -267,7 +289,19 @@ class SkOptSearch(OwnConcurrencyLimit, LibrarySearcher):
         intermediate_values: list[float] | None = None,
     ) -> None:
         """Tell the optimizer a configuration evaluated elsewhere (failed and pruned ones,
-        NaN and infinite values are skipped, as in Ray Tune)."""
+        NaN and infinite values are skipped with a warning, as in Ray Tune).
+
+        Args:
+            parameters: A value for every parameter.
+            value: Its metric value.
+            error: ``True``: skipped.
+            pruned: ``True``: skipped.
+            intermediate_values: Not used (a warning says so).
+
+        Raises:
+            ValueError: ``parameters`` lacks a parameter or lies outside the space.
+            RuntimeError: The searcher has no space, metric or mode yet.
+        """
         self._check_ready()
         assert self._space is not None
         if intermediate_values:
@@ -298,7 +332,14 @@ class SkOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
-        changes)."""
+        changes).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         optimizer, live, points, rewards = _trust.loads_signed(
             state["pickle"], "pickled scikit-optimize optimizer"
