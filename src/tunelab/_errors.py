@@ -166,6 +166,16 @@ class StorageError(TuneError, OSError):
 
     @classmethod
     def from_os_error(cls, exc: OSError, what: str, path: str) -> StorageError:
+        """The StorageError for ``exc``, met while writing ``what`` to ``path``.
+
+        Args:
+            exc: The ``OSError`` the write raised.
+            what: What was being written, for the message.
+            path: Where it was being written.
+
+        Returns:
+            A StorageError with the one-line message and the parts filled in.
+        """
         code, reason = exc.errno, exc.strerror or str(exc)
         detail = f"[Errno {code}] {reason}" if code is not None else reason
         return cls(
@@ -335,6 +345,16 @@ class CorruptFileError(TuneError, ValueError):
 
     @classmethod
     def at(cls, path: str, line: int | None, problem: str) -> CorruptFileError:
+        """The error for ``problem`` found in ``path`` (at ``line``), with its message.
+
+        Args:
+            path: The damaged file.
+            line: The 1-based line, or None.
+            problem: What is wrong, e.g. ``"not valid JSON (...)"``.
+
+        Returns:
+            A CorruptFileError whose message is ``tunelab: <path>, line <line>: <problem>``.
+        """
         where = f"{path}, line {line}" if line is not None else path
         return cls(f"tunelab: {where}: {problem}", path=path, line=line)
 

@@ -273,7 +273,12 @@ class Trial:
 
     # -- results --------------------------------------------------------------------------
     def update_last_result(self, result: dict[str, Any]) -> None:
-        """Record ``result`` as the latest and fold its numeric top-level metrics in."""
+        """Record ``result`` as the latest and fold its numeric top-level metrics into
+        :attr:`metric_analysis` (called by the controller).
+
+        Args:
+            result: The result, with its auto-filled keys.
+        """
         self.last_result = result
         stats = self.metric_analysis
         skip = _NOT_TRACKED
@@ -287,15 +292,31 @@ class Trial:
     # -- persistence ----------------------------------------------------------------------
     def relative(self, path: str) -> str:
         """``path`` relative to the experiment directory (so experiments can move); a remote
-        URI (a checkpoint a worker uploaded straight to storage) stays as it is."""
+        URI (a checkpoint a worker uploaded straight to storage) stays as it is.
+
+        Args:
+            path: A path inside the experiment directory, or a URI.
+
+        Returns:
+            The relative path, or ``path`` itself for a URI or a trial without an
+            experiment directory.
+        """
         if "://" in path or not self.experiment_path:
             return path
         return os.path.relpath(path, self.experiment_path)
 
     def to_state(self, *, safe: bool = True) -> dict[str, Any]:
-        """A snapshot of everything needed to rebuild this record: JSON-safe, or with
-        ``safe=False`` the raw values (faster, for an encoder with ``default=json_default``
-        that falls back to the safe form when the raw one cannot be encoded)."""
+        """A snapshot of everything needed to rebuild this record (what
+        ``experiment_state.json`` holds per trial).
+
+        Args:
+            safe: True (the default): JSON-safe values. False: the raw values (faster,
+                for an encoder with ``default=json_default`` that falls back to the safe
+                form when the raw one cannot be encoded).
+
+        Returns:
+            A dict that :meth:`from_state` turns back into a Trial.
+        """
         from tunelab._json import json_safe
 
         if not safe:
@@ -333,6 +354,16 @@ class Trial:
 
     @classmethod
     def from_state(cls, state: dict[str, Any], experiment_path: str) -> Trial:
+        """Rebuild a trial from :meth:`to_state`'s snapshot.
+
+        Args:
+            state: The snapshot.
+            experiment_path: The experiment directory now (it may have moved since the
+                snapshot was written; relative paths are resolved against it).
+
+        Returns:
+            The Trial, with its status, results, failures and checkpoints restored.
+        """
         trial = cls(
             state["trainable_name"],
             trial_id=state["trial_id"],

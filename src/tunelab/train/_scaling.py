@@ -212,8 +212,16 @@ class ScalingConfig:
     def from_placement_group_factory(cls, pgf: PlacementGroupFactory) -> ScalingConfig:
         """The ``ScalingConfig`` whose :meth:`as_placement_group_factory` is ``pgf``.
 
-        The first bundle is the coordinator's (none when it is empty), the others the
-        workers'; they must all be equal (``ValueError`` otherwise).
+        Args:
+            pgf: The resource request. Its first bundle is the coordinator's (none when it
+                is empty), the others the workers'.
+
+        Returns:
+            The ScalingConfig.
+
+        Raises:
+            TypeError: ``pgf`` is not a ``PlacementGroupFactory``.
+            ValueError: The workers' bundles are not all equal.
         """
         if not isinstance(pgf, PlacementGroupFactory):
             raise TypeError(
