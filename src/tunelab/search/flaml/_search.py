@@ -199,7 +199,18 @@ class _FlamlSearcher(LibrarySearcher):
     ) -> bool:
         """As for any searcher; also FLAML's keywords (all optional), and its budget settings
         ``time_budget_s``/``num_samples``/``metric_target`` given as ``spec`` or, as Ray
-        Tune 1.x's example does, as a ``config`` that holds nothing else."""
+        Tune 1.x's example does, as a ``config`` that holds nothing else.
+
+        Args:
+            metric: The run's ``metric``.
+            mode: The run's ``mode``.
+            config: The experiment's config (or only FLAML's budget settings).
+            **spec: Further properties; ``time_budget_s``, ``num_samples`` and
+                ``metric_target`` are passed to FLAML.
+
+        Returns:
+            ``True`` when the searcher took ``config`` as its space.
+        """
         config = dict(config or {})
         if config and set(config) <= set(self._BUDGET_KEYS) and not has_searchable(config):
             spec = {**config, **spec}
@@ -296,22 +307,58 @@ class BlendSearch(_FlamlSearcher):
     """FLAML's BlendSearch: a local search (CFO) blended with a global one (Optuna's TPE),
     economical with costly trials (``pip install "tunelab[flaml]"``).
 
-    The arguments are FLAML's (Ray Tune 1.x re-exported FLAML's own class): ``metric``,
-    ``mode``, ``space`` (tunelab domains, also accepted through ``param_space``/``config``,
-    not both; or ``flaml.tune`` domains), ``low_cost_partial_config`` (where the local
-    search starts: the cheap end of costly parameters), ``cat_hp_cost``,
-    ``points_to_evaluate`` with ``evaluated_rewards`` (for the first points; the others are
-    run), ``time_budget_s``/``num_samples`` (the
-    budget FLAML plans with), ``resource_attr``/``min_resource``/``max_resource``/
-    ``reduction_factor`` (multi-fidelity), ``global_search_alg``, ``config_constraints``
-    (functions of the config), ``metric_constraints``, ``seed`` (default 20),
-    ``cost_attr``/``cost_budget``, ``experimental``, ``lexico_objectives``,
-    ``use_incumbent_result_in_evaluation`` and ``allow_empty_config``. Categories may be
-    any values; normal distributions cannot be searched. Failed trials, and trials without
-    the metric or with a NaN/infinite value, teach FLAML nothing.
+    The arguments are FLAML's (Ray Tune 1.x re-exported FLAML's own class); this tunelab
+    searcher wraps FLAML's. Categories may be any values; normal distributions cannot be
+    searched. Failed trials, and trials without the metric or with a NaN/infinite value,
+    teach FLAML nothing. When FLAML has nothing to suggest and no trial is running, the
+    search ends (``Searcher.FINISHED``), possibly before ``num_samples``.
+    ``get_state``/``set_state`` pickle FLAML's searcher (signed for resume).
 
-    A tunelab searcher that wraps FLAML's; ``get_state``/``set_state`` pickle FLAML's
-    searcher (signed for resume).
+    Args:
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        space: Tunelab domains (also accepted through ``param_space``/``config``, not both)
+            or ``flaml.tune`` domains. ``None`` (default): the run's config.
+        low_cost_partial_config: Where the local search starts: values of the parameters
+            whose cost grows with them, at their cheap end (``{"n_estimators": 4}``).
+            ``None`` (default): no cost information.
+        cat_hp_cost: Relative costs of the categories of categorical parameters
+            (``{"tree_method": [1, 1, 2]}``). ``None`` (default): equal costs.
+        points_to_evaluate: Configs to start from. ``None`` (default): none.
+        evaluated_rewards: Metric values of the first ``len(evaluated_rewards)`` points of
+            ``points_to_evaluate``: those are told to FLAML instead of being run; the
+            other points are run. ``None`` (default): run every point.
+        time_budget_s: The time budget (seconds) FLAML plans its search for. ``None``
+            (default): none.
+        num_samples: The number of trials FLAML plans for (``-1``: no limit). ``None``
+            (default): none.
+        resource_attr: For multi-fidelity search: the config key of the resource (e.g. the
+            sample size), searched between ``min_resource`` and ``max_resource``.
+        min_resource: The smallest resource value.
+        max_resource: The largest resource value (where results count fully).
+        reduction_factor: The ratio between successive resource values.
+        global_search_alg: A FLAML searcher for the global part. ``None`` (default):
+            Optuna's TPE.
+        config_constraints: ``[(function, "<=" or ">=", bound), ...]``: configurations
+            whose ``function(config)`` breaks a constraint are not tried.
+        metric_constraints: ``[(metric, "<=" or ">=", bound), ...]`` on reported metrics.
+        seed: FLAML's random seed (default 20).
+        cost_attr: The result key that measures a trial's cost (``"auto"``, the default:
+            FLAML chooses; ``None``: costs are ignored).
+        cost_budget: The total cost budget, in units of ``cost_attr``.
+        experimental: Use FLAML's experimental features (default ``False``).
+        lexico_objectives: Lexicographic multi-objective settings (``metrics``,
+            ``modes``, ``tolerances``, ``targets``); replaces ``metric``/``mode``.
+        use_incumbent_result_in_evaluation: FLAML's switch of the same name (default
+            ``False``).
+        allow_empty_config: Accept a space with nothing to search (default ``False``).
+
+    Raises:
+        ImportError: FLAML (or, for BlendSearch, Optuna) is not installed.
+        TypeError: ``low_cost_partial_config``, ``cat_hp_cost`` or ``lexico_objectives`` is
+            not a dict, ``seed`` is not an int, ``points_to_evaluate`` is not a list of
+            dicts, or ``evaluated_rewards`` does not hold numbers.
+        ValueError: More ``evaluated_rewards`` than points.
     """
 
     _flaml_name = "BlendSearch"
@@ -320,8 +367,48 @@ class BlendSearch(_FlamlSearcher):
 
 
 class CFO(_FlamlSearcher):
-    """FLAML's CFO (cost-frugal optimization): BlendSearch's local search alone, with the same
-    arguments (see :class:`BlendSearch`; ``pip install "tunelab[flaml]"``)."""
+    """FLAML's CFO (cost-frugal optimization): BlendSearch's local search alone
+    (``pip install "tunelab[flaml]"``; no Optuna needed).
+
+    CFO starts from ``low_cost_partial_config`` and moves towards costlier configurations
+    only when they improve the metric. It takes the same arguments as
+    :class:`BlendSearch`, and behaves the same way with failed trials, missing values and
+    resume.
+
+    Args:
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        space: Tunelab domains (or through ``param_space``/``config``) or ``flaml.tune``
+            domains. ``None`` (default): the run's config.
+        low_cost_partial_config: Where the search starts: the cheap end of costly
+            parameters.
+        cat_hp_cost: Relative costs of the categories of categorical parameters.
+        points_to_evaluate: Configs to start from.
+        evaluated_rewards: Metric values of the first points of ``points_to_evaluate``
+            (told instead of run).
+        time_budget_s: The time budget (seconds) CFO plans for.
+        num_samples: The number of trials CFO plans for.
+        resource_attr: The config key of the resource, for multi-fidelity search.
+        min_resource: The smallest resource value.
+        max_resource: The largest resource value.
+        reduction_factor: The ratio between successive resource values.
+        global_search_alg: Accepted as FLAML's CFO accepts it; CFO suggests from its
+            local search only.
+        config_constraints: ``[(function, "<=" or ">=", bound), ...]`` on configurations.
+        metric_constraints: ``[(metric, "<=" or ">=", bound), ...]`` on reported metrics.
+        seed: The random seed (default 20).
+        cost_attr: The result key that measures a trial's cost (default ``"auto"``).
+        cost_budget: The total cost budget.
+        experimental: Use FLAML's experimental features (default ``False``).
+        lexico_objectives: Lexicographic multi-objective settings (supported by CFO).
+        use_incumbent_result_in_evaluation: FLAML's switch of the same name.
+        allow_empty_config: Accept a space with nothing to search (default ``False``).
+
+    Raises:
+        ImportError: FLAML is not installed.
+        TypeError: As for :class:`BlendSearch`.
+        ValueError: More ``evaluated_rewards`` than points.
+    """
 
     _flaml_name = "CFO"
     where = "CFO()"

@@ -42,29 +42,46 @@ class ZOOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with ZOOpt's sequential RACOS (``pip install
     "tunelab[zoopt]"``).
 
-    ``budget`` (required, at least 3) is the number of trials ZOOpt plans for: give the same
-    number as ``num_samples``; it sets how many initial random samples come first (4 up to a
-    budget of 50, 6 up to 100, 12 up to 1000, then 22). ``dim_dict`` is ZOOpt's own space
-    (``name -> (ValueType.CONTINUOUS, [low, high], precision)``, ``(ValueType.DISCRETE, [low,
-    high], has_order)`` or ``(ValueType.GRID, [values])``; ``"a/b"`` names become nested keys)
-    or a tunelab space (also accepted through ``param_space``/``config``, not both).
-    ``algo`` is ``"asracos"`` or ``"sracos"`` (the same algorithm). After the initial samples at
-    most ``parallel_num`` suggested trials run at once (``suggest`` returns ``None`` beyond).
-    ``points_to_evaluate`` run first (missing values as ZOOpt draws them).
-    Other keyword arguments go to ``zoopt.Parameter`` (e.g. ``exploration_rate``).
-
     ZOOpt draws from numpy's global random generator; this searcher gives it a generator of
-    its own (seeded with ``random_state_seed``, a tunelab addition) for each of its calls, so
-    that the search is reproducible and nothing else's random draws change it. A failed trial,
-    or one without the metric, counts as the worst possible value (ZOOpt waits for every
-    suggestion's value; Ray Tune's searcher stalled on one). A sample that repeats an earlier
-    one is drawn again, up to 100 times in a search, as ZOOpt's own loop does (Ray Tune's
-    searcher ended the search on the first); the search ends early (``Searcher.FINISHED``)
-    after that, or when a discrete space is exhausted.
+    its own (seeded with ``random_state_seed``) for each of its calls, so that the search is
+    reproducible and nothing else's random draws change it. A failed trial, or one without
+    the metric (or with a NaN or infinite value), counts as the worst possible value (ZOOpt
+    waits for every suggestion's value; Ray Tune's searcher stalled on one). A sample that
+    repeats an earlier one is drawn again, up to 100 times in a search, as ZOOpt's own loop
+    does (Ray Tune's searcher ended the search on the first); the search ends early
+    (``Searcher.FINISHED``) after that, or when a discrete space is exhausted.
 
-    Older spellings: ``max_concurrent`` (0.8; ``None``/``0``: no limit) caps how many suggested
-    trials run at once; ``use_early_stopped_trials`` (0.8) is accepted; ``reward_attr``
-    (0.5-0.7) means ``metric=reward_attr, mode="max"``.
+    Args:
+        algo: ``"asracos"`` (default) or ``"sracos"`` (the same algorithm; case-insensitive).
+        budget: Required: the number of trials ZOOpt plans for (an int >= 3); give the same
+            number as ``num_samples``. It sets how many initial random samples come first
+            (4 up to a budget of 50, 6 up to 100, 12 up to 1000, then 22).
+        dim_dict: ZOOpt's own space (``name -> (ValueType.CONTINUOUS, [low, high],
+            precision)``, ``(ValueType.DISCRETE, [low, high], has_order)`` or
+            ``(ValueType.GRID, [values])``; ``"a/b"`` names become nested keys) or a tunelab
+            space (also accepted through ``param_space``/``config``, not both). ``None``
+            (default): the run's config.
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        points_to_evaluate: Configs to run first (missing values as ZOOpt draws them).
+            ``None`` (default): none.
+        parallel_num: After the initial samples, at most this many suggested trials run at
+            once (``suggest`` returns ``None`` beyond); an int >= 1 (default 1).
+        random_state_seed: Seed of ZOOpt's random generator (a tunelab addition); ``None``
+            (default): unseeded.
+        max_concurrent: Older spelling (0.8): caps how many suggested trials run at once.
+            ``None``/``0``: no limit.
+        use_early_stopped_trials: 0.8 spelling, accepted as ``None`` or ``True``.
+        reward_attr: 0.5-0.7 spelling: ``metric=reward_attr, mode="max"``.
+        **kwargs: Further arguments of ``zoopt.Parameter`` (e.g. ``exploration_rate``).
+
+    Raises:
+        ImportError: ZOOpt is not installed.
+        TypeError: ``budget`` is not an int, ``dim_dict`` is of another kind, or
+            ``points_to_evaluate`` is not a list of dicts.
+        ValueError: ``budget`` is missing or below 3, ``algo`` is unknown, ``parallel_num``
+            is not an int >= 1, a negative seed, or ``kwargs`` that ``zoopt.Parameter``
+            does not take.
     """
 
     where = "ZOOptSearch()"
@@ -260,7 +277,14 @@ class ZOOptSearch(OwnConcurrencyLimit, LibrarySearcher):
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
-        changes)."""
+        changes).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         payload = _trust.loads_signed(state["pickle"], "pickled ZOOpt optimizer")
         if payload["optimizer"] is not None:
