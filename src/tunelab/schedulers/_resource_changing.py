@@ -321,7 +321,15 @@ def _best(trials: list[Trial], metric: str, mode: str) -> Trial | None:
     return best
 
 
-_DEFAULT: Any = object()
+class _DefaultAllocation:
+    """The default of ``resources_allocation_function``: a fresh :class:`DistributeResources`
+    per scheduler (a default instance would be shared; None means "never change")."""
+
+    def __repr__(self) -> str:
+        return "DistributeResources()"
+
+
+_DEFAULT: Any = _DefaultAllocation()
 
 
 class ResourceChangingScheduler(TrialScheduler):
