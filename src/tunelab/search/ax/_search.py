@@ -49,19 +49,10 @@ def _import_ax() -> Any:
 class AxSearch(OwnConcurrencyLimit, LibrarySearcher):
     """Suggests configurations with Ax (``pip install "tunelab[ax]"``; Ax runs on PyTorch).
 
-    ``space`` is Ax's own list of parameter dicts (``{"name": "x", "type": "range",
-    "bounds": [0.0, 1.0]}``, ...; ``"a/b"`` names become nested keys) or a tunelab space (also
-    accepted through ``param_space``/``config``, not both). ``parameter_constraints`` and
-    ``outcome_constraints`` are Ax's strings (``"x1 + x2 <= 2.0"``, ``"l2norm <= 1.25"``).
-    ``ax_client`` is an ``AxClient`` to use, with or without its experiment (with one, the
-    metric and mode are the experiment's). Other keyword arguments go to ``AxClient`` (e.g.
-    ``random_seed``, ``enforce_sequential_optimization``; ``verbose_logging`` defaults to
-    False). ``points_to_evaluate`` (complete configurations) are attached to the experiment
-    and run first.
-
-    Results with the metric (and the outcome constraints' metrics) complete the Ax trial; a
-    NaN or infinite value abandons it, and so does a result without those metrics; a failed
-    trial is marked failed (Ray Tune left it running, where it kept counting against Ax's
+    Ax's ``AxClient``: Sobol initialisation, then BoTorch's Gaussian processes. Results with
+    the metric (and the outcome constraints' metrics) complete the Ax trial; a NaN or
+    infinite value abandons it, and so does a result without those metrics; a failed trial
+    is marked failed (Ray Tune left it running, where it kept counting against Ax's
     parallelism limit). While Ax waits for data, ``suggest`` returns ``None``; when it waits
     with no trial running (every earlier trial failed), the search ends.
 
@@ -70,9 +61,39 @@ class AxSearch(OwnConcurrencyLimit, LibrarySearcher):
     so the search can be resumed exactly and leaves other random draws alone. Ax's warnings
     are silenced.
 
-    Older spellings: Ray Tune 0.8's ``AxSearch(ax_client, mode="max", ...)`` (an
-    ``AxClient`` as the first argument), ``max_concurrent`` (``None``/``0``: no limit) and
-    ``use_early_stopped_trials``.
+    Args:
+        space: Ax's own list of parameter dicts (``{"name": "x", "type": "range",
+            "bounds": [0.0, 1.0]}``, ...; ``"a/b"`` names become nested keys) or a tunelab
+            space (also accepted through ``param_space``/``config``, not both). An
+            ``AxClient`` in this position is Ray Tune 0.8's ``AxSearch(ax_client, mode,
+            ...)`` (then a ``metric`` of ``"min"``/``"max"`` is read as the mode). ``None``
+            (default): the run's config.
+        metric: The result key to optimize. ``None``: the run's ``metric`` (or the Ax
+            experiment's objective).
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode`` (or the experiment's).
+        points_to_evaluate: Complete configurations, attached to the Ax experiment and run
+            first. ``None`` (default): none.
+        parameter_constraints: Ax's constraint strings on parameters
+            (``"x1 + x2 <= 2.0"``). ``None`` (default): none.
+        outcome_constraints: Ax's constraint strings on reported metrics
+            (``"l2norm <= 1.25"``). ``None`` (default): none.
+        ax_client: An ``AxClient`` to use, with or without its experiment; with one, the
+            space, metric and mode are the experiment's. ``None`` (default): a new one,
+            built with ``ax_kwargs``.
+        max_concurrent: Older spelling: caps how many suggested trials run at once.
+            ``None``/``0``: no limit.
+        use_early_stopped_trials: 0.8 spelling, accepted as ``None`` or ``True``.
+        **ax_kwargs: Further arguments of ``AxClient`` (e.g. ``random_seed``, which also
+            seeds this searcher's numpy and torch generators, or
+            ``enforce_sequential_optimization``); ``verbose_logging`` defaults to ``False``.
+
+    Raises:
+        ImportError: Ax is not installed.
+        TypeError: ``ax_client`` is not an ``AxClient``, a constraint list is not a list of
+            str, ``space`` is of another kind, or ``points_to_evaluate`` is not a list of
+            dicts.
+        ValueError: Two AxClients, an AxClient with an experiment together with ``space`` or
+            constraints, or a ``metric``/``mode`` that differs from the experiment's.
     """
 
     where = "AxSearch()"
@@ -308,7 +329,14 @@ class AxSearch(OwnConcurrencyLimit, LibrarySearcher):
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
-        changes)."""
+        changes).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

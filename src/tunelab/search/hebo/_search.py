@@ -65,20 +65,12 @@ def _reword(error: ImportError, message: str) -> None:
 
 
 class HEBOSearch(LibrarySearcher):
-    """Suggests configurations with HEBO (see :data:`_INSTALL` for how to install it:
-    ``pip install "tunelab[hebo]"``, then ``pip install --no-deps "HEBO>=0.3.5"``).
+    """Suggests configurations with HEBO (install with ``pip install "tunelab[hebo]"``, then
+    ``pip install --no-deps "HEBO>=0.3.5"``: HEBO's own metadata pins an old numpy).
 
-    ``space`` is a HEBO ``DesignSpace`` (``"a/b"`` names become nested keys) or a tunelab
-    space (also accepted through ``param_space``/``config``, not both); quantized values are
-    rounded, categories may be any values, normal distributions cannot be searched.
-    ``points_to_evaluate`` run first (missing values drawn at random); with
-    ``evaluated_rewards`` (one metric value per point) they are observed instead of run.
-    ``max_concurrent`` (default 8, as in Ray Tune) is HEBO's batch: it suggests that many
-    configurations at once and the next batch once all of them have finished
-    (``set_max_concurrency`` of a ``ConcurrencyLimiter`` sets it). Other keyword arguments go
-    to ``hebo.optimizers.hebo.HEBO`` (``rand_sample``, ``model_name``, ``acq_cls``, ``es``,
-    ``model_config``, ``scramble_seed``). Failed trials, NaN and infinite results are not
-    observed. HEBO minimizes: ``mode="max"`` observes the negated metric.
+    Quantized values are rounded, categories may be any values, normal distributions cannot
+    be searched. Failed trials, NaN and infinite results are not observed. HEBO minimizes:
+    ``mode="max"`` observes the negated metric.
 
     HEBO draws from numpy's and torch's global random generators; this searcher keeps
     generators of its own (seeded with ``random_state_seed``) and swaps them in around each
@@ -87,6 +79,34 @@ class HEBOSearch(LibrarySearcher):
     optimizer) draws fresh-entropy generators; during HEBO's calls they are seeded from this
     searcher's generator, as pymoo 0.6.0 did from numpy's global one. HEBO's own warnings are
     silenced.
+
+    Args:
+        space: A HEBO ``DesignSpace`` (``"a/b"`` names become nested keys) or a tunelab
+            space (also accepted through ``param_space``/``config``, not both). ``None``
+            (default): the run's config.
+        metric: The result key to optimize. ``None``: the run's ``metric``.
+        mode: ``"min"`` or ``"max"``. ``None``: the run's ``mode``.
+        points_to_evaluate: Configs to run first (missing values drawn at random).
+            ``None`` (default): none.
+        evaluated_rewards: One metric value per point of ``points_to_evaluate``: the points
+            are then observed instead of run. ``None`` (default): run them.
+        random_state_seed: Seed of the searcher's own numpy and torch generators; ``None``
+            (default): unseeded.
+        max_concurrent: HEBO's batch size (an int >= 1; default 8, as in Ray Tune): it
+            suggests that many configurations at once and the next batch once all of them
+            have finished. ``set_max_concurrency`` of a
+            :class:`~tunelab.search.ConcurrencyLimiter` sets it.
+        **kwargs: Further arguments of ``hebo.optimizers.hebo.HEBO`` (``rand_sample``,
+            ``model_name``, ``acq_cls``, ``es``, ``model_config``, ``scramble_seed``).
+
+    Raises:
+        ImportError: HEBO or one of its dependencies is not installed (the message says
+            how to install them).
+        TypeError: ``max_concurrent`` is not an int, ``space`` is of another kind,
+            ``points_to_evaluate`` is not a list of dicts, or ``evaluated_rewards`` does not
+            hold numbers.
+        ValueError: ``max_concurrent < 1``, ``kwargs`` that HEBO does not take, a negative
+            seed, or ``evaluated_rewards`` without one reward per point.
     """
 
     where = "HEBOSearch()"
@@ -229,7 +249,11 @@ class HEBOSearch(LibrarySearcher):
     def set_max_concurrency(self, max_concurrent: int) -> bool:
         """HEBO suggests batches of ``max_concurrent`` configurations: a
         ``ConcurrencyLimiter`` sets the batch size and leaves the limiting to HEBOSearch
-        (returns True, as in Ray Tune)."""
+        (returns True, as in Ray Tune).
+
+        Args:
+            max_concurrent: The limiter's ``max_concurrent``, the new batch size.
+        """
         self.max_concurrent = max_concurrent
         return True
 
@@ -275,7 +299,19 @@ class HEBOSearch(LibrarySearcher):
         intermediate_values: list[float] | None = None,
     ) -> None:
         """Observe a configuration evaluated elsewhere (failed and pruned ones, NaN and
-        infinite values are skipped, as in Ray Tune)."""
+        infinite values are skipped with a warning, as in Ray Tune).
+
+        Args:
+            parameters: A value for every parameter.
+            value: Its metric value.
+            error: ``True``: skipped.
+            pruned: ``True``: skipped.
+            intermediate_values: Not used (a warning says so).
+
+        Raises:
+            ValueError: ``parameters`` lacks a parameter or holds a value outside the space.
+            RuntimeError: The searcher has no space, metric or mode yet.
+        """
         self._check_ready()
         assert self._space is not None
         if intermediate_values:
@@ -313,7 +349,14 @@ class HEBOSearch(LibrarySearcher):
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state`. On resume the pickle is unpickled only when its
         signature checks out (:class:`tunelab._trust.TrustError` otherwise, before anything
-        changes)."""
+        changes).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         payload = _trust.loads_signed(state["pickle"], "pickled HEBO optimizer")
         if payload["opt"] is not None:
