@@ -27,7 +27,20 @@ class RayTrainReportCallback(TuneReportCheckpointCallback):
     """LightGBM callback reporting every round's evaluation results to the trial and
     checkpointing the booster with the last round (and every ``frequency`` rounds if
     ``frequency`` > 0); see
-    :class:`~tunelab.integration.lightgbm.TuneReportCheckpointCallback`."""
+    :class:`~tunelab.integration.lightgbm.TuneReportCheckpointCallback`.
+
+    Args:
+        metrics: Which evaluation results to report: None reports all of them under the
+            framework's names; a name or a list of names reports those; a dict
+            ``{name to report: framework name}`` renames them.
+        filename: The file name of the booster inside each checkpoint. Default: ``"model.txt"``.
+        frequency: Checkpoint the booster every this many rounds (counting from 1); 0 (the
+            default) never during training.
+        checkpoint_at_end: Checkpoint the booster after the last round. Default True.
+        results_postprocessing_fn: ``f(report_dict) -> dict`` that may change the dict
+            before it is reported (e.g. average ``cv``'s per-fold results). None: report it
+            as it is.
+    """
 
     def __init__(
         self,

@@ -34,9 +34,18 @@ _DISTRIBUTED = (
 
 class RayTrainReportCallback(TuneCallback):
     """Reports ``trainer.callback_metrics`` with ``epoch`` and ``step`` and a checkpoint
-    (``"checkpoint.ckpt"``) at every training epoch end. Ray Train v2's
-    ``checkpoint_upload_mode`` and ``validation`` (asynchronous upload and validation) have
-    no counterpart: passing them is an error."""
+    (``"checkpoint.ckpt"``) at every training epoch end.
+
+    Args:
+        checkpoint_upload_mode: Ray Train v2's asynchronous checkpoint upload. Not
+            supported: anything but None is an error (a checkpoint is on disk when
+            ``report`` returns).
+        validation: Ray Train v2's asynchronous validation. Not supported: anything but
+            False is an error.
+
+    Raises:
+        ValueError: ``checkpoint_upload_mode`` or ``validation`` is given.
+    """
 
     CHECKPOINT_NAME = "checkpoint.ckpt"
 

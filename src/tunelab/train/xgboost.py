@@ -24,7 +24,20 @@ __all__ = ["RayTrainReportCallback"]
 class RayTrainReportCallback(TuneReportCheckpointCallback):
     """XGBoost callback reporting every round's evaluation results to the trial and
     checkpointing the booster when training ends (and every ``frequency`` rounds if
-    ``frequency`` > 0); see :class:`~tunelab.integration.xgboost.TuneReportCheckpointCallback`."""
+    ``frequency`` > 0); see :class:`~tunelab.integration.xgboost.TuneReportCheckpointCallback`.
+
+    Args:
+        metrics: Which evaluation results to report: None reports all of them under the
+            framework's names; a name or a list of names reports those; a dict
+            ``{name to report: framework name}`` renames them.
+        filename: The file name of the booster inside each checkpoint. Default: ``"model.ubj"``.
+        frequency: Checkpoint the booster every this many rounds (counting from 1); 0 (the
+            default) never during training.
+        checkpoint_at_end: Checkpoint the booster after the last round. Default True.
+        results_postprocessing_fn: ``f(report_dict) -> dict`` that may change the dict
+            before it is reported (e.g. average ``cv``'s per-fold results). None: report it
+            as it is.
+    """
 
     def __init__(
         self,

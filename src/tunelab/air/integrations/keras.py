@@ -21,8 +21,17 @@ __all__ = ["ReportCheckpointCallback"]
 
 class ReportCheckpointCallback(TuneReportCheckpointCallback):
     """Keras callback reporting to the trial at ``report_metrics_on`` and checkpointing the
-    model (with the metrics) at ``checkpoint_on``; ``metrics`` selects and renames Keras's
-    logs (None: all of them)."""
+    model (with the metrics) at ``checkpoint_on``.
+
+    Args:
+        checkpoint_on: The Keras hook name(s) at which the model is checkpointed (saved as
+            ``"model.keras"``), such as ``"epoch_end"`` (the default) or
+            ``"train_end"``; ``[]`` never checkpoints.
+        report_metrics_on: The hook name(s) at which Keras's logs are reported. Default
+            ``"epoch_end"``.
+        metrics: Which of Keras's logs to report: None (the default) all of them; a name
+            or a list of names; a dict ``{name to report: Keras's name}`` renames them.
+    """
 
     def __init__(
         self,

@@ -58,7 +58,17 @@ class RayTrainReportCallback(transformers.TrainerCallback):  # type: ignore[misc
 
 def prepare_trainer(trainer: Any) -> Any:
     """``trainer`` itself: Ray's version adapts the Trainer to Ray Data datasets, which
-    tunelab does not have (the Trainer's own datasets are used as they are)."""
+    tunelab does not have (the Trainer's own datasets are used as they are).
+
+    Args:
+        trainer: A ``transformers.Trainer``.
+
+    Returns:
+        The same trainer.
+
+    Raises:
+        TypeError: ``trainer`` is not a ``transformers.Trainer``.
+    """
     if not isinstance(trainer, transformers.Trainer):
         raise TypeError(
             f"trainer must be a transformers.Trainer, got {type(trainer).__name__}: {trainer!r}"
