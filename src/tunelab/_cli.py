@@ -288,7 +288,20 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    """Run the ``tunelab`` command line.
+
+    Errors are printed as one line on standard error, never as a traceback.
+
+    Args:
+        argv: The arguments after the program name; None: ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 on success, 2 for bad input, 1 when the work failed (for example,
+        a trial of ``tunelab run`` failed), 130 on Ctrl+C.
+
+    Raises:
+        SystemExit: From argparse: ``--help`` (status 0) and malformed options (status 2).
+    """
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["demo"]:
         from tunelab._demo import main as demo_main

@@ -1,17 +1,20 @@
 """Control and watch an experiment over HTTP: the REST API, its client and the dashboard.
 
-``tune.run(..., with_server=True, server_port=4321)`` starts a :class:`TuneServer` in the
-driver. It binds to 127.0.0.1, needs a random per-experiment token on every request (written
-to ``<experiment dir>/.tunelab_server_token``, mode 0600, and printed once as part of the
-dashboard URL) and only enqueues commands: the controller's loop applies them.
+``tune.run(..., with_server=True)`` (port 4321, or ``server_port=N``; ``0`` picks a free
+port) and ``RunConfig(server_port=N)`` start a :class:`TuneServer` in the driver. It listens
+on 127.0.0.1, needs a random per-experiment token on every request (written to
+``<experiment dir>/.tunelab_server_token``, mode 0600, and printed once as part of the
+dashboard URL), and only enqueues commands: the experiment's loop applies them.
+:class:`TuneClient` calls the API from Python::
 
->>> from tunelab.server import TuneClient                         # doctest: +SKIP
->>> client = TuneClient("127.0.0.1", 4321, experiment_path="~/tunelab_results/my_exp")
->>> client.get_all_trials()["trials"][0]["status"]
-'RUNNING'
+    from tunelab.server import TuneClient
 
-``tunelab dashboard <dir>`` (:func:`dashboard_main`) serves the same page, read-only, for
-experiments on disk, finished or still running.
+    client = TuneClient.for_experiment("/home/me/tunelab_results/my_exp")
+    client.get_all_trials()["trials"][0]["status"]  # 'RUNNING'
+
+``tunelab dashboard <dir>`` (:func:`serve_dashboard` from Python) serves the same page,
+read-only, for experiments on disk, finished or still running. ``GET /openapi.json``
+describes the API. The guide "Dashboard, REST API and TuneClient" lists every route.
 
 Wiring used by the front doors: :func:`server_callback` makes the :class:`ServerCallback`
 to add to the experiment's callbacks, :func:`start_server_for` starts the server once the
@@ -71,15 +74,36 @@ logger = logging.getLogger("tunelab.server")
 def server_callback(
     *, metric: str | None = None, mode: str | None = None, name: str = ""
 ) -> ServerCallback:
-    """The callback that feeds the server of a live experiment; add it to its callbacks."""
+    """The callback that feeds the server of a live experiment; add it to its callbacks.
+
+    Args:
+        metric: The experiment's metric, shown by the dashboard (None: not set).
+        mode: ``"min"``, ``"max"`` or None.
+        name: The experiment's name.
+
+    Returns:
+        A :class:`ServerCallback` with a fresh, controllable :class:`ResultStore`.
+    """
     return ServerCallback(metric=metric, mode=mode, name=name)
 
 
 def write_token_file(experiment_path: str, token: str) -> str:
     """Write ``token`` to ``<experiment_path>/.tunelab_server_token``, readable by the owner
-    only (mode 0600). The file is created ``O_EXCL | O_NOFOLLOW`` beside the path and moved
-    into place: a stale token file is replaced, and a symlink planted there is replaced,
-    never followed. Returns the file's path."""
+    only (mode 0600).
+
+    The file is created ``O_EXCL | O_NOFOLLOW`` beside the path and moved into place: a stale
+    token file is replaced, and a symlink planted there is replaced, never followed.
+
+    Args:
+        experiment_path: The experiment directory (it must exist).
+        token: The server's token.
+
+    Returns:
+        The file's path.
+
+    Raises:
+        OSError: The file cannot be written.
+    """
     return _write_private(os.path.join(experiment_path, TOKEN_FILE), token, 0o600)
 
 
@@ -99,14 +123,31 @@ def start_server_for(
     token: str | None = None,
     command_timeout_s: float = 10.0,
 ) -> TuneServer:
-    """Start the server of a live experiment and write its token file.
+    """Start the server of a live experiment and write its token and address files.
 
-    ``callback`` is the :class:`ServerCallback` already in the controller's callbacks (see
-    :func:`server_callback`). ``port=0`` picks a free port. Raises ``ValueError`` when the
-    port is out of range and ``OSError`` naming ``server_port`` when it cannot be bound.
     Writes the token (mode 0600) and the server's address to the experiment directory
     (:meth:`TuneClient.for_experiment` reads them) and removes both when the server stops.
     For an experiment stored at a URI nothing is written (use :attr:`TuneServer.token`).
+
+    Args:
+        controller: The experiment's controller (its ``enqueue`` runs the commands on the
+            loop's thread).
+        experiment_path: The experiment directory.
+        port: The port (0-65535); 0 picks a free one.
+        host: The address to listen on (default 127.0.0.1, this machine only).
+        callback: The :class:`ServerCallback` already in the controller's callbacks (see
+            :func:`server_callback`); the server shows its store.
+        token: The token; None makes a random one.
+        command_timeout_s: Seconds a stop or add request waits for the loop (503 after).
+
+    Returns:
+        The started server.
+
+    Raises:
+        TypeError: ``port`` is not an int or ``callback`` is not a :class:`ServerCallback`.
+        ValueError: ``port`` is out of range.
+        OSError: The port cannot be bound (the message names ``server_port``), or the files
+            cannot be written (the server is stopped again).
     """
     check_port(port, "server_port")
     if not isinstance(callback, ServerCallback):
@@ -144,5 +185,10 @@ def start_server_for(
 
 
 def print_dashboard_url(server: TuneServer, file: IO[str] | None = None) -> None:
-    """Print ``tunelab: dashboard at <url with token>`` (once, at start; verbose > 0)."""
+    """Print ``tunelab: dashboard at <url with token>`` (once, at start; verbose > 0).
+
+    Args:
+        server: The started server.
+        file: Where to print; None: standard output.
+    """
     print(f"tunelab: dashboard at {server.dashboard_url}", file=file or sys.stdout, flush=True)

@@ -29,7 +29,19 @@ ADDRESS_FILE = ".tunelab_server_address"
 
 
 class TuneClientError(TuneError):
-    """The server answered with an error; ``status`` is the HTTP status (0: unreachable)."""
+    """A request of :class:`TuneClient` failed: the server refused it or could not be reached.
+
+    The message names the method and path and gives the server's error text, for example
+    ``GET /trials/x: 404 no trial with id 'x'``.
+
+    Args:
+        message: What went wrong.
+        status: The HTTP status of the answer (400, 401, 403, 404, 409, 503, ...), or 0 when
+            no answer came (the server could not be reached or timed out).
+
+    Attributes:
+        status: The HTTP status of the answer, or 0 when there was none.
+    """
 
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
@@ -37,7 +49,20 @@ class TuneClientError(TuneError):
 
 
 def read_token(experiment_path: str) -> str:
-    """The server token written to ``experiment_path`` when the experiment started."""
+    """The server token written to ``experiment_path`` when the experiment started.
+
+    The file (``.tunelab_server_token``) is opened without following a symlink.
+
+    Args:
+        experiment_path: The experiment directory.
+
+    Returns:
+        The token.
+
+    Raises:
+        ValueError: The file is missing, unreadable or empty (the experiment was not started
+            with a server, or its server has stopped).
+    """
     path = os.path.join(os.fspath(experiment_path), TOKEN_FILE)
     try:  # never through a symlink planted at the token's path
         fd = os.open(
@@ -57,7 +82,17 @@ def read_token(experiment_path: str) -> str:
 
 def read_address(experiment_path: str) -> str:
     """The base URL (``http://host:port``) of the server of the experiment at
-    ``experiment_path``, written there when the server started."""
+    ``experiment_path``, written there (``.tunelab_server_address``) when the server started.
+
+    Args:
+        experiment_path: The experiment directory.
+
+    Returns:
+        The base URL.
+
+    Raises:
+        ValueError: The file is missing or holds no URL (no server is running for it).
+    """
     path = os.path.join(os.fspath(experiment_path), ADDRESS_FILE)
     try:
         with open(path) as fh:
@@ -73,13 +108,47 @@ def read_address(experiment_path: str) -> str:
 
 
 class TuneClient:
-    """Talks to the server of a running experiment (``tune.run(..., with_server=True)``).
+    """Talks to the REST API of a running experiment (``tune.run(..., with_server=True)``).
 
-    ``tune_address`` is the host (``"127.0.0.1"``, ``"localhost"``) or a full base URL
-    (``"http://host:port"``, which then wins over ``port_forward``). The token comes from
-    ``token``, else from ``experiment_path`` (the file the server wrote there). Every method
-    returns the server's JSON answer as a dict (configs and results are plain JSON objects)
-    and raises :class:`TuneClientError` (with ``status``) when the server refuses.
+    The client of the API that :class:`TuneServer` serves, with Ray Tune's method names
+    (``get_all_trials``, ``get_trial``, ``add_trial``, ``stop_trial``, ``stop_experiment``)
+    plus ``get_results`` and ``get_experiment``. Requests go through the standard library
+    (``urllib``). Every method returns the server's JSON answer as a dict (configs and
+    results are plain JSON objects, never pickles) and raises :class:`TuneClientError` when
+    the server refuses the request or cannot be reached. Unlike Ray Tune's client, it sends
+    the experiment's token with every request; :meth:`for_experiment` finds both the address
+    and the token of a local experiment.
+
+    Args:
+        tune_address: The server's host (``"127.0.0.1"``, ``"localhost"``, an IPv6
+            address), used with ``port_forward``; or a base URL
+            ``"http(s)://host[:port][/prefix]"``, whose port, when it has one, wins over
+            ``port_forward``.
+        port_forward: The server's port when ``tune_address`` has none (1-65535). Defaults
+            to 4321, the port of ``with_server=True``.
+        token: The experiment's token: the end of the dashboard URL printed at start, also
+            in ``<experiment dir>/.tunelab_server_token``. None: read it from
+            ``experiment_path``; with neither, every request gets status 401.
+        experiment_path: The experiment directory whose token file is read when ``token``
+            is None.
+        timeout: Seconds each request may take (> 0), or None to wait without limit. The
+            ``timeout`` argument of a method overrides it for that call.
+
+    Raises:
+        TypeError: ``tune_address`` is not a non-empty string, ``port_forward`` is not an
+            int, or ``token`` is not a string.
+        ValueError: ``port_forward`` is out of range; ``tune_address`` is a URL that is not
+            ``http``/``https`` or has a malformed port; ``timeout`` is not a positive
+            number; or ``experiment_path`` holds no token.
+
+    Example::
+
+        from tunelab.server import TuneClient
+
+        client = TuneClient.for_experiment("~/tunelab_results/my_exp")
+        for info in client.get_all_trials()["trials"]:
+            print(info["id"], info["status"], info["metrics"])
+        client.stop_trial(info["id"])
     """
 
     def __init__(
@@ -132,21 +201,40 @@ class TuneClient:
     def for_experiment(
         cls, experiment_path: str | os.PathLike[str], *, timeout: float | None = 30.0
     ) -> TuneClient:
-        """A client for the running experiment at ``experiment_path``: its server's address
-        and token are read from the files the server wrote there."""
+        """A client for the running experiment at ``experiment_path``.
+
+        The server's address and token are read from the two files it wrote into the
+        experiment directory when it started (``.tunelab_server_address`` and
+        ``.tunelab_server_token``); both are removed when the server stops.
+
+        Args:
+            experiment_path: The experiment directory (``<storage_path>/<name>``). ``~`` is
+                not expanded.
+            timeout: Seconds each request may take (> 0), or None for no limit.
+
+        Returns:
+            A client for that server.
+
+        Raises:
+            ValueError: A file is missing or unreadable: the experiment was not started
+                with a server, the server has not started yet, or it has stopped.
+        """
         path = os.fspath(experiment_path)
         return cls(read_address(path), token=read_token(path), timeout=timeout)
 
     @property
     def server_address(self) -> str:
+        """The server's host name or address (Ray Tune's attribute)."""
         return self._address
 
     @property
     def server_port(self) -> int:
+        """The server's port (Ray Tune's attribute)."""
         return self._port
 
     @property
     def base_url(self) -> str:
+        """The URL every request path is appended to, e.g. ``http://127.0.0.1:4321``."""
         return self._base
 
     def __repr__(self) -> str:
@@ -154,17 +242,66 @@ class TuneClient:
 
     # -- the API -------------------------------------------------------------------------------
     def get_all_trials(self, timeout: float | None = None) -> dict[str, Any]:
-        """``{"trials": [info, ...]}`` for every trial of the experiment."""
+        """Every trial of the experiment (``GET /trials``).
+
+        Args:
+            timeout: Seconds this request may take; None: the client's ``timeout``.
+
+        Returns:
+            ``{"trials": [info, ...]}``, one info dict per trial with its ``id``,
+            ``status``, ``config``, latest ``result``, numeric ``metrics``, ``iterations``,
+            ``time_total_s``, ``error`` and ``logdir`` (among others).
+
+        Raises:
+            TuneClientError: The server refused the request (status 401: wrong token) or
+                could not be reached (status 0).
+        """
         return self._request("GET", "/trials", timeout=timeout)
 
     def get_trial(self, trial_id: str, timeout: float | None = None) -> dict[str, Any]:
-        """``{"trial": info}``; TuneClientError (status 404) for an unknown id."""
+        """One trial (``GET /trials/<trial_id>``).
+
+        Args:
+            trial_id: The trial's id (``info["id"]`` of :meth:`get_all_trials`).
+            timeout: Seconds this request may take; None: the client's ``timeout``.
+
+        Returns:
+            ``{"trial": info}``, with the same fields as in :meth:`get_all_trials`.
+
+        Raises:
+            TypeError: ``trial_id`` is not a non-empty string.
+            TuneClientError: Status 404 for an unknown id, 401 for a wrong token, 0 when the
+                server could not be reached.
+        """
         return self._request("GET", f"/trials/{_segment(trial_id)}", timeout=timeout)
 
     def add_trial(self, name: str, specification: dict[str, Any]) -> dict[str, Any]:
-        """Add trials expanded from ``specification`` (``{"config": {...}, "num_samples": n}``,
-        grid and sampled values as in a search space written in JSON). Returns
-        ``{"trials": [info of each new trial]}``."""
+        """Add trials to the running experiment (``POST /trials``).
+
+        The trials run the experiment's trainable with its resources and stop criteria.
+        ``config`` is the whole config of the new trials (it is not merged with the
+        experiment's search space) and is expanded like a search space: each
+        ``{"grid_search": [...]}`` multiplies the trials, ``num_samples`` repeats them. It
+        may hold data only (numbers, strings, booleans, None, lists, dicts and
+        ``grid_search``); code such as ``{"eval": "..."}`` is refused.
+
+        Args:
+            name: The experiment's name (the server adds to the run's first experiment when
+                no experiment has this name).
+            specification: ``{"config": {...}, "num_samples": n, "run": trainable_name}``;
+                every key is optional (``num_samples`` defaults to 1; ``run``, when given,
+                must be the experiment's trainable name). At most 1,000 trials per request.
+
+        Returns:
+            ``{"trials": [info, ...]}``, the infos of the new (PENDING) trials.
+
+        Raises:
+            TypeError: ``name`` is not a string or ``specification`` is not a dict.
+            TuneClientError: Status 400 for a refused specification (the message names the
+                key, such as ``config/lr``), 403 from a read-only server (``tunelab
+                dashboard``), 409 once the experiment has finished, 503 when the
+                experiment's loop did not take the request within 10 seconds.
+        """
         if not isinstance(name, str):
             raise TypeError(f"name must be a string, got {name!r}")
         if not isinstance(specification, dict):
@@ -172,19 +309,78 @@ class TuneClient:
         return self._request("POST", "/trials", {"name": name, "spec": specification})
 
     def stop_trial(self, trial_id: str) -> dict[str, Any]:
-        """Ask the experiment to stop one trial. Returns ``{"trials": [info]}``."""
+        """Stop one trial (``PUT /trials/<trial_id>``).
+
+        A pending or paused trial ends at once; a running one at its next report (or is
+        killed after the grace period, ``TUNELAB_FORCE_TRIAL_CLEANUP_S``, if it never reports
+        again). It ends TERMINATED and keeps the results it logged.
+
+        Args:
+            trial_id: The trial's id.
+
+        Returns:
+            ``{"trials": [info]}``: the trial's info once the request was applied; a running
+            trial may still read ``RUNNING`` (poll :meth:`get_trial` to see it end).
+
+        Raises:
+            TypeError: ``trial_id`` is not a non-empty string.
+            TuneClientError: Status 404 for an unknown id, 403 from a read-only server, 409
+                once the experiment has finished, 503 when the experiment's loop did not
+                take the request within 10 seconds.
+        """
         return self._request("PUT", f"/trials/{_segment(trial_id)}")
 
     def stop_experiment(self) -> dict[str, Any]:
-        """Ask the experiment to stop (running trials are stopped, no new ones start)."""
+        """Stop the experiment (``PUT /stop_experiment``).
+
+        Running trials are stopped (they end TERMINATED, not paused for a resume), no new
+        trial starts, and the front door (``tune.run``, ``Tuner.fit``) returns.
+
+        Returns:
+            ``{"trials": [info, ...]}``: every trial, once the request was applied.
+
+        Raises:
+            TuneClientError: Status 403 from a read-only server, 409 once the experiment has
+                finished, 503 when the experiment's loop did not take the request in time.
+        """
         return self._request("PUT", "/stop_experiment")
 
     def get_results(self, since: int = 0) -> dict[str, Any]:
-        """What changed after sequence number ``since`` (see ``GET /results``)."""
+        """What changed after sequence number ``since`` (``GET /results?since=N``).
+
+        Poll it to follow an experiment: pass the ``seq`` of the previous answer.
+
+        Args:
+            since: The sequence number of the last change already seen; 0 for everything
+                the server still holds.
+
+        Returns:
+            ``{"seq", "reset", "more", "trials", "results"}``: the number to pass next time;
+            whether the new results replace what you had (older results were dropped or
+            rolled back: ``results`` then holds every trial's kept history); whether more
+            results wait (ask again from ``seq``); the infos of the trials that changed; and
+            the new results as ``{"seq", "trial_id", "metrics"}``, in order.
+
+        Raises:
+            ValueError: ``since`` cannot be converted to an integer.
+            TuneClientError: Status 400 for a negative ``since``, 401 for a wrong token, 0
+                when the server could not be reached.
+        """
         return self._request("GET", f"/results?since={int(since)}")
 
     def get_experiment(self) -> dict[str, Any]:
-        """The experiment's name, metric, mode and trial counts."""
+        """The experiment's description (``GET /experiment``).
+
+        Returns:
+            A dict with ``name``, ``metric``, ``mode``, ``controllable`` (False for a
+            read-only server), ``finished``, ``start_time``, ``num_trials``, ``counts``
+            (trials per status), ``seq`` and, depending on the server, ``path``, ``url``,
+            ``experiments`` and ``total_samples``.
+
+        Raises:
+            TuneClientError: Status 401 for a wrong token, 0 when the server could not be
+                reached.
+        """
         return self._request("GET", "/experiment")
 
     # -- transport -----------------------------------------------------------------------------

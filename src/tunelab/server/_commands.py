@@ -37,8 +37,16 @@ MAX_TRIALS_PER_REQUEST = 1000
 
 
 class CommandError(Exception):
-    """A command could not be applied; ``status`` is the HTTP status to answer with, ``key``
-    the key path of the offending value in the request's spec (``"config/lr"``) when known."""
+    """A command from the REST API could not be applied.
+
+    The server answers ``{"error": message, "key": key}`` with ``status``.
+
+    Args:
+        status: The HTTP status to answer with (400, 404, 409, 503, ...).
+        message: What went wrong, for the answer's ``error``.
+        key: The key path of the offending value in the request's spec (``"config/lr"``),
+            when known; None otherwise.
+    """
 
     def __init__(self, status: int, message: str, key: str | None = None) -> None:
         super().__init__(message)
@@ -95,16 +103,44 @@ def check_trial_spec(spec: Any) -> None:
 
 
 class Commands(Protocol):
-    """What the server may ask of a running experiment (called from request threads)."""
+    """What the server may ask of a running experiment (called from request threads).
+
+    :class:`ControllerCommands` implements it for tunelab's controller; a
+    :class:`TuneServer` built with ``commands=None`` is read-only.
+    """
 
     def stop_trial(self, trial_id: str) -> None:
-        """Stop one trial; :class:`CommandError` (404) for an unknown id."""
+        """Stop one trial.
+
+        Args:
+            trial_id: The trial's id.
+
+        Raises:
+            CommandError: Status 404 for an unknown id (or another status when the command
+                cannot be applied).
+        """
 
     def stop_experiment(self) -> None:
-        """Stop the experiment: no new trials start, running ones are stopped."""
+        """Stop the experiment: no new trials start, running ones are stopped.
+
+        Raises:
+            CommandError: When the command cannot be applied (409, 503).
+        """
 
     def add_trials(self, name: str, spec: dict[str, Any]) -> list[str]:
-        """Add trials expanded from ``spec``; returns the new trial ids."""
+        """Add trials expanded from ``spec``.
+
+        Args:
+            name: The experiment's name.
+            spec: ``{"config": {...}, "num_samples": n, "run": name}``, data only.
+
+        Returns:
+            The new trial ids.
+
+        Raises:
+            CommandError: Status 400 for a refused spec (or another status when the command
+                cannot be applied).
+        """
 
 
 class ControllerLike(Protocol):
@@ -166,10 +202,19 @@ def _is_unicode(text: str) -> bool:
 class ControllerCommands:
     """:class:`Commands` applied by a controller's loop.
 
-    ``callback`` (the experiment's :class:`ServerCallback`) tells when the experiment has
-    ended (commands then fail with 409 instead of waiting) and lets new trials appear in the
-    server's store before the request returns. ``timeout_s`` bounds the wait for the loop
-    (503 when it does not answer in time; the command is then cancelled and never runs).
+    Args:
+        controller: The controller; its ``enqueue`` is the only method called from a
+            request thread, the others run on the loop's thread.
+        callback: The experiment's :class:`ServerCallback`: it tells when the experiment
+            has ended (commands then fail with 409 instead of waiting) and lets new trials
+            appear in the server's store before the request returns. None: neither.
+        timeout_s: Seconds a command waits for the loop (> 0); after that the request gets
+            503 and the command is cancelled (it never runs).
+
+    Raises:
+        TypeError: ``controller`` has no ``enqueue`` method or ``timeout_s`` is not a
+            number.
+        ValueError: ``timeout_s`` is not positive.
     """
 
     def __init__(

@@ -31,10 +31,39 @@ def _is_loopback(host: str) -> bool:
 class TuneServer:
     """Serves the REST API and the dashboard of ``store`` in a background thread.
 
-    ``commands`` applies stop/add requests (None: read-only, those requests get 403).
-    ``host`` defaults to 127.0.0.1 (another address exposes the server beyond this machine:
-    a warning is logged; the token is still required). ``port=0`` picks a free port (read
-    it back from :attr:`port`). ``token`` defaults to a fresh random one.
+    The front doors build one for ``with_server=True`` / ``server_port`` (through
+    :func:`start_server_for`), and :func:`serve_dashboard` builds a read-only one for
+    experiments on disk; build one yourself only to serve a store of your own. The server
+    binds when :meth:`start` is called (or on entering a ``with`` block) and serves from a
+    daemon thread until :meth:`stop`. Every request but ``/static/...`` and
+    ``/openapi.json`` needs ``Authorization: Bearer <token>``; the dashboard page also takes
+    the token as ``?token=`` (:attr:`dashboard_url`).
+
+    Args:
+        store: The :class:`ResultStore` whose trials and results are served.
+        commands: What applies stop and add requests (a :class:`ControllerCommands` for a
+            live experiment); None makes the server read-only: those requests get 403.
+        host: The address to listen on. The default, 127.0.0.1, is reachable from this
+            machine only; any other address exposes the API to other machines (a warning is
+            logged: the token is still required, but the traffic is not encrypted). An IPv6
+            address listens on IPv6.
+        port: The port to listen on (0-65535); 0 picks a free one, read it back from
+            :attr:`port` after :meth:`start`. Defaults to 4321.
+        token: The token requests must carry, at least 16 characters; None (the default)
+            makes a fresh random one (256 bits).
+        max_body_bytes: The largest request body accepted (>= 1024); larger ones get 413
+            unread. Defaults to 1 MiB.
+
+    Raises:
+        TypeError: ``store`` is not a :class:`ResultStore`, ``host`` is not a non-empty
+            string, or ``port`` is not an int.
+        ValueError: ``port`` is out of range, ``token`` is shorter than 16 characters, or
+            ``max_body_bytes`` is below 1024.
+
+    Example::
+
+        with TuneServer(store, None, port=0) as server:
+            print(server.dashboard_url)
     """
 
     DEFAULT_PORT = DEFAULT_PORT
@@ -72,10 +101,12 @@ class TuneServer:
 
     @property
     def token(self) -> str:
+        """The token every request must carry (keep it secret)."""
         return self._app.token.decode()
 
     @property
     def host(self) -> str:
+        """The address the server listens on."""
         return self._host
 
     @property
@@ -98,14 +129,28 @@ class TuneServer:
 
     @property
     def running(self) -> bool:
+        """Whether the server's thread is serving."""
         return self._thread is not None and self._thread.is_alive()
 
     def add_stop_hook(self, hook: Callable[[], None]) -> None:
-        """Call ``hook()`` when the server stops (e.g. to end a disk reader)."""
+        """Have ``hook()`` called once when the server stops (e.g. to end a disk reader or
+        remove the token file).
+
+        Args:
+            hook: A function without arguments; hooks run in the order they were added.
+        """
         self._on_stop.append(hook)
 
     def start(self) -> TuneServer:
-        """Bind and serve in a daemon thread. OSError when the port is taken."""
+        """Bind the port and serve in a daemon thread.
+
+        Returns:
+            The server itself, so that ``server = TuneServer(...).start()`` works.
+
+        Raises:
+            RuntimeError: The server was already started.
+            OSError: The port cannot be bound (taken, or not allowed).
+        """
         if self._httpd is not None:
             raise RuntimeError("the server is already started")
         if not _is_loopback(self._host):
@@ -135,7 +180,10 @@ class TuneServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket (idempotent)."""
+        """Stop serving, close the socket and run the stop hooks.
+
+        Calling it again does nothing. Hooks run once, on the first call.
+        """
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
             httpd.shutdown()
@@ -161,7 +209,16 @@ class TuneServer:
 
 
 def check_port(port: Any, argument: str) -> None:
-    """ValueError/TypeError unless ``port`` is an int in 0..65535 (0 = any free port)."""
+    """Check that ``port`` is an int in 0..65535 (0 = any free port).
+
+    Args:
+        port: The value to check.
+        argument: The argument's name, used in the error message.
+
+    Raises:
+        TypeError: ``port`` is not an int (a bool is not accepted either).
+        ValueError: ``port`` is out of range.
+    """
     if isinstance(port, bool) or not isinstance(port, int):
         raise TypeError(f"{argument} must be an int port number (0 = any free port), got {port!r}")
     if not 0 <= port <= 65535:

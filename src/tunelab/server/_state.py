@@ -119,9 +119,22 @@ class ResultStore:
     """Trials, their latest results and bounded result histories, behind one lock.
 
     ``seq`` is a counter bumped by every change; readers ask for what changed since the
-    ``seq`` they saw last (:meth:`changes_since`). ``history_size`` bounds the points kept
-    per trial (thinned evenly when exceeded); ``buffer_size`` bounds the recent results kept
-    for :meth:`changes_since` (a reader further behind gets the per-trial histories again).
+    ``seq`` they saw last (:meth:`changes_since`).
+
+    Args:
+        name: The experiment's name (``GET /experiment``).
+        metric: The experiment's metric, or None.
+        mode: ``"min"``, ``"max"`` or None.
+        controllable: Whether the server can stop and add trials (a live experiment);
+            shown to the dashboard, which disables its stop buttons otherwise.
+        history_size: The most points kept per trial (>= 2); past it, every other point is
+            dropped and later results are kept at a wider stride.
+        buffer_size: The most recent results kept for :meth:`changes_since` (>= 2); a reader
+            further behind gets every trial's kept history again (``reset``).
+
+    Raises:
+        ValueError: ``history_size`` or ``buffer_size`` is not an int >= 2, or ``mode`` is
+            not ``"min"``, ``"max"`` or None.
     """
 
     def __init__(
@@ -339,6 +352,19 @@ class ServerCallback(Callback):
     result is added to the trial's history. Status changes that have no hook (a trial
     added by a command, a pause) are picked up by a cheap scan in ``on_step_end``: new trials
     at once, statuses at most every ``scan_period_s`` seconds of ``clock``.
+
+    Args:
+        store: The store to feed; None makes a controllable one from ``metric``, ``mode``
+            and ``name``.
+        metric: The experiment's metric (for a new store).
+        mode: ``"min"``, ``"max"`` or None (for a new store).
+        name: The experiment's name (for a new store).
+        scan_period_s: Seconds between status scans (>= 0).
+        clock: The clock the scan period is measured with.
+
+    Raises:
+        TypeError: ``scan_period_s`` is not a number.
+        ValueError: ``scan_period_s`` is negative.
     """
 
     def __init__(

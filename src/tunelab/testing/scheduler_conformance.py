@@ -403,9 +403,24 @@ def check_scheduler(
 ) -> ConformanceReport:
     """Run every check on schedulers built by ``factory`` (see the module docstring).
 
-    ``factory`` must build equal, deterministic schedulers (fix their seeds) without a
-    metric/mode that conflicts with ``metric``/``mode``. Raises ``AssertionError``
-    (:class:`ConformanceError`) on the first violation; returns what the full run saw.
+    Args:
+        factory: Builds a new scheduler each call. The schedulers must be equal and
+            deterministic (fix their seeds) and must not hold a metric/mode that conflicts
+            with ``metric``/``mode``.
+        metric: The metric of the in-memory experiment.
+        mode: ``"min"`` or ``"max"``.
+        num_trials: Trials in the experiment.
+        concurrency: Trials running at once.
+        max_iterations: Iterations per trial at most.
+        check_missing: Also check that a result without the metric gets CONTINUE.
+
+    Returns:
+        What the full run saw: its event log, the count of each decision and every trial's
+        final status.
+
+    Raises:
+        ConformanceError: An ``AssertionError`` at the first violation, saying what the
+            scheduler did wrong.
     """
     probe = _configured(factory, metric, mode)
     if not isinstance(probe.debug_string(), str):

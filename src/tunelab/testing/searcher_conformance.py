@@ -108,9 +108,23 @@ def check_searcher(
 ) -> None:
     """Run every check of the module docstring; raise :class:`ConformanceError` on a breach.
 
-    ``factory()`` must return a new, identically configured and seeded object each call (the
-    restore check compares two of them). ``space`` defaults to :func:`default_space` and is
-    handed over through ``set_search_properties`` and the experiment's config.
+    Args:
+        factory: Returns a new, identically configured and seeded ``Searcher`` or
+            ``SearchAlgorithm`` each call (the restore check compares two of them).
+        space: The search space, handed over through ``set_search_properties`` and the
+            experiment's config; None: :func:`default_space`.
+        objective: Computes each trial's metric from its config (lower is better for
+            ``mode="min"``); defaults to :func:`default_objective`.
+        metric: The metric's name.
+        mode: ``"min"`` or ``"max"``.
+        num_samples: Trials to suggest (>= 4).
+        concurrency: Trials running at once (>= 1).
+        check_restore: Also check that ``get_state``/``set_state`` resume the search.
+
+    Raises:
+        ValueError: ``num_samples`` is below 4 or ``concurrency`` below 1.
+        ConformanceError: An ``AssertionError`` at the first breach, saying what the
+            searcher did wrong.
     """
     space = space if space is not None else default_space()
     if num_samples < 4:
