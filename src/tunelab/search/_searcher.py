@@ -481,7 +481,14 @@ class SearchGenerator(SearchAlgorithm):
         a pickle in the searcher's state is unpickled only when its signature matches the
         user's tunelab key; otherwise nothing of it is unpickled, a warning names the file
         and the reason, and the searcher starts afresh (the trials and the counter, which
-        are JSON, are restored all the same)."""
+        are JSON, are restored all the same).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a SearchGenerator state of version 1.
+        """
         if not isinstance(state, dict) or state.get("version") != 1:
             raise ValueError(f"`state` must be a SearchGenerator state of version 1, got {state!r}")
         self._counter = int(state["counter"])
