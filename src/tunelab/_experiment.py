@@ -196,12 +196,12 @@ class Experiment:
             arguments merged in.
 
     Raises:
-        ValueError: An argument has a bad value (a ``TuneValueError``), two spellings of
+        ValueError: An argument has a bad value (mostly a ``TuneValueError``), two spellings of
             one argument are both given (``num_samples``/``repeat``,
             ``resources_per_trial``/``trial_resources``), a legacy checkpoint argument
             contradicts ``checkpoint_config``, or ``run`` is a name nobody registered.
-        TypeError: An argument has the wrong type (a ``TuneTypeError``), or ``run`` is not
-            a trainable.
+        TypeError: An argument has the wrong type (mostly a ``TuneTypeError``), or ``run``
+            is not a trainable.
     """
 
     def __init__(

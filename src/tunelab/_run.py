@@ -333,13 +333,13 @@ def run(
             for lack of space or an I/O error, ``ResourceError`` when a trial asks for more
             than the executor has, :class:`~tunelab.CorruptFileError` for a damaged state
             file on resume.
-        ValueError: An argument has a bad value (a ``TuneValueError``, also a
-            :class:`~tunelab.TuneError`), two arguments conflict (``executor`` and
+        ValueError: An argument has a bad value (mostly a ``TuneValueError``, which is
+            also a :class:`~tunelab.TuneError`), two arguments conflict (``executor`` and
             ``dask_client``, ``sync_function`` and ``sync_to_cloud``, a legacy checkpoint
             argument and ``checkpoint_config``), ``resume=True`` finds no saved state, or a
             result lacks ``metric`` (strict metric checking).
-        TypeError: An argument has the wrong type (a ``TuneTypeError``), or the trainable
-            cannot be pickled to be sent to the workers.
+        TypeError: An argument has the wrong type (mostly a ``TuneTypeError``), or the
+            trainable cannot be pickled to be sent to the workers.
         Exception: With ``fail_fast="raise"``, the exception the failing trainable raised.
 
     :rtype: ~tunelab.analysis.ExperimentAnalysis | list[~tunelab.Trial]
@@ -553,11 +553,11 @@ def run_experiments(
             :class:`~tunelab.StorageError` (writing results failed),
             :class:`~tunelab.CorruptFileError` (a damaged state file on resume) and
             ``ResourceError`` (a trial asks for more than the executor has).
-        ValueError: An argument or spec key has a bad value (a ``TuneValueError``, also a
-            :class:`~tunelab.TuneError`), ``experiments`` is empty, ``resume`` is given for
+        ValueError: An argument or spec key has a bad value (mostly a ``TuneValueError``,
+            also a :class:`~tunelab.TuneError`), ``experiments`` is empty, ``resume`` is given for
             several experiments run together, or ``resume=True`` finds no saved state.
-        TypeError: An argument or spec has the wrong type (a ``TuneTypeError``), or a
-            trainable cannot be pickled to be sent to the workers.
+        TypeError: An argument or spec has the wrong type (mostly a ``TuneTypeError``), or
+            a trainable cannot be pickled to be sent to the workers.
 
     :rtype: list[~tunelab.Trial]
     """
