@@ -583,7 +583,7 @@ class RunConfig:
             that a background thread mirrors to the URI). None (the default):
             ``local_dir``, else ``TUNELAB_RESULTS_DIR``, else ``~/tunelab_results``.
         storage_filesystem: 2.x's ``pyarrow.fs.FileSystem`` for ``storage_path``. Accepted
-            and ignored (tunelab opens URIs with fsspec).
+            with a warning and ignored (tunelab opens URIs with fsspec).
         failure_config: Retries and what a trial's failure does to the experiment; None
             means ``FailureConfig()`` (no retries, the other trials go on).
         checkpoint_config: Which checkpoints are taken and kept; None means
@@ -669,6 +669,20 @@ class RunConfig:
                 f"got {port!r}"
             )
         normalize_log_to_file(self.log_to_file, "RunConfig.log_to_file")
+        warn_storage_filesystem(self.storage_filesystem, "RunConfig.storage_filesystem")
+
+
+def warn_storage_filesystem(value: Any, argument: str) -> None:
+    """Ray 2.x's ``storage_filesystem`` (a ``pyarrow.fs.FileSystem``): accepted, with one
+    warning when set, since tunelab opens storage URIs with fsspec and never uses it."""
+    if value is not None:
+        import warnings
+
+        warnings.warn(
+            f"{argument}={value!r} has no effect in tunelab: storage URIs are opened with "
+            "fsspec (pass storage_path='s3://...' and configure credentials as for s3fs)",
+            stacklevel=4,
+        )
 
 
 def check_experiment_name(value: Any, argument: str = "name") -> str | None:

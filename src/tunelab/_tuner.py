@@ -216,13 +216,15 @@ class Tuner:
             path: The experiment directory (``<storage_path>/<name>``), local or an fsspec
                 URI such as ``"s3://bucket/prefix/my_exp"``.
             storage_filesystem: Ray 2.x's ``pyarrow.fs.FileSystem`` for ``path``. Accepted
-                and ignored (tunelab opens URIs with fsspec).
+                with a warning and ignored (tunelab opens URIs with fsspec).
 
         Returns:
             True when ``path`` holds an ``experiment_state.json``.
         """
         from tunelab import _storage
+        from tunelab._config import warn_storage_filesystem
 
+        warn_storage_filesystem(storage_filesystem, "Tuner.can_restore: storage_filesystem")
         path = os.fspath(path)
         if _storage.is_uri(path):
             return _storage.uri_exists(path, "experiment_state.json")
@@ -287,7 +289,7 @@ class Tuner:
                 configs of trials already created do not change). Without a usable
                 ``tuner.pkl``, the search space of the restored Tuner (None: empty).
             storage_filesystem: Ray 2.x's ``pyarrow.fs.FileSystem`` for ``path``. Accepted
-                and ignored (tunelab opens URIs with fsspec).
+                with a warning and ignored (tunelab opens URIs with fsspec).
 
         Returns:
             A :class:`Tuner`; call :meth:`fit` on it to continue the experiment, or
@@ -301,9 +303,11 @@ class Tuner:
                 ``SignatureError``).
         """
         from tunelab import _defaults, _storage
+        from tunelab._config import warn_storage_filesystem
         from tunelab._experiment import _resolve_run
         from tunelab._resume import load_tuner_file
 
+        warn_storage_filesystem(storage_filesystem, "Tuner.restore: storage_filesystem")
         remote: str | None = None
         path = os.fspath(path)
         if _storage.is_uri(path):

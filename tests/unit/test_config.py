@@ -375,3 +375,14 @@ def test_air_package_exports() -> None:
     assert air.Checkpoint is Checkpoint
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = air.Nope  # type: ignore[attr-defined]
+
+
+def test_storage_filesystem_is_accepted_with_a_warning_everywhere(tmp_path) -> None:
+    import pytest
+
+    import tunelab as tune
+
+    with pytest.warns(UserWarning, match="storage_filesystem.*no effect"):
+        tune.RunConfig(storage_filesystem=object())
+    with pytest.warns(UserWarning, match="storage_filesystem.*no effect"):
+        assert not tune.Tuner.can_restore(str(tmp_path), storage_filesystem=object())
