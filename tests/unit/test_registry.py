@@ -132,3 +132,17 @@ def test_trainable_name_rules() -> None:
     assert trainable_name(Named) == "PPO"
     assert trainable_name("registered") == "registered"
     assert trainable_name(object()) == "DEFAULT"
+
+
+def test_with_parameters_fills_several_parameters_and_reads_as_a_trainable() -> None:
+    import inspect
+
+    import tunelab as tune
+    from tunelab._registry import check_trainable
+
+    def train(config, data, labels, checkpoint_dir=None):  # type: ignore[no-untyped-def]
+        return None
+
+    wrapped = tune.with_parameters(train, data=[1, 2], labels=[0, 1])
+    assert list(inspect.signature(wrapped).parameters) == ["config", "checkpoint_dir"]
+    assert check_trainable(wrapped, "run") is True

@@ -75,6 +75,16 @@ def with_parameters(trainable: Any, **kwargs: Any) -> Any:
     def inner(config: dict[str, Any], *args: Any, **extra: Any) -> Any:
         return fn(config, *args, **{**fetch(), **extra})
 
+    # its signature is the trainable's without the parameters it fills in, so that
+    # f(config, data, labels) wrapped with both reads as f(config)
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        pass
+    else:
+        inner.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[p for p in signature.parameters.values() if p.name not in kwargs]
+        )
     inner._tunelab_fn = getattr(fn, "_tunelab_fn", fn)  # type: ignore[attr-defined]
     previous = getattr(fn, "_tunelab_fetch_params", None)
     if previous is not None:
