@@ -62,8 +62,11 @@ _PROTOCOL_MODULES = {"s3": "s3fs", "s3a": "s3fs"}
 STAGING_MARKER = ".tunelab_staging"
 #: The REST server's token (a secret, mode 0600): it stays on this machine.
 SERVER_TOKEN_FILE = ".tunelab_server_token"
-#: Files of an experiment directory that are never uploaded.
-LOCAL_ONLY_FILES = frozenset({STAGING_MARKER, SERVER_TOKEN_FILE})
+#: Where the REST server listens (host:port of this machine, removed when it stops).
+SERVER_ADDRESS_FILE = ".tunelab_server_address"
+#: Files of an experiment directory that are never uploaded (a copy in remote storage would
+#: be a secret, or an address that is stale once the run ends).
+LOCAL_ONLY_FILES = frozenset({STAGING_MARKER, SERVER_TOKEN_FILE, SERVER_ADDRESS_FILE})
 
 
 def _as_str(path: str | os.PathLike[str], argument: str) -> str:

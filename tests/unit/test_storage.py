@@ -332,9 +332,12 @@ def test_files_uploaded_together_land_under_their_own_names(tmp_path: Path, uri:
 
 
 def test_secrets_and_markers_stay_on_this_machine(tmp_path: Path, uri: str) -> None:
-    from tunelab._storage import SERVER_TOKEN_FILE, STAGING_MARKER
+    from tunelab._storage import SERVER_ADDRESS_FILE, SERVER_TOKEN_FILE, STAGING_MARKER
+    from tunelab.server._client import ADDRESS_FILE
 
+    assert ADDRESS_FILE == SERVER_ADDRESS_FILE
     _write(tmp_path / "experiment_state.json", "{}")
+    _write(tmp_path / SERVER_ADDRESS_FILE, "127.0.0.1:4321")
     _write(tmp_path / SERVER_TOKEN_FILE, "secret-token-secret-token")
     _write(tmp_path / STAGING_MARKER, "staging")
     Syncer(tmp_path, uri).sync_once()
