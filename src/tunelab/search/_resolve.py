@@ -762,7 +762,7 @@ def flatten_resolved_vars(resolved_vars: Mapping[Path, Any]) -> dict[str, Any]:
             yields them.
 
     Returns:
-        ``{"a/b": value, ...}``: ``{("a", "b"): 1}`` becomes ``{"a/b": 1}``.
+        A dict keyed by ``/``-joined paths; ``{("a", "b"): 1}`` becomes ``{"a/b": 1}``.
     """
     names = _FLAT_NAMES
     flat = {}

@@ -146,7 +146,7 @@ class Searcher(ABC):
                 and :meth:`on_trial_complete` name the trial by it.
 
         Returns:
-            A config dict (it may be partial and nested: it is laid over the experiment's
+            A config dict (it may be partial and nested, as it is laid over the experiment's
             config, whose other domains are then sampled at random), ``None`` for "nothing
             now, ask again later" (e.g. while waiting for results), or :attr:`FINISHED` to
             end the search.
@@ -260,8 +260,8 @@ class Searcher(ABC):
         always plain JSON.
 
         Raises:
-            NotImplementedError: The searcher cannot be saved (the default); on resume it
-                then starts afresh, with a warning.
+            NotImplementedError: The base class's answer: a searcher that does not
+                implement it cannot be saved and starts afresh on resume, with a warning.
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement get_state")
 
@@ -275,7 +275,8 @@ class Searcher(ABC):
                 round trip: tuples as lists).
 
         Raises:
-            NotImplementedError: The searcher cannot be restored (the default).
+            NotImplementedError: The base class's answer (a searcher that does not
+                implement it cannot be restored).
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement set_state")
 
@@ -664,7 +665,7 @@ def create_searcher(name: str, **kwargs: Any) -> Any:
             dropped with a logged warning (Ray Tune drops them silently).
 
     Returns:
-        The search algorithm: a :class:`BasicVariantGenerator` or a :class:`Searcher`.
+        The search algorithm, a :class:`BasicVariantGenerator` or a :class:`Searcher`.
 
     Raises:
         TypeError: ``name`` is not a str.

@@ -61,8 +61,9 @@ def generate_variants(
             else from the ``random`` module.
 
     Yields:
-        ``(resolved_vars, config)``: ``resolved_vars`` maps the path of each drawn or
-        enumerated value (a tuple of keys) to the value; ``config`` is the resolved config.
+        Pairs ``(resolved_vars, config)``. ``resolved_vars`` maps the path of each drawn
+        or enumerated value (a tuple of keys) to the value; ``config`` is the resolved
+        config.
 
     Raises:
         TypeError: ``random_state`` is of another type.

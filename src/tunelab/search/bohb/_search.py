@@ -390,6 +390,8 @@ class TuneBOHB(LibrarySearcher):
 
     # -- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
+        """The observations per budget, the random generator, the live, running and paused
+        trials and the points still to run, as JSON."""
         return {
             "version": _STATE_VERSION,
             "rng": self._rng.bit_generator.state,
@@ -405,6 +407,14 @@ class TuneBOHB(LibrarySearcher):
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`get_state` (the models are refitted from the observations).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         self._rng.bit_generator.state = state["rng"]
         self._observations = {}

@@ -339,6 +339,8 @@ class HyperOptSearch(OwnConcurrencyLimit, LibrarySearcher):
 
     # -- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
+        """hyperopt's trial documents, the random generator, the live trials and the points
+        still to run, as JSON."""
         docs = [
             {
                 "tid": int(doc["tid"]),
@@ -359,6 +361,15 @@ class HyperOptSearch(OwnConcurrencyLimit, LibrarySearcher):
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`get_state` (a metric or mode this searcher lacks is taken
+        from the state).
+
+        Args:
+            state: What :meth:`get_state` returned.
+
+        Raises:
+            ValueError: ``state`` is not a state of this version.
+        """
         self._check_state_version(state, _STATE_VERSION)
         self._metric = self._metric if self._metric is not None else state["metric"]
         self._mode = self._mode if self._mode is not None else state["mode"]

@@ -387,6 +387,9 @@ class OptunaSearch(OwnConcurrencyLimit, LibrarySearcher):
 
     # -- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
+        """The study's trials and distributions as JSON (unless the study lives in
+        ``storage``), the sampler pickled and signed, the live trials and the points still
+        to run."""
         study = self._study
         trials, dists = list(self._restored), list(self._restored_dists)
         if study is not None and self.storage is None:
