@@ -274,7 +274,7 @@ class Experiment:
                 resources_per_trial, argument="resources_per_trial"
             )
 
-        root = (
+        root = _local_or_uri(
             check_path(storage_path, "storage_path")
             or check_path(local_dir, "local_dir")
             or _defaults.results_root()
@@ -300,6 +300,8 @@ class Experiment:
         self.sync_function = check_sync_function(sync_function)
         self._check_upload_dir()
         restore_path = check_path(restore, "restore")
+        if restore_path is not None:
+            restore_path = _local_or_uri(restore_path)
         if restore_path is not None and not _is_uri(restore_path):
             # 1.x's path of a class trainable's checkpoint is the file its save_checkpoint
             # returned (trial.checkpoint.value, best_checkpoint): restore from its directory
@@ -436,7 +438,17 @@ def convert_to_experiment_list(experiments: Any) -> list[Experiment]:
 
 
 def _is_uri(path: str) -> bool:
-    return "://" in path
+    """Remote storage (``s3://...``, ``memory://...``); ``file://`` is a local path."""
+    from tunelab._storage import is_uri
+
+    return is_uri(path)
+
+
+def _local_or_uri(path: str) -> str:
+    """``path`` with a ``file://`` scheme taken off (a local path); others unchanged."""
+    from tunelab._storage import strip_file_scheme
+
+    return strip_file_scheme(path)
 
 
 def _resolve_run(run: Any) -> tuple[Any, str, bool]:

@@ -392,3 +392,11 @@ def test_convert_to_experiment_list() -> None:
         convert_to_experiment_list("a")
     with pytest.raises(TypeError, match="the list holds 3"):
         convert_to_experiment_list([exp, 3])
+
+
+def test_a_file_uri_storage_path_is_the_local_directory(tmp_path) -> None:
+    from tunelab import Experiment
+
+    experiment = Experiment("plain", lambda config: None, storage_path=f"file://{tmp_path}")
+    assert experiment.storage_path == str(tmp_path)
+    assert experiment.experiment_path == str(tmp_path / "plain")
