@@ -242,8 +242,10 @@ class FailureConfig:
             trial that fails once more is left in status ERROR.
         fail_fast: What a trial's failure does to the rest of the experiment. False (the
             default): the other trials go on. True: the whole experiment stops at the first
-            trial error. ``"raise"`` (in any case; stored lower-case): the trainable's
-            exception is raised again, at once, from ``Tuner.fit()`` or ``tune.run``. A
+            trial error. ``"raise"`` (in any case; stored lower-case): the experiment stops
+            as with True, then ``Tuner.fit()`` or ``tune.run`` raises a
+            ``TrialError`` (a :class:`~tunelab.TuneError`) carrying the failed trial's
+            id and traceback. A
             ``fail_fast`` other than False needs ``max_failures=0``.
 
     Raises:

@@ -15,3 +15,8 @@ def __getattr__(name: str) -> Any:
 
         return DaskExecutor
     raise AttributeError(f"module 'tunelab.execution' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # DaskExecutor too (imported on first use), so that dir() and Sphinx autodoc list it
+    return sorted(set(globals()) | set(__all__))
