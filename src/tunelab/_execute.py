@@ -496,10 +496,18 @@ def _executor(options: RunOptions) -> Any:
 
 
 def _check_resources_fit(experiments: list[Any], executor: Any) -> None:
-    """A trial that could never start is an error before any trial starts."""
+    """A trial that could never start is an error before any trial starts: the request of
+    ``resources_per_trial``, else a fixed one of ``with_resources`` (a function of the
+    config is only known per trial; those trials fail with a ``ResourceError`` instead)."""
+    from tunelab._resources import resources_from_request
+
     for experiment in experiments:
-        if experiment.resources is not None:
-            reason = executor.why_never_fits(experiment.resources)
+        resources = experiment.resources
+        fixed = getattr(experiment.trainable, "_tunelab_resources", None)
+        if resources is None and fixed is not None and not callable(fixed):
+            resources = resources_from_request(fixed, argument="with_resources")
+        if resources is not None:
+            reason = executor.why_never_fits(resources)
             if reason is not None:
                 raise ResourceError(f"experiment {experiment.name!r}: {reason}")
 

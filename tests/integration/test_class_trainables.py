@@ -148,6 +148,14 @@ def test_resources_that_never_fit_fail_before_trials(tmp_path):
         tune.run(
             lambda c: None, resources_per_trial={"gpu": 64}, storage_path=str(tmp_path), verbose=0
         )
+    # the same request through with_resources (the 2.x spelling), before any trial exists
+    tuner = tune.Tuner(
+        tune.with_resources(lambda c: None, {"gpu": 64}),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
+    )
+    with pytest.raises(ResourceError, match="GPU"):
+        tuner.fit()
+    assert not list(tmp_path.glob("*/*/result.json"))
 
 
 def test_max_concurrent_trials_bounds_parallelism(tmp_path):
