@@ -134,6 +134,29 @@ def _stoppers(experiment: Any) -> tuple[dict[str, Any], Any]:
 logger = logging.getLogger("tunelab")
 
 
+def _controller_settings(options: RunOptions) -> dict[str, Any]:
+    """The controller's settings that come from the environment (``_defaults``) unless an
+    option gives them."""
+    return {
+        "chdir_to_trial_dir": _defaults.chdir_to_trial_dir()
+        if options.chdir_to_trial_dir is None
+        else options.chdir_to_trial_dir,
+        "state_period_s": options.state_period_s
+        if options.state_period_s is not None
+        else _defaults.state_write_period_s(),
+        "print_errors": _defaults.print_trial_errors(),
+        "max_len_identifier": _defaults.max_len_identifier(),
+        "stop_grace_s": options.stop_grace_s
+        if options.stop_grace_s is not None
+        else _defaults.force_trial_cleanup_s(),
+        "function_stop_grace_s": _defaults.function_stop_grace_s(),
+        "strict_metric_checking": _defaults.strict_metric_checking(),
+        "max_pending_trials": _defaults.max_pending_trials(),
+        "warn_slow_s": _defaults.warn_threshold_s(),
+        "warn_idle_s": _defaults.insufficient_resources_warning_s(),
+    }
+
+
 def _keep_earlier_experiment(experiment_path: str) -> None:
     """A new run (not a resume) in a directory that holds an experiment keeps that one (see
     :func:`~tunelab._experiment_state.archive_state`) and says so."""
@@ -361,6 +384,9 @@ def execute_experiments(
     if options.verbose is None:
         options.verbose = _defaults.default_verbose()
     plan = parse_resume(options.resume, options.resume_config)
+    # every TUNELAB_*/TUNE_* setting, read (and a bad value refused) before anything is
+    # written: an earlier experiment is kept aside only by a run that then starts
+    settings = _controller_settings(options)
     syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
     initial_trials, restored_state = _earlier_state(experiments, plan.mode, options)
     search, scheduler = _policies(experiments, options, restored_state)
@@ -384,25 +410,10 @@ def execute_experiments(
         verbose=options.verbose,
         fail_fast=options.fail_fast,
         reuse_actors=bool(options.reuse_actors),
-        chdir_to_trial_dir=_defaults.chdir_to_trial_dir()
-        if options.chdir_to_trial_dir is None
-        else options.chdir_to_trial_dir,
-        state_period_s=options.state_period_s
-        if options.state_period_s is not None
-        else _defaults.state_write_period_s(),
-        print_errors=_defaults.print_trial_errors(),
-        max_len_identifier=_defaults.max_len_identifier(),
         initial_trials=initial_trials,
         resume_policy=plan.policy,
         delete_remote=_remote_deleter(syncers),
-        stop_grace_s=options.stop_grace_s
-        if options.stop_grace_s is not None
-        else _defaults.force_trial_cleanup_s(),
-        function_stop_grace_s=_defaults.function_stop_grace_s(),
-        strict_metric_checking=_defaults.strict_metric_checking(),
-        max_pending_trials=_defaults.max_pending_trials(),
-        warn_slow_s=_defaults.warn_threshold_s(),
-        warn_idle_s=_defaults.insufficient_resources_warning_s(),
+        **settings,
     )
     if options.save_tuner:
         os.makedirs(experiments[0].experiment_path, exist_ok=True)

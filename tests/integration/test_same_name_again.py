@@ -74,3 +74,16 @@ def test_a_run_in_an_empty_or_fresh_directory_archives_nothing(tmp_path: Any) ->
     _run(tmp_path, [2], resume="AUTO")  # resumes: nothing is archived
     experiment = os.path.join(str(tmp_path), "exp")
     assert not [n for n in os.listdir(experiment) if n.startswith("experiment_state-")]
+
+
+def test_a_run_refused_for_a_bad_setting_leaves_the_earlier_experiment_as_it_was(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(tmp_path, [1, 2])
+    monkeypatch.setenv("TUNE_MAX_LEN_IDENTIFIER", "0")
+    with pytest.raises(ValueError, match="MAX_LEN_IDENTIFIER"):
+        _run(tmp_path, [10])
+    assert sorted(p.name for p in (tmp_path / "exp").glob("experiment_state*.json")) == [
+        "experiment_state.json"
+    ]
+    assert len(ExperimentAnalysis(str(tmp_path / "exp")).trials) == 2
