@@ -611,12 +611,16 @@ class DaskExecutor(ConnectionExecutor):
         draining, self._draining = [f for f in self._draining if not f.done()], []
         client = self._client
         if client is not None and draining:
-            distributed = require("distributed", extra="dask", feature="DaskExecutor")
             try:
                 if force:
                     client.cancel(draining)
                 else:
-                    distributed.wait(draining, timeout=5.0)
+                    # polled rather than distributed.wait, which waits through the process's
+                    # default client: with another client (a scheduler address given to
+                    # this executor) that client's futures are bound to another event loop
+                    deadline = time.monotonic() + 5.0
+                    while not all(f.done() for f in draining) and time.monotonic() < deadline:
+                        time.sleep(0.02)
             except Exception as exc:
                 logger.debug("tunelab: waiting for Dask tasks to end failed: %s", exc)
         if client is not None and self._own_client:
