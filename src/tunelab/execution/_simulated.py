@@ -93,19 +93,39 @@ class _Run:
 class SimulatedExecutor(Executor):
     """Runs trials on simulated learning curves, in simulated time (no workers, no code).
 
-    ``curves``: a function ``(config, iteration) -> dict of metrics`` (``iteration`` starts
-    at 1; a ``"done": True`` entry ends the trial), or a recorded table: a mapping (or a
-    list) of curves, each a list of metric dicts, one per iteration; the trial's
-    ``config[curve_key]`` picks its curve and the curve's length bounds its iterations.
-    ``time_per_iteration``: simulated seconds per iteration, a number or a function
-    ``(config, iteration) -> seconds``. ``max_iterations``: a trial ends (``done=True``)
-    after that many iterations. ``checkpoint_every``: trials report a checkpoint every that
-    many iterations, as a function trainable would (failed trials restart from the latest);
-    a paused trial always checkpoints where it pauses. ``num_cpus``/``num_gpus``/
-    ``resources``: what trials share, as in :class:`~tunelab.execution.InProcessExecutor`.
-    A curve that raises makes the trial fail (with retries as configured). The trainable
-    passed to the front door is never called (``tunelab.testing.simulated_trainable`` is a
-    placeholder for it).
+    The controller, schedulers, stoppers and loggers run as in a real experiment; only the
+    trials are replaced by curves, and the run's clock (``time_budget_s``, ``TimeoutStopper``,
+    ``time_total_s``) is the simulated one, so a run of hours takes seconds. The trainable
+    passed to the front door is never called (:func:`tunelab.testing.simulated_trainable`
+    is a placeholder for it). A curve that raises makes the trial fail, with retries as
+    configured.
+
+    Args:
+        curves: A function ``(config, iteration) -> dict of metrics`` (``iteration`` starts
+            at 1; a ``"done": True`` entry ends the trial), or a recorded table: a mapping
+            (or a list) of curves, each a list of metric dicts, one per iteration; the
+            trial's ``config[curve_key]`` picks its curve and the curve's length bounds its
+            iterations.
+        num_cpus: The CPUs trials share (> 0; default 2), as in
+            :class:`~tunelab.execution.InProcessExecutor`.
+        num_gpus: The GPUs trials share (an int >= 0; default 0).
+        resources: Custom resources trials share, ``{name: amount}``.
+        time_per_iteration: Simulated seconds per iteration: a finite number > 0 (default
+            1) or a function ``(config, iteration) -> seconds``.
+        max_iterations: A trial ends (``done=True``) after that many iterations (default 100).
+        curve_key: The config key that picks a trial's curve from a recorded table.
+        checkpoint_every: Trials report a checkpoint every that many iterations, as a
+            function trainable would (failed trials restart from the latest); 0 (the
+            default) never. A paused trial always checkpoints where it pauses.
+        start_time: The wall-clock time (epoch seconds) simulated time 0 stands for, used
+            for the results' ``timestamp``.
+        max_idle_polls: Controller steps in a row with trials waiting but none running
+            after which the run is stopped with an error (a scheduler holding paused trials
+            forever); default 10,000.
+
+    Raises:
+        TypeError: ``curves`` is neither a function nor a table.
+        ValueError: A number is out of its range.
     """
 
     def __init__(

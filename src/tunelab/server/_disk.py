@@ -155,8 +155,22 @@ class _Experiment:
 
 
 class DiskSource:
-    """Feeds ``store`` from the experiment(s) at ``path``; :meth:`refresh` does one pass,
-    :meth:`start` runs passes every ``poll_s`` seconds in a daemon thread."""
+    """Feeds a :class:`~tunelab.server.ResultStore` from the experiment(s) at ``path``.
+
+    :meth:`refresh` does one pass (trial records from the state file and its journal,
+    results read on from where the last pass stopped); :meth:`start` runs passes every
+    ``poll_s`` seconds in a daemon thread until :meth:`stop`.
+
+    Args:
+        path: An experiment directory, a results directory holding several experiments, or
+            an fsspec URI of either.
+        store: The store the dashboard server reads.
+        poll_s: Seconds between two passes of :meth:`start`'s thread (> 0; default 1).
+
+    Raises:
+        TypeError: ``path`` is not a path or a string.
+        ValueError: ``path`` is not a directory, or ``poll_s`` is not a number > 0.
+    """
 
     def __init__(self, path: str, store: ResultStore, *, poll_s: float = 1.0) -> None:
         if not isinstance(path, (str, os.PathLike)):
@@ -409,12 +423,14 @@ class DiskSource:
                     self._last_error = message
 
     def start(self) -> None:
+        """Run :meth:`refresh` every ``poll_s`` seconds in a daemon thread (once)."""
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._loop, name="tunelab-disk-source", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """End the thread of :meth:`start` (waits up to 5 s for its pass to finish)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -429,8 +445,39 @@ def serve_dashboard(
     token: str | None = None,
     poll_s: float = 1.0,
 ) -> Any:
-    """Start a read-only dashboard server for the experiment(s) at ``path``; returns the
-    started :class:`~tunelab.server.TuneServer` (stop it with ``.stop()``)."""
+    """Start a read-only dashboard server for the experiment(s) at ``path``.
+
+    The server re-reads the experiment directory (or every experiment of a results
+    directory) every ``poll_s`` seconds, so a run that is still writing there shows live.
+    It serves the same dashboard and REST API as ``with_server=True`` minus the commands
+    (nothing can be stopped or added). ``tunelab dashboard PATH`` runs it from the shell.
+
+    Example::
+
+        server = serve_dashboard("~/tunelab_results/my_exp")
+        print(server.dashboard_url)  # open it in a browser (the URL carries the token)
+        ...
+        server.stop()
+
+    Args:
+        path: An experiment directory, a results directory holding several experiments
+            (shown one at a time, the newest first), or an fsspec URI of either
+            (``s3://...``, needs the ``s3`` extra).
+        host: The address to listen on. The default, ``127.0.0.1``, serves this machine
+            only; ``0.0.0.0`` serves every interface (the token still guards each request).
+        port: The port to listen on; 0 (the default) picks a free one.
+        token: The bearer token requests must carry. None (the default): a new random one,
+            part of :attr:`TuneServer.dashboard_url`.
+        poll_s: Seconds between two reads of ``path`` (> 0; default 1).
+
+    Returns:
+        The started :class:`~tunelab.server.TuneServer`; stop it with ``.stop()``.
+
+    Raises:
+        TypeError: ``path`` is not a path or a string.
+        ValueError: ``path`` is not a directory, ``port`` is not in 0..65535, or ``poll_s``
+            is not a number > 0.
+    """
     from tunelab.server._server import TuneServer, check_port
 
     if not isinstance(path, (str, os.PathLike)):
@@ -451,7 +498,18 @@ def serve_dashboard(
 def dashboard_main(
     path: str, host: str = "127.0.0.1", port: int = 0, open_browser: bool = False
 ) -> int:
-    """Serve the dashboard for ``path`` until Ctrl+C (``tunelab dashboard``). Returns 0."""
+    """Serve the dashboard for ``path`` until Ctrl+C: what ``tunelab dashboard`` runs.
+
+    Args:
+        path: An experiment directory, a results directory or a URI of either, as for
+            :func:`serve_dashboard`.
+        host: The address to listen on (default ``127.0.0.1``: this machine only).
+        port: The port to listen on; 0 (the default) picks a free one.
+        open_browser: Also open the dashboard in the default web browser.
+
+    Returns:
+        0, the command's exit status, once Ctrl+C stopped the server.
+    """
     server = serve_dashboard(path, host=host, port=port)
     try:
         print(
