@@ -329,7 +329,15 @@ class SimulatedExecutor(Executor):
 
     # -- the simulation ------------------------------------------------------------------------
     def poll(self, timeout: float) -> list[Event]:
-        """Return the next events at once (simulated time never waits for ``timeout``)."""
+        """Return the next events at once (simulated time never waits).
+
+        Args:
+            timeout: Accepted for the :class:`~tunelab.execution.Executor` contract and
+                ignored: simulated time advances to the next event instead.
+
+        Returns:
+            The events of the next simulated moment (results, checkpoints, ends).
+        """
         events: list[Event] = []
         if not self._pending:
             batches: list[tuple[str, list[dict[str, Any]]]] = []

@@ -110,7 +110,12 @@ class PinnedObjectRef:
     """A small picklable handle to an object pinned with :func:`pin_in_object_store`.
 
     It carries an id and the object serialized once; :func:`get_pinned_object` turns it
-    back into the object, deserializing at most once per process.
+    back into the object, deserializing at most once per process. Made by
+    :func:`pin_in_object_store` (and :func:`tunelab.put`), not by hand.
+
+    Args:
+        id: The pinned object's unique id (a hex string).
+        payload: The object serialized with cloudpickle.
     """
 
     __slots__ = ("id", "payload")
@@ -143,6 +148,12 @@ def pin_in_object_store(obj: Any) -> PinnedObjectRef:
     worker, :func:`get_pinned_object` returns the object, unpickled once per process and
     shared by every trial that process runs (treat it as read-only). In the process that
     pinned it, the original object is returned.
+
+    Args:
+        obj: Any object cloudpickle can serialize.
+
+    Returns:
+        A :class:`PinnedObjectRef` for :func:`get_pinned_object`.
     """
     import cloudpickle
 
@@ -153,7 +164,17 @@ def pin_in_object_store(obj: Any) -> PinnedObjectRef:
 
 
 def get_pinned_object(ref: PinnedObjectRef) -> Any:
-    """The object behind ``ref`` (see :func:`pin_in_object_store`)."""
+    """The object behind ``ref`` (see :func:`pin_in_object_store`).
+
+    Args:
+        ref: What :func:`pin_in_object_store` returned.
+
+    Returns:
+        The object: the original in the process that pinned it, else one copy per process.
+
+    Raises:
+        TypeError: ``ref`` is not a :class:`PinnedObjectRef`.
+    """
     if not isinstance(ref, PinnedObjectRef):
         raise TypeError(
             f"ref must be a PinnedObjectRef from pin_in_object_store(), got "
