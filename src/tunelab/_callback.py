@@ -77,31 +77,98 @@ class Callback:
         total_num_samples: int | None = None,
         **info: Any,
     ) -> None:
-        """Called once before the experiment starts."""
+        """Called once, before the first trial starts.
+
+        Args:
+            stop: The experiment's stop criterion as given (a dict, a
+                :class:`~tunelab.Stopper`, a function or ``None``).
+            num_samples: The ``num_samples`` of the experiment (of the first one, when
+                several run together), or ``None``.
+            total_num_samples: How many trials the run will create in all, when known
+                (``None``: unknown, e.g. a searcher decides).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_step_begin(self, iteration: int, trials: list[Trial], **info: Any) -> None:
-        """Called at the start of each loop step (before its batch of events)."""
+        """Called at the start of each loop step, before its batch of events is handled.
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
-        """Called after each loop step, before decisions are sent to workers."""
+        """Called after each loop step, before its decisions are sent to the workers.
+
+        File loggers flush here, so that a result is on disk before the controller acts
+        on it.
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_trial_rollback(
         self, iteration: int, trials: list[Trial], trial: Trial, to_iteration: int, **info: Any
     ) -> None:
-        """Called before ``trial`` reruns the iterations after ``to_iteration``."""
+        """Called before ``trial`` reruns the iterations after ``to_iteration``.
+
+        The trial is about to run again from the checkpoint of training iteration
+        ``to_iteration`` (after a failure, a resume of the experiment or a PBT exploit),
+        before its ``on_trial_start``/``on_trial_restore``. An output that keeps per-trial
+        records drops what it wrote for the later iterations, so that each iteration is
+        logged once.
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            to_iteration: The training iteration of the checkpoint the trial restarts
+                from; 0 when it starts from scratch.
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_trial_start(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
-        """Called when ``trial`` starts (or resumes after a pause) running."""
+        """Called when ``trial`` starts running, or runs again after a pause or a retry.
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_trial_restore(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
-        """Called when ``trial`` was restored from a checkpoint."""
+        """Called when ``trial`` was restored from a checkpoint.
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_trial_save(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        """Called when ``trial`` wrote a checkpoint."""
+        """Called when ``trial`` wrote a checkpoint (then ``on_checkpoint`` follows).
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_trial_result(
         self,
@@ -111,22 +178,58 @@ class Callback:
         result: dict[str, Any],
         **info: Any,
     ) -> None:
-        """Called once per result of ``trial``, in order. Do not mutate ``result``."""
+        """Called once per result of ``trial``, in the order they were reported.
+
+        Keep it fast: it runs once per result, in the loop that serves every trial.
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            result: The reported result, with the keys tunelab fills in
+                (``training_iteration``, ``time_total_s``, ``config``...). Do not mutate it.
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
-        """Called when ``trial`` finished without error."""
+        """Called when ``trial`` finished without error.
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_trial_recover(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
-        """Called when ``trial`` failed and will be retried."""
+        """Called when ``trial`` failed and will be retried (``FailureConfig.max_failures``).
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_trial_error(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
-        """Called when ``trial`` failed for good (no retries left)."""
+        """Called when ``trial`` failed for good (no retries left).
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_checkpoint(
         self,
@@ -136,17 +239,42 @@ class Callback:
         checkpoint: Any,
         **info: Any,
     ) -> None:
-        """Called when a checkpoint of ``trial`` was registered."""
+        """Called when a checkpoint of ``trial`` was registered.
+
+        Args:
+            iteration: The experiment loop's step counter (not the trial's
+                ``training_iteration``).
+            trials: Every trial of the experiment, in creation order (read only).
+            trial: The trial the event is about (read only).
+            checkpoint: The registered checkpoint (a :class:`~tunelab.Checkpoint`; its
+                ``path`` is the checkpoint directory).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
-        """Called once when the experiment ends."""
+        """Called once when the experiment loop ends, also after an interrupt or an error.
+
+        Args:
+            trials: Every trial of the experiment, in creation order (read only).
+            **info: Keyword arguments later versions may add; accept and ignore them.
+        """
 
     def get_state(self) -> dict[str, Any] | None:
-        """State to persist for a resume; ``None`` (the default) persists nothing."""
+        """State to keep with the experiment state, for a resume.
+
+        Returns:
+            A JSON-safe dict handed back to :meth:`set_state` when the experiment is
+            resumed, or ``None`` (the default) to keep nothing.
+        """
         return None
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_state` returned in an earlier session."""
+        """Restore what :meth:`get_state` returned in an earlier session.
+
+        Args:
+            state: The dict :meth:`get_state` returned before the experiment was
+                interrupted.
+        """
 
 
 def _overrides(callback: Callback, hook: str) -> bool:

@@ -58,6 +58,23 @@ class ExperimentAnalysis:
     Scopes of ``get_best_*``: ``"last"`` (the last result), ``"avg"``, ``"last-5-avg"``,
     ``"last-10-avg"`` (averages over all, the last 5, the last 10 results) and ``"all"`` (the
     best value ever reported, by ``mode``). A metric ``"a/b/c"`` reaches into nested results.
+
+    Args:
+        experiment_checkpoint_path: The experiment directory or its
+            ``experiment_state.json``; a URI (``s3://bucket/exp``) is downloaded to a local
+            copy under the results root first.
+        trials: The trial records of a live run (the front doors pass them); None (default)
+            reads the trials from disk.
+        default_metric: The metric of the ``best_*`` properties and the default of the
+            ``get_best_*`` methods; None: the run's metric from its state file.
+        default_mode: ``"min"`` or ``"max"``, as for ``default_metric``.
+        storage_filesystem: Not supported; must be None.
+
+    Raises:
+        TypeError: ``experiment_checkpoint_path``, ``default_metric`` or ``trials`` has the
+            wrong type.
+        ValueError: ``storage_filesystem`` is given, ``default_mode`` is not
+            ``"min"``/``"max"``, or the path holds no experiment.
     """
 
     def __init__(
@@ -132,6 +149,8 @@ class ExperimentAnalysis:
     # -- trials and files -------------------------------------------------------------------
     @property
     def trials(self) -> list[Trial]:
+        """The trial records (``trial_id``, ``config``, ``status``, ``last_result``,
+        ``local_path``...), in creation order; read them, do not change them."""
         return self._trials
 
     @property
@@ -243,15 +262,30 @@ class ExperimentAnalysis:
     ) -> Trial | None:
         """The trial with the best ``metric`` for ``mode`` over ``scope``, or ``None``.
 
-        ``metric``/``mode`` default to ``default_metric``/``default_mode`` (``ValueError``
-        when neither is set); ``scope`` defaults to ``"last"``. Trials that never reported the
-        metric are skipped, and so are NaN/inf values unless ``filter_nan_and_inf=False``.
-        Ties go to the earlier trial.
+        Trials that never reported the metric are skipped, and so are NaN/inf values unless
+        ``filter_nan_and_inf=False``. Ties go to the earlier trial.
 
         The 0.x call ``get_best_trial(metric)`` (also ``get_best_config``/``get_best_logdir``):
         when ``metric`` is passed but neither ``mode`` nor ``default_mode`` is set, Ray Tune
         0.8's defaults apply, ``mode="max"`` and (unless ``scope`` is passed) ``scope="all"``
         (each trial's best value ever), with a logged note. Later generations raised here.
+
+        Args:
+            metric: The metric to compare (nested keys written with ``"/"``); default
+                ``default_metric``.
+            mode: ``"min"`` or ``"max"``; default ``default_mode``.
+            scope: Which results of a trial count: ``"last"`` (default), ``"avg"``,
+                ``"last-5-avg"``, ``"last-10-avg"`` (means over all, the last 5 or 10
+                results) or ``"all"`` (the best value the trial ever reported).
+            filter_nan_and_inf: Treat NaN and infinite values as not reported (default
+                True).
+
+        Returns:
+            The best trial record, or None when no trial reported the metric (a warning is
+            logged).
+
+        Raises:
+            ValueError: No metric or mode is known, or ``mode``/``scope`` is invalid.
         """
         metric, mode, scope = self._legacy_defaults(metric, mode, scope)
         metric = self._metric(metric)
@@ -277,15 +311,46 @@ class ExperimentAnalysis:
     def get_best_config(
         self, metric: str | None = None, mode: str | None = None, scope: str | None = None
     ) -> dict[str, Any] | None:
-        """The config of :meth:`get_best_trial`, or ``None`` (same defaults, 0.x ones
-        included: ``get_best_config("acc")`` maximises ``acc``)."""
+        """The config of :meth:`get_best_trial`, or ``None``.
+
+        Same defaults, 0.x ones included: ``get_best_config("acc")`` maximises ``acc``.
+
+        Args:
+            metric: The metric to compare (nested keys written with ``"/"``); default
+                ``default_metric``.
+            mode: ``"min"`` or ``"max"``; default ``default_mode``.
+            scope: Which results of a trial count: ``"last"`` (default), ``"avg"``,
+                ``"last-5-avg"``, ``"last-10-avg"`` (means over all, the last 5 or 10
+                results) or ``"all"`` (the best value the trial ever reported).
+
+        Returns:
+            The best trial's config, or None when no trial reported the metric.
+
+        Raises:
+            ValueError: No metric or mode is known, or an argument is invalid.
+        """
         best = self.get_best_trial(metric, mode, scope)
         return best.config if best is not None else None
 
     def get_best_logdir(
         self, metric: str | None = None, mode: str | None = None, scope: str | None = None
     ) -> str | None:
-        """The directory of :meth:`get_best_trial`, or ``None`` (same defaults)."""
+        """The directory of :meth:`get_best_trial`, or ``None`` (same defaults).
+
+        Args:
+            metric: The metric to compare (nested keys written with ``"/"``); default
+                ``default_metric``.
+            mode: ``"min"`` or ``"max"``; default ``default_mode``.
+            scope: Which results of a trial count: ``"last"`` (default), ``"avg"``,
+                ``"last-5-avg"``, ``"last-10-avg"`` (means over all, the last 5 or 10
+                results) or ``"all"`` (the best value the trial ever reported).
+
+        Returns:
+            The best trial's directory, or None when no trial reported the metric.
+
+        Raises:
+            ValueError: No metric or mode is known, or an argument is invalid.
+        """
         best = self.get_best_trial(metric, mode, scope)
         return best.local_path if best is not None else None
 
@@ -310,11 +375,23 @@ class ExperimentAnalysis:
     ) -> list[list[Any]]:
         """``[path, value of metric]`` of every checkpoint of ``trial``, oldest first.
 
-        ``trial`` may be a trial, its id or its directory. ``path`` is Ray Tune 1.x's: the
-        file a class trainable's ``save_checkpoint`` returned when it returned a file inside
-        the checkpoint directory, else the checkpoint directory. The value comes from the
-        result that reported the checkpoint (else the result of its iteration); checkpoints
-        without a value for ``metric`` are left out.
+        ``path`` is Ray Tune 1.x's: the file a class trainable's ``save_checkpoint``
+        returned when it returned a file inside the checkpoint directory, else the
+        checkpoint directory. The value comes from the result that reported the checkpoint
+        (else the result of its iteration); checkpoints without a value for ``metric`` are
+        left out.
+
+        Args:
+            trial: The trial: a trial record of :attr:`trials`, its id or its directory.
+            metric: The result key whose value is paired with each checkpoint (default
+                ``"training_iteration"``).
+
+        Returns:
+            A list of ``[path, value]`` pairs.
+
+        Raises:
+            ValueError: ``trial`` names no trial of the experiment.
+            TypeError: ``trial`` is neither a trial nor a path.
         """
         from tunelab._checkpoint import saved_file_of
 
@@ -331,12 +408,23 @@ class ExperimentAnalysis:
     ) -> Checkpoint | None:
         """The checkpoint of ``trial`` with the best ``metric`` for ``mode``, or ``None``.
 
-        ``trial`` may be a trial, its id or its directory. Checkpoints whose result lacks the
-        metric or holds NaN are skipped; ties go to the oldest checkpoint. The checkpoint is a
-        :class:`~tunelab._checkpoint.TrialCheckpoint`: a ``Checkpoint`` (``.path`` is its
-        directory) that also works as 1.x's path: the directory
-        (``os.path.join(ckpt, "model.pt")``), or the file a class trainable's
-        ``save_checkpoint`` returned (``open(ckpt)``).
+        Checkpoints whose result lacks the metric or holds NaN are skipped; ties go to the
+        oldest checkpoint. The checkpoint is a ``TrialCheckpoint``: a
+        :class:`~tunelab.Checkpoint` (``.path`` is its directory) that also works as 1.x's
+        path: the directory (``os.path.join(ckpt, "model.pt")``), or the file a class
+        trainable's ``save_checkpoint`` returned (``open(ckpt)``).
+
+        Args:
+            trial: The trial: a trial record of :attr:`trials`, its id or its directory.
+            metric: The metric to compare (nested keys written with ``"/"``); default
+                ``default_metric``.
+            mode: ``"min"`` or ``"max"``; default ``default_mode``.
+
+        Returns:
+            The best checkpoint, or None when no checkpoint has a value for the metric.
+
+        Raises:
+            ValueError: No metric or mode is known, or ``trial`` names no trial.
         """
         metric = self._metric(metric)
         mode = self._mode(mode)
@@ -365,8 +453,18 @@ class ExperimentAnalysis:
     ) -> Checkpoint | None:
         """The newest checkpoint (highest ``metric`` for ``mode``) of ``trial``.
 
-        Without ``trial``, the trial with the best ``metric``/``mode`` is used (by default the
-        one that ran the most iterations).
+        Args:
+            trial: A trial record, its id or its directory; None (default): the trial with
+                the best ``metric``/``mode`` (by default the one that ran the most
+                iterations).
+            metric: What orders the checkpoints (default ``"training_iteration"``).
+            mode: ``"max"`` (default) or ``"min"``.
+
+        Returns:
+            The checkpoint, or None when there is none.
+
+        Raises:
+            ValueError: ``trial`` names no trial, or ``mode`` is invalid.
         """
         resolved = self._resolve_trial(trial) if trial is not None else None
         if resolved is None:
@@ -416,7 +514,15 @@ class ExperimentAnalysis:
 
     # -- configs and results ----------------------------------------------------------------
     def get_all_configs(self, prefix: bool = False) -> dict[str, dict[str, Any]]:
-        """trial id -> config; with ``prefix=True`` flattened under ``"config/"`` keys."""
+        """The config of every trial.
+
+        Args:
+            prefix: False (default): ``{trial id: config}``; True: each config flattened
+                under ``"config/..."`` keys, as in :meth:`dataframe`.
+
+        Returns:
+            A dict keyed by trial id.
+        """
         if prefix:
             return {t.trial_id: _io.flatten({"config": t.config}) for t in self._trials}
         return {t.trial_id: t.config for t in self._trials}
@@ -463,9 +569,20 @@ class ExperimentAnalysis:
     def dataframe(self, metric: str | None = None, mode: str | None = None) -> DataFrame:
         """One row per trial, with ``config/...`` columns and a ``logdir`` column.
 
-        Without ``mode`` a row is the trial's last result; with ``metric`` and ``mode`` it is
-        the result in which the trial reported its best ``metric`` (the first one on ties).
-        The defaults are not used here. ``mode`` without ``metric`` is a ``ValueError``.
+        Nested result keys are flattened with ``"/"``. The default metric and mode are not
+        used here.
+
+        Args:
+            metric: With ``mode``: each trial's row is the result in which it reported its
+                best value of ``metric`` (the first one on ties).
+            mode: ``"min"``, ``"max"``, or None (default): each row is the trial's last
+                result.
+
+        Returns:
+            A pandas ``DataFrame``; trials without any result are left out.
+
+        Raises:
+            ValueError: ``mode`` is invalid, or given without ``metric``.
         """
         if mode is not None:
             validate_mode(mode)
@@ -505,39 +622,68 @@ class ExperimentAnalysis:
     # -- best_* properties (need default_metric and default_mode) --------------------------
     @property
     def best_trial(self) -> Trial | None:
+        """The best trial by its last result (or None).
+
+        Needs ``default_metric`` and ``default_mode`` (``ValueError`` without them).
+        """
         metric, mode = self._require_defaults("best_trial")
         return self.get_best_trial(metric, mode)
 
     @property
     def best_config(self) -> dict[str, Any] | None:
+        """The config of :attr:`best_trial` (or None).
+
+        Needs ``default_metric`` and ``default_mode`` (``ValueError`` without them).
+        """
         metric, mode = self._require_defaults("best_config")
         return self.get_best_config(metric, mode)
 
     @property
     def best_logdir(self) -> str | None:
+        """The directory of :attr:`best_trial` (or None).
+
+        Needs ``default_metric`` and ``default_mode`` (``ValueError`` without them).
+        """
         metric, mode = self._require_defaults("best_logdir")
         return self.get_best_logdir(metric, mode)
 
     @property
     def best_checkpoint(self) -> Checkpoint | None:
+        """The checkpoint of :attr:`best_trial` with the best metric (or None).
+
+        Needs ``default_metric`` and ``default_mode`` (``ValueError`` without them).
+        """
         metric, mode = self._require_defaults("best_checkpoint")
         best = self.get_best_trial(metric, mode)
         return self.get_best_checkpoint(best, metric, mode) if best is not None else None
 
     @property
     def best_dataframe(self) -> DataFrame | None:
+        """Every result of :attr:`best_trial` as a DataFrame (or None).
+
+        Needs ``default_metric`` and ``default_mode`` (``ValueError`` without them).
+        """
         metric, mode = self._require_defaults("best_dataframe")
         best = self.get_best_trial(metric, mode)
         return self.trial_dataframes.get(best.trial_id) if best is not None else None
 
     @property
     def best_result(self) -> dict[str, Any] | None:
+        """The last result of :attr:`best_trial` (or None).
+
+        Needs ``default_metric`` and ``default_mode`` (``ValueError`` without them).
+        """
         metric, mode = self._require_defaults("best_result")
         best = self.get_best_trial(metric, mode)
         return best.last_result if best is not None else None
 
     @property
     def best_result_df(self) -> DataFrame:
+        """The last result of :attr:`best_trial` as a one-row DataFrame indexed by trial id
+        (empty when there is no best trial).
+
+        Needs ``default_metric`` and ``default_mode`` (``ValueError`` without them).
+        """
         metric, mode = self._require_defaults("best_result_df")
         import pandas as pd
 
@@ -566,6 +712,11 @@ class Analysis(ExperimentAnalysis):
     """The 0.x/1.x directory reader: ``Analysis(experiment_dir, default_metric, default_mode)``.
 
     Same queries as :class:`ExperimentAnalysis`, always built from a directory on disk.
+
+    Args:
+        experiment_dir: The experiment directory (or its ``experiment_state.json``).
+        default_metric: The metric of the ``best_*`` properties (None: the run's).
+        default_mode: ``"min"`` or ``"max"`` (None: the run's).
     """
 
     def __init__(

@@ -57,7 +57,21 @@ class Result:
 
     Results built by :class:`ResultGrid` or :meth:`from_path` read the trial directory only
     when ``checkpoint``, ``error``, ``metrics_dataframe`` or ``best_checkpoints`` is first
-    accessed, and keep what they read.
+    accessed, and keep what they read. The constructor builds a result from values you
+    give (as Ray's ``Result(...)``); each argument is also the attribute of that name.
+
+    Args:
+        metrics: The last reported result (default ``{}``).
+        checkpoint: The latest checkpoint, or None.
+        error: The trial's error, or None.
+        path: The trial directory.
+        metrics_dataframe: Every result of the trial, or None.
+        best_checkpoints: ``(Checkpoint, metrics)`` pairs, or None.
+        log_dir: The 2.0-2.6 name of ``path`` (keyword only; give one of the two).
+
+    Raises:
+        TypeError: ``metrics`` is not a dict, or ``error`` not an exception.
+        ValueError: ``path`` and ``log_dir`` name different directories.
     """
 
     def __init__(
@@ -111,8 +125,17 @@ class Result:
 
         ``metrics`` is the last line of ``result.json`` (else of ``progress.csv``), the config
         comes from ``params.json`` when the results lack it, ``error`` is set when the
-        directory holds ``error.txt``. Raises ``ValueError`` when ``path`` is not a directory
-        or holds neither ``result.json`` nor ``progress.csv``.
+        directory holds ``error.txt``.
+
+        Args:
+            path: A trial directory.
+
+        Returns:
+            A :class:`Result` that reads the rest of the directory when asked.
+
+        Raises:
+            ValueError: ``path`` is not a directory, or holds neither ``result.json`` nor
+                ``progress.csv``.
         """
         where = os.fspath(path)
         if not os.path.isdir(where):
@@ -149,6 +172,7 @@ class Result:
 
     @property
     def checkpoint(self) -> Checkpoint | None:
+        """The trial's latest checkpoint, or None."""
         if self._checkpoint is _LAZY:
             self._checkpoint = self._load_checkpoint()
         return self._checkpoint  # type: ignore[no-any-return]
@@ -159,6 +183,8 @@ class Result:
 
     @property
     def error(self) -> BaseException | None:
+        """The trial's error (a ``TrialError`` holding its traceback) when it failed, else
+        None."""
         if self._error is _LAZY:
             self._error = self._load_error()
         return self._error  # type: ignore[no-any-return]
@@ -169,6 +195,8 @@ class Result:
 
     @property
     def metrics_dataframe(self) -> DataFrame | None:
+        """Every result of the trial, one row each, columns flattened with ``"/"`` (None
+        without a result file)."""
         if self._metrics_dataframe is _LAZY:
             self._metrics_dataframe = self._files.dataframe()
         return self._metrics_dataframe  # type: ignore[no-any-return]
@@ -179,6 +207,8 @@ class Result:
 
     @property
     def best_checkpoints(self) -> list[tuple[Checkpoint, dict[str, Any]]] | None:
+        """``(Checkpoint, metrics)`` for each checkpoint kept on disk, oldest first, with the
+        result reported with it."""
         if self._best_checkpoints is _LAZY:
             self._best_checkpoints = [
                 (_checkpoint(path), metrics)
@@ -195,7 +225,18 @@ class Result:
         """The checkpoint in ``best_checkpoints`` whose ``metric`` is the best for ``mode``.
 
         Checkpoints whose metrics lack ``metric`` (or hold NaN) are ignored; ties go to the
-        oldest. Raises ``RuntimeError`` when no checkpoint qualifies.
+        oldest.
+
+        Args:
+            metric: The result key to rank by (nested keys written with ``"/"``).
+            mode: ``"min"`` or ``"max"``.
+
+        Returns:
+            The best :class:`~tunelab.Checkpoint`.
+
+        Raises:
+            ValueError: ``mode`` or ``metric`` is invalid.
+            RuntimeError: No checkpoint exists, or none has a number for ``metric``.
         """
         validate_mode(mode)
         if not isinstance(metric, str) or not metric:

@@ -22,6 +22,13 @@ class ResultGrid:
     :class:`ExperimentAnalysis` whose ``default_metric``/``default_mode`` are the
     ``TuneConfig``'s ``metric``/``mode``. Each :class:`Result` reads its trial directory only
     when a file-backed field is first accessed.
+
+    Args:
+        experiment_analysis: The experiment to present; to read one from disk, pass
+            ``ExperimentAnalysis(path)``.
+
+    Raises:
+        TypeError: ``experiment_analysis`` is not an :class:`ExperimentAnalysis`.
     """
 
     def __init__(self, experiment_analysis: ExperimentAnalysis) -> None:
@@ -59,10 +66,24 @@ class ResultGrid:
     ) -> Result:
         """The result of the trial with the best ``metric`` for ``mode`` over ``scope``.
 
-        ``metric``/``mode`` default to the ``TuneConfig``'s. With a single trial, that trial's
-        result is returned whatever it reported. ``ValueError`` when no metric or mode is
-        known (or they are invalid); ``RuntimeError`` when no trial reported the metric
-        (NaN/inf values count as not reported unless ``filter_nan_and_inf=False``).
+        With a single trial, that trial's result is returned whatever it reported.
+
+        Args:
+            metric: The metric to compare (nested keys written with ``"/"``); default the
+                ``TuneConfig``'s ``metric``.
+            mode: ``"min"`` or ``"max"``; default the ``TuneConfig``'s ``mode``.
+            scope: Which results of a trial count: ``"last"`` (default), ``"avg"``,
+                ``"last-5-avg"``, ``"last-10-avg"`` (means over all, the last 5 or 10
+                results) or ``"all"`` (the best value the trial ever reported).
+            filter_nan_and_inf: Treat NaN and infinite values as not reported (default
+                True).
+
+        Returns:
+            The best trial's :class:`Result`.
+
+        Raises:
+            ValueError: No metric or mode is known, or an argument is invalid.
+            RuntimeError: No trial reported the metric.
         """
         if len(self._trials) == 1:
             return self._all()[0]
@@ -89,9 +110,22 @@ class ResultGrid:
     def get_dataframe(
         self, filter_metric: str | None = None, filter_mode: str | None = None
     ) -> DataFrame:
-        """One row per trial: its last result, or with ``filter_metric``/``filter_mode`` the
-        result in which it reported its best ``filter_metric``. Config keys appear as
-        ``config/...`` columns."""
+        """One row per trial, nested keys flattened with ``"/"``.
+
+        Config keys appear as ``config/...`` columns, the trial directory as ``logdir``.
+
+        Args:
+            filter_metric: With ``filter_mode``: each trial's row is the result in which
+                it reported its best value of this metric (the first one on ties).
+            filter_mode: ``"min"``, ``"max"``, or None (default): each row is the trial's
+                last result.
+
+        Returns:
+            A pandas ``DataFrame``.
+
+        Raises:
+            ValueError: ``filter_mode`` is invalid, or given without ``filter_metric``.
+        """
         return self._experiment_analysis.dataframe(metric=filter_metric, mode=filter_mode)
 
     @property

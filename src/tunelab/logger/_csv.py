@@ -31,6 +31,14 @@ def flatten_dict(
 
     Keys keep their place; nested keys become ``"<outer><delimiter><inner>"`` strings.
     Empty nested dicts disappear.
+
+    Args:
+        value: The mapping to flatten.
+        delimiter: What joins an outer and an inner key.
+        prefix: Put before every top-level key (default: nothing).
+
+    Returns:
+        A new flat dict.
     """
     out: dict[Any, Any] = {}
     _flatten_into(out, value, prefix, delimiter)
@@ -123,8 +131,19 @@ class CSVLoggerCallback(_FileLoggerCallback[_CsvTrialLog]):
     is the first result's keys; keys that appear only in later results are dropped and
     missing ones written empty. A file that already has content (a resumed trial) is
     appended to under its existing header. Rows are buffered and written in
-    ``on_step_end``, on checkpoint and at trial end. ``delimiter`` joins nested keys (the
-    front doors pass ``TUNELAB_RESULT_DELIM`` / Ray Tune's ``TUNE_RESULT_DELIM``).
+    ``on_step_end``, on checkpoint and at trial end. When a trial reruns iterations from a
+    checkpoint, the rows after that checkpoint's iteration are cut first.
+
+    One is part of the default loggers; passing your own instance in ``callbacks``
+    replaces the default one.
+
+    Args:
+        delimiter: What joins the keys of nested dicts in column names (default ``"/"``:
+            ``{"info": {"lr": 0.1}}`` becomes the column ``info/lr``). The default logger
+            uses ``TUNELAB_RESULT_DELIM`` (Ray Tune's ``TUNE_RESULT_DELIM``).
+
+    Raises:
+        TypeError: ``delimiter`` is not a non-empty string.
     """
 
     def __init__(self, delimiter: str = "/") -> None:

@@ -205,7 +205,11 @@ class JsonLoggerCallback(_FileLoggerCallback[_JsonTrialLog]):
     ``json.dumps(result)`` (values JSON cannot hold are stringified; NaN and infinities are
     written as ``NaN``/``Infinity`` as :mod:`json` does). Lines are buffered in memory and
     written when the controller ends a step (``on_step_end``), on checkpoint, and at trial
-    end; files are appended to, so a resumed trial continues its log.
+    end; files are appended to, so a resumed trial continues its log, and the lines after a
+    checkpoint's iteration are cut when a trial reruns from that checkpoint.
+
+    One is part of the default loggers; passing your own instance in ``callbacks``
+    replaces the default one. The constructor takes no arguments.
     """
 
     def __init__(self) -> None:
@@ -218,11 +222,21 @@ class JsonLoggerCallback(_FileLoggerCallback[_JsonTrialLog]):
         return _JsonTrialLog(trial_dir, self._files, self._encode, f"trial {trial}")
 
     def log_trial_restore(self, trial: Trial) -> None:
-        # a restart may carry a new config (PBT exploit): params.json/pkl follow it
+        """Rewrite ``params.json``/``params.pkl`` when the restored trial's config changed
+        (a PBT exploit).
+
+        Args:
+            trial: The restored trial.
+        """
         self.log_trial_start(trial)
 
     def update_config(self, trial: Trial, config: dict[str, Any]) -> None:
-        """Rewrite ``params.json``/``params.pkl`` of ``trial`` (e.g. after a PBT exploit)."""
+        """Rewrite ``params.json``/``params.pkl`` of ``trial`` (e.g. after a PBT exploit).
+
+        Args:
+            trial: The trial whose directory holds the files.
+            config: The new config to write.
+        """
         log = self._log_for(trial)
         if log is not None:
             log.update_config(config)

@@ -38,12 +38,21 @@ _log = logging.getLogger("tunelab.logger")
 
 
 class Logger:
-    """Legacy per-trial logger: ``Logger(config, logdir, trial=None)``.
+    """Legacy per-trial logger (Ray Tune 0.x/1.x): one instance per trial.
 
     Subclasses override :meth:`on_result` (called once per result, in order) and may
-    override ``_init`` (called at the end of the constructor), :meth:`update_config`
-    (the trial's config changed), :meth:`flush` and :meth:`close` (the trial ended; called
-    once). New code should write a :class:`~tunelab.logger.LoggerCallback` instead.
+    override ``_init`` (called at the end of the constructor, to open files),
+    :meth:`update_config` (the trial runs again, perhaps with a new config),
+    :meth:`flush` and :meth:`close` (the trial ended; called once), and the class method
+    :meth:`rollback_files`. Pass the classes to ``tune.run(loggers=[...])`` (they then
+    replace the default loggers) or drive them with :class:`LegacyLoggerCallback`. New code
+    should write a :class:`~tunelab.logger.LoggerCallback` instead.
+
+    Args:
+        config: The trial's config (kept as ``self.config``).
+        logdir: The trial's directory (``self.logdir``). It may not exist yet when the
+            logger is built: create it before writing into it.
+        trial: The trial itself (``self.trial``), or None when built outside a run.
     """
 
     def __init__(self, config: dict[str, Any], logdir: str, trial: Trial | None = None) -> None:
@@ -56,11 +65,22 @@ class Logger:
         """Set up files; called by the constructor."""
 
     def on_result(self, result: dict[str, Any]) -> None:
-        """Log one result."""
+        """Log one result.
+
+        Args:
+            result: The reported result with the keys tunelab fills in.
+
+        Raises:
+            NotImplementedError: A subclass did not override it.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement on_result(result)")
 
     def update_config(self, config: dict[str, Any]) -> None:
-        """The trial's config changed."""
+        """The trial runs again, maybe with a changed config (a PBT exploit).
+
+        Args:
+            config: The trial's config now; the default stores it as ``self.config``.
+        """
         self.config = config
 
     def flush(self) -> None:
@@ -71,22 +91,47 @@ class Logger:
 
     @classmethod
     def rollback_files(cls, logdir: str, to_iteration: int) -> None:
-        """Drop what loggers of this class wrote into ``logdir`` for the iterations after
-        ``to_iteration`` (the trial reruns them from a checkpoint). Called with no
-        instance (the trial's loggers may not exist yet, after a resume), once their
-        output is flushed. The default does nothing."""
+        """Drop what loggers of this class wrote for the iterations after ``to_iteration``.
+
+        The trial is about to rerun them from a checkpoint. Called with no instance (the
+        trial's loggers may not exist yet, after a resume), once their output is flushed.
+        The default does nothing.
+
+        Args:
+            logdir: The trial's directory.
+            to_iteration: The ``training_iteration`` of the checkpoint the trial restarts
+                from (0: from scratch).
+        """
 
 
 class NoopLogger(Logger):
-    """A logger that writes nothing."""
+    """A logger that writes nothing.
+
+    Args:
+        config: The trial's config.
+        logdir: The trial's directory.
+        trial: The trial, or None.
+    """
 
     def on_result(self, result: dict[str, Any]) -> None:
-        pass
+        """Ignore ``result``.
+
+        Args:
+            result: The reported result.
+        """
 
 
 class JsonLogger(Logger):
-    """Writes ``params.json``, ``params.pkl`` and ``result.json`` (one line per result) into
-    ``logdir``; every result is flushed to the OS."""
+    """Writes ``params.json``, ``params.pkl`` and ``result.json`` (one line per result).
+
+    The files are those of :class:`~tunelab.logger.JsonLoggerCallback`; every result is
+    flushed to the OS.
+
+    Args:
+        config: The trial's config (written to ``params.json`` and ``params.pkl``).
+        logdir: The trial's directory (created when missing).
+        trial: The trial, or None.
+    """
 
     def _init(self) -> None:
         owner = f"trial {self.trial}" if self.trial is not None else ""
@@ -96,10 +141,20 @@ class JsonLogger(Logger):
         self._log.update_config(self.config)
 
     def on_result(self, result: dict[str, Any]) -> None:
+        """Append ``result`` to ``result.json``.
+
+        Args:
+            result: The reported result.
+        """
         self._log.write(result)
         self._log.file.flush()
 
     def update_config(self, config: dict[str, Any]) -> None:
+        """Rewrite ``params.json``/``params.pkl`` when ``config`` changed.
+
+        Args:
+            config: The trial's config now.
+        """
         self.config = config
         self._log.update_config(config)
 
@@ -111,12 +166,26 @@ class JsonLogger(Logger):
 
     @classmethod
     def rollback_files(cls, logdir: str, to_iteration: int) -> None:
+        """Cut the lines after ``to_iteration`` from ``result.json``.
+
+        Args:
+            logdir: The trial's directory.
+            to_iteration: The last iteration to keep.
+        """
         truncate_result_json(logdir, to_iteration)
 
 
 class CSVLogger(Logger):
-    """Writes ``progress.csv`` into ``logdir`` (see :class:`~tunelab.logger.CSVLoggerCallback`);
-    every result is flushed to the OS."""
+    """Writes ``progress.csv`` into ``logdir``; every result is flushed to the OS.
+
+    The columns are those of :class:`~tunelab.logger.CSVLoggerCallback` (nested keys joined
+    with ``"/"``).
+
+    Args:
+        config: The trial's config (not written).
+        logdir: The trial's directory (created when missing).
+        trial: The trial, or None.
+    """
 
     def _init(self) -> None:
         owner = f"trial {self.trial}" if self.trial is not None else ""
@@ -125,6 +194,11 @@ class CSVLogger(Logger):
         self._log = _CsvTrialLog(self.logdir, None, owner)
 
     def on_result(self, result: dict[str, Any]) -> None:
+        """Append ``result`` as a row of ``progress.csv``.
+
+        Args:
+            result: The reported result.
+        """
         self._log.write(result)
         self._log.file.flush()
 
@@ -136,6 +210,12 @@ class CSVLogger(Logger):
 
     @classmethod
     def rollback_files(cls, logdir: str, to_iteration: int) -> None:
+        """Cut the rows after ``to_iteration`` from ``progress.csv``.
+
+        Args:
+            logdir: The trial's directory.
+            to_iteration: The last iteration to keep.
+        """
         truncate_progress_csv(logdir, to_iteration)
 
 
@@ -164,9 +244,21 @@ def _close(logger: Logger) -> None:
 
 
 class UnifiedLogger(Logger):
-    """Forwards every call to one instance of each class in ``loggers``
-    (default :data:`DEFAULT_LOGGERS`); a class whose constructor fails is skipped with a
-    warning."""
+    """Forwards every call to one instance of each class in ``loggers``.
+
+    A class whose constructor fails is skipped with a warning.
+
+    Args:
+        config: The trial's config, handed to every logger.
+        logdir: The trial's directory, handed to every logger.
+        trial: The trial, or None.
+        loggers: The :class:`Logger` classes to build (default
+            :data:`~tunelab.logger.DEFAULT_LOGGERS`: JSON, CSV, and TensorBoard when
+            tensorboardX is installed).
+
+    Raises:
+        TypeError: ``loggers`` holds something that is not a :class:`Logger` subclass.
+    """
 
     def __init__(
         self,
@@ -189,10 +281,20 @@ class UnifiedLogger(Logger):
                 _log.warning("Could not instantiate %s: %s", cls.__name__, exc)
 
     def on_result(self, result: dict[str, Any]) -> None:
+        """Hand ``result`` to every logger.
+
+        Args:
+            result: The reported result.
+        """
         for logger in self._loggers:
             logger.on_result(result)
 
     def update_config(self, config: dict[str, Any]) -> None:
+        """Hand the new ``config`` to every logger.
+
+        Args:
+            config: The trial's config now.
+        """
         self.config = config
         for logger in self._loggers:
             logger.update_config(config)
@@ -205,15 +307,31 @@ class UnifiedLogger(Logger):
 
     @classmethod
     def rollback_files(cls, logdir: str, to_iteration: int) -> None:
+        """Cut the files of the default loggers after ``to_iteration``.
+
+        Args:
+            logdir: The trial's directory.
+            to_iteration: The last iteration to keep.
+        """
         for logger_class in DEFAULT_LOGGERS:  # what the callbacks build it with
             logger_class.rollback_files(logdir, to_iteration)
 
 
 class LegacyLoggerCallback(LoggerCallback):
-    """Drives legacy :class:`Logger` classes as a callback: one instance of each class per
-    trial, built at trial start as ``cls(trial.config, trial.local_path, trial)``; results
-    go to ``on_result``, a restarted trial's config to ``update_config``, checkpoints and
-    step ends to ``flush``, the trial's end to ``close``."""
+    """Drives legacy :class:`Logger` classes as a callback.
+
+    One instance of each class per trial, built at trial start as ``cls(trial.config,
+    trial.local_path, trial)``; results go to ``on_result``, a restarted trial's config to
+    ``update_config``, checkpoints and step ends to ``flush``, the trial's end to ``close``,
+    and a rollback to each class's ``rollback_files``. ``tune.run(loggers=[...])`` builds
+    one.
+
+    Args:
+        logger_classes: The :class:`Logger` subclasses to run for every trial.
+
+    Raises:
+        TypeError: ``logger_classes`` is not a list of :class:`Logger` subclasses.
+    """
 
     def __init__(self, logger_classes: Iterable[type[Logger]]) -> None:
         self.logger_classes = _check_logger_classes("logger_classes", logger_classes)
@@ -322,6 +440,13 @@ def pretty_print(result: Mapping[str, Any], exclude: Iterable[str] | None = None
     """A YAML-style multi-line text of ``result`` (sorted keys, nested dicts indented).
 
     ``config``, ``hist_stats``, keys in ``exclude`` and ``None`` values are left out.
+
+    Args:
+        result: A result dict (or any mapping of string keys).
+        exclude: More top-level keys to leave out (default: none).
+
+    Returns:
+        The text, ending with a newline (``"{}\\n"`` when nothing is left).
     """
     excluded = {"config", "hist_stats", *(exclude or ())}
     data = json_safe({k: v for k, v in result.items() if v is not None and k not in excluded})

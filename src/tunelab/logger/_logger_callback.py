@@ -41,9 +41,10 @@ def _open_file_limit() -> int:
 
 
 class LoggerCallback(Callback):
-    """A :class:`~tunelab.Callback` that logs per trial: override the ``log_trial_*`` methods.
+    """The base of a logger: a :class:`~tunelab.Callback` with one method per trial event.
 
-    The hooks map to the methods as follows (all called from the controller's thread):
+    Subclass it and override the ``log_trial_*`` methods you need; each does nothing by
+    default. The hooks map to the methods as follows (all called from the controller's thread):
 
     ======================  =========================================
     ``on_trial_start``      ``log_trial_start(trial)``
@@ -57,27 +58,69 @@ class LoggerCallback(Callback):
 
     ``log_trial_result`` runs once per result: keep it cheap (buffer, do not flush). Loggers
     that buffer flush in ``on_step_end``, which the controller calls before it acts on the
-    results of a step.
+    results of a step. The trial's directory (``trial.local_path``) may not exist yet when
+    ``log_trial_start`` runs: create it before writing into it. The constructor takes no
+    arguments.
     """
 
     def log_trial_start(self, trial: Trial) -> None:
-        """Called when ``trial`` starts or resumes running."""
+        """Called when ``trial`` starts running, or runs again after a pause or a retry.
+
+        Args:
+            trial: The trial (read only: ``trial_id``, ``config``, ``local_path``,
+                ``last_result``, ``status``...).
+        """
 
     def log_trial_restore(self, trial: Trial) -> None:
-        """Called when ``trial`` was restored from a checkpoint."""
+        """Called when ``trial`` was restored from a checkpoint.
+
+        Args:
+            trial: The trial (read only: ``trial_id``, ``config``, ``local_path``,
+                ``last_result``, ``status``...).
+        """
 
     def log_trial_save(self, trial: Trial) -> None:
-        """Called when ``trial`` wrote a checkpoint."""
+        """Called when ``trial`` wrote a checkpoint; a good time to flush its output.
+
+        Args:
+            trial: The trial (read only: ``trial_id``, ``config``, ``local_path``,
+                ``last_result``, ``status``...).
+        """
 
     def log_trial_rollback(self, trial: Trial, to_iteration: int) -> None:
-        """Called before ``trial`` reruns the iterations after ``to_iteration`` (see
-        :meth:`~tunelab.Callback.on_trial_rollback`): drop what was logged for them."""
+        """Called before ``trial`` reruns the iterations after ``to_iteration``.
+
+        The trial runs again from the checkpoint of that iteration (see
+        :meth:`~tunelab.Callback.on_trial_rollback`): drop what was logged for the later
+        iterations, so that each one is logged once.
+
+        Args:
+            trial: The trial (read only: ``trial_id``, ``config``, ``local_path``,
+                ``last_result``, ``status``...).
+            to_iteration: The ``training_iteration`` of the checkpoint the trial restarts
+                from (0: from scratch).
+        """
 
     def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
-        """Called once per result of ``trial``."""
+        """Called once per result of ``trial``, in order.
+
+        Args:
+            iteration: The experiment loop's step counter (the trial's own count is
+                ``result["training_iteration"]``).
+            trial: The trial (read only: ``trial_id``, ``config``, ``local_path``,
+                ``last_result``, ``status``...).
+            result: The reported result with the keys tunelab fills in; do not mutate it.
+        """
 
     def log_trial_end(self, trial: Trial, failed: bool = False) -> None:
-        """Called when ``trial`` finished (``failed=True``: it errored for good)."""
+        """Called when ``trial`` finished.
+
+        Args:
+            trial: The trial (read only: ``trial_id``, ``config``, ``local_path``,
+                ``last_result``, ``status``...).
+            failed: True when the trial errored for good (no retries left), False when
+                it completed.
+        """
 
     def on_trial_start(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any

@@ -49,7 +49,11 @@ _FEATURE = "TBXLoggerCallback (TensorBoard event files)"
 
 
 def tbx_available() -> bool:
-    """Whether tensorboardX is installed (checked without importing it)."""
+    """Whether tensorboardX is installed (checked without importing it).
+
+    Returns:
+        True when the TensorBoard loggers can be used (the ``tensorboard`` extra).
+    """
     try:
         return importlib.util.find_spec("tensorboardX") is not None
     except (ImportError, ValueError):
@@ -398,9 +402,13 @@ class TBXLoggerCallback(LoggerCallback):
     from a checkpoint (a retry, a resume, a PBT exploit) starts a new session at its next
     step, so TensorBoard shows each step once, from the run that counts.
 
-    Needs the ``tensorboard`` extra (``pip install "tunelab[tensorboard]"``); constructing
-    it without tensorboardX raises :class:`~tunelab.ExtraNotInstalledError`. View with
-    ``tensorboard --logdir <experiment dir>``.
+    Needs the ``tensorboard`` extra (``pip install "tunelab[tensorboard]"``). View with
+    ``tensorboard --logdir <experiment dir>``. When tensorboardX is installed one is part
+    of the default loggers; passing your own instance in ``callbacks`` replaces the
+    default one. The constructor takes no arguments.
+
+    Raises:
+        ExtraNotInstalledError: tensorboardX is not installed (an ``ImportError``).
     """
 
     def __init__(self) -> None:
@@ -436,9 +444,16 @@ class TBXLoggerCallback(LoggerCallback):
             self._dirty.pop(events, None)
 
     def log_trial_rollback(self, trial: Trial, to_iteration: int) -> None:
-        """Event files cannot be cut in place: the next result of ``trial`` is preceded by a
+        """Mark ``trial`` so that its next result starts a new TensorBoard session.
+
+        Event files cannot be cut in place: the next result of ``trial`` is preceded by a
         session start marker at its step, by which TensorBoard purges the older events of
-        that step and later ones."""
+        that step and later ones.
+
+        Args:
+            trial: The trial that reruns iterations.
+            to_iteration: The ``training_iteration`` of the checkpoint it restarts from.
+        """
         events = self._trials.get(trial) or self._events_for(trial)
         if events is not None:
             events.restarted = True
@@ -472,9 +487,21 @@ class TBXLoggerCallback(LoggerCallback):
 
 
 class TBXLogger(Logger):
-    """Legacy per-trial TensorBoard logger (see :class:`TBXLoggerCallback` for what it
-    writes); every result is flushed to the OS, hyperparameters are written on
-    :meth:`close`. Use it in ``loggers=[..., TBXLogger]`` or ``DEFAULT_LOGGERS``."""
+    """Legacy per-trial TensorBoard logger (Ray Tune 0.x/1.x; 0.6's ``TFLogger``).
+
+    It writes what :class:`TBXLoggerCallback` writes; every result is flushed to the OS,
+    the hyperparameters are written on :meth:`close`. Use it in ``loggers=[...,
+    TBXLogger]``; :data:`~tunelab.logger.DEFAULT_LOGGERS` holds it when tensorboardX is
+    installed.
+
+    Args:
+        config: The trial's config.
+        logdir: The trial's directory (the event file goes there).
+        trial: The trial, or None (its sampled parameters are the HParams when given).
+
+    Raises:
+        ExtraNotInstalledError: tensorboardX is not installed (an ``ImportError``).
+    """
 
     def _init(self) -> None:
         _check_installed()
@@ -482,6 +509,11 @@ class TBXLogger(Logger):
         self._events = _TrialEvents(self.logdir, None, owner)
 
     def on_result(self, result: dict[str, Any]) -> None:
+        """Write the scalars and histograms of ``result``.
+
+        Args:
+            result: The reported result.
+        """
         self._events.write_result(result)
         self._events.flush()
 

@@ -90,9 +90,24 @@ def plot_learning_curves(
 ) -> Figure:
     """One line per trial: ``metric`` against ``training_iteration``.
 
-    ``results`` is a ``ResultGrid``, an ``ExperimentAnalysis`` or an experiment directory;
-    ``trials`` limits the plot to some trials (ids, names or ``Trial`` objects). Trials that
-    never reported ``metric`` are left out. Saved as PNG at ``path`` when given.
+    Trials that never reported ``metric`` are left out; the legend names up to 12 trials.
+
+    Args:
+        results: A :class:`~tunelab.ResultGrid`, an :class:`~tunelab.ExperimentAnalysis`
+            or an experiment directory.
+        metric: The result key to plot (nested keys written with ``"/"``).
+        trials: Only these trials (trial ids, trial names or trial records); None
+            (default): all.
+        path: Where to write the figure as PNG (folders are created); None (default):
+            not written.
+
+    Returns:
+        The matplotlib ``Figure`` (drawn off-screen; change it and ``savefig`` as you like).
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: No trial reported ``metric``, or ``trials`` names an unknown trial.
+        ExtraNotInstalledError: matplotlib is not installed (the ``plot`` extra).
     """
     metric = check_metric(metric)
     target = _check_path(path)
@@ -126,8 +141,24 @@ def plot_best_so_far(
 ) -> Figure:
     """The best ``metric`` found so far against the number of trials (in creation order).
 
-    Dots are each trial's best value (``mode`` ``"min"`` or ``"max"``), the step line is
-    the best over all trials up to that one. Saved as PNG at ``path`` when given.
+    Dots are each trial's best value, the step line is the best over all trials up to that
+    one.
+
+    Args:
+        results: A :class:`~tunelab.ResultGrid`, an :class:`~tunelab.ExperimentAnalysis`
+            or an experiment directory.
+        metric: The result key to plot (nested keys written with ``"/"``).
+        mode: ``"min"`` or ``"max"``: which values are better.
+        path: Where to write the figure as PNG (folders are created); None (default):
+            not written.
+
+    Returns:
+        The matplotlib ``Figure`` (drawn off-screen; change it and ``savefig`` as you like).
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: ``mode`` is invalid, or no trial reported ``metric``.
+        ExtraNotInstalledError: matplotlib is not installed (the ``plot`` extra).
     """
     metric = check_metric(metric)
     mode = check_mode(mode)
@@ -240,11 +271,29 @@ def plot_parallel_coordinates(
 ) -> Figure:
     """One polyline per trial across one vertical axis per parameter, then ``metric``.
 
-    ``params`` are parameter names as flattened with "/" (default: the sampled parameters
-    whose values differ between trials). Numbers are scaled to each axis' range (log scale
-    when they span three decades or more), other values are spread evenly in sorted order.
-    A trial's ``metric`` is its last reported value, or its best one when ``mode`` is
-    ``"min"``/``"max"``; lines are coloured by it. Saved as PNG at ``path`` when given.
+    Numbers are scaled to each axis' range (log scale when they span three decades or
+    more), other values are spread evenly in sorted order. Lines are coloured by the
+    metric.
+
+    Args:
+        results: A :class:`~tunelab.ResultGrid`, an :class:`~tunelab.ExperimentAnalysis`
+            or an experiment directory.
+        metric: The result key of the last axis (nested keys written with ``"/"``).
+        params: Parameter names, flattened with ``"/"``; None (default): the sampled
+            parameters whose values differ between trials.
+        path: Where to write the figure as PNG (folders are created); None (default):
+            not written.
+        mode: None (default): a trial's metric is its last reported value; ``"min"`` or
+            ``"max"``: its best value (keyword only).
+
+    Returns:
+        The matplotlib ``Figure`` (drawn off-screen; change it and ``savefig`` as you like).
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: ``params`` names an unknown parameter, ``mode`` is invalid, or no
+            trial reported ``metric``.
+        ExtraNotInstalledError: matplotlib is not installed (the ``plot`` extra).
     """
     metric = check_metric(metric)
     names = _check_params(params)

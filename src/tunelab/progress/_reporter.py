@@ -68,24 +68,63 @@ class ProgressReporter(ABC):
         mode: str | None = None,
         **kwargs: Any,
     ) -> None:
-        """Called once before the experiment starts; unknown keywords are ignored."""
+        """Called once before the experiment starts; unknown keywords are ignored.
+
+        Args:
+            start_time: When the experiment started (a ``time.time()`` value); None keeps
+                the time the reporter was built.
+            total_samples: How many trials the experiment will run (None or 0: unknown).
+            metric: The experiment's metric, or None.
+            mode: ``"min"``, ``"max"`` or None.
+            **kwargs: Other settings; ``verbose`` (0-3) is the run's verbosity, the rest
+                is ignored.
+        """
         return
 
     def set_search_properties(self, metric: str | None, mode: str | None) -> bool:
-        """Tell the reporter the experiment's metric and mode; True if accepted."""
+        """Tell the reporter the experiment's metric and mode.
+
+        Args:
+            metric: The metric the experiment optimizes, or None.
+            mode: ``"min"``, ``"max"`` or None.
+
+        Returns:
+            True when the reporter accepted them.
+        """
         return True
 
     def set_total_samples(self, total_samples: int) -> None:
-        """Tell the reporter how many trials the experiment will run (0: unknown)."""
+        """Tell the reporter how many trials the experiment will run.
+
+        Args:
+            total_samples: The number of trials (0: unknown).
+        """
         return
 
     @abstractmethod
     def should_report(self, trials: Sequence[Trial], done: bool = False) -> bool:
-        """Whether :meth:`report` should be called now."""
+        """Whether :meth:`report` should be called now.
+
+        Called after every step of the experiment loop: keep it cheap (no I/O).
+
+        Args:
+            trials: Every trial of the experiment (read only).
+            done: True when the experiment has ended (a final report is due).
+
+        Returns:
+            True to have :meth:`report` called now.
+        """
 
     @abstractmethod
     def report(self, trials: Sequence[Trial], done: bool, *sys_info: str) -> None:
-        """Show the progress of ``trials``; ``done`` marks the final report."""
+        """Show the progress of ``trials``; ``done`` marks the final report.
+
+        Args:
+            trials: Every trial of the experiment (read only).
+            done: True for the final report.
+            *sys_info: Ready-made header lines (memory, scheduler, resources, result
+                directory, trial counts).
+        """
 
 
 def _columns(name: str, value: Any) -> dict[str, str] | None:
@@ -133,16 +172,43 @@ def _elapsed(seconds: float) -> str:
 class TuneReporterBase(ProgressReporter):
     """The table-printing reporter: columns, rate bounding and the report text.
 
-    ``metric_columns``/``parameter_columns`` are lists of names or dicts of name -> shown
-    name. Without ``metric_columns`` the table shows the experiment's ``metric``, up to
-    ``infer_limit`` metrics the trials reported, then ``acc``, ``loss``, ``ts``,
-    ``reward``, ``iter`` and ``total time (s)`` where present. Without
-    ``parameter_columns`` it shows every sampled parameter. ``should_report`` is True at
-    most once per ``max_report_frequency`` seconds of ``clock`` (always when ``done``).
-    Intermediate reports include the trial table when ``print_intermediate_tables`` is
-    True (None: when the verbosity given to :meth:`setup` is 3, the default); the final
-    report always does, with every row. ``overwrite`` says whether a report replaces the
-    previous one (``None``: where the output allows it; see the subclasses).
+    The base of :class:`CLIReporter` and :class:`JupyterNotebookReporter`, which decide
+    where the report goes. ``should_report`` is True at most once per
+    ``max_report_frequency`` seconds of ``clock`` (always when ``done``). The final report
+    always holds the trial table, with every row.
+
+    Args:
+        metric_columns: The result keys shown as columns: a list of keys, or a dict of key
+            to column title (nested keys written with ``"/"``). None (default): the
+            experiment's ``metric``, up to ``infer_limit`` metrics the trials reported, then
+            ``acc``, ``loss``, ``ts``, ``reward``, ``iter`` and ``total time (s)`` where
+            present.
+        parameter_columns: The config keys shown as columns, as for ``metric_columns``.
+            None (default): every sampled parameter.
+        total_samples: The number of trials to expect (None: told by the run).
+        max_progress_rows: Trial rows of an intermediate report, at least 1 (default
+            20); running, errored and paused trials are kept first.
+        max_error_rows: Rows of the error table of an intermediate report (default 20;
+            0: none).
+        max_column_length: Longest text of a cell, at least 4 (default 20); longer
+            values keep their end.
+        max_report_frequency: Seconds between two intermediate reports, >= 0 (default 5).
+        infer_limit: How many reported metrics are shown when ``metric_columns`` is None
+            (default 3).
+        print_intermediate_tables: True: every report holds the trial table; False: only
+            the final one; None (default): when the run's verbosity is 3.
+        metric: The metric of the "best trial" line, when the run sets none.
+        mode: ``"min"`` or ``"max"`` for ``metric``.
+        sort_by_metric: Sort the table rows by ``metric`` (best first) instead of by
+            status (default False).
+        overwrite: Whether a report replaces the previous one: True, False, or None
+            (default: where the output allows it; see the subclasses).
+        clock: The clock ``max_report_frequency`` is measured with (default
+            ``time.monotonic``).
+
+    Raises:
+        ValueError: A number is out of its range, or ``mode`` is not ``"min"``/``"max"``.
+        TypeError: A column list, flag or ``clock`` has the wrong type.
     """
 
     def __init__(
@@ -217,7 +283,17 @@ class TuneReporterBase(ProgressReporter):
         mode: str | None = None,
         **kwargs: Any,
     ) -> None:
-        """Called by the controller before the first trial; ``verbose=`` (0-3) may be given."""
+        """Called by the controller before the first trial.
+
+        Args:
+            start_time: When the experiment started (a ``time.time()`` value); None keeps
+                the time the reporter was built.
+            total_samples: How many trials the experiment will run (None or 0: unknown).
+            metric: The experiment's metric, or None.
+            mode: ``"min"``, ``"max"`` or None.
+            **kwargs: Other settings; ``verbose`` (0-3) is the run's verbosity, the rest
+                is ignored.
+        """
         if start_time is not None:
             self._start_time = start_time
         if total_samples is not None:
@@ -229,6 +305,18 @@ class TuneReporterBase(ProgressReporter):
             self._verbosity = _check_verbose(verbose)
 
     def set_search_properties(self, metric: str | None, mode: str | None) -> bool:
+        """Take the experiment's metric and mode (for the "best trial" line and sorting).
+
+        Args:
+            metric: The metric, or None (with a mode: ``_metric``, tunelab's default).
+            mode: ``"min"``, ``"max"`` or None.
+
+        Returns:
+            True.
+
+        Raises:
+            ValueError: The reporter was built with another metric or mode.
+        """
         metric, mode = _metric(metric), _mode(mode)
         if (self._metric and metric and metric != self._metric) or (
             self._mode and mode and mode != self._mode
@@ -245,10 +333,27 @@ class TuneReporterBase(ProgressReporter):
         return True
 
     def set_total_samples(self, total_samples: int) -> None:
+        """Set how many trials to expect (shown as ``n/total``).
+
+        Args:
+            total_samples: The number of trials, >= 0 (0: unknown).
+
+        Raises:
+            ValueError: ``total_samples`` is not an int >= 0.
+        """
         self._total_samples = _int("total_samples", total_samples, 0)
 
     def add_metric_column(self, metric: str, representation: str | None = None) -> None:
-        """Show ``metric`` (as ``representation``); turns off metric inference."""
+        """Show ``metric`` as a column; turns off the inference of metric columns.
+
+        Args:
+            metric: The result key (nested keys written with ``"/"``).
+            representation: The column title (default: ``metric``).
+
+        Raises:
+            ValueError: The column exists already.
+            TypeError: An argument is not a string.
+        """
         if not isinstance(metric, str) or not isinstance(representation, (str, type(None))):
             raise TypeError(f"add_metric_column takes strings, got {metric!r}, {representation!r}")
         if metric in self._metric_columns:
@@ -257,7 +362,16 @@ class TuneReporterBase(ProgressReporter):
         self._metrics_override = True
 
     def add_parameter_column(self, parameter: str, representation: str | None = None) -> None:
-        """Show ``parameter`` (as ``representation``) instead of all sampled parameters."""
+        """Show ``parameter`` as a column (instead of every sampled parameter).
+
+        Args:
+            parameter: The config key (nested keys written with ``"/"``).
+            representation: The column title (default: ``parameter``).
+
+        Raises:
+            ValueError: The column exists already.
+            TypeError: An argument is not a string.
+        """
         if not isinstance(parameter, str) or not isinstance(representation, (str, type(None))):
             raise TypeError(
                 f"add_parameter_column takes strings, got {parameter!r}, {representation!r}"
@@ -270,6 +384,16 @@ class TuneReporterBase(ProgressReporter):
 
     # -- when ------------------------------------------------------------------------------
     def should_report(self, trials: Sequence[Trial], done: bool = False) -> bool:
+        """True when ``done`` or when ``max_report_frequency`` seconds passed since the
+        last report.
+
+        Args:
+            trials: Every trial of the experiment (not read).
+            done: True when the experiment has ended.
+
+        Returns:
+            Whether to report now.
+        """
         now = self._clock()
         if done or now - self._last_report >= self._max_report_frequency:
             self._last_report = now
@@ -394,7 +518,25 @@ class CLIReporter(TuneReporterBase):
       (``print_intermediate_tables=True``, or verbosity 3) the full report is printed
       instead.
 
-    The final report (``done=True``) is always printed in full, with every trial.
+    The final report (``done=True``) is always printed in full, with every trial. Nothing
+    is printed at verbosity 0.
+
+    Args:
+        metric_columns: See :class:`TuneReporterBase` (all arguments are keyword-only).
+        parameter_columns: See :class:`TuneReporterBase`.
+        total_samples: See :class:`TuneReporterBase`.
+        max_progress_rows: See :class:`TuneReporterBase`.
+        max_error_rows: See :class:`TuneReporterBase`.
+        max_column_length: See :class:`TuneReporterBase`.
+        max_report_frequency: See :class:`TuneReporterBase`.
+        infer_limit: See :class:`TuneReporterBase`.
+        print_intermediate_tables: See :class:`TuneReporterBase`.
+        metric: See :class:`TuneReporterBase`.
+        mode: See :class:`TuneReporterBase`.
+        sort_by_metric: See :class:`TuneReporterBase`.
+        overwrite: True: always redraw in place; False: always print line by line; None
+            (default): redraw in place on a terminal only.
+        clock: See :class:`TuneReporterBase`.
     """
 
     _output: TerminalOutput | None = None
@@ -407,10 +549,29 @@ class CLIReporter(TuneReporterBase):
         mode: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """Called by the controller before the first trial; starts a new display.
+
+        Args:
+            start_time: When the experiment started (a ``time.time()`` value); None keeps
+                the time the reporter was built.
+            total_samples: How many trials the experiment will run (None or 0: unknown).
+            metric: The experiment's metric, or None.
+            mode: ``"min"``, ``"max"`` or None.
+            **kwargs: Other settings; ``verbose`` (0-3) is the run's verbosity, the rest
+                is ignored.
+        """
         super().setup(start_time, total_samples, metric, mode, **kwargs)
         self._output = None  # a new experiment starts a new display
 
     def report(self, trials: Sequence[Trial], done: bool, *sys_info: str) -> None:
+        """Print the report (see the class for its form).
+
+        Args:
+            trials: Every trial of the experiment (read only).
+            done: True for the final report.
+            *sys_info: Ready-made header lines (memory, scheduler, resources, result
+                directory, trial counts).
+        """
         if self._verbosity == 0:
             return
         output = self._output
@@ -425,11 +586,33 @@ class CLIReporter(TuneReporterBase):
 
 
 class JupyterNotebookReporter(TuneReporterBase):
-    """Shows the status report as HTML in a Jupyter notebook, with a progress bar of
-    finished trials. With ``overwrite=True`` the report is one output of the cell, updated
-    in place (an IPython display handle), so other output of the cell stays; with
-    ``overwrite=False`` each report is a new output. Prints text when IPython is not
-    installed (IPython is imported only when a report is shown)."""
+    """Shows the status report as HTML in a Jupyter notebook, with a progress bar.
+
+    The bar counts finished trials. Prints text when IPython is not installed (IPython is
+    imported only when a report is shown). The default reporter of a run whose driver is
+    a Jupyter kernel.
+
+    Args:
+        overwrite: True (default): the report is one output of the cell, updated in place
+            (an IPython display handle), so other output of the cell stays; False: each
+            report is a new output.
+        metric_columns: See :class:`TuneReporterBase` (all arguments are keyword-only).
+        parameter_columns: See :class:`TuneReporterBase`.
+        total_samples: See :class:`TuneReporterBase`.
+        max_progress_rows: See :class:`TuneReporterBase`.
+        max_error_rows: See :class:`TuneReporterBase`.
+        max_column_length: See :class:`TuneReporterBase`.
+        max_report_frequency: See :class:`TuneReporterBase`.
+        infer_limit: See :class:`TuneReporterBase`.
+        print_intermediate_tables: See :class:`TuneReporterBase`.
+        metric: See :class:`TuneReporterBase`.
+        mode: See :class:`TuneReporterBase`.
+        sort_by_metric: See :class:`TuneReporterBase`.
+        clock: See :class:`TuneReporterBase`.
+
+    Raises:
+        TypeError: ``overwrite`` is not a bool (and as :class:`TuneReporterBase`).
+    """
 
     def __init__(
         self,
@@ -477,10 +660,29 @@ class JupyterNotebookReporter(TuneReporterBase):
         mode: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """Called by the controller before the first trial; starts a new cell output.
+
+        Args:
+            start_time: When the experiment started (a ``time.time()`` value); None keeps
+                the time the reporter was built.
+            total_samples: How many trials the experiment will run (None or 0: unknown).
+            metric: The experiment's metric, or None.
+            mode: ``"min"``, ``"max"`` or None.
+            **kwargs: Other settings; ``verbose`` (0-3) is the run's verbosity, the rest
+                is ignored.
+        """
         super().setup(start_time, total_samples, metric, mode, **kwargs)
         self._handle = None
 
     def report(self, trials: Sequence[Trial], done: bool, *sys_info: str) -> None:
+        """Show the report as HTML in the notebook (text without IPython).
+
+        Args:
+            trials: Every trial of the experiment (read only).
+            done: True for the final report.
+            *sys_info: Ready-made header lines (memory, scheduler, resources, result
+                directory, trial counts).
+        """
         if self._verbosity == 0:
             return
         try:
@@ -500,7 +702,11 @@ class JupyterNotebookReporter(TuneReporterBase):
 
 
 def in_notebook() -> bool:
-    """Whether this process is a Jupyter (IPython kernel) process."""
+    """Whether this process is a Jupyter (IPython kernel) process.
+
+    Returns:
+        True inside a notebook kernel (IPython's ``ZMQInteractiveShell``).
+    """
     ipython = sys.modules.get("IPython")
     if ipython is None:
         return False
@@ -512,8 +718,18 @@ def in_notebook() -> bool:
 
 
 def default_progress_reporter(verbose: int = 3) -> ProgressReporter:
-    """The reporter to use when none is given: :class:`JupyterNotebookReporter` inside a
-    notebook kernel, else :class:`CLIReporter`; set up for ``verbose`` (0-3)."""
+    """The reporter a run uses when none is given.
+
+    Args:
+        verbose: The run's verbosity, 0-3 (``True``/``False``: 2/0).
+
+    Returns:
+        A :class:`JupyterNotebookReporter` inside a notebook kernel, else a
+        :class:`CLIReporter`, set up for ``verbose``.
+
+    Raises:
+        ValueError: ``verbose`` is out of range.
+    """
     level = _check_verbose(verbose)
     reporter: TuneReporterBase = JupyterNotebookReporter() if in_notebook() else CLIReporter()
     reporter.setup(verbose=level)

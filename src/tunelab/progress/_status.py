@@ -40,7 +40,11 @@ _SUMMARY_SKIP = _NOT_USER_METRICS - {
 
 
 def memory_usage_line() -> str:
-    """``"Memory usage on this node: 3.1/23.4 GiB"`` (with a warning above 90 %)."""
+    """``"Memory usage on this node: 3.1/23.4 GiB"`` (with a warning above 90 %).
+
+    Returns:
+        The header line of a status report about this machine's memory.
+    """
     import psutil
 
     memory = psutil.virtual_memory()
@@ -64,7 +68,16 @@ def _amount(value: float, *, used: bool) -> str:
 
 
 def resource_usage_line(used: Mapping[str, float], total: Mapping[str, float]) -> str:
-    """``"Logical resource usage: 2.0/2 CPUs, 0/0 GPUs (0.0/1.0 accelerator_x)"``."""
+    """``"Logical resource usage: 2.0/2 CPUs, 0/0 GPUs (0.0/1.0 accelerator_x)"``.
+
+    Args:
+        used: Resource name -> amount held by running trials (``"CPU"``, ``"GPU"`` and
+            custom resources).
+        total: Resource name -> amount the executor has.
+
+    Returns:
+        The header line of a status report about resources.
+    """
     parts = [
         f"{_amount(used.get('CPU', 0), used=True)}/{_amount(total.get('CPU', 0), used=False)} CPUs",
         f"{_amount(used.get('GPU', 0), used=True)}/{_amount(total.get('GPU', 0), used=False)} GPUs",
@@ -81,7 +94,15 @@ def resource_usage_line(used: Mapping[str, float], total: Mapping[str, float]) -
 
 
 def trial_count_line(trials: Sequence[Trial], total_samples: int | None = None) -> str:
-    """``"Number of trials: 4/10 (2 RUNNING, 2 PENDING)"`` (``/10`` when the total is known)."""
+    """``"Number of trials: 4/10 (2 RUNNING, 2 PENDING)"``.
+
+    Args:
+        trials: The trials to count by status.
+        total_samples: The number of trials to expect (``/10``); None or 0: left out.
+
+    Returns:
+        The header line of a status report about trial counts.
+    """
     counts: dict[TrialStatus, int] = {}
     for trial in trials:
         counts[trial.status] = counts.get(trial.status, 0) + 1
@@ -103,9 +124,19 @@ def experiment_status_lines(
     result directory and trial counts. The controller passes them to
     ``ProgressReporter.report(trials, done, *lines)``.
 
-    ``scheduler_description`` is a scheduler's own description (a sentence, or lines that
-    start with ``"Using "``, as ``TrialScheduler.debug_string()`` gives) or a scheduler name:
-    ``"FIFO"`` becomes ``"Using FIFO scheduling algorithm."``.
+    Args:
+        trials: Every trial of the experiment.
+        experiment_path: The experiment directory (the ``Result logdir`` line).
+        scheduler_description: A scheduler's own description (a sentence, or lines that
+            start with ``"Using "``, as ``TrialScheduler.debug_string()`` gives) or a
+            scheduler name: ``"FIFO"`` becomes ``"Using FIFO scheduling algorithm."``; empty:
+            no scheduler line.
+        resources_used: Resource name -> amount held by running trials.
+        resources_total: Resource name -> amount the executor has.
+        total_samples: The number of trials to expect, or None.
+
+    Returns:
+        The lines, in order.
     """
     scheduler = scheduler_description.strip()
     if scheduler and not scheduler.endswith(".") and not scheduler.startswith("Using "):
@@ -159,6 +190,17 @@ class TrialProgressCallback(Callback):
     * ``verbose == 3``: also a line per result, at most one per trial every
       ``print_interval_s`` seconds (measured with ``clock``), so fast trials never flood
       the terminal.
+
+    A run adds one by itself when its verbosity is 2 or 3.
+
+    Args:
+        verbose: The verbosity, 0-3 (``True``/``False``: 2/0); default 2.
+        print_interval_s: Seconds between two result lines of one trial, >= 0 (default 5).
+        clock: The clock ``print_interval_s`` is measured with (default
+            ``time.monotonic``).
+
+    Raises:
+        ValueError: ``verbose`` or ``print_interval_s`` is out of range.
     """
 
     def __init__(

@@ -277,10 +277,21 @@ class TuneBaseSearchCV(BestEstimatorMixin, MetaEstimatorMixin, BaseEstimator):  
     ) -> TuneBaseSearchCV:
         """Cross-validate the candidates in a tunelab experiment, pick the best, refit it.
 
-        ``groups`` go to the ``cv`` splitter (``GroupKFold``...); ``tune_params`` are extra
-        ``tunelab.run`` arguments (they override those set here, with a warning;
-        ``callbacks`` are added to the loggers'); ``fit_params`` go to the estimator's
-        ``fit`` (sample-aligned ones are cut per fold).
+        Args:
+            X: The training data.
+            y: The targets (None for unsupervised estimators).
+            groups: Group labels for the ``cv`` splitter (``GroupKFold``...).
+            tune_params: Extra :func:`tunelab.run` arguments; they override those set by
+                the search (with a warning), and ``callbacks`` are added to the loggers'.
+            **fit_params: Passed to the estimator's ``fit`` (sample-aligned ones are cut
+                per fold).
+
+        Returns:
+            The fitted search itself.
+
+        Raises:
+            ValueError: An argument is invalid, or every fit failed.
+            TypeError: An argument has the wrong type.
         """
         from sklearn.model_selection import check_cv
 

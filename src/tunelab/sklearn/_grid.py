@@ -15,34 +15,67 @@ __all__ = ["TuneGridSearchCV"]
 class TuneGridSearchCV(TuneBaseSearchCV):
     """Exhaustive search over ``param_grid`` (tune-sklearn's ``TuneGridSearchCV``).
 
-    ``param_grid`` is a dict of parameter name -> list of values (or
-    ``tunelab.grid_search([...])``), or a list of such dicts, as for ``GridSearchCV``; the
-    candidates come in ``GridSearchCV``'s order, so the two pick the same best parameters.
+    A drop-in for scikit-learn's ``GridSearchCV`` whose candidates run as the trials of a
+    tunelab experiment, in worker processes. The candidates come in ``GridSearchCV``'s
+    order, on the same folds, so the two pick the same best parameters.
 
-    Arguments as tune-sklearn's (``fit`` validates them):
-
-    - ``early_stopping``: ``None``/``False`` (each candidate is fitted once), ``True`` (ASHA
-      over ``max_iters`` epochs), a scheduler name (``"ASHAScheduler"``,
-      ``"AsyncHyperBandScheduler"``, ``"HyperBandScheduler"``, ``"MedianStoppingRule"``,
-      ``"PopulationBasedTraining"``) or a ``tunelab.schedulers`` object; needs an estimator
-      with ``partial_fit`` or ``warm_start`` (for a ``Pipeline`` with
-      ``pipeline_auto_early_stop=True``, its final step);
-    - ``scoring``: None (the estimator's ``score``), a scorer name or callable, or several
-      (a list of names or a dict name -> scorer); ``refit`` then names the one that picks the
-      best candidate (or is a callable ``cv_results_ -> index``, or False);
-    - ``n_jobs``: candidates run at once (None/-1: one per CPU; 1: in this process);
-    - ``cv``, ``verbose`` (0, 1, 2), ``error_score`` (default ``"raise"``),
-      ``return_train_score``, ``local_dir``/``storage_path`` and ``name`` (where the
-      experiment is written), ``max_iters`` (epochs with early stopping), ``use_gpu`` (one GPU
-      per trial), ``loggers`` (``"csv"``, ``"json"``, ``"tensorboard"``, ``"mlflow"`` or logger
-      callbacks), ``stopper`` (a tunelab ``Stopper``, with ``max_iters``), ``time_budget_s``,
-      ``sk_n_jobs`` (None or 1), ``mode`` (``"max"``, the default, or ``"min"`` for a scorer
-      where lower is better: it also decides the ranks).
+    ``fit(X, y=None, groups=None, tune_params=None, **fit_params)`` runs the search: one
+    tunelab trial per candidate, cross-validated on folds computed once; ``tune_params``
+    passes more :func:`tunelab.run` arguments. Then the best candidate is refitted on all
+    of ``X``.
 
     After ``fit``: ``cv_results_`` (``GridSearchCV``'s keys), ``best_index_``, ``best_params_``,
     ``best_score_``, ``best_estimator_``, ``refit_time_``, ``scorer_``, ``multimetric_``,
-    ``n_splits_``, ``analysis_`` (the tunelab ``ExperimentAnalysis``), and ``predict``,
-    ``predict_proba``, ``decision_function``, ``transform``, ``score``... of the best estimator.
+    ``n_splits_``, ``analysis_`` (the tunelab :class:`~tunelab.ExperimentAnalysis`), and
+    ``predict``, ``predict_proba``, ``decision_function``, ``transform``, ``score``... of the
+    best estimator.
+
+    ``fit`` validates the arguments (the constructor only stores them, as for every
+    scikit-learn estimator) and raises ``ValueError``/``TypeError`` naming the bad one.
+
+    Args:
+        estimator: The scikit-learn estimator (or ``Pipeline``) to tune.
+        param_grid: A dict of parameter name -> list of values (or
+            ``tunelab.grid_search([...])``), or a list of such dicts, as for
+            ``GridSearchCV``.
+        early_stopping: ``None``/``False`` (default: each candidate is fitted once),
+            ``True`` (ASHA over ``max_iters`` epochs), a scheduler name
+            (``"ASHAScheduler"``, ``"AsyncHyperBandScheduler"``, ``"HyperBandScheduler"``,
+            ``"MedianStoppingRule"``, ``"PopulationBasedTraining"``) or a
+            ``tunelab.schedulers`` object. Needs an estimator that trains by epochs
+            (``partial_fit``, ``warm_start`` with ``max_iter`` or ``n_estimators``, or a
+            LightGBM/XGBoost model).
+        scoring: None (the estimator's ``score``), a scorer name or callable, or several (a
+            list of names or a dict name -> scorer).
+        n_jobs: Candidates trained at once (None/-1: one per CPU; 1: in threads of this
+            process; -2: all CPUs but one...).
+        cv: The folds: an int (default 5), a splitter or an iterable of splits, as for
+            ``GridSearchCV``.
+        refit: Refit the best candidate on all the data (default True); with several
+            scorers, the name of the scorer that picks the best candidate; a callable
+            ``cv_results_ -> index``; or False.
+        verbose: The run's verbosity, 0 (default), 1 or 2.
+        error_score: ``"raise"`` (default: a failing fit raises its error) or the score a
+            failed fit gets.
+        return_train_score: Also score the training folds (default False).
+        local_dir: The results root the experiment is written under (default: a
+            temporary directory, removed when the search object is garbage-collected).
+        name: The experiment's name (default: ``CVTrainable_<date>``).
+        max_iters: Epochs per candidate with ``early_stopping`` (default 1); without it
+            each candidate is fitted once.
+        use_gpu: Give each trial one GPU (default False).
+        loggers: Extra loggers: names (``"csv"``, ``"json"``, ``"tensorboard"``,
+            ``"mlflow"``), logger callbacks or their classes. The JSON and CSV files (and
+            TensorBoard's with its extra) are written anyway.
+        pipeline_auto_early_stop: For a ``Pipeline``, train its final step by epochs
+            (default True).
+        stopper: A tunelab :class:`~tunelab.Stopper` combined with ``max_iters``.
+        time_budget_s: Stop the search after this many seconds (a number or a
+            ``timedelta``).
+        sk_n_jobs: Must be None or 1 (the estimator is not parallelized inside a trial).
+        mode: ``"max"`` (the default, None) or ``"min"`` for a scorer where lower is better;
+            it also decides the ranks.
+        storage_path: The newer name of ``local_dir``; give one of the two.
     """
 
     def __init__(

@@ -17,33 +17,71 @@ class TuneSearchCV(TuneBaseSearchCV):
     """Search over ``param_distributions`` with ``n_trials`` candidates (tune-sklearn's
     ``TuneSearchCV``).
 
-    ``search_optimization`` chooses how candidates are found: ``"random"`` (the default,
-    like ``RandomizedSearchCV``: the same candidates for the same ``random_state``),
-    ``"bayesian"`` (scikit-optimize, or bayesian-optimization when scikit-optimize is not
-    installed), ``"hyperopt"``, ``"optuna"``, ``"bohb"`` (each needs its tunelab extra), or a
-    tunelab ``Searcher`` object; ``search_kwargs`` go to the searcher's constructor and
-    ``random_state`` (an int or a ``RandomState``) seeds it.
+    A drop-in for scikit-learn's ``RandomizedSearchCV`` (and a model-based search with
+    ``search_optimization``) whose candidates run as the trials of a tunelab experiment, in
+    worker processes.
 
-    ``param_distributions`` values:
+    ``fit(X, y=None, groups=None, tune_params=None, **fit_params)`` runs the search: one
+    tunelab trial per candidate, cross-validated on folds computed once; ``tune_params``
+    passes more :func:`tunelab.run` arguments. Then the best candidate is refitted on all
+    of ``X``.
 
-    - for ``"random"``: lists (sampled uniformly; when every value is a list, each combination
-      at most once, so ``n_trials`` is capped by the grid's size), scipy distributions (an
-      ``rvs`` method) and tunelab domains (``tunelab.loguniform(1e-4, 1)``); a list of such
-      dicts (one is picked at random for each candidate);
-    - for the others: lists (categorical), ``(low, high)`` or ``(low, high, "log-uniform")``
-      tuples (integer bounds: an integer range, both ends included; else a float range),
-      tunelab domains, or the library's own objects (hyperopt expressions, Optuna
-      distributions, ConfigSpace hyperparameters or a whole ``ConfigurationSpace`` for
-      ``"bohb"``, scikit-optimize dimensions), with lists and tuples but not tunelab domains.
+    The fitted attributes and the delegated methods are those of
+    :class:`~tunelab.sklearn.TuneGridSearchCV`.
 
-    ``early_stopping`` (needs an estimator with ``partial_fit`` or ``warm_start``): ``True``
-    (ASHA over ``max_iters`` epochs), a scheduler name or a ``tunelab.schedulers`` object; with
-    ``"bohb"`` it is ``HyperBandForBOHB`` whenever the estimator trains by epochs (unless
-    ``early_stopping=False``), and BOHB's model alone otherwise.
+    ``fit`` validates the arguments (the constructor only stores them, as for every
+    scikit-learn estimator) and raises ``ValueError``/``TypeError`` naming the bad one.
 
-    The other arguments, the fitted attributes and the delegated methods are those of
-    :class:`~tunelab.sklearn.TuneGridSearchCV` (``error_score`` defaults to NaN here, ``cv`` to
-    5 folds).
+    Args:
+        estimator: The scikit-learn estimator (or ``Pipeline``) to tune.
+        param_distributions: A dict of parameter name -> values. For ``"random"``: lists
+            (sampled uniformly; when every value is a list, each combination at most once,
+            so ``n_trials`` is capped by the grid's size), scipy distributions (an ``rvs``
+            method) and tunelab domains (``tunelab.loguniform(1e-4, 1)``), or a list of such
+            dicts (one picked at random per candidate). For the other optimizers: lists
+            (categorical), ``(low, high)`` or ``(low, high, "log-uniform")`` tuples (integer
+            bounds: an integer range, both ends included; else a float range), tunelab
+            domains, or the library's own objects (hyperopt expressions, Optuna
+            distributions, ConfigSpace hyperparameters or a whole ``ConfigurationSpace`` for
+            ``"bohb"``, scikit-optimize dimensions).
+        early_stopping: As for :class:`~tunelab.sklearn.TuneGridSearchCV`. With ``"bohb"``
+            it is ``HyperBandForBOHB`` whenever the estimator trains by epochs (unless
+            ``early_stopping=False``), and BOHB's model alone otherwise.
+        n_trials: How many candidates to try, >= 1 (default 10).
+        scoring: None (the estimator's ``score``), a scorer name or callable, or several (a
+            list of names or a dict name -> scorer).
+        n_jobs: Candidates trained at once (None/-1: one per CPU; 1: in threads of this
+            process).
+        refit: As for :class:`~tunelab.sklearn.TuneGridSearchCV` (default True).
+        cv: The folds: None (default: 5 folds), an int, a splitter or an iterable of
+            splits.
+        verbose: The run's verbosity, 0 (default), 1 or 2.
+        random_state: An int or a ``numpy.random.RandomState``: the same candidates for
+            the same value (``"random"``), or the searcher's seed.
+        error_score: The score a failed fit gets (default NaN), or ``"raise"``.
+        return_train_score: Also score the training folds (default False).
+        local_dir: The results root the experiment is written under (default: a
+            temporary directory, removed when the search object is garbage-collected).
+        name: The experiment's name (default: ``CVTrainable_<date>``).
+        max_iters: Epochs per candidate with ``early_stopping`` (default 1); without it
+            each candidate is fitted once.
+        use_gpu: Give each trial one GPU (default False).
+        loggers: Extra loggers: names (``"csv"``, ``"json"``, ``"tensorboard"``,
+            ``"mlflow"``), logger callbacks or their classes. The JSON and CSV files (and
+            TensorBoard's with its extra) are written anyway.
+        pipeline_auto_early_stop: For a ``Pipeline``, train its final step by epochs
+            (default True).
+        stopper: A tunelab :class:`~tunelab.Stopper` combined with ``max_iters``.
+        time_budget_s: Stop the search after this many seconds (a number or a
+            ``timedelta``).
+        sk_n_jobs: Must be None or 1 (the estimator is not parallelized inside a trial).
+        mode: ``"max"`` (the default, None) or ``"min"`` for a scorer where lower is better;
+            it also decides the ranks.
+        search_optimization: ``"random"`` (default), ``"bayesian"`` (scikit-optimize,
+            else bayesian-optimization), ``"hyperopt"``, ``"optuna"``, ``"bohb"`` (each
+            needs its tunelab extra), or a tunelab ``Searcher`` object.
+        search_kwargs: Keyword arguments for the searcher's constructor.
+        storage_path: The newer name of ``local_dir``; give one of the two.
     """
 
     def __init__(
