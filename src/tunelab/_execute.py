@@ -475,7 +475,12 @@ def _policies(
             f"it conflicts with metric={options.metric!r}, mode={options.mode!r}"
         )
     config = experiments[0].config if experiments else {}
-    if not search.set_search_properties(options.metric, options.mode, config):
+    # Ray passes the experiment's spec too (Repeater checks num_samples against it); a
+    # searcher written with (metric, mode, config) only gets those three
+    spec = {"num_samples": experiments[0].num_samples} if experiments else {}
+    if not _takes_spec(search.set_search_properties):
+        spec = {}
+    if not search.set_search_properties(options.metric, options.mode, config, **spec):
         _reject_space_given_twice(search, config)
     search.add_configurations(experiments)
     if restored_state is not None:
@@ -484,6 +489,17 @@ def _policies(
         if restored_state.get("scheduler") is not None:
             scheduler.set_state(restored_state["scheduler"])
     return search, scheduler
+
+
+def _takes_spec(method: Any) -> bool:
+    """Whether ``set_search_properties`` accepts the spec keywords (``**spec``)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is p.VAR_KEYWORD or p.name == "num_samples" for p in parameters)
 
 
 def _executor(options: RunOptions) -> Any:

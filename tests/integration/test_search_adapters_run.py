@@ -163,3 +163,23 @@ def test_tune_bohb_with_hyperband_for_bohb_learns_per_budget(tmp_path):
     assert len(budgets) >= 2  # results at several HyperBand milestones
     assert searcher.model_budgets()
     assert searcher.get_state()["running"] == [] and searcher.get_state()["paused"] == []
+
+
+def test_the_front_door_tells_a_repeater_the_number_of_samples(tmp_path, caplog):
+    import logging
+
+    from tunelab.search import Repeater
+    from tunelab.search.hyperopt import HyperOptSearch
+
+    with caplog.at_level(logging.WARNING, logger="tunelab.search"):
+        tune.run(
+            lambda config: {"loss": config["x"]},
+            config={"x": tune.uniform(0, 1)},
+            search_alg=Repeater(HyperOptSearch(random_state_seed=0), repeat=3),
+            num_samples=4,
+            metric="loss",
+            mode="min",
+            storage_path=str(tmp_path),
+            verbose=0,
+        )
+    assert "num_samples=4 is not a multiple of Repeater(repeat=3)" in caplog.text
