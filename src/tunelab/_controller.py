@@ -25,7 +25,7 @@ from tunelab._errors import StorageError, storage_error_in_report, writing
 from tunelab._loop_warnings import IdleWarning, SlowStepWarnings
 from tunelab._trial import Trial, TrialStatus
 from tunelab._trial_factory import TrialFactory
-from tunelab._trial_table import TrialTable
+from tunelab._trial_lifecycle import TrialLifecycle
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
 from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
@@ -116,7 +116,7 @@ class Controller:
         self._fail_fast = fail_fast
         self._errors = ErrorReports(print_errors=print_errors, verbose=verbose)
         self._clock = clock
-        self._table = TrialTable()
+        self._table = TrialLifecycle()  # the one owner of trial state
         self._view = RunnerView(
             self._table.with_status,
             self._table.trials,
@@ -125,7 +125,6 @@ class Controller:
             reconfigure_trial=self._reconfigure_held,
         )
         self._iteration = 0
-        self._stopping: set[str] = set()
         self._stop_experiment = False
         self._interrupted = False
         self._raise_error: BaseException | None = None
@@ -142,12 +141,7 @@ class Controller:
         self._search_finished = False
         # appended from server threads, drained by the loop (deque ops are thread-safe)
         self._pending_commands: collections.deque[Callable[[], None]] = collections.deque()
-        self._restoring = self._factory.restoring
-        self._reconfigure: dict[str, Reconfigure] = {}
         self._outgoing: list[tuple[str, Verdict]] = []
-        self._checkpoint_states: dict[str, dict[str, Any]] = {}
-        self._rollback: dict[str, int] = {}
-        self._managers: dict[str, CheckpointManager] = {}
         self._doomed: list[str] = []  # checkpoints to delete after the next journal flush
         self._interrupt_sent = False
         # when the last start failed for lack of resources: no new try until a trial ends
@@ -168,7 +162,6 @@ class Controller:
         self._idle = IdleWarning(warn_idle_s)
         self._can_kill = bool(getattr(executor, "can_kill_trials", False))
         self._deadlines = Deadlines()
-        self._force_ended: set[str] = set()  # their executor sends nothing more this run
         self._time_limits = [_time_limits(rt.criteria) for rt in runtimes]
         # (metric, who expects it): every result must hold them (Ray Tune's strict check)
         self._required_metrics = (
@@ -184,9 +177,10 @@ class Controller:
     def interrupted(self) -> bool:
         return self._interrupted
 
-    def add_trial(self, trial: Trial) -> None:
-        """Add a ready-made trial (resume, REST API). Call from the loop's thread."""
-        self._table.add(trial)
+    def add_trial(self, trial: Trial, *, restoring: bool = False) -> None:
+        """Add a ready-made trial (resume, REST API); with ``restoring`` its first start
+        restores from its checkpoint. Call from the loop's thread."""
+        self._table.add(trial, restoring=restoring)
         self._scheduler.on_trial_add(self._view, trial)
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:
@@ -338,7 +332,7 @@ class Controller:
             if trial.checkpoint_history:
                 self._manager(trial).load_state(trial.checkpoint_history)
             if trial.checkpoint is not None and trial.restore_state:
-                self._checkpoint_states[str(trial.checkpoint.path)] = dict(trial.restore_state)
+                self._table.remember_state(str(trial.checkpoint.path), dict(trial.restore_state))
             if trial.status == TrialStatus.TERMINATED:
                 action = policy.get("finished", "skip")
             elif trial.status == TrialStatus.ERROR:
@@ -375,13 +369,12 @@ class Controller:
         ``restoring`` (default: when it has a checkpoint); with ``rollback`` the outputs
         roll back to the checkpoint's iteration before it reruns; with ``journal`` the
         change is journaled. The one place this step is written."""
-        self._table.set_status(trial, status)
-        if status is TrialStatus.PENDING and (
-            restoring if restoring is not None else trial.checkpoint is not None
-        ):
-            self._restoring.add(trial.trial_id)
-        if rollback:
-            self._rollback[trial.trial_id] = self._checkpoint_iteration(trial)
+        self._table.requeue(
+            trial,
+            status,
+            restoring=restoring,
+            rollback_to=self._checkpoint_iteration(trial) if rollback else None,
+        )
         if journal:
             self._dirty(trial)
 
@@ -406,17 +399,16 @@ class Controller:
         return int(trial.restore_state.get("iteration", 0))
 
     def _manager(self, trial: Trial) -> CheckpointManager:
-        manager = self._managers.get(trial.trial_id)
-        if manager is None:
+        run = self._table.run(trial.trial_id)
+        if run.manager is None:
             cfg = self._runtimes[trial.experiment_index].experiment.checkpoint_config
-            manager = CheckpointManager(
+            run.manager = CheckpointManager(
                 cfg.num_to_keep,
                 cfg.checkpoint_score_attribute,
                 cfg.checkpoint_score_order,
                 delete=self._doomed.append,  # deleted once the journal no longer needs them
             )
-            self._managers[trial.trial_id] = manager
-        return manager
+        return run.manager
 
     def _delete_checkpoint(self, path: str) -> None:
         if "://" not in path:
@@ -536,12 +528,10 @@ class Controller:
             return
         for status in (TrialStatus.PENDING, TrialStatus.PAUSED):
             for trial in list(self._table.with_status(status)):
-                self._restoring.discard(trial.trial_id)
                 self._complete(trial)
 
     def _stop_running(self, trial: Trial, why: str = "a stop request") -> None:
-        if trial.trial_id not in self._stopping:
-            self._stopping.add(trial.trial_id)
+        if self._table.stop_asked(trial.trial_id):
             self._executor.request_stop(trial.trial_id)
             self._arm_stop(trial.trial_id, "stop", why)
 
@@ -583,7 +573,7 @@ class Controller:
         except Exception as exc:  # the trial ends here all the same
             logger.warning("tunelab: force-ending %s failed", trial, exc_info=True)
             what = f"ending its worker failed ({exc!r})"
-        self._force_ended.add(trial_id)
+        self._table.force_end(trial_id)
         self._blocked_at = None  # its resources are free
         grace = f"{self._grace_of(trial_id):g} s"
         if kind == "time":
@@ -635,13 +625,13 @@ class Controller:
                 if trial is None:
                     return
             rt = self._runtimes[trial.experiment_index]
-            task = self._factory.task(trial, rt, restoring=trial.trial_id in self._restoring)
+            run = self._table.run(trial.trial_id)
+            task = self._factory.task(trial, rt, restoring=run.restoring)
             if not executor.try_start(trial.trial_id, trial.resources, task):
                 self._blocked_at = self._clock()
                 return
-            resumed = trial.status == TrialStatus.PAUSED or trial.trial_id in self._restoring
-            self._restoring.discard(trial.trial_id)
-            rollback = self._rollback.pop(trial.trial_id, None)
+            resumed = self._table.restores(trial)
+            rollback = run.rollback_to
             if rollback is not None:
                 from tunelab._rollback import kept_result, remove_leftovers
 
@@ -654,8 +644,7 @@ class Controller:
                     to_iteration=rollback,
                 )
                 trial.last_result = kept_result(trial.local_path, rollback) or {}
-            self._table.set_status(trial, TrialStatus.RUNNING)
-            self._force_ended.discard(trial.trial_id)
+            self._table.started(trial)  # RUNNING; no longer restoring or rolling back
             self._deadlines.disarm(trial.trial_id)
             self._arm_time_limit(trial, task)
             trial.start_time = trial.start_time or time.time()
@@ -699,7 +688,8 @@ class Controller:
                 self._search_finished = True
             return None
         trial = self._factory.make(suggestion)
-        self.add_trial(trial)
+        # a new trial has a checkpoint only from Experiment(restore=...): it starts from it
+        self.add_trial(trial, restoring=trial.checkpoint is not None)
         rt = self._runtimes[trial.experiment_index]
         reason = self._executor.why_never_fits(trial.resources)
         if reason is not None:
@@ -709,7 +699,7 @@ class Controller:
 
     # -- events --------------------------------------------------------------------------------
     def _handle(self, event: Event) -> None:
-        if self._force_ended and event.trial_id in self._force_ended:
+        if self._table.force_ended(event.trial_id):
             return  # a late message of a run that was force-ended
         kind = type(event)
         if kind is P.Results:
@@ -731,7 +721,7 @@ class Controller:
     def _on_results(self, event: P.Results) -> None:
         trial_id = event.trial_id
         trial = self._table.by_id.get(trial_id)
-        if trial is None or trial.status != TrialStatus.RUNNING or trial_id in self._stopping:
+        if trial is None or trial.status != TrialStatus.RUNNING or self._table.stopping(trial_id):
             # results after a stop decision are dropped: never logged or shown, and the
             # checkpoints they carry are removed (no one would ever register them)
             if trial is not None and event.checkpoints:
@@ -775,10 +765,10 @@ class Controller:
             if wants_results:
                 search.on_trial_result(trial_id, result)
             if isinstance(raw, Reconfigure):
-                self._reconfigure[trial_id] = raw
+                self._table.run(trial_id).reconfigure = raw
             verdict = Verdict.of(raw)
             if verdict is Verdict.STOP or verdict is Verdict.PAUSE:
-                self._stopping.add(trial_id)
+                self._table.stop_asked(trial_id)
             self._outgoing.append((trial_id, verdict))
             if stopper is not None and getattr(stopper, "stop_all", None) and stopper.stop_all():
                 self._stop_all("the stopper ended the experiment")
@@ -807,12 +797,11 @@ class Controller:
             "episodes_total": result.get("episodes_total"),
         }
         trial.restore_state = state
-        self._checkpoint_states[str(checkpoint.path)] = state
+        self._table.remember_state(str(checkpoint.path), state)
         metrics = {k: v for k, v in result.items() if k != "config"}
         manager = self._manager(trial)
         dropped = manager.register(str(checkpoint.path), metrics)
-        for gone in dropped:
-            self._checkpoint_states.pop(gone, None)
+        self._table.forget_states(dropped)
         trial.checkpoint_history = [[p, m] for p, m in manager.entries]
         writer = self._writers.get(trial.experiment_path)
         if writer is not None:  # journaled now: a kill before the next snapshot resumes here
@@ -840,7 +829,7 @@ class Controller:
         trial = self._table.by_id.get(trial_id)
         if trial is None:
             return
-        self._stopping.discard(trial_id)
+        self._table.run(trial_id).stopping = False
         rt = self._runtimes[trial.experiment_index]
         if isinstance(event, P.Failed):
             text = event.traceback
@@ -851,7 +840,7 @@ class Controller:
                 return
             self._fail(trial, text, retry=True, rt=rt)
             return
-        reconfigure = self._reconfigure.pop(trial_id, None)
+        reconfigure = self._table.take_reconfigure(trial_id)
         if isinstance(event, P.Paused):
             path = event.checkpoint
             if path and path != getattr(trial.checkpoint, "path", None):
@@ -887,7 +876,7 @@ class Controller:
         manager.entries = [(p, m) for p, m in manager.entries if p != bad]
         trial.checkpoint_history = [[p, m] for p, m in manager.entries]
         trial.checkpoint = Checkpoint(older[-1])
-        state = self._checkpoint_states.get(older[-1])
+        state = self._table.state_of(older[-1])
         trial.restore_state = dict(state) if state else None
         self._requeue(trial)
         return True
@@ -923,17 +912,10 @@ class Controller:
                 checkpoint = Checkpoint(str(checkpoint))
             trial.checkpoint = checkpoint
             path = str(checkpoint.path)
-            state = self._checkpoint_states.get(path) or next(
-                (  # a donor's checkpoint registered before a resume
-                    t.restore_state
-                    for t in self._table.trials
-                    if t.restore_state and str(getattr(t.checkpoint, "path", "")) == path
-                ),
-                None,
-            )
+            state = self._table.state_of(path)  # also a donor's registered before a resume
             trial.restore_state = dict(state) if state is not None else None
             # it restarts from that checkpoint, not its own: nothing of its log to cut
-            self._rollback.pop(trial.trial_id, None)
+            self._table.run(trial.trial_id).rollback_to = None
         if change.resources is not None:
             from tunelab._resources import resources_from_request
 
@@ -953,7 +935,7 @@ class Controller:
         last = trial.last_result
         if last and not last.get("done"):
             last["done"] = True
-        self._table.set_status(trial, TrialStatus.TERMINATED)
+        self._table.end(trial, TrialStatus.TERMINATED)
         self._scheduler.on_trial_complete(self._view, trial, last)
         self._search.on_trial_complete(trial.trial_id, last or None, error=False)
         self._dirty(trial)  # with the policies' states that know it ended
@@ -978,7 +960,7 @@ class Controller:
                 iteration=self._iteration, trials=self._table.trials, trial=trial
             )
             return
-        self._table.set_status(trial, TrialStatus.ERROR)
+        self._table.end(trial, TrialStatus.ERROR)
         self._errors.print_failure(trial, text)
         self._scheduler.on_trial_error(self._view, trial)
         self._search.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)

@@ -46,8 +46,6 @@ class TrialFactory:
         self._date_cache = (0, "")
         #: trial directory names taken in this run, per experiment path
         self._dirnames: dict[str, set[str]] = {}
-        #: ids of trials created with an explicit checkpoint to start from (``restore=``)
-        self.restoring: set[str] = set()
 
     def make(self, suggestion: TrialSuggestion) -> Trial:
         exp = suggestion.experiment
@@ -89,8 +87,7 @@ class TrialFactory:
         if exp.restore:
             from tunelab._checkpoint import Checkpoint
 
-            trial.checkpoint = Checkpoint(exp.restore)
-            self.restoring.add(trial.trial_id)
+            trial.checkpoint = Checkpoint(exp.restore)  # the controller starts it as a restore
         return trial
 
     def expand_spec(
