@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
+import pytest
+
 import tunelab
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
 
 PYPROJECT = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
 
