@@ -429,6 +429,8 @@ class Controller:
             "trials": [t.to_state(safe=safe) for t in trials],
             "search_alg": _safe_state(self._search, safe),
             "scheduler": _safe_state(self._scheduler, safe),
+            # callbacks' states (get_state), with every snapshot: a resume hands them back
+            "callbacks": _safe_state(self._callbacks, safe),
         }
 
     # -- the loop ------------------------------------------------------------------------------

@@ -395,6 +395,8 @@ def execute_experiments(
     run_clock = executor.clock()  # None: wall-clock time
     runtimes, global_stopper = _runtimes(experiments, scheduler, run_clock)
     callbacks, server_cb = _outputs(options, experiments)
+    if restored_state is not None and isinstance(restored_state.get("callbacks"), dict):
+        callbacks.set_state(restored_state["callbacks"])
     controller = Controller(
         runtimes,
         search_alg=search,
