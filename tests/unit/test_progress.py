@@ -131,6 +131,28 @@ def test_status_lines_keep_a_schedulers_own_description() -> None:
     assert "Using Using" not in "\n".join(lines)
 
 
+def test_status_lines_show_pbts_own_line_as_it_is() -> None:
+    lines = experiment_status_lines(
+        [],
+        experiment_path="/x",
+        scheduler_description="PopulationBasedTraining: 8 checkpoints, 1 perturbs",
+        resources_used={"CPU": 0},
+        resources_total={"CPU": 1},
+    )
+    assert lines[1] == "PopulationBasedTraining: 8 checkpoints, 1 perturbs"
+
+
+def test_the_table_and_best_line_show_the_config_a_scheduler_changed(capsys: Any) -> None:
+    from tunelab.progress._table import best_trial_line
+
+    trial = make_trial(0, TrialStatus.RUNNING, {"mean_accuracy": 0.9, "training_iteration": 4})
+    trial.config = {"lr": 0.5, "layers": 1}  # a PBT exploit: the sampled lr was 0.01
+    text = report_text(CLIReporter(metric_columns=["mean_accuracy"]), [trial], False, capsys)
+    assert "0.5" in text and "0.01" not in text
+    line = best_trial_line([trial], "mean_accuracy", "max")
+    assert line is not None and "'lr': 0.5" in line
+
+
 # -- the trial table ------------------------------------------------------------------------
 def test_table_has_name_status_loc_params_metrics_iter_time(capsys: Any) -> None:
     reporter = CLIReporter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -111,6 +112,9 @@ def trial_count_line(trials: Sequence[Trial], total_samples: int | None = None) 
     return f"Number of trials: {number}" + (f" ({detail})" if detail else "")
 
 
+_BARE_NAME = re.compile(r"[\w.]+")
+
+
 def experiment_status_lines(
     trials: Sequence[Trial],
     *,
@@ -139,7 +143,7 @@ def experiment_status_lines(
         The lines, in order.
     """
     scheduler = scheduler_description.strip()
-    if scheduler and not scheduler.endswith(".") and not scheduler.startswith("Using "):
+    if scheduler and _BARE_NAME.fullmatch(scheduler):  # "FIFO"; not PBT's own line
         scheduler = f"Using {scheduler} scheduling algorithm."
     lines = [memory_usage_line()]
     if scheduler:

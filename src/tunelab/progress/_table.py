@@ -204,9 +204,12 @@ def trial_progress_table(
 
 
 def _param_value(trial: Trial, key: str) -> Any:
-    if key in trial.evaluated_params:
-        return trial.evaluated_params[key]
-    return lookup(trial.config, key)
+    """A searched parameter's current value: from the trial's config, which PBT's exploits
+    and a scheduler's Reconfigure change (the sampled value otherwise)."""
+    value = lookup(trial.config, key)
+    if value is not None:
+        return value
+    return trial.evaluated_params.get(key)
 
 
 def trial_errors_table(
@@ -242,6 +245,10 @@ def best_trial_line(trials: Sequence[Trial], metric: str | None, mode: str | Non
             best, best_value = trial, sign * value
     if best is None:
         return None
-    params = best.evaluated_params or best.config
+    params = (
+        {key: _param_value(best, key) for key in best.evaluated_params}
+        if best.evaluated_params
+        else best.config
+    )
     value = sign * best_value
     return f"Current best trial: {best.trial_id} with {metric}={value:.6g} and parameters={params}"
