@@ -65,7 +65,23 @@ class AimLoggerCallback(TrackerCallback):
     (``FINISHED``/``FAILED``/``KILLED``) is stored as ``trial_status`` and the run is
     closed. Other keyword arguments go to ``aim.Run`` (the driver's terminal output is not
     captured into the runs unless ``capture_terminal_logs=True``). Aim's calls run in a
-    helper thread of the driver (see :mod:`tunelab.integration._tracker`).
+    helper thread of the driver: a slow or failing Aim never stalls or fails the experiment.
+
+    Args:
+        repo: The Aim repository: a path or an ``aim.Repo`` (default: the experiment
+            directory).
+        experiment_name: The runs' Aim experiment (default: the experiment directory's
+            name).
+        metrics: Only these result keys are tracked (default None: every number).
+        flush_timeout_s: Seconds the end of the tunelab experiment waits for pending Aim
+            calls, > 0 (keyword only; default 60).
+        **aim_run_kwargs: Passed to ``aim.Run``.
+
+    Raises:
+        ValueError: ``metrics`` is not a non-empty list of names, or ``flush_timeout_s``
+            is not > 0.
+        TypeError: ``experiment_name`` is not a string.
+        ExtraNotInstalledError: aim is not installed (an ``ImportError``).
     """
 
     tracker = "Aim"

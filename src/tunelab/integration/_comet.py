@@ -44,8 +44,23 @@ class CometLoggerCallback(TrackerCallback):
     ``workspace``, ``offline_directory``...); the noisy automatic logging options
     (``auto_output_logging``, ``log_git_metadata``, ``log_git_patch``, ``log_env_cpu``,
     ``log_env_gpu``) are off unless passed. Comet's calls run in a helper thread of the
-    driver (see :mod:`tunelab.integration._tracker`); ``flush_timeout_s`` (keyword-only) bounds
-    how long the experiment's end waits for them.
+    driver: a slow or failing Comet never stalls or fails the experiment.
+
+    Args:
+        online: True (default): ``comet_ml.Experiment``; False: ``OfflineExperiment``
+            (needs ``offline_directory`` in the keyword arguments, or Comet's default).
+        tags: Tags of every experiment.
+        save_checkpoints: Log each checkpoint directory as a ``model`` artifact (default
+            False).
+        flush_timeout_s: Seconds the end of the tunelab experiment waits for pending Comet
+            calls, > 0 (keyword only; default 120).
+        **experiment_kwargs: Passed to the Comet experiment's constructor (``api_key``,
+            ``project_name``, ``workspace``, ``offline_directory``...).
+
+    Raises:
+        TypeError: ``online`` or ``tags`` has the wrong type.
+        ValueError: ``flush_timeout_s`` is not > 0.
+        ExtraNotInstalledError: comet_ml is not installed (an ``ImportError``).
     """
 
     tracker = "Comet"

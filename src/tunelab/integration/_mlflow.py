@@ -143,9 +143,31 @@ class MLflowLoggerCallback(TrackerCallback):
     ``tracking_uri`` and ``registry_uri`` default to MLflow's own defaults
     (``MLFLOW_TRACKING_URI``...); ``tracking_token`` is set as ``MLFLOW_TRACKING_TOKEN``.
     MLflow's calls run in a helper thread of the driver: a slow or unreachable server never
-    stalls the experiment, and a failure is logged once per trial (see
-    :mod:`tunelab.integration._tracker`); ``flush_timeout_s`` bounds how long the end of the
-    experiment waits for pending calls. The positional order is Ray 1.x's.
+    stalls the experiment, and a failure is logged once per trial; ``flush_timeout_s``
+    bounds how long the end of the experiment waits for pending calls. The positional order
+    is Ray 1.x's. A resumed experiment logs into the trials' earlier runs.
+
+    Args:
+        tracking_uri: Where MLflow logs: a server URL, ``sqlite:///mlflow.db``, a
+            ``file:`` folder (MLflow 3 needs ``MLFLOW_ALLOW_FILE_STORE=true`` for that)...;
+            default MLflow's own (``MLFLOW_TRACKING_URI`` when set).
+        registry_uri: MLflow's model registry URI (default MLflow's own).
+        experiment_name: The MLflow experiment the runs go to, created when missing;
+            default ``MLFLOW_EXPERIMENT_NAME``, else the tunelab experiment's name.
+            ``MLFLOW_EXPERIMENT_ID`` names an existing experiment by id instead.
+        tags: Tags of every run (values turned to strings); ``trial_name`` is added.
+        save_artifact: Upload the trial directory as the run's artifacts when the trial
+            ends (default False).
+        tracking_token: Set as ``MLFLOW_TRACKING_TOKEN`` (keyword only).
+        log_params_on_trial_end: Log the config as params when the trial ends instead of
+            when it starts (keyword only; default False).
+        flush_timeout_s: Seconds the end of the experiment waits for pending MLflow calls,
+            > 0 (keyword only; default 60).
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: ``flush_timeout_s`` is not > 0.
+        ExtraNotInstalledError: mlflow is not installed (an ``ImportError``).
     """
 
     tracker = "MLflow"
@@ -377,18 +399,37 @@ def setup_mlflow(
     tags: dict[str, Any] | None = None,
     rank_zero_only: bool = True,
 ) -> Any:
-    """Start an MLflow run for this trial (call it in the trainable) and return the
-    ``mlflow`` module, whose ``log_*`` functions then log into that run.
+    """Start an MLflow run for this trial (call it in the trainable) and return ``mlflow``.
 
-    The experiment: ``experiment_id`` if it exists, else ``experiment_name`` (created when
-    ``create_experiment_if_not_exists``); each argument left out is read from
-    ``config["mlflow"]`` (Ray 2.0-2.4 read its settings there), then from
-    ``MLFLOW_EXPERIMENT_ID``/``MLFLOW_EXPERIMENT_NAME``, and inside a trial finally defaults
-    to the trial's id and name (as in Ray). ``ValueError`` when none exists. The run is named
-    ``run_name`` (default: the experiment's name) and gets ``tags``; ``config`` (without its
-    ``mlflow`` entry) is logged as params. An active run of the same trial is reused; a run
-    an earlier trial left open in this worker process is ended first. ``rank_zero_only``
-    has no effect (a trial runs in one process).
+    The ``log_*`` functions of the returned module then log into that run, which ends
+    (``FINISHED``) when the trial ends. Each argument left out is read from
+    ``config["mlflow"]`` (Ray 2.0-2.4 read its settings there). An active run of the same
+    trial is reused; a run an earlier trial left open in this worker process is ended
+    first.
+
+    Args:
+        config: The trial's config; logged as params (without its ``mlflow`` entry).
+        tracking_uri: Where MLflow logs (default MLflow's own).
+        registry_uri: MLflow's model registry URI (default MLflow's own).
+        experiment_id: An existing experiment to log into; default
+            ``MLFLOW_EXPERIMENT_ID``, else (inside a trial) the trial's id.
+        experiment_name: The experiment to log into when ``experiment_id`` names none;
+            default ``MLFLOW_EXPERIMENT_NAME``, else (inside a trial) the trial's name.
+        tracking_token: Set as ``MLFLOW_TRACKING_TOKEN``.
+        artifact_location: The artifact location of an experiment created here.
+        run_name: The run's name (default: the experiment's name).
+        create_experiment_if_not_exists: Create ``experiment_name`` when it does not exist
+            (default False).
+        tags: The run's tags.
+        rank_zero_only: No effect (a trial runs in one process).
+
+    Returns:
+        The ``mlflow`` module.
+
+    Raises:
+        ValueError: No experiment matches ``experiment_id``/``experiment_name`` (and none
+            is to be created).
+        ExtraNotInstalledError: mlflow is not installed (an ``ImportError``).
     """
     mlflow = _import_mlflow()
     config = dict(config or {})
@@ -480,10 +521,24 @@ def _status_of(exc: BaseException | None) -> str:
 
 
 class MLflowTrainableMixin:
-    """Mixin for a :class:`~tunelab.Trainable` (``class T(MLflowTrainableMixin, Trainable)``):
-    starts an MLflow run named ``<trial name>_<trial id>`` after the trainable's setup, in
+    """Mixin for a :class:`~tunelab.Trainable` (``class T(MLflowTrainableMixin, Trainable)``).
+
+    Starts an MLflow run named ``<trial name>_<trial id>`` after the trainable's setup, in
     the experiment ``config["mlflow"]`` names (see :func:`mlflow_mixin`), so that
-    ``mlflow.log_*`` inside the trainable log into it; :meth:`stop` ends it."""
+    ``mlflow.log_*`` inside the trainable log into it; :meth:`stop` ends it (Ray 1.x).
+
+    Args:
+        config: The trial's config; ``config["mlflow"]`` holds ``tracking_uri``
+            (required), ``experiment_id`` or ``experiment_name`` (of an existing
+            experiment) and optionally ``token``.
+        *args: Passed on to the trainable's constructor.
+        **kwargs: Passed on to the trainable's constructor.
+
+    Raises:
+        TypeError: The class is not mixed into a :class:`~tunelab.Trainable`.
+        ValueError: ``config["mlflow"]`` is missing, has no ``tracking_uri`` or names no
+            existing experiment.
+    """
 
     def __init__(self, config: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         from tunelab.trainable import Trainable
@@ -499,6 +554,7 @@ class MLflowTrainableMixin:
         _start_trial_run(config or {}, f"{trial_name}_{trial_id}", trial_id)
 
     def stop(self) -> None:
+        """End the trial's MLflow run (``FINISHED``), then the trainable's own ``stop``."""
         _end_trial_run(FINISHED)
         parent = getattr(super(), "stop", None)
         if parent is not None:
@@ -509,14 +565,23 @@ MLflowTrainableMixin.__module__ = "tunelab.integration.mlflow"
 
 
 def mlflow_mixin(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for a function trainable: an MLflow run is active while it runs, so that
-    ``mlflow.log_*`` calls inside it log into the trial's run. ``config["mlflow"]`` holds
-    ``tracking_uri`` (required), ``experiment_id`` or ``experiment_name`` (of an existing
-    experiment) and optionally ``token``. The run is named ``<trial name>_<trial id>`` and
-    ends ``FINISHED`` (``FAILED`` when the function raises).
+    """Decorator for a function trainable: an MLflow run is active while it runs (Ray 1.x).
 
+    ``mlflow.log_*`` calls inside the function log into the trial's run. The run is named
+    ``<trial name>_<trial id>`` and ends ``FINISHED`` (``FAILED`` when the function raises).
     Setting the decorated function's ``__mixins__`` to a tuple without
     :class:`MLflowTrainableMixin` turns the run off (as Ray's test scripts do).
+
+    Args:
+        func: The function trainable. Its ``config["mlflow"]`` holds ``tracking_uri``
+            (required), ``experiment_id`` or ``experiment_name`` (of an existing
+            experiment) and optionally ``token``.
+
+    Returns:
+        The wrapped function.
+
+    Raises:
+        TypeError: ``func`` is a class or not callable.
     """
     if isinstance(func, type) or not callable(func):
         raise TypeError(
@@ -551,13 +616,19 @@ def mlflow_mixin(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # -- the legacy Logger API (Ray Tune 0.8's MLFLowLogger, 1.0-1.2's MLflowLogger) -------------
 class MLflowLogger(Logger):
-    """Legacy per-trial logger (``loggers=DEFAULT_LOGGERS + (MLflowLogger,)``): logs the
-    trial like :class:`MLflowLoggerCallback`, configured from the trial's config:
+    """Legacy per-trial logger (``loggers=DEFAULT_LOGGERS + (MLflowLogger,)``).
+
+    Logs the trial like :class:`MLflowLoggerCallback`, configured from the trial's config:
     ``config["logger_config"]`` keys ``mlflow_tracking_uri``, ``mlflow_registry_uri``,
     ``mlflow_experiment_id``, ``mlflow_experiment_name``, ``save_artifact`` (Ray 1.x), or
     0.8's ``config["mlflow_experiment_id"]`` with MLflow's environment variables for the
     rest. These settings are not logged as params. Each trial's logger runs its own helper
-    thread; ``close`` does not wait for it.
+    thread; ``close`` does not wait for it. ``MLFLowLogger`` is 0.8's spelling.
+
+    Args:
+        config: The trial's config, with the settings above.
+        logdir: The trial's directory.
+        trial: The trial, or None.
     """
 
     _experiment_logger_cls = MLflowLoggerCallback
@@ -597,9 +668,19 @@ class MLflowLogger(Logger):
         return info.trial_id
 
     def on_result(self, result: dict[str, Any]) -> None:
+        """Queue ``result``'s numbers as metrics of the trial's run.
+
+        Args:
+            result: The reported result.
+        """
         self._callback._submit("result", self._trial_id, dict(result))
 
     def update_config(self, config: dict[str, Any]) -> None:
+        """The trial runs again: log params not logged yet.
+
+        Args:
+            config: The trial's config now.
+        """
         self.config = config
         if self.trial is not None:
             self._callback.log_trial_start(self.trial)  # a restart: params not logged yet

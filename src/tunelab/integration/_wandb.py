@@ -231,6 +231,30 @@ class WandbLoggerCallback(TrackerCallback):
     fails the experiment, and the end of the experiment waits at most ``upload_timeout``
     seconds for pending uploads. ``video_kwargs``/``image_kwargs`` are accepted for Ray 2.x
     code; media are logged as reported.
+
+    Args:
+        project: The W&B project (required here or as ``WANDB_PROJECT_NAME``).
+        group: The runs' group; default ``WANDB_GROUP_NAME``, else the experiment's
+            directory name.
+        api_key_file: A file whose first line is the API key.
+        api_key: The API key (give it or ``api_key_file``, not both).
+        excludes: Result keys (and their nested keys) not logged, and config keys not
+            put in the run config.
+        log_config: Also log each result's ``config`` (default False).
+        upload_checkpoints: Log each checkpoint directory as a ``model`` artifact (default
+            False).
+        save_checkpoints: The old name of ``upload_checkpoints`` (deprecated: warns).
+        upload_timeout: Seconds the end of the experiment waits for pending W&B calls, > 0
+            (default 1800).
+        video_kwargs: Accepted for Ray 2.x code; not used.
+        image_kwargs: Accepted for Ray 2.x code; not used.
+        **kwargs: Passed to ``wandb.init`` (``entity``, ``mode``, ``tags``, ``dir``...).
+
+    Raises:
+        TypeError: ``project``, ``group`` or ``excludes`` has the wrong type.
+        ValueError: ``upload_timeout`` is not > 0; at the experiment's start, no project
+            or (online) no API key is found.
+        ExtraNotInstalledError: wandb is not installed (an ``ImportError``).
     """
 
     tracker = "Weights & Biases"
@@ -301,6 +325,17 @@ class WandbLoggerCallback(TrackerCallback):
         total_num_samples: int | None = None,
         **info: Any,
     ) -> None:
+        """Check the API key and the project before the first trial starts.
+
+        Args:
+            stop: The experiment's stop criterion (not used).
+            num_samples: The experiment's ``num_samples`` (not used).
+            total_num_samples: How many trials the run creates (not used).
+            **info: Other keyword arguments (not used).
+
+        Raises:
+            ValueError: No project is set, or (online) no API key is found.
+        """
         _set_api_key(self.api_key_path, self.api_key, self.kwargs.get("mode"))
         self.project = _project(self.project)
         if not self.project:
@@ -421,12 +456,26 @@ def setup_wandb(
     """Start a W&B run for this trial (call it in the trainable) and return it.
 
     The run's ``id`` is the trial id, its ``name`` the trial name and its ``group`` the
-    experiment name; ``config`` is its config. Keyword arguments go to ``wandb.init`` and
-    win over these defaults; settings missing there are read from ``config["wandb"]`` (Ray
-    2.0-2.4 read them there; that entry is not logged). ``project`` defaults to
-    ``WANDB_PROJECT_NAME``. The API key as for :class:`WandbLoggerCallback`. A run an
-    earlier trial left open in this worker process is finished first. ``rank_zero_only``
-    has no effect (a trial runs in one process).
+    experiment name (or ``WANDB_GROUP_NAME``); ``project`` defaults to
+    ``WANDB_PROJECT_NAME``. The run is finished when the trial ends; a run an earlier trial
+    left open in this worker process is finished first.
+
+    Args:
+        config: The trial's config, logged as the run config (without its ``wandb``
+            entry, whose settings are used as ``wandb.init`` arguments, as Ray 2.0-2.4
+            read them).
+        api_key: The API key (else ``api_key_file``, ``WANDB_API_KEY`` or ``wandb
+            login``; not needed with ``WANDB_MODE=offline``).
+        api_key_file: A file whose first line is the API key.
+        rank_zero_only: No effect (a trial runs in one process).
+        **kwargs: Passed to ``wandb.init``; they win over the defaults above.
+
+    Returns:
+        The W&B run (what ``wandb.init`` returns).
+
+    Raises:
+        ValueError: Online, and no API key is found.
+        ExtraNotInstalledError: wandb is not installed (an ``ImportError``).
     """
     wandb = kwargs.pop("_wandb", None) or _import_wandb()
     config = dict(config or {})
@@ -459,13 +508,24 @@ def _finish(wandb: Any) -> None:
 
 
 class WandbTrainableMixin:
-    """Mixin for a :class:`~tunelab.Trainable` (``class T(WandbTrainableMixin, Trainable)``):
-    ``config["wandb"]`` holds ``wandb.init`` keyword arguments (``project`` required) and
-    ``api_key``/``api_key_file``; that entry is removed from the config the trainable sees.
+    """Mixin for a :class:`~tunelab.Trainable` (``class T(WandbTrainableMixin, Trainable)``).
+
     A run (``id`` the trial id, ``name`` the trial name, ``group`` the class name) is
     started before the trainable's setup, as ``self.wandb``, so that ``wandb.log`` calls
-    log into it; :meth:`stop` finishes it. ``_wandb`` is the ``wandb`` module to use (a
-    class attribute tests may replace)."""
+    log into it; :meth:`stop` finishes it (Ray 1.x). ``_wandb`` is the ``wandb`` module to
+    use (a class attribute tests may replace).
+
+    Args:
+        config: The trial's config; ``config["wandb"]`` holds ``wandb.init`` keyword
+            arguments (``project`` required) and ``api_key``/``api_key_file``. That entry
+            is removed from the config the trainable sees.
+        *args: Passed on to the trainable's constructor.
+        **kwargs: Passed on to the trainable's constructor.
+
+    Raises:
+        TypeError: The class is not mixed into a :class:`~tunelab.Trainable`.
+        ValueError: ``config["wandb"]`` is missing or has no ``project``.
+    """
 
     _wandb: Any = None
 
@@ -491,6 +551,7 @@ class WandbTrainableMixin:
         self.wandb = _start_mixin_run(wandb, dict(settings), config, group)
 
     def stop(self) -> None:
+        """Finish the trial's W&B run, then call the trainable's own ``stop``."""
         _finish(self._wandb_module)
         parent = getattr(super(), "stop", None)
         if parent is not None:
@@ -523,14 +584,23 @@ def _start_mixin_run(
 
 
 def wandb_mixin(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for a function trainable: a W&B run is active while it runs, so that
-    ``wandb.log`` calls inside it log into the trial's run. ``config["wandb"]`` holds
-    ``wandb.init`` keyword arguments (``project`` required) and ``api_key``/
-    ``api_key_file``; the function gets the config without that entry. ``group`` defaults
-    to the function's name. The run is finished when the function returns or raises.
+    """Decorator for a function trainable: a W&B run is active while it runs (Ray 1.x).
 
-    Setting the decorated function's ``__mixins__`` to a tuple without
-    :class:`WandbTrainableMixin` turns the run off (as Ray's test scripts do).
+    ``wandb.log`` calls inside the function log into the trial's run. ``group`` defaults to
+    the function's name. The run is finished when the function returns or raises. Setting
+    the decorated function's ``__mixins__`` to a tuple without :class:`WandbTrainableMixin`
+    turns the run off (as Ray's test scripts do).
+
+    Args:
+        func: The function trainable. Its ``config["wandb"]`` holds ``wandb.init`` keyword
+            arguments (``project`` required) and ``api_key``/``api_key_file``; the function
+            gets the config without that entry.
+
+    Returns:
+        The wrapped function.
+
+    Raises:
+        TypeError: ``func`` is a class or not callable.
     """
     if isinstance(func, type) or not callable(func):
         raise TypeError(
@@ -568,14 +638,24 @@ def wandb_mixin(func: Callable[..., Any]) -> Callable[..., Any]:
 
 # -- the legacy Logger API (Ray Tune 0.8-1.x's WandbLogger) --------------------------------
 class WandbLogger(Logger):
-    """Legacy per-trial logger (``loggers=DEFAULT_LOGGERS + (WandbLogger,)``): logs the trial
-    like :class:`WandbLoggerCallback`, configured from ``config["wandb"]`` (or
-    ``config["logger_config"]["wandb"]``): ``project`` (required), ``api_key_file``/
+    """Legacy per-trial logger (``loggers=DEFAULT_LOGGERS + (WandbLogger,)``).
+
+    Logs the trial like :class:`WandbLoggerCallback`, configured from ``config["wandb"]``
+    (or ``config["logger_config"]["wandb"]``): ``project`` (required), ``api_key_file``/
     ``api_key``, ``excludes``, ``log_config``, ``group`` (default: the trainable's name) and
     other ``wandb.init`` arguments. Those entries are not logged as the run's config. Each
     trial's logger runs its own helper thread; ``close`` does not wait for it.
     ``_logger_process_cls`` replaces the per-trial run class (as Ray's scripts do with a
-    mock)."""
+    mock).
+
+    Args:
+        config: The trial's config, with the settings above.
+        logdir: The trial's directory.
+        trial: The trial, or None.
+
+    Raises:
+        ValueError: The config has no ``wandb`` settings or no ``project``.
+    """
 
     _experiment_logger_cls = WandbLoggerCallback
     _logger_process_cls: Any = _WandbTrialRun
@@ -620,6 +700,11 @@ class WandbLogger(Logger):
             self._trial_id = name
 
     def on_result(self, result: dict[str, Any]) -> None:
+        """Queue ``result`` for the trial's run.
+
+        Args:
+            result: The reported result.
+        """
         self._callback._submit("result", self._trial_id, dict(result))
 
     def close(self) -> None:

@@ -90,9 +90,17 @@ _SCHEDULER_NAME = "scheduler.pt"
 
 
 def default_hp_space(trial: Any = None) -> dict[str, Any]:
-    """transformers' default Ray Tune search space, in tunelab's domains: ``learning_rate``
-    log-uniform in [1e-6, 1e-4], ``num_train_epochs`` in 1..5, ``seed`` uniform in [1, 40],
-    ``per_device_train_batch_size`` in {4, 8, 16, 32, 64}."""
+    """transformers' default Ray Tune search space, in tunelab's domains.
+
+    ``learning_rate`` log-uniform in [1e-6, 1e-4], ``num_train_epochs`` in 1..5, ``seed``
+    uniform in [1, 40], ``per_device_train_batch_size`` in {4, 8, 16, 32, 64}.
+
+    Args:
+        trial: Unused (transformers passes None or a trial object).
+
+    Returns:
+        The search space, a dict of parameter name -> domain.
+    """
     from tunelab.search.sample import choice, loguniform, uniform
 
     return {
@@ -136,13 +144,18 @@ def _report(trainer: Any, metrics: dict[str, Any], *, with_checkpoint: bool) -> 
 
 
 class TuneReportCallback(transformers.TrainerCallback):  # type: ignore[misc]
-    """A ``TrainerCallback`` reporting every evaluation of ``trainer`` to the running trial:
-    the evaluation metrics plus ``objective`` (``trainer.compute_objective(metrics)``), with
-    a checkpoint when the Trainer is about to save one at that step.
+    """A ``TrainerCallback`` reporting every evaluation of ``trainer`` to the running trial.
 
-    :func:`hyperparameter_search` adds one to each trial's trainer; add one yourself to run
-    a Trainer inside your own trainable (``trainer.compute_objective`` defaults to
-    transformers' ``default_compute_objective``).
+    Each report holds the evaluation metrics plus ``objective``
+    (``trainer.compute_objective(metrics)``), with a checkpoint (``checkpoint-<step>/``:
+    model, optimizer, scheduler and trainer state) when the Trainer is about to save one at
+    that step. :func:`hyperparameter_search` adds one to each trial's trainer; add one
+    yourself to run a Trainer inside your own trainable (``trainer.compute_objective``
+    defaults to transformers' ``default_compute_objective``).
+
+    Args:
+        trainer: The ``transformers.Trainer`` whose evaluations are reported; add the
+            callback to it yourself (``trainer.add_callback(callback)``).
     """
 
     def __init__(self, trainer: Any) -> None:
@@ -152,6 +165,16 @@ class TuneReportCallback(transformers.TrainerCallback):  # type: ignore[misc]
     def on_evaluate(
         self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any
     ) -> None:
+        """Report ``metrics`` and ``objective`` (see the class).
+
+        Args:
+            args: The Trainer's ``TrainingArguments``.
+            state: The Trainer's ``TrainerState``.
+            control: The Trainer's ``TrainerControl`` (``should_save`` decides whether a
+                checkpoint goes with the report).
+            metrics: The evaluation metrics; nothing is reported without them.
+            **kwargs: Other arguments transformers passes.
+        """
         if not self.active or metrics is None:
             return
         trainer = self.trainer
@@ -245,10 +268,42 @@ def hyperparameter_search(
     scope: str = "last",
     **kwargs: Any,
 ) -> BestRun:
-    """Run ``trainer``'s hyperparameter search on tunelab, as
-    ``trainer.hyperparameter_search(backend="ray", ...)`` runs it on Ray Tune (see the module
-    docstring); ``kwargs`` are ``tunelab.run``'s arguments. Returns the best run as a
-    ``transformers.trainer_utils.BestRun``."""
+    """Run ``trainer``'s hyperparameter search on tunelab.
+
+    It does what ``trainer.hyperparameter_search(backend="ray", ...)`` does on Ray Tune
+    (see the module docstring).
+
+    Args:
+        trainer: A ``transformers.Trainer`` built with ``model_init``.
+        hp_space: A function ``trial -> search space`` (called with None); default
+            :func:`default_hp_space`. Keys that are ``TrainingArguments`` fields are set on
+            each trial's ``trainer.args``.
+        compute_objective: A function ``metrics -> float`` giving each evaluation's
+            ``objective``; default transformers' ``default_compute_objective``.
+        n_trials: How many trials to run (``num_samples``), >= 1 (default 20).
+        direction: ``"minimize"`` (default) or ``"maximize"`` the objective.
+        hp_name: A function ``config -> str`` naming each trial's output folder under the
+            Trainer's ``output_dir`` (default ``run-<trial id>``).
+        scope: Which results decide the best trial: ``"last"`` (default), ``"avg"``,
+            ``"last-5-avg"``, ``"last-10-avg"`` or ``"all"`` (keyword only).
+        **kwargs: :func:`tunelab.run` arguments (``scheduler``, ``search_alg``, ``stop``,
+            ``storage_path``, ``name``, ...). ``resources_per_trial`` defaults to 1 CPU
+            (and 1 GPU when the trainer has one), ``progress_reporter`` to a
+            :class:`~tunelab.CLIReporter` showing ``objective``.
+
+    Returns:
+        The best run as a ``transformers.trainer_utils.BestRun`` (``run_id``: the trial id,
+        ``objective``, ``hyperparameters``: its config, ``run_summary``: the run's
+        :class:`~tunelab.ExperimentAnalysis`).
+
+    Raises:
+        TypeError: ``trainer`` is not a ``Trainer``, or a function argument is not callable.
+        ValueError: ``n_trials`` or ``direction`` is invalid, or ``config``/``num_samples``
+            is passed.
+        RuntimeError: The trainer has no ``model_init``, or the scheduler needs
+            intermediate results and the Trainer does not evaluate during training.
+        TuneError: No trial reported an objective.
+    """
     if not isinstance(trainer, transformers.Trainer):
         raise TypeError(
             f"trainer must be a transformers.Trainer, got {type(trainer).__name__}: {trainer!r}"

@@ -150,7 +150,12 @@ _UNSET: Any = object()
 
 def save_model(model: Any, path: str) -> None:
     """``model.save(path)``: a ``.keras``/``.h5`` file by its suffix, else an unzipped Keras
-    model directory (``keras.models.load_model(path)`` reads both)."""
+    model directory (``keras.models.load_model(path)`` reads both).
+
+    Args:
+        model: The Keras model.
+        path: Where to save it.
+    """
     if path.endswith((".keras", ".h5", ".hdf5")):
         model.save(path)
     elif "zipped" in inspect.signature(model.save).parameters:
@@ -160,8 +165,18 @@ def save_model(model: Any, path: str) -> None:
 
 
 class TuneCallback(keras.callbacks.Callback):  # type: ignore[misc]
-    """Base class of the callbacks: calls :meth:`_handle` ``(logs, when)`` at each hook named
-    in ``on`` (Keras's hook names without ``on_``)."""
+    """Base class of the callbacks: calls ``_handle(logs, when)`` at each hook named in
+    ``on``.
+
+    Args:
+        on: The Keras hook(s) to act on, by name without ``on_``: ``"epoch_end"``
+            (default), ``"train_batch_end"`` (``"batch_end"`` is Keras's alias),
+            ``"test_end"``, ... or a list of them.
+
+    Raises:
+        ValueError: ``on`` names an unknown hook.
+        TypeError: ``on`` is neither a string nor a list of strings.
+    """
 
     def __init__(self, on: str | list[str] = "epoch_end") -> None:
         super().__init__()
@@ -219,9 +234,23 @@ class TuneCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
 
 class TuneReportCallback(TuneCallback):
-    """Reports Keras's logs to the trial at each ``on`` hook (default ``"epoch_end"``):
-    every logged value (``metrics=None``), the names listed, or a dict ``{name to report:
-    Keras's name}``."""
+    """Reports Keras's logs to the trial at each ``on`` hook (no checkpoint).
+
+    Each call of a chosen hook is one result (one ``training_iteration``).
+
+    Args:
+        metrics: What to report from Keras's ``logs``: None (default) reports every
+            logged value; a name or a list of names reports those; a dict ``{name to
+            report: Keras's name}`` renames them. A name Keras did not log at that hook
+            raises ``KeyError`` naming the logged ones.
+        on: The Keras hook(s) to act on, by name without ``on_``: ``"epoch_end"``
+            (default), ``"train_batch_end"`` (``"batch_end"`` is Keras's alias),
+            ``"test_end"``, ... or a list of them.
+
+    Raises:
+        ValueError: ``on`` names an unknown hook.
+        TypeError: ``metrics`` or ``on`` has the wrong type.
+    """
 
     def __init__(self, metrics: Metrics = None, on: str | list[str] = "epoch_end") -> None:
         super().__init__(on)
@@ -284,10 +313,22 @@ class _ReportCheckpoint(TuneCallback):
 
     @staticmethod
     def get_model(checkpoint: Any, filename: str | None = None, **load_kwargs: Any) -> Any:
-        """The Keras model kept in ``checkpoint`` (a :class:`~tunelab.Checkpoint` or a
-        checkpoint directory path), loaded with ``keras.models.load_model(path,
-        **load_kwargs)``; the file is ``filename`` when given, else the one the callback
-        recorded."""
+        """Load the Keras model kept in ``checkpoint``.
+
+        Args:
+            checkpoint: A :class:`~tunelab.Checkpoint` (``result.checkpoint``) or a
+                checkpoint directory path.
+            filename: The model's name in the checkpoint; default the one the callback
+                recorded.
+            **load_kwargs: Passed to ``keras.models.load_model``.
+
+        Returns:
+            The model, as ``keras.models.load_model(path, **load_kwargs)`` returns it.
+
+        Raises:
+            TypeError: ``checkpoint`` is neither a checkpoint nor a path.
+            FileNotFoundError: The checkpoint holds no such model.
+        """
         ckpt = _framework.checkpoint_dir_of(checkpoint)
         with ckpt.as_directory() as directory:
             path = _framework.model_path(directory, ckpt, filename, _FILENAME)
@@ -301,8 +342,32 @@ class TuneReportCheckpointCallback(_ReportCheckpoint):
     Ray 1.x: ``TuneReportCheckpointCallback(metrics=None, filename="checkpoint",
     frequency=1, on="epoch_end")``. Ray 2.x (by keyword): ``TuneReportCheckpointCallback(
     checkpoint_on="epoch_end", report_metrics_on="epoch_end", metrics=None)``, the model
-    saved as ``"model.keras"`` unless ``filename`` says otherwise. ``on``/``frequency``
-    and ``checkpoint_on``/``report_metrics_on`` do not mix.
+    saved as ``"model.keras"`` unless ``filename`` says otherwise. ``on``
+    and ``checkpoint_on``/``report_metrics_on`` do not mix. The class method
+    ``get_model(checkpoint, filename=None, **load_kwargs)`` loads a checkpoint's model with
+    ``keras.models.load_model``.
+
+    Args:
+        metrics: What to report from Keras's ``logs``: None (default) reports every
+            logged value; a name or a list of names reports those; a dict ``{name to
+            report: Keras's name}`` renames them. A name Keras did not log at that hook
+            raises ``KeyError`` naming the logged ones.
+        filename: The model's name in the checkpoint directory: ending in ``.keras`` or
+            ``.h5``, a file in that format; any other name, an unzipped Keras model
+            directory. Default ``"checkpoint"`` (1.x arguments) or ``"model.keras"`` (2.x
+            keywords).
+        frequency: Checkpoint every ``frequency``-th time a checkpoint hook fires (default
+            1); a list gives one value per hook.
+        on: Ray 1.x: the hook(s) that report and checkpoint (default ``"epoch_end"``).
+        checkpoint_on: Ray 2.x (keyword only): the hook(s) that checkpoint, with the
+            metrics (default ``"epoch_end"``; ``[]``: never).
+        report_metrics_on: Ray 2.x (keyword only): the hook(s) that report (default
+            ``"epoch_end"``).
+
+    Raises:
+        ValueError: ``on`` is mixed with the 2.x keywords, a hook is unknown, ``frequency``
+            is invalid or ``filename`` is not a relative name.
+        TypeError: ``metrics`` or a hook argument has the wrong type.
     """
 
     def __init__(
@@ -350,11 +415,22 @@ class TuneReportCheckpointCallback(_ReportCheckpoint):
 
 
 class TuneReporterCallback(TuneCallback):
-    """Ray 0.8's Keras callback: at every batch end (``freq="batch"``) or epoch end
-    (``freq="epoch"``) reports ``keras_info`` (the logs, plus ``neg_<name>`` = minus the
-    value for every loss) and ``mean_accuracy`` (the ``acc`` or ``accuracy`` log, else
-    None), through ``reporter`` when one is given, else to the running trial. ``logs`` had
-    no effect in Ray either: passing one warns."""
+    """Ray 0.8's Keras callback.
+
+    At every batch end or epoch end it reports ``keras_info`` (the logs, plus
+    ``neg_<name>`` = minus the value for every loss) and ``mean_accuracy`` (the ``acc`` or
+    ``accuracy`` log, else None).
+
+    Args:
+        reporter: The trainable's ``reporter(**metrics)`` (0.x function trainables);
+            None (default): report to the running trial.
+        freq: ``"batch"`` (default: every training batch) or ``"epoch"``.
+        logs: No effect (as in Ray); passing one warns.
+
+    Raises:
+        ValueError: ``freq`` is neither ``"batch"`` nor ``"epoch"``.
+        TypeError: ``reporter`` is not callable.
+    """
 
     def __init__(self, reporter: Any = None, freq: str = "batch", logs: Any = None) -> None:
         if freq not in ("batch", "epoch"):

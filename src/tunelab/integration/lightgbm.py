@@ -89,8 +89,11 @@ def _load(path: str) -> Any:
 
 
 class TuneCallback(FrameworkCallback):
-    """Base class of tunelab's LightGBM callbacks: ``callback(env)`` after every boosting
-    round, ``env`` being LightGBM's ``CallbackEnv``."""
+    """Base class of tunelab's LightGBM callbacks.
+
+    LightGBM calls ``callback(env)`` after every boosting round, ``env`` being its
+    ``CallbackEnv``. Use :class:`TuneReportCallback` or :class:`TuneReportCheckpointCallback`.
+    """
 
     _framework = Framework("LightGBM", save=_save, is_booster=_is_booster)
 
@@ -109,11 +112,21 @@ class TuneCallback(FrameworkCallback):
 
 
 class TuneReportCallback(ReportCallback, TuneCallback):
-    """Reports LightGBM's evaluation results after every boosting round.
+    """Reports LightGBM's evaluation results after every boosting round (no checkpoint).
 
-    ``metrics``: None reports them all (``"eval-binary_logloss"``...), a name or list of
-    names reports those, a dict ``{name to report: LightGBM's name}`` renames them.
-    ``results_postprocessing_fn(dict) -> dict`` changes the dict before it is reported.
+    Ray 1.x's class (deprecated in Ray 2.x, kept here without a warning). Each round is one
+    result (one ``training_iteration``).
+
+    Args:
+        metrics: What to report: None (default) reports every evaluation result under
+            LightGBM's name (``"<set>-<metric>"``); a name or a list of names reports those; a
+            dict ``{name to report: LightGBM's name}`` renames them. A name LightGBM did not
+            produce raises ``KeyError`` listing the ones it did.
+        results_postprocessing_fn: Called with the dict to report, returns the dict to
+            report instead (e.g. to average cross-validation results); default None.
+
+    Raises:
+        TypeError: ``metrics`` or ``results_postprocessing_fn`` has the wrong type.
     """
 
 
@@ -121,11 +134,30 @@ class TuneReportCheckpointCallback(CheckpointCallback, TuneCallback):
     """Reports LightGBM's evaluation results after every boosting round and checkpoints the
     booster (see the module docstring for the defaults across Ray generations).
 
-    ``metrics`` and ``results_postprocessing_fn`` as for :class:`TuneReportCallback`;
-    ``filename``: the booster's file in the checkpoint directory; ``frequency``: checkpoint
-    after every ``frequency``-th round (0: none during training); ``checkpoint_at_end``:
-    checkpoint the last round too. A callable fourth positional argument is 1.x's
-    ``results_postprocessing_fn``.
+    The checkpoint is a directory holding the booster saved (LightGBM's text format) under
+    ``filename``; :meth:`get_model` loads it back. Under ``lgb.cv`` nothing is
+    checkpointed.
+
+    Args:
+        metrics: What to report: None (default) reports every evaluation result under
+            LightGBM's name (``"<set>-<metric>"``); a name or a list of names reports those; a
+            dict ``{name to report: LightGBM's name}`` renames them. A name LightGBM did not
+            produce raises ``KeyError`` listing the ones it did.
+        filename: The booster's file in the checkpoint directory (default
+            ``"model.txt"``).
+        frequency: Checkpoint after every ``frequency``-th round, counting from 1 (default
+            5; 0: none during training).
+        checkpoint_at_end: Also checkpoint the last round (default True; not when
+            LightGBM's early stopping ended training). A callable here (1.x's fourth
+            positional argument) is taken as ``results_postprocessing_fn``.
+        results_postprocessing_fn: Called with the dict to report, returns the dict to
+            report instead (e.g. to average cross-validation results); default None.
+
+    Raises:
+        TypeError: ``metrics``, ``checkpoint_at_end`` or ``results_postprocessing_fn`` has
+            the wrong type.
+        ValueError: ``frequency`` is not an int >= 0, or ``filename`` is not a relative
+            file name.
     """
 
     CHECKPOINT_NAME = _CHECKPOINT_NAME
@@ -142,8 +174,19 @@ class TuneReportCheckpointCallback(CheckpointCallback, TuneCallback):
 
     @classmethod
     def get_model(cls, checkpoint: Any, filename: str | None = None) -> Any:
-        """The ``lightgbm.Booster`` saved in ``checkpoint`` (a :class:`~tunelab.Checkpoint`,
-        or a checkpoint directory path as ``analysis.best_checkpoint`` gives in 1.x) by
-        this callback. ``filename`` defaults to the name the callback recorded in the
-        checkpoint, else :attr:`CHECKPOINT_NAME`."""
+        """Load the booster this callback saved in ``checkpoint``.
+
+        Args:
+            checkpoint: A :class:`~tunelab.Checkpoint` (``result.checkpoint``), or a
+                checkpoint directory path (as ``analysis.best_checkpoint`` gives in 1.x).
+            filename: The booster's file in the checkpoint; default the name the callback
+                recorded in the checkpoint, else :attr:`CHECKPOINT_NAME`.
+
+        Returns:
+            The ``lightgbm.Booster``.
+
+        Raises:
+            TypeError: ``checkpoint`` is neither a checkpoint nor a path.
+            FileNotFoundError: The checkpoint holds no such file.
+        """
         return load_booster(checkpoint, filename, default_filename=cls.CHECKPOINT_NAME, load=_load)

@@ -101,8 +101,21 @@ def _check_on(on: Any) -> list[str]:
 
 
 class TuneCallback(_Callback):  # type: ignore[misc, valid-type]
-    """Base class of the callbacks: calls :meth:`_handle` ``(trainer, pl_module)`` at each
-    hook named in ``on`` (Lightning's hook names without ``on_``)."""
+    """Base class of the callbacks: calls ``_handle(trainer, pl_module)`` at each hook named
+    in ``on``.
+
+    Its ``on_*`` methods are Lightning's hooks; each acts only when named in ``on``.
+
+    Args:
+        on: The Lightning hook(s) to act on, by name without ``on_``:
+            ``"validation_end"`` (default), ``"train_epoch_end"``, ... or a list of them.
+            Ray 1.x's names of hooks that Lightning 2 renamed (``"epoch_end"``,
+            ``"batch_end"``...) are mapped to the new ones.
+
+    Raises:
+        ValueError: ``on`` names an unknown hook.
+        TypeError: ``on`` is neither a string nor a list of strings.
+    """
 
     def __init__(self, on: str | list[str] = "validation_end") -> None:
         super().__init__()
@@ -118,6 +131,14 @@ def _make_hook(hook: str) -> Any:
             self._handle(trainer, args[0] if args else kwargs.get("pl_module"))
 
     method.__name__ = method.__qualname__ = f"on_{hook}"
+    method.__doc__ = f"""Lightning's ``on_{hook}`` hook: acts when ``"{hook}"`` is in ``on``.
+
+    Args:
+        trainer: The Lightning ``Trainer``.
+        *args: The hook's other arguments, as Lightning passes them (the first is the
+            ``LightningModule``).
+        **kwargs: The hook's keyword arguments.
+    """
     return method
 
 
@@ -128,7 +149,30 @@ for _hook in HOOKS:
 class TuneReportCheckpointCallback(TuneCallback):
     """Reports ``trainer.callback_metrics`` to the trial at each ``on`` hook and, unless
     ``save_checkpoints=False``, checkpoints the trainer with them (see the module
-    docstring)."""
+    docstring).
+
+    Each call of a chosen hook is one result (one ``training_iteration``); nothing is
+    reported during the sanity check nor when no selected metric was logged. The
+    positional order is Ray 1.x's ``(metrics, filename, on)``; Ray 2.x's ``(metrics,
+    filename, save_checkpoints, on)`` is recognised by the bool in third place.
+
+    Args:
+        metrics: What to report from ``trainer.callback_metrics``: None (default) reports
+            every logged value; a name or a list of names reports those; a dict ``{name
+            to report: Lightning's name}`` renames them. A name that was not logged is left
+            out with a warning.
+        filename: The name of Lightning's checkpoint file in the checkpoint directory
+            (default ``"checkpoint"``), written by ``trainer.save_checkpoint``.
+        on: The Lightning hook(s) to act on, by name without ``on_``:
+            ``"validation_end"`` (default), ``"train_epoch_end"``, ... or a list of them.
+            Ray 1.x's names of hooks that Lightning 2 renamed (``"epoch_end"``,
+            ``"batch_end"``...) are mapped to the new ones.
+        save_checkpoints: False: only report (default True).
+
+    Raises:
+        ValueError: ``on`` names an unknown hook, or ``filename`` is not a relative name.
+        TypeError: ``metrics``, ``on`` or ``save_checkpoints`` has the wrong type.
+    """
 
     def __init__(
         self,
@@ -166,7 +210,22 @@ class TuneReportCheckpointCallback(TuneCallback):
 
 class TuneReportCallback(TuneReportCheckpointCallback):
     """Reports ``trainer.callback_metrics`` to the trial at each ``on`` hook (no
-    checkpoint)."""
+    checkpoint).
+
+    Args:
+        metrics: What to report from ``trainer.callback_metrics``: None (default) reports
+            every logged value; a name or a list of names reports those; a dict ``{name
+            to report: Lightning's name}`` renames them. A name that was not logged is left
+            out with a warning.
+        on: The Lightning hook(s) to act on, by name without ``on_``:
+            ``"validation_end"`` (default), ``"train_epoch_end"``, ... or a list of them.
+            Ray 1.x's names of hooks that Lightning 2 renamed (``"epoch_end"``,
+            ``"batch_end"``...) are mapped to the new ones.
+
+    Raises:
+        ValueError: ``on`` names an unknown hook.
+        TypeError: ``metrics`` or ``on`` has the wrong type.
+    """
 
     def __init__(self, metrics: Metrics = None, on: str | list[str] = "validation_end") -> None:
         super().__init__(metrics, on=on, save_checkpoints=False)

@@ -90,8 +90,12 @@ def _load(path: str) -> xgboost.Booster:
 
 
 class TuneCallback(TrainingCallback, FrameworkCallback):
-    """Base class of tunelab's XGBoost callbacks: an XGBoost ``TrainingCallback`` that also
-    answers the call of XGBoost < 1.3's old-style callbacks (``callback(env)``)."""
+    """Base class of tunelab's XGBoost callbacks.
+
+    An XGBoost ``TrainingCallback`` that also answers the call of XGBoost < 1.3's old-style
+    callbacks (``callback(env)``). Use :class:`TuneReportCallback` or
+    :class:`TuneReportCheckpointCallback`.
+    """
 
     _framework = Framework("XGBoost", save=_save, is_booster=_is_booster)
 
@@ -107,24 +111,51 @@ class TuneCallback(TrainingCallback, FrameworkCallback):
         )
 
     def before_training(self, model: Any) -> Any:
-        """A training begins: forget the rounds of an earlier one."""
+        """A training begins: forget the rounds of an earlier one.
+
+        Args:
+            model: The booster XGBoost trains.
+
+        Returns:
+            ``model``, unchanged.
+        """
         self._reporter.start()
         return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        """Report round ``epoch``; never asks XGBoost to stop (tunelab stops a trial by
-        raising out of the report)."""
+        """Report round ``epoch``.
+
+        Never asks XGBoost to stop: tunelab stops a trial by raising out of the report.
+
+        Args:
+            model: The booster (or the ``xgb.cv`` fold container).
+            epoch: The 0-based round, counting the rounds of a booster training continued
+                from.
+            evals_log: XGBoost's evaluation log (``{"eval": {"logloss": [...]}}``).
+
+        Returns:
+            False (go on training).
+        """
         self._reporter.round(model, epoch, flat_results(evals_log), last=False)
         return False
 
 
 class TuneReportCallback(ReportCallback, TuneCallback):
-    """Reports XGBoost's evaluation results after every boosting round.
+    """Reports XGBoost's evaluation results after every boosting round (no checkpoint).
 
-    ``metrics``: None reports them all (``"eval-logloss"``...), a name or list of names
-    reports those, a dict ``{name to report: XGBoost's name}`` renames them.
-    ``results_postprocessing_fn(dict) -> dict`` changes the dict before it is reported
-    (e.g. averages the ``(mean, std)`` pairs of ``xgb.cv``).
+    Ray 1.x's class (deprecated in Ray 2.x, kept here without a warning). Each round is one
+    result (one ``training_iteration``).
+
+    Args:
+        metrics: What to report: None (default) reports every evaluation result under
+            XGBoost's name (``"<set>-<metric>"``); a name or a list of names reports those; a
+            dict ``{name to report: XGBoost's name}`` renames them. A name XGBoost did not
+            produce raises ``KeyError`` listing the ones it did.
+        results_postprocessing_fn: Called with the dict to report, returns the dict to
+            report instead (e.g. to average cross-validation results); default None.
+
+    Raises:
+        TypeError: ``metrics`` or ``results_postprocessing_fn`` has the wrong type.
     """
 
 
@@ -132,12 +163,30 @@ class TuneReportCheckpointCallback(CheckpointCallback, TuneCallback):
     """Reports XGBoost's evaluation results after every boosting round and checkpoints the
     booster (see the module docstring for the defaults across Ray generations).
 
-    ``metrics`` and ``results_postprocessing_fn`` as for :class:`TuneReportCallback`;
-    ``filename``: the booster's file in the checkpoint directory (its extension picks
-    XGBoost's format: ``.ubj``, ``.json``); ``frequency``: checkpoint after every
-    ``frequency``-th round (0: none during training); ``checkpoint_at_end``: checkpoint
-    the final booster too. A callable fourth positional argument is 1.x's
-    ``results_postprocessing_fn``.
+    The checkpoint is a directory holding the booster saved under ``filename``;
+    :meth:`get_model` loads it back. Under ``xgb.cv`` nothing is checkpointed.
+
+    Args:
+        metrics: What to report: None (default) reports every evaluation result under
+            XGBoost's name (``"<set>-<metric>"``); a name or a list of names reports those; a
+            dict ``{name to report: XGBoost's name}`` renames them. A name XGBoost did not
+            produce raises ``KeyError`` listing the ones it did.
+        filename: The booster's file in the checkpoint directory (default
+            ``"model.ubj"``); its extension picks XGBoost's format (``.ubj``, ``.json``).
+        frequency: Checkpoint after every ``frequency``-th round, counting from 1 (default
+            5; 0: none during training).
+        checkpoint_at_end: Also checkpoint the final booster (default True); when the last
+            round was not checkpointed already, its metrics are reported once more with the
+            checkpoint. A callable here (1.x's fourth positional argument) is taken as
+            ``results_postprocessing_fn``.
+        results_postprocessing_fn: Called with the dict to report, returns the dict to
+            report instead (e.g. to average cross-validation results); default None.
+
+    Raises:
+        TypeError: ``metrics``, ``checkpoint_at_end`` or ``results_postprocessing_fn`` has
+            the wrong type.
+        ValueError: ``frequency`` is not an int >= 0, or ``filename`` is not a relative
+            file name.
     """
 
     CHECKPOINT_NAME = _CHECKPOINT_NAME
@@ -153,15 +202,33 @@ class TuneReportCheckpointCallback(CheckpointCallback, TuneCallback):
         super().__init__(metrics, filename, frequency, checkpoint_at_end, results_postprocessing_fn)
 
     def after_training(self, model: Any) -> Any:
-        """With ``checkpoint_at_end``: checkpoint the final booster (see the class)."""
+        """With ``checkpoint_at_end``: checkpoint the final booster (see the class).
+
+        Args:
+            model: The trained booster.
+
+        Returns:
+            ``model``, unchanged.
+        """
         if _is_booster(model):
             self._reporter.end(model, model.num_boosted_rounds() - 1)
         return model
 
     @classmethod
     def get_model(cls, checkpoint: Any, filename: str | None = None) -> xgboost.Booster:
-        """The booster saved in ``checkpoint`` (a :class:`~tunelab.Checkpoint`, or a
-        checkpoint directory path as ``analysis.best_checkpoint`` gives in 1.x) by this
-        callback. ``filename`` defaults to the name the callback recorded in the
-        checkpoint, else :attr:`CHECKPOINT_NAME`."""
+        """Load the booster this callback saved in ``checkpoint``.
+
+        Args:
+            checkpoint: A :class:`~tunelab.Checkpoint` (``result.checkpoint``), or a
+                checkpoint directory path (as ``analysis.best_checkpoint`` gives in 1.x).
+            filename: The booster's file in the checkpoint; default the name the callback
+                recorded in the checkpoint, else :attr:`CHECKPOINT_NAME`.
+
+        Returns:
+            The ``xgboost.Booster``.
+
+        Raises:
+            TypeError: ``checkpoint`` is neither a checkpoint nor a path.
+            FileNotFoundError: The checkpoint holds no such file.
+        """
         return load_booster(checkpoint, filename, default_filename=cls.CHECKPOINT_NAME, load=_load)
