@@ -65,5 +65,28 @@ def _skip_member(
     return skip
 
 
+def _alias_documenter() -> type:
+    """``autoaliasclass``: a class under another public name, documented in full (autodoc
+    renders a name that differs from the class's ``__name__`` as "alias of ..."). Used for
+    ``ASHAScheduler``, the name most code uses for ``AsyncHyperBandScheduler``."""
+    from sphinx.ext.autodoc import ClassDocumenter
+
+    class AliasClassDocumenter(ClassDocumenter):
+        objtype = "aliasclass"
+        directivetype = "class"
+        priority = ClassDocumenter.priority - 10  # only when asked for by name
+
+        def import_object(self, raiseerror: bool = False) -> bool:
+            imported = super().import_object(raiseerror)
+            self.doc_as_attr = False
+            return imported
+
+        def get_canonical_fullname(self) -> None:
+            return None  # the class's own entry owns the canonical name
+
+    return AliasClassDocumenter
+
+
 def setup(app: object) -> None:
     app.connect("autodoc-skip-member", _skip_member)  # type: ignore[attr-defined]
+    app.add_autodocumenter(_alias_documenter())  # type: ignore[attr-defined]

@@ -144,8 +144,11 @@ def test_the_start_page_leads_to_the_guides(served: str, page) -> None:  # type:
     for caption in ["User guides", "Examples", "Reference"]:
         assert nav.get_by_text(caption, exact=True).count() >= 1, caption
     _shot(page, "start")
-    page.locator(".sidebar-tree a", has_text="Trial schedulers").first.click()
-    page.wait_for_load_state()
+    # the sidebar leads to the guides' index, whose list leads to each guide
+    page.locator(".sidebar-tree a", has_text="User guides").first.click()
+    page.wait_for_url("**/guides/index.html")
+    page.locator("article a", has_text="Trial schedulers").first.click()
+    page.wait_for_url("**/guides/schedulers.html")
     assert page.url.endswith("guides/schedulers.html")
     assert page.locator("h1").first.inner_text().strip()
     assert page.locator("article pre").count() >= 3  # runnable code on the guide
