@@ -123,9 +123,15 @@ def page(browser):  # type: ignore[no-untyped-def]
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+    # what a reader would see break: a script error, or a page resource that is missing
+    # (the browser's own favicon request is not the site's)
     page.on(
-        "console",
-        lambda msg: page.problems.append(msg.text) if msg.type == "error" else None,
+        "response",
+        lambda response: (
+            page.problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico")
+            else None
+        ),
     )
     yield page
     context.close()

@@ -418,5 +418,5 @@ class AsyncHyperBandScheduler(TrialScheduler):
         return "\n".join(lines)
 
 
-#: ASHA by its other name (the same class).
+# ASHA by its other name (the same class, documented as ASHAScheduler on the API page).
 ASHAScheduler = AsyncHyperBandScheduler
