@@ -652,6 +652,9 @@ class Controller:
             trial.start_time = trial.start_time or time.time()
             trial.location = executor.location(trial.trial_id)
             self._dirty(trial, journal=False)  # resume treats RUNNING as PENDING
+            # the trial's directory exists when loggers hear of it (Ray's legacy Logger
+            # classes open their files in _init); the worker may not have made it yet
+            os.makedirs(trial.local_path, exist_ok=True)
             if resumed:
                 self._callbacks.on_trial_restore(
                     iteration=self._iteration, trials=self._table.trials, trial=trial

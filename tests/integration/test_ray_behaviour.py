@@ -350,3 +350,30 @@ def test_verbose_true_and_false(tmp_path: Path, capsys: pytest.CaptureFixture[st
     ).fit()
     assert len(results) == 1
     assert capsys.readouterr().out == ""
+
+
+def test_a_legacy_logger_opens_its_file_in_init(tmp_path):
+    """Ray's own Logger classes open their files in ``_init``: the trial's directory exists
+    by then, also when no built-in logger runs before it."""
+    import os
+
+    from tunelab.logger import Logger
+
+    class TextLogger(Logger):
+        def _init(self):
+            self.file = open(os.path.join(self.logdir, "lines.txt"), "a")  # noqa: SIM115
+
+        def on_result(self, result):
+            self.file.write(f"{result['training_iteration']}\n")
+
+        def close(self):
+            self.file.close()
+
+    def train(config):
+        for _ in range(3):
+            tune.report({"loss": 1.0})
+
+    analysis = tune.run(train, loggers=[TextLogger], storage_path=str(tmp_path), verbose=0)
+    [trial] = analysis.trials
+    with open(os.path.join(trial.local_path, "lines.txt")) as fh:
+        assert fh.read().split() == ["1", "2", "3"]
