@@ -51,7 +51,10 @@ nitpicky = False
 html_theme = "furo"
 html_title = f"tunelab {release}"
 html_static_path: list[str] = []
-html_extra_path = ["_extra"]  # openapi.json, written by _gallery.py
+# openapi.json, written by _gallery.py when the builder starts; the folder must exist
+# before that, when Sphinx checks its configuration (a fresh clone has none)
+(HERE / "_extra").mkdir(exist_ok=True)
+html_extra_path = ["_extra"]
 html_show_sourcelink = False
 
 

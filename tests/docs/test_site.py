@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from _pages import DOCS, ROOT
 
-CHROMIUM = "/usr/bin/chromium"
+from browser_helpers import chromium_browser
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 pytest.importorskip("sphinx", reason="the docs extra is not installed (pip install tunelab[docs])")
 
@@ -106,15 +106,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium) to run browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
-        yield browser
-        browser.close()
+    yield from chromium_browser()
 
 
 @pytest.fixture

@@ -12,37 +12,21 @@ import pytest
 from server_helpers import live_experiment, wait_for
 
 import tunelab as tune
+from browser_helpers import CHROMIUM, MISSING, chromium_browser
 from tunelab.execution import InProcessExecutor, LocalExecutor
 from tunelab.server import serve_dashboard
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
-    reason=f"{CHROMIUM} is missing (apt-get install -y chromium) to run the browser tests",
+    reason=MISSING,
 )
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
-        yield browser
-        browser.close()
+    yield from chromium_browser()
 
 
 @pytest.fixture

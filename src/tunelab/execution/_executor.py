@@ -220,6 +220,10 @@ class Executor(abc.ABC):
     def shutdown(self, force: bool = False) -> None:
         """End every worker; called once by a run at its end.
 
+        On return no trial holds resources in the books (an executor object may serve
+        another run after this one, e.g. a resume after an error), and no event of this
+        run is pending.
+
         Args:
             force: True kills the workers at once (an error or a second Ctrl+C); False
                 asks them to exit and waits for them.
@@ -517,6 +521,11 @@ class ConnectionExecutor(Executor):
             self._forget(worker)
         for worker in workers:
             self._reap(worker)
+        # the books start empty for the executor's next run (a forced shutdown comes with
+        # trials still running; their ends will never be polled)
+        for trial_id in [*self._by_trial, *self._allocations]:
+            self._finish_trial(trial_id)
+        self._pending_events = []
 
     def _kill(self, worker: WorkerHandle) -> None:
         pass

@@ -6,7 +6,9 @@
   placeholder trainable such experiments name.
 * :mod:`tunelab.testing.scheduler_conformance`: ``check_scheduler(factory)`` drives a
   :class:`~tunelab.schedulers.TrialScheduler` through the lifecycle every built-in passes;
-  :mod:`tunelab.testing.searcher_conformance` does the same for searchers.
+  :mod:`tunelab.testing.searcher_conformance` does the same for searchers, and
+  :mod:`tunelab.testing.executor_conformance` (``check_executor(factory, workdir)``) for
+  executors.
 
 Nothing here is imported by ``import tunelab``.
 """
