@@ -30,3 +30,57 @@ def test_the_core_stays_small() -> None:
     names = sorted(d.split(">")[0].split("=")[0] for d in PYPROJECT["project"]["dependencies"])
     # each justified in docs/getting-started.md (install sizes)
     assert names == ["cloudpickle", "pandas", "psutil", "tabulate"]
+
+
+# distribution -> the module tunelab imports from it
+_MODULE = {
+    "scikit-learn": "sklearn",
+    "dask[distributed]": "distributed",
+    "pyyaml": "yaml",
+    "bayesian-optimization": "bayes_opt",
+    "scikit-optimize": "skopt",
+    "ax-platform": "ax",
+    "comet-ml": "comet_ml",
+    "tensorboardX": "tensorboardX",
+}
+# installed for a library tunelab drives, which needs them at run time without declaring
+# them the way tunelab uses it (each named in pyproject.toml's comments)
+_FOR_ANOTHER = {
+    ("keras", "torch"),  # Keras 3's backend when TensorFlow is missing
+    ("lightning", "torch"),
+    ("transformers", "torch"),
+    ("transformers", "accelerate"),  # transformers' Trainer
+    ("ax", "torch"),
+    ("hebo", "torch"),  # HEBO itself is installed with --no-deps (its numpy<1.25 pin)
+    ("hebo", "pymoo"),
+    ("hebo", "gpytorch"),
+    ("hebo", "GPy"),
+    ("hebo", "catboost"),
+    ("hebo", "disjoint-set"),
+    ("hebo", "scikit-learn"),
+    ("hebo", "pandas"),
+    ("flaml", "optuna"),  # BlendSearch's global search
+    ("tensorboard", "crc32c"),  # tensorboardX's fast event checksums
+    ("s3", "s3fs"),  # fsspec's s3:// protocol
+    ("docs", "myst-parser"),  # Sphinx's extension and theme, named in docs/conf.py
+    ("docs", "furo"),
+}
+
+
+def test_every_extra_installs_only_what_tunelab_or_its_library_uses() -> None:
+    root = Path(__file__).resolve().parents[2]
+    files = [*(root / "src" / "tunelab").rglob("*.py"), *(root / "docs").glob("*.py")]
+    code = "\n".join(p.read_text() for p in files)
+    unused = []
+    for extra, requirements in PYPROJECT["project"]["optional-dependencies"].items():
+        if extra == "all":
+            continue
+        for requirement in requirements:
+            name = requirement.split(">")[0].split("<")[0].split("=")[0].strip()
+            if (extra, name) in _FOR_ANOTHER:
+                continue
+            module = _MODULE.get(name, name.replace("-", "_"))
+            used = (f"import {module}", f"from {module}", f'require("{module}"')
+            if not any(spelling in code for spelling in used):
+                unused.append(f"[{extra}] {name}")
+    assert unused == []
