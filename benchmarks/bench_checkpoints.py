@@ -57,7 +57,7 @@ def tunelab_checkpoint_bandwidth() -> dict[str, float]:
 
 def tunelab_state_share(trials: int) -> dict[str, float]:
     import tunelab as tune
-    from tunelab import _experiment_state as state
+    from tunelab._persistence import experiment_state as state
 
     spent = [0.0]
     for name in ("record", "write"):

@@ -25,7 +25,7 @@ from typing import Any
 
 import tunelab as tune
 from tunelab._experiment import Experiment
-from tunelab._experiment_state import ExperimentStateWriter
+from tunelab._persistence.experiment_state import ExperimentStateWriter
 from tunelab.search import SearchGenerator
 
 

@@ -116,7 +116,7 @@ def main() -> None:
         )
     elif workload == "per_result_cost":
         # time spent by the controller handling result batches, per result
-        from tunelab._controller import Controller
+        from tunelab._core.controller import Controller
 
         trials, results = int(sys.argv[2]), int(sys.argv[3])
         spent = [0.0]

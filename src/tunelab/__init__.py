@@ -31,9 +31,10 @@ from tunelab._errors import (
     TuneError,
 )
 from tunelab._experiment import Experiment
+from tunelab._frontdoor.run import run, run_experiments
+from tunelab._frontdoor.tuner import Tuner
 from tunelab._registry import register_env, register_trainable
 from tunelab._resources import PlacementGroupFactory
-from tunelab._run import run, run_experiments
 from tunelab._session import (
     TuneContext,
     checkpoint_dir,
@@ -47,7 +48,6 @@ from tunelab._session import (
     report,
 )
 from tunelab._trial import Trial, TrialStatus
-from tunelab._tuner import Tuner
 from tunelab.schedulers import create_scheduler
 from tunelab.search import create_searcher
 from tunelab.search.sample import (
@@ -82,16 +82,16 @@ _LAZY = {
     "JupyterNotebookReporter": "tunelab.progress",
     "ProgressReporter": "tunelab.progress",
     # ``import tunelab as ray``: ray.init(...), ray.get_gpu_ids(), ray.put/get ...
-    "ObjectRef": "tunelab._runtime",
-    "available_resources": "tunelab._runtime",
-    "cluster_resources": "tunelab._runtime",
-    "get": "tunelab._runtime",
-    "get_gpu_ids": "tunelab._runtime",
-    "init": "tunelab._runtime",
-    "is_initialized": "tunelab._runtime",
-    "nodes": "tunelab._runtime",
-    "put": "tunelab._runtime",
-    "shutdown": "tunelab._runtime",
+    "ObjectRef": "tunelab._frontdoor.runtime",
+    "available_resources": "tunelab._frontdoor.runtime",
+    "cluster_resources": "tunelab._frontdoor.runtime",
+    "get": "tunelab._frontdoor.runtime",
+    "get_gpu_ids": "tunelab._frontdoor.runtime",
+    "init": "tunelab._frontdoor.runtime",
+    "is_initialized": "tunelab._frontdoor.runtime",
+    "nodes": "tunelab._frontdoor.runtime",
+    "put": "tunelab._frontdoor.runtime",
+    "shutdown": "tunelab._frontdoor.runtime",
     # 0.8-1.x names, reachable but not in ``__all__``: ``tune.EarlyStopping`` (now
     # ``tunelab.stopper.EarlyStopping``), 0.8.6's function-API checkpointing
     "EarlyStopping": "tunelab.stopper",

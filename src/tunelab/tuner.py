@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tunelab._tuner import Tuner
+from tunelab._frontdoor.tuner import Tuner
 
 __all__ = ["Tuner"]

@@ -27,7 +27,7 @@ import pytest
 
 import tunelab as tune
 from tunelab import _trust
-from tunelab._resume import TUNER_FILE, load_tuner_file, save_tuner_file
+from tunelab._persistence.resume import TUNER_FILE, load_tuner_file, save_tuner_file
 from tunelab.execution import InProcessExecutor
 from tunelab.search import Searcher
 from tunelab.search._resolve import SpacePlan, UntrustedSpecError, find_code, iter_sample
@@ -124,7 +124,7 @@ def test_the_controller_refuses_eval_even_when_the_server_check_is_bypassed(
 
 
 def test_expand_spec_is_untrusted_by_default_and_trusted_on_request(tmp_path):
-    from tunelab._trial_factory import TrialFactory
+    from tunelab._core.trial_factory import TrialFactory
 
     experiment = types.SimpleNamespace(name="e", trainable_name="t")
     factory = TrialFactory([types.SimpleNamespace(experiment=experiment)], None)  # type: ignore[list-item,arg-type]
@@ -164,8 +164,8 @@ def _spec_dir(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml"])
 def test_spec_file_with_eval_is_a_value_error_naming_file_and_key(tmp_path, suffix):
-    from tunelab._cli import main
-    from tunelab._cli_commands import load_experiment_specs
+    from tunelab._frontdoor.cli import main
+    from tunelab._frontdoor.cli_commands import load_experiment_specs
 
     folder = _spec_dir(tmp_path)
     marker = tmp_path / "evaluated"
@@ -188,7 +188,7 @@ def test_spec_file_with_eval_is_a_value_error_naming_file_and_key(tmp_path, suff
 
 
 def test_spec_file_without_code_still_runs(tmp_path, capsys):
-    from tunelab._cli import main
+    from tunelab._frontdoor.cli import main
 
     folder = _spec_dir(tmp_path)
     spec = {

@@ -2,7 +2,7 @@
 
 Every way of ending a running trial (``time_budget_s``, a ``stop`` on ``time_total_s``, a
 scheduler's STOP, the REST API's stop, the first Ctrl+C) takes effect within the grace
-period (``tunelab._controller.STOP_GRACE_S``, made short here) even when the trainable is
+period (``tunelab._core.controller.STOP_GRACE_S``, made short here) even when the trainable is
 blocked and never reports again: its worker is killed, the trial ends with a status and an
 ``error.txt`` that say why, and what it logged before stays. Empty experiment lists are a
 clear error before anything starts.
@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 import tunelab as tune
-from tunelab import _controller
+from tunelab._core import controller as _controller
 from tunelab.schedulers import FIFOScheduler, TrialScheduler
 
 GRACE_S = 1.0

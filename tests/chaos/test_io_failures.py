@@ -30,7 +30,6 @@ from typing import Any
 
 import pytest
 
-from tunelab import _experiment_state as state_mod
 from tunelab._checkpoint import Checkpoint, make_temp_checkpoint_dir, persist_checkpoint
 from tunelab._errors import (
     CorruptFileError,
@@ -39,12 +38,13 @@ from tunelab._errors import (
     storage_error_in_report,
     writing,
 )
-from tunelab._experiment_state import (
+from tunelab._persistence import experiment_state as state_mod
+from tunelab._persistence.experiment_state import (
     ExperimentStateWriter,
     load_state,
     write_json_atomic,
 )
-from tunelab._rollback import rollback_trial_logs
+from tunelab._persistence.rollback import rollback_trial_logs
 from tunelab._trial import Trial
 from tunelab.analysis import ExperimentAnalysis
 from tunelab.analysis import _io as analysis_io
@@ -288,7 +288,7 @@ def test_write_json_atomic_leaves_no_temp_file(
 
 @pytest.mark.parametrize("code", ERRNOS)
 def test_error_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
-    from tunelab import _error_report
+    from tunelab._core import error_report as _error_report
 
     trial = make_trial(tmp_path)
 

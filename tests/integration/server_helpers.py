@@ -9,8 +9,8 @@ import threading
 import time
 
 import tunelab as tune
-from tunelab import _execute
-from tunelab._controller import Controller
+from tunelab._core.controller import Controller
+from tunelab._frontdoor import execute as _execute
 from tunelab.air import session
 from tunelab.server import TuneClient, server_callback, start_server_for
 

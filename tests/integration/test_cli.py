@@ -21,7 +21,7 @@ from tunelab.air import session
 from tunelab.execution import InProcessExecutor
 
 SCRIPT = Path(sys.executable).parent / "tunelab"
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tunelab._cli"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tunelab._frontdoor.cli"]
 
 
 def tunelab(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Any:
@@ -409,7 +409,7 @@ def test_errors_are_one_line(
     (tmp_path / "norun.json").write_text(json.dumps({"x": {"config": {}}}))
     (tmp_path / "badmodule.json").write_text(json.dumps({"x": {"run": "no_such_module:f"}}))
     (tmp_path / "badkey.json").write_text(
-        json.dumps({"x": {"run": "tunelab._demo:train_digits", "stopp": {}}})
+        json.dumps({"x": {"run": "tunelab._frontdoor.demo:train_digits", "stopp": {}}})
     )
     filled = [a.format(tmp=tmp_path, exp=project / "exp") for a in args]
     result = tunelab(*filled)

@@ -151,7 +151,7 @@ def test_a_dask_address_runs_trials_on_the_cluster(tmp_path):
         analysis = run(train, tmp_path, config={"x": tune.grid_search([1, 2])})
         assert {t.last_result["pid"] for t in analysis.trials} <= worker_pids
         clients_before = len(observer.scheduler_info()["workers"])  # the cluster is unchanged
-        from tunelab import _runtime
+        from tunelab._frontdoor import runtime as _runtime
 
         client = _runtime._runtime.client
         ray.shutdown()

@@ -385,7 +385,7 @@ def test_tunelab_dashboard_command_serves_until_interrupted(tmp_path):
         [
             sys.executable,
             "-m",
-            "tunelab._cli",
+            "tunelab._frontdoor.cli",
             "dashboard",
             str(tmp_path),
             "--port",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tunelab._deadlines import Deadline, Deadlines
+from tunelab._core.deadlines import Deadline, Deadlines
 
 
 def test_due_deadlines_come_once_earliest_first() -> None:

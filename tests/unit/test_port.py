@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tunelab._cli import main
+from tunelab._frontdoor.cli import main
 from tunelab._port import Change, map_module, port_source
 
 

@@ -143,7 +143,7 @@ def test_porting_import_paths(module, name):
 def test_import_is_light():
     code = (
         "import sys, tunelab\n"
-        "heavy = [m for m in ('pandas', 'numpy', 'sklearn', 'tunelab._controller') "
+        "heavy = [m for m in ('pandas', 'numpy', 'sklearn', 'tunelab._core.controller') "
         "if m in sys.modules]\n"
         "print(heavy)"
     )

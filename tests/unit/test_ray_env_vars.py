@@ -263,7 +263,7 @@ def test_tune_warn_threshold_s_names_a_slow_step(
     with caplog.at_level(logging.WARNING, logger="tunelab"):
         tune.run(_one_report, name="quiet", verbose=0, callbacks=[Slow()])
     assert not [r for r in caplog.records if "bottleneck" in r.getMessage()]  # first minute
-    monkeypatch.setattr("tunelab._loop_warnings.SLOW_WARNINGS_QUIET_S", 0.0)
+    monkeypatch.setattr("tunelab._core.loop_warnings.SLOW_WARNINGS_QUIET_S", 0.0)
     with caplog.at_level(logging.WARNING, logger="tunelab"):
         tune.run(_one_report, name="slow", verbose=0, callbacks=[Slow()])
     messages = [r.getMessage() for r in caplog.records]

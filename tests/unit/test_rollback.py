@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tunelab._rollback import rollback_trial_logs
+from tunelab._persistence.rollback import rollback_trial_logs
 
 
 def _logs(trial_dir: Path, iterations: int, torn: bool = False) -> None:

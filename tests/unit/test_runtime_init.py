@@ -13,7 +13,7 @@ import pytest
 
 import tunelab
 import tunelab as ray
-from tunelab import _runtime
+from tunelab._frontdoor import runtime as _runtime
 from tunelab.execution import InProcessExecutor, LocalExecutor
 
 

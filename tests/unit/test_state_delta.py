@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tunelab._state_delta import apply, diff
+from tunelab._persistence.state_delta import apply, diff
 
 # Scalars that ``==`` never confuses across types. Within a container, a change from 1 to
 # 1.0 or True alone is not carried (documented in _state_delta._same: equality runs at C
@@ -98,7 +98,7 @@ def _search_state(n):
 
 
 def _journal_with_growing_search_state(tmp_path, count):
-    from tunelab._experiment_state import ExperimentStateWriter
+    from tunelab._persistence.experiment_state import ExperimentStateWriter
 
     writer = ExperimentStateWriter(str(tmp_path), lambda safe=True: {"trials": []})
     writer.start()
@@ -109,7 +109,7 @@ def _journal_with_growing_search_state(tmp_path, count):
 
 
 def test_the_journal_carries_search_states_as_deltas_and_resume_rebuilds_the_last(tmp_path):
-    from tunelab._experiment_state import load_state
+    from tunelab._persistence.experiment_state import load_state
 
     lines = _journal_with_growing_search_state(tmp_path, 50)
     first, last = json.loads(lines[0]), json.loads(lines[-1])
@@ -122,7 +122,7 @@ def test_the_journal_carries_search_states_as_deltas_and_resume_rebuilds_the_las
 
 
 def test_a_damaged_delta_line_keeps_the_last_state_that_can_be_trusted(tmp_path, caplog):
-    from tunelab._experiment_state import load_state
+    from tunelab._persistence.experiment_state import load_state
 
     lines = _journal_with_growing_search_state(tmp_path, 5)
     lines[2] = "{not json"
@@ -133,7 +133,7 @@ def test_a_damaged_delta_line_keeps_the_last_state_that_can_be_trusted(tmp_path,
 
 
 def test_a_snapshot_restarts_the_deltas_from_its_state(tmp_path):
-    from tunelab._experiment_state import ExperimentStateWriter, load_state
+    from tunelab._persistence.experiment_state import ExperimentStateWriter, load_state
 
     current = {"n": 0}
     writer = ExperimentStateWriter(

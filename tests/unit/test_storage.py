@@ -347,7 +347,7 @@ def test_secrets_and_markers_stay_on_this_machine(tmp_path: Path, uri: str) -> N
 def test_atomic_writes_replace_a_planted_symlink_and_leave_its_target_alone(
     tmp_path: Path,
 ) -> None:
-    from tunelab._experiment_state import write_bytes_atomic
+    from tunelab._persistence.experiment_state import write_bytes_atomic
 
     target = tmp_path / "victim"
     target.write_text("precious")

@@ -67,7 +67,7 @@ def test_framework_submodules_are_attributes():
 def test_import_is_light():
     code = (
         "import sys, tunelab.train\n"
-        "print([m for m in ('pandas', 'numpy', 'tunelab.analysis', 'tunelab._controller') "
+        "print([m for m in ('pandas', 'numpy', 'tunelab.analysis', 'tunelab._core.controller') "
         "if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

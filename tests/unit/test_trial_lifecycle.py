@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tunelab._checkpoint import Checkpoint
+from tunelab._core.trial_lifecycle import TrialLifecycle
 from tunelab._trial import Trial, TrialStatus
-from tunelab._trial_lifecycle import TrialLifecycle
 
 
 def _trial(trial_id: str) -> Trial:

@@ -373,7 +373,7 @@ def resolve_experiment_path(path: str) -> tuple[str, str | None]:
 
 def load_state(state_file: str) -> dict[str, Any]:
     """Read an ``experiment_state.json``; ``ValueError`` when it is not one."""
-    from tunelab._experiment_state import load_state as load_with_journal
+    from tunelab._persistence.experiment_state import load_state as load_with_journal
 
     data: Any = None
     if os.path.basename(state_file) == EXPERIMENT_STATE_FILE:
@@ -400,7 +400,7 @@ def earlier_trials(experiment_path: str) -> list[Trial]:
     """The trials of the earlier experiments kept in ``experiment_path`` when new runs
     started there under the same name (``experiment_state-<date>.json``), oldest first; a
     file that cannot be read is skipped with a warning."""
-    from tunelab._experiment_state import archived_states
+    from tunelab._persistence.experiment_state import archived_states
 
     trials: list[Trial] = []
     for path in archived_states(experiment_path):

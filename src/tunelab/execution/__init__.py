@@ -1,4 +1,16 @@
-"""Execution: executors place trials on workers; the worker loop runs trainables."""
+"""Execution: executors place trials on workers; the worker loop runs trainables.
+
+Holds the :class:`Executor` interface and its implementations (local worker processes,
+in-process threads, Dask, and the simulated executor), the worker protocol
+(``_protocol``: the task and every event, typed), the per-result state machine
+(``_result_machine``) and the worker loop (``_worker``).
+
+May import: the foundation modules at the package root (``tunelab._trial``, ``_errors``,
+``_resources``, ``_checkpoint``, ``_session``, ``_storage``, ...), ``tunelab.trainable``
+and, for decision points and dict stop criteria, the policies' value types
+(``tunelab.schedulers``, ``tunelab.stopper``). Never the core (``tunelab._core``), the
+persistence layer, the front doors or the outputs. ``tests/unit/test_layers.py`` checks it.
+"""
 
 from typing import Any
 

@@ -341,7 +341,7 @@ def hyperparameter_search(
             "Trainer `args`."
         )
 
-    from tunelab._run import run
+    from tunelab._frontdoor.run import run
     from tunelab.progress import CLIReporter
     from tunelab.trainable import with_parameters
 

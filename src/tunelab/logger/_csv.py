@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tunelab._rollback import truncate_progress_csv
+from tunelab._persistence.rollback import truncate_progress_csv
 from tunelab.logger._logger_callback import (
     _MAX_BUFFERED_LINES,
     _FileLoggerCallback,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tunelab._json import json_default, json_safe
-from tunelab._rollback import truncate_result_json
+from tunelab._persistence.rollback import truncate_result_json
 from tunelab.logger._logger_callback import (
     _MAX_BUFFERED_LINES,
     _FileLoggerCallback,
@@ -90,7 +90,7 @@ def write_params(trial_dir: str, config: dict[str, Any], owner: str = "") -> Non
     Each is replaced atomically (temp file, rename; no fsync: a config is cheap to write
     again), so a failed write leaves the previous file whole and no temp file behind; a
     storage failure raises a one-line :class:`~tunelab._errors.StorageError`."""
-    from tunelab._experiment_state import write_bytes_atomic
+    from tunelab._persistence.experiment_state import write_bytes_atomic
 
     what = f"the config of {owner or 'the trial in ' + trial_dir}"
     text = json.dumps(json_safe(config), indent=2, sort_keys=True, default=json_default)

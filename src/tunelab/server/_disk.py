@@ -27,7 +27,7 @@ __all__ = ["DiskSource", "dashboard_main", "serve_dashboard"]
 logger = logging.getLogger("tunelab.server")
 
 STATE_FILE = "experiment_state.json"
-ARCHIVE_PREFIX = "experiment_state-"  # see tunelab._experiment_state.archive_state
+ARCHIVE_PREFIX = "experiment_state-"  # see tunelab._persistence.experiment_state.archive_state
 JOURNAL_FILE = "experiment_state.journal"
 RESULT_FILE = "result.json"
 PARAMS_FILE = "params.json"

@@ -103,7 +103,7 @@ def simulate(
         )
         print(analysis.best_config)  # {'x': 0.1}
     """
-    from tunelab._run import run
+    from tunelab._frontdoor.run import run
 
     if executor is None:
         executor = SimulatedExecutor(

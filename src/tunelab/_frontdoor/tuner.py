@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tunelab._config import RunConfig, TuneConfig
 
 if TYPE_CHECKING:
-    from tunelab._execute import RunOptions
+    from tunelab._frontdoor.execute import RunOptions
 from tunelab._experiment import Experiment
 
 __all__ = ["Tuner"]
@@ -86,7 +86,7 @@ class Tuner:
         self._tune_config = tune_config or TuneConfig()
         self._run_config = run_config or RunConfig()
         self._experiment = self._build_experiment()
-        from tunelab._execute import validate_common
+        from tunelab._frontdoor.execute import validate_common
 
         self._options = self._build_options()
         validate_common(self._options)
@@ -113,7 +113,7 @@ class Tuner:
         )
 
     def _build_options(self) -> RunOptions:
-        from tunelab._execute import RunOptions
+        from tunelab._frontdoor.execute import RunOptions
 
         tc, rc = self._tune_config, self._run_config
         metric = tc.metric
@@ -168,7 +168,7 @@ class Tuner:
 
         :rtype: ~tunelab.analysis.ResultGrid
         """
-        from tunelab._execute import execute_experiments
+        from tunelab._frontdoor.execute import execute_experiments
         from tunelab.analysis import ExperimentAnalysis, ResultGrid
 
         self._options.save_tuner = True
@@ -305,7 +305,7 @@ class Tuner:
         from tunelab import _defaults, _storage
         from tunelab._config import warn_storage_filesystem
         from tunelab._experiment import _resolve_run
-        from tunelab._resume import load_tuner_file
+        from tunelab._persistence.resume import load_tuner_file
 
         warn_storage_filesystem(storage_filesystem, "Tuner.restore: storage_filesystem")
         remote: str | None = None
@@ -336,7 +336,7 @@ class Tuner:
         else:
             tuner = cls.__new__(cls)
             experiment = experiments[0]
-            from tunelab._execute import RunOptions
+            from tunelab._frontdoor.execute import RunOptions
 
             tuner._options = RunOptions(**payload.get("options", {}))
             tuner._trainable = experiment.run

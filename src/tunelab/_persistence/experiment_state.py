@@ -25,8 +25,8 @@ from typing import Any
 
 from tunelab._errors import CorruptFileError, json_problem, storage_error, write_fully, writing
 from tunelab._json import json_default
-from tunelab._state_delta import apply as _apply_ops
-from tunelab._state_delta import diff as _diff_states
+from tunelab._persistence.state_delta import apply as _apply_ops
+from tunelab._persistence.state_delta import diff as _diff_states
 
 STATE_FILE = "experiment_state.json"
 JOURNAL_FILE = "experiment_state.journal"

@@ -3,7 +3,7 @@
 
 This module builds the argument parser and turns errors into one line on standard error
 and a non-zero exit status (2: bad input, 1: the work failed, 130: interrupted). The
-commands themselves live in :mod:`tunelab._cli_commands`; heavy imports (pandas,
+commands themselves live in :mod:`tunelab._frontdoor.cli_commands`; heavy imports (pandas,
 matplotlib, the controller) happen only inside the command that needs them, so ``tunelab
 --help`` is instant.
 """
@@ -272,7 +272,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from tunelab import _cli_commands as commands
+    from tunelab._frontdoor import cli_commands as commands
 
     return {
         "ls": commands.ls,
@@ -304,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["demo"]:
-        from tunelab._demo import main as demo_main
+        from tunelab._frontdoor.demo import main as demo_main
 
         return demo_main(args_list[1:])
     parser = _build_parser()

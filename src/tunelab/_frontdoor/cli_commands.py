@@ -1,7 +1,7 @@
-"""The commands of the ``tunelab`` command line (see :mod:`tunelab._cli` for the parser).
+"""The commands of the ``tunelab`` command line (see :mod:`tunelab._frontdoor.cli` for the parser).
 
 Each command takes the parsed arguments and returns the exit status; a problem the user
-can fix is raised as :class:`~tunelab._cli.CLIError` (one line on standard error).
+can fix is raised as :class:`~tunelab._frontdoor.cli.CLIError` (one line on standard error).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import tokenize
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunelab._cli import CLIError
+from tunelab._frontdoor.cli import CLIError
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -553,7 +553,7 @@ def port(args: argparse.Namespace) -> int:
     diff (the findings go to standard error); ``--write`` also replaces each changed file
     atomically, keeping its encoding, line endings and permissions.
     """
-    from tunelab._experiment_state import write_bytes_atomic
+    from tunelab._persistence.experiment_state import write_bytes_atomic
 
     scripts: list[str] = args.scripts
     ported = [(path, *_port_script(path, scripts)) for path in scripts]

@@ -22,7 +22,7 @@ from typing import Any
 
 from tunelab import _defaults
 from tunelab._callback import Callback, CallbackList
-from tunelab._controller import Controller, ExperimentRuntime
+from tunelab._core.controller import Controller, ExperimentRuntime
 from tunelab._errors import ResourceError, TuneError, TuneTypeError, TuneValueError
 from tunelab._trial import Trial, TrialStatus
 from tunelab.schedulers import TrialScheduler
@@ -58,7 +58,7 @@ class RunOptions:
     resume_config: Any = None
     save_tuner: bool = False
     #: seconds a running trial gets to answer a stop or pause before it is force-ended
-    #: (None: ``tunelab._controller.STOP_GRACE_S``)
+    #: (None: ``tunelab._core.controller.STOP_GRACE_S``)
     stop_grace_s: float | None = None
     #: seconds between experiment-state snapshots (0.8's ``global_checkpoint_period``;
     #: None: ``TUNELAB_STATE_PERIOD_S``)
@@ -159,8 +159,8 @@ def _controller_settings(options: RunOptions) -> dict[str, Any]:
 
 def _keep_earlier_experiment(experiment_path: str) -> None:
     """A new run (not a resume) in a directory that holds an experiment keeps that one (see
-    :func:`~tunelab._experiment_state.archive_state`) and says so."""
-    from tunelab._experiment_state import archive_state
+    :func:`~tunelab._persistence.experiment_state.archive_state`) and says so."""
+    from tunelab._persistence.experiment_state import archive_state
 
     kept = archive_state(experiment_path)
     if kept is not None:
@@ -333,7 +333,7 @@ def validate_common(options: RunOptions) -> None:
         )
     if not isinstance(options.with_server, bool):
         raise TuneTypeError(f"with_server must be True or False, got {options.with_server!r}")
-    from tunelab._resume import parse_resume
+    from tunelab._persistence.resume import parse_resume
 
     parse_resume(options.resume, options.resume_config)
 
@@ -377,7 +377,7 @@ def execute_experiments(
     """Run ``experiments`` (``tunelab.Experiment`` objects) to completion: validate, load or
     keep the earlier state, build the policies, the executor, the per-experiment runtimes
     and the outputs, then run the controller (each step is one function below)."""
-    from tunelab._resume import parse_resume, save_tuner_file
+    from tunelab._persistence.resume import parse_resume, save_tuner_file
 
     check_experiments_given(experiments)
     validate_common(options)
@@ -438,7 +438,7 @@ def _earlier_state(
 ) -> tuple[list[Trial], dict[str, Any] | None]:
     """The trials and state to resume (``mode`` "resume"/"auto"), or none for a new run,
     which keeps an earlier experiment of the same directory (:func:`_keep_earlier_experiment`)."""
-    from tunelab._resume import load_trials
+    from tunelab._persistence.resume import load_trials
 
     if mode == "new":
         for experiment in experiments:
@@ -507,7 +507,7 @@ def _takes_spec(method: Any) -> bool:
 def _executor(options: RunOptions) -> Any:
     """``executor=``, a Dask executor for ``dask_client=``, else what ``tunelab.init()``
     chose (local processes by default)."""
-    from tunelab._runtime import default_executor
+    from tunelab._frontdoor.runtime import default_executor
     from tunelab.execution import Executor
 
     executor = options.executor
@@ -764,7 +764,7 @@ def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list
         os.makedirs(local, exist_ok=True)
         exp.staging_token = secrets.token_hex(16)
         exp.checkpoint_upload = _defaults.checkpoint_upload_mode()
-        from tunelab._experiment_state import write_bytes_atomic
+        from tunelab._persistence.experiment_state import write_bytes_atomic
 
         # replaced, never written through a symlink planted at its path
         write_bytes_atomic(

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab._callback import CallbackList
-from tunelab._checkpoint_manager import CheckpointManager, delete_local
-from tunelab._deadlines import Deadlines
-from tunelab._error_report import ErrorReports
+from tunelab._core.checkpoint_manager import CheckpointManager, delete_local
+from tunelab._core.deadlines import Deadlines
+from tunelab._core.error_report import ErrorReports
+from tunelab._core.loop_warnings import IdleWarning, SlowStepWarnings
+from tunelab._core.trial_factory import TrialFactory
+from tunelab._core.trial_lifecycle import TrialLifecycle
 from tunelab._errors import StorageError, storage_error_in_report, writing
-from tunelab._loop_warnings import IdleWarning, SlowStepWarnings
 from tunelab._trial import Trial, TrialStatus
-from tunelab._trial_factory import TrialFactory
-from tunelab._trial_lifecycle import TrialLifecycle
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
 from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
@@ -148,7 +148,7 @@ class Controller:
         # (or a second passes, for executors whose capacity grows), sparing the scheduler
         # a choose_trial_to_run per loop step while all is busy
         self._blocked_at: float | None = None
-        # force-ending trials that do not answer a stop (see _deadlines.py)
+        # force-ending trials that do not answer a stop (see deadlines.py)
         grace = STOP_GRACE_S if stop_grace_s is None else float(stop_grace_s)
         if not grace >= 0:
             raise ValueError(f"stop_grace_s must be a number >= 0, got {stop_grace_s!r}")
@@ -157,7 +157,7 @@ class Controller:
         self._function_grace = grace if function_stop_grace_s is None else function_stop_grace_s
         # the most trials created ahead of a free slot (None: as the scheduler asks)
         self._max_pending = max_pending_trials
-        # warnings about the loop itself (see _loop_warnings.py)
+        # warnings about the loop itself (see loop_warnings.py)
         self._slow = SlowStepWarnings(warn_slow_s)
         self._idle = IdleWarning(warn_idle_s)
         self._can_kill = bool(getattr(executor, "can_kill_trials", False))
@@ -291,7 +291,7 @@ class Controller:
                 register(rt.key, rt.blob)
             with writing("the experiment directory", exp.experiment_path):
                 os.makedirs(exp.experiment_path, exist_ok=True)
-            from tunelab._experiment_state import ExperimentStateWriter
+            from tunelab._persistence.experiment_state import ExperimentStateWriter
 
             self._writers[exp.experiment_path] = ExperimentStateWriter(
                 exp.experiment_path,
@@ -381,7 +381,7 @@ class Controller:
     def _adopt_logged_checkpoint(self, trial: Trial) -> None:
         """A checkpoint whose result reached result.json but not the journal (the driver
         was killed between the two writes) becomes the trial's newest: it resumes there."""
-        from tunelab._rollback import latest_logged_checkpoint
+        from tunelab._persistence.rollback import latest_logged_checkpoint
 
         result = latest_logged_checkpoint(trial.local_path)
         if result is None:
@@ -635,7 +635,7 @@ class Controller:
             resumed = self._table.restores(trial)
             rollback = run.rollback_to
             if rollback is not None:
-                from tunelab._rollback import kept_result, remove_leftovers
+                from tunelab._persistence.rollback import kept_result, remove_leftovers
 
                 remove_leftovers(trial.local_path)
                 # the outputs drop what they logged after the checkpoint (each its own files)

@@ -86,7 +86,7 @@ def save_tuner_file(experiment_path: str, payload: dict[str, Any]) -> None:
     import cloudpickle
 
     from tunelab import _trust
-    from tunelab._experiment_state import write_bytes_atomic
+    from tunelab._persistence.experiment_state import write_bytes_atomic
 
     try:
         data = cloudpickle.dumps(payload)
@@ -152,7 +152,7 @@ def check_state_version(state: dict[str, Any], experiment_path: str) -> None:
     """Refuse to resume from a state this tunelab cannot read: one written by a newer
     tunelab (a higher ``version``) or with a ``version`` that is not a positive int. A state
     without ``version`` is read as version 1 (every tunelab wrote 1 so far)."""
-    from tunelab._experiment_state import STATE_FILE, STATE_VERSION
+    from tunelab._persistence.experiment_state import STATE_FILE, STATE_VERSION
 
     version = state.get("version", 1)
     if isinstance(version, int) and not isinstance(version, bool) and 1 <= version <= STATE_VERSION:
@@ -171,7 +171,7 @@ def check_state_version(state: dict[str, Any], experiment_path: str) -> None:
 
 def load_trials(experiment: Any) -> tuple[list[Any], dict[str, Any]] | None:
     """(trials, state) of the experiment's directory, or None when it has no state."""
-    from tunelab._experiment_state import load_state
+    from tunelab._persistence.experiment_state import load_state
     from tunelab._trial import Trial
 
     state = load_state(experiment.experiment_path)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tunelab._trial import Trial, TrialStatus
 
 if TYPE_CHECKING:
-    from tunelab._checkpoint_manager import CheckpointManager
+    from tunelab._core.checkpoint_manager import CheckpointManager
     from tunelab.schedulers import Reconfigure
 
 __all__ = ["TrialLifecycle", "TrialRun"]

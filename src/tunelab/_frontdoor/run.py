@@ -344,7 +344,7 @@ def run(
 
     :rtype: ~tunelab.analysis.ExperimentAnalysis | list[~tunelab.Trial]
     """
-    from tunelab._execute import RunOptions, execute_experiments
+    from tunelab._frontdoor.execute import RunOptions, execute_experiments
     from tunelab.analysis import ExperimentAnalysis
 
     if sync_to_cloud is not None:  # 0.8's name of the 0.6 sync_function
@@ -365,7 +365,7 @@ def run(
     if isinstance(run_or_experiment, Experiment):
         experiments = [run_or_experiment]
     elif isinstance(run_or_experiment, (list, tuple)):
-        from tunelab._execute import check_experiments_given
+        from tunelab._frontdoor.execute import check_experiments_given
 
         experiments = convert_to_experiment_list(list(run_or_experiment))
         check_experiments_given(experiments, "run_or_experiment")
@@ -561,7 +561,7 @@ def run_experiments(
 
     :rtype: list[~tunelab.Trial]
     """
-    from tunelab._execute import RunOptions, check_experiments_given, execute_experiments
+    from tunelab._frontdoor.execute import RunOptions, check_experiments_given, execute_experiments
 
     experiment_list = convert_to_experiment_list(experiments)
     check_experiments_given(experiment_list)

@@ -1,0 +1,16 @@
+"""The trial-run core: the experiment loop and the one owner of trial state.
+
+Holds ``controller`` (the loop: asks searchers for trials, starts them on the executor,
+hands results to stoppers, schedulers and callbacks, carries out their decisions),
+``trial_lifecycle`` (every trial's status, checkpoint manager, restore and rollback marks,
+pending reconfiguration), ``trial_factory`` (trials and the tasks workers run),
+``checkpoint_manager`` (retention), ``deadlines`` (force-end deadlines), ``loop_warnings``
+and ``error_report``.
+
+May import: the foundation modules at the package root (``tunelab._trial``, ``_errors``,
+``_resources``, ``_checkpoint``, ``_callback``, ``_json``, ...), the policies
+(``tunelab.schedulers``, ``tunelab.search``, ``tunelab.stopper``), ``tunelab.execution``
+(the executor interface and the worker protocol), ``tunelab._persistence`` and
+``tunelab.progress``. Never the front doors (``tunelab._frontdoor``), the server, the
+analysis or the plots: they sit on top of the core. ``tests/unit/test_layers.py`` checks it.
+"""
