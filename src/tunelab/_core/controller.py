@@ -32,6 +32,7 @@ from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
 from tunelab.result import AUTO_RESULT_KEYS, DEFAULT_METRIC
 from tunelab.schedulers import Decision, Reconfigure, RunnerView, TrialScheduler
 from tunelab.search._search_algorithm import SearchAlgorithm
+from tunelab.search._wrappers import searcher_chain
 
 logger = logging.getLogger("tunelab")
 
@@ -1071,11 +1072,7 @@ def _required_metrics(
 
     add(metric, "the run (metric=)")
     add(getattr(scheduler, "metric", None), type(scheduler).__name__)
-    chain: list[Any] = []  # SearchGenerator -> ConcurrencyLimiter -> ... -> the searcher
-    inner: Any = search_alg
-    while inner is not None and len(chain) < 16:
-        chain.append(inner)
-        inner = getattr(inner, "searcher", None)
+    chain = searcher_chain(search_alg)  # SearchGenerator -> ConcurrencyLimiter -> ... -> searcher
     for member in reversed(chain):  # named after the innermost searcher that has it
         add(getattr(member, "metric", None), type(member).__name__)
     return required

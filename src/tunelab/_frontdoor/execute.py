@@ -354,10 +354,9 @@ def _reject_space_given_twice(search: Any, config: dict[str, Any]) -> None:
     base class's answer) keeps working as before: its suggestions are laid over the config
     (Ray raises for it too)."""
     from tunelab.search._convert import LibrarySearcher, has_searchable
+    from tunelab.search._wrappers import searcher_chain
 
-    inner = search
-    while hasattr(inner, "searcher"):  # SearchGenerator, ConcurrencyLimiter, Repeater
-        inner = inner.searcher
+    inner = searcher_chain(search)[-1]
     if not (isinstance(inner, LibrarySearcher) and inner._has_space()):
         return
     if not has_searchable(config):
@@ -463,14 +462,13 @@ def _policies(
 ) -> tuple[Any, TrialScheduler]:
     """The search algorithm and the scheduler, told the metric, mode and space, given the
     experiments and, on resume, their saved states."""
+    from tunelab.search._wrappers import searcher_chain
+
     search = build_search_alg(options.search_alg, options.max_concurrent_trials)
     scheduler = build_scheduler(options.scheduler)
     attach = getattr(scheduler, "attach_searcher", None)
     if attach is not None:  # HyperBandForBOHB tells TuneBOHB the budgets
-        inner = getattr(search, "searcher", search)
-        while hasattr(inner, "searcher"):  # ConcurrencyLimiter / Repeater
-            inner = inner.searcher
-        attach(inner)
+        attach(searcher_chain(search)[-1])
     if not scheduler.set_search_properties(options.metric, options.mode):
         raise TuneValueError(
             f"the scheduler already has metric={scheduler.metric!r}, mode={scheduler.mode!r}; "

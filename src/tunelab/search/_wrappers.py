@@ -9,13 +9,14 @@ from typing import Any
 from tunelab.search._resolve import copy_tree
 from tunelab.search._searcher import (
     Searcher,
+    SearchGenerator,
     pack_searcher_state,
     pack_value,
     unpack_searcher_state,
     unpack_value,
 )
 
-__all__ = ["ConcurrencyLimiter", "Repeater"]
+__all__ = ["ConcurrencyLimiter", "Repeater", "searcher_chain"]
 
 logger = logging.getLogger("tunelab.search")
 
@@ -275,3 +276,22 @@ class Repeater(_Wrapper):
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def searcher_chain(search: Any) -> list[Any]:
+    """``search`` and every searcher inside it, outermost first.
+
+    A :class:`~tunelab.search.SearchGenerator` holds a searcher; a
+    :class:`ConcurrencyLimiter` or a :class:`Repeater` holds another. The last entry is the
+    searcher that suggests (e.g. the ``TuneBOHB`` that ``HyperBandForBOHB`` attaches to).
+
+    Args:
+        search: A search algorithm or a searcher, wrapped or not.
+
+    Returns:
+        The chain, ``[search, ..., innermost]``.
+    """
+    chain = [search]
+    while isinstance(chain[-1], (SearchGenerator, _Wrapper)):
+        chain.append(chain[-1].searcher)
+    return chain
