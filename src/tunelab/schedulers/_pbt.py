@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from tunelab._errors import TuneError
 from tunelab._json import json_safe
 from tunelab._legacy_args import resolve_reward_attr
+from tunelab._trial import TrialStatus
 from tunelab.schedulers._pbt_explore import (
     explore,
     fill_missing,
@@ -480,7 +481,7 @@ class PopulationBasedTraining(FIFOScheduler):
             return False
         for trial in runner.get_live_trials():
             if trial.trial_id in self._states and not (
-                trial.trial_id in self._waiting and trial.status == "PAUSED"
+                trial.trial_id in self._waiting and trial.status == TrialStatus.PAUSED
             ):
                 return False
         return True
@@ -489,7 +490,7 @@ class PopulationBasedTraining(FIFOScheduler):
         lower, upper = self._quantiles()
         for tid in lower:
             trial = self._trials.get(tid)
-            if trial is None or tid not in self._waiting or trial.status != "PAUSED":
+            if trial is None or tid not in self._waiting or trial.status != TrialStatus.PAUSED:
                 continue
             donors = self._donors(trial, upper)
             if not donors:

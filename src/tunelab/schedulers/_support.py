@@ -19,6 +19,8 @@ import random
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from tunelab._trial import TrialStatus
+
 if TYPE_CHECKING:
     from tunelab._trial import Trial
 
@@ -196,11 +198,11 @@ class Starvation:
 
 def is_waiting(trial: Trial) -> bool:
     """PAUSED or PENDING: not running, not finished (can be resumed or stopped)."""
-    return str(trial.status) in ("PAUSED", "PENDING")
+    return str(trial.status) in (TrialStatus.PAUSED, TrialStatus.PENDING)
 
 
 def any_running(trials: Iterable[Trial]) -> bool:
-    return any(str(t.status) == "RUNNING" for t in trials)
+    return any(str(t.status) == TrialStatus.RUNNING for t in trials)
 
 
 def stop_held(runner: Any, trial: Trial) -> bool:

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tunelab._trial import TrialStatus
+
 if TYPE_CHECKING:
     from tunelab._trial import Trial
 
@@ -214,11 +216,11 @@ class RunnerView:
 
     def pending_trials(self) -> Iterable[Trial]:
         """The PENDING trials (created, waiting to start or to restart)."""
-        return self._by_status("PENDING")
+        return self._by_status(TrialStatus.PENDING)
 
     def paused_trials(self) -> Iterable[Trial]:
         """The PAUSED trials (waiting to resume from their checkpoint)."""
-        return self._by_status("PAUSED")
+        return self._by_status(TrialStatus.PAUSED)
 
 
 class TrialScheduler:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tunelab import _trust
+from tunelab._trial import TrialStatus
 from tunelab.search._common import is_grid_spec, is_unresolved
 from tunelab.search._resolve import (
     Path,
@@ -225,17 +226,17 @@ class Searcher(ABC):
         seen_metric = False
         for trial in trials:
             status = str(getattr(trial, "status", ""))
-            if status not in ("TERMINATED", "ERROR"):
+            if status not in (TrialStatus.TERMINATED, TrialStatus.ERROR):
                 continue
             last = getattr(trial, "last_result", {}) or {}
-            if status == "TERMINATED" and metric not in last:
+            if status == TrialStatus.TERMINATED and metric not in last:
                 continue
             seen_metric = seen_metric or metric in last
             self.add_evaluated_point(
                 dict(trial.config),
                 last.get(metric, math.nan),
-                error=status == "ERROR",
-                pruned=status == "TERMINATED" and not last.get("done", False),
+                error=status == TrialStatus.ERROR,
+                pruned=status == TrialStatus.TERMINATED and not last.get("done", False),
             )
         if not seen_metric:
             logger.warning("no finished trial reported the metric %r", metric)
