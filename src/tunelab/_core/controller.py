@@ -22,6 +22,7 @@ from tunelab._core.checkpoint_manager import CheckpointManager, delete_local
 from tunelab._core.deadlines import Deadlines
 from tunelab._core.error_report import ErrorReports
 from tunelab._core.loop_warnings import IdleWarning, SlowStepWarnings
+from tunelab._core.metric_check import check_result_metrics, required_metrics
 from tunelab._core.trial_factory import TrialFactory
 from tunelab._core.trial_lifecycle import TrialLifecycle
 from tunelab._errors import StorageError, storage_error_in_report, writing
@@ -29,10 +30,8 @@ from tunelab._trial import Trial, TrialStatus
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
 from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
-from tunelab.result import AUTO_RESULT_KEYS, DEFAULT_METRIC
 from tunelab.schedulers import Decision, Reconfigure, RunnerView, TrialScheduler
 from tunelab.search._search_algorithm import SearchAlgorithm
-from tunelab.search._wrappers import searcher_chain
 
 logger = logging.getLogger("tunelab")
 
@@ -166,7 +165,7 @@ class Controller:
         self._time_limits = [_time_limits(rt.criteria) for rt in runtimes]
         # (metric, who expects it): every result must hold them (Ray Tune's strict check)
         self._required_metrics = (
-            _required_metrics(metric, scheduler, search_alg) if strict_metric_checking else []
+            required_metrics(metric, scheduler, search_alg) if strict_metric_checking else []
         )
 
     # -- public --------------------------------------------------------------------------------
@@ -750,7 +749,7 @@ class Controller:
         waits_on = len(results) - 1 if event.wait else -1  # index of the waiting result
         for index, result in enumerate(results):
             if required:
-                _check_result_metrics(trial, result, required)
+                check_result_metrics(trial, result, required)
             result["config"] = config
             result["experiment_tag"] = tag
             trial.update_last_result(result)
@@ -1040,79 +1039,6 @@ class Controller:
                 writer.close()
             if not force:
                 self._report(done=True)
-
-
-#: keys that every result has without the trainable reporting them: a result with nothing
-#: else (a bare ``done``, a checkpoint-only report) is not held to the metric check
-_FILLED_IN_KEYS = frozenset(
-    (
-        *AUTO_RESULT_KEYS,
-        "timesteps_since_restore",
-        "checkpoint_dir_name",
-        "should_checkpoint",
-        "experiment_id",
-    )
-)
-
-
-def _required_metrics(
-    metric: Any, scheduler: TrialScheduler, search_alg: SearchAlgorithm
-) -> list[tuple[str, str]]:
-    """The metrics the run (``metric=``), the scheduler and the searcher expect in every
-    result, each with who expects it (``"_metric"``, the placeholder of a mode without a
-    metric, is not one)."""
-    required: list[tuple[str, str]] = []
-
-    def add(value: Any, who: str) -> None:
-        names = value if isinstance(value, (list, tuple)) else [value]
-        for name in names:
-            known = any(name == m for m, _ in required)
-            if isinstance(name, str) and name and name != DEFAULT_METRIC and not known:
-                required.append((name, who))
-
-    add(metric, "the run (metric=)")
-    add(getattr(scheduler, "metric", None), type(scheduler).__name__)
-    chain = searcher_chain(search_alg)  # SearchGenerator -> ConcurrencyLimiter -> ... -> searcher
-    for member in reversed(chain):  # named after the innermost searcher that has it
-        add(getattr(member, "metric", None), type(member).__name__)
-    return required
-
-
-def _check_result_metrics(
-    trial: Trial, result: dict[str, Any], required: list[tuple[str, str]]
-) -> None:
-    """Ray Tune's strict metric check: a result the trainable filled (it holds a key of its
-    own) must hold every required metric (nested ones as ``"a/b"``). Raises
-    :class:`~tunelab._errors.TuneValueError` naming the missing metric, who expects it and
-    the metrics the trial reported."""
-    missing = [(m, who) for m, who in required if m not in result and not _nested_in(result, m)]
-    if not missing:
-        return
-    reported = sorted(str(k) for k in result if k not in _FILLED_IN_KEYS)
-    if not reported:
-        return
-    from tunelab._errors import TuneValueError
-
-    names = ", ".join(repr(m) for m, _ in missing)
-    who = ", ".join(sorted({w for _, w in missing}))
-    raise TuneValueError(
-        f"Trial {trial} reported a result without the metric(s) {names} that {who} "
-        f"expects; the metrics it reported: {reported}. Make your tune.report() / "
-        f"session.report() calls include it, or set the environment variable "
-        f"TUNE_DISABLE_STRICT_METRIC_CHECKING=1 to turn this check off"
-    )
-
-
-def _nested_in(result: dict[str, Any], metric: str) -> bool:
-    """Whether ``"a/b"`` names ``result["a"]["b"]``."""
-    if "/" not in metric:
-        return False
-    node: Any = result
-    for part in metric.split("/"):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
 
 
 def _why_stopped(stopper: Any) -> str:
