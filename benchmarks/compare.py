@@ -56,7 +56,10 @@ def main() -> None:
         ("throughput", ["2", per_trial, "2"]),
         ("throughput", ["16", "500", "2"]),
     ]
-    runners = [("tunelab", sys.executable, "run_tunelab.py")]
+    runners = [
+        ("tunelab", sys.executable, "run_tunelab.py"),
+        ("floor", sys.executable, "run_floor.py"),
+    ]
     if not args.no_anchors and os.path.exists(ANCHOR_PY):
         runners += [("ray", ANCHOR_PY, "run_ray.py"), ("optuna", ANCHOR_PY, "run_optuna.py")]
     rows = []
@@ -77,7 +80,9 @@ def main() -> None:
 
 
 def _key_metric(data: dict[str, object]) -> tuple[str, object]:
-    for key in ("results_per_s_stream", "wall_s", "first_result_s", "import_s"):
+    # results/s from fit() start to end (issue 14), not the stream between the first and
+    # the last result, which leaves out the start
+    for key in ("results_per_s_wall", "wall_s", "first_result_s", "import_s"):
         if key in data:
             return key, data[key]
     return "error", data.get("error")
@@ -97,7 +102,7 @@ def render(rows: list[dict[str, object]], names: list[str]) -> str:
         for name in names:
             data = row[name]
             assert isinstance(data, dict)
-            v = data.get(metric, data.get("error"))
+            v = data.get(metric, data.get("error", "-" if "skipped" in data else None))
             cells.append(str(v))
             if (
                 name != "tunelab"
@@ -105,7 +110,7 @@ def render(rows: list[dict[str, object]], names: list[str]) -> str:
                 and isinstance(value, (int, float))
                 and value
             ):
-                ratio = v / value if metric != "results_per_s_stream" else value / v
+                ratio = v / value if metric != "results_per_s_wall" else value / v
                 ratios.append(f"{name} {ratio:.1f}x")
         lines.append(
             f"| {row['workload']} | {metric} | "

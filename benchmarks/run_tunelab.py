@@ -6,17 +6,18 @@ Prints one JSON line with the measurements of the workload.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
 
 T0 = time.perf_counter()
 
-import os  # noqa: E402
-
-# The workloads measure the default JSON + CSV logging (as the Ray anchor, which has no
-# tensorboardX installed); the TensorBoard logger would add ~20 us per result.
-os.environ["TUNELAB_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+# BENCH_LOGGERS=default (the default): the loggers a user gets, JSON, CSV and TensorBoard
+# when tensorboardX is installed (as Ray Tune's anchor, whose ray[tune] brings tensorboardX);
+# BENCH_LOGGERS=jsoncsv: JSON and CSV only (the automatic loggers off)
+if os.environ.get("BENCH_LOGGERS", "default") != "default":
+    os.environ["TUNELAB_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
 
 import tunelab as tune  # noqa: E402
 
@@ -59,6 +60,10 @@ def many_reports(config):  # type: ignore[no-untyped-def]
 
 
 def loggers() -> list[tune.Callback]:
+    """BENCH_LOGGERS=default (the default): the loggers a user gets (JSON, CSV, and
+    TensorBoard when tensorboardX is installed); =jsoncsv: JSON and CSV only."""
+    if os.environ.get("BENCH_LOGGERS", "default") == "default":
+        return []
     from tunelab.logger import CSVLoggerCallback, JsonLoggerCallback
 
     return [JsonLoggerCallback(), CSVLoggerCallback()]
