@@ -629,15 +629,20 @@ class Controller:
             rt = self._runtimes[trial.experiment_index]
             run = self._table.run(trial.trial_id)
             task = self._factory.task(trial, rt, restoring=run.restoring)
+            rollback = run.rollback_to
+            if rollback is not None:
+                from tunelab._persistence.rollback import remove_leftovers
+
+                # before the start: once started, its worker writes in the trial directory
+                # (a checkpoint's temp file looks like a leftover until it is renamed)
+                remove_leftovers(trial.local_path)
             if not executor.try_start(trial.trial_id, trial.resources, task):
                 self._blocked_at = self._clock()
                 return
             resumed = self._table.restores(trial)
-            rollback = run.rollback_to
             if rollback is not None:
-                from tunelab._persistence.rollback import kept_result, remove_leftovers
+                from tunelab._persistence.rollback import kept_result
 
-                remove_leftovers(trial.local_path)
                 # the outputs drop what they logged after the checkpoint (each its own files)
                 self._callbacks.on_trial_rollback(
                     iteration=self._iteration,
