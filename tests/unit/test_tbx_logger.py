@@ -299,6 +299,21 @@ def test_import_tunelab_logger_does_not_import_tensorboardx() -> None:
     assert out.strip() == "False"
 
 
+def test_the_logger_imports_tensorboardx_at_setup_without_its_cloud_writers() -> None:
+    # before the first trial, not on the first result (it held up the loop and REST
+    # requests); boto3 and torch are not pulled in, and import as usual afterwards
+    code = (
+        "import sys; from tunelab.logger import TBXLoggerCallback\n"
+        "cb = TBXLoggerCallback(); cb.setup()\n"
+        "print('tensorboardX' in sys.modules, 'boto3' in sys.modules, 'torch' in sys.modules)\n"
+        "import boto3; print(boto3 is not None)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if "No module named 'boto3'" in done.stderr:
+        pytest.skip("boto3 is not installed")
+    assert done.stdout.split() == ["True", "False", "False", "True"], done.stderr
+
+
 def test_hand_encoded_scalar_events_match_protocol_buffers() -> None:
     from tensorboardX.proto.event_pb2 import Event
 

@@ -61,8 +61,9 @@ def tbx_available() -> bool:
 
 
 #: what ``import tensorboardX`` imports when installed, for features this module never uses
-#: (tensorboardX's own Comet logging; torch tensors in its SummaryWriter): 1-4 s together
-_UNUSED_BY_TBX = ("comet_ml", "torch")
+#: (tensorboardX's own Comet logging; torch tensors in its SummaryWriter; its S3 and Google
+#: Cloud Storage writers, boto3 alone half of tensorboardX's import): 1-4 s together
+_UNUSED_BY_TBX = ("comet_ml", "torch", "boto3", "google.cloud")
 
 
 @contextlib.contextmanager
@@ -416,6 +417,27 @@ class TBXLoggerCallback(LoggerCallback):
         self._trials: dict[Trial, _TrialEvents] = {}
         self._dirty: dict[_TrialEvents, None] = {}
         self._files = _OpenFiles()
+
+    def setup(
+        self,
+        stop: Any = None,
+        num_samples: int | None = None,
+        total_num_samples: int | None = None,
+        **info: Any,
+    ) -> None:
+        """Import tensorboardX's pieces now, before the first trial starts: on the first
+        result the import held up the experiment loop (and REST requests waiting for it).
+
+        Args:
+            stop: See :meth:`tunelab.Callback.setup`.
+            num_samples: See :meth:`tunelab.Callback.setup`.
+            total_num_samples: See :meth:`tunelab.Callback.setup`.
+            **info: See :meth:`tunelab.Callback.setup`.
+        """
+        _Protos.get()
+        super().setup(
+            stop=stop, num_samples=num_samples, total_num_samples=total_num_samples, **info
+        )
 
     def _events_for(self, trial: Trial) -> _TrialEvents | None:
         events = self._trials.get(trial)
