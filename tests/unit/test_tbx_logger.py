@@ -299,36 +299,36 @@ def test_import_tunelab_logger_does_not_import_tensorboardx() -> None:
     assert out.strip() == "False"
 
 
-def test_the_logger_imports_tensorboardx_at_setup_without_its_cloud_writers() -> None:
-    # before the first trial, not on the first result (it held up the loop and REST
-    # requests); boto3 and torch are not pulled in, and import as usual afterwards
+def test_scalars_are_written_without_importing_tensorboardx_histograms_import_it_lean(
+    tmp_path: Path,
+) -> None:
+    # scalars, the file header, session markers and hparams are encoded by hand: a run
+    # without histograms never pays tensorboardX's and protobuf's import (about 0.2 s);
+    # the first histogram imports it, without boto3 and torch, which import as usual later
     code = (
-        "import sys; from tunelab.logger import TBXLoggerCallback\n"
-        "cb = TBXLoggerCallback(); cb.setup()\n"
+        "import sys; from tunelab.logger._tbx import _TrialEvents\n"
+        f"ev = _TrialEvents({str(tmp_path)!r}, None)\n"
+        "ev.write_result({'loss': 0.5, 'training_iteration': 1}); ev.restarted = True\n"
+        "ev.write_result({'loss': 0.4, 'training_iteration': 2})\n"
+        "ev.write_hparams({'lr': 0.1}); ev.flush()\n"
+        "print('tensorboardX' in sys.modules, 'google.protobuf' in sys.modules)\n"
+        "ev.write_result({'h': [1.0, 2.0], 'training_iteration': 3}); ev.flush()\n"
         "print('tensorboardX' in sys.modules, 'boto3' in sys.modules, 'torch' in sys.modules)\n"
         "import boto3; print(boto3 is not None)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if "No module named 'boto3'" in done.stderr:
         pytest.skip("boto3 is not installed")
-    assert done.stdout.split() == ["True", "False", "False", "True"], done.stderr
-
-
-def test_hand_encoded_scalar_events_match_protocol_buffers() -> None:
-    from tensorboardX.proto.event_pb2 import Event
-
-    from tunelab.logger._tbx import _scalar_value, _summary_event
-
-    values = [("ray/tune/loss", 0.25), ("ray/tune/ünïcode", -3.0), ("ray/tune/" + "x" * 200, 1e40)]
-    data = _summary_event(1.7e9 + 0.5, 123456789, b"".join(_scalar_value(t, v) for t, v in values))
-    event = Event.FromString(data)
-    assert event.wall_time == 1.7e9 + 0.5 and event.step == 123456789
-    assert [(v.tag, v.simple_value) for v in event.summary.value] == [
-        ("ray/tune/loss", 0.25),
-        ("ray/tune/ünïcode", -3.0),
-        ("ray/tune/" + "x" * 200, float("inf")),
+    assert done.stdout.split() == ["False", "False", "True", "False", "False", "True"], done.stderr
+    acc = load(str(tmp_path))
+    assert [(s.step, round(s.value, 3)) for s in acc.Scalars("ray/tune/loss")] == [
+        (1, 0.5),
+        (2, 0.4),
     ]
-    assert Event.FromString(_summary_event(0.0, -2, b"")).step == -2
+    assert [h.step for h in acc.Histograms("ray/tune/h")] == [3]
+    assert hparams_content(acc, "_hparams_/session_start_info").session_start_info.hparams[
+        "lr"
+    ].number_value == pytest.approx(0.1)
 
 
 def test_end_to_end_with_tune_run(tmp_path: Path) -> None:
@@ -354,3 +354,44 @@ def test_end_to_end_with_tune_run(tmp_path: Path) -> None:
         assert [e.value for e in acc.Scalars("ray/tune/nested/n")] == [0.0, 1.0, 2.0]
         start = hparams_content(acc, "_hparams_/session_start_info").session_start_info
         assert start.hparams["lr"].number_value == trial.config["lr"]
+
+
+def test_results_of_one_shape_and_of_changing_shapes_write_the_same_scalars(
+    tmp_path: Path,
+) -> None:
+    # the per-shape fast path and the key-by-key path must agree: NaN left out, beyond
+    # float32 stored as infinity, types changing between results, a single scalar, bools,
+    # numpy scalars, nested dicts, no scalar at all
+    import numpy as np
+
+    from tunelab.logger._tbx import _TrialEvents
+
+    results: list[dict[str, Any]] = [
+        {"a": 1.0, "b": 2, "s": "x", "training_iteration": 1},
+        {"a": float("nan"), "b": 3, "s": "x", "training_iteration": 2},
+        {"a": 1e40, "b": 4, "s": "x", "training_iteration": 3},
+        {"a": "now text", "b": 5.5, "s": 7, "training_iteration": 4},
+        {"a": True, "training_iteration": 5},
+        {"a": np.float32(0.5), "b": np.int64(9), "n": {"c": 1.0}, "training_iteration": 6},
+        {"s": "only text", "training_iteration": 7},
+        {"a": 2.0, "b": 3, "s": "x", "training_iteration": 8},
+    ]
+    events = _TrialEvents(str(tmp_path), None)
+    for r in results:
+        events.write_result(r)
+    events.close()
+    acc = load(str(tmp_path))
+
+    def series(tag: str) -> list[tuple[int, float]]:
+        return [(s.step, s.value) for s in acc.Scalars(f"ray/tune/{tag}")]
+
+    assert series("a") == [(1, 1.0), (3, float("inf")), (5, 1.0), (6, 0.5), (8, 2.0)]
+    assert series("b") == [(1, 2.0), (2, 3.0), (3, 4.0), (4, 5.5), (6, 9.0), (8, 3.0)]
+    assert series("s") == [(4, 7.0)]
+    assert series("n/c") == [(6, 1.0)]
+    assert list(events.metric_tags) == [
+        "ray/tune/a",
+        "ray/tune/b",
+        "ray/tune/s",
+        "ray/tune/n/c",
+    ]

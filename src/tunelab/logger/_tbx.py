@@ -6,11 +6,11 @@ tags Ray Tune writes, so existing dashboards keep working), a histogram per non-
 of numbers, and, when the trial ends, its hyperparameters and final metrics for
 TensorBoard's HParams view.
 
-Events are written synchronously by this module (tensorboardX's protocol buffers and
-record checksum, none of its writer threads): each result costs one buffered record, the
-files are flushed to the OS at the end of each controller step (like ``result.json``), and
-at most a bounded number of files is open at once. tensorboardX is imported when the first
-event is written, never at ``import tunelab``.
+Events are written synchronously by this module, encoded by :mod:`._tb_wire` without
+protocol buffer objects (none of tensorboardX's writer threads): each result costs one
+buffered record of a few microseconds, the files are flushed to the OS at the end of each
+controller step (like ``result.json``), and at most a bounded number of files is open at
+once. tensorboardX itself is imported only for the first histogram.
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ import importlib.util
 import logging
 import math
 import numbers
+import operator
 import os
 import socket
 import struct
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import require, writing
+from tunelab.logger import _tb_wire as wire
 from tunelab.logger._legacy import Logger
 from tunelab.logger._logger_callback import LoggerCallback, _AppendFile, _each, _OpenFiles
 
@@ -45,6 +47,7 @@ TAG_PREFIX = "ray/tune"
 SKIPPED_KEYS = frozenset(("config", "pid", "timestamp", "time_total_s", "training_iteration"))
 #: Records kept in memory per file before they are written without waiting for a flush.
 _MAX_BUFFERED_RECORDS = 1024
+_F64 = struct.Struct("<d")
 _FEATURE = "TBXLoggerCallback (TensorBoard event files)"
 
 
@@ -86,41 +89,21 @@ def _without_optional_libraries() -> Iterator[None]:
                 del sys.modules[name]
 
 
-class _Protos:
-    """The tensorboardX pieces this module uses, imported once on first use."""
+class _Histograms:
+    """tensorboardX's histogram summary, imported on the first histogram (the only part of
+    the event files not encoded by :mod:`tunelab.logger._tb_wire`)."""
 
-    _loaded: _Protos | None = None
-
-    def __init__(self) -> None:
-        with _without_optional_libraries():
-            require("tensorboardX", extra="tensorboard", feature=_FEATURE)
-            from tensorboardX.proto.api_pb2 import Status
-            from tensorboardX.proto.event_pb2 import Event, SessionLog
-            from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo
-            from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
-            from tensorboardX.record_writer import masked_crc32c
-            from tensorboardX.summary import histogram, hparams
-
-        self.Event = Event
-        self.SessionLog = SessionLog
-        self.Summary = Summary
-        self.SummaryMetadata = SummaryMetadata
-        self.HParamsPluginData = HParamsPluginData
-        self.SessionEndInfo = SessionEndInfo
-        self.Status = Status
-        self.masked_crc32c = masked_crc32c
-        self.hparams = hparams
-        self.histogram = histogram
+    _loaded: Any = None
 
     @classmethod
-    def get(cls) -> _Protos:
+    def summary(cls) -> Any:
         if cls._loaded is None:
-            cls._loaded = cls()
+            with _without_optional_libraries():
+                require("tensorboardX", extra="tensorboard", feature=_FEATURE)
+                from tensorboardX.summary import histogram
+
+            cls._loaded = histogram
         return cls._loaded
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not (isinstance(value, float) and math.isnan(value))
 
 
 def _flat_items(data: Mapping[Any, Any], prefix: str, out: dict[str, Any]) -> None:
@@ -197,13 +180,9 @@ class _EventFile(_AppendFile):
         self.path: str | None = None
         self.records: list[bytes] = []
 
-    def add(self, event: Any) -> None:
-        """Append an ``Event`` protocol buffer."""
-        self.add_bytes(event.SerializeToString())
-
     def add_bytes(self, data: bytes) -> None:
         """Append a serialized ``Event``."""
-        self.records.append(_record_bytes(data))
+        self.records.append(wire.record(data))
         if len(self.records) >= _MAX_BUFFERED_RECORDS:
             self.flush()
 
@@ -217,112 +196,183 @@ class _EventFile(_AppendFile):
             with writing(self.what, self.logdir):
                 os.makedirs(self.logdir, exist_ok=True)
             self.path = _new_event_path(self.logdir)
-            first = _Protos.get().Event(wall_time=time.time(), file_version="brain.Event:2")
-            self.records.insert(0, _record_bytes(first.SerializeToString()))
+            self.records.insert(0, wire.record(wire.file_version_event(time.time())))
         data = b"".join(self.records)
         self.records.clear()
         assert self.path is not None
         self._append(self.path, data)
 
 
-def _record_bytes(data: bytes) -> bytes:
-    """One TFRecord: length, its masked CRC-32C, the data, its masked CRC-32C."""
-    crc = _Protos.get().masked_crc32c
-    header = _U64.pack(len(data))
-    return header + _U32.pack(crc(header)) + data + _U32.pack(crc(data))
+def _as_scalar(value: Any) -> float | None:
+    """The number TensorBoard shows for ``value``, or None (not a real number, or NaN)."""
+    kind = type(value)
+    if kind is float:
+        return None if value != value else value  # type: ignore[no-any-return]
+    if kind is str or value is None:
+        return None
+    if kind is int or kind is bool or isinstance(value, numbers.Real):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float: what float32 stores anyway
+            return math.copysign(math.inf, value)
+        return None if number != number else number
+    return None
 
 
-# -- the wire format of scalar events, written directly (the per-result path) --------------
-# Event {double wall_time = 1; int64 step = 2; Summary summary = 5}; Summary {repeated Value
-# value = 1}; Value {string tag = 1; float simple_value = 2}. Encoding these by hand costs a
-# fraction of building protocol buffer objects; histograms and hparams use tensorboardX.
-_U64 = struct.Struct("<Q")
-_U32 = struct.Struct("<I")
-_F32 = struct.Struct("<f")
-_F64 = struct.Struct("<d")
-_VALUE_PREFIXES: dict[str, bytes] = {}
+#: result key -> its scalar tag (keys repeat in every result)
+_TAGS: dict[Any, str] = {}
 
 
-def _varint(number: int) -> bytes:
-    number &= 0xFFFFFFFFFFFFFFFF  # int64 two's complement for negative numbers
-    out = bytearray()
-    while number > 0x7F:
-        out.append((number & 0x7F) | 0x80)
-        number >>= 7
-    out.append(number)
-    return bytes(out)
+def _tag_of(key: Any) -> str:
+    tag = _TAGS.get(key)
+    if tag is None:
+        if len(_TAGS) > 10_000:
+            _TAGS.clear()
+        tag = _TAGS[key] = f"{TAG_PREFIX}/{key}"
+    return tag
 
 
-def _length_delimited(field: int, payload: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+class _Plan:
+    """How to encode every result with one set of keys whose values have one set of types.
+
+    Results of a trial repeat their keys and the types of their values, so which keys are
+    scalars, their tags and the constant bytes around each value are worked out once per
+    shape; a result of a known shape is then encoded by a few calls into C
+    (``itemgetter``, one ``struct.pack``) instead of a Python loop over its keys.
+    """
+
+    __slots__ = ("generic", "get", "pack", "slots", "summary_head", "tags")
+
+    def __init__(self, keys: tuple[Any, ...], types: tuple[type, ...]) -> None:
+        scalar_keys: list[Any] = []
+        #: keys written by the general path (nested dicts, lists, arrays, other objects)
+        self.generic: list[Any] = []
+        for key, kind in zip(keys, types, strict=True):
+            if kind is str or kind is type(None) or key in SKIPPED_KEYS:
+                continue
+            if issubclass(kind, numbers.Real):
+                scalar_keys.append(key)
+            else:
+                self.generic.append(key)
+        self.tags = dict.fromkeys(_tag_of(k) for k in scalar_keys)
+        prefixes = [wire.scalar_value(tag, 0.0)[:-4] for tag in self.tags]
+        #: the scalar values of a result, as a tuple (None: the shape has no scalars)
+        self.get: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
+        if len(scalar_keys) > 1:
+            self.get = operator.itemgetter(*scalar_keys)
+        elif scalar_keys:
+            key = scalar_keys[0]
+            self.get = lambda result: (result[key],)
+        self.pack = struct.Struct("<" + "".join(f"{len(p)}sf" for p in prefixes)).pack
+        #: the arguments of ``pack``: each prefix, then a place for its value
+        self.slots: list[Any] = [x for p in prefixes for x in (p, 0.0)]
+        size = sum(len(p) + 4 for p in prefixes)
+        self.summary_head = wire.varint(5 << 3 | 2) + wire.varint(size)
 
 
-def _scalar_value(tag: str, number: float) -> bytes:
-    """``Summary.value`` entry (field 1 of Summary) holding ``tag`` and ``simple_value``."""
-    prefix = _VALUE_PREFIXES.get(tag)
-    if prefix is None:
-        encoded = tag.encode("utf-8")
-        inner = _length_delimited(1, encoded) + b"\x15"  # then 4 bytes of simple_value
-        prefix = b"\x0a" + _varint(len(inner) + 4) + inner
-        if len(_VALUE_PREFIXES) > 10_000:
-            _VALUE_PREFIXES.clear()
-        _VALUE_PREFIXES[tag] = prefix
-    try:
-        packed = _F32.pack(number)
-    except OverflowError:  # beyond float32: what protobuf stores too
-        packed = _F32.pack(math.copysign(math.inf, number))
-    return prefix + packed
+_PLANS: dict[tuple[tuple[Any, ...], tuple[type, ...]], _Plan] = {}
 
 
-def _summary_event(wall_time: float, step: int, summary: bytes) -> bytes:
-    return b"\x09" + _F64.pack(wall_time) + b"\x10" + _varint(step) + _length_delimited(5, summary)
+def _plan_for(result: Mapping[str, Any]) -> _Plan:
+    shape = (tuple(result), tuple(map(type, result.values())))
+    plan = _PLANS.get(shape)
+    if plan is None:
+        if len(_PLANS) > 1_000:
+            _PLANS.clear()
+        plan = _PLANS[shape] = _Plan(*shape)
+    return plan
 
 
 class _TrialEvents:
     """What one trial writes: its result events, then its hparams at the end."""
 
-    __slots__ = ("_bad_tags", "file", "last_scalars", "restarted")
+    __slots__ = ("_bad_tags", "file", "metric_tags", "restarted")
 
     def __init__(self, logdir: str, open_files: _OpenFiles | None, owner: str = "") -> None:
         what = f"the TensorBoard events of {owner}" if owner else ""
         self.file = _EventFile(logdir, open_files, what)
-        self.last_scalars: dict[str, float] = {}
+        #: the tags of every scalar written, in order (the metrics of the HParams view)
+        self.metric_tags: dict[str, None] = {}
         self._bad_tags: set[str] = set()
         #: the trial reruns from a checkpoint: the next result's step starts a new session
         self.restarted = False
 
     def write_result(self, result: Mapping[str, Any]) -> None:
-        step = result.get("timesteps_total") or result.get("training_iteration") or 0
-        if not _is_scalar(step) or not math.isfinite(step):
-            step = 0
+        """Append one event holding the scalars (and histograms) of ``result``.
+
+        The scalars of a result whose shape was seen before are encoded in one go
+        (:class:`_Plan`); a NaN (left out), a value beyond float32 or nested and list values
+        take the general path, key by key.
+        """
+        number = _as_scalar(result.get("timesteps_total") or result.get("training_iteration"))
+        step = int(number) if number is not None and math.isfinite(number) else 0
         wall_time = result.get("timestamp")
-        if not isinstance(wall_time, (int, float)) or isinstance(wall_time, bool):
+        if type(wall_time) is not float and (
+            not isinstance(wall_time, (int, float)) or isinstance(wall_time, bool)
+        ):
             wall_time = time.time()
         if self.restarted:
             # TensorBoard drops the events at this step and later that came before this
             # marker (the results of the run that is being redone)
             self.restarted = False
-            protos = _Protos.get()
-            self.file.add(
-                protos.Event(
-                    wall_time=float(wall_time),
-                    step=int(step),
-                    session_log=protos.SessionLog(status=protos.SessionLog.START),
+            self.file.add_bytes(wire.session_start_event(float(wall_time), step))
+        plan = _plan_for(result)
+        packed = self._pack(plan, result)
+        if packed is not None and not plan.generic:
+            if plan.tags:
+                self.metric_tags.update(plan.tags)
+                self.file.add_bytes(
+                    b"\x09"
+                    + _F64.pack(wall_time)
+                    + b"\x10"
+                    + wire.varint(step)
+                    + plan.summary_head
+                    + packed
                 )
-            )
+            return
         values: list[bytes] = []
-        scalars = self.last_scalars
-        for tag, value in result_tags(result).items():
-            if _is_scalar(value):
-                number = float(value)
-                scalars[tag] = number
-                values.append(_scalar_value(tag, number))
-            elif _is_sequence(value) and tag not in self._bad_tags:
-                values.extend(
-                    _length_delimited(1, v.SerializeToString()) for v in self._histogram(tag, value)
-                )
+        if packed is not None:
+            self.metric_tags.update(plan.tags)
+            values.append(packed)
+            keys = plan.generic
+        else:
+            keys = [k for k in result if k not in SKIPPED_KEYS]
+        for key in keys:
+            value = result[key]
+            if isinstance(value, Mapping):
+                flat: dict[str, Any] = {}
+                _flat_items(value, _tag_of(key), flat)
+                for tag, item in flat.items():
+                    self._add_value(tag, item, values)
+            else:
+                self._add_value(_tag_of(key), value, values)
         if values:
-            self.file.add_bytes(_summary_event(float(wall_time), int(step), b"".join(values)))
+            self.file.add_bytes(wire.summary_event(float(wall_time), step, b"".join(values)))
+
+    @staticmethod
+    def _pack(plan: _Plan, result: Mapping[str, Any]) -> bytes | None:
+        """The encoded scalars of ``result`` by ``plan``, or None when one is NaN or does not
+        fit a float32 (those results take the general path)."""
+        if plan.get is None:
+            return b""
+        values = plan.get(result)
+        total = sum(values)
+        if total != total:  # a NaN (or infinities of both signs): left to the general path
+            return None
+        slots = plan.slots
+        slots[1::2] = values
+        try:
+            return plan.pack(*slots)  # type: ignore[no-any-return]
+        except (OverflowError, struct.error):
+            return None
+
+    def _add_value(self, tag: str, value: Any, values: list[bytes]) -> None:
+        number = _as_scalar(value)
+        if number is not None:
+            self.metric_tags[tag] = None
+            values.append(wire.scalar_value(tag, number))
+        elif _is_sequence(value) and tag not in self._bad_tags:
+            values.extend(wire.field(1, v.SerializeToString()) for v in self._histogram(tag, value))
 
     def _histogram(self, tag: str, value: Any) -> list[Any]:
         import numpy as np
@@ -332,44 +382,26 @@ class _TrialEvents:
             array = array[np.isfinite(array)]
             if not array.size:
                 return []
-            return list(_Protos.get().histogram(tag, array, "auto").value)
+            return list(_Histograms.summary()(tag, array, "auto").value)
         except (TypeError, ValueError) as exc:
             self._bad_tags.add(tag)
             _log.warning("Not logging %s to TensorBoard: not a list of numbers (%s)", tag, exc)
             return []
 
     def write_hparams(self, params: Mapping[str, Any], failed: bool = False) -> None:
-        protos = _Protos.get()
         hparams = hparams_of(params)
         if not hparams:
             return
-        experiment, start, end = protos.hparams(hparams, dict(self.last_scalars))
-        if failed:
-            end = _session_end(protos, failed=True)
-        now = time.time()
-        for summary in (experiment, start, end):
-            self.file.add(protos.Event(wall_time=now, summary=summary))
+        for event in wire.hparams_events(
+            hparams, self.metric_tags, failed=failed, wall_time=time.time()
+        ):
+            self.file.add_bytes(event)
 
     def flush(self) -> None:
         self.file.flush()
 
     def close(self) -> None:
         self.file.close()
-
-
-def _session_end(protos: _Protos, *, failed: bool) -> Any:
-    status = protos.Status.Value("STATUS_FAILURE" if failed else "STATUS_SUCCESS")
-    content = protos.HParamsPluginData(
-        session_end_info=protos.SessionEndInfo(status=status), version=0
-    )
-    metadata = protos.SummaryMetadata(
-        plugin_data=protos.SummaryMetadata.PluginData(
-            plugin_name="hparams", content=content.SerializeToString()
-        )
-    )
-    return protos.Summary(
-        value=[protos.Summary.Value(tag="_hparams_/session_end_info", metadata=metadata)]
-    )
 
 
 def _is_sequence(value: Any) -> bool:
@@ -417,27 +449,6 @@ class TBXLoggerCallback(LoggerCallback):
         self._trials: dict[Trial, _TrialEvents] = {}
         self._dirty: dict[_TrialEvents, None] = {}
         self._files = _OpenFiles()
-
-    def setup(
-        self,
-        stop: Any = None,
-        num_samples: int | None = None,
-        total_num_samples: int | None = None,
-        **info: Any,
-    ) -> None:
-        """Import tensorboardX's pieces now, before the first trial starts: on the first
-        result the import held up the experiment loop (and REST requests waiting for it).
-
-        Args:
-            stop: See :meth:`tunelab.Callback.setup`.
-            num_samples: See :meth:`tunelab.Callback.setup`.
-            total_num_samples: See :meth:`tunelab.Callback.setup`.
-            **info: See :meth:`tunelab.Callback.setup`.
-        """
-        _Protos.get()
-        super().setup(
-            stop=stop, num_samples=num_samples, total_num_samples=total_num_samples, **info
-        )
 
     def _events_for(self, trial: Trial) -> _TrialEvents | None:
         events = self._trials.get(trial)
