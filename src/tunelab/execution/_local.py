@@ -23,6 +23,7 @@ import contextlib
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -270,9 +271,7 @@ class LocalExecutor(ConnectionExecutor):
         process = worker.process
         if process is None:
             return
-        try:
-            process.wait(timeout=3.0)
-        except subprocess.TimeoutExpired:
+        if not _wait_exit(process, 3.0):
             self._kill(worker)
             process.wait()
         self._release_group(worker)
@@ -312,6 +311,34 @@ class LocalExecutor(ConnectionExecutor):
     def describe(self) -> str:
         """``"local worker processes"``."""
         return "local worker processes"
+
+
+def _wait_exit(process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``process`` to exit and reap it; False if it is
+    still running.
+
+    Wakes up as soon as it exits: on Linux through a pidfd (``Popen.wait(timeout)`` polls
+    with sleeps of up to 50 ms, which every ``fit()`` paid at its end for each worker).
+    """
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None and process.returncode is None:
+        try:
+            fd = pidfd_open(process.pid)
+        except OSError:  # exited and reaped already, or pidfds unsupported: Popen decides
+            pass
+        else:
+            try:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                if not poller.poll(timeout * 1000):
+                    return False
+            finally:
+                os.close(fd)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def _descendants(pid: int) -> list[int]:
