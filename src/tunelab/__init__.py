@@ -12,68 +12,125 @@ Every public module of Ray Tune is a submodule here by the porting rule ``ray.tu
 """
 
 import sys
+from typing import TYPE_CHECKING
 
-from tunelab import air, session, track, train
-from tunelab._callback import Callback
-from tunelab._checkpoint import Checkpoint
-from tunelab._config import (
-    CheckpointConfig,
-    FailureConfig,
-    ResumeConfig,
-    RunConfig,
-    SyncConfig,
-    TuneConfig,
-)
-from tunelab._errors import (
-    CorruptFileError,
-    ResultNotSerializable,
-    StorageError,
-    TuneError,
-)
-from tunelab._experiment import Experiment
-from tunelab._frontdoor.run import run, run_experiments
-from tunelab._frontdoor.tuner import Tuner
-from tunelab._registry import register_env, register_trainable
-from tunelab._resources import PlacementGroupFactory
-from tunelab._session import (
-    TuneContext,
-    checkpoint_dir,
-    get_checkpoint,
-    get_context,
-    get_trial_dir,
-    get_trial_id,
-    get_trial_name,
-    get_trial_resources,
-    is_session_enabled,
-    report,
-)
-from tunelab._trial import Trial, TrialStatus
-from tunelab.schedulers import create_scheduler
-from tunelab.search import create_searcher
-from tunelab.search.sample import (
-    choice,
-    function,
-    grid_search,
-    lograndint,
-    loguniform,
-    qlograndint,
-    qloguniform,
-    qrandint,
-    qrandn,
-    quniform,
-    randint,
-    randn,
-    sample_from,
-    uniform,
-)
-from tunelab.stopper import Stopper
-from tunelab.trainable import Trainable, with_parameters, with_resources
-from tunelab.utils import get_pinned_object, pin_in_object_store
+if TYPE_CHECKING:  # the names, for type checkers; imported on first use at run time
+    from tunelab import air, session, track, train
+    from tunelab._callback import Callback
+    from tunelab._checkpoint import Checkpoint
+    from tunelab._config import (
+        CheckpointConfig,
+        FailureConfig,
+        ResumeConfig,
+        RunConfig,
+        SyncConfig,
+        TuneConfig,
+    )
+    from tunelab._errors import (
+        CorruptFileError,
+        ResultNotSerializable,
+        StorageError,
+        TuneError,
+    )
+    from tunelab._experiment import Experiment
+    from tunelab._frontdoor.run import run, run_experiments
+    from tunelab._frontdoor.tuner import Tuner
+    from tunelab._registry import register_env, register_trainable
+    from tunelab._resources import PlacementGroupFactory
+    from tunelab._session import (
+        TuneContext,
+        checkpoint_dir,
+        get_checkpoint,
+        get_context,
+        get_trial_dir,
+        get_trial_id,
+        get_trial_name,
+        get_trial_resources,
+        is_session_enabled,
+        report,
+    )
+    from tunelab._trial import Trial, TrialStatus
+    from tunelab.schedulers import create_scheduler
+    from tunelab.search import create_searcher
+    from tunelab.search.sample import (
+        choice,
+        function,
+        grid_search,
+        lograndint,
+        loguniform,
+        qlograndint,
+        qloguniform,
+        qrandint,
+        qrandn,
+        quniform,
+        randint,
+        randn,
+        sample_from,
+        uniform,
+    )
+    from tunelab.stopper import Stopper
+    from tunelab.trainable import Trainable, with_parameters, with_resources
+    from tunelab.utils import get_pinned_object, pin_in_object_store
 
 __version__ = "0.2.0"
 
-# Imported on first use, to keep ``import tunelab`` fast.
+# Every name is imported on first use: ``import tunelab`` costs a few milliseconds, and a
+# worker process, which needs only the in-trial API (``tunelab.report``, ...), never imports
+# the front doors, the controller or the analysis layer.
 _LAZY = {
+    "Callback": "tunelab._callback",
+    "Checkpoint": "tunelab._checkpoint",
+    "CheckpointConfig": "tunelab._config",
+    "FailureConfig": "tunelab._config",
+    "ResumeConfig": "tunelab._config",
+    "RunConfig": "tunelab._config",
+    "SyncConfig": "tunelab._config",
+    "TuneConfig": "tunelab._config",
+    "CorruptFileError": "tunelab._errors",
+    "ResultNotSerializable": "tunelab._errors",
+    "StorageError": "tunelab._errors",
+    "TuneError": "tunelab._errors",
+    "Experiment": "tunelab._experiment",
+    "run": "tunelab._frontdoor.run",
+    "run_experiments": "tunelab._frontdoor.run",
+    "Tuner": "tunelab._frontdoor.tuner",
+    "register_env": "tunelab._registry",
+    "register_trainable": "tunelab._registry",
+    "PlacementGroupFactory": "tunelab._resources",
+    "TuneContext": "tunelab._session",
+    "checkpoint_dir": "tunelab._session",
+    "get_checkpoint": "tunelab._session",
+    "get_context": "tunelab._session",
+    "get_trial_dir": "tunelab._session",
+    "get_trial_id": "tunelab._session",
+    "get_trial_name": "tunelab._session",
+    "get_trial_resources": "tunelab._session",
+    "is_session_enabled": "tunelab._session",
+    "report": "tunelab._session",
+    "Trial": "tunelab._trial",
+    "TrialStatus": "tunelab._trial",
+    "create_scheduler": "tunelab.schedulers",
+    "create_searcher": "tunelab.search",
+    "choice": "tunelab.search.sample",
+    "function": "tunelab.search.sample",
+    "grid_search": "tunelab.search.sample",
+    "lograndint": "tunelab.search.sample",
+    "loguniform": "tunelab.search.sample",
+    "qlograndint": "tunelab.search.sample",
+    "qloguniform": "tunelab.search.sample",
+    "qrandint": "tunelab.search.sample",
+    "qrandn": "tunelab.search.sample",
+    "quniform": "tunelab.search.sample",
+    "randint": "tunelab.search.sample",
+    "randn": "tunelab.search.sample",
+    "sample_from": "tunelab.search.sample",
+    "uniform": "tunelab.search.sample",
+    "Stopper": "tunelab.stopper",
+    "Trainable": "tunelab.trainable",
+    "with_parameters": "tunelab.trainable",
+    "with_resources": "tunelab.trainable",
+    "get_pinned_object": "tunelab.utils",
+    "pin_in_object_store": "tunelab.utils",
     "Analysis": "tunelab.analysis",
     "ExperimentAnalysis": "tunelab.analysis",
     "Result": "tunelab.analysis",

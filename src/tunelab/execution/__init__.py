@@ -12,21 +12,34 @@ and, for decision points and dict stop criteria, the policies' value types
 persistence layer, the front doors or the outputs. ``tests/unit/test_layers.py`` checks it.
 """
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from tunelab.execution._executor import Executor
-from tunelab.execution._inprocess import InProcessExecutor
-from tunelab.execution._local import LocalExecutor
+if TYPE_CHECKING:
+    from tunelab.execution._executor import Executor
+    from tunelab.execution._inprocess import InProcessExecutor
+    from tunelab.execution._local import LocalExecutor
+    from tunelab.execution.dask import DaskExecutor
 
 __all__ = ["DaskExecutor", "Executor", "InProcessExecutor", "LocalExecutor"]
 
+# imported on first use: a worker process imports its own modules of this package only,
+# and dask is an optional extra
+_LAZY = {
+    "DaskExecutor": "tunelab.execution.dask",
+    "Executor": "tunelab.execution._executor",
+    "InProcessExecutor": "tunelab.execution._inprocess",
+    "LocalExecutor": "tunelab.execution._local",
+}
+
 
 def __getattr__(name: str) -> Any:
-    if name == "DaskExecutor":  # imported on first use: dask is an optional extra
-        from tunelab.execution.dask import DaskExecutor
-
-        return DaskExecutor
-    raise AttributeError(f"module 'tunelab.execution' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tunelab.execution' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
