@@ -391,37 +391,44 @@ def execute_experiments(
     search, scheduler = _policies(experiments, options, restored_state)
     executor = _executor(options)
     _check_resources_fit(experiments, executor)
-    run_clock = executor.clock()  # None: wall-clock time
-    runtimes, global_stopper = _runtimes(experiments, scheduler, run_clock)
-    callbacks, server_cb = _outputs(options, experiments)
-    if restored_state is not None and isinstance(restored_state.get("callbacks"), dict):
-        callbacks.set_state(restored_state["callbacks"])
-    controller = Controller(
-        runtimes,
-        search_alg=search,
-        scheduler=scheduler,
-        executor=executor,
-        clock=run_clock or time.monotonic,
-        callbacks=callbacks,
-        metric=options.metric,
-        mode=options.mode,
-        max_concurrent_trials=options.max_concurrent_trials,
-        global_stopper=global_stopper,
-        reporter=_reporter(options),
-        verbose=options.verbose,
-        fail_fast=options.fail_fast,
-        reuse_actors=bool(options.reuse_actors),
-        initial_trials=initial_trials,
-        resume_policy=plan.policy,
-        delete_remote=_remote_deleter(syncers),
-        **settings,
-    )
-    if options.save_tuner:
-        os.makedirs(experiments[0].experiment_path, exist_ok=True)
-        save_tuner_file(
-            experiments[0].experiment_path,
-            {"experiments": experiments, "options": _picklable_options(options)},
+    # workers start importing tunelab while the driver builds the outputs and the controller
+    prestarted = _prestart_workers(experiments, executor, options)
+    try:
+        run_clock = executor.clock()  # None: wall-clock time
+        runtimes, global_stopper = _runtimes(experiments, scheduler, run_clock)
+        callbacks, server_cb = _outputs(options, experiments)
+        if restored_state is not None and isinstance(restored_state.get("callbacks"), dict):
+            callbacks.set_state(restored_state["callbacks"])
+        controller = Controller(
+            runtimes,
+            search_alg=search,
+            scheduler=scheduler,
+            executor=executor,
+            clock=run_clock or time.monotonic,
+            callbacks=callbacks,
+            metric=options.metric,
+            mode=options.mode,
+            max_concurrent_trials=options.max_concurrent_trials,
+            global_stopper=global_stopper,
+            reporter=_reporter(options),
+            verbose=options.verbose,
+            fail_fast=options.fail_fast,
+            reuse_actors=bool(options.reuse_actors),
+            initial_trials=initial_trials,
+            resume_policy=plan.policy,
+            delete_remote=_remote_deleter(syncers),
+            **settings,
         )
+        if options.save_tuner:
+            os.makedirs(experiments[0].experiment_path, exist_ok=True)
+            save_tuner_file(
+                experiments[0].experiment_path,
+                {"experiments": experiments, "options": _picklable_options(options)},
+            )
+    except BaseException:  # the run never starts: end the workers started for it
+        if prestarted:
+            executor.shutdown(force=True)
+        raise
     trials = _run_controller(controller, experiments, options, syncers, server_cb)
     if controller.interrupted:
         _print_resume_hint(experiments, options.verbose)
@@ -520,6 +527,36 @@ def _executor(options: RunOptions) -> Any:
     if not isinstance(executor, Executor):
         raise TuneTypeError(f"executor must be a tunelab Executor, got {executor!r}")
     return executor
+
+
+def _prestart_workers(experiments: list[Any], executor: Any, options: RunOptions) -> bool:
+    """Tell ``executor`` how many workers the first trials will use (:meth:`Executor.
+    prestart`), when that is known before any trial exists: trials of the first experiment
+    ask for a fixed amount of CPUs and no GPU or custom resource. Returns whether the hint
+    was given (the caller then shuts the executor down if the run fails to start)."""
+    from tunelab.trainable._trainable import resource_request_of
+
+    if not experiments:
+        return False
+    experiment = experiments[0]
+    try:
+        resources = experiment.resources or resource_request_of(experiment.trainable, {})
+    except Exception:  # resources computed from the config: unknown before the first trial
+        return False
+    request = resources.required_resources if resources is not None else {"CPU": 1.0}
+    if set(request) - {"CPU", "memory"}:  # GPUs and custom resources: placed per trial
+        return False
+    total_cpus = executor.total_resources().get("CPU", 0.0)
+    cpus = request.get("CPU", 0.0)
+    count = int(total_cpus // cpus) if cpus > 0 else int(total_cpus)
+    limits = [count, experiment.num_samples]
+    if options.max_concurrent_trials:
+        limits.append(options.max_concurrent_trials)
+    count = min(limits)
+    if count < 1:
+        return False
+    executor.prestart(count)
+    return True
 
 
 def _check_resources_fit(experiments: list[Any], executor: Any) -> None:

@@ -77,6 +77,18 @@ class Executor(abc.ABC):
                 None means this process's ``sys.path``.
         """
 
+    def prestart(self, count: int) -> None:  # noqa: B027
+        """A hint from the front door, before the run's own setup: ``count`` trials that
+        need no GPU will soon start. An executor whose workers take long to start (a new
+        Python process importing tunelab) may start up to that many now, so that their
+        start overlaps the driver's setup instead of following it; the default does
+        nothing. Whatever is started is ended by :meth:`shutdown`, which the front door
+        calls even when the run fails before its first trial.
+
+        Args:
+            count: How many workers the first trials will use at most (>= 1).
+        """
+
     def clock(self) -> Callable[[], float] | None:
         """The run's clock when this executor keeps its own time (simulated time), else
         None: the run measures wall-clock time. The front door hands it to the controller,

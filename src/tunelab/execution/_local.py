@@ -157,6 +157,19 @@ class LocalExecutor(ConnectionExecutor):
             self.shutdown(force=True)
             raise
 
+    def prestart(self, count: int) -> None:
+        """Start worker processes for up to ``count`` trials that need no GPU now (a new
+        worker takes 0.1-0.2 s to import tunelab); fewer when the executor has fewer CPUs
+        or keeps fewer idle workers, none beyond those already idle.
+
+        Args:
+            count: How many workers the first trials will use at most.
+        """
+        count = min(count, self._max_idle, max(1, int(self._pool.total.get("CPU", 1))))
+        idle = sum(1 for w in self._workers.values() if w.trial_id is None and not w.gpu_key)
+        for _ in range(count - idle):
+            self._new_worker(())
+
     def _spawn(self, worker: WorkerHandle) -> None:
         if self._listener is None:
             self.setup()

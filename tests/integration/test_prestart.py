@@ -1,0 +1,81 @@
+"""Workers started before the first trial (``Executor.prestart``): how many, when not, and
+that none outlives a run that fails before its first trial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tunelab as tune
+from tunelab.execution import LocalExecutor
+
+
+class Recording(LocalExecutor):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hints: list[int] = []
+        self.processes: list[Any] = []
+
+    def prestart(self, count: int) -> None:
+        self.hints.append(count)
+        super().prestart(count)
+
+    def _spawn(self, worker: Any) -> None:
+        super()._spawn(worker)
+        self.processes.append(worker.process)
+
+
+def train(config: dict[str, Any]) -> None:
+    tune.report({"score": config["x"]})
+
+
+def run(tmp_path: Path, executor: Recording, **kwargs: Any) -> Any:
+    return tune.run(
+        train,
+        config={"x": tune.uniform(0, 1)},
+        storage_path=str(tmp_path),
+        verbose=0,
+        executor=executor,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cpus", "kwargs", "hint", "spawned"),
+    [
+        (2, {"num_samples": 5}, 2, 2),  # as many as run at once; the prestarted ones are used
+        (4, {"num_samples": 3}, 3, 3),  # never more than there are trials
+        (4, {"num_samples": 6, "max_concurrent_trials": 1}, 1, 1),
+        (4, {"num_samples": 4, "resources_per_trial": {"cpu": 2}}, 2, 2),
+    ],
+)
+def test_the_first_trials_run_on_the_workers_started_before_them(
+    tmp_path: Path, cpus: int, kwargs: dict[str, Any], hint: int, spawned: int
+) -> None:
+    executor = Recording(num_cpus=cpus, num_gpus=0)
+    analysis = run(tmp_path, executor, **kwargs)
+    assert executor.hints == [hint]
+    assert len(executor.processes) == spawned
+    assert all(t.status == "TERMINATED" for t in analysis.trials)
+    assert all(p.poll() is not None for p in executor.processes)
+
+
+def test_no_hint_when_trials_ask_for_gpus(tmp_path: Path) -> None:
+    executor = Recording(num_cpus=2, gpu_ids=["0"])
+    run(tmp_path, executor, num_samples=1, resources_per_trial={"cpu": 1, "gpu": 1})
+    assert executor.hints == []
+
+
+def test_workers_started_for_a_run_that_fails_before_its_first_trial_are_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the callbacks named by TUNELAB_CALLBACKS are built after the hint
+    monkeypatch.setenv("TUNELAB_CALLBACKS", "no_such_module_here.Callback")
+    executor = Recording(num_cpus=2, num_gpus=0)
+    with pytest.raises(Exception, match="no_such_module_here"):
+        run(tmp_path, executor, num_samples=2)
+    assert executor.hints == [2]
+    assert len(executor.processes) == 2
+    assert all(p.poll() is not None for p in executor.processes)
