@@ -21,16 +21,20 @@ Four measurements, each in this one process, one after the other:
     kept checkpoint is restored and compared byte for byte.
 ``state``
     10,000 trivial trials: the share of the driver's wall time spent in
-    ``ExperimentStateWriter`` (journal records, journal flushes and snapshots). Goal <= 3%.
+    ``ExperimentStateWriter`` (journal records, journal flushes and snapshots, timed as
+    ``bench_checkpoints.py`` does), and that share plus the time ``Controller._journal``
+    spends building the search algorithm's and scheduler's states that each journal line
+    carries. Goal <= 3%.
 ``simulated``
     ASHA (``max_t=100, grace_period=1``) on the ``SimulatedExecutor`` (no workers, simulated
     time) with 100, 1,000 and 10,000 trials at once (``max_concurrent_trials``, and as many
     simulated CPUs). Every run is sized for the same total of results (``--results``): the
     number of trials is the total divided by the results an ASHA trial is expected to
-    report. Reported per result: the run's wall time, and the time spent in
-    ``Controller._on_results`` (as ``run_tunelab.py per_result_cost`` measures it). Goal:
-    flat across concurrency (largest / smallest controller cost <= 1.25, a tolerance of
-    this script).
+    report (so every run has the same trials, and about the same results). Reported per
+    result: the run's wall time, the time spent in ``Controller._on_results`` (as
+    ``run_tunelab.py per_result_cost`` measures it), and the experiment-state time as in
+    ``state``. Goal: flat across concurrency (largest / smallest controller cost <= 1.25,
+    a tolerance of this script).
 
 Each measurement prints one JSON line as soon as it is done; a Markdown table of the goals
 follows at the end. Run from the repository's root, on an otherwise idle machine::
@@ -38,7 +42,8 @@ follows at the end. Run from the repository's root, on an otherwise idle machine
     .venv/bin/python benchmarks/bench_scale.py                  # full sizes (many minutes)
     .venv/bin/python benchmarks/bench_scale.py --quick          # small sizes, about a minute
     .venv/bin/python benchmarks/bench_scale.py --only trials --trials 20000
-    .venv/bin/python benchmarks/bench_scale.py --only simulated --results 200000
+    .venv/bin/python benchmarks/bench_scale.py --only simulated --results 200000 \
+        --concurrency 100 1000
     .venv/bin/python benchmarks/bench_scale.py --only checkpoints --only state
 
 Experiment directories go to fresh temporary directories, removed after each measurement
@@ -48,6 +53,7 @@ unless ``--keep`` is given.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -57,7 +63,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -160,6 +165,7 @@ def bench_trials(n: int, keep: bool) -> dict[str, Any]:
     block = n // 10
     clock = CompletionClock(block)
     storage = _storage("trials")
+    rss_before = psutil.Process().memory_info().rss
     with RssSampler() as rss:
         start = time.perf_counter()
         analysis = tune.run(
@@ -182,6 +188,7 @@ def bench_trials(n: int, keep: bool) -> dict[str, Any]:
         "first_block_ms_per_trial": round(first * 1e3, 3),
         "last_block_ms_per_trial": round(last * 1e3, 3),
         "last_over_first": round(last / first, 3),
+        "driver_rss_before_mb": mb(rss_before),
         "driver_peak_rss_mb": mb(rss.driver_peak),
         "total_peak_rss_mb": mb(rss.total_peak),
         "rss_mb_at_blocks": [mb(r) for _, r in clock.rss],
@@ -359,65 +366,105 @@ def rows_checkpoints(r: dict[str, Any]) -> list[Row]:
 
 
 # -- 3. state ----------------------------------------------------------------------------------
-STATE_METHODS = ("record_trial", "record", "record_checkpoint", "flush", "write")
+#: the ExperimentStateWriter methods timed (journal records, journal flushes, snapshots)
+WRITER_METHODS = ("record_trial", "record", "record_checkpoint", "flush", "write")
+
+
+class StateTimer:
+    """Times the driver's experiment-state work while active (a context manager).
+
+    ``writer_s``: the outermost calls of the :class:`ExperimentStateWriter` methods
+    (``record_trial`` -> ``record`` counts once), as ``bench_checkpoints.py`` measures it.
+    ``policy_states_s``: the time of ``Controller._journal`` outside ``record_trial``
+    (its only caller), that is building the search algorithm's and the scheduler's
+    states that go into each journal line.
+    """
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = dict.fromkeys((*WRITER_METHODS, "_journal"), 0.0)
+        self.calls: dict[str, int] = dict.fromkeys(self.spent, 0)
+        self._writer_depth = 0
+        self._patched: list[tuple[type, str, Any]] = []
+
+    def _wrap(self, cls: type, name: str, *, writer: bool) -> None:
+        original = getattr(cls, name)
+        timer = self
+
+        def timed(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            if writer and timer._writer_depth:  # nested writer call: the outer one counts
+                return original(obj, *args, **kwargs)
+            timer._writer_depth += writer
+            t0 = time.perf_counter()
+            try:
+                return original(obj, *args, **kwargs)
+            finally:
+                timer.spent[name] += time.perf_counter() - t0
+                timer.calls[name] += 1
+                timer._writer_depth -= writer
+
+        self._patched.append((cls, name, original))
+        setattr(cls, name, timed)
+
+    def __enter__(self) -> StateTimer:
+        from tunelab._core.controller import Controller
+        from tunelab._persistence.experiment_state import ExperimentStateWriter
+
+        self._wrap(Controller, "_journal", writer=False)
+        for name in WRITER_METHODS:
+            self._wrap(ExperimentStateWriter, name, writer=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for cls, name, original in reversed(self._patched):
+            setattr(cls, name, original)
+        self._patched.clear()
+
+    @property
+    def writer_s(self) -> float:
+        return sum(self.spent[name] for name in WRITER_METHODS)
+
+    @property
+    def policy_states_s(self) -> float:
+        return max(0.0, self.spent["_journal"] - self.spent["record_trial"])
+
+    def summary(self, wall: float) -> dict[str, Any]:
+        total = self.writer_s + self.policy_states_s
+        return {
+            "writer_s": round(self.writer_s, 3),
+            "writer_share_pct": round(100 * self.writer_s / wall, 2),
+            "policy_states_s": round(self.policy_states_s, 3),
+            "state_s": round(total, 3),
+            "state_share_pct": round(100 * total / wall, 2),
+            "by_method_s": {k: round(v, 3) for k, v in self.spent.items()},
+            "calls": self.calls,
+        }
 
 
 def bench_state(n: int, keep: bool) -> dict[str, Any]:
-    from tunelab._persistence import experiment_state as state
-
-    cls = state.ExperimentStateWriter
-    spent = dict.fromkeys(STATE_METHODS, 0.0)
-    calls = dict.fromkeys(STATE_METHODS, 0)
-    depth = [0]
-    originals: dict[str, Callable[..., Any]] = {}
-    for name in STATE_METHODS:
-        original = getattr(cls, name)
-        originals[name] = original
-
-        def timed(
-            self: Any, *args: Any, _name: str = name, _original: Any = original, **kw: Any
-        ) -> Any:
-            if depth[0]:  # nested (record_trial -> record): the outer call counts it
-                return _original(self, *args, **kw)
-            depth[0] += 1
-            t0 = time.perf_counter()
-            try:
-                return _original(self, *args, **kw)
-            finally:
-                spent[_name] += time.perf_counter() - t0
-                calls[_name] += 1
-                depth[0] -= 1
-
-        setattr(cls, name, timed)
     storage = _storage("state")
-    try:
+    with StateTimer() as timer:
         start = time.perf_counter()
         tune.run(one, num_samples=n, storage_path=storage, verbose=0, reuse_actors=True)
         wall = time.perf_counter() - start
-    finally:
-        for name, original in originals.items():
-            setattr(cls, name, original)
     _cleanup(storage, keep)
-    total = sum(spent.values())
-    return {
-        "target": "state",
-        "trials": n,
-        "wall_s": round(wall, 2),
-        "state_s": round(total, 3),
-        "state_share_pct": round(100 * total / wall, 2),
-        "by_method_s": {k: round(v, 3) for k, v in spent.items()},
-        "calls": calls,
-    }
+    return {"target": "state", "trials": n, "wall_s": round(wall, 2), **timer.summary(wall)}
 
 
 def rows_state(r: dict[str, Any]) -> list[Row]:
+    n = r["trials"]
     return [
         (
-            f"state: {r['trials']:,} trials, share of driver wall time",
+            f"state: {n:,} trials, share of driver wall time in the state writer",
+            f"{r['writer_share_pct']:.2f}% ({r['writer_s']:.2f} of {r['wall_s']:.1f} s)",
+            "<= 3%",
+            r["writer_share_pct"] <= 3,
+        ),
+        (
+            f"state: {n:,} trials, same, plus building the policy states journaled",
             f"{r['state_share_pct']:.2f}% ({r['state_s']:.2f} of {r['wall_s']:.1f} s)",
             "<= 3%",
             r["state_share_pct"] <= 3,
-        )
+        ),
     ]
 
 
@@ -445,7 +492,7 @@ def asha_results_per_trial(max_t: int = MAX_T, grace: int = GRACE, rf: int = RF)
     return expected
 
 
-def bench_simulated(results: int, keep: bool) -> list[dict[str, Any]]:
+def bench_simulated(results: int, concurrencies: list[int], keep: bool) -> list[dict[str, Any]]:
     from tunelab._core.controller import Controller
     from tunelab.schedulers import ASHAScheduler
     from tunelab.testing import SimulatedExecutor, simulated_trainable
@@ -472,26 +519,31 @@ def bench_simulated(results: int, keep: bool) -> list[dict[str, Any]]:
     per_trial = asha_results_per_trial()
     num_samples = max(1, math.ceil(results / per_trial))
     out = []
-    Controller._on_results = timed  # type: ignore[method-assign]
+    Controller._on_results = timed  # type: ignore[method-assign, assignment]
     try:
-        for concurrency in CONCURRENCIES:
+        for concurrency in concurrencies:
             spent[0] = 0.0
             executor = PeakExecutor(curves, num_cpus=concurrency, max_iterations=MAX_T)
             storage = _storage(f"simulated{concurrency}")
-            start = time.perf_counter()
-            analysis = tune.run(
-                simulated_trainable,
-                config={"scale": tune.uniform(0.5, 1.5)},
-                num_samples=num_samples,
-                scheduler=ASHAScheduler(
-                    metric="score", mode="max", max_t=MAX_T, grace_period=GRACE, reduction_factor=RF
-                ),
-                max_concurrent_trials=concurrency,
-                executor=executor,
-                storage_path=storage,
-                verbose=0,
-            )
-            wall = time.perf_counter() - start
+            with StateTimer() as state:
+                start = time.perf_counter()
+                analysis = tune.run(
+                    simulated_trainable,
+                    config={"scale": tune.uniform(0.5, 1.5)},
+                    num_samples=num_samples,
+                    scheduler=ASHAScheduler(
+                        metric="score",
+                        mode="max",
+                        max_t=MAX_T,
+                        grace_period=GRACE,
+                        reduction_factor=RF,
+                    ),
+                    max_concurrent_trials=concurrency,
+                    executor=executor,
+                    storage_path=storage,
+                    verbose=0,
+                )
+                wall = time.perf_counter() - start
             count = sum(t.last_result.get("training_iteration", 0) for t in analysis.trials)
             del analysis
             _cleanup(storage, keep)
@@ -505,6 +557,10 @@ def bench_simulated(results: int, keep: bool) -> list[dict[str, Any]]:
                 "wall_s": round(wall, 2),
                 "wall_us_per_result": round(wall / max(count, 1) * 1e6, 2),
                 "controller_us_per_result": round(spent[0] / max(count, 1) * 1e6, 2),
+                "state_us_per_result": round(state.writer_s / max(count, 1) * 1e6, 2),
+                "policy_states_us_per_result": round(
+                    state.policy_states_s / max(count, 1) * 1e6, 2
+                ),
             }
             emit(record)
             out.append(record)
@@ -521,7 +577,9 @@ def rows_simulated(records: list[dict[str, Any]]) -> list[Row]:
                 f"simulated: ASHA, {r['concurrency']:,} at once ({r['results']:,} results, "
                 f"peak {r['peak_running']:,} running)",
                 f"{r['controller_us_per_result']:.1f} µs in _on_results, "
-                f"{r['wall_us_per_result']:.1f} µs wall per result",
+                f"{r['wall_us_per_result']:.1f} µs wall (state writer "
+                f"{r['state_us_per_result']:.1f} µs, policy states "
+                f"{r['policy_states_us_per_result']:.1f} µs) per result",
                 "-",
                 None,
             )
@@ -569,7 +627,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--array-mb", type=int, help="checkpointed array size (default 100)")
     parser.add_argument("--state-trials", type=int, help="trials of `state` (default 10,000)")
     parser.add_argument(
-        "--results", type=int, help="results per `simulated` run (default 1,000,000)"
+        "--results", type=int, help="results per `simulated` run, about (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=list(CONCURRENCIES),
+        help="trials at once of the `simulated` runs (default: 100 1000 10000)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the experiment directories")
     args = parser.parse_args(argv)
@@ -589,12 +654,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     only = args.only or list(TARGETS)
-    try:
-        import tensorboardX  # noqa: F401
-
-        tbx = True
-    except ImportError:
-        tbx = False
+    # find_spec, not import: tensorboardX imports torch (about 280 MB of driver RSS)
+    tbx = importlib.util.find_spec("tensorboardX") is not None
     emit(
         {
             "target": "environment",
@@ -619,7 +680,7 @@ def main(argv: list[str] | None = None) -> None:
         emit(r)
         rows += rows_state(r)
     if "simulated" in only:
-        rows += rows_simulated(bench_simulated(args.results, args.keep))
+        rows += rows_simulated(bench_simulated(args.results, args.concurrency, args.keep))
     print()
     print(table(rows), flush=True)
 
