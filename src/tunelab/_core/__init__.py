@@ -4,8 +4,9 @@ Holds ``controller`` (the loop: asks searchers for trials, starts them on the ex
 hands results to stoppers, schedulers and callbacks, carries out their decisions),
 ``trial_lifecycle`` (every trial's status, checkpoint manager, restore and rollback marks,
 pending reconfiguration), ``trial_factory`` (trials and the tasks workers run),
-``checkpoint_manager`` (retention), ``deadlines`` (force-end deadlines), ``loop_warnings``
-and ``error_report``.
+``trial_checkpoints`` (registering, journaling, deleting checkpoints and falling back to an
+older one), ``checkpoint_manager`` (retention), ``deadlines`` (force-end deadlines),
+``loop_warnings`` and ``error_report``.
 
 May import: the foundation modules at the package root (``tunelab._trial``, ``_errors``,
 ``_resources``, ``_checkpoint``, ``_callback``, ``_json``, ...), the policies

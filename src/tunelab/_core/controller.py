@@ -13,16 +13,16 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab._callback import CallbackList
-from tunelab._core.checkpoint_manager import CheckpointManager, delete_local
 from tunelab._core.deadlines import Deadlines
 from tunelab._core.error_report import ErrorReports
 from tunelab._core.loop_warnings import IdleWarning, SlowStepWarnings
 from tunelab._core.metric_check import check_result_metrics, required_metrics
+from tunelab._core.trial_checkpoints import TrialCheckpoints
 from tunelab._core.trial_factory import TrialFactory
 from tunelab._core.trial_lifecycle import TrialLifecycle
 from tunelab._errors import StorageError, storage_error_in_report, writing
@@ -98,9 +98,6 @@ class Controller:
         warn_idle_s: float = 0.0,
     ) -> None:
         self._runtimes = runtimes
-        # removes a checkpoint a worker uploaded straight to remote storage (in the
-        # background: the syncer of that storage); None: they are left in place
-        self._delete_remote = delete_remote
         self._initial_trials = list(initial_trials or [])
         self._resume_policy = dict(resume_policy or {})
         self._search = search_alg
@@ -137,12 +134,20 @@ class Controller:
         )
         self._start_time = time.time()
         self._writers: dict[str, Any] = {}
+        self._checkpoints = TrialCheckpoints(
+            self._table,
+            [rt.experiment.checkpoint_config for rt in runtimes],
+            self._writers,
+            callbacks,
+            self._errors,
+            lambda: self._iteration,
+            delete_remote,
+        )
         self._state_period = state_period_s
         self._search_finished = False
         # appended from server threads, drained by the loop (deque ops are thread-safe)
         self._pending_commands: collections.deque[Callable[[], None]] = collections.deque()
         self._outgoing: list[tuple[str, Verdict]] = []
-        self._doomed: list[str] = []  # checkpoints to delete after the next journal flush
         self._interrupt_sent = False
         # when the last start failed for lack of resources: no new try until a trial ends
         # (or a second passes, for executors whose capacity grows), sparing the scheduler
@@ -330,7 +335,7 @@ class Controller:
             self._table.add(trial)
             self._factory.reserve_dirname(trial.experiment_path, trial.dirname)
             if trial.checkpoint_history:
-                self._manager(trial).load_state(trial.checkpoint_history)
+                self._checkpoints.manager(trial).load_state(trial.checkpoint_history)
             if trial.checkpoint is not None and trial.restore_state:
                 self._table.remember_state(str(trial.checkpoint.path), dict(trial.restore_state))
             if trial.status == TrialStatus.TERMINATED:
@@ -348,7 +353,7 @@ class Controller:
                 trial.checkpoint = None
                 trial.restore_state = None
             else:
-                self._adopt_logged_checkpoint(trial)
+                self._checkpoints.adopt_logged(trial)
             trial.num_failures = 0
             trial.error_file = None
             trial.error_msg = None
@@ -373,50 +378,10 @@ class Controller:
             trial,
             status,
             restoring=restoring,
-            rollback_to=self._checkpoint_iteration(trial) if rollback else None,
+            rollback_to=self._checkpoints.restored_iteration(trial) if rollback else None,
         )
         if journal:
             self._dirty(trial)
-
-    def _adopt_logged_checkpoint(self, trial: Trial) -> None:
-        """A checkpoint whose result reached result.json but not the journal (the driver
-        was killed between the two writes) becomes the trial's newest: it resumes there."""
-        from tunelab._persistence.rollback import latest_logged_checkpoint
-
-        result = latest_logged_checkpoint(trial.local_path)
-        if result is None:
-            return
-        iteration = result.get("training_iteration")
-        if not isinstance(iteration, int) or iteration <= self._checkpoint_iteration(trial):
-            return
-        path = os.path.join(trial.local_path, result["checkpoint_dir_name"])
-        self._register_checkpoint(trial, path, result, announce=False)
-
-    @staticmethod
-    def _checkpoint_iteration(trial: Trial) -> int:
-        if trial.checkpoint is None or not trial.restore_state:
-            return 0
-        return int(trial.restore_state.get("iteration", 0))
-
-    def _manager(self, trial: Trial) -> CheckpointManager:
-        run = self._table.run(trial.trial_id)
-        if run.manager is None:
-            cfg = self._runtimes[trial.experiment_index].experiment.checkpoint_config
-            run.manager = CheckpointManager(
-                cfg.num_to_keep,
-                cfg.checkpoint_score_attribute,
-                cfg.checkpoint_score_order,
-                delete=self._doomed.append,  # deleted once the journal no longer needs them
-            )
-        return run.manager
-
-    def _delete_checkpoint(self, path: str) -> None:
-        if "://" not in path:
-            delete_local(path)
-        elif self._delete_remote is not None:
-            self._delete_remote(path)
-        else:
-            logger.warning("tunelab: no storage to delete the checkpoint %s from", path)
 
     def _state_document(self, experiment_path: str, safe: bool = True) -> dict[str, Any]:
         trials = [t for t in self._table.trials if t.experiment_path == experiment_path]
@@ -476,11 +441,7 @@ class Controller:
             writer.flush()
         if timed:
             started = self._slow.check("callbacks.on_step_end and writing the logs", started)
-        if self._doomed:  # checkpoints dropped from a history that is on disk now
-            doomed = self._doomed[:]
-            self._doomed.clear()  # (the managers hold its append)
-            for path in doomed:
-                self._delete_checkpoint(path)
+        self._checkpoints.delete_dropped()  # a history without them is on disk now
         if self._outgoing:  # decisions leave only once the results they answer are on disk
             outgoing, self._outgoing = self._outgoing, []
             for trial_id, verdict in outgoing:
@@ -719,7 +680,7 @@ class Controller:
         if kind is P.CheckpointSaved:
             trial = self._table.by_id.get(event.trial_id)
             if trial is not None:
-                self._register_checkpoint(trial, event.path, trial.last_result)  # type: ignore[union-attr]
+                self._checkpoints.register(trial, event.path, trial.last_result)  # type: ignore[union-attr]
         elif kind is P.Lost:
             trial = self._table.by_id.get(event.trial_id)
             if trial is not None and trial.status == TrialStatus.RUNNING:
@@ -735,7 +696,7 @@ class Controller:
             # results after a stop decision are dropped: never logged or shown, and the
             # checkpoints they carry are removed (no one would ever register them)
             if trial is not None and event.checkpoints:
-                self._drop_checkpoints(trial, event.checkpoints.values())
+                self._checkpoints.drop(trial, event.checkpoints.values())
             return
         rt = self._runtimes[trial.experiment_index]
         if trial.location in ("", "starting"):
@@ -762,7 +723,7 @@ class Controller:
                 iteration=iteration, trials=trials, trial=trial, result=result
             )
             if checkpoints is not None and index in checkpoints:
-                self._register_checkpoint(trial, checkpoints[index], result)
+                self._checkpoints.register(trial, checkpoints[index], result)
             if index != waits_on:
                 if wants_results:
                     search.on_trial_result(trial_id, result)
@@ -785,55 +746,6 @@ class Controller:
             if verdict is Verdict.STOP or verdict is Verdict.PAUSE:
                 return
 
-    def _drop_checkpoints(self, trial: Trial, paths: Iterable[str]) -> None:
-        """Delete the checkpoints of dropped results (never those the trial registered)."""
-        kept = {str(getattr(trial.checkpoint, "path", ""))}
-        kept.update(path for path, _ in self._manager(trial).entries)
-        for path in paths:
-            if path not in kept:
-                self._delete_checkpoint(path)
-
-    def _register_checkpoint(
-        self, trial: Trial, path: str, result: dict[str, Any], *, announce: bool = True
-    ) -> None:
-        from tunelab._checkpoint import Checkpoint
-
-        checkpoint = Checkpoint(path)
-        trial.checkpoint = checkpoint
-        state = {
-            "iteration": result.get("training_iteration", 0),
-            "time_total": result.get("time_total_s", 0.0),
-            "timesteps_total": result.get("timesteps_total"),
-            "episodes_total": result.get("episodes_total"),
-        }
-        trial.restore_state = state
-        self._table.remember_state(str(checkpoint.path), state)
-        metrics = {k: v for k, v in result.items() if k != "config"}
-        manager = self._manager(trial)
-        dropped = manager.register(str(checkpoint.path), metrics)
-        self._table.forget_states(dropped)
-        trial.checkpoint_history = [[p, m] for p, m in manager.entries]
-        writer = self._writers.get(trial.experiment_path)
-        if writer is not None:  # journaled now: a kill before the next snapshot resumes here
-            writer.record_checkpoint(
-                trial.trial_id,
-                trial.relative(str(checkpoint.path)),
-                metrics,
-                state,
-                [trial.relative(p) for p in dropped],
-            )
-        if announce:
-            # Ray calls both: on_trial_save (LoggerCallback.log_trial_save) and on_checkpoint
-            self._callbacks.on_trial_save(
-                iteration=self._iteration, trials=self._table.trials, trial=trial
-            )
-            self._callbacks.on_checkpoint(
-                iteration=self._iteration,
-                trials=self._table.trials,
-                trial=trial,
-                checkpoint=checkpoint,
-            )
-
     def _on_end(self, event: P.Ended | P.Paused | P.Failed) -> None:
         trial_id = event.trial_id
         trial = self._table.by_id.get(trial_id)
@@ -846,7 +758,8 @@ class Controller:
             storage = storage_error_in_report(text, f"trial {trial}", trial.local_path)
             if storage is not None:  # the disk, not the trial: stop, resumable
                 raise storage
-            if event.during_restore and self._fall_back(trial, text):
+            if event.during_restore and self._checkpoints.fall_back(trial, text):
+                self._requeue(trial)  # from the previous retained checkpoint
                 return
             self._fail(trial, text, retry=True, rt=rt)
             return
@@ -854,7 +767,7 @@ class Controller:
         if isinstance(event, P.Paused):
             path = event.checkpoint
             if path and path != getattr(trial.checkpoint, "path", None):
-                self._register_checkpoint(trial, path, trial.last_result)
+                self._checkpoints.register(trial, path, trial.last_result)
             if reconfigure is not None and not self._stop_experiment:
                 self._apply_reconfigure(trial, reconfigure)
                 return
@@ -864,32 +777,6 @@ class Controller:
             self._requeue(trial, TrialStatus.PAUSED)
             return
         self._complete(trial)
-
-    def _fall_back(self, trial: Trial, text: str) -> bool:
-        """A checkpoint could not be loaded: retry from the previous retained one (this does
-        not count as a failure of the trial). False when there is none."""
-        from tunelab._checkpoint import Checkpoint
-
-        bad = str(getattr(trial.checkpoint, "path", ""))
-        older = [
-            p
-            for p, _ in self._manager(trial).entries
-            if p != bad and ("://" in p or os.path.isdir(p))
-        ]
-        self._errors.write(
-            trial,
-            f"{text}\nFalling back to an older checkpoint: {older[-1] if older else 'none left'}\n",
-        )
-        if not older:
-            return False
-        manager = self._manager(trial)
-        manager.entries = [(p, m) for p, m in manager.entries if p != bad]
-        trial.checkpoint_history = [[p, m] for p, m in manager.entries]
-        trial.checkpoint = Checkpoint(older[-1])
-        state = self._table.state_of(older[-1])
-        trial.restore_state = dict(state) if state else None
-        self._requeue(trial)
-        return True
 
     def _stop_after_storage_error(self) -> None:
         """A write failed: stop as a kill at this moment would, tidily (never raises). The
