@@ -24,7 +24,7 @@ class _Rung:
     """Rewards recorded at one milestone, in arrival order, plus two sorted views: the
     non-NaN rewards ascending (cutoffs) and ``(rank key, seq, trial_id)`` (promotions)."""
 
-    __slots__ = ("keys", "milestone", "ranked", "rewards", "values")
+    __slots__ = ("encoded", "keys", "milestone", "ranked", "rewards", "values")
 
     def __init__(self, milestone: float) -> None:
         self.milestone = milestone
@@ -32,11 +32,18 @@ class _Rung:
         self.values: list[float] = []
         self.ranked: list[tuple[float, int, str]] = []
         self.keys: dict[str, tuple[float, int, str]] = {}
+        #: ``[trial_id, reward]`` pairs as the state holds them, built as rewards arrive
+        #: (the state is taken with every journal line: rebuilding it cost O(trials) each)
+        self.encoded: list[list[Any]] = []
 
     def record(self, trial_id: str, reward: float) -> None:
+        """Record ``trial_id``'s ``reward`` (once per trial and rung)."""
+        if trial_id in self.rewards:
+            raise ValueError(f"trial {trial_id} has a reward at milestone {self.milestone}")
         nan = math.isnan(reward)
         key = (math.inf if nan else -reward, len(self.rewards), trial_id)
         self.rewards[trial_id] = reward
+        self.encoded.append([trial_id, S.encode_reward(reward)])
         self.keys[trial_id] = key
         if not nan:
             bisect.insort(self.values, reward)
@@ -380,10 +387,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
             "rng": S.rng_to_state(self._rng),
             "num_stopped": self._num_stopped,
             "bracket_of": dict(self._bracket_of),
-            "rungs": [
-                [[[t, S.encode_reward(r)] for t, r in rung.rewards.items()] for rung in rungs]
-                for rungs in self._rungs
-            ],
+            "rungs": [[list(rung.encoded) for rung in rungs] for rungs in self._rungs],
             "passed": dict(self._passed),
             "held": dict(self._held),
             "stops": self._stops.get_state(),
