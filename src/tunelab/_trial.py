@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import math
 import os
-from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -89,7 +88,9 @@ class MetricStats(Mapping[str, float]):
         self.max = -math.inf
         self.min = math.inf
         self.last = math.nan
-        self.recent: deque[float] = deque(maxlen=10)
+        #: the last 10 values (a list: a deque allocates ~600 bytes for its first value,
+        #: times every metric of every trial a driver keeps)
+        self.recent: list[float] = []
 
     def add(self, value: float) -> None:
         self.count += 1
@@ -99,10 +100,13 @@ class MetricStats(Mapping[str, float]):
         if value < self.min:
             self.min = value
         self.last = value
-        self.recent.append(value)
+        recent = self.recent
+        recent.append(value)
+        if len(recent) > 10:
+            del recent[0]
 
     def as_dict(self) -> dict[str, float]:
-        recent = list(self.recent)
+        recent = self.recent
         last5 = recent[-5:]
         return {
             "max": self.max,
