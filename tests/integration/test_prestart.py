@@ -79,3 +79,42 @@ def test_workers_started_for_a_run_that_fails_before_its_first_trial_are_ended(
     assert executor.hints == [2]
     assert len(executor.processes) == 2
     assert all(p.poll() is not None for p in executor.processes)
+
+
+def test_what_the_run_exports_after_the_workers_started_reaches_the_trials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a callback's setup (a tracker exporting its API key) runs after the hint, and the
+    # front door sets TUNE_ORIG_WORKING_DIR just before the first trial
+    monkeypatch.delenv("TL_PRESTART_PROBE", raising=False)
+    monkeypatch.setenv("TUNE_ORIG_WORKING_DIR", "/stale")
+
+    class Exports(tune.Callback):
+        def setup(self, **info: Any) -> None:
+            monkeypatch.setenv("TL_PRESTART_PROBE", "from setup")
+
+    def probe(config: dict[str, Any]) -> None:
+        import os
+
+        tune.report(
+            {
+                "probe": os.environ.get("TL_PRESTART_PROBE"),
+                "orig": os.environ.get("TUNE_ORIG_WORKING_DIR"),
+            }
+        )
+
+    executor = Recording(num_cpus=2, num_gpus=0)
+    analysis = tune.run(
+        probe,
+        num_samples=2,
+        storage_path=str(tmp_path),
+        verbose=0,
+        executor=executor,
+        callbacks=[Exports()],
+    )
+    assert executor.hints == [2]
+    import os
+
+    for trial in analysis.trials:
+        assert trial.last_result["probe"] == "from setup"
+        assert trial.last_result["orig"] == os.getcwd()

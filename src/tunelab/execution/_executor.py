@@ -263,6 +263,8 @@ class WorkerHandle:
         self.ready = False
         self.trial_id: str | None = None
         self.queued: TrialTask | None = None
+        #: the driver's environment when the worker process was started (None: unknown)
+        self.spawn_env: dict[str, str] | None = None
         self.known_keys: set[str] = set()
         self.cleaned_up = False  # the executor released what the worker left behind
 
@@ -455,10 +457,26 @@ class ConnectionExecutor(Executor):
     def _on_hello(self, worker: WorkerHandle, hello: P.Hello) -> None:
         worker.pid, worker.hostname, worker.ip = hello.pid, hello.hostname, hello.node_ip
         worker.ready = True
-        self._send(worker, P.Setup(tuple(self._sys_path)))
+        self._send(worker, P.Setup(tuple(self._sys_path), self._env_changes(worker)))
         if worker.queued is not None:
             task, worker.queued = worker.queued, None
             self._send_run(worker, task)
+
+    @staticmethod
+    def _env_changes(worker: WorkerHandle) -> dict[str, str]:
+        """The driver's environment variables set or changed since ``worker`` was started
+        (a worker started ahead of the run, :meth:`prestart`, gets what the run's setup
+        exported, such as ``TUNE_ORIG_WORKING_DIR`` or a tracker's API key); never
+        ``CUDA_VISIBLE_DEVICES``, which is the worker's own. Empty when the worker's
+        environment is not the driver's."""
+        started_with = worker.spawn_env
+        if started_with is None:
+            return {}
+        return {
+            k: v
+            for k, v in os.environ.items()
+            if started_with.get(k) != v and k != "CUDA_VISIBLE_DEVICES"
+        }
 
     def _register_conn(self, conn: Any, worker: WorkerHandle) -> None:
         worker.conn = conn

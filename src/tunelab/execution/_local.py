@@ -174,6 +174,7 @@ class LocalExecutor(ConnectionExecutor):
         if self._listener is None:
             self.setup()
         assert self._listener is not None
+        worker.spawn_env = dict(os.environ)
         env = dict(os.environ)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(worker.gpu_key)
         env.setdefault("PYTHONUNBUFFERED", "1")
