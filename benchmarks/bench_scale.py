@@ -15,7 +15,7 @@ Four measurements, each in this one process, one after the other:
     One trial checkpoints a 100 MB numpy array (``Checkpoint.from_dict``) at each of 5
     iterations, keeping 2: the end-to-end save rate measured in the trial (500 MB / time
     from before the first report to after the fifth returned). The same bytes are also
-    written with plain ``open(path, "wb").write(array.tobytes())`` (5 files, the older ones
+    written with plain ``open(path, "wb").write(memoryview(array))`` (5 files, the older ones
     removed to keep 2) in a directory on the storage path's filesystem, before and after the
     experiment; the ratio of tunelab's rate to the mean plain rate is the goal (>= 0.8). The
     kept checkpoint is restored and compared byte for byte.
@@ -276,17 +276,18 @@ def _plain_write_MBps(size_mb: int, parent: str) -> float:
     """Write the checkpoints' bytes with plain file writes, keeping ``KEEP`` files."""
     array = _array(size_mb)
     folder = tempfile.mkdtemp(prefix="plain-", dir=parent)
+    seconds = 0.0
     paths: list[str] = []
-    start = time.perf_counter()
     for i in range(ITERATIONS):
         array[0] = i
         path = os.path.join(folder, f"array_{i}.bin")
+        start = time.perf_counter()
         with open(path, "wb") as f:
-            f.write(array.tobytes())
+            f.write(memoryview(array).cast("B"))  # the array's own buffer, no copy
+        seconds += time.perf_counter() - start
         paths.append(path)
-        while len(paths) > KEEP:
+        while len(paths) > KEEP:  # not timed: the bare write rate, the strictest baseline
             os.remove(paths.pop(0))
-    seconds = time.perf_counter() - start
     shutil.rmtree(folder, ignore_errors=True)
     return size_mb * ITERATIONS / seconds
 

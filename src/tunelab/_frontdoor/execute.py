@@ -534,10 +534,11 @@ def _prestart_workers(experiments: list[Any], executor: Any, options: RunOptions
     prestart`), when that is known before any trial exists: trials of the first experiment
     ask for a fixed amount of CPUs and no GPU or custom resource. Returns whether the hint
     was given (the caller then shuts the executor down if the run fails to start)."""
+    from tunelab.execution._executor import Executor
     from tunelab.trainable._trainable import resource_request_of
 
-    if not experiments:
-        return False
+    if not experiments or type(executor).prestart is Executor.prestart:
+        return False  # the executor ignores the hint: nothing to work out
     experiment = experiments[0]
     try:
         resources = experiment.resources or resource_request_of(experiment.trainable, {})
