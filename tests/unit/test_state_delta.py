@@ -187,3 +187,62 @@ def test_a_type_change_deep_in_a_container_is_the_documented_limit():
     assert diff({"a": [[False]]}, {"a": [[0]]}) == []
     # at the top of a value, a type change is carried
     assert apply({"a": False}, diff({"a": False}, {"a": 0})) == {"a": 0}
+
+
+def test_policies_are_journaled_once_per_flush_after_the_steps_trial_lines(tmp_path):
+    # the controller's writer takes the policies' states once per loop step (their cost
+    # grows with the trials), in the same write as the trial lines of that step
+    from tunelab._persistence.experiment_state import ExperimentStateWriter, load_state
+
+    current = {"n": 0}
+    taken = []
+
+    def policies(raw):
+        taken.append(raw)
+        return _search_state(current["n"]), {"rungs": [current["n"]]}
+
+    writer = ExperimentStateWriter(
+        str(tmp_path), lambda safe=True: {"trials": []}, policies=policies
+    )
+    writer.start()
+    for _step in range(3):
+        for _ in range(4):  # four trials journaled in this step
+            current["n"] += 1
+            writer.record_trial(_FakeTrial(f"t{current['n']}"))
+            writer.policies_changed()
+        writer.flush()
+    writer.flush()  # no change since: no policies line
+    writer.close()
+    assert taken == [True, True, True]
+    journal = (tmp_path / "experiment_state.journal").read_text().splitlines()
+    lines = [json.loads(line) for line in journal]
+    kinds = ["policies" if line.get("policies") else "trial" for line in lines]
+    assert kinds == (["trial"] * 4 + ["policies"]) * 3
+    assert [line["seq"] for line in lines] == list(range(1, 16))
+    assert "trial" not in lines[4] and lines[9]["search_base"] == 5
+    state = load_state(str(tmp_path))
+    assert state["search_alg"] == _search_state(12)
+    assert state["scheduler"] == {"rungs": [12]}
+    assert len(state["trials"]) == 12
+
+
+def test_policies_unchanged_since_the_last_line_write_nothing(tmp_path):
+    from tunelab._persistence.experiment_state import ExperimentStateWriter
+
+    writer = ExperimentStateWriter(
+        str(tmp_path), lambda safe=True: {"trials": []}, policies=lambda raw: ({"a": 1}, None)
+    )
+    writer.start()
+    writer.record_trial(_FakeTrial("t1"))
+    writer.policies_changed()
+    writer.flush()
+    writer.record_trial(_FakeTrial("t2"))
+    writer.policies_changed()
+    writer.close()
+    journal = (tmp_path / "experiment_state.journal").read_text().splitlines()
+    lines = [json.loads(line) for line in journal]
+    assert [sorted(k for k in line if k != "seq") for line in lines] == [
+        ["trial"],
+        ["policies", "search_alg"],
+        ["trial"],
+    ]

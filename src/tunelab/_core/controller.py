@@ -303,6 +303,7 @@ class Controller:
                 functools.partial(self._state_document, exp.experiment_path),
                 period_s=self._state_period,
                 clock=self._clock,
+                policies=self._policy_states,
             )
         total = self._search.total_samples
         self._callbacks.setup(
@@ -875,14 +876,18 @@ class Controller:
             self._stop_all(f"trial {trial} failed and fail_fast is set")
 
     def _journal(self, writer: Any, trial: Trial) -> None:
-        """Journal ``trial`` with the search algorithm's and the scheduler's states as they
-        are now: a resume then finds the policies in step with the trials (no trial created
-        twice, no configuration suggested again, never more than ``num_samples``, no bracket
-        waiting for a trial that ended). The states are raw (the writer encodes them with
-        the C encoder and writes what changed since the last ones)."""
-        writer.record_trial(
-            trial, _safe_state(self._search, safe=False), _safe_state(self._scheduler, False)
-        )
+        """Journal ``trial``; the search algorithm's and the scheduler's states follow in
+        one line at the end of the loop step, in the same write as the step's trial lines:
+        a resume then finds the policies in step with the trials (no trial created twice,
+        no configuration suggested again, never more than ``num_samples``, no bracket
+        waiting for a trial that ended)."""
+        writer.record_trial(trial)
+        writer.policies_changed()
+
+    def _policy_states(self, raw: bool) -> tuple[Any, Any]:
+        """The search algorithm's and the scheduler's states now: as ``get_state`` returns
+        them (``raw``: the writer encodes them with the C encoder) or JSON-safe."""
+        return _safe_state(self._search, safe=not raw), _safe_state(self._scheduler, not raw)
 
     def _dirty(self, trial: Trial, *, journal: bool = True) -> None:
         writer = self._writers.get(trial.experiment_path)

@@ -112,10 +112,13 @@ def _kind(value: Any) -> str:
 
 
 def _is_entry(entry: Any) -> bool:
-    """A trial's new state (``{"seq", "trial": {...}}``) or a checkpoint it registered
-    (``{"seq", "checkpoint": {"trial_id", "path", ...}}``)."""
+    """A trial's new state (``{"seq", "trial": {...}}``), a checkpoint it registered
+    (``{"seq", "checkpoint": {"trial_id", "path", ...}}``) or the policies' states after
+    a loop step (``{"seq", "policies": true, "search_alg_delta": ..., ...}``)."""
     if not isinstance(entry, dict):
         return False
+    if entry.get("policies") is True:
+        return isinstance(entry.get("seq"), int)
     body = entry.get("trial", entry.get("checkpoint"))
     return isinstance(body, dict) and isinstance(body.get("trial_id"), str)
 
@@ -202,6 +205,8 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
                 continue
             for key in POLICY_STATES:
                 held[key] = _apply_policy_state(data, entry, key, held[key], journal)
+            if entry.get("policies") is True:  # the policies' states only
+                continue
             if "trial" not in entry:  # a checkpoint of a known trial
                 record = entry["checkpoint"]
                 position = index.get(record["trial_id"])
@@ -323,6 +328,7 @@ class ExperimentStateWriter:
         *,
         period_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        policies: Callable[[bool], tuple[Any, Any]] | None = None,
     ) -> None:
         self.path = os.path.join(experiment_path, STATE_FILE)
         self.journal_path = os.path.join(experiment_path, JOURNAL_FILE)
@@ -339,6 +345,10 @@ class ExperimentStateWriter:
         # per policy, the state last written (a private decoded copy) and the seq of its
         # entry (the snapshot's journal_seq): later ones are journaled as deltas to it
         self._bases: dict[str, tuple[Any, int]] = {}
+        # ``policies(raw)``: the search algorithm's and the scheduler's states now (raw as
+        # get_state returns them, else JSON-safe), journaled once per flush after a change
+        self._policies = policies
+        self._policies_changed = False
 
     def start(self) -> None:
         """Write the first snapshot (on resume it holds everything the journal held, so the
@@ -361,6 +371,23 @@ class ExperimentStateWriter:
         except (TypeError, ValueError):
             self.record(trial.to_state(), search_state, scheduler_state=scheduler_state)
 
+    def policies_changed(self) -> None:
+        """The policies' states may have changed with a trial just journaled: the next
+        :meth:`flush` journals them once, in a line after the step's trial lines and in the
+        same write (taking and diffing them costs O(their size), which grows with the
+        trials; once per loop step instead of with every trial line)."""
+        self._policies_changed = True
+
+    def _record_policies(self) -> None:
+        if self._policies is None:
+            return
+        try:
+            search_state, scheduler_state = self._policies(True)
+            self._append_entry({"policies": True}, search_state, scheduler_state, strict=True)
+        except (TypeError, ValueError):
+            search_state, scheduler_state = self._policies(False)
+            self._append_entry({"policies": True}, search_state, scheduler_state)
+
     def record(
         self,
         trial_state: dict[str, Any],
@@ -371,11 +398,24 @@ class ExperimentStateWriter:
     ) -> None:
         """Append one trial's new state to the journal (handed to the OS at the next
         :meth:`flush`), with the search algorithm's and the scheduler's states as they are
-        after the change (so that a resume neither creates a trial again nor finds its
-        policies behind the trials). Policy states go as deltas to the last one written.
-        ``strict``: raise instead of stringifying odd values."""
+        after the change when given (so that a resume neither creates a trial again nor
+        finds its policies behind the trials; a writer with ``policies`` journals them once
+        per flush instead, see :meth:`policies_changed`). Policy states go as deltas to the
+        last one written. ``strict``: raise instead of stringifying odd values."""
+        self._append_entry({"trial": trial_state}, search_state, scheduler_state, strict=strict)
+
+    def _append_entry(
+        self,
+        body: dict[str, Any],
+        search_state: Any,
+        scheduler_state: Any,
+        *,
+        strict: bool = False,
+    ) -> None:
+        """Journal ``body`` with the policies' states given (as deltas when a base is
+        known); nothing for a policies line whose states did not change."""
         seq = self._seq + 1
-        entry: dict[str, Any] = {"seq": seq, "trial": trial_state}
+        entry: dict[str, Any] = {"seq": seq, **body}
         changes: list[tuple[str, Any, Any]] = []
         for key, state in (("search_alg", search_state), ("scheduler", scheduler_state)):
             if state is None:
@@ -390,6 +430,8 @@ class ExperimentStateWriter:
                 entry[f"{key}_delta"] = ops
                 entry[POLICY_STATES[key]] = base[1]
                 changes.append((key, None, ops))
+        if "policies" in body and not changes:
+            return
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
         self._append(line)
         for key, state, ops in changes:
@@ -427,6 +469,9 @@ class ExperimentStateWriter:
     def flush(self) -> None:
         """Hand buffered journal lines to the OS (the controller calls it once per loop
         step, before it acts on anything, as the loggers do)."""
+        if self._policies_changed:
+            self._policies_changed = False
+            self._record_policies()
         lines = self._lines
         if not lines:
             return
@@ -474,8 +519,10 @@ class ExperimentStateWriter:
             for key in POLICY_STATES
             if document.get(key) is not None
         }
-        # the snapshot holds everything up to seq: start a fresh journal
+        # the snapshot holds everything up to seq (the policies' states too): start a
+        # fresh journal
         self._lines.clear()
+        self._policies_changed = False
         self._close_journal()
         with (
             writing("the experiment state journal", self.journal_path),
