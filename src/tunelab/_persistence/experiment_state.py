@@ -4,7 +4,9 @@
   :meth:`Trial.to_state`, policy states), written atomically (temp file, fsync, rename)
   every ``period_s`` seconds when something changed, and at the end.
 * ``experiment_state.journal``: one JSON line ``{"seq": n, "trial": {...}}`` appended (and
-  flushed) each time a trial changes status or checkpoint. Its cost follows what changed,
+  flushed) each time a trial changes status or checkpoint, and after the trial lines of a
+  loop step one ``{"seq": n, "policies": true, ...}`` line with the search algorithm's and
+  the scheduler's states (as deltas) when they changed. Its cost follows what changed,
   not the number of trials. The snapshot records the last ``seq`` it includes
   (``journal_seq``); it then starts a fresh journal.
 
