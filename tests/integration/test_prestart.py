@@ -118,3 +118,20 @@ def test_what_the_run_exports_after_the_workers_started_reaches_the_trials(
     for trial in analysis.trials:
         assert trial.last_result["probe"] == "from setup"
         assert trial.last_result["orig"] == os.getcwd()
+
+
+def test_workers_started_for_a_run_whose_server_cannot_start_are_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tunelab.server
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("address already in use")
+
+    monkeypatch.setattr(tunelab.server, "start_server_for", busy)
+    executor = Recording(num_cpus=2, num_gpus=0)
+    with pytest.raises(OSError, match="already in use"):
+        run(tmp_path, executor, num_samples=2, with_server=True)
+    assert executor.hints == [2]
+    assert len(executor.processes) == 2
+    assert all(p.poll() is not None for p in executor.processes)

@@ -425,11 +425,11 @@ def execute_experiments(
                 experiments[0].experiment_path,
                 {"experiments": experiments, "options": _picklable_options(options)},
             )
-    except BaseException:  # the run never starts: end the workers started for it
-        if prestarted:
+        trials = _run_controller(controller, experiments, options, syncers, server_cb)
+    except BaseException:  # e.g. the run never started (a busy server port): end the workers
+        if prestarted:  # started for it (the controller's own shutdown makes this a no-op)
             executor.shutdown(force=True)
         raise
-    trials = _run_controller(controller, experiments, options, syncers, server_cb)
     if controller.interrupted:
         _print_resume_hint(experiments, options.verbose)
     if options.raise_on_failed_trial and not controller.interrupted:
