@@ -175,7 +175,7 @@ class LocalExecutor(ConnectionExecutor):
             self.setup()
         assert self._listener is not None
         worker.spawn_env = dict(os.environ)
-        env = dict(os.environ)
+        env = dict(worker.spawn_env)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(worker.gpu_key)
         env.setdefault("PYTHONUNBUFFERED", "1")
         # On a terminal, worker output goes through this process's sys.stdout, so that the

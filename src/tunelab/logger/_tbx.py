@@ -47,7 +47,6 @@ TAG_PREFIX = "ray/tune"
 SKIPPED_KEYS = frozenset(("config", "pid", "timestamp", "time_total_s", "training_iteration"))
 #: Records kept in memory per file before they are written without waiting for a flush.
 _MAX_BUFFERED_RECORDS = 1024
-_F64 = struct.Struct("<d")
 _FEATURE = "TBXLoggerCallback (TensorBoard event files)"
 
 
@@ -126,7 +125,7 @@ def result_tags(result: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in result.items():
         if key in SKIPPED_KEYS:
             continue
-        name = f"{TAG_PREFIX}/{key}"
+        name = _tag_of(key)
         if isinstance(value, Mapping):
             _flat_items(value, name, out)
         else:
@@ -241,7 +240,7 @@ class _Plan:
     (``itemgetter``, one ``struct.pack``) instead of a Python loop over its keys.
     """
 
-    __slots__ = ("generic", "get", "pack", "slots", "summary_head", "tags")
+    __slots__ = ("generic", "get", "pack", "slots", "tags")
 
     def __init__(self, keys: tuple[Any, ...], types: tuple[type, ...]) -> None:
         scalar_keys: list[Any] = []
@@ -264,10 +263,9 @@ class _Plan:
             key = scalar_keys[0]
             self.get = lambda result: (result[key],)
         self.pack = struct.Struct("<" + "".join(f"{len(p)}sf" for p in prefixes)).pack
-        #: the arguments of ``pack``: each prefix, then a place for its value
-        self.slots: list[Any] = [x for p in prefixes for x in (p, 0.0)]
-        size = sum(len(p) + 4 for p in prefixes)
-        self.summary_head = wire.varint(5 << 3 | 2) + wire.varint(size)
+        #: the arguments of ``pack``: each prefix, then a place for its value (copied per
+        #: result, so that results of one shape may be encoded from several threads)
+        self.slots: tuple[Any, ...] = tuple(x for p in prefixes for x in (p, 0.0))
 
 
 _PLANS: dict[tuple[tuple[Any, ...], tuple[type, ...]], _Plan] = {}
@@ -307,9 +305,7 @@ class _TrialEvents:
         number = _as_scalar(result.get("timesteps_total") or result.get("training_iteration"))
         step = int(number) if number is not None and math.isfinite(number) else 0
         wall_time = result.get("timestamp")
-        if type(wall_time) is not float and (
-            not isinstance(wall_time, (int, float)) or isinstance(wall_time, bool)
-        ):
+        if not isinstance(wall_time, (int, float)) or isinstance(wall_time, bool):
             wall_time = time.time()
         if self.restarted:
             # TensorBoard drops the events at this step and later that came before this
@@ -318,34 +314,17 @@ class _TrialEvents:
             self.file.add_bytes(wire.session_start_event(float(wall_time), step))
         plan = _plan_for(result)
         packed = self._pack(plan, result)
-        if packed is not None and not plan.generic:
-            if plan.tags:
-                self.metric_tags.update(plan.tags)
-                self.file.add_bytes(
-                    b"\x09"
-                    + _F64.pack(wall_time)
-                    + b"\x10"
-                    + wire.varint(step)
-                    + plan.summary_head
-                    + packed
-                )
-            return
         values: list[bytes] = []
         if packed is not None:
             self.metric_tags.update(plan.tags)
-            values.append(packed)
-            keys = plan.generic
+            if packed:
+                values.append(packed)
+            rest: Mapping[str, Any] = {k: result[k] for k in plan.generic}
         else:
-            keys = [k for k in result if k not in SKIPPED_KEYS]
-        for key in keys:
-            value = result[key]
-            if isinstance(value, Mapping):
-                flat: dict[str, Any] = {}
-                _flat_items(value, _tag_of(key), flat)
-                for tag, item in flat.items():
-                    self._add_value(tag, item, values)
-            else:
-                self._add_value(_tag_of(key), value, values)
+            rest = result
+        if rest:
+            for tag, value in result_tags(rest).items():
+                self._add_value(tag, value, values)
         if values:
             self.file.add_bytes(wire.summary_event(float(wall_time), step, b"".join(values)))
 
@@ -359,10 +338,10 @@ class _TrialEvents:
         total = sum(values)
         if total != total:  # a NaN (or infinities of both signs): left to the general path
             return None
-        slots = plan.slots
-        slots[1::2] = values
+        args = list(plan.slots)
+        args[1::2] = values
         try:
-            return plan.pack(*slots)  # type: ignore[no-any-return]
+            return plan.pack(*args)  # type: ignore[no-any-return]
         except (OverflowError, struct.error):
             return None
 
