@@ -509,3 +509,33 @@ def test_pretty_print_is_yaml_like_without_config() -> None:
     )
     assert text == "info:\n  a: x y\n  b:\n  - 1\n  - 2\nloss: 0.5\n"
     assert pretty_print({"s": "true", "e": {}}) == "e: {}\ns: 'true'\n"
+
+
+def test_default_loggers_make_a_missing_trial_directory_on_first_write(tmp_path: Path) -> None:
+    # fit() makes the directory before the loggers hear of a trial; used on their own, the
+    # loggers make it when they first write (no directory check per trial otherwise)
+    trial = make_trial(tmp_path / "deep" / "experiment")
+    callbacks = CallbackList([JsonLoggerCallback(), CSVLoggerCallback()])
+    drive(callbacks, trial, [result(trial, 1), result(trial, 2)])
+    names = {p.name for p in Path(trial.local_path).iterdir()}
+    assert {"params.json", "params.pkl", "result.json", "progress.csv"} <= names
+    assert len(read_lines(str(Path(trial.local_path) / "result.json"))) == 2
+
+
+def test_params_pkl_is_the_config_by_value_whether_plain_or_not(tmp_path: Path) -> None:
+    import cloudpickle
+
+    class Local:  # not importable by reference: needs cloudpickle's pickling by value
+        scale = 3
+
+    plain = {"lr": 0.1, "layers": [1, (2, 3)], "name": "x", "flag": None, "raw": b"\x00"}
+    special = {"lr": 0.1, "fn": lambda x: x * 2, "cls": Local}
+    for config in (plain, special):
+        trial = make_trial(tmp_path, name=f"t{len(config)}", config=config)
+        drive(JsonLoggerCallback(), trial, [result(trial, 1)])
+        loaded = pickle.loads((Path(trial.local_path) / "params.pkl").read_bytes())
+        if config is plain:
+            assert loaded == plain == pickle.loads(cloudpickle.dumps(plain))
+            assert type(loaded["layers"][1]) is tuple
+        else:
+            assert loaded["fn"](4) == 8 and loaded["cls"].scale == 3

@@ -94,7 +94,12 @@ class _FakeTrial:
 
 
 def _search_state(n):
-    return {"counter": n, "searcher": {"trials": [{"number": i, "value": i / 2} for i in range(n)]}}
+    # large enough to go as deltas from the start (SMALL_STATE), like a learning searcher's
+    return {
+        "counter": n,
+        "space": {"lr": "loguniform", "note": "x" * 2100},
+        "searcher": {"trials": [{"number": i, "value": i / 2} for i in range(n)]},
+    }
 
 
 def _journal_with_growing_search_state(tmp_path, count):
@@ -246,3 +251,47 @@ def test_policies_unchanged_since_the_last_line_write_nothing(tmp_path):
         ["policies", "search_alg"],
         ["trial"],
     ]
+
+
+def test_small_states_go_whole_and_large_ones_as_deltas_to_what_was_read_back(tmp_path):
+    # a small state (a counter) is compared by its encoding and journaled whole when it
+    # changed: cheaper than a delta; once it grows past SMALL_STATE it goes as deltas
+    from tunelab._persistence.experiment_state import (
+        SMALL_STATE,
+        ExperimentStateWriter,
+        load_state,
+    )
+
+    current = {"state": {"counter": 0, "seen": []}}
+    writer = ExperimentStateWriter(
+        str(tmp_path),
+        lambda safe=True: {"trials": []},
+        policies=lambda raw: (current["state"], None),
+    )
+    writer.start()
+    states = []
+    for n in range(1, 150):
+        current["state"] = {"counter": n, "seen": [[f"t{i}", i / 3] for i in range(n)]}
+        states.append(json.loads(json.dumps(current["state"])))
+        writer.record_trial(_FakeTrial(f"t{n}"))
+        writer.policies_changed()
+        writer.flush()
+        writer.policies_changed()
+        writer.flush()  # unchanged: no line
+    writer.close()
+    journal = (tmp_path / "experiment_state.journal").read_text().splitlines()
+    lines = [json.loads(x) for x in journal]
+    policy_lines = [line for line in lines if line.get("policies")]
+    assert len(policy_lines) == 149  # one per change, none for the unchanged states
+    kinds = ["whole" if "search_alg" in line else "delta" for line in policy_lines]
+    first_delta = kinds.index("delta")
+    assert kinds == ["whole"] * first_delta + ["delta"] * (149 - first_delta)
+    assert len(json.dumps(states[first_delta - 1])) <= SMALL_STATE
+    assert len(json.dumps(states[first_delta])) > SMALL_STATE
+    assert policy_lines[first_delta]["search_base"] == policy_lines[first_delta - 1]["seq"]
+    assert load_state(str(tmp_path))["search_alg"] == states[-1]
+    # killed after any line: the state read back is the one journaled last before it
+    for cut in (2 * first_delta - 1, 2 * first_delta + 1, len(journal) - 3):
+        (tmp_path / "experiment_state.journal").write_text("\n".join(journal[:cut]) + "\n")
+        journaled = sum(1 for line in journal[:cut] if '"policies"' in line)
+        assert load_state(str(tmp_path))["search_alg"] == states[journaled - 1]

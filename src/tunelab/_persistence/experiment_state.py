@@ -314,6 +314,46 @@ def _private_copy(value: Any) -> Any:
     return json.loads(json.dumps(value, default=json_default))
 
 
+#: a policy state whose JSON is at most this long is journaled whole when it changes:
+#: comparing and writing its encoding costs less than a delta (a counter, a seed, a small
+#: searcher); a longer one (states that grow with the trials) goes as a delta
+SMALL_STATE = 2048
+
+
+class _Base:
+    """A policy's state as last journaled (the base of the next delta), with the seq of
+    its entry. ``text``: its JSON when it was small (compared with the next encoding;
+    ``value`` is then decoded only when a delta is needed); None once it is large."""
+
+    __slots__ = ("_value", "seq", "text")
+
+    def __init__(self, seq: int, *, text: str | None = None, value: Any = None) -> None:
+        self.seq = seq
+        self.text = text
+        self._value = value
+
+    @classmethod
+    def of(cls, text: str, seq: int) -> _Base:
+        """The state whose JSON is ``text``, journaled in entry ``seq``."""
+        if len(text) <= SMALL_STATE:
+            return cls(seq, text=text)
+        return cls(seq, value=json.loads(text))
+
+    @property
+    def value(self) -> Any:
+        """A private decoded copy, as the journal's reader holds it."""
+        if self._value is None and self.text is not None:
+            self._value = json.loads(self.text)
+        return self._value
+
+    def advance(self, ops: list[Any], seq: int) -> None:
+        """The state of entry ``seq``: this one changed by ``ops`` (the base is large
+        from now on)."""
+        self._value = _apply_ops(self.value, _private_copy(ops), in_place=True)
+        self.text = None
+        self.seq = seq
+
+
 class ExperimentStateWriter:
     """Writes the journal on every change and the snapshot at most every ``period_s``.
 
@@ -346,7 +386,7 @@ class ExperimentStateWriter:
         self._last_duration = 0.0
         # per policy, the state last written (a private decoded copy) and the seq of its
         # entry (the snapshot's journal_seq): later ones are journaled as deltas to it
-        self._bases: dict[str, tuple[Any, int]] = {}
+        self._bases: dict[str, _Base] = {}
         # ``policies(raw)``: the search algorithm's and the scheduler's states now (raw as
         # get_state returns them, else JSON-safe), journaled once per flush after a change
         self._policies = policies
@@ -414,34 +454,40 @@ class ExperimentStateWriter:
         *,
         strict: bool = False,
     ) -> None:
-        """Journal ``body`` with the policies' states given (as deltas when a base is
-        known); nothing for a policies line whose states did not change."""
+        """Journal ``body`` with the policies' states given: whole when small or when no
+        base is known, else as deltas to the last one written; nothing for a policies line
+        whose states did not change."""
         seq = self._seq + 1
         entry: dict[str, Any] = {"seq": seq, **body}
-        changes: list[tuple[str, Any, Any]] = []
+        whole: list[tuple[str, str]] = []  # (key, its JSON): spliced into the line
+        deltas: list[tuple[str, Any]] = []
         for key, state in (("search_alg", search_state), ("scheduler", scheduler_state)):
             if state is None:
                 continue
             base = self._bases.get(key)
-            if base is None:
-                entry[key] = state
-                changes.append((key, state, None))
-                continue
-            ops = _diff_states(base[0], state)  # states grow with the trials: what changed
+            if base is None or base.text is not None:  # small so far: compare encodings
+                text = json.dumps(state) if strict else json.dumps(state, default=json_default)
+                if base is not None and text == base.text:
+                    continue
+                if base is None or len(text) <= SMALL_STATE:
+                    whole.append((key, text))
+                    continue
+            # a state that grows with the trials: what changed since the last one
+            ops = _diff_states(base.value, state)
             if ops:
                 entry[f"{key}_delta"] = ops
-                entry[POLICY_STATES[key]] = base[1]
-                changes.append((key, None, ops))
-        if "policies" in body and not changes:
+                entry[POLICY_STATES[key]] = base.seq
+                deltas.append((key, ops))
+        if "policies" in body and not whole and not deltas:
             return
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
+        if whole:
+            line = line[:-1] + "".join(f', "{key}": {text}' for key, text in whole) + "}"
         self._append(line)
-        for key, state, ops in changes:
-            if ops is None:
-                self._bases[key] = (_private_copy(state), seq)
-            else:
-                _apply_ops(self._bases[key][0], _private_copy(ops), in_place=True)
-                self._bases[key] = (self._bases[key][0], seq)
+        for key, text in whole:
+            self._bases[key] = _Base.of(text, seq)
+        for key, ops in deltas:
+            self._bases[key].advance(ops, seq)
 
     def record_checkpoint(
         self,
@@ -517,7 +563,7 @@ class ExperimentStateWriter:
             document["journal_seq"] = self._seq
         write_json_atomic(self.path, document, text=text, what="the experiment state")
         self._bases = {
-            key: (_private_copy(document[key]), self._seq)
+            key: _Base.of(json.dumps(document[key], default=json_default), self._seq)
             for key in POLICY_STATES
             if document.get(key) is not None
         }

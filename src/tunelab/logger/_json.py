@@ -7,9 +7,11 @@ import json
 import json.encoder
 import logging
 import os
+import pickle
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tunelab._errors import writing
 from tunelab._json import json_default, json_safe
 from tunelab._persistence.rollback import truncate_result_json
 from tunelab.logger._logger_callback import (
@@ -84,22 +86,56 @@ def _safe_dumps(result: Any) -> str | None:
         return None
 
 
+#: the exact types whose pickle by reference is the pickle by value (cloudpickle's output)
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes})
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """True when ``value`` holds only builtin data (exact dicts with str keys, lists,
+    tuples, strings, numbers, bools, None, bytes): :mod:`pickle` then writes what
+    cloudpickle would, at C speed, without importing cloudpickle."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return True
+    if depth > 50:
+        return False
+    if kind is dict:
+        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(v, depth + 1) for v in value)
+    return False
+
+
+def _pickled(config: Any) -> bytes:
+    """``config`` pickled by value (functions and classes from ``__main__`` included)."""
+    if _plain(config):
+        return pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL)
+    import cloudpickle
+
+    return bytes(cloudpickle.dumps(config))
+
+
 def write_params(trial_dir: str, config: dict[str, Any], owner: str = "") -> None:
     """Write ``params.json`` (JSON-safe, indent 2, sorted keys) and ``params.pkl``.
 
     Each is replaced atomically (temp file, rename; no fsync: a config is cheap to write
     again), so a failed write leaves the previous file whole and no temp file behind; a
-    storage failure raises a one-line :class:`~tunelab._errors.StorageError`."""
+    storage failure raises a one-line :class:`~tunelab._errors.StorageError`. The
+    directory is made when missing."""
     from tunelab._persistence.experiment_state import write_bytes_atomic
 
     what = f"the config of {owner or 'the trial in ' + trial_dir}"
     text = json.dumps(json_safe(config), indent=2, sort_keys=True, default=json_default)
     path = os.path.join(trial_dir, EXPR_PARAM_FILE)
-    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"), what=what, fsync=False)
+    data = text.encode("utf-8", "backslashreplace")
     try:
-        import cloudpickle
-
-        blob = cloudpickle.dumps(config)
+        write_bytes_atomic(path, data, what=what, fsync=False)
+    except FileNotFoundError:  # no directory yet (a logger used outside fit())
+        with writing(f"the directory of {owner or trial_dir}", trial_dir):
+            os.makedirs(trial_dir, exist_ok=True)
+        write_bytes_atomic(path, data, what=what, fsync=False)
+    try:
+        blob = _pickled(config)
     except Exception as exc:
         _log.warning("Could not pickle the config of %s into %s: %s", trial_dir, "params.pkl", exc)
         return

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tunelab._callback import Callback
-from tunelab._errors import storage_error, write_fully, writing
+from tunelab._errors import storage_error, write_fully
 
 if TYPE_CHECKING:
     from tunelab._trial import Trial
@@ -215,6 +215,16 @@ def _drop_partial_tail(path: str) -> int:
         return new_size
 
 
+def _open_append(path: str) -> Any:
+    """``path`` opened unbuffered for appending; its directory is made when missing (the
+    common case, a directory the controller made, costs no extra system call)."""
+    try:
+        return open(path, "ab", buffering=0)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        return open(path, "ab", buffering=0)
+
+
 class _AppendFile:
     """A file appended to through an unbuffered handle that :class:`_OpenFiles` may close
     between writes (it reopens on demand, in append mode).
@@ -242,7 +252,7 @@ class _AppendFile:
         try:
             fh = self._fh
             if fh is None:
-                fh = self._fh = open(path, "ab", buffering=0)  # noqa: SIM115
+                fh = self._fh = _open_append(path)
                 if self._registry is not None:
                     self._registry.opened(self)
             write_fully(fh, data)
@@ -371,8 +381,7 @@ class _FileLoggerCallback(LoggerCallback, Generic[_L]):
             if not trial_dir:
                 _log.warning("Trial %s has no directory; %s skips it", trial, type(self).__name__)
                 return None
-            with writing(f"the directory of trial {trial}", trial_dir):
-                os.makedirs(trial_dir, exist_ok=True)
+            # files are made on their first write, with the directory when it is missing
             log = self._logs[trial] = self._new_log(trial, trial_dir)
         return log
 

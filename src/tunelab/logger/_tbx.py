@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tunelab._errors import require, writing
+from tunelab._errors import require
 from tunelab.logger import _tb_wire as wire
 from tunelab.logger._legacy import Logger
 from tunelab.logger._logger_callback import LoggerCallback, _AppendFile, _each, _OpenFiles
@@ -192,9 +192,7 @@ class _EventFile(_AppendFile):
             self.records.clear()
             return
         if self._fh is None and self.path is None:
-            with writing(self.what, self.logdir):
-                os.makedirs(self.logdir, exist_ok=True)
-            self.path = _new_event_path(self.logdir)
+            self.path = _new_event_path(self.logdir)  # _append makes the directory if missing
             self.records.insert(0, wire.record(wire.file_version_event(time.time())))
         data = b"".join(self.records)
         self.records.clear()
