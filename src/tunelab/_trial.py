@@ -88,9 +88,10 @@ class MetricStats(Mapping[str, float]):
         self.max = -math.inf
         self.min = math.inf
         self.last = math.nan
-        #: the last 10 values (a list: a deque allocates ~600 bytes for its first value,
-        #: times every metric of every trial a driver keeps)
-        self.recent: list[float] = []
+        #: the last 10 values from the second one on (a list: a deque allocates ~600 bytes
+        #: for its first value; None while there is one value, ``last``: the metrics of a
+        #: trial that reports once, times every trial a driver keeps)
+        self.recent: list[float] | None = None
 
     def add(self, value: float) -> None:
         self.count += 1
@@ -99,14 +100,18 @@ class MetricStats(Mapping[str, float]):
             self.max = value
         if value < self.min:
             self.min = value
-        self.last = value
         recent = self.recent
-        recent.append(value)
-        if len(recent) > 10:
-            del recent[0]
+        if recent is None:
+            if self.count > 1:
+                self.recent = [self.last, value]
+        else:
+            recent.append(value)
+            if len(recent) > 10:
+                del recent[0]
+        self.last = value
 
     def as_dict(self) -> dict[str, float]:
-        recent = self.recent
+        recent = self.recent if self.recent is not None else [self.last] if self.count else []
         last5 = recent[-5:]
         return {
             "max": self.max,

@@ -256,3 +256,19 @@ def test_legacy_checkpoint_arguments_fail_for_functions_taking_checkpoint_dir(
 def test_checkpoint_config_stays_an_error_for_functions() -> None:
     with pytest.raises(ValueError, match="function trainable"):
         Experiment("exp", nan_fn, checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=1))
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 6, 10, 11, 25])
+def test_metric_windows_over_the_last_5_and_10_values(count: int) -> None:
+    trial = Trial("t", trial_id="abc")
+    values = [float((i * 7) % 11) for i in range(count)]
+    for value in values:
+        trial.update_last_result({"loss": value})
+    if not count:
+        assert "loss" not in trial.metric_analysis
+        return
+    stats = trial.metric_analysis["loss"]
+    assert stats["last"] == values[-1]
+    assert stats["avg"] == pytest.approx(sum(values) / count)
+    assert stats["last-5-avg"] == pytest.approx(sum(values[-5:]) / len(values[-5:]))
+    assert stats["last-10-avg"] == pytest.approx(sum(values[-10:]) / len(values[-10:]))

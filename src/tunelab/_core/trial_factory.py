@@ -24,6 +24,11 @@ __all__ = ["TrialFactory"]
 _UNSAFE = re.compile(r'[/()<>:"\\|?*,\s]')
 
 
+#: the request of a trial that asks for nothing: one CPU (one object shared by those trials,
+#: as an experiment's ``resources_per_trial`` is; requests are never changed in place)
+_ONE_CPU = PlacementGroupFactory([{"CPU": 1}])
+
+
 class TrialFactory:
     """Creates :class:`Trial` records for the controller and the worker tasks that run them."""
 
@@ -62,7 +67,7 @@ class TrialFactory:
             config=suggestion.config,
             experiment_tag=suggestion.experiment_tag,
             evaluated_params=suggestion.evaluated_params,
-            resources=resources or PlacementGroupFactory([{"CPU": 1}]),
+            resources=resources or _ONE_CPU,
             stopping_criterion=rt.criteria,
             experiment_name=exp.name,
             experiment_path=exp.experiment_path,
