@@ -9,6 +9,8 @@ as JSON-safe data.
 from __future__ import annotations
 
 import enum
+import functools
+import json
 import math
 import os
 from collections.abc import Iterator, Mapping
@@ -215,7 +217,7 @@ class Trial:
         self.config: dict[str, Any] = dict(config or {})
         self.experiment_tag = experiment_tag
         self.evaluated_params: dict[str, Any] = dict(evaluated_params or {})
-        self.resources = resources or PlacementGroupFactory([{"CPU": 1}])
+        self.resources = resources or _ONE_CPU
         self.stopping_criterion: dict[str, Any] = dict(stopping_criterion or {})
         self.experiment_name = experiment_name
         self.experiment_path = experiment_path
@@ -379,9 +381,7 @@ class Trial:
             config=state.get("config"),
             experiment_tag=state.get("experiment_tag", ""),
             evaluated_params=state.get("evaluated_params"),
-            resources=PlacementGroupFactory.from_state(state["resources"])
-            if state.get("resources")
-            else None,
+            resources=_request(state.get("resources")),
             stopping_criterion=state.get("stopping_criterion"),
             experiment_name=state.get("experiment_name", ""),
             experiment_path=experiment_path,
@@ -409,6 +409,28 @@ class Trial:
             [_absolute(experiment_path, p), m] for p, m in state.get("checkpoint_history", [])
         ]
         return trial
+
+
+#: the request of a trial that asks for nothing: one CPU (one object shared by those trials,
+#: as an experiment's ``resources_per_trial`` is; requests are never changed in place)
+_ONE_CPU = PlacementGroupFactory([{"CPU": 1}])
+
+
+def _request(state: Any) -> PlacementGroupFactory | None:
+    """The request a trial state holds, one object per distinct request (trials read back
+    share them as the trials of a run do)."""
+    if not state:
+        return None
+    try:
+        key = json.dumps(state, sort_keys=True)
+    except (TypeError, ValueError):
+        return PlacementGroupFactory.from_state(state)
+    return _request_of(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _request_of(key: str) -> PlacementGroupFactory:
+    return PlacementGroupFactory.from_state(json.loads(key))
 
 
 def _absolute(experiment_path: str, path: str) -> str:

@@ -10,7 +10,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import TuneValueError
-from tunelab._resources import PlacementGroupFactory
 from tunelab._trial import Trial, TrialStatus
 from tunelab.execution._protocol import RemoteStorage, TrialTask
 from tunelab.search._search_algorithm import TrialSuggestion
@@ -22,11 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["TrialFactory"]
 
 _UNSAFE = re.compile(r'[/()<>:"\\|?*,\s]')
-
-
-#: the request of a trial that asks for nothing: one CPU (one object shared by those trials,
-#: as an experiment's ``resources_per_trial`` is; requests are never changed in place)
-_ONE_CPU = PlacementGroupFactory([{"CPU": 1}])
 
 
 class TrialFactory:
@@ -67,7 +61,7 @@ class TrialFactory:
             config=suggestion.config,
             experiment_tag=suggestion.experiment_tag,
             evaluated_params=suggestion.evaluated_params,
-            resources=resources or _ONE_CPU,
+            resources=resources,  # None: the shared one-CPU request
             stopping_criterion=rt.criteria,
             experiment_name=exp.name,
             experiment_path=exp.experiment_path,

@@ -137,15 +137,22 @@ def _shape_table(
     return shaped
 
 
+#: columns of names tunelab fills in: shown as they are (an id such as "00042" is not the
+#: number 42), and not parsed as numbers cell by cell (most of a long table's cost)
+_TEXT_COLUMNS = frozenset({"trainable_name", "trial_id", "status", "logdir", "name", "path"})
+
+
 def _render(frame: DataFrame) -> list[str]:
     from tabulate import tabulate
 
     cells = frame.astype(object).where(frame.notna(), None)
+    headers = [str(c) for c in frame.columns]
     text = tabulate(
         cells.values.tolist(),
-        headers=[str(c) for c in frame.columns],
+        headers=headers,
         tablefmt="psql",
         missingval="",
+        disable_numparse=[i for i, name in enumerate(headers) if name in _TEXT_COLUMNS],
     )
     return text.splitlines()
 
