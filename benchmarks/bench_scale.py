@@ -21,10 +21,9 @@ Four measurements, each in this one process, one after the other:
     kept checkpoint is restored and compared byte for byte.
 ``state``
     10,000 trivial trials: the share of the driver's wall time spent in
-    ``ExperimentStateWriter`` (journal records, journal flushes and snapshots, timed as
-    ``bench_checkpoints.py`` does), and that share plus the time ``Controller._journal``
-    spends building the search algorithm's and scheduler's states that each journal line
-    carries. Goal <= 3%.
+    ``ExperimentStateWriter`` (journal records, journal flushes with the search
+    algorithm's and scheduler's states they carry, and snapshots, timed as
+    ``bench_checkpoints.py`` does). Goal <= 3%.
 ``simulated``
     ASHA (``max_t=100, grace_period=1``) on the ``SimulatedExecutor`` (no workers, simulated
     time) with 100, 1,000 and 10,000 trials at once (``max_concurrent_trials``, and as many
@@ -372,47 +371,41 @@ WRITER_METHODS = ("record_trial", "record", "record_checkpoint", "flush", "write
 
 
 class StateTimer:
-    """Times the driver's experiment-state work while active (a context manager).
-
-    ``writer_s``: the outermost calls of the :class:`ExperimentStateWriter` methods
-    (``record_trial`` -> ``record`` counts once), as ``bench_checkpoints.py`` measures it.
-    ``policy_states_s``: the time of ``Controller._journal`` outside ``record_trial``
-    (its only caller), that is building the search algorithm's and the scheduler's
-    states that go into each journal line.
-    """
+    """Times the driver's experiment-state work while active (a context manager): the
+    outermost calls of the :class:`ExperimentStateWriter` methods (``record_trial`` ->
+    ``record`` counts once; a flush includes taking the policies' states it journals; a
+    snapshot includes building its document), as ``bench_checkpoints.py`` measures it."""
 
     def __init__(self) -> None:
-        self.spent: dict[str, float] = dict.fromkeys((*WRITER_METHODS, "_journal"), 0.0)
+        self.spent: dict[str, float] = dict.fromkeys(WRITER_METHODS, 0.0)
         self.calls: dict[str, int] = dict.fromkeys(self.spent, 0)
-        self._writer_depth = 0
+        self._depth = 0
         self._patched: list[tuple[type, str, Any]] = []
 
-    def _wrap(self, cls: type, name: str, *, writer: bool) -> None:
+    def _wrap(self, cls: type, name: str) -> None:
         original = getattr(cls, name)
         timer = self
 
         def timed(obj: Any, *args: Any, **kwargs: Any) -> Any:
-            if writer and timer._writer_depth:  # nested writer call: the outer one counts
+            if timer._depth:  # nested writer call: the outer one counts
                 return original(obj, *args, **kwargs)
-            timer._writer_depth += writer
+            timer._depth += 1
             t0 = time.perf_counter()
             try:
                 return original(obj, *args, **kwargs)
             finally:
                 timer.spent[name] += time.perf_counter() - t0
                 timer.calls[name] += 1
-                timer._writer_depth -= writer
+                timer._depth -= 1
 
         self._patched.append((cls, name, original))
         setattr(cls, name, timed)
 
     def __enter__(self) -> StateTimer:
-        from tunelab._core.controller import Controller
         from tunelab._persistence.experiment_state import ExperimentStateWriter
 
-        self._wrap(Controller, "_journal", writer=False)
         for name in WRITER_METHODS:
-            self._wrap(ExperimentStateWriter, name, writer=True)
+            self._wrap(ExperimentStateWriter, name)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -422,20 +415,12 @@ class StateTimer:
 
     @property
     def writer_s(self) -> float:
-        return sum(self.spent[name] for name in WRITER_METHODS)
-
-    @property
-    def policy_states_s(self) -> float:
-        return max(0.0, self.spent["_journal"] - self.spent["record_trial"])
+        return sum(self.spent.values())
 
     def summary(self, wall: float) -> dict[str, Any]:
-        total = self.writer_s + self.policy_states_s
         return {
             "writer_s": round(self.writer_s, 3),
             "writer_share_pct": round(100 * self.writer_s / wall, 2),
-            "policy_states_s": round(self.policy_states_s, 3),
-            "state_s": round(total, 3),
-            "state_share_pct": round(100 * total / wall, 2),
             "by_method_s": {k: round(v, 3) for k, v in self.spent.items()},
             "calls": self.calls,
         }
@@ -459,12 +444,6 @@ def rows_state(r: dict[str, Any]) -> list[Row]:
             f"{r['writer_share_pct']:.2f}% ({r['writer_s']:.2f} of {r['wall_s']:.1f} s)",
             "<= 3%",
             r["writer_share_pct"] <= 3,
-        ),
-        (
-            f"state: {n:,} trials, same, plus building the policy states journaled",
-            f"{r['state_share_pct']:.2f}% ({r['state_s']:.2f} of {r['wall_s']:.1f} s)",
-            "<= 3%",
-            r["state_share_pct"] <= 3,
         ),
     ]
 
@@ -559,9 +538,6 @@ def bench_simulated(results: int, concurrencies: list[int], keep: bool) -> list[
                 "wall_us_per_result": round(wall / max(count, 1) * 1e6, 2),
                 "controller_us_per_result": round(spent[0] / max(count, 1) * 1e6, 2),
                 "state_us_per_result": round(state.writer_s / max(count, 1) * 1e6, 2),
-                "policy_states_us_per_result": round(
-                    state.policy_states_s / max(count, 1) * 1e6, 2
-                ),
             }
             emit(record)
             out.append(record)
@@ -579,8 +555,7 @@ def rows_simulated(records: list[dict[str, Any]]) -> list[Row]:
                 f"peak {r['peak_running']:,} running)",
                 f"{r['controller_us_per_result']:.1f} µs in _on_results, "
                 f"{r['wall_us_per_result']:.1f} µs wall (state writer "
-                f"{r['state_us_per_result']:.1f} µs, policy states "
-                f"{r['policy_states_us_per_result']:.1f} µs) per result",
+                f"{r['state_us_per_result']:.1f} µs with the policies' states) per result",
                 "-",
                 None,
             )

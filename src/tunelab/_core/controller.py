@@ -20,6 +20,7 @@ from typing import Any
 from tunelab._callback import CallbackList
 from tunelab._core.deadlines import Deadlines
 from tunelab._core.error_report import ErrorReports
+from tunelab._core.experiment_states import ExperimentStates
 from tunelab._core.loop_warnings import IdleWarning, SlowStepWarnings
 from tunelab._core.metric_check import check_result_metrics, required_metrics
 from tunelab._core.trial_checkpoints import TrialCheckpoints
@@ -132,18 +133,25 @@ class Controller:
             chdir_to_trial_dir=chdir_to_trial_dir,
             reuse_actors=reuse_actors,
         )
-        self._start_time = time.time()
-        self._writers: dict[str, Any] = {}
+        self._states = ExperimentStates(
+            self._table,
+            search_alg=search_alg,
+            scheduler=scheduler,
+            callbacks=callbacks,
+            metric=metric,
+            mode=mode,
+            period_s=state_period_s,
+            clock=clock,
+        )
         self._checkpoints = TrialCheckpoints(
             self._table,
             [rt.experiment.checkpoint_config for rt in runtimes],
-            self._writers,
+            self._states.writers,
             callbacks,
             self._errors,
             lambda: self._iteration,
             delete_remote,
         )
-        self._state_period = state_period_s
         self._search_finished = False
         # appended from server threads, drained by the loop (deque ops are thread-safe)
         self._pending_commands: collections.deque[Callable[[], None]] = collections.deque()
@@ -187,12 +195,7 @@ class Controller:
         restores from its checkpoint. Call from the loop's thread."""
         self._table.add(trial, restoring=restoring)
         self._scheduler.on_trial_add(self._view, trial)
-        writer = self._writers.get(trial.experiment_path)
-        if writer is not None:
-            self._journal(writer, trial)
-            # on disk before the trial can create its directory or log anything: a resume
-            # never makes the same trial again under a second directory
-            writer.flush()
+        self._states.journal(trial, now=True)
 
     def request_stop_experiment(self) -> None:
         """End the experiment: running trials stop at their next report, no new ones start.
@@ -296,15 +299,7 @@ class Controller:
                 register(rt.key, rt.blob)
             with writing("the experiment directory", exp.experiment_path):
                 os.makedirs(exp.experiment_path, exist_ok=True)
-            from tunelab._persistence.experiment_state import ExperimentStateWriter
-
-            self._writers[exp.experiment_path] = ExperimentStateWriter(
-                exp.experiment_path,
-                functools.partial(self._state_document, exp.experiment_path),
-                period_s=self._state_period,
-                clock=self._clock,
-                policies=self._policy_states,
-            )
+            self._states.open(exp.experiment_path)
         total = self._search.total_samples
         self._callbacks.setup(
             stop=self._runtimes[0].experiment.stop if self._runtimes else None,
@@ -315,15 +310,14 @@ class Controller:
             setup = getattr(self._reporter, "setup", None)
             if setup is not None:
                 setup(
-                    start_time=self._start_time,
+                    start_time=self._states.start_time,
                     total_samples=total,
                     metric=self._metric,
                     mode=self._mode,
                     verbose=self._verbose,
                 )
         self._adopt_initial_trials()
-        for writer in self._writers.values():
-            writer.start()
+        self._states.start()
         if self._global_stopper is not None:
             self._global_stopper.stop_all()  # starts the clock of time budgets
 
@@ -382,22 +376,7 @@ class Controller:
             rollback_to=self._checkpoints.restored_iteration(trial) if rollback else None,
         )
         if journal:
-            self._dirty(trial)
-
-    def _state_document(self, experiment_path: str, safe: bool = True) -> dict[str, Any]:
-        trials = [t for t in self._table.trials if t.experiment_path == experiment_path]
-        return {
-            "name": os.path.basename(experiment_path),
-            "metric": self._metric,
-            "mode": self._mode,
-            "start_time": self._start_time,
-            "timestamp": time.time(),
-            "trials": [t.to_state(safe=safe) for t in trials],
-            "search_alg": _safe_state(self._search, safe),
-            "scheduler": _safe_state(self._scheduler, safe),
-            # callbacks' states (get_state), with every snapshot: a resume hands them back
-            "callbacks": _safe_state(self._callbacks, safe),
-        }
+            self._states.journal(trial)
 
     # -- the loop ------------------------------------------------------------------------------
     def _finished(self) -> bool:
@@ -438,8 +417,7 @@ class Controller:
         if timed:
             started = self._slow.check("processing results", started)
         self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
-        for writer in self._writers.values():
-            writer.flush()
+        self._states.flush()
         if timed:
             started = self._slow.check("callbacks.on_step_end and writing the logs", started)
         self._checkpoints.delete_dropped()  # a history without them is on disk now
@@ -455,8 +433,7 @@ class Controller:
         self._report()
         if timed:
             started = self._slow.check("stoppers and the progress report", started)
-        for writer in self._writers.values():
-            writer.maybe_write()
+        self._states.maybe_write()
         if timed:
             self._slow.check("saving the experiment state", started)
         if self._idle.enabled:
@@ -618,7 +595,7 @@ class Controller:
             self._arm_time_limit(trial, task)
             trial.start_time = trial.start_time or time.time()
             trial.location = executor.location(trial.trial_id)
-            self._dirty(trial, journal=False)  # resume treats RUNNING as PENDING
+            self._states.touch(trial)  # resume treats RUNNING as PENDING
             # the trial's directory exists when loggers hear of it (Ray's legacy Logger
             # classes open their files in _init); the worker may not have made it yet
             os.makedirs(trial.local_path, exist_ok=True)
@@ -795,8 +772,7 @@ class Controller:
                 except Exception:
                     logs_written = False
                     logger.debug("tunelab: %r failed while stopping", hook, exc_info=True)
-        for writer in self._writers.values():
-            writer.stop(write=logs_written)
+        self._states.stop(write=logs_written)
 
     def _apply_reconfigure(self, trial: Trial, change: Reconfigure) -> None:
         """Restart ``trial`` from a checkpoint with a new config and/or resources."""
@@ -836,7 +812,7 @@ class Controller:
         self._table.end(trial, TrialStatus.TERMINATED)
         self._scheduler.on_trial_complete(self._view, trial, last)
         self._search.on_trial_complete(trial.trial_id, last or None, error=False)
-        self._dirty(trial)  # with the policies' states that know it ended
+        self._states.journal(trial)  # with the policies' states that know it ended
         self._callbacks.on_trial_complete(
             iteration=self._iteration, trials=self._table.trials, trial=trial
         )
@@ -862,7 +838,7 @@ class Controller:
         self._errors.print_failure(trial, text)
         self._scheduler.on_trial_error(self._view, trial)
         self._search.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
-        self._dirty(trial)  # with the policies' states that know it ended
+        self._states.journal(trial)  # with the policies' states that know it ended
         self._callbacks.on_trial_error(
             iteration=self._iteration, trials=self._table.trials, trial=trial
         )
@@ -874,28 +850,6 @@ class Controller:
                     f"Trial {trial} failed:\n{text}", trial_id=trial.trial_id, traceback=text
                 )
             self._stop_all(f"trial {trial} failed and fail_fast is set")
-
-    def _journal(self, writer: Any, trial: Trial) -> None:
-        """Journal ``trial``; the search algorithm's and the scheduler's states follow in
-        one line at the end of the loop step, in the same write as the step's trial lines:
-        a resume then finds the policies in step with the trials (no trial created twice,
-        no configuration suggested again, never more than ``num_samples``, no bracket
-        waiting for a trial that ended)."""
-        writer.record_trial(trial)
-        writer.policies_changed()
-
-    def _policy_states(self, raw: bool) -> tuple[Any, Any]:
-        """The search algorithm's and the scheduler's states now: as ``get_state`` returns
-        them (``raw``: the writer encodes them with the C encoder) or JSON-safe."""
-        return _safe_state(self._search, safe=not raw), _safe_state(self._scheduler, not raw)
-
-    def _dirty(self, trial: Trial, *, journal: bool = True) -> None:
-        writer = self._writers.get(trial.experiment_path)
-        if writer is not None:
-            if journal:
-                self._journal(writer, trial)
-            else:
-                writer.mark_dirty()
 
     # -- output --------------------------------------------------------------------------------
     def status_lines(self) -> list[str]:
@@ -931,9 +885,7 @@ class Controller:
             self._callbacks.on_step_end(iteration=self._iteration, trials=self._table.trials)
             self._callbacks.on_experiment_end(trials=self._table.trials)
         finally:
-            for writer in self._writers.values():
-                writer.write()
-                writer.close()
+            self._states.close()
             if not force:
                 self._report(done=True)
 
@@ -956,19 +908,3 @@ def _time_limits(criteria: dict[str, Any]) -> list[tuple[str, float]]:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
             limits.append((key, float(value)))
     return limits
-
-
-def _safe_state(policy: Any, safe: bool = True) -> Any:
-    """The policy's state: JSON-safe, or with ``safe=False`` as ``get_state`` returns it
-    (for writers that encode with the C encoder and fall back to the safe form)."""
-    get_state = getattr(policy, "get_state", None)
-    if get_state is None:
-        return None
-    try:
-        from tunelab._json import json_safe
-
-        state = get_state()
-        return json_safe(state) if safe else state
-    except Exception:  # a policy whose state is not JSON-safe is simply not stored
-        logger.debug("could not serialise the state of %r", policy, exc_info=True)
-        return None
