@@ -163,3 +163,40 @@ def test_fake_runner_rejects_stopping_a_running_trial() -> None:
 
     with pytest.raises(ConformanceError, match="only PENDING"):
         FakeExperiment(StopsRunning()).run()
+
+
+# -- under the real controller --------------------------------------------------------------
+def test_under_the_controller_trials_run_as_the_scheduler_decides() -> None:
+    from tunelab.testing.scheduler_conformance import check_under_controller
+
+    assert check_under_controller(FIFOScheduler, num_trials=4, max_iterations=9) == {
+        i: 9 for i in range(4)
+    }
+
+    class StopsAtFive(FIFOScheduler):
+        def on_trial_result(self, runner, trial, result):  # type: ignore[no-untyped-def]
+            return "STOP" if result["training_iteration"] >= 5 else "CONTINUE"
+
+    assert check_under_controller(StopsAtFive, num_trials=4, max_iterations=9) == {
+        i: 5 for i in range(4)
+    }
+
+
+def test_under_the_controller_a_scheduler_that_decides_by_chance_is_caught() -> None:
+    import random
+
+    from tunelab.testing.scheduler_conformance import check_under_controller
+
+    class Unseeded(FIFOScheduler):
+        def on_trial_result(self, runner, trial, result):  # type: ignore[no-untyped-def]
+            return "STOP" if random.random() < 0.2 else "CONTINUE"
+
+    with pytest.raises(ConformanceError, match="different iterations"):
+        check_under_controller(Unseeded, num_trials=6, max_iterations=20)
+
+
+def test_under_the_controller_a_decision_it_cannot_carry_out_is_caught() -> None:
+    from tunelab.testing.scheduler_conformance import check_under_controller
+
+    with pytest.raises(ConformanceError, match="under the controller"):
+        check_under_controller(BadDecision, num_trials=2, max_iterations=3)

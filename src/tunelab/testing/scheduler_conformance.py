@@ -20,7 +20,11 @@ files except one temporary file for ``save``/``restore``):
   names both;
 * ``get_state()`` is JSON-safe; ``set_state`` on a fresh scheduler (then ``on_trial_add``
   again for every trial, as a resumed experiment does) gives the same decisions from there
-  on; ``save(path)``/``restore(path)`` round-trip; two runs give the same decisions.
+  on; ``save(path)``/``restore(path)`` round-trip; two runs give the same decisions;
+* under the real controller (``check_under_controller``: ``tune.run`` on the
+  :class:`~tunelab.testing.SimulatedExecutor`, the same curves, in simulated time) every
+  trial ends TERMINATED within ``max_iterations``, the scheduler's decisions are ones the
+  controller carries out, and two runs end every trial at the same iteration.
 
 Use it from pytest::
 
@@ -52,7 +56,13 @@ from tunelab.schedulers._trial_scheduler import (
     TrialScheduler,
 )
 
-__all__ = ["ConformanceReport", "FakeExperiment", "FakeRunner", "check_scheduler"]
+__all__ = [
+    "ConformanceReport",
+    "FakeExperiment",
+    "FakeRunner",
+    "check_scheduler",
+    "check_under_controller",
+]
 
 SchedulerFactory = Callable[[], TrialScheduler]
 _WAITING = (TrialStatus.PENDING, TrialStatus.PAUSED)
@@ -391,6 +401,98 @@ def check_missing_metric(factory: SchedulerFactory, metric: str, mode: str) -> N
             _fail(f"a result without the metric {metric!r} must get CONTINUE, got {raw!r}")
 
 
+def _curve_config(num_trials: int) -> dict[str, Any]:
+    """The configs of :class:`FakeExperiment` as a search space: ``{"index": i, "lr": ...}``."""
+    from tunelab.search._sample import grid_search, sample_from
+
+    def lr(spec: Any) -> float:
+        index = int(spec.config["index"])
+        return 0.01 * ((index * 5) % num_trials + 1)
+
+    return {"index": grid_search(list(range(num_trials))), "lr": sample_from(lr)}
+
+
+#: wall-clock seconds a run under the controller may take (a few hundred ms when it works)
+_CONTROLLER_BUDGET_S = 120.0
+
+
+def check_under_controller(
+    factory: SchedulerFactory,
+    *,
+    metric: str = "loss",
+    mode: str = "min",
+    num_trials: int = 12,
+    concurrency: int = 3,
+    max_iterations: int = 27,
+) -> dict[int, int]:
+    """Run schedulers built by ``factory`` under the real controller, twice.
+
+    ``tune.run`` on a :class:`~tunelab.testing.SimulatedExecutor` (``concurrency``
+    simulated CPUs, ``max_iterations`` per trial) with :class:`FakeExperiment`'s curves
+    (``loss = lr + 1 / iteration``; the metric is ``-loss`` for ``mode="max"``). Every
+    trial must end TERMINATED (not ERROR: a decision the controller cannot carry out
+    fails the trial or the run) after at most ``max_iterations`` iterations, and the
+    second run must end every trial at the same iteration as the first.
+
+    Returns:
+        Each trial's last ``training_iteration``, by the order the trials were made in
+        (the config's ``index`` may change: PBT copies configs).
+
+    Raises:
+        ConformanceError: At the first violation, saying what went wrong.
+    """
+    from tunelab.testing._simulate import simulate
+
+    sign = 1.0 if mode == "min" else -1.0
+
+    def curve(config: dict[str, Any], iteration: int) -> dict[str, float]:
+        return {metric: sign * (config["lr"] + 1.0 / iteration)}
+
+    runs: list[dict[int, int]] = []
+    for _ in range(2):
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                analysis = simulate(
+                    curve,
+                    _curve_config(num_trials),
+                    scheduler=_configured(factory, metric, mode),
+                    metric=metric,
+                    mode=mode,
+                    num_cpus=concurrency,
+                    max_iterations=max_iterations,
+                    storage_path=tmp,
+                    name="conformance",
+                    # a scheduler that holds a trial forever ends the run here (with that
+                    # trial PAUSED or PENDING, which the check below reports)
+                    time_budget_s=_CONTROLLER_BUDGET_S,
+                )
+            except Exception as exc:
+                _fail(f"the run under the controller failed: {type(exc).__name__}: {exc}")
+            ends: dict[int, int] = {}
+            for index, trial in enumerate(analysis.trials):  # in the order they were made
+                iteration = int(trial.last_result.get("training_iteration") or 0)
+                if trial.status != TrialStatus.TERMINATED:
+                    _fail(
+                        f"under the controller, trial {index} ended {trial.status.value} "
+                        f"({trial.error_msg or 'no error message'})"
+                    )
+                if not 1 <= iteration <= max_iterations:
+                    _fail(
+                        f"under the controller, trial {index} ended after {iteration} "
+                        f"iterations (expected 1 to {max_iterations})"
+                    )
+                ends[index] = iteration
+            if len(ends) != num_trials:
+                _fail(f"under the controller, {len(ends)} of {num_trials} trials ran")
+            runs.append(ends)
+    if runs[0] != runs[1]:
+        _fail(
+            "under the controller, two runs with schedulers from the same factory ended the "
+            f"trials at different iterations: {runs[0]} vs {runs[1]}"
+        )
+    return runs[0]
+
+
 def check_scheduler(
     factory: SchedulerFactory,
     *,
@@ -477,6 +579,14 @@ def check_scheduler(
 
     if check_missing:
         check_missing_metric(factory, metric, mode)
+    check_under_controller(
+        factory,
+        metric=metric,
+        mode=mode,
+        num_trials=num_trials,
+        concurrency=concurrency,
+        max_iterations=max_iterations,
+    )
     decisions: dict[str, int] = {}
     for entry in full.log:
         if entry[0] == "decide":
