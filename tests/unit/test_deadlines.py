@@ -35,3 +35,19 @@ def test_a_restarted_trial_drops_the_deadlines_of_its_earlier_run() -> None:
     assert book.due(2.0) == []
     assert book.due(5.0) == [Deadline("t", "time", "new run")]
     book.disarm("never-armed")  # no error
+
+
+def test_force_end_texts_say_why_and_what_happens_next() -> None:
+    from tunelab._core.deadlines import force_end_text
+
+    stop = force_end_text("train_1", "stop", "a stop request", 5.0, "its worker was killed", None)
+    assert stop == (
+        "Trial train_1 did not respond to a stop request (a stop request) within 5 s; its "
+        "worker was killed.\n"
+    )
+    time_limit = force_end_text("t", "time", "time_total_s=3", 0.5, "killed", None)
+    assert "reached its stop criterion time_total_s=3" in time_limit and "0.5 s" in time_limit
+    paused = force_end_text("t", "pause", "interrupted", 2, "killed", "/x/checkpoint_000003")
+    assert paused.endswith("resumes from its latest checkpoint (/x/checkpoint_000003).\n")
+    fresh = force_end_text("t", "pause", "interrupted", 2, "killed", None)
+    assert fresh.endswith("it has no checkpoint and resumes from the beginning.\n")

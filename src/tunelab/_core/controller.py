@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab._callback import CallbackList
-from tunelab._core.deadlines import Deadlines
+from tunelab._core.deadlines import Deadlines, force_end_text
 from tunelab._core.error_report import ErrorReports
 from tunelab._core.experiment_states import ExperimentStates
 from tunelab._core.loop_warnings import IdleWarning, SlowStepWarnings
@@ -516,24 +516,14 @@ class Controller:
             what = f"ending its worker failed ({exc!r})"
         self._table.force_end(trial_id)
         self._blocked_at = None  # its resources are free
-        grace = f"{self._grace_of(trial_id):g} s"
-        if kind == "time":
-            text = (
-                f"Trial {trial} reached its stop criterion {why} by the controller's clock "
-                f"without reporting, and did not end within {grace} after it; {what}.\n"
-            )
-        else:
-            text = (
-                f"Trial {trial} did not respond to a {kind} request ({why}) within {grace}; "
-                f"{what}.\n"
-            )
-        if kind == "pause":
-            path = getattr(trial.checkpoint, "path", None)
-            text += (
-                f"It stays paused and resumes from its latest checkpoint ({path}).\n"
-                if path
-                else "It stays paused; it has no checkpoint and resumes from the beginning.\n"
-            )
+        text = force_end_text(
+            str(trial),
+            kind,
+            why,
+            self._grace_of(trial_id),
+            what,
+            getattr(trial.checkpoint, "path", None),
+        )
         self._errors.write(trial, text, header="Force-ended")
         self._errors.print_force_end(text)
         self._on_end(

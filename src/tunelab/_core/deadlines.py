@@ -16,7 +16,7 @@ import heapq
 import itertools
 from typing import NamedTuple
 
-__all__ = ["Deadline", "Deadlines"]
+__all__ = ["Deadline", "Deadlines", "force_end_text"]
 
 
 class Deadline(NamedTuple):
@@ -63,3 +63,35 @@ class Deadlines:
             del armed[trial_id]
             out.append(Deadline(trial_id, entry[2], entry[3]))
         return out
+
+
+def force_end_text(
+    trial: str, kind: str, why: str, grace_s: float, what: str, checkpoint: str | None
+) -> str:
+    """What ``error.txt`` says (and what is printed) when ``trial`` is force-ended.
+
+    Args:
+        trial: The trial's name.
+        kind: The deadline's kind: ``"stop"``, ``"pause"`` or ``"time"``.
+        why: Why it was asked to end (for ``"time"``: the stop criterion reached).
+        grace_s: The grace it had.
+        what: What the executor did to end it (``kill_trial``'s answer).
+        checkpoint: A paused trial's latest checkpoint (it resumes from there), if any.
+    """
+    grace = f"{grace_s:g} s"
+    if kind == "time":
+        text = (
+            f"Trial {trial} reached its stop criterion {why} by the controller's clock "
+            f"without reporting, and did not end within {grace} after it; {what}.\n"
+        )
+    else:
+        text = (
+            f"Trial {trial} did not respond to a {kind} request ({why}) within {grace}; {what}.\n"
+        )
+    if kind == "pause":
+        text += (
+            f"It stays paused and resumes from its latest checkpoint ({checkpoint}).\n"
+            if checkpoint
+            else "It stays paused; it has no checkpoint and resumes from the beginning.\n"
+        )
+    return text
