@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -299,6 +300,25 @@ class Trial:
                 if entry is None:
                     entry = stats[key] = MetricStats()
                 entry.add(value)
+
+    def compact(self) -> None:
+        """Share the strings of a finished trial's last result with every other trial: its
+        keys (``"time_this_iter_s"``... each result decoded from a worker holds its own
+        copies, ~60 bytes each) and its short string values (host, IP, date). The dict is
+        changed in place (whoever holds it keeps one object); the metrics' statistics are
+        keyed by the same strings. Called by the controller when the trial ends."""
+        intern = sys.intern
+        last = self.last_result
+        items = [
+            (
+                intern(key) if type(key) is str else key,
+                intern(value) if type(value) is str and len(value) <= 64 else value,
+            )
+            for key, value in last.items()
+        ]
+        last.clear()
+        last.update(items)
+        self.metric_analysis = {intern(k): v for k, v in self.metric_analysis.items()}
 
     # -- persistence ----------------------------------------------------------------------
     def relative(self, path: str) -> str:

@@ -272,3 +272,25 @@ def test_metric_windows_over_the_last_5_and_10_values(count: int) -> None:
     assert stats["avg"] == pytest.approx(sum(values) / count)
     assert stats["last-5-avg"] == pytest.approx(sum(values[-5:]) / len(values[-5:]))
     assert stats["last-10-avg"] == pytest.approx(sum(values[-10:]) / len(values[-10:]))
+
+
+def test_a_finished_trial_shares_its_result_strings_with_the_others() -> None:
+    import pickle
+
+    wire = pickle.dumps({"time_this_iter_s": 0.5, "hostname": "node-a", "loss": 1.0})
+    first, second = Trial("t", trial_id="a"), Trial("t", trial_id="b")
+    for trial in (first, second):
+        trial.update_last_result(pickle.loads(wire))  # each decoded on its own, as results are
+    held = first.last_result
+    key_a = next(iter(first.last_result))
+    key_b = next(iter(second.last_result))
+    assert key_a == key_b and key_a is not key_b
+    for trial in (first, second):
+        trial.compact()
+    assert first.last_result is held  # changed in place: whoever holds it keeps one dict
+    assert first.last_result == pickle.loads(wire)
+    for key_a, key_b in zip(first.last_result, second.last_result):
+        assert key_a is key_b
+    assert first.last_result["hostname"] is second.last_result["hostname"]
+    assert first.metric_analysis["loss"]["last"] == 1.0
+    assert next(iter(first.metric_analysis)) is next(iter(second.metric_analysis))

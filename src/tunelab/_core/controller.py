@@ -806,6 +806,7 @@ class Controller:
         self._callbacks.on_trial_complete(
             iteration=self._iteration, trials=self._table.trials, trial=trial
         )
+        trial.compact()  # a finished trial shares its result's strings with the others
 
     def _fail(self, trial: Trial, text: str, *, retry: bool, rt: ExperimentRuntime) -> None:
         self._errors.write(trial, text)
@@ -832,6 +833,7 @@ class Controller:
         self._callbacks.on_trial_error(
             iteration=self._iteration, trials=self._table.trials, trial=trial
         )
+        trial.compact()
         if self._fail_fast:
             if isinstance(self._fail_fast, str) and self._fail_fast.upper() == "RAISE":
                 from tunelab._errors import TrialError
