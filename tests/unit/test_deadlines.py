@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from tunelab._core.deadlines import Deadline, Deadlines
 
 
@@ -51,3 +55,63 @@ def test_force_end_texts_say_why_and_what_happens_next() -> None:
     assert paused.endswith("resumes from its latest checkpoint (/x/checkpoint_000003).\n")
     fresh = force_end_text("t", "pause", "interrupted", 2, "killed", None)
     assert fresh.endswith("it has no checkpoint and resumes from the beginning.\n")
+
+
+def _force_ends(now: list[float], *, can_kill: bool = True) -> Any:
+    from tunelab._core.deadlines import ForceEnds, time_limits
+
+    return ForceEnds(
+        clock=lambda: now[0],
+        grace_s=5.0,
+        function_grace_s=1.0,
+        can_kill=can_kill,
+        limits=[time_limits({"time_total_s": 10, "training_iteration": 3}), []],
+        is_function=lambda trial_id: trial_id.startswith("fn"),
+    )
+
+
+def test_force_ends_give_each_trial_its_grace_and_hold_time_limits() -> None:
+    now = [100.0]
+    force = _force_ends(now)
+    assert not force
+    force.arm_stop("fn1", "stop", "asked")  # a function trainable: its own grace, 1 s
+    force.arm_stop("cls1", "pause", "asked")  # 5 s
+    force.started("cls2", 0, restored_time_s=4.0)  # 10 s limit, 4 s already run: 6 s + 5 s
+    force.started("cls3", 1, restored_time_s=0.0)  # no limits in experiment 1
+    assert force
+    now[0] = 101.0
+    assert [(d.trial_id, d.kind) for d in force.due()] == [("fn1", "stop")]
+    now[0] = 111.0
+    due = force.due()
+    assert [(d.trial_id, d.kind, d.why) for d in due] == [
+        ("cls1", "pause", "asked"),
+        ("cls2", "time", "time_total_s=10"),
+    ]
+    assert force.due() == []  # each once
+
+
+def test_force_ends_restarted_trials_drop_old_deadlines_and_nothing_arms_without_kill() -> None:
+    now = [0.0]
+    force = _force_ends(now)
+    force.arm_stop("cls1", "stop", "asked")
+    force.started("cls1", 1, restored_time_s=0.0)  # restarted before its deadline
+    now[0] = 60.0
+    assert force.due() == []
+    cannot = _force_ends(now, can_kill=False)
+    cannot.arm_stop("cls1", "stop", "asked")
+    cannot.started("cls2", 0, restored_time_s=0.0)
+    assert not cannot
+
+
+def test_force_ends_reject_a_negative_grace() -> None:
+    from tunelab._core.deadlines import ForceEnds
+
+    with pytest.raises(ValueError, match="stop_grace_s must be a number >= 0, got -1"):
+        ForceEnds(
+            clock=lambda: 0.0,
+            grace_s=-1,
+            function_grace_s=None,
+            can_kill=True,
+            limits=[],
+            is_function=lambda _: False,
+        )

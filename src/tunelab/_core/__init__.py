@@ -6,8 +6,9 @@ hands results to stoppers, schedulers and callbacks, carries out their decisions
 pending reconfiguration), ``trial_factory`` (trials and the tasks workers run),
 ``trial_checkpoints`` (registering, journaling, deleting checkpoints and falling back to an
 older one), ``experiment_states`` (the state writers of a run, what their snapshots hold and
-which changes are journaled), ``checkpoint_manager`` (retention), ``deadlines`` (force-end
-deadlines), ``loop_warnings`` and ``error_report``.
+which changes are journaled), ``checkpoint_manager`` (retention), ``deadlines`` (when to
+force-end which trial: graces, time limits, the book of deadlines), ``loop_warnings``
+and ``error_report``.
 
 May import: the foundation modules at the package root (``tunelab._trial``, ``_errors``,
 ``_resources``, ``_checkpoint``, ``_callback``, ``_json``, ...), the policies

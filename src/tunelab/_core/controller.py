@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelab._callback import CallbackList
-from tunelab._core.deadlines import Deadlines, force_end_text
+from tunelab._core.deadlines import ForceEnds, force_end_text, time_limits
 from tunelab._core.error_report import ErrorReports
 from tunelab._core.experiment_states import ExperimentStates
 from tunelab._core.loop_warnings import IdleWarning, SlowStepWarnings
@@ -30,7 +30,7 @@ from tunelab._errors import StorageError, storage_error_in_report, writing
 from tunelab._trial import Trial, TrialStatus
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import Executor
-from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
+from tunelab.execution._protocol import EndReason, Event, Verdict
 from tunelab.schedulers import Decision, Reconfigure, RunnerView, TrialScheduler
 from tunelab.search._search_algorithm import SearchAlgorithm
 
@@ -46,9 +46,6 @@ __all__ = ["STOP_GRACE_S", "Controller", "ExperimentRuntime"]
 #: (``Executor.kill_trial``: a local worker process is killed), with an ``error.txt`` that
 #: says why. Read when a :class:`Controller` is created (``stop_grace_s`` overrides it).
 STOP_GRACE_S = 5.0
-
-#: dict stop criteria that are wall-clock times, which the controller enforces itself
-_TIME_CRITERIA = ("time_total_s", "time_since_restore")
 
 
 @dataclass
@@ -161,21 +158,20 @@ class Controller:
         # (or a second passes, for executors whose capacity grows), sparing the scheduler
         # a choose_trial_to_run per loop step while all is busy
         self._blocked_at: float | None = None
-        # force-ending trials that do not answer a stop (see deadlines.py)
-        grace = STOP_GRACE_S if stop_grace_s is None else float(stop_grace_s)
-        if not grace >= 0:
-            raise ValueError(f"stop_grace_s must be a number >= 0, got {stop_grace_s!r}")
-        self._grace = grace
-        # a function trainable's grace (Ray's TUNE_FUNCTION_THREAD_TIMEOUT_S), else _grace
-        self._function_grace = grace if function_stop_grace_s is None else function_stop_grace_s
+        # force-ending trials that do not answer a stop or outrun a time limit
+        self._force = ForceEnds(
+            clock=clock,
+            grace_s=STOP_GRACE_S if stop_grace_s is None else float(stop_grace_s),
+            function_grace_s=function_stop_grace_s,
+            can_kill=bool(getattr(executor, "can_kill_trials", False)),
+            limits=[time_limits(rt.criteria) for rt in runtimes],
+            is_function=self._runs_function,
+        )
         # the most trials created ahead of a free slot (None: as the scheduler asks)
         self._max_pending = max_pending_trials
         # warnings about the loop itself (see loop_warnings.py)
         self._slow = SlowStepWarnings(warn_slow_s)
         self._idle = IdleWarning(warn_idle_s)
-        self._can_kill = bool(getattr(executor, "can_kill_trials", False))
-        self._deadlines = Deadlines()
-        self._time_limits = [_time_limits(rt.criteria) for rt in runtimes]
         # (metric, who expects it): every result must hold them (Ray Tune's strict check)
         self._required_metrics = (
             required_metrics(metric, scheduler, search_alg) if strict_metric_checking else []
@@ -396,7 +392,7 @@ class Controller:
             for trial in list(self._table.with_status(TrialStatus.RUNNING)):
                 # results up to the pause are kept: they belong to the checkpointed run
                 self._executor.request_pause(trial.trial_id)
-                self._arm_stop(trial.trial_id, "pause", "the experiment was interrupted")
+                self._force.arm_stop(trial.trial_id, "pause", "the experiment was interrupted")
         pending = self._pending_commands
         while pending:
             pending.popleft()()
@@ -412,7 +408,7 @@ class Controller:
             started = time.perf_counter()
         for event in events:
             self._handle(event)
-        if self._deadlines:
+        if self._force:
             self._enforce_deadlines()
         if timed:
             started = self._slow.check("processing results", started)
@@ -426,9 +422,11 @@ class Controller:
             for trial_id, verdict in outgoing:
                 self._executor.send_decision(trial_id, verdict)
                 if verdict is Verdict.STOP:
-                    self._arm_stop(trial_id, "stop", "a STOP decision of the scheduler or stopper")
+                    self._force.arm_stop(
+                        trial_id, "stop", "a STOP decision of the scheduler or stopper"
+                    )
                 elif verdict is Verdict.PAUSE:
-                    self._arm_stop(trial_id, "pause", "a PAUSE decision of the scheduler")
+                    self._force.arm_stop(trial_id, "pause", "a PAUSE decision of the scheduler")
         self._check_global_stop()
         self._report()
         if timed:
@@ -474,32 +472,17 @@ class Controller:
     def _stop_running(self, trial: Trial, why: str = "a stop request") -> None:
         if self._table.stop_asked(trial.trial_id):
             self._executor.request_stop(trial.trial_id)
-            self._arm_stop(trial.trial_id, "stop", why)
+            self._force.arm_stop(trial.trial_id, "stop", why)
 
     # -- force-ending trials that do not answer --------------------------------------------------
-    def _arm_stop(self, trial_id: str, kind: str, why: str) -> None:
-        """``trial_id`` was asked to stop or pause: force-end it if it is still running
-        after the grace period."""
-        self._arm(trial_id, self._clock() + self._grace_of(trial_id), kind, why)
-
-    def _grace_of(self, trial_id: str) -> float:
-        """The grace of ``trial_id``: a function trainable's own, else the general one."""
+    def _runs_function(self, trial_id: str) -> bool:
         trial = self._table.by_id.get(trial_id)
-        if (
-            trial is not None
-            and self._runtimes[trial.experiment_index].experiment.is_function_trainable
-        ):
-            return self._function_grace
-        return self._grace
-
-    def _arm(self, trial_id: str, when: float, kind: str, why: str) -> None:
-        """Force-end ``trial_id`` at ``when`` unless it ends before (or an earlier deadline
-        of this run is armed already)."""
-        if self._can_kill:
-            self._deadlines.arm(trial_id, when, kind, why)
+        return trial is not None and (
+            self._runtimes[trial.experiment_index].experiment.is_function_trainable
+        )
 
     def _enforce_deadlines(self) -> None:
-        for deadline in self._deadlines.due(self._clock()):
+        for deadline in self._force.due():
             trial = self._table.by_id.get(deadline.trial_id)
             if trial is not None and trial.status == TrialStatus.RUNNING:
                 self._force_end(trial, deadline.kind, deadline.why)
@@ -520,7 +503,7 @@ class Controller:
             str(trial),
             kind,
             why,
-            self._grace_of(trial_id),
+            self._force.grace_of(trial_id),
             what,
             getattr(trial.checkpoint, "path", None),
         )
@@ -581,8 +564,10 @@ class Controller:
                 )
                 trial.last_result = kept_result(trial.local_path, rollback) or {}
             self._table.started(trial)  # RUNNING; no longer restoring or rolling back
-            self._deadlines.disarm(trial.trial_id)
-            self._arm_time_limit(trial, task)
+            restored = 0.0
+            if task.restore_path and task.iteration_state:
+                restored = float(task.iteration_state.get("time_total", 0.0) or 0.0)
+            self._force.started(trial.trial_id, trial.experiment_index, restored)
             trial.start_time = trial.start_time or time.time()
             trial.location = executor.location(trial.trial_id)
             self._states.touch(trial)  # resume treats RUNNING as PENDING
@@ -597,26 +582,6 @@ class Controller:
                 self._callbacks.on_trial_start(
                     iteration=self._iteration, trials=self._table.trials, trial=trial
                 )
-
-    def _arm_time_limit(self, trial: Trial, task: TrialTask) -> None:
-        """A dict stop on ``time_total_s`` (or ``time_since_restore``) is checked by the
-        worker at each report; a trial that stops reporting is held to it by this clock:
-        the restored time plus the time since it (re)started."""
-        limits = self._time_limits[trial.experiment_index]
-        if not limits or not self._can_kill:
-            return
-        restored = 0.0
-        if task.restore_path and task.iteration_state:
-            restored = float(task.iteration_state.get("time_total", 0.0) or 0.0)
-        now = self._clock()
-        for key, limit in limits:
-            left = limit - (restored if key == "time_total_s" else 0.0)
-            self._arm(
-                trial.trial_id,
-                now + max(left, 0.0) + self._grace_of(trial.trial_id),
-                "time",
-                f"{key}={limit:g}",
-            )
 
     def _next_new_trial(self) -> Trial | None:
         if self._search_finished:
@@ -890,13 +855,3 @@ def _why_stopped(stopper: Any) -> str:
         if isinstance(member, TimeoutStopper) and member.elapsed() >= member.budget_s:
             return f"the time budget of {member.budget_s:g} s ran out"
     return "a stopper ended the experiment"
-
-
-def _time_limits(criteria: dict[str, Any]) -> list[tuple[str, float]]:
-    """The wall-clock time limits among dict stop criteria."""
-    limits = []
-    for key in _TIME_CRITERIA:
-        value = criteria.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            limits.append((key, float(value)))
-    return limits
