@@ -43,3 +43,12 @@ def test_nested_metrics_and_results_the_trainable_did_not_fill_pass() -> None:
     check_result_metrics(trial, {"training_iteration": 3, "done": True}, required)
     with pytest.raises(TuneValueError):
         check_result_metrics(trial, {"val": {"acc": 0.5}}, required)
+
+
+def test_a_metric_reported_as_none_is_present() -> None:
+    # the strict check asks whether the metric is there, not whether it has a value
+    trial = Trial("train", config={}, trial_id="t0")
+    check_result_metrics(trial, {"loss": None}, [("loss", "the run (metric=)")])
+    check_result_metrics(trial, {"val": {"loss": None}}, [("val/loss", "the run (metric=)")])
+    with pytest.raises(TuneValueError, match="val/loss"):
+        check_result_metrics(trial, {"val": None, "x": 1}, [("val/loss", "the run (metric=)")])

@@ -7,6 +7,7 @@ from typing import Any
 
 from tunelab._errors import TuneValueError
 from tunelab._trial import Trial
+from tunelab.progress._table import lookup
 from tunelab.result import AUTO_RESULT_KEYS, DEFAULT_METRIC
 from tunelab.schedulers import TrialScheduler
 from tunelab.search._search_algorithm import SearchAlgorithm
@@ -58,7 +59,7 @@ def check_result_metrics(
     own) must hold every required metric (nested ones as ``"a/b"``). Raises
     :class:`~tunelab._errors.TuneValueError` naming the missing metric, who expects it and
     the metrics the trial reported."""
-    missing = [(m, who) for m, who in required if m not in result and not _nested_in(result, m)]
+    missing = [(m, who) for m, who in required if not _present(result, m)]
     if not missing:
         return
     reported = sorted(str(k) for k in result if k not in _FILLED_IN_KEYS)
@@ -74,13 +75,10 @@ def check_result_metrics(
     )
 
 
-def _nested_in(result: dict[str, Any], metric: str) -> bool:
-    """Whether ``"a/b"`` names ``result["a"]["b"]``."""
-    if "/" not in metric:
-        return False
-    node: Any = result
-    for part in metric.split("/"):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
+_MISSING = object()
+
+
+def _present(result: dict[str, Any], metric: str) -> bool:
+    """Whether ``result`` holds ``metric``: a key, or ``"a/b"`` naming ``result["a"]["b"]``
+    (a None value counts: the metric is there)."""
+    return lookup(result, metric, _MISSING) is not _MISSING

@@ -59,16 +59,17 @@ _ROW_PRIORITY = (
 )
 
 
-def lookup(data: Mapping[str, Any], key: str) -> Any:
-    """``data[key]``, or the nested value ``key`` names with "/" (``"info/lr"``); else None."""
+def lookup(data: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """``data[key]``, or the nested value ``key`` names with "/" (``"info/lr"``); else
+    ``default`` (pass a sentinel to tell a missing key from a None value)."""
     if key in data:
         return data[key]
     if "/" not in key:
-        return None
+        return default
     value: Any = data
     for part in key.split("/"):
         if not isinstance(value, Mapping) or part not in value:
-            return None
+            return default
         value = value[part]
     return value
 
