@@ -1,7 +1,10 @@
 """The trial-run core: the experiment loop and the one owner of trial state.
 
-Holds ``controller`` (the loop: asks searchers for trials, starts them on the executor,
-hands results to stoppers, schedulers and callbacks, carries out their decisions),
+Holds ``controller`` (the loop, composing the parts below), ``trial_starts`` (asks the
+scheduler and the searcher for trials and starts them on the executor), ``events`` (hands
+results to callbacks, stoppers and schedulers; their verdicts wait for the flush),
+``trial_ends`` (the one place a run ends: complete, fail, pause, requeue, reconfigure,
+force-end, end the experiment), ``run_state`` (what those parts share),
 ``trial_lifecycle`` (every trial's status, checkpoint manager, restore and rollback marks,
 pending reconfiguration), ``trial_factory`` (trials and the tasks workers run),
 ``trial_checkpoints`` (registering, journaling, deleting checkpoints and falling back to an

@@ -15,7 +15,7 @@ from tunelab.execution._protocol import RemoteStorage, TrialTask
 from tunelab.search._search_algorithm import TrialSuggestion
 
 if TYPE_CHECKING:
-    from tunelab._core.controller import ExperimentRuntime
+    from tunelab._core.run_state import ExperimentRuntime
     from tunelab.schedulers import TrialScheduler
 
 __all__ = ["TrialFactory"]

@@ -22,7 +22,8 @@ from typing import Any
 
 from tunelab import _defaults
 from tunelab._callback import Callback, CallbackList
-from tunelab._core.controller import Controller, ExperimentRuntime
+from tunelab._core.controller import Controller
+from tunelab._core.run_state import ExperimentRuntime
 from tunelab._errors import ResourceError, TuneError, TuneTypeError, TuneValueError
 from tunelab._trial import Trial, TrialStatus
 from tunelab.schedulers import TrialScheduler
