@@ -30,7 +30,7 @@ Four measurements, each in this one process, one after the other:
     simulated CPUs). Every run is sized for the same total of results (``--results``): the
     number of trials is the total divided by the results an ASHA trial is expected to
     report (so every run has the same trials, and about the same results). Reported per
-    result: the run's wall time, the time spent in ``Controller._on_results`` (as
+    result: the run's wall time, the time spent in ``Events._on_results`` (as
     ``run_tunelab.py per_result_cost`` measures it), and the experiment-state time as in
     ``state``. Goal: flat across concurrency (largest / smallest controller cost <= 1.25,
     a tolerance of this script).
@@ -473,7 +473,7 @@ def asha_results_per_trial(max_t: int = MAX_T, grace: int = GRACE, rf: int = RF)
 
 
 def bench_simulated(results: int, concurrencies: list[int], keep: bool) -> list[dict[str, Any]]:
-    from tunelab._core.controller import Controller
+    from tunelab._core.events import Events
     from tunelab.schedulers import ASHAScheduler
     from tunelab.testing import SimulatedExecutor, simulated_trainable
 
@@ -489,7 +489,7 @@ def bench_simulated(results: int, concurrencies: list[int], keep: bool) -> list[
             return started
 
     spent = [0.0]
-    original = Controller._on_results
+    original = Events._on_results
 
     def timed(self: Any, *args: Any) -> None:
         t0 = time.perf_counter()
@@ -499,7 +499,7 @@ def bench_simulated(results: int, concurrencies: list[int], keep: bool) -> list[
     per_trial = asha_results_per_trial()
     num_samples = max(1, math.ceil(results / per_trial))
     out = []
-    Controller._on_results = timed  # type: ignore[method-assign, assignment]
+    Events._on_results = timed  # type: ignore[method-assign, assignment]
     try:
         for concurrency in concurrencies:
             spent[0] = 0.0
@@ -542,7 +542,7 @@ def bench_simulated(results: int, concurrencies: list[int], keep: bool) -> list[
             emit(record)
             out.append(record)
     finally:
-        Controller._on_results = original  # type: ignore[method-assign]
+        Events._on_results = original  # type: ignore[method-assign]
     return out
 
 

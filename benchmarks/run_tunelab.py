@@ -121,18 +121,18 @@ def main() -> None:
         )
     elif workload == "per_result_cost":
         # time spent by the controller handling result batches, per result
-        from tunelab._core.controller import Controller
+        from tunelab._core.events import Events
 
         trials, results = int(sys.argv[2]), int(sys.argv[3])
         spent = [0.0]
-        original = Controller._on_results
+        original = Events._on_results
 
         def timed(self, *args):  # type: ignore[no-untyped-def]
             t0 = time.perf_counter()
             original(self, *args)
             spent[0] += time.perf_counter() - t0
 
-        Controller._on_results = timed  # type: ignore[method-assign]
+        Events._on_results = timed  # type: ignore[method-assign]
         cb = Counter()
         start = time.perf_counter()
         tune.run(
