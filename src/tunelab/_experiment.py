@@ -8,6 +8,7 @@ the constructor; nothing is started and no file is written.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import os
@@ -74,6 +75,17 @@ SPEC_KEYS = frozenset(
         "sync_function",
     }
 )
+
+
+# Where an experiment lives: resolved once by the constructor, then fixed (assigning one
+# again raises AttributeError). A run places its own copy elsewhere (Experiment._with), e.g.
+# a remote experiment in its local staging directory; the user's object keeps its values.
+PLACEMENT_FIELDS = frozenset(
+    {"name", "storage_path", "experiment_path", "remote_path", "staging_token", "checkpoint_upload"}
+)
+# What Experiment._with may change: the placement, and (for Tuner.restore) the trainable
+# ("run", resolved again) and the search space ("config")
+REPLACEABLE_FIELDS = PLACEMENT_FIELDS | {"run", "config"}
 
 
 def date_str() -> str:
@@ -195,6 +207,12 @@ class Experiment:
         checkpoint_config (CheckpointConfig): The checkpoint settings with the legacy
             arguments merged in.
 
+    ``name``, ``storage_path`` and ``experiment_path`` are fixed once the Experiment is built
+    (assigning them raises ``AttributeError``; build a new Experiment instead), and running
+    the experiment never changes them: an experiment stored at a URI runs in a local
+    staging directory, but the Experiment still names the URI afterwards, so the same
+    object can be run again (for example with ``resume=True``).
+
     Raises:
         ValueError: An argument has a bad value (mostly a ``TuneValueError``), two spellings of
             one argument are both given (``num_samples``/``repeat``,
@@ -285,7 +303,8 @@ class Experiment:
         else:
             self.storage_path = os.path.abspath(os.path.expanduser(root))
             self.experiment_path = os.path.join(self.storage_path, self.name)
-        # the URI results are mirrored to when storage_path is remote (set at run time)
+        # the URI results are mirrored to when storage_path is remote (set on the run's own
+        # copy, by the front door: see _with)
         self.remote_path: str | None = None
         # with remote_path: the token of the staging directory's marker file (workers
         # that do not see it upload checkpoints straight to remote_path)
@@ -356,6 +375,45 @@ class Experiment:
                 f"storage_path is already remote ({self.storage_path!r}); drop {argument} "
                 f"({upload!r}) or give a local storage_path/local_dir"
             )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in PLACEMENT_FIELDS and name in self.__dict__:
+            raise AttributeError(
+                f"Experiment.{name} is fixed once the Experiment is built (it says where the "
+                f"experiment lives, {getattr(self, name)!r}); build a new Experiment to change it"
+            )
+        object.__setattr__(self, name, value)
+
+    def _with(self, **changes: Any) -> Experiment:
+        """A shallow copy of this experiment with ``changes`` applied; this one is unchanged.
+
+        The front door runs such a copy, never the user's object: it places a remote
+        experiment in its local staging directory (``experiment_path``, ``storage_path``,
+        ``remote_path``, ``staging_token``, ``checkpoint_upload``), and ``Tuner.restore``
+        moves a saved experiment to where it was found (``name``, ...) and may swap its
+        trainable (``run``, resolved again as the constructor does) and search space
+        (``config``). Nothing is checked beyond the field names: the caller resolved the
+        values.
+
+        Raises:
+            TypeError: A name outside :data:`REPLACEABLE_FIELDS`.
+        """
+        unknown = sorted(set(changes) - REPLACEABLE_FIELDS)
+        if unknown:
+            raise TypeError(
+                f"Experiment._with: {unknown} cannot be replaced; allowed: "
+                f"{sorted(REPLACEABLE_FIELDS)}"
+            )
+        if "run" in changes:
+            resolved = _resolve_run(changes["run"])
+            changes["trainable"], changes["trainable_name"], changes["is_function_trainable"] = (
+                resolved
+            )
+        if "config" in changes:
+            changes["config"] = dict(changes["config"])
+        replaced = copy.copy(self)
+        replaced.__dict__.update(changes)  # the copy's own fields: the guard is for users
+        return replaced
 
     @property
     def upload_uri(self) -> str | None:

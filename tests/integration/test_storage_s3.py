@@ -279,6 +279,58 @@ def test_end_to_end_tuner_restore_from_s3(
     assert not grid2.errors
 
 
+def _result_lines(bucket: str, prefix: str, trials: list[Any]) -> list[int]:
+    """How many results each trial's result.json in the bucket holds."""
+    return [
+        len(
+            s3()
+            .cat_file(f"{bucket}/{prefix}/{os.path.basename(t.local_path)}/result.json")
+            .decode()
+            .splitlines()
+        )
+        for t in trials
+    ]
+
+
+def test_running_an_experiment_never_changes_it_so_it_can_be_run_again(
+    tmp_path: Path, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tunelab as tune
+
+    storage = f"s3://{bucket}/root"
+    root_a = _fresh_local_disk(tmp_path, monkeypatch, "a")
+    exp = tune.Experiment(
+        "exp", _trainable, config={"x": tune.grid_search([1, 2])}, storage_path=storage
+    )
+    before = dict(vars(exp))
+    trials = tune.run_experiments(exp, verbose=0)
+    assert vars(exp) == before  # not placed in the staging directory it ran in
+    assert (exp.storage_path, exp.experiment_path) == (storage, f"{storage}/exp")
+    assert exp.remote_path is None and exp.staging_token is None
+    # the trials ran in the local staging directory, as they always did
+    staging = os.path.dirname(trials[0].local_path)
+    assert staging.startswith(str(root_a)) and all(t.experiment_path == staging for t in trials)
+    assert _result_lines(bucket, "root/exp", trials) == [3, 3]
+
+    # a retry with resume on the same object finds its trials; nothing reruns
+    again = tune.run_experiments(exp, resume=True, verbose=0)
+    assert vars(exp) == before
+    assert sorted(t.trial_id for t in again) == sorted(t.trial_id for t in trials)
+    assert all(t.status == "TERMINATED" for t in again)
+    assert _result_lines(bucket, "root/exp", trials) == [3, 3]
+
+    # tune.run(experiment) on an empty disk: downloaded from the bucket; the analysis is the
+    # local staging copy, as before
+    root_b = _fresh_local_disk(tmp_path, monkeypatch, "b")
+    analysis = tune.run(exp, resume=True, verbose=0, metric="score", mode="max")
+    assert vars(exp) == before
+    assert sorted(t.trial_id for t in analysis.trials) == sorted(t.trial_id for t in trials)
+    assert analysis.experiment_path.startswith(str(root_b))
+    assert analysis.experiment_path == analysis.trials[0].experiment_path
+    assert analysis.get_best_config()["x"] == 2
+    assert _result_lines(bucket, "root/exp", trials) == [3, 3]
+
+
 # -- the 0.x/1.x upload_dir: a local experiment mirrored to the bucket -------------------------
 
 
@@ -321,6 +373,36 @@ def test_seed_spec_with_upload_dir_mirrors_the_local_experiment(
     )
     assert sorted(t.config["x"] for t in resumed.trials) == [1, 2]
     assert all(len(t.last_result) and t.status == "TERMINATED" for t in resumed.trials)
+    for trial in trials:
+        rel = f"{os.path.basename(trial.local_path)}/result.json"
+        assert len((local / "my_experiment" / rel).read_text().splitlines()) == 3
+
+
+def test_an_experiment_with_upload_dir_is_unchanged_by_running_it(
+    tmp_path: Path, bucket: str
+) -> None:
+    import tunelab as tune
+
+    local = tmp_path / "ray_results"
+    exp = tune.Experiment(
+        "my_experiment",
+        _trainable,
+        config={"x": tune.grid_search([1, 2])},
+        local_dir=str(local),
+        upload_dir=f"s3://{bucket}/path",
+    )
+    before = dict(vars(exp))
+    trials = tune.run_experiments(exp, verbose=0)
+    assert vars(exp) == before
+    assert exp.experiment_path == str(local / "my_experiment") and exp.remote_path is None
+    assert all(t.experiment_path == exp.experiment_path for t in trials)
+    assert _result_lines(bucket, "path/my_experiment", trials) == [3, 3]
+
+    # the same object resumed on an empty local_dir: the mirror is downloaded, nothing reruns
+    shutil.rmtree(local)
+    again = tune.run_experiments(exp, resume=True, verbose=0)
+    assert vars(exp) == before
+    assert sorted(t.trial_id for t in again) == sorted(t.trial_id for t in trials)
     for trial in trials:
         rel = f"{os.path.basename(trial.local_path)}/result.json"
         assert len((local / "my_experiment" / rel).read_text().splitlines()) == 3

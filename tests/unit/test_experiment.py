@@ -200,6 +200,63 @@ def test_storage_errors_name_the_argument() -> None:
         Experiment("exp", train_fn, sync_config={})  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "field", ["name", "storage_path", "experiment_path", "remote_path", "staging_token"]
+)
+def test_where_an_experiment_lives_is_fixed_after_construction(field: str) -> None:
+    exp = Experiment("exp", train_fn, storage_path="s3://bucket/root")
+    before = getattr(exp, field)
+    with pytest.raises(AttributeError, match=rf"^Experiment\.{field} is fixed once"):
+        setattr(exp, field, "/elsewhere")
+    assert getattr(exp, field) == before
+    exp.num_samples = 3  # the other attributes stay assignable, as before
+    assert exp.num_samples == 3
+
+
+def test_with_returns_a_placed_copy_and_leaves_the_experiment_alone() -> None:
+    exp = Experiment("exp", train_fn, storage_path="s3://bucket/root", config={"a": 1})
+    before = dict(vars(exp))
+    staged = exp._with(
+        experiment_path="/stage/exp",
+        storage_path="/stage",
+        remote_path="s3://bucket/root/exp",
+        staging_token="tok",
+        checkpoint_upload="direct",
+    )
+    assert vars(exp) == before
+    assert (staged.experiment_path, staged.storage_path) == ("/stage/exp", "/stage")
+    assert (staged.remote_path, staged.staging_token) == ("s3://bucket/root/exp", "tok")
+    assert staged.checkpoint_upload == "direct"
+    assert staged.name == "exp" and staged.config == {"a": 1} and staged.trainable is train_fn
+    with pytest.raises(AttributeError, match="is fixed once"):
+        staged.experiment_path = "/again"  # the copy is guarded like any Experiment
+
+
+def test_with_resolves_a_new_trainable_and_copies_the_space() -> None:
+    exp = Experiment("exp", train_fn)
+    space = {"lr": 0.1}
+    other = exp._with(run=MyTrainable, config=space)
+    assert other.run is MyTrainable and other.trainable is MyTrainable
+    assert other.trainable_name == "MyTrainable" and not other.is_function_trainable
+    assert other.config == space and other.config is not space
+    assert exp.trainable is train_fn and exp.is_function_trainable and exp.config == {}
+
+
+def test_with_refuses_fields_it_does_not_place() -> None:
+    exp = Experiment("exp", train_fn)
+    with pytest.raises(TypeError, match=r"\['num_samples'\] cannot be replaced; allowed: "):
+        exp._with(num_samples=2)
+
+
+def test_a_pickled_experiment_round_trips() -> None:
+    import copy
+    import pickle
+
+    exp = Experiment("exp", train_fn, storage_path="s3://bucket/root")
+    for clone in (pickle.loads(pickle.dumps(exp)), copy.copy(exp), copy.deepcopy(exp)):
+        assert clone.experiment_path == "s3://bucket/root/exp" and clone.trainable is train_fn
+
+
 # -- checkpoints ------------------------------------------------------------------------------
 def test_legacy_checkpoint_arguments_are_mapped() -> None:
     exp = Experiment(

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tunelab import _defaults
 from tunelab._callback import Callback, CallbackList
@@ -28,7 +28,7 @@ from tunelab._errors import ResourceError, TuneError, TuneTypeError, TuneValueEr
 from tunelab._trial import Trial, TrialStatus
 from tunelab.schedulers import TrialScheduler
 
-__all__ = ["DEFAULT_SERVER_PORT", "RunOptions", "execute_experiments"]
+__all__ = ["DEFAULT_SERVER_PORT", "Execution", "RunOptions", "execute_experiments"]
 
 #: the port of ``with_server=True`` when ``server_port`` is not given (Ray Tune's default)
 DEFAULT_SERVER_PORT = 4321
@@ -371,12 +371,22 @@ def _reject_space_given_twice(search: Any, config: dict[str, Any]) -> None:
     )
 
 
-def execute_experiments(
-    experiments: list[Any], options: RunOptions
-) -> tuple[list[Trial], Controller]:
+class Execution(NamedTuple):
+    """What :func:`execute_experiments` ran."""
+
+    trials: list[Trial]
+    controller: Controller
+    #: the experiments as they ran: the given ones, except that one stored remotely (or
+    #: with an ``upload_dir``) is a copy placed in its local staging directory; its
+    #: ``experiment_path`` is where the results were written on this machine
+    experiments: list[Any]
+
+
+def execute_experiments(experiments: list[Any], options: RunOptions) -> Execution:
     """Run ``experiments`` (``tunelab.Experiment`` objects) to completion: validate, load or
     keep the earlier state, build the policies, the executor, the per-experiment runtimes
-    and the outputs, then run the controller (each step is one function below)."""
+    and the outputs, then run the controller (each step is one function below). The given
+    Experiment objects are not changed (:func:`_stage_remote_experiments` runs copies)."""
     from tunelab._persistence.resume import parse_resume, save_tuner_file
 
     check_experiments_given(experiments)
@@ -387,7 +397,9 @@ def execute_experiments(
     # every TUNELAB_*/TUNE_* setting, read (and a bad value refused) before anything is
     # written: an earlier experiment is kept aside only by a run that then starts
     settings = _controller_settings(options)
-    syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
+    # the run's own copies: a remote experiment is placed in its local staging directory,
+    # and the user's Experiment objects are never changed
+    experiments, syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
     initial_trials, restored_state = _earlier_state(experiments, plan.mode, options)
     search, scheduler = _policies(experiments, options, restored_state)
     executor = _executor(options)
@@ -437,7 +449,7 @@ def execute_experiments(
         failed = [t for t in trials if t.status != TrialStatus.TERMINATED]
         if failed:
             raise TuneError(f"Trials did not complete: {failed}", failed)
-    return trials, controller
+    return Execution(trials, controller, experiments)
 
 
 def _earlier_state(
@@ -769,14 +781,21 @@ def _remote_deleter(syncers: list[Any]) -> Any:
     return delete
 
 
-def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list[Any]:
+def _stage_remote_experiments(
+    experiments: list[Any], *, download: bool
+) -> tuple[list[Any], list[Any]]:
     """Experiments stored at a URI (``s3://...``) run in a local staging directory that a
     background :class:`~tunelab._storage.Syncer` mirrors to the URI (the loop never waits
     on the network). On resume, the remote experiment is downloaded first. An experiment
     with an ``upload_dir`` runs in its local directory, mirrored to ``<upload_dir>/<name>``
-    (downloaded on resume only when the local directory has no state)."""
+    (downloaded on resume only when the local directory has no state).
+
+    Returns the experiments to run and the syncers. A staged experiment is a copy placed
+    in its staging directory (``Experiment._with``); the given objects are not changed,
+    so the user's Experiment still names the URI (and can be run again)."""
     from tunelab import _storage
 
+    staged: list[Any] = []
     syncers = []
     for exp in experiments:
         remote = getattr(exp, "remote_path", None) or exp.experiment_path
@@ -787,34 +806,42 @@ def _stage_remote_experiments(experiments: list[Any], *, download: bool) -> list
             local = _storage.local_path_for_uri(remote, root)
             fetch = download
         elif getattr(exp, "sync_function", None) is not None:
-            continue  # 0.x: the user's sync_function copies it (SyncFunctionCallback)
+            staged.append(exp)  # 0.x: the user's sync_function copies it (SyncFunctionCallback)
+            continue
         elif exp.upload_uri is not None:  # 0.x/1.x upload_dir: a local experiment, mirrored
             remote, local = exp.upload_uri, exp.experiment_path
             # the local copy is the newest; the remote one only serves an empty disk
             fetch = download and not os.path.exists(os.path.join(local, "experiment_state.json"))
         else:
+            staged.append(exp)
             continue
         downloaded = False
         if fetch and _storage.uri_exists(remote, "experiment_state.json"):
             _storage.download(remote, local)
             downloaded = True
         os.makedirs(local, exist_ok=True)
-        exp.staging_token = secrets.token_hex(16)
-        exp.checkpoint_upload = _defaults.checkpoint_upload_mode()
+        token = secrets.token_hex(16)
+        upload_mode = _defaults.checkpoint_upload_mode()
         from tunelab._persistence.experiment_state import write_bytes_atomic
 
         # replaced, never written through a symlink planted at its path
         write_bytes_atomic(
             os.path.join(local, _storage.STAGING_MARKER),
-            exp.staging_token.encode(),
+            token.encode(),
             what="the staging marker",
             fsync=False,
         )
-        exp.remote_path = remote
-        exp.experiment_path = local
-        exp.storage_path = os.path.dirname(local)
+        staged.append(
+            exp._with(
+                staging_token=token,
+                checkpoint_upload=upload_mode,
+                remote_path=remote,
+                experiment_path=local,
+                storage_path=os.path.dirname(local),
+            )
+        )
         syncer = _storage.Syncer(local, remote)
         if downloaded:
             syncer.mark_synced()
         syncers.append(syncer)
-    return syncers
+    return staged, syncers

@@ -419,12 +419,12 @@ def run(
         resume_config=resume_config,
         state_period_s=state_period_s,
     )
-    trials, _ = execute_experiments(experiments, options)
+    execution = execute_experiments(experiments, options)
     if return_trials:
-        return trials
+        return execution.trials
     return ExperimentAnalysis(
-        experiments[0].experiment_path,
-        trials=trials,
+        execution.experiments[0].experiment_path,  # where this machine wrote it
+        trials=execution.trials,
         default_metric=metric,
         default_mode=mode,
     )
@@ -580,10 +580,8 @@ def run_experiments(
         resume_config=resume_config,
     )
     if concurrent:
-        trials, _ = execute_experiments(experiment_list, options)
-        return trials
+        return execute_experiments(experiment_list, options).trials
     all_trials: list[Any] = []
     for experiment in experiment_list:
-        trials, _ = execute_experiments([experiment], options)
-        all_trials.extend(trials)
+        all_trials.extend(execute_experiments([experiment], options).trials)
     return all_trials

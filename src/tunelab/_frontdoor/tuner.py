@@ -176,10 +176,11 @@ class Tuner:
             from tunelab._config import ResumeConfig
 
             self._options.resume_config = ResumeConfig(**self._resume_policy)
-        trials, _ = execute_experiments([self._experiment], self._options)
+        # the Tuner's experiment stays as built (or restored); a remote one ran in a staging copy
+        execution = execute_experiments([self._experiment], self._options)
         analysis = ExperimentAnalysis(
-            self._experiment.experiment_path,
-            trials=trials,
+            execution.experiments[0].experiment_path,
+            trials=execution.trials,
             default_metric=self._options.metric,
             default_mode=self._options.mode,
         )
@@ -304,7 +305,6 @@ class Tuner:
         """
         from tunelab import _defaults, _storage
         from tunelab._config import warn_storage_filesystem
-        from tunelab._experiment import _resolve_run
         from tunelab._persistence.resume import load_tuner_file
 
         warn_storage_filesystem(storage_filesystem, "Tuner.restore: storage_filesystem")
@@ -342,20 +342,20 @@ class Tuner:
             tuner._trainable = experiment.run
             tuner._param_space = experiment.config
             tuner._result_grid = None
+        # the experiment where it was found now (it may have been moved or copied), with the
+        # trainable and search space given here
+        changes: dict[str, Any] = {}
         if trainable is not None:
-            (
-                experiment.trainable,
-                experiment.trainable_name,
-                experiment.is_function_trainable,
-            ) = _resolve_run(trainable)
-            experiment.run = trainable
+            changes["run"] = trainable
         if param_space is not None:
-            experiment.config = dict(param_space)
-        experiment.name = os.path.basename(path)
-        experiment.storage_path = os.path.dirname(path)
-        experiment.experiment_path = path
-        experiment.remote_path = remote
-        tuner._experiment = experiment
+            changes["config"] = param_space
+        tuner._experiment = experiment._with(
+            name=os.path.basename(path),
+            storage_path=os.path.dirname(path),
+            experiment_path=path,
+            remote_path=remote,
+            **changes,
+        )
         tuner._options.resume = True
         tuner._options.resume_config = None
         errored = "restart" if restart_errored else ("resume" if resume_errored else "skip")
