@@ -19,7 +19,7 @@ from typing import Any
 
 from tunelab._resources import PlacementGroupFactory
 
-__all__ = ["Trial", "TrialStatus"]
+__all__ = ["FrozenDict", "Trial", "TrialStatus", "TrialView"]
 
 
 class TrialStatus(str, enum.Enum):
@@ -148,7 +148,8 @@ class Trial:
     schedulers, searchers, stoppers, progress reporters, ``trial_name_creator`` functions,
     and the code that inspects ``tune.run(..., return_trials=True)``,
     ``run_experiments(...)``, ``ExperimentAnalysis.trials`` or ``TuneError.trials``. Treat
-    a trial as read-only. ``str(trial)`` is its name.
+    a trial as read-only (schedulers receive a :class:`TrialView`, which enforces it).
+    ``str(trial)`` is its name.
 
     The statuses are also class attributes, as in Ray Tune 0.x-1.x (``Trial.TERMINATED``,
     ``Trial.PENDING``, ``Trial.RUNNING``, ``Trial.PAUSED``, ``Trial.ERROR``): the
@@ -460,3 +461,92 @@ def _absolute(experiment_path: str, path: str) -> str:
 def _checkpoint_path(checkpoint: Any) -> str | None:
     path = getattr(checkpoint, "path", None)
     return str(path) if path else None
+
+
+class FrozenDict(dict[str, Any]):
+    """A dict that refuses changes (a policy's view of a trial's config or result).
+
+    Reading, iterating, ``json.dumps`` and ``isinstance(d, dict)`` work as on a dict;
+    ``copy.copy``, ``copy.deepcopy``, ``dict(d)`` and ``d.copy()`` give a plain, mutable
+    dict (to build a new config from, as Ray's PBT does); changing it raises ``TypeError``.
+    Only the top level is frozen.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "a trial's config and last_result are read-only for schedulers: "
+            "copy it (dict(trial.config)) and return a Reconfigure(config=...) to change a "
+            "trial's config"
+        )
+
+    __setitem__ = __delitem__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse  # type: ignore[assignment]
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self),))
+
+
+class TrialView(Trial):
+    """A read-only view of a :class:`Trial`: what schedulers receive.
+
+    Every read goes to the trial, so a view is always current (status, last result,
+    checkpoint); ``config`` and ``last_result`` come as :class:`FrozenDict`. Setting an
+    attribute raises ``AttributeError``, and so does every :class:`Trial` method that would
+    change the record: a scheduler changes a trial only through ``runner.stop_trial``,
+    ``runner.reconfigure_trial`` or the decision it returns, which the controller carries
+    out. ``isinstance(view, Trial)`` holds; one view exists per trial of a run, so views
+    can be compared by identity and used as keys. Pickled, a view becomes a view of a copy
+    of its trial.
+
+    Args:
+        trial: The trial to show.
+    """
+
+    __slots__ = ("_frozen", "_trial")
+
+    def __init__(self, trial: Trial) -> None:  # no Trial.__init__: every read is the trial's
+        object.__setattr__(self, "_trial", trial)
+        #: attribute -> (the trial's dict it froze, the frozen copy)
+        object.__setattr__(self, "_frozen", {})
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(object.__getattribute__(self, "_trial"), name)
+        if name == "config" or name == "last_result":
+            frozen: dict[str, tuple[Any, FrozenDict]] = object.__getattribute__(self, "_frozen")
+            cached = frozen.get(name)
+            if cached is None or cached[0] is not value:
+                cached = frozen[name] = (value, FrozenDict(value))
+            return cached[1]
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"trial {self} is read-only for schedulers (setting {name!r}): end a waiting trial "
+            "with runner.stop_trial(trial), change it with runner.reconfigure_trial(trial, "
+            "Reconfigure(...)), or return a Decision or Reconfigure for a running one"
+        )
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TrialView, (object.__getattribute__(self, "_trial"),))
+
+    @property
+    def trial(self) -> Trial:
+        """The trial this view shows (for the controller; policies read the view)."""
+        trial: Trial = object.__getattribute__(self, "_trial")
+        return trial

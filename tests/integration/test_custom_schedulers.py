@@ -1,7 +1,10 @@
 """Custom TrialScheduler subclasses drive STOP, PAUSE, SAVE and Reconfigure decisions."""
 
+import copy
 import json
 import os
+
+import pytest
 
 import tunelab as tune
 from tunelab import Trainable
@@ -96,3 +99,82 @@ def test_reconfigure_restarts_with_new_config_from_checkpoint():
     assert [r["value"] for r in lines] == [1, 2, 12, 22, 32]
     assert trial.config == {"inc": 10}
     assert trial.experiment_tag.endswith("@perturbed[inc=10]")
+
+
+class EditsConfigInPlace(TrialScheduler):
+    """Ray-style code that changes a running trial's config behind the controller's back."""
+
+    def on_trial_result(self, runner, trial, result):
+        if result["training_iteration"] == 2:
+            trial.config["inc"] = 10
+        return Decision.CONTINUE
+
+
+class SetsStatus(TrialScheduler):
+    def on_trial_result(self, runner, trial, result):
+        trial.status = "TERMINATED"
+        return Decision.CONTINUE
+
+
+def test_a_scheduler_cannot_change_a_trial_behind_the_controllers_back():
+    # an edit in place would leave the results saying inc=10 while the trial runs with
+    # inc=1; the scheduler is told what to do instead
+    with pytest.raises(TypeError, match=r"Reconfigure\(config=") as info:
+        run(EditsConfigInPlace())
+    assert "read-only" in str(info.value)
+    with pytest.raises(AttributeError, match=r"read-only for schedulers.*'status'"):
+        run(SetsStatus())
+
+
+class LastInFirstOut(FIFOScheduler):
+    """Holds the trials it is given and compares them by identity, as Ray schedulers do;
+    starts the newest waiting one first; copies a config to reconfigure a trial."""
+
+    pending_trials_ahead = 3
+
+    def __init__(self):
+        super().__init__()
+        self.added = []
+        self.order = []
+
+    def decision_points(self):
+        return None  # every result
+
+    def on_trial_add(self, runner, trial):
+        self.added.append(trial)
+
+    def choose_trial_to_run(self, runner):
+        pending = list(runner.pending_trials())
+        for trial in pending:
+            assert any(trial is held for held in self.added)  # one object per trial
+        if not pending:
+            return None
+        self.order.append(pending[-1].trial_id)
+        return pending[-1]
+
+    def on_trial_result(self, runner, trial, result):
+        assert trial in self.added and trial in runner.get_trials()
+        assert trial.last_result is not None and trial.status == "RUNNING"
+        if result["training_iteration"] == 2 and trial is self.added[0]:
+            config = copy.deepcopy(trial.config)  # a plain, mutable copy (Ray's PBT does it)
+            config["inc"] = 10
+            return Reconfigure(config=config)
+        return Decision.CONTINUE
+
+
+def test_schedulers_see_one_stable_read_only_object_per_trial():
+    scheduler = LastInFirstOut()
+    analysis = tune.run(
+        Counter,
+        scheduler=scheduler,
+        stop={"training_iteration": 3},
+        num_samples=3,
+        verbose=0,
+        max_concurrent_trials=1,
+        executor=InProcessExecutor(num_cpus=1),
+    )
+    ids = sorted(t.trial_id for t in analysis.trials)
+    assert scheduler.order[:3] == ids[::-1]  # the newest waiting trial first
+    first = next(t for t in analysis.trials if t.trial_id == scheduler.added[0].trial_id)
+    assert first.config == {"inc": 10}
+    assert [r["value"] for r in read_lines(first.local_path)] == [1, 2, 12]

@@ -31,13 +31,22 @@ class Population:
         self.trials = []
         for index, config in enumerate(configs):
             trial = Trial("train", trial_id=f"t{index}", config=dict(config))
-            trial.status = TrialStatus.RUNNING
             self.trials.append(trial)
         self.runner = RunnerView(
-            lambda status: [t for t in self.trials if t.status == status], self.trials
+            lambda status: [t for t in self.trials if t.status == status],
+            self.trials,
+            reconfigure_trial=self.reconfigure,
         )
-        for trial in self.trials:
+        for trial in self.trials:  # added PENDING (as the controller does), then started
             scheduler.on_trial_add(self.runner, trial)
+        for trial in self.trials:
+            trial.status = TrialStatus.RUNNING
+
+    @staticmethod
+    def reconfigure(trial, change):
+        """What the controller does with runner.reconfigure_trial for a new trial."""
+        assert trial.status == TrialStatus.PENDING and change.checkpoint is None
+        trial.config = dict(change.config)
 
     def report(self, index, score, time):
         trial = self.trials[index]

@@ -33,7 +33,6 @@ class Population:
                 experiment_tag=f"{index}_tag",
                 experiment_path=path,
             )
-            trial.status = TrialStatus.RUNNING
             self.trials.append(trial)
         self.reconfigured = []
         self.runner = RunnerView(
@@ -41,8 +40,11 @@ class Population:
             self.trials,
             reconfigure_trial=self.reconfigure,
         )
-        for trial in self.trials:
+        for trial in self.trials:  # added PENDING (as the controller does), then started
             scheduler.on_trial_add(self.runner, trial)
+        self.reconfigured.clear()  # configs completed at add time are not exploits
+        for trial in self.trials:
+            trial.status = TrialStatus.RUNNING
 
     def report(self, index, score, time, **extra):
         trial = self.trials[index]
@@ -56,9 +58,12 @@ class Population:
         assert trial.status in (TrialStatus.PAUSED, TrialStatus.PENDING)
         self.reconfigured.append(trial.trial_id)
         trial.config = dict(change.config)
-        trial.checkpoint = change.checkpoint
-        donor = next(t for t in self.trials if t.checkpoint == change.checkpoint and t is not trial)
-        trial.restore_state = dict(donor.restore_state)
+        if change.checkpoint is not None:
+            trial.checkpoint = change.checkpoint
+            donor = next(
+                t for t in self.trials if t.checkpoint == change.checkpoint and t is not trial
+            )
+            trial.restore_state = dict(donor.restore_state)
         trial.experiment_tag += change.tag_suffix
         trial.status = TrialStatus.PENDING
 
@@ -350,9 +355,16 @@ def test_replay_follows_the_lineage_of_a_policy_file(tmp_path):
     assert replay.config == {"lr": 0.01}
     assert replay.decision_points().milestones == (4.0, 6.0)
     trial = Trial("train", trial_id="r", config={"lr": 5})
-    runner = RunnerView(lambda s: [], [trial])
-    replay.on_trial_add(runner, trial)
+    changes: list[Reconfigure] = []
+
+    def reconfigure(held: Trial, change: Reconfigure) -> None:  # as the controller does
+        changes.append(change)
+        held.config = dict(change.config)
+
+    runner = RunnerView(lambda s: [], [trial], reconfigure_trial=reconfigure)
+    replay.on_trial_add(runner, trial)  # through the runner: the trial is not the scheduler's
     assert trial.config == {"lr": 0.01}
+    assert len(changes) == 1 and changes[0].checkpoint is None
     decisions = []
     for step in range(1, 9):
         out = replay.on_trial_result(runner, trial, {"training_iteration": step})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tunelab._checkpoint import Checkpoint
 from tunelab._core.trial_lifecycle import TrialLifecycle
 from tunelab._trial import Trial, TrialStatus
@@ -79,3 +81,49 @@ def test_restore_states_by_checkpoint_path_also_of_resumed_trials() -> None:
     assert table.state_of("/tmp/donor") == {"iteration": 4}
     table.forget_states(["/tmp/x"])
     assert table.state_of("/tmp/x") is None
+
+
+def test_schedulers_get_one_read_only_view_per_trial() -> None:
+    import copy
+    import json
+    import pickle
+
+    from tunelab._trial import FrozenDict, TrialView
+
+    table = TrialLifecycle()
+    trial = Trial("train", trial_id="a", config={"lr": 0.1, "net": {"width": 8}})
+    table.add(trial)
+    view = table.view(trial)
+    assert isinstance(view, TrialView) and isinstance(view, Trial)
+    assert table.views == [view] and list(table.views_with_status("PENDING")) == [view]
+    assert table.live(view, "x") is trial and table.live(trial, "x") is trial
+    with pytest.raises(ValueError, match=r"choose: .* not a trial of this experiment"):
+        table.live(Trial("train", trial_id="a"), "choose")
+    # reads are the trial's, current
+    table.set_status(trial, TrialStatus.RUNNING)
+    trial.update_last_result({"loss": 1.0})
+    assert view.status == "RUNNING" and view.last_result == {"loss": 1.0}
+    assert str(view) == str(trial) and view.local_path == trial.local_path
+    # no change through the view
+    with pytest.raises(AttributeError, match="read-only for schedulers"):
+        view.config = {}
+    with pytest.raises(AttributeError, match="read-only"):
+        view.update_last_result({"loss": 0.5})  # a Trial method that writes
+    assert isinstance(view.config, FrozenDict)
+    with pytest.raises(TypeError, match="Reconfigure"):
+        view.config["lr"] = 1.0
+    with pytest.raises(TypeError):
+        view.last_result.update(loss=0.0)
+    assert trial.config["lr"] == 0.1 and trial.last_result == {"loss": 1.0}
+    # copies are plain dicts to build a new config from; JSON and pickle as a dict
+    fresh = copy.deepcopy(view.config)
+    fresh["net"]["width"] = 16
+    assert type(fresh) is dict and trial.config["net"]["width"] == 8
+    assert type(dict(view.config)) is dict and type(view.config.copy()) is dict
+    assert json.loads(json.dumps(view.config)) == trial.config
+    assert pickle.loads(pickle.dumps(view.config)) == trial.config
+    again = pickle.loads(pickle.dumps(view))
+    assert isinstance(again, TrialView) and again.trial_id == "a"
+    # a reconfigured trial's new config shows at once
+    trial.config = {"lr": 0.2}
+    assert view.config == {"lr": 0.2}

@@ -127,7 +127,9 @@ class Events:
             if stopper is not None and stopper(trial_id, result):
                 raw = Decision.STOP
             else:  # the scheduler first (Ray's order: BOHB reads what it adds to the result)
-                raw = self._scheduler.on_trial_result(self._view, trial, result)
+                raw = self._scheduler.on_trial_result(
+                    self._view, self._table.run(trial_id).view, result
+                )
             if wants_results:
                 search.on_trial_result(trial_id, result)
             if isinstance(raw, Reconfigure):

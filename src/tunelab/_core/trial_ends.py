@@ -74,8 +74,8 @@ class TrialEnds:
         self._enqueue = enqueue
         #: what the policies see of the run (and how they change trials they hold)
         self.view = RunnerView(
-            table.with_status,
-            table.trials,
+            table.views_with_status,
+            table.views,
             executor.total_resources,
             stop_trial=self._stop_held,
             reconfigure_trial=self._reconfigure_held,
@@ -120,7 +120,7 @@ class TrialEnds:
         if last and not last.get("done"):
             last["done"] = True
         self._table.end(trial, TrialStatus.TERMINATED)
-        self._scheduler.on_trial_complete(self.view, trial, last)
+        self._scheduler.on_trial_complete(self.view, self._table.view(trial), last)
         self._search.on_trial_complete(trial.trial_id, last or None, error=False)
         self._states.journal(trial)  # with the policies' states that know it ended
         self._callbacks.on_trial_complete(
@@ -148,7 +148,7 @@ class TrialEnds:
             return
         self._table.end(trial, TrialStatus.ERROR)
         self._errors.print_failure(trial, text)
-        self._scheduler.on_trial_error(self.view, trial)
+        self._scheduler.on_trial_error(self.view, self._table.view(trial))
         self._search.on_trial_complete(trial.trial_id, trial.last_result or None, error=True)
         self._states.journal(trial)  # with the policies' states that know it ended
         self._callbacks.on_trial_error(
@@ -216,8 +216,9 @@ class TrialEnds:
         if change.tag_suffix:
             trial.experiment_tag += change.tag_suffix
         # from its own checkpoint (or from scratch) its logs roll back; from a donor's they go
-        # on under the new tag
-        self.requeue(trial, rollback=change.checkpoint is None)
+        # on under the new tag; a trial that never ran has none
+        ran = trial.start_time is not None or bool(trial.last_result)
+        self.requeue(trial, rollback=change.checkpoint is None and ran)
 
     # -- what a scheduler asks of the trials it holds ------------------------------------------
     def _stop_held(self, trial: Trial) -> None:
@@ -235,10 +236,10 @@ class TrialEnds:
         """A scheduler restarts a trial it holds (PENDING/PAUSED) from another checkpoint or
         with another config (PBT's synch exploit): applied now, so the trial is PENDING
         with its new setup when the scheduler's call goes on."""
-        held = self._table.by_id.get(trial.trial_id)
-        if held is not trial or trial.status not in (TrialStatus.PENDING, TrialStatus.PAUSED):
+        held = self._table.live(trial, "runner.reconfigure_trial")
+        if held.status not in (TrialStatus.PENDING, TrialStatus.PAUSED):
             raise ValueError(
-                f"runner.reconfigure_trial: {trial} is {trial.status.value}; only PENDING or "
+                f"runner.reconfigure_trial: {held} is {held.status.value}; only PENDING or "
                 "PAUSED trials of this experiment can be reconfigured (return a Reconfigure "
                 "from on_trial_result for a running one)"
             )
@@ -246,7 +247,7 @@ class TrialEnds:
             raise TypeError(
                 f"runner.reconfigure_trial: change must be a Reconfigure, got {change!r}"
             )
-        self.reconfigure(trial, change)
+        self.reconfigure(held, change)
 
     # -- stopping ----------------------------------------------------------------------------
     def stop_running(self, trial: Trial, why: str = "a stop request") -> None:

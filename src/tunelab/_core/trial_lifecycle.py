@@ -4,7 +4,8 @@
 and, next to each :class:`~tunelab._trial.Trial` record, a :class:`TrialRun`: what the
 controller knows about the trial between two of its runs (its checkpoint manager, whether it
 restores on its next start, where its outputs roll back to, a scheduler's pending
-reconfiguration, whether a stop was asked, whether its executor ended it). The status
+reconfiguration, whether a stop was asked, whether its executor ended it) and the one
+read-only :class:`~tunelab._trial.TrialView` of it that the scheduler sees. The status
 changes go through its operations (:meth:`TrialLifecycle.requeue`, :meth:`started`,
 :meth:`end`), so what belongs together changes together. Pure bookkeeping: no processes,
 files or callbacks; the controller does the effects.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from tunelab._trial import Trial, TrialStatus
+from tunelab._trial import Trial, TrialStatus, TrialView
 
 if TYPE_CHECKING:
     from tunelab._core.checkpoint_manager import CheckpointManager
@@ -27,9 +28,18 @@ __all__ = ["TrialLifecycle", "TrialRun"]
 class TrialRun:
     """The controller's state of one trial beyond its record (see the module docstring)."""
 
-    __slots__ = ("force_ended", "manager", "reconfigure", "restoring", "rollback_to", "stopping")
+    __slots__ = (
+        "force_ended",
+        "manager",
+        "reconfigure",
+        "restoring",
+        "rollback_to",
+        "stopping",
+        "view",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, view: TrialView) -> None:
+        self.view = view  # what the scheduler sees of the trial (one per trial)
         self.manager: CheckpointManager | None = None  # created on its first checkpoint
         self.restoring = False  # its next start restores from trial.checkpoint
         self.rollback_to: int | None = None  # its outputs roll back to this iteration first
@@ -44,6 +54,7 @@ class TrialLifecycle:
 
     def __init__(self) -> None:
         self.trials: list[Trial] = []
+        self.views: list[TrialView] = []  # the scheduler's views, in the same order
         self.by_id: dict[str, Trial] = {}
         self._by_status: dict[TrialStatus, dict[str, Trial]] = {s: {} for s in TrialStatus}
         self._runs: dict[str, TrialRun] = {}
@@ -56,7 +67,9 @@ class TrialLifecycle:
         self.trials.append(trial)
         self.by_id[trial.trial_id] = trial
         self._by_status[trial.status][trial.trial_id] = trial
-        run = self._runs[trial.trial_id] = TrialRun()
+        view = TrialView(trial)
+        self.views.append(view)
+        run = self._runs[trial.trial_id] = TrialRun(view)
         run.restoring = restoring
 
     def run(self, trial_id: str) -> TrialRun:
@@ -70,6 +83,23 @@ class TrialLifecycle:
 
     def with_status(self, status: TrialStatus | str) -> Iterator[Trial]:
         return iter(list(self._by_status[TrialStatus(status)].values()))
+
+    def views_with_status(self, status: TrialStatus | str) -> Iterator[TrialView]:
+        """The scheduler's views of the trials with ``status``, in the order added."""
+        runs = self._runs
+        return iter([runs[i].view for i in self._by_status[TrialStatus(status)]])
+
+    def view(self, trial: Trial) -> TrialView:
+        """The scheduler's view of ``trial``."""
+        return self._runs[trial.trial_id].view
+
+    def live(self, trial: Trial, what: str) -> Trial:
+        """The trial of this table that ``trial`` (a scheduler's view of it, or the trial
+        itself) shows; ``ValueError`` naming ``what`` returned it when it is neither."""
+        held = self.by_id.get(trial.trial_id)
+        if held is None or (trial is not held and trial is not self._runs[held.trial_id].view):
+            raise ValueError(f"{what}: {trial!r} is not a trial of this experiment")
+        return held
 
     def count(self, status: TrialStatus) -> int:
         return len(self._by_status[status])

@@ -84,7 +84,7 @@ class TrialStarts:
         """Add a ready-made trial; with ``restoring`` its first start restores from its
         checkpoint. The scheduler hears of it and it is journaled at once."""
         self._table.add(trial, restoring=restoring)
-        self._scheduler.on_trial_add(self._view, trial)
+        self._scheduler.on_trial_add(self._view, self._table.view(trial))
         self._states.journal(trial, now=True)
 
     def adopt(self, trials: list[Trial], policy: dict[str, str]) -> None:
@@ -107,7 +107,7 @@ class TrialStarts:
             if action == "skip":
                 if not trial.status.is_finished():
                     self._table.set_status(trial, TrialStatus.TERMINATED)
-                self._scheduler.on_trial_add(self._view, trial)
+                self._scheduler.on_trial_add(self._view, self._table.view(trial))
                 continue
             if action == "restart":
                 trial.checkpoint = None
@@ -118,7 +118,7 @@ class TrialStarts:
             trial.error_file = None
             trial.error_msg = None
             self._ends.requeue(trial, restoring=True, journal=False)
-            self._scheduler.on_trial_add(self._view, trial)
+            self._scheduler.on_trial_add(self._view, self._table.view(trial))
 
     def start(self) -> None:
         """Start waiting and new trials while the limits and the resources allow."""
@@ -141,11 +141,14 @@ class TrialStarts:
                 and self._table.count(TrialStatus.RUNNING) >= self._max_concurrent
             ):
                 return
-            trial = self._scheduler.choose_trial_to_run(self._view)
-            if trial is None:
-                trial = self._new_trial()
-                if trial is None:
+            chosen = self._scheduler.choose_trial_to_run(self._view)
+            if chosen is not None:
+                trial = self._table.live(chosen, "choose_trial_to_run")
+            else:
+                new = self._new_trial()
+                if new is None:
                     return
+                trial = new
             if not self._start(trial):
                 flags.blocked_at = self._clock()
                 return

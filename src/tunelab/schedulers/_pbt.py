@@ -27,6 +27,7 @@ perturbation times, scores and the random state are part of :meth:`get_state`.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import numbers
@@ -319,9 +320,11 @@ class PopulationBasedTraining(FIFOScheduler):
             return
         self._states[trial.trial_id] = _TrialState(trial.experiment_tag or trial.trial_id)
         if not trial.last_result:
-            # a new trial: mutated keys its config lacks are sampled (the trial has not
-            # started; its record is written after this call)
-            fill_missing(trial.config, self._fill_spec(), self._rng)
+            # a new trial: mutated keys its config lacks are sampled (it has not started),
+            # and it starts with them (the runner carries the change out)
+            config = copy.deepcopy(trial.config)
+            if fill_missing(config, self._fill_spec(), self._rng):
+                runner.reconfigure_trial(trial, Reconfigure(config=config))
 
     def _fill_spec(self) -> dict[str, Any]:
         return self.hyperparam_mutations

@@ -94,7 +94,7 @@ class PopulationBasedTrainingReplay(FIFOScheduler):
                 trial.config,
                 self.config,
             )
-        trial.config = dict(self.config)
+        runner.reconfigure_trial(trial, Reconfigure(config=dict(self.config)))
 
     def on_trial_result(
         self, runner: RunnerView, trial: Trial, result: dict[str, Any]

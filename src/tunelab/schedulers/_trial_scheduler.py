@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +127,9 @@ class RunnerView:
 
     The controller builds one and passes it as ``runner`` to every scheduler hook; you only
     construct one yourself in tests (:mod:`tunelab.testing.scheduler_conformance` has a
-    fake). Trial records (:class:`~tunelab.Trial`) are read-only for schedulers: change a
+    fake). Trial records (:class:`~tunelab.Trial`) are read-only for schedulers (the
+    controller passes read-only views, ``tunelab._trial.TrialView``: one per trial, always
+    current, whose attributes, ``config`` and ``last_result`` cannot be changed): change a
     trial only through :meth:`stop_trial` and :meth:`reconfigure_trial`, or through the
     decision returned for a running trial. Ray Tune's ``TrialRunner`` and
     ``TuneController`` play this role there.
@@ -147,7 +149,7 @@ class RunnerView:
     def __init__(
         self,
         trials_by_status: Callable[[str], Iterable[Trial]],
-        all_trials: list[Trial],
+        all_trials: Sequence[Trial],
         total_resources: Callable[[], dict[str, float]] | None = None,
         stop_trial: Callable[[Trial], None] | None = None,
         reconfigure_trial: Callable[[Trial, Reconfigure], None] | None = None,
