@@ -448,3 +448,11 @@ def test_trial_count_line_orders_states_by_lifecycle() -> None:
         make_trial(2, TrialStatus.RUNNING),
     ]
     assert trial_count_line(trials) == "Number of trials: 3 (1 RUNNING, 1 PENDING, 1 ERROR)"
+
+
+def test_nothing_is_built_for_a_report_at_verbose_0() -> None:
+    from tunelab.progress import default_progress_reporter
+
+    quiet = default_progress_reporter(0)
+    assert not quiet.should_report([], done=True) and not quiet.should_report([])
+    assert default_progress_reporter(1).should_report([], done=True)

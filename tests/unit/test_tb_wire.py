@@ -78,3 +78,23 @@ def test_records_carry_tensorflows_masked_checksums() -> None:
         assert length == len(data) and rec[12 : 12 + length] == data
         assert struct.unpack("<I", rec[8:12])[0] == tbx_masked_crc32c(rec[:8])
         assert struct.unpack("<I", rec[-4:])[0] == tbx_masked_crc32c(data)
+
+
+def test_the_crc_is_crc32c_s_own_loaded_without_its_package_init() -> None:
+    import subprocess
+    import sys
+
+    import crc32c
+
+    from tunelab.logger import _tb_wire
+
+    for data in (b"", b"123456789", bytes(range(256)) * 3):
+        assert _tb_wire._crc32c(data) == crc32c.crc32c(data)
+    # importing the wire format does not import importlib.metadata (crc32c's __init__ does)
+    code = (
+        "import sys; import tunelab.logger._tb_wire as w; "
+        "assert w._crc32c(b'123456789') == 0xE3069283; "
+        "print('importlib.metadata' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -385,7 +385,8 @@ class TuneReporterBase(ProgressReporter):
     # -- when ------------------------------------------------------------------------------
     def should_report(self, trials: Sequence[Trial], done: bool = False) -> bool:
         """True when ``done`` or when ``max_report_frequency`` seconds passed since the
-        last report.
+        last report; never at ``verbose=0`` (nothing would be shown, and the status lines
+        the controller builds for a report read every trial).
 
         Args:
             trials: Every trial of the experiment (not read).
@@ -394,6 +395,8 @@ class TuneReporterBase(ProgressReporter):
         Returns:
             Whether to report now.
         """
+        if self._verbosity == 0:
+            return False
         now = self._clock()
         if done or now - self._last_report >= self._max_report_frequency:
             self._last_report = now
