@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tunelab._core.metric_check import check_result_metrics
-from tunelab._core.run_state import Collaborators, ExperimentRuntime, RunFlags
+from tunelab._core.run_state import Collaborators, ExperimentRuntime, LoopPart, RunFlags
 from tunelab._core.trial_checkpoints import TrialCheckpoints
 from tunelab._core.trial_ends import TrialEnds
 from tunelab._core.trial_lifecycle import TrialLifecycle
@@ -25,7 +25,7 @@ from tunelab.schedulers import Decision, Reconfigure
 __all__ = ["Events"]
 
 
-class Events:
+class Events(LoopPart):
     """Handles the executor's events (see the module docstring).
 
     Args:
@@ -51,15 +51,10 @@ class Events:
         checkpoints: TrialCheckpoints,
         required_metrics: list[tuple[str, str]],
     ) -> None:
-        self._table = table
+        super().__init__(table, flags, parts)
         self._ends = ends
         self._view = ends.view
-        self._flags = flags
         self._runtimes = runtimes
-        self._search = parts.search
-        self._scheduler = parts.scheduler
-        self._executor = parts.executor
-        self._callbacks = parts.callbacks
         self._checkpoints = checkpoints
         self._required = required_metrics
         #: verdicts to send once the results they answer are on disk: (trial id, verdict)

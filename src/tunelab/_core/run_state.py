@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tunelab._callback import CallbackList
+    from tunelab._core.trial_lifecycle import TrialLifecycle
     from tunelab.execution._executor import Executor
     from tunelab.schedulers import TrialScheduler
     from tunelab.search._search_algorithm import SearchAlgorithm
 
-__all__ = ["Collaborators", "ExperimentRuntime", "RunFlags"]
+__all__ = ["Collaborators", "ExperimentRuntime", "LoopPart", "RunFlags"]
 
 
 @dataclass
@@ -55,3 +56,16 @@ class RunFlags:
     #: when the last start failed for lack of resources (None: try again); cleared
     #: whenever a trial ends, since its resources are free
     blocked_at: float | None = None
+
+
+class LoopPart:
+    """Base of the controller's parts (trial starts, events, trial ends): the trial table,
+    the run's flags and its collaborators, held as attributes for the hot paths."""
+
+    def __init__(self, table: TrialLifecycle, flags: RunFlags, parts: Collaborators) -> None:
+        self._table = table
+        self._flags = flags
+        self._search = parts.search
+        self._scheduler = parts.scheduler
+        self._executor = parts.executor
+        self._callbacks = parts.callbacks

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from tunelab._core.deadlines import ForceEnds, force_end_text
 from tunelab._core.error_report import ErrorReports
 from tunelab._core.experiment_states import ExperimentStates
-from tunelab._core.run_state import Collaborators, RunFlags
+from tunelab._core.run_state import Collaborators, LoopPart, RunFlags
 from tunelab._core.trial_checkpoints import TrialCheckpoints
 from tunelab._core.trial_lifecycle import TrialLifecycle
 from tunelab._errors import storage_error_in_report
@@ -30,7 +30,7 @@ logger = logging.getLogger("tunelab")
 __all__ = ["TrialEnds"]
 
 
-class TrialEnds:
+class TrialEnds(LoopPart):
     """Carries out the end of a trial's run and of the experiment (see the module docstring).
 
     Args:
@@ -60,12 +60,7 @@ class TrialEnds:
         fail_fast: bool | str,
         enqueue: Callable[[Callable[[], None]], None],
     ) -> None:
-        self._table = table
-        self._flags = flags
-        self._search = parts.search
-        self._scheduler = parts.scheduler
-        self._executor = executor = parts.executor
-        self._callbacks = parts.callbacks
+        super().__init__(table, flags, parts)
         self._states = states
         self._checkpoints = checkpoints
         self._errors = errors
@@ -76,7 +71,7 @@ class TrialEnds:
         self.view = RunnerView(
             table.views_with_status,
             table.views,
-            executor.total_resources,
+            parts.executor.total_resources,
             stop_trial=self._stop_held,
             reconfigure_trial=self._reconfigure_held,
         )

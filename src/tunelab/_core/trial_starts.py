@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from tunelab._core.deadlines import ForceEnds
 from tunelab._core.experiment_states import ExperimentStates
-from tunelab._core.run_state import Collaborators, ExperimentRuntime, RunFlags
+from tunelab._core.run_state import Collaborators, ExperimentRuntime, LoopPart, RunFlags
 from tunelab._core.trial_checkpoints import TrialCheckpoints
 from tunelab._core.trial_ends import TrialEnds
 from tunelab._core.trial_factory import TrialFactory
@@ -26,7 +26,7 @@ from tunelab._trial import Trial, TrialStatus
 __all__ = ["TrialStarts"]
 
 
-class TrialStarts:
+class TrialStarts(LoopPart):
     """Adds trials and starts them (see the module docstring).
 
     Args:
@@ -61,16 +61,11 @@ class TrialStarts:
         max_concurrent: int,
         max_pending: int | None,
     ) -> None:
-        self._table = table
+        super().__init__(table, flags, parts)
         self._ends = ends
         self._view = ends.view
-        self._flags = flags
         self._runtimes = runtimes
         self._factory = factory
-        self._search = parts.search
-        self._scheduler = parts.scheduler
-        self._executor = parts.executor
-        self._callbacks = parts.callbacks
         self._states = states
         self._checkpoints = checkpoints
         self._force = force
