@@ -213,6 +213,13 @@ def _trial_rows(analysis: Any) -> list[dict[str, Any]]:
 
 def ls(args: argparse.Namespace) -> int:
     """``tunelab ls EXPERIMENT_PATH``: the trials of one experiment as a table."""
+    from tunelab._json import paused_gc
+
+    with paused_gc():  # a short command building many acyclic objects: see paused_gc
+        return _ls(args)
+
+
+def _ls(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from tunelab.analysis import ExperimentAnalysis

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tunelab._errors import CorruptFileError, json_problem, storage_error, write_fully, writing
-from tunelab._json import json_default
+from tunelab._json import json_default, paused_gc
 from tunelab._persistence.state_delta import apply as _apply_ops
 from tunelab._persistence.state_delta import diff as _diff_states
 
@@ -188,6 +188,11 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
     path = os.path.join(experiment_path, STATE_FILE)
     if not os.path.exists(path):
         return None
+    with paused_gc():  # millions of acyclic objects: see paused_gc
+        return _load_state(experiment_path, path)
+
+
+def _load_state(experiment_path: str, path: str) -> dict[str, Any]:
     data = _read_snapshot(path)
     try:
         seen = int(data.get("journal_seq", 0) or 0)

@@ -171,6 +171,7 @@ def check_state_version(state: dict[str, Any], experiment_path: str) -> None:
 
 def load_trials(experiment: Any) -> tuple[list[Any], dict[str, Any]] | None:
     """(trials, state) of the experiment's directory, or None when it has no state."""
+    from tunelab._json import paused_gc
     from tunelab._persistence.experiment_state import load_state
     from tunelab._trial import Trial
 
@@ -178,7 +179,8 @@ def load_trials(experiment: Any) -> tuple[list[Any], dict[str, Any]] | None:
     if state is None:
         return None
     check_state_version(state, experiment.experiment_path)
-    trials = [Trial.from_state(t, experiment.experiment_path) for t in state.get("trials", [])]
+    with paused_gc():  # many acyclic objects: see paused_gc
+        trials = [Trial.from_state(t, experiment.experiment_path) for t in state.get("trials", [])]
     for trial in trials:
         trial.experiment_name = experiment.name
     return trials, state

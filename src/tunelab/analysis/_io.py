@@ -414,7 +414,10 @@ def earlier_trials(experiment_path: str) -> list[Trial]:
 
 
 def trials_from_state(state: dict[str, Any], experiment_path: str) -> list[Trial]:
-    return [Trial.from_state(entry, experiment_path) for entry in state["trials"]]
+    from tunelab._json import paused_gc
+
+    with paused_gc():  # many acyclic objects: see paused_gc
+        return [Trial.from_state(entry, experiment_path) for entry in state["trials"]]
 
 
 def scan_trials(experiment_path: str) -> tuple[list[Trial], dict[str, TrialFiles]]:
