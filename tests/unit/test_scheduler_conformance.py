@@ -200,3 +200,34 @@ def test_under_the_controller_a_decision_it_cannot_carry_out_is_caught() -> None
 
     with pytest.raises(ConformanceError, match="under the controller"):
         check_under_controller(BadDecision, num_trials=2, max_iterations=3)
+
+
+def test_the_fake_runner_gives_schedulers_read_only_views_too() -> None:
+    class EditsConfig(FIFOScheduler):
+        def decision_points(self):  # type: ignore[no-untyped-def]
+            return None
+
+        def on_trial_result(self, runner, trial, result):  # type: ignore[no-untyped-def]
+            trial.config["lr"] = 0.5  # Ray-style: in place, behind the controller's back
+            return "CONTINUE"
+
+    class KeepsViews(FIFOScheduler):
+        """Holds what it is given, finds it again in the runner, picks from it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.held: list[object] = []
+
+        def on_trial_add(self, runner, trial):  # type: ignore[no-untyped-def]
+            self.held.append(trial)
+
+        def choose_trial_to_run(self, runner):  # type: ignore[no-untyped-def]
+            for trial in [*runner.pending_trials(), *runner.paused_trials()]:
+                assert any(trial is held for held in self.held)
+                assert trial in runner.get_trials()
+                return trial
+            return None
+
+    with pytest.raises(TypeError, match="read-only for schedulers"):
+        FakeExperiment(EditsConfig()).run()
+    check_scheduler(KeepsViews)

@@ -41,11 +41,11 @@ import copy
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunelab._trial import Trial, TrialStatus
+from tunelab._trial import Trial, TrialStatus, TrialView
 from tunelab.execution._protocol import EndReason, Verdict
 from tunelab.execution._result_machine import ResultMachine, Step
 from tunelab.schedulers._trial_scheduler import (
@@ -90,7 +90,10 @@ class FakeRunner(RunnerView):
     at the next step, as the controller does) unless ``can_stop`` is False."""
 
     def __init__(self, experiment: FakeExperiment, can_stop: bool = True) -> None:
-        super().__init__(experiment.with_status, experiment.trials)
+        super().__init__(
+            lambda status: [experiment.view(t) for t in experiment.with_status(status)],
+            _Views(experiment),
+        )
         self._experiment = experiment
         if not can_stop:
             self.stop_trial = None  # type: ignore[assignment,method-assign]
@@ -104,7 +107,7 @@ class FakeRunner(RunnerView):
         self._experiment.stop_requests.append(trial.trial_id)
 
     def reconfigure_trial(self, trial: Trial, change: Reconfigure) -> None:
-        if trial.status not in _WAITING or not any(trial is t for t in self._experiment.trials):
+        if trial.status not in _WAITING or not self._experiment.owns(trial):
             _fail(
                 f"reconfigure_trial({trial.trial_id}) asked for a {trial.status} trial; only "
                 "PENDING or PAUSED trials of the runner can be reconfigured this way (return "
@@ -113,10 +116,26 @@ class FakeRunner(RunnerView):
         if not isinstance(change, Reconfigure):
             _fail(f"reconfigure_trial({trial.trial_id}) got {change!r}, not a Reconfigure")
         self._experiment.log.append(("reconfigure", trial.trial_id))
+        live = self._experiment._trial(trial.trial_id)  # as the controller, not the view
         if change.config is not None:
-            trial.config = dict(change.config)
-        trial.experiment_tag += change.tag_suffix
-        trial.status = TrialStatus.PENDING
+            live.config = dict(change.config)
+        live.experiment_tag += change.tag_suffix
+        live.status = TrialStatus.PENDING
+
+
+class _Views(Sequence[Trial]):
+    """The scheduler's views of a fake experiment's trials, in order (read on each call)."""
+
+    def __init__(self, experiment: FakeExperiment) -> None:
+        self._experiment = experiment
+
+    def __len__(self) -> int:
+        return len(self._experiment.trials)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._experiment.view(t) for t in self._experiment.trials[index]]
+        return self._experiment.view(self._experiment.trials[index])
 
 
 @dataclass
@@ -168,6 +187,7 @@ class FakeExperiment:
     controller_paused: bool = False
 
     def __post_init__(self) -> None:
+        self._views: dict[str, TrialView] = {}
         self.runner = FakeRunner(self, self.can_stop)
         requests = dict(self.requests or {})
         if self.pause_index is not None:
@@ -177,6 +197,18 @@ class FakeExperiment:
     # -- the view ------------------------------------------------------------------------------
     def with_status(self, status: str) -> list[Trial]:
         return [t for t in self.trials if t.status == TrialStatus(status)]
+
+    def view(self, trial: Trial) -> TrialView:
+        """The scheduler's read-only view of ``trial`` (one per trial, as the controller
+        gives): a scheduler that changes a trial in place fails the suite."""
+        view = self._views.get(trial.trial_id)
+        if view is None or view.trial is not trial:
+            view = self._views[trial.trial_id] = TrialView(trial)
+        return view
+
+    def owns(self, trial: Trial) -> bool:
+        """Whether ``trial`` is one of this experiment's trials or the view of one."""
+        return any(trial is t or trial is self._views.get(t.trial_id) for t in self.trials)
 
     def finished(self) -> bool:
         return len(self.trials) == self.num_trials and all(
@@ -192,6 +224,7 @@ class FakeExperiment:
         other.progress = dict(self.progress)
         other.stop_requests = list(self.stop_requests)
         other.log = []
+        other._views = {}
         other.runner = FakeRunner(other, self.can_stop)
         return other
 
@@ -228,7 +261,7 @@ class FakeExperiment:
         while sum(t.status == TrialStatus.RUNNING for t in self.trials) < self.concurrency:
             chosen = self.scheduler.choose_trial_to_run(self.runner)
             if chosen is not None:
-                if not any(chosen is t for t in self.trials) or chosen.status not in _WAITING:
+                if not self.owns(chosen) or chosen.status not in _WAITING:
                     _fail(
                         f"choose_trial_to_run returned {chosen!r}: it must be a PENDING or "
                         "PAUSED trial of the runner (or None)"
@@ -239,7 +272,7 @@ class FakeExperiment:
                         "runner.stop_trial to stop"
                     )
                 self.log.append(("choose", chosen.trial_id))
-                self._start(chosen)
+                self._start(self._trial(chosen.trial_id))
                 continue
             if len(self.trials) >= self.num_trials:
                 return
@@ -247,7 +280,7 @@ class FakeExperiment:
             lr = 0.01 * (1 + (index * 7) % self.num_trials)
             trial = Trial("fake", trial_id=f"t{index:03d}", config={"index": index, "lr": lr})
             self.trials.append(trial)
-            self.scheduler.on_trial_add(self.runner, trial)
+            self.scheduler.on_trial_add(self.runner, self.view(trial))
             self.log.append(("add", trial.trial_id))
             self._start(trial)
 
@@ -283,7 +316,7 @@ class FakeExperiment:
         if index == self.error_index and run.iteration == 3:
             trial.status = TrialStatus.ERROR
             self.log.append(("error", trial.trial_id))
-            self.scheduler.on_trial_error(self.runner, trial)
+            self.scheduler.on_trial_error(self.runner, self.view(trial))
             return
         result = self._result(trial, run.iteration)
         machine = run.machine
@@ -297,7 +330,7 @@ class FakeExperiment:
             trial.update_last_result(result)
         raw: Any = None
         if step.wait:
-            raw = self.scheduler.on_trial_result(self.runner, trial, result)
+            raw = self.scheduler.on_trial_result(self.runner, self.view(trial), result)
             step = machine.on_verdict(self._verdict(trial, raw, run.iteration))
         if step.end is not None:
             self._end(trial, step, raw)
@@ -336,7 +369,7 @@ class FakeExperiment:
     def _complete(self, trial: Trial) -> None:
         trial.status = TrialStatus.TERMINATED
         self.log.append(("complete", trial.trial_id))
-        self.scheduler.on_trial_complete(self.runner, trial, trial.last_result)
+        self.scheduler.on_trial_complete(self.runner, self.view(trial), trial.last_result)
 
 
 @dataclass
@@ -380,7 +413,7 @@ def check_metric_mode_required(factory: SchedulerFactory) -> None:
     trial = Trial("fake", trial_id="t000", config={"index": 0})
     experiment.trials.append(trial)
     try:
-        scheduler.on_trial_add(experiment.runner, trial)
+        scheduler.on_trial_add(experiment.runner, experiment.view(trial))
     except ValueError as exc:
         if "metric" not in str(exc) or "mode" not in str(exc):
             _fail(f"the ValueError for a missing metric/mode must name both, got: {exc}")
@@ -392,11 +425,11 @@ def check_missing_metric(factory: SchedulerFactory, metric: str, mode: str) -> N
     experiment = FakeExperiment(scheduler, metric=metric, mode=mode)
     trial = Trial("fake", trial_id="t000", config={"index": 0})
     experiment.trials.append(trial)
-    scheduler.on_trial_add(experiment.runner, trial)
+    scheduler.on_trial_add(experiment.runner, experiment.view(trial))
     trial.status = TrialStatus.RUNNING
     for iteration in (1, 2):
         result = {"training_iteration": iteration, "time_total_s": float(iteration)}
-        raw = scheduler.on_trial_result(experiment.runner, trial, result)
+        raw = scheduler.on_trial_result(experiment.runner, experiment.view(trial), result)
         if isinstance(raw, Reconfigure) or _as_decision(raw) != Decision.CONTINUE:
             _fail(f"a result without the metric {metric!r} must get CONTINUE, got {raw!r}")
 
