@@ -218,9 +218,9 @@ class Trial:
         self.trial_id = trial_id
         self.config: dict[str, Any] = dict(config or {})
         self.experiment_tag = experiment_tag
-        self.evaluated_params: dict[str, Any] = dict(evaluated_params or {})
+        self.evaluated_params: dict[str, Any] = _own(evaluated_params)
         self.resources = resources or _ONE_CPU
-        self.stopping_criterion: dict[str, Any] = dict(stopping_criterion or {})
+        self.stopping_criterion: dict[str, Any] = _own(stopping_criterion)
         self.experiment_name = experiment_name
         self.experiment_path = experiment_path
         self.dirname = dirname
@@ -432,6 +432,16 @@ class Trial:
         return trial
 
 
+def _own(mapping: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A trial's own copy of ``mapping``; an empty or a frozen one is shared (read-only
+    records: 64 bytes and more per trial of a run that each would copy)."""
+    if not mapping:
+        return _NOTHING
+    if type(mapping) is FrozenDict:
+        return mapping
+    return dict(mapping)
+
+
 #: the request of a trial that asks for nothing: one CPU (one object shared by those trials,
 #: as an experiment's ``resources_per_trial`` is; requests are never changed in place)
 _ONE_CPU = PlacementGroupFactory([{"CPU": 1}])
@@ -476,9 +486,9 @@ class FrozenDict(dict[str, Any]):
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
-            "a trial's config and last_result are read-only for schedulers: "
-            "copy it (dict(trial.config)) and return a Reconfigure(config=...) to change a "
-            "trial's config"
+            "this dict of a trial record is read-only (a trial's config and last_result for "
+            "schedulers; shared parts of every trial): copy it (dict(trial.config)); a "
+            "scheduler changes a trial's config by returning a Reconfigure(config=...)"
         )
 
     __setitem__ = __delitem__ = _refuse
@@ -498,6 +508,10 @@ class FrozenDict(dict[str, Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (dict, (dict(self),))
+
+
+#: the empty ``evaluated_params`` / ``stopping_criterion`` every such trial shares
+_NOTHING = FrozenDict()
 
 
 class TrialView(Trial):

@@ -228,6 +228,6 @@ def test_the_fake_runner_gives_schedulers_read_only_views_too() -> None:
                 return trial
             return None
 
-    with pytest.raises(TypeError, match="read-only for schedulers"):
+    with pytest.raises(TypeError, match="read-only"):
         FakeExperiment(EditsConfig()).run()
     check_scheduler(KeepsViews)

@@ -127,3 +127,25 @@ def test_schedulers_get_one_read_only_view_per_trial() -> None:
     # a reconfigured trial's new config shows at once
     trial.config = {"lr": 0.2}
     assert view.config == {"lr": 0.2}
+
+
+def test_trials_share_their_read_only_stop_criteria_and_empty_parts() -> None:
+    import json
+
+    from tunelab._trial import FrozenDict
+
+    criteria = FrozenDict({"training_iteration": 5})
+    one = Trial("f", trial_id="a", stopping_criterion=criteria)
+    two = Trial("f", trial_id="b", stopping_criterion=criteria, evaluated_params={"lr": 0.1})
+    assert one.stopping_criterion is two.stopping_criterion  # one dict per experiment
+    assert one.evaluated_params == {} and one.evaluated_params is _trial("c").evaluated_params
+    with pytest.raises(TypeError, match="read-only"):
+        one.stopping_criterion["training_iteration"] = 6
+    with pytest.raises(TypeError, match="read-only"):
+        one.evaluated_params["lr"] = 1.0
+    plain = {"x": 1}
+    own = Trial("f", trial_id="d", stopping_criterion=plain)
+    assert own.stopping_criterion == plain and own.stopping_criterion is not plain
+    back = Trial.from_state(json.loads(json.dumps(two.to_state())), "/tmp/exp")
+    assert back.stopping_criterion == {"training_iteration": 5}
+    assert back.evaluated_params == {"lr": 0.1}

@@ -10,7 +10,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import TuneValueError
-from tunelab._trial import Trial, TrialStatus
+from tunelab._trial import FrozenDict, Trial, TrialStatus
 from tunelab.execution._protocol import RemoteStorage, TrialTask
 from tunelab.search._search_algorithm import TrialSuggestion
 
@@ -45,6 +45,8 @@ class TrialFactory:
         self._date_cache = (0, "")
         #: trial directory names taken in this run, per experiment path
         self._dirnames: dict[str, set[str]] = {}
+        #: each experiment's dict stop criteria, one read-only dict its trials share
+        self._criteria = {rt.index: FrozenDict(rt.criteria) for rt in runtimes}
 
     def make(self, suggestion: TrialSuggestion) -> Trial:
         exp = suggestion.experiment
@@ -62,7 +64,7 @@ class TrialFactory:
             experiment_tag=suggestion.experiment_tag,
             evaluated_params=suggestion.evaluated_params,
             resources=resources,  # None: the shared one-CPU request
-            stopping_criterion=rt.criteria,
+            stopping_criterion=self._criteria[rt.index],
             experiment_name=exp.name,
             experiment_path=exp.experiment_path,
             max_failures=exp.max_failures,
