@@ -46,7 +46,7 @@ class TrialFactory:
         #: trial directory names taken in this run, per experiment path
         self._dirnames: dict[str, set[str]] = {}
         #: each experiment's dict stop criteria, one read-only dict its trials share
-        self._criteria = {rt.index: FrozenDict(rt.criteria) for rt in runtimes}
+        self._criteria: dict[int, FrozenDict] = {}
 
     def make(self, suggestion: TrialSuggestion) -> Trial:
         exp = suggestion.experiment
@@ -64,7 +64,7 @@ class TrialFactory:
             experiment_tag=suggestion.experiment_tag,
             evaluated_params=suggestion.evaluated_params,
             resources=resources,  # None: the shared one-CPU request
-            stopping_criterion=self._criteria[rt.index],
+            stopping_criterion=self._criteria_of(rt),
             experiment_name=exp.name,
             experiment_path=exp.experiment_path,
             max_failures=exp.max_failures,
@@ -90,6 +90,12 @@ class TrialFactory:
 
             trial.checkpoint = Checkpoint(exp.restore)  # the controller starts it as a restore
         return trial
+
+    def _criteria_of(self, rt: ExperimentRuntime) -> FrozenDict:
+        criteria = self._criteria.get(rt.index)
+        if criteria is None:
+            criteria = self._criteria[rt.index] = FrozenDict(rt.criteria)
+        return criteria
 
     def expand_spec(
         self, name: str, spec: dict[str, Any], *, trusted: bool = False
