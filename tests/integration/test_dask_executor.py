@@ -163,7 +163,7 @@ def test_executor_connects_from_a_scheduler_address(client, tmp_path):
             train, num_samples=3, executor=executor, storage_path=str(tmp_path), verbose=0
         )
         assert {t.last_result["pid"] for t in analysis.trials} <= worker_pids(client)
-        assert executor._client is None
+        assert executor._cluster.client is None
 
 
 class Marker:
@@ -409,15 +409,20 @@ def test_workers_joining_are_picked_up(fresh_client):
 
 
 class _Unreachable(DaskExecutor):
-    """Advertises a port nobody listens on: tasks cannot connect back."""
+    """Its launcher advertises a port nobody listens on: tasks cannot connect back."""
 
-    def _advertised(self):
-        import socket
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        return ("127.0.0.1", port)
+        def advertised():
+            import socket
+
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            return ("127.0.0.1", port)
+
+        self._launcher.advertised = advertised
 
 
 def test_a_task_that_cannot_reach_the_controller_fails_the_trial_clearly(client, tmp_path):

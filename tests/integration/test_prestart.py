@@ -10,21 +10,29 @@ import pytest
 
 import tunelab as tune
 from tunelab.execution import LocalExecutor
+from tunelab.execution._local import ProcessLauncher
 
 
 class Recording(LocalExecutor):
+    """Records the hints it gets and the worker processes its launcher starts."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hints: list[int] = []
         self.processes: list[Any] = []
+        launcher = self._launcher
+        assert isinstance(launcher, ProcessLauncher)
+        launch = launcher.launch
+
+        def recording_launch(worker: Any) -> None:
+            launch(worker)
+            self.processes.append(launcher.process(worker))
+
+        launcher.launch = recording_launch  # type: ignore[method-assign]
 
     def prestart(self, count: int) -> None:
         self.hints.append(count)
         super().prestart(count)
-
-    def _spawn(self, worker: Any) -> None:
-        super()._spawn(worker)
-        self.processes.append(worker.process)
 
 
 def train(config: dict[str, Any]) -> None:

@@ -151,7 +151,7 @@ def test_executor_pickles_as_its_configuration_without_connecting():
     executor = DaskExecutor("tcp://127.0.0.1:1", listen_port=4321, refresh_interval_s=2)
     copy = pickle.loads(pickle.dumps(executor))
     assert repr(copy) == repr(executor)
-    assert copy.refresh_interval_s == 2.0 and copy._client is None
+    assert copy.refresh_interval_s == 2.0 and copy._cluster.client is None
 
 
 def test_without_the_extra_the_constructor_names_it(monkeypatch):

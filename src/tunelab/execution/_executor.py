@@ -1,5 +1,7 @@
-"""The executor interface, and the machinery shared by executors whose workers speak the
-worker protocol over a ``multiprocessing.connection`` connection.
+"""The executor interface, and :class:`ConnectionExecutor`: an executor made of a placement
+(``_placement.py``: where trials run, what they hold) and a launcher (``_launcher.py``: how
+workers start, connect and end), whose workers speak the worker protocol over
+``multiprocessing.connection`` connections.
 
 Contract of :class:`Executor` (the controller is its only caller, from one thread):
 
@@ -30,15 +32,16 @@ import dataclasses
 import itertools
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable
 from multiprocessing.connection import wait
 from typing import Any
 
 from tunelab._resources import PlacementGroupFactory
 from tunelab.execution import _protocol as P
+from tunelab.execution._launcher import Arrival, Launcher
+from tunelab.execution._placement import Choice, Placement
 from tunelab.execution._protocol import EndReason, Event, TrialTask, Verdict
-from tunelab.execution._resource_pool import Allocation, ResourcePool
+from tunelab.execution._resource_pool import Allocation
 
 __all__ = ["ConnectionExecutor", "Executor", "WorkerHandle"]
 
@@ -247,26 +250,25 @@ class Executor(abc.ABC):
 
 
 class WorkerHandle:
-    """The controller's side of one worker."""
+    """The executor's side of one worker: its connection, its site and the trial it runs.
+    What a launcher keeps about the worker's process (or thread, or task) it keeps in its
+    own books, by ``token``."""
 
     _ids = itertools.count()
 
-    def __init__(self, gpu_key: tuple[str, ...], token: str) -> None:
+    def __init__(self, gpu_ids: tuple[str, ...], key: Hashable, token: str) -> None:
         self.worker_id = next(self._ids)
-        self.gpu_key = gpu_key
+        self.gpu_ids = gpu_ids
+        self.key = key  # the placement's reuse key: a trial with an equal key may run here
         self.token = token
         self.conn: Any = None
-        self.process: Any = None
         self.pid = 0
         self.hostname = ""
         self.ip = ""
         self.ready = False
         self.trial_id: str | None = None
         self.queued: TrialTask | None = None
-        #: the driver's environment when the worker process was started (None: unknown)
-        self.spawn_env: dict[str, str] | None = None
         self.known_keys: set[str] = set()
-        self.cleaned_up = False  # the executor released what the worker left behind
 
     @property
     def location(self) -> str:
@@ -274,83 +276,136 @@ class WorkerHandle:
 
 
 class ConnectionExecutor(Executor):
-    """Shared bookkeeping: the resource pool, idle workers, trial <-> worker maps, polling.
+    """An executor made of two parts, whose workers speak the worker protocol over
+    ``multiprocessing.connection`` connections:
 
-    Subclasses implement :meth:`_spawn` (start a worker that will say hello with its token)
-    and may override :meth:`_extra_waitables` / :meth:`_on_waitable_ready` to accept
-    connections, and :meth:`_exit_message` to explain a lost worker.
+    * a :class:`~tunelab.execution._placement.Placement`: where a trial may run and what
+      it holds (one machine's resource pool; Dask's workers);
+    * a :class:`~tunelab.execution._launcher.Launcher`: how workers start, connect and end
+      (processes with a Unix socket; threads with pipes; Dask tasks with a TCP socket).
+
+    This class joins them: it keeps the workers (idle ones are reused by trials with the
+    same site, at most ``max_idle_workers`` of them), which trial runs where, the
+    trainables' blobs, and it moves messages. :class:`LocalExecutor`,
+    :class:`InProcessExecutor` and :class:`~tunelab.execution.dask.DaskExecutor` are this
+    class with their parts.
     """
 
-    def __init__(self, pool: ResourcePool, *, max_idle_workers: int | None = None) -> None:
-        self._pool = pool
-        self._workers: dict[int, WorkerHandle] = {}
+    def __init__(
+        self, placement: Placement, launcher: Launcher, *, max_idle_workers: int | None = None
+    ) -> None:
+        self._placement = placement
+        self._launcher = launcher
+        self._workers: dict[str, WorkerHandle] = {}  # by token
         self._by_conn: dict[Any, WorkerHandle] = {}
-        self._by_token: dict[str, WorkerHandle] = {}
         self._by_trial: dict[str, WorkerHandle] = {}
         self._allocations: dict[str, Allocation] = {}
         self._blobs: dict[str, bytes] = {}
         self._sys_path: list[str] = []
-        self._max_idle = max_idle_workers or max(2, int(pool.total.get("CPU", 1)))
+        self._set_up = False
+        self._max_idle = max_idle_workers  # None: no limit
         self._pending_events: list[Event] = []
         self._last_location: dict[str, str] = {}
 
     # -- resources -----------------------------------------------------------------------------
     def total_resources(self) -> dict[str, float]:
-        return dict(self._pool.total)
+        return self._placement.total()
 
     def used_resources(self) -> dict[str, float]:
-        return dict(self._pool.used)
+        return self._placement.used(list(self._by_trial.values()))
 
     def why_never_fits(self, request: PlacementGroupFactory) -> str | None:
-        return self._pool.why_never_fits(request)
+        return self._placement.why_never_fits(request)
 
     def setup(self, sys_path: list[str] | None = None) -> None:
-        self._sys_path = list(sys_path if sys_path is not None else sys.path)
+        self._sys_path = self._launcher.setup(list(sys_path if sys_path is not None else sys.path))
+        self._set_up = True
+
+    def describe(self) -> str:
+        return self._launcher.describe()
 
     # -- starting trials -----------------------------------------------------------------------
+    def _idle(self) -> list[WorkerHandle]:
+        return [w for w in self._workers.values() if w.trial_id is None]
+
     def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool:
-        allocation = self._pool.try_acquire(request)
-        if allocation is None:
-            return False
-        self._allocations[trial_id] = allocation
-        gpu_key = allocation.gpu_ids
-        if task.gpu_ids != tuple(gpu_key):
-            task = dataclasses.replace(task, gpu_ids=tuple(gpu_key))
-        worker = self._idle_worker(gpu_key) or self._new_worker(gpu_key)
+        if not self._set_up:
+            self.setup()
+        choice = self._placement.choose(request, self._idle())
+        while choice is None:  # idle workers holding room may have to make way
+            victim = self._placement.evictable(request, self._idle())
+            if victim is None:
+                return False
+            self._retire(victim)
+            choice = self._placement.choose(request, self._idle())
+        worker = choice.worker
+        if worker is None:
+            try:
+                worker = self._new_worker(choice)
+            except BaseException:
+                if choice.allocation is not None:
+                    self._placement.release(choice.allocation)
+                raise
         worker.trial_id = trial_id
         self._by_trial[trial_id] = worker
+        if choice.allocation is not None:
+            self._allocations[trial_id] = choice.allocation
+        key = self._launcher.trainable_key(task.trainable_key)
+        if task.gpu_ids != worker.gpu_ids or task.trainable_key != key:
+            task = dataclasses.replace(task, gpu_ids=worker.gpu_ids, trainable_key=key)
         if worker.ready:
             self._send_run(worker, task)
         else:
             worker.queued = task
         return True
 
-    def _idle_worker(self, gpu_key: tuple[str, ...]) -> WorkerHandle | None:
-        for worker in self._workers.values():
-            if worker.trial_id is None and worker.gpu_key == gpu_key:
-                return worker
-        return None
-
-    def _new_worker(self, gpu_key: tuple[str, ...]) -> WorkerHandle:
-        idle = [w for w in self._workers.values() if w.trial_id is None]
-        if len(idle) >= self._max_idle:
-            self._retire(idle[0])
-        token = os.urandom(8).hex()
-        worker = WorkerHandle(gpu_key, token)
-        self._workers[worker.worker_id] = worker
-        self._by_token[token] = worker
-        self._spawn(worker)
+    def _new_worker(self, choice: Choice) -> WorkerHandle:
+        if self._max_idle is not None:
+            idle = self._idle()
+            if len(idle) >= self._max_idle:
+                self._retire(idle[0])
+        worker = WorkerHandle(choice.gpu_ids, choice.key, os.urandom(8).hex())
+        self._workers[worker.token] = worker
+        self._placement.occupy(worker, choice)
+        try:
+            conn = self._launcher.launch(worker)
+        except BaseException:
+            self._forget(worker)
+            raise
+        if conn is not None:
+            self._register_conn(conn, worker)
         return worker
 
+    def prestart(self, count: int) -> None:
+        """Start workers for up to ``count`` trials that need no GPU now, when the
+        launcher's workers take long to start (see :meth:`Executor.prestart`); fewer when
+        the executor has fewer CPUs or keeps fewer idle workers, none beyond those idle.
+
+        Args:
+            count: How many workers the first trials will use at most.
+        """
+        site = self._placement.prestart_site()
+        if not self._launcher.prestarts or site is None:
+            return
+        if not self._set_up:
+            self.setup()
+        cpus = max(1, int(self._placement.total().get("CPU", 1)))
+        count = min(count, cpus, self._max_idle or count)
+        idle = sum(1 for w in self._idle() if w.key == site.key)
+        for _ in range(count - idle):
+            self._new_worker(site)
+
     def _send_run(self, worker: WorkerHandle, task: TrialTask) -> None:
+        task = self._launcher.adapt(task, worker)  # the worker said hello: its pid is known
         key = task.trainable_key
         if key not in worker.known_keys:
             task = dataclasses.replace(task, trainable_blob=self._blobs[key])
             worker.known_keys.add(key)
-        worker.conn.send_bytes(P.encode_command(task))
+        with contextlib.suppress(OSError):  # the connection broke: poll() reports it lost
+            worker.conn.send_bytes(P.encode_command(task))
 
     def register_trainable(self, key: str, blob: bytes) -> None:
-        self._blobs[key] = blob
+        self._blobs[self._launcher.trainable_key(key)] = blob
 
     # -- messages to workers -------------------------------------------------------------------
     def _send(self, worker: WorkerHandle, command: P.Command) -> None:
@@ -396,21 +451,10 @@ class ConnectionExecutor(Executor):
             self._finish_trial(trial_id)
             return "it had no worker any more"
         worker.queued = None
+        done = self._launcher.force_end(worker)
         self._forget(worker)  # no more messages from it
         self._finish_trial(trial_id)
-        return self._force_end_worker(worker)
-
-    def _force_end_worker(self, worker: WorkerHandle) -> str:
-        """End ``worker`` (already forgotten) at once; say what was done (see
-        :meth:`Executor.kill_trial`)."""
-        if isinstance(worker.process, threading.Thread):  # in-process: a thread
-            return (
-                "its worker thread cannot be killed and was abandoned (its connection is "
-                "closed: it ends at its next report, if ever)"
-            )
-        self._kill(worker)
-        self._reap(worker)
-        return f"its worker ({worker.location}) was ended"
+        return done
 
     def location(self, trial_id: str) -> str:
         worker = self._by_trial.get(trial_id)
@@ -422,19 +466,37 @@ class ConnectionExecutor(Executor):
     def poll(self, timeout: float) -> list[Event]:
         events: list[Event] = self._pending_events
         self._pending_events = []
-        self._check_unready(events)
+        for lost, why in self._launcher.check(self._workers.values()):
+            self._on_lost(lost, events, why)
         if events:
             timeout = 0
-        waitables: list[Any] = [*self._by_conn, *self._extra_waitables()]
-        if not waitables:
-            return events
-        for ready in wait(waitables, timeout):
-            worker = self._by_conn.get(ready)
-            if worker is None:
-                self._on_waitable_ready(ready)
-                continue
-            self._drain(worker, events)
+        waitables: list[Any] = [*self._by_conn, *self._launcher.waitables()]
+        if waitables:
+            for ready in wait(waitables, timeout):
+                worker = self._by_conn.get(ready)
+                if worker is None:
+                    self._on_arrivals(self._launcher.arrivals(ready), events)
+                else:
+                    self._drain(worker, events)
+        if self._pending_events:  # losses found while starting trials meanwhile
+            events.extend(self._pending_events)
+            self._pending_events = []
         return events
+
+    def _on_arrivals(self, arrivals: list[Arrival], events: list[Event]) -> None:
+        for item in arrivals:
+            if item[0] == "conn":
+                _, conn, hello = item
+                worker = self._workers.get(hello.token)
+                if worker is None or worker.conn is not None:
+                    conn.close()  # a worker given up meanwhile, or a second connection
+                    continue
+                self._register_conn(conn, worker)
+                self._on_hello(worker, hello)
+            elif item[0] == "done":  # its runner ended: lost, unless its connection says so
+                worker = self._workers.get(item[1])
+                if worker is not None and worker.conn is None:
+                    self._on_lost(worker, events)
 
     def _drain(self, worker: WorkerHandle, events: list[Event]) -> None:
         conn = worker.conn
@@ -456,27 +518,12 @@ class ConnectionExecutor(Executor):
 
     def _on_hello(self, worker: WorkerHandle, hello: P.Hello) -> None:
         worker.pid, worker.hostname, worker.ip = hello.pid, hello.hostname, hello.node_ip
+        worker.known_keys = set(hello.cached)
         worker.ready = True
-        self._send(worker, P.Setup(tuple(self._sys_path), self._env_changes(worker)))
+        self._send(worker, P.Setup(tuple(self._sys_path), self._launcher.env_changes(worker)))
         if worker.queued is not None:
             task, worker.queued = worker.queued, None
             self._send_run(worker, task)
-
-    @staticmethod
-    def _env_changes(worker: WorkerHandle) -> dict[str, str]:
-        """The driver's environment variables set or changed since ``worker`` was started
-        (a worker started ahead of the run, :meth:`prestart`, gets what the run's setup
-        exported, such as ``TUNE_ORIG_WORKING_DIR`` or a tracker's API key); never
-        ``CUDA_VISIBLE_DEVICES``, which is the worker's own. Empty when the worker's
-        environment is not the driver's."""
-        started_with = worker.spawn_env
-        if started_with is None:
-            return {}
-        return {
-            k: v
-            for k, v in os.environ.items()
-            if started_with.get(k) != v and k != "CUDA_VISIBLE_DEVICES"
-        }
 
     def _register_conn(self, conn: Any, worker: WorkerHandle) -> None:
         worker.conn = conn
@@ -490,72 +537,50 @@ class ConnectionExecutor(Executor):
             worker.trial_id = None
         allocation = self._allocations.pop(trial_id, None)
         if allocation is not None:
-            self._pool.release(allocation)
+            self._placement.release(allocation)
 
     def _on_lost(self, worker: WorkerHandle, events: list[Event], why: str | None = None) -> None:
-        """The worker's connection failed: it died, or (``why``) it sent what cannot be
-        read, and it is ended here."""
+        """The worker's connection failed (it died), or it must be ended for ``why`` (it
+        sent what cannot be read; it was found lost)."""
         trial_id = worker.trial_id
-        if why is None:
-            message = self._exit_message(worker)
-        else:
-            self._kill(worker)
-            message = why
+        message = self._launcher.lost(worker, why)
         self._forget(worker)
-        if why is not None:
-            self._reap(worker)
         if trial_id is not None:
             self._finish_trial(trial_id)
             events.append(P.Lost(trial_id, message))
 
     def _forget(self, worker: WorkerHandle) -> None:
-        self._workers.pop(worker.worker_id, None)
-        self._by_token.pop(worker.token, None)
+        if self._workers.pop(worker.token, None) is None:
+            return
         if worker.conn is not None:
             self._by_conn.pop(worker.conn, None)
             with contextlib.suppress(OSError):
                 worker.conn.close()
+        self._placement.vacate(worker)
+        self._launcher.forgotten(worker)
 
     def _retire(self, worker: WorkerHandle) -> None:
         self._send(worker, P.Exit())
+        self._launcher.retire(worker)
         self._forget(worker)
-        self._reap(worker)
-
-    # -- hooks for subclasses ------------------------------------------------------------------
-    @abc.abstractmethod
-    def _spawn(self, worker: WorkerHandle) -> None: ...
-
-    def _extra_waitables(self) -> Iterable[Any]:
-        return ()
-
-    def _on_waitable_ready(self, obj: Any) -> None:
-        pass
-
-    def _check_unready(self, events: list[Event]) -> None:
-        pass
-
-    def _exit_message(self, worker: WorkerHandle) -> str:
-        return "the worker stopped unexpectedly"
-
-    def _reap(self, worker: WorkerHandle) -> None:
-        pass
+        self._launcher.reap(worker)
 
     def shutdown(self, force: bool = False) -> None:
         """Ask every worker to exit (``force``: kill at once) and wait for them."""
         workers = list(self._workers.values())
         for worker in workers:
             if force:
-                self._kill(worker)
+                self._launcher.kill(worker)
             else:
                 self._send(worker, P.Exit())
             self._forget(worker)
         for worker in workers:
-            self._reap(worker)
+            self._launcher.reap(worker)
         # the books start empty for the executor's next run (a forced shutdown comes with
         # trials still running; their ends will never be polled)
         for trial_id in [*self._by_trial, *self._allocations]:
             self._finish_trial(trial_id)
         self._pending_events = []
-
-    def _kill(self, worker: WorkerHandle) -> None:
-        pass
+        self._launcher.shutdown(force)
+        self._blobs.clear()
+        self._set_up = False

@@ -15,10 +15,12 @@ from typing import Any
 
 from tunelab.execution import _protocol as P
 from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
+from tunelab.execution._launcher import Launcher
+from tunelab.execution._placement import PoolPlacement
 from tunelab.execution._protocol import TrialTask
 from tunelab.execution._resource_pool import ResourcePool
 
-__all__ = ["InProcessExecutor"]
+__all__ = ["InProcessExecutor", "ThreadLauncher"]
 
 
 class InProcessExecutor(ConnectionExecutor):
@@ -49,14 +51,22 @@ class InProcessExecutor(ConnectionExecutor):
     ) -> None:
         total = {"CPU": float(num_cpus), "memory": float(memory)}
         total.update({k: float(v) for k, v in (resources or {}).items()})
-        super().__init__(ResourcePool(total, [str(i) for i in range(num_gpus)]))
-        self._threads: dict[int, threading.Thread] = {}
+        pool = ResourcePool(total, [str(i) for i in range(num_gpus)])
+        super().__init__(
+            PoolPlacement(pool), ThreadLauncher(), max_idle_workers=max(2, int(num_cpus))
+        )
 
-    def _spawn(self, worker: WorkerHandle) -> None:
+
+class ThreadLauncher(Launcher):
+    """Workers as daemon threads of this process, each with a ``multiprocessing.Pipe``."""
+
+    def __init__(self) -> None:
+        self._threads: dict[str, threading.Thread] = {}
+
+    def launch(self, worker: WorkerHandle) -> Any:
         from tunelab.execution._worker import Worker
 
         ours, theirs = Pipe()
-        self._register_conn(ours, worker)
         hello = P.hello_message(worker.token, os.getpid(), "localhost", "127.0.0.1")
 
         def serve() -> None:
@@ -66,24 +76,37 @@ class InProcessExecutor(ConnectionExecutor):
                 theirs.close()
 
         thread = threading.Thread(
-            target=serve,
-            name=f"tunelab-worker-{worker.worker_id}",
-            daemon=True,
+            target=serve, name=f"tunelab-worker-{worker.worker_id}", daemon=True
         )
         thread.start()
-        worker.process = thread
+        self._threads[worker.token] = thread
+        return ours
 
-    def _send_run(self, worker: WorkerHandle, task: TrialTask) -> None:
+    def adapt(self, task: TrialTask, worker: WorkerHandle) -> TrialTask:
         # threads share the process's working directory and file descriptors
         if task.chdir or task.log_to_file is not None:
             task = dataclasses.replace(task, chdir=False, log_to_file=None)
-        super()._send_run(worker, task)
+        return task
 
-    def _reap(self, worker: WorkerHandle) -> None:
-        thread: Any = worker.process
+    def lost(self, worker: WorkerHandle, why: str | None) -> str:
+        self._threads.pop(worker.token, None)  # ended, or abandoned
+        return why or "the worker stopped unexpectedly"
+
+    def kill(self, worker: WorkerHandle) -> None:
+        """A thread cannot be killed: its connection, closed by the executor, ends it at
+        its next report."""
+
+    def force_end(self, worker: WorkerHandle) -> str:
+        self._threads.pop(worker.token, None)  # abandoned
+        return (
+            "its worker thread cannot be killed and was abandoned (its connection is "
+            "closed: it ends at its next report, if ever)"
+        )
+
+    def reap(self, worker: WorkerHandle) -> None:
+        thread = self._threads.pop(worker.token, None)
         if thread is not None:
             thread.join(timeout=3.0)
 
     def describe(self) -> str:
-        """``"in-process worker threads"``."""
         return "in-process worker threads"

@@ -30,16 +30,17 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
-from tunelab.execution._protocol import Event, Lost
+from tunelab.execution._launcher import Arrival, Launcher
+from tunelab.execution._placement import PoolPlacement
 from tunelab.execution._reaper import Reaper
 from tunelab.execution._resource_pool import ResourcePool, detect_gpus
 from tunelab.execution._tcp_listener import UnixListener
 
-__all__ = ["LocalExecutor", "clean_stale_socket_dirs"]
+__all__ = ["LocalExecutor", "ProcessLauncher", "clean_stale_socket_dirs"]
 
 #: name of a socket directory: the driver's pid, then mkdtemp's random part
 _SOCKET_DIR = re.compile(r"tunelab-(\d+)-[a-z0-9_]{8}")
@@ -132,51 +133,52 @@ class LocalExecutor(ConnectionExecutor):
             "memory": float(memory if memory is not None else psutil.virtual_memory().total),
         }
         total.update({k: float(v) for k, v in (resources or {}).items()})
-        super().__init__(ResourcePool(total, ids))
+        super().__init__(
+            PoolPlacement(ResourcePool(total, ids)),
+            ProcessLauncher(),
+            max_idle_workers=max(2, int(total["CPU"])),
+        )
+
+
+class ProcessLauncher(Launcher):
+    """Worker processes on this machine, connecting back over a Unix socket in a private
+    directory; a reaper process ends them all if the driver dies (see the module's
+    docstring)."""
+
+    prestarts = True  # a new worker takes 0.1-0.2 s to import tunelab
+
+    def __init__(self) -> None:
         self._listener: UnixListener | None = None
         self._authkey = secrets.token_bytes(32)
         self._tmpdir: str | None = None
         self._reaper: Reaper | None = None
         self._relays: list[threading.Thread] = []
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._spawn_env: dict[str, dict[str, str]] = {}
 
-    def setup(self, sys_path: list[str] | None = None) -> None:
-        """Open the socket workers connect to and start the reaper; a run calls this.
-
-        Args:
-            sys_path: The driver's ``sys.path`` for the workers (default: this process's).
-        """
-        super().setup(sys_path)
-        if self._listener is not None:
-            return
-        clean_stale_socket_dirs()
-        self._tmpdir = tempfile.mkdtemp(prefix=f"tunelab-{os.getpid()}-")
-        try:
-            self._listener = UnixListener(os.path.join(self._tmpdir, _SOCKET_NAME), self._authkey)
-            self._reaper = Reaper([self._tmpdir])
-        except BaseException:
-            self.shutdown(force=True)
-            raise
-
-    def prestart(self, count: int) -> None:
-        """Start worker processes for up to ``count`` trials that need no GPU now (a new
-        worker takes 0.1-0.2 s to import tunelab); fewer when the executor has fewer CPUs
-        or keeps fewer idle workers, none beyond those already idle.
-
-        Args:
-            count: How many workers the first trials will use at most.
-        """
-        count = min(count, self._max_idle, max(1, int(self._pool.total.get("CPU", 1))))
-        idle = sum(1 for w in self._workers.values() if w.trial_id is None and not w.gpu_key)
-        for _ in range(count - idle):
-            self._new_worker(())
-
-    def _spawn(self, worker: WorkerHandle) -> None:
+    def setup(self, sys_path: list[str]) -> list[str]:
+        """Open the socket workers connect to and start the reaper."""
         if self._listener is None:
-            self.setup()
+            clean_stale_socket_dirs()
+            self._tmpdir = tempfile.mkdtemp(prefix=f"tunelab-{os.getpid()}-")
+            try:
+                self._listener = UnixListener(
+                    os.path.join(self._tmpdir, _SOCKET_NAME), self._authkey
+                )
+                self._reaper = Reaper([self._tmpdir])
+            except BaseException:
+                self.shutdown(force=True)
+                raise
+        return sys_path
+
+    def launch(self, worker: WorkerHandle) -> None:
+        if self._listener is None:
+            self.setup([])
         assert self._listener is not None
-        worker.spawn_env = dict(os.environ)
-        env = dict(worker.spawn_env)
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(worker.gpu_key)
+        spawn_env = dict(os.environ)
+        self._spawn_env[worker.token] = spawn_env
+        env = dict(spawn_env)
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(worker.gpu_ids)
         env.setdefault("PYTHONUNBUFFERED", "1")
         # On a terminal, worker output goes through this process's sys.stdout, so that the
         # in-place status redraw never paints over what trainables print.
@@ -190,7 +192,7 @@ class LocalExecutor(ConnectionExecutor):
             close_fds=True,
             start_new_session=True,  # its own process group, shared by what trials start
         )
-        worker.process = process
+        self._processes[worker.token] = process
         if self._reaper is not None:
             self._reaper.register(process.pid)
         if relay and process.stdout is not None:
@@ -207,50 +209,58 @@ class LocalExecutor(ConnectionExecutor):
             process.stdin.close()
         except OSError:  # it died at once: poll() reports the trial lost
             pass
+        return None
 
-    def _extra_waitables(self) -> Iterable[Any]:
+    def process(self, worker: WorkerHandle) -> subprocess.Popen[bytes] | None:
+        """The worker's process (None once it was reaped)."""
+        return self._processes.get(worker.token)
+
+    def waitables(self) -> Sequence[Any]:
         return (self._listener,) if self._listener is not None else ()
 
-    def _on_waitable_ready(self, obj: Any) -> None:
-        for item in obj.drain():
-            if item[0] != "conn":
-                continue
-            _, conn, hello = item
-            worker = self._by_token.get(hello.token)
-            if worker is None or worker.conn is not None:
-                conn.close()  # a worker given up meanwhile, or a second connection
-                continue
-            self._register_conn(conn, worker)
-            self._on_hello(worker, hello)
+    def arrivals(self, ready: Any) -> list[Arrival]:
+        return [item for item in ready.drain() if item[0] == "conn"]
 
-    def _check_unready(self, events: list[Event]) -> None:
-        for worker in list(self._workers.values()):
-            if worker.ready or worker.process is None:
-                continue
-            if worker.process.poll() is not None:
-                trial_id = worker.trial_id
-                message = self._exit_message(worker)
-                self._forget(worker)
-                self._release_group(worker)
-                if trial_id is not None:
-                    self._finish_trial(trial_id)
-                    events.append(Lost(trial_id, message + " before it connected"))
+    def check(self, workers: Collection[WorkerHandle]) -> list[tuple[WorkerHandle, str | None]]:
+        """Workers whose process exited before it connected."""
+        lost: list[tuple[WorkerHandle, str | None]] = []
+        for worker in workers:
+            process = None if worker.ready else self._processes.get(worker.token)
+            if process is not None and process.poll() is not None:
+                lost.append((worker, self._exit_message(process) + " before it connected"))
+        return lost
 
-    def _on_lost(self, worker: WorkerHandle, events: list[Event], why: str | None = None) -> None:
-        super()._on_lost(worker, events, why)
-        self._release_group(worker)
+    def env_changes(self, worker: WorkerHandle) -> dict[str, str]:
+        """The driver's environment variables set or changed since the worker was started
+        (a worker started ahead of the run, ``Executor.prestart``, gets what the run's
+        setup exported, such as ``TUNE_ORIG_WORKING_DIR`` or a tracker's API key); never
+        ``CUDA_VISIBLE_DEVICES``, which is the worker's own."""
+        started_with = self._spawn_env.pop(worker.token, {})
+        return {
+            k: v
+            for k, v in os.environ.items()
+            if started_with.get(k) != v and k != "CUDA_VISIBLE_DEVICES"
+        }
 
-    def _exit_message(self, worker: WorkerHandle) -> str:
-        process = worker.process
-        code = None
-        if process is not None:
-            try:
-                code = process.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                self._kill(worker)
-                code = process.wait()
-        if code is None:
+    def lost(self, worker: WorkerHandle, why: str | None) -> str:
+        process = self._processes.get(worker.token)
+        if why is None:
+            message = self._exit_message(process)
+        else:
+            self.kill(worker)
+            self.reap(worker)
+            message = why
+        self._release_group(worker.token)
+        return message
+
+    def _exit_message(self, process: subprocess.Popen[bytes] | None) -> str:
+        if process is None:
             return "the worker process stopped unexpectedly"
+        try:
+            code = process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            _kill_process(process)
+            code = process.wait()
         if code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -259,56 +269,46 @@ class LocalExecutor(ConnectionExecutor):
             return f"the worker process (pid {process.pid}) was killed by {name}"
         return f"the worker process (pid {process.pid}) exited with code {code}"
 
-    def _kill(self, worker: WorkerHandle) -> None:
+    def kill(self, worker: WorkerHandle) -> None:
         """SIGKILL the worker, its process group and every process below it."""
-        process = worker.process
-        if process is None or process.poll() is not None:
-            return
-        below = _descendants(process.pid)
-        with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            process.kill()
-        for pid in below:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        process = self._processes.get(worker.token)
+        if process is not None:
+            _kill_process(process)
 
-    def _force_end_worker(self, worker: WorkerHandle) -> str:
-        process = worker.process
+    def force_end(self, worker: WorkerHandle) -> str:
+        process = self._processes.get(worker.token)
         if process is None:
             return "it had no worker process yet"
-        self._kill(worker)
-        self._reap(worker)
+        self.kill(worker)
+        self.reap(worker)
         return f"its worker process (pid {process.pid}) was killed"
 
-    def _reap(self, worker: WorkerHandle) -> None:
-        process = worker.process
+    def forgotten(self, worker: WorkerHandle) -> None:
+        self._spawn_env.pop(worker.token, None)
+
+    def reap(self, worker: WorkerHandle) -> None:
+        process = self._processes.get(worker.token)
         if process is None:
             return
         if not _wait_exit(process, 3.0):
-            self._kill(worker)
+            _kill_process(process)
             process.wait()
-        self._release_group(worker)
+        self._release_group(worker.token)
 
-    def _release_group(self, worker: WorkerHandle) -> None:
+    def _release_group(self, token: str) -> None:
         """Once the worker is reaped: end what its trials left in its process group, and
         take the group off the reaper's list."""
-        process = worker.process
-        if process is None or process.returncode is None or worker.cleaned_up:
+        process = self._processes.get(token)
+        if process is None or process.returncode is None:
             return
-        worker.cleaned_up = True
+        del self._processes[token]
         with contextlib.suppress(OSError):
             os.killpg(process.pid, signal.SIGKILL)
         if self._reaper is not None:
             self._reaper.forget(process.pid)
 
-    def shutdown(self, force: bool = False) -> None:
-        """End every worker, close the socket and remove its directory; a run calls this.
-
-        Args:
-            force: True kills the workers at once; False asks them to exit and waits.
-        """
-        super().shutdown(force)
+    def shutdown(self, force: bool) -> None:
+        """Close the socket, end the reaper and remove the socket's directory."""
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
@@ -323,8 +323,21 @@ class LocalExecutor(ConnectionExecutor):
             self._tmpdir = None
 
     def describe(self) -> str:
-        """``"local worker processes"``."""
         return "local worker processes"
+
+
+def _kill_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``process``, its process group and every process below it."""
+    if process.poll() is not None:
+        return
+    below = _descendants(process.pid)
+    with contextlib.suppress(OSError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        process.kill()
+    for pid in below:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _wait_exit(process: subprocess.Popen[bytes], timeout: float) -> bool:

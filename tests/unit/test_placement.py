@@ -1,0 +1,81 @@
+"""The placement part of the executors (pure bookkeeping): one machine's pool, and how an
+executor made of a placement and a launcher uses it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tunelab._resources import PlacementGroupFactory
+from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
+from tunelab.execution._launcher import Launcher
+from tunelab.execution._placement import PoolPlacement
+from tunelab.execution._resource_pool import ResourcePool
+
+
+def request(**amounts: float) -> PlacementGroupFactory:
+    return PlacementGroupFactory(
+        [{k.upper() if k != "memory" else k: v for k, v in amounts.items()}]
+    )
+
+
+def idle_worker(gpus: tuple[str, ...]) -> WorkerHandle:
+    return WorkerHandle(gpus, gpus, "t" + "".join(gpus))
+
+
+def test_a_trial_holds_its_request_until_released() -> None:
+    placement = PoolPlacement(ResourcePool({"CPU": 2}, ["0", "1"]))
+    first = placement.choose(request(cpu=1, gpu=1), [])
+    second = placement.choose(request(cpu=1, gpu=1), [])
+    assert first is not None and second is not None
+    assert {first.gpu_ids, second.gpu_ids} == {("0",), ("1",)}
+    assert placement.used([]) == {"CPU": 2.0, "GPU": 2.0}
+    assert placement.choose(request(cpu=1), []) is None  # nothing changed by a refusal
+    assert first.allocation is not None
+    placement.release(first.allocation)
+    again = placement.choose(request(cpu=1, gpu=1), [])
+    assert again is not None and again.gpu_ids == first.gpu_ids
+
+
+def test_an_idle_worker_is_reused_only_by_a_trial_with_its_gpus() -> None:
+    placement = PoolPlacement(ResourcePool({"CPU": 4}, ["0"]))
+    cpu_only, on_gpu = idle_worker(()), idle_worker(("0",))
+    choice = placement.choose(request(cpu=1), [on_gpu, cpu_only])
+    assert choice is not None and choice.worker is cpu_only and choice.seat is None
+    choice = placement.choose(request(cpu=1, gpu=1), [cpu_only])
+    assert choice is not None and choice.worker is None and choice.gpu_ids == ("0",)
+    # idle workers on one machine hold nothing: ending one never makes room
+    assert placement.evictable(request(cpu=8), [cpu_only, on_gpu]) is None
+
+
+def test_workers_are_started_ahead_only_for_trials_without_gpus() -> None:
+    site = PoolPlacement(ResourcePool({"CPU": 1})).prestart_site()
+    assert site is not None and site.gpu_ids == () and site.allocation is None
+
+
+class _Refusing(Launcher):
+    """A launcher whose workers cannot be started."""
+
+    def launch(self, worker: WorkerHandle) -> Any:
+        raise OSError("no processes left")
+
+    def lost(self, worker: WorkerHandle, why: str | None) -> str:
+        return why or "lost"
+
+    def kill(self, worker: WorkerHandle) -> None:
+        pass
+
+    def force_end(self, worker: WorkerHandle) -> str:
+        return "ended"
+
+
+def test_a_worker_that_cannot_be_started_gives_its_trials_room_back() -> None:
+    from tunelab.execution._protocol import TrialTask
+
+    executor = ConnectionExecutor(PoolPlacement(ResourcePool({"CPU": 1})), _Refusing())
+    task = TrialTask.__new__(TrialTask)  # never sent: the launch fails first
+    with pytest.raises(OSError, match="no processes"):
+        executor.try_start("t1", request(cpu=1), task)
+    assert executor.used_resources()["CPU"] == 0.0
+    executor.shutdown(force=True)
