@@ -32,8 +32,8 @@ Four measurements, each in this one process, one after the other:
     report (so every run has the same trials, and about the same results). Reported per
     result: the run's wall time, the time spent in ``Events._on_results`` (as
     ``run_tunelab.py per_result_cost`` measures it), and the experiment-state time as in
-    ``state``. Goal: flat across concurrency (largest / smallest controller cost <= 1.25,
-    a tolerance of this script).
+    ``state`` (of which the snapshots, with their number). Goal: flat across concurrency
+    (largest / smallest controller cost <= 1.25, a tolerance of this script).
 
 Each measurement prints one JSON line as soon as it is done; a Markdown table of the goals
 follows at the end. Run from the repository's root, on an otherwise idle machine::
@@ -538,6 +538,9 @@ def bench_simulated(results: int, concurrencies: list[int], keep: bool) -> list[
                 "wall_us_per_result": round(wall / max(count, 1) * 1e6, 2),
                 "controller_us_per_result": round(spent[0] / max(count, 1) * 1e6, 2),
                 "state_us_per_result": round(state.writer_s / max(count, 1) * 1e6, 2),
+                # of which snapshots (O(trials) each, spaced in time) and their number
+                "snapshot_us_per_result": round(state.spent["write"] / max(count, 1) * 1e6, 2),
+                "snapshots": state.calls["write"],
             }
             emit(record)
             out.append(record)

@@ -69,7 +69,8 @@ class ExperimentStates:
             lambda safe=True: self.document(experiment_path, safe),
             period_s=self._period,
             clock=self._clock,
-            policies=self.policy_states,
+            policy_state=self.policy_state,
+            policy_changes=self.policy_changes,
         )
 
     def start(self) -> None:
@@ -103,7 +104,25 @@ class ExperimentStates:
     def policy_states(self, raw: bool) -> tuple[Any, Any]:
         """The search algorithm's and the scheduler's states now: as ``get_state`` returns
         them (``raw``: the writer encodes them with the C encoder) or JSON-safe."""
-        return safe_state(self._search, safe=not raw), safe_state(self._scheduler, not raw)
+        return self.policy_state("search_alg", raw), self.policy_state("scheduler", raw)
+
+    def _policy(self, key: str) -> Any:
+        return self._search if key == "search_alg" else self._scheduler
+
+    def policy_state(self, key: str, raw: bool) -> Any:
+        """The state of the search algorithm (``key`` "search_alg") or of the scheduler
+        ("scheduler") now (see :meth:`policy_states`)."""
+        return safe_state(self._policy(key), safe=not raw)
+
+    def policy_changes(self, key: str, since: Any) -> tuple[Any, Any] | None:
+        """What changed in the state of policy ``key`` since its mark ``since``, when it
+        reports its changes (``get_state_changes``, as ASHA does: the journal then costs
+        what changed, not the size of its state); None when it does not."""
+        report = getattr(self._policy(key), "get_state_changes", None)
+        if report is None:
+            return None
+        changes = report(since)
+        return None if changes is None else (changes[0], changes[1])
 
     def document(self, experiment_path: str, safe: bool = True) -> dict[str, Any]:
         """What the snapshot of the experiment in ``experiment_path`` holds."""

@@ -2,13 +2,16 @@
 
 * ``experiment_state.json``: the whole state (settings, every trial's
   :meth:`Trial.to_state`, policy states), written atomically (temp file, fsync, rename)
-  every ``period_s`` seconds when something changed, and at the end.
+  every ``period_s`` seconds of the run's clock when something changed (and at least 50
+  times its own duration of wall-clock time after the last one), and at the end.
 * ``experiment_state.journal``: one JSON line ``{"seq": n, "trial": {...}}`` appended (and
   flushed) each time a trial changes status or checkpoint, and after the trial lines of a
   loop step one ``{"seq": n, "policies": true, ...}`` line with the search algorithm's and
   the scheduler's states (as deltas) when they changed. Its cost follows what changed,
-  not the number of trials. The snapshot records the last ``seq`` it includes
-  (``journal_seq``); it then starts a fresh journal.
+  not the number of trials: a policy that reports its own changes
+  (``get_state_changes``, as ASHA does) is asked for them; another one's state is taken
+  and compared with the last one journaled. The snapshot records the last ``seq`` it
+  includes (``journal_seq``); it then starts a fresh journal.
 
 A kill at any moment leaves a snapshot plus a journal tail; :func:`load_state` merges
 them (journal entries newer than the snapshot win; a torn last line is ignored).
@@ -359,8 +362,26 @@ class _Base:
         self.seq = seq
 
 
+class _Marked:
+    """The state of a policy that reports its own changes, as last journaled: the seq of
+    its entry and the policy's mark of it (the next delta is what changed since)."""
+
+    __slots__ = ("mark", "seq")
+
+    def __init__(self, seq: int, mark: Any) -> None:
+        self.seq = seq
+        self.mark = mark
+
+
+#: ``changes(key, since)``: None when policy ``key`` cannot report its changes, else
+#: ``(mark, ops)`` as ``get_state_changes`` returns them (ops None: take the state whole)
+ChangesFn = Callable[[str, Any], "tuple[Any, list[Any] | None] | None"]
+
+
 class ExperimentStateWriter:
-    """Writes the journal on every change and the snapshot at most every ``period_s``.
+    """Writes the journal on every change and the snapshot at most every ``period_s`` (of
+    ``clock``, the run's clock, maybe a simulated one) and at most ~2% of the wall-clock
+    time (at least 50 times the last snapshot's duration apart).
 
     A failed write (disk full, I/O error) raises a one-line
     :class:`~tunelab._errors.StorageError`. The journal then writes nothing more (its last
@@ -376,6 +397,8 @@ class ExperimentStateWriter:
         period_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         policies: Callable[[bool], tuple[Any, Any]] | None = None,
+        policy_state: Callable[[str, bool], Any] | None = None,
+        policy_changes: ChangesFn | None = None,
     ) -> None:
         self.path = os.path.join(experiment_path, STATE_FILE)
         self.journal_path = os.path.join(experiment_path, JOURNAL_FILE)
@@ -383,18 +406,25 @@ class ExperimentStateWriter:
         self._period = period_s
         self._clock = clock
         self._last = -float("inf")
+        self._last_wall = -float("inf")  # time.perf_counter() at the last snapshot
         self._dirty = True
         self._seq = 0
         self._lines: list[str] = []  # journal lines not yet handed to the OS
         self._journal: Any = None  # the journal, opened unbuffered on the first flush
         self._broken = False  # a journal write failed: append nothing after its torn tail
         self._last_duration = 0.0
-        # per policy, the state last written (a private decoded copy) and the seq of its
-        # entry (the snapshot's journal_seq): later ones are journaled as deltas to it
-        self._bases: dict[str, _Base] = {}
+        # per policy, the state last written (a private decoded copy, or the policy's mark
+        # of it) and the seq of its entry (the snapshot's journal_seq): later ones are
+        # journaled as deltas to it
+        self._bases: dict[str, _Base | _Marked] = {}
         # ``policies(raw)``: the search algorithm's and the scheduler's states now (raw as
-        # get_state returns them, else JSON-safe), journaled once per flush after a change
+        # get_state returns them, else JSON-safe), journaled once per flush after a change;
+        # or ``policy_state(key, raw)``: the state of one of them
         self._policies = policies
+        self._policy_state = policy_state
+        # ``policy_changes(key, since)``: what changed in a policy since its mark ``since``
+        # (see ChangesFn), asked instead of taking its whole state
+        self._policy_changes = policy_changes
         self._policies_changed = False
 
     def start(self) -> None:
@@ -425,15 +455,54 @@ class ExperimentStateWriter:
         trials; once per loop step instead of with every trial line)."""
         self._policies_changed = True
 
+    def _states(self, raw: bool, keys: list[str]) -> dict[str, Any]:
+        """The states of the policies ``keys`` now (raw, or JSON-safe)."""
+        if not keys:
+            return {}
+        if self._policy_state is not None:
+            return {key: self._policy_state(key, raw) for key in keys}
+        assert self._policies is not None
+        states = dict(zip(POLICY_STATES, self._policies(raw)))
+        return {key: states[key] for key in keys}
+
+    def _changes(self, key: str, since: Any) -> tuple[Any, list[Any] | None] | None:
+        """What policy ``key`` reports changed since its mark ``since`` (see ChangesFn);
+        None when it cannot tell (or fails to: its state is then taken whole)."""
+        if self._policy_changes is None:
+            return None
+        try:
+            return self._policy_changes(key, since)
+        except Exception:
+            logger.debug("tunelab: the %s changes could not be taken", key, exc_info=True)
+            return None
+
     def _record_policies(self) -> None:
-        if self._policies is None:
+        if self._policies is None and self._policy_state is None:
+            return
+        reported: dict[str, tuple[Any, list[Any]]] = {}  # key -> (its new mark, its ops)
+        marks: dict[str, Any] = {}  # key -> the mark of the state taken whole
+        taken: list[str] = []  # the policies whose states are taken
+        for key in POLICY_STATES:
+            base = self._bases.get(key)
+            if isinstance(base, _Marked):
+                changes = self._changes(key, base.mark)
+                if changes is not None and changes[1] is not None:
+                    if changes[1]:
+                        reported[key] = (changes[0], changes[1])
+                    continue
+                if changes is not None:  # it cannot tell what changed: its whole state
+                    marks[key] = changes[0]  # with the mark of it
+            taken.append(key)
+        if not taken and not reported:
             return
         try:
-            search_state, scheduler_state = self._policies(True)
-            self._append_entry({"policies": True}, search_state, scheduler_state, strict=True)
+            states = self._states(True, taken)
+            self._append_entry(
+                {"policies": True}, states, strict=True, reported=reported, marks=marks
+            )
         except (TypeError, ValueError):
-            search_state, scheduler_state = self._policies(False)
-            self._append_entry({"policies": True}, search_state, scheduler_state)
+            states = self._states(False, taken)
+            self._append_entry({"policies": True}, states, reported=reported, marks=marks)
 
     def record(
         self,
@@ -449,27 +518,42 @@ class ExperimentStateWriter:
         finds its policies behind the trials; a writer with ``policies`` journals them once
         per flush instead, see :meth:`policies_changed`). Policy states go as deltas to the
         last one written. ``strict``: raise instead of stringifying odd values."""
-        self._append_entry({"trial": trial_state}, search_state, scheduler_state, strict=strict)
+        self._append_entry(
+            {"trial": trial_state},
+            {"search_alg": search_state, "scheduler": scheduler_state},
+            strict=strict,
+        )
 
     def _append_entry(
         self,
         body: dict[str, Any],
-        search_state: Any,
-        scheduler_state: Any,
+        states: dict[str, Any],
         *,
         strict: bool = False,
+        reported: dict[str, tuple[Any, list[Any]]] | None = None,
+        marks: dict[str, Any] | None = None,
     ) -> None:
-        """Journal ``body`` with the policies' states given: whole when small or when no
-        base is known, else as deltas to the last one written; nothing for a policies line
-        whose states did not change."""
+        """Journal ``body`` with the policies' ``states`` given (key -> state, None: not
+        given): whole when small or when no base is known, else as deltas to the last one
+        written; and the changes ``reported`` by policies (key -> (mark, ops), see
+        :meth:`_record_policies`) as deltas. ``marks``: for the states given that a
+        policy marked (key -> mark), the next delta is asked of the policy. Nothing for a
+        policies line whose states did not change."""
         seq = self._seq + 1
         entry: dict[str, Any] = {"seq": seq, **body}
         whole: list[tuple[str, str]] = []  # (key, its JSON): spliced into the line
         deltas: list[tuple[str, Any]] = []
-        for key, state in (("search_alg", search_state), ("scheduler", scheduler_state)):
+        reported = reported or {}
+        marks = marks or {}
+        for key, (_, ops) in reported.items():
+            entry[f"{key}_delta"] = ops
+            entry[POLICY_STATES[key]] = self._bases[key].seq
+        for key, state in states.items():
             if state is None:
                 continue
             base = self._bases.get(key)
+            if isinstance(base, _Marked) or key in marks:
+                base = None  # a base known only to the policy: this state goes whole
             if base is None or base.text is not None:  # small so far: compare encodings
                 text = json.dumps(state) if strict else json.dumps(state, default=json_default)
                 if base is not None and text == base.text:
@@ -483,16 +567,21 @@ class ExperimentStateWriter:
                 entry[f"{key}_delta"] = ops
                 entry[POLICY_STATES[key]] = base.seq
                 deltas.append((key, ops))
-        if "policies" in body and not whole and not deltas:
+        if "policies" in body and not whole and not deltas and not reported:
             return
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
         if whole:
             line = line[:-1] + "".join(f', "{key}": {text}' for key, text in whole) + "}"
         self._append(line)
         for key, text in whole:
-            self._bases[key] = _Base.of(text, seq)
+            mark = marks.get(key)
+            self._bases[key] = _Base.of(text, seq) if mark is None else _Marked(seq, mark)
         for key, ops in deltas:
-            self._bases[key].advance(ops, seq)
+            base = self._bases[key]
+            assert isinstance(base, _Base)
+            base.advance(ops, seq)
+        for key, (mark, _) in reported.items():
+            self._bases[key] = _Marked(seq, mark)
 
     def record_checkpoint(
         self,
@@ -549,10 +638,14 @@ class ExperimentStateWriter:
 
     def maybe_write(self) -> None:
         self.flush()
-        # a snapshot costs O(trials): space them so that they take at most ~2% of the time
-        period = max(self._period, 50 * self._last_duration)
-        if self._dirty and self._clock() - self._last >= period:
-            self.write()
+        if not self._dirty or self._clock() - self._last < self._period:
+            return
+        # a snapshot costs O(trials): space them so that they take at most ~2% of the time,
+        # of the wall-clock time whatever the run's clock (a simulated one runs far ahead of
+        # it: 10 simulated seconds may pass in a few milliseconds)
+        if time.perf_counter() - self._last_wall < 50 * self._last_duration:
+            return
+        self.write()
 
     def write(self) -> None:
         started = time.perf_counter()
@@ -567,11 +660,18 @@ class ExperimentStateWriter:
             document.setdefault("version", STATE_VERSION)
             document["journal_seq"] = self._seq
         write_json_atomic(self.path, document, text=text, what="the experiment state")
-        self._bases = {
-            key: _Base.of(json.dumps(document[key], default=json_default), self._seq)
-            for key in POLICY_STATES
-            if document.get(key) is not None
-        }
+        self._bases = {}
+        for key in POLICY_STATES:
+            if document.get(key) is None:
+                continue
+            # a policy that reports its changes: its mark of the state just written (the
+            # document was built just now: nothing changed since)
+            changes = self._changes(key, None)
+            if changes is not None:
+                self._bases[key] = _Marked(self._seq, changes[0])
+            else:
+                state = json.dumps(document[key], default=json_default)
+                self._bases[key] = _Base.of(state, self._seq)
         # the snapshot holds everything up to seq (the policies' states too): start a
         # fresh journal
         self._lines.clear()
@@ -585,7 +685,8 @@ class ExperimentStateWriter:
         self._broken = False
         self._last = self._clock()
         self._dirty = False
-        self._last_duration = time.perf_counter() - started
+        self._last_wall = time.perf_counter()
+        self._last_duration = self._last_wall - started
 
     def _close_journal(self) -> None:
         journal, self._journal = self._journal, None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab._legacy_args import resolve_reward_attr
 from tunelab.schedulers import _support as S
+from tunelab.schedulers._state_changes import ChangeLog, StateMark, fixed_ops
 from tunelab.schedulers._trial_scheduler import Decision, DecisionPoints, TrialScheduler
 
 if TYPE_CHECKING:
@@ -22,12 +23,15 @@ logger = logging.getLogger("tunelab")
 
 class _Rung:
     """Rewards recorded at one milestone, in arrival order, plus two sorted views: the
-    non-NaN rewards ascending (cutoffs) and ``(rank key, seq, trial_id)`` (promotions)."""
+    non-NaN rewards ascending (cutoffs) and ``(rank key, seq, trial_id)`` (promotions).
+    Each record goes to ``log`` as an append to the list at ``path`` of the state."""
 
-    __slots__ = ("encoded", "keys", "milestone", "ranked", "rewards", "values")
+    __slots__ = ("encoded", "keys", "log", "milestone", "path", "ranked", "rewards", "values")
 
-    def __init__(self, milestone: float) -> None:
+    def __init__(self, milestone: float, log: ChangeLog, path: list[Any]) -> None:
         self.milestone = milestone
+        self.log = log
+        self.path = path
         self.rewards: dict[str, float] = {}
         self.values: list[float] = []
         self.ranked: list[tuple[float, int, str]] = []
@@ -43,7 +47,9 @@ class _Rung:
         nan = math.isnan(reward)
         key = (math.inf if nan else -reward, len(self.rewards), trial_id)
         self.rewards[trial_id] = reward
-        self.encoded.append([trial_id, S.encode_reward(reward)])
+        pair = [trial_id, S.encode_reward(reward)]
+        self.log.add([self.path, "tail", len(self.encoded), [pair]])
+        self.encoded.append(pair)
         self.keys[trial_id] = key
         if not nan:
             bisect.insort(self.values, reward)
@@ -178,6 +184,9 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self._stop_last_trials = S.check_bool(self, "stop_last_trials", stop_last_trials)
         self._promotion = S.check_bool(self, "promotion", promotion)
         self._rng = S.make_rng(self, seed)
+        # only bracket draws change a random state of its own (a Random given as ``seed``
+        # may be drawn from elsewhere too): with one bracket, changes need not look at it
+        self._rng_still = self._num_brackets == 1 and self._rng is not seed
         self.time_attr = time_attr
         self.max_t = max_t
         self.grace_period = grace_period
@@ -186,9 +195,9 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self.stop_last_trials = stop_last_trials
         self.promotion = promotion
         self.seed = seed
-        self._rungs: list[list[_Rung]] = [
-            [_Rung(m) for m in self._milestones(s)] for s in range(self._num_brackets)
-        ]
+        # changes to the state's tables, for get_state_changes (the journal's deltas)
+        self._log = ChangeLog()
+        self._rungs = self._new_rungs()
         self._weights = [math.exp(len(r) - max(map(len, self._rungs))) for r in self._rungs]
         self._bracket_of: dict[str, int] = {}
         self._trials: dict[str, Trial] = {}
@@ -198,6 +207,23 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self._held: dict[str, int] = {}  # paused trial -> index of the rung it waits at
         self._stops = S.StopRequests()  # held trials that will never be promoted
         self._starvation = S.Starvation()
+
+    def _new_rungs(self) -> list[list[_Rung]]:
+        return [
+            [_Rung(m, self._log, ["rungs", s, k]) for k, m in enumerate(self._milestones(s))]
+            for s in range(self._num_brackets)
+        ]
+
+    def _set(self, name: str, table: dict[str, int], trial_id: str, value: int) -> None:
+        """``table[trial_id] = value``; ``table`` is the state's ``name`` (logged)."""
+        table[trial_id] = value
+        self._log.add([[name, trial_id], "set", value])
+
+    def _drop(self, name: str, table: dict[str, int], trial_id: str) -> None:
+        """Remove ``trial_id`` from ``table``, the state's ``name`` (logged)."""
+        if trial_id in table:
+            del table[trial_id]
+            self._log.add([[name, trial_id], "del"])
 
     def _milestones(self, s: int) -> list[float]:
         milestones: list[float] = []
@@ -232,7 +258,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
                 draw -= weight
                 if draw < 0:
                     break
-        self._bracket_of[trial_id] = index
+        self._set("bracket_of", self._bracket_of, trial_id, index)
 
     def on_trial_result(self, runner: RunnerView, trial: Trial, result: dict[str, Any]) -> Decision:
         trial_id = trial.trial_id
@@ -271,10 +297,10 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self._forget(trial.trial_id)
 
     def _forget(self, trial_id: str) -> None:
-        self._bracket_of.pop(trial_id, None)
+        self._drop("bracket_of", self._bracket_of, trial_id)
         self._trials.pop(trial_id, None)
-        self._passed.pop(trial_id, None)
-        self._held.pop(trial_id, None)
+        self._drop("passed", self._passed, trial_id)
+        self._drop("held", self._held, trial_id)
         self._stops.forget(trial_id)
 
     # -- stopping ------------------------------------------------------------------------------
@@ -320,9 +346,9 @@ class AsyncHyperBandScheduler(TrialScheduler):
         if index < 0 or index < self._passed.get(trial_id, 0):
             return Decision.CONTINUE  # before the first rung, or a rung it was promoted past
         if self._rungs[bracket][index].is_top(trial_id, self._rf):
-            self._passed[trial_id] = index + 1
+            self._set("passed", self._passed, trial_id, index + 1)
             return Decision.CONTINUE
-        self._held[trial_id] = index
+        self._set("held", self._held, trial_id, index)
         return Decision.PAUSE
 
     def choose_trial_to_run(self, runner: RunnerView) -> Trial | None:
@@ -346,7 +372,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
             if promoted is not None:
                 return self._starvation.returned(promoted)
             for trial_id in list(self._held):
-                del self._held[trial_id]
+                self._drop("held", self._held, trial_id)
                 self._stops.add(trial_id)
                 self._num_stopped += 1
             self._stops.process(runner, self._trials)
@@ -361,8 +387,8 @@ class AsyncHyperBandScheduler(TrialScheduler):
                     trial = self._trials.get(trial_id)
                     if trial is None or not S.is_waiting(trial):
                         continue
-                    del self._held[trial_id]
-                    self._passed[trial_id] = index + 1
+                    self._drop("held", self._held, trial_id)
+                    self._set("passed", self._passed, trial_id, index + 1)
                     logger.debug("ASHA: promoting %s past rung %s", trial_id, index)
                     return trial
         return None
@@ -378,28 +404,80 @@ class AsyncHyperBandScheduler(TrialScheduler):
             "promotion": self._promotion,
         }
 
-    def get_state(self) -> dict[str, Any]:
+    def _fixed_state(self, rng: Any = None) -> dict[str, Any]:
+        """The parts of the state whose size does not grow with the trials (fresh copies;
+        ``rng``: the random state in this form instead, e.g. as ``getstate`` gives it)."""
         return {
             "version": S.STATE_VERSION,
             "settings": self._settings(),
             "metric": self._metric,
             "mode": self._mode,
-            "rng": S.rng_to_state(self._rng),
+            "rng": S.rng_to_state(self._rng) if rng is None else rng,
             "num_stopped": self._num_stopped,
+            "stops": self._stops.get_state(),
+            "starved": self._starvation.get_state(),
+        }
+
+    def get_state(self) -> dict[str, Any]:
+        fixed = self._fixed_state()
+        return {
+            "version": fixed["version"],
+            "settings": fixed["settings"],
+            "metric": fixed["metric"],
+            "mode": fixed["mode"],
+            "rng": fixed["rng"],
+            "num_stopped": fixed["num_stopped"],
             "bracket_of": dict(self._bracket_of),
             "rungs": [[list(rung.encoded) for rung in rungs] for rungs in self._rungs],
             "passed": dict(self._passed),
             "held": dict(self._held),
-            "stops": self._stops.get_state(),
-            "starved": self._starvation.get_state(),
+            "stops": fixed["stops"],
+            "starved": fixed["starved"],
         }
+
+    def get_state_changes(self, since: Any = None) -> tuple[Any, list[list[Any]] | None] | None:
+        """What changed in :meth:`get_state` since the mark ``since``, at the cost of the
+        change (the experiment-state journal takes the scheduler's state after every loop
+        step that changed it; comparing whole states cost O(trials) each time).
+
+        Args:
+            since: A mark an earlier call returned, or None (no mark yet).
+
+        Returns:
+            ``(mark, ops)``: ``mark`` stands for the state now (hand it to a later call;
+            it is opaque), ``ops`` are the journal's delta operations (see
+            ``tunelab.schedulers._state_changes``) that turn the state ``get_state``
+            returned when ``since`` was taken into the one it returns now: ``[]`` when
+            nothing changed, None when they cannot be told (``since`` is None, from
+            another scheduler, or from before a :meth:`set_state`; take
+            :meth:`get_state` whole then). None instead of a pair when a subclass has its
+            own ``get_state``/``set_state`` (their changes are not logged here).
+        """
+        cls = type(self)
+        if (
+            cls.get_state is not AsyncHyperBandScheduler.get_state
+            or cls.set_state is not AsyncHyperBandScheduler.set_state
+        ):
+            return None
+        # the random state as a tuple: compared at C speed, journaled as the same JSON
+        if self._rng_still and isinstance(since, StateMark) and "rng" in since.fixed:
+            rng = since.fixed["rng"]  # unchanged since (set_state makes since unusable)
+        else:
+            rng = self._rng.getstate()
+        fixed = self._fixed_state(rng=rng)
+        if not isinstance(since, StateMark) or (logged := self._log.since(since)) is None:
+            return self._log.mark(fixed), None
+        ops = fixed_ops(since.fixed, fixed) + logged
+        if not ops:
+            return since, []
+        return self._log.mark(fixed), ops
 
     def set_state(self, state: dict[str, Any]) -> None:
         S.restore_common_state(self, state)
         S.rng_from_state(self._rng, state["rng"])
         self._num_stopped = int(state["num_stopped"])
         self._bracket_of = {str(k): int(v) for k, v in state["bracket_of"].items()}
-        self._rungs = [[_Rung(m) for m in self._milestones(s)] for s in range(self._num_brackets)]
+        self._rungs = self._new_rungs()
         for rungs, saved in zip(self._rungs, state["rungs"]):
             for rung, records in zip(rungs, saved):
                 for trial_id, reward in records:
@@ -408,6 +486,7 @@ class AsyncHyperBandScheduler(TrialScheduler):
         self._held = {str(k): int(v) for k, v in state["held"].items()}
         self._stops.set_state(state["stops"])
         self._starvation.set_state(state["starved"])
+        self._log.reset()  # the whole state changed: earlier marks cannot be followed
 
     def debug_string(self) -> str:
         kind = "promotion" if self._promotion else "stopping"
