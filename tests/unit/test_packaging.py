@@ -29,7 +29,7 @@ def test_test_tools_are_a_dependency_group_not_a_published_extra() -> None:
 def test_the_core_stays_small() -> None:
     names = sorted(d.split(">")[0].split("=")[0] for d in PYPROJECT["project"]["dependencies"])
     # each justified in docs/getting-started.md (install sizes)
-    assert names == ["cloudpickle", "pandas", "psutil", "tabulate"]
+    assert names == ["cloudpickle", "pandas", "psutil", "sortedcontainers", "tabulate"]
 
 
 # distribution -> the module tunelab imports from it

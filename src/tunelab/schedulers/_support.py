@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tunelab._trial import TrialStatus
@@ -123,7 +123,7 @@ def decode_reward(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def percentile(ordered: list[float], q: float) -> float:
+def percentile(ordered: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) of ascending ``ordered`` (no NaN), interpolated
     linearly between closest ranks like numpy's default method."""
     n = len(ordered)
