@@ -202,12 +202,14 @@ def test_policies_are_journaled_once_per_flush_after_the_steps_trial_lines(tmp_p
     current = {"n": 0}
     taken = []
 
-    def policies(raw):
-        taken.append(raw)
-        return _search_state(current["n"]), {"rungs": [current["n"]]}
+    def policy_state(key, raw):
+        if key == "search_alg":  # both are taken together, once per policies line
+            taken.append(raw)
+            return _search_state(current["n"])
+        return {"rungs": [current["n"]]}
 
     writer = ExperimentStateWriter(
-        str(tmp_path), lambda safe=True: {"trials": []}, policies=policies
+        str(tmp_path), lambda safe=True: {"trials": []}, policy_state=policy_state
     )
     writer.start()
     for _step in range(3):
@@ -235,7 +237,9 @@ def test_policies_unchanged_since_the_last_line_write_nothing(tmp_path):
     from tunelab._persistence.experiment_state import ExperimentStateWriter
 
     writer = ExperimentStateWriter(
-        str(tmp_path), lambda safe=True: {"trials": []}, policies=lambda raw: ({"a": 1}, None)
+        str(tmp_path),
+        lambda safe=True: {"trials": []},
+        policy_state=lambda key, raw: {"a": 1} if key == "search_alg" else None,
     )
     writer.start()
     writer.record_trial(_FakeTrial("t1"))
@@ -266,7 +270,7 @@ def test_small_states_go_whole_and_large_ones_as_deltas_to_what_was_read_back(tm
     writer = ExperimentStateWriter(
         str(tmp_path),
         lambda safe=True: {"trials": []},
-        policies=lambda raw: (current["state"], None),
+        policy_state=lambda key, raw: current["state"] if key == "search_alg" else None,
     )
     writer.start()
     states = []

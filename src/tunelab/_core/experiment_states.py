@@ -101,17 +101,13 @@ class ExperimentStates:
         if writer is not None:
             writer.mark_dirty()
 
-    def policy_states(self, raw: bool) -> tuple[Any, Any]:
-        """The search algorithm's and the scheduler's states now: as ``get_state`` returns
-        them (``raw``: the writer encodes them with the C encoder) or JSON-safe."""
-        return self.policy_state("search_alg", raw), self.policy_state("scheduler", raw)
-
     def _policy(self, key: str) -> Any:
         return self._search if key == "search_alg" else self._scheduler
 
     def policy_state(self, key: str, raw: bool) -> Any:
         """The state of the search algorithm (``key`` "search_alg") or of the scheduler
-        ("scheduler") now (see :meth:`policy_states`)."""
+        ("scheduler") now: as ``get_state`` returns it (``raw``: the writer encodes it with
+        the C encoder) or JSON-safe."""
         return safe_state(self._policy(key), safe=not raw)
 
     def policy_changes(self, key: str, since: Any) -> tuple[Any, Any] | None:

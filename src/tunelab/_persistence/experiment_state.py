@@ -396,7 +396,6 @@ class ExperimentStateWriter:
         *,
         period_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
-        policies: Callable[[bool], tuple[Any, Any]] | None = None,
         policy_state: Callable[[str, bool], Any] | None = None,
         policy_changes: ChangesFn | None = None,
     ) -> None:
@@ -417,10 +416,9 @@ class ExperimentStateWriter:
         # of it) and the seq of its entry (the snapshot's journal_seq): later ones are
         # journaled as deltas to it
         self._bases: dict[str, _Base | _Marked] = {}
-        # ``policies(raw)``: the search algorithm's and the scheduler's states now (raw as
-        # get_state returns them, else JSON-safe), journaled once per flush after a change;
-        # or ``policy_state(key, raw)``: the state of one of them
-        self._policies = policies
+        # ``policy_state(key, raw)``: the state of the search algorithm ("search_alg") or
+        # the scheduler ("scheduler") now (raw as get_state returns it, else JSON-safe),
+        # journaled once per flush after a change
         self._policy_state = policy_state
         # ``policy_changes(key, since)``: what changed in a policy since its mark ``since``
         # (see ChangesFn), asked instead of taking its whole state
@@ -457,13 +455,9 @@ class ExperimentStateWriter:
 
     def _states(self, raw: bool, keys: list[str]) -> dict[str, Any]:
         """The states of the policies ``keys`` now (raw, or JSON-safe)."""
-        if not keys:
-            return {}
-        if self._policy_state is not None:
-            return {key: self._policy_state(key, raw) for key in keys}
-        assert self._policies is not None
-        states = dict(zip(POLICY_STATES, self._policies(raw)))
-        return {key: states[key] for key in keys}
+        state = self._policy_state
+        assert state is not None
+        return {key: state(key, raw) for key in keys}
 
     def _changes(self, key: str, since: Any) -> tuple[Any, list[Any] | None] | None:
         """What policy ``key`` reports changed since its mark ``since`` (see ChangesFn);
@@ -477,7 +471,7 @@ class ExperimentStateWriter:
             return None
 
     def _record_policies(self) -> None:
-        if self._policies is None and self._policy_state is None:
+        if self._policy_state is None:
             return
         reported: dict[str, tuple[Any, list[Any]]] = {}  # key -> (its new mark, its ops)
         marks: dict[str, Any] = {}  # key -> the mark of the state taken whole

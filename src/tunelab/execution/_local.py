@@ -243,13 +243,11 @@ class ProcessLauncher(Launcher):
         }
 
     def lost(self, worker: WorkerHandle, why: str | None) -> str:
-        process = self._processes.get(worker.token)
-        if why is None:
-            message = self._exit_message(process)
-        else:
+        if why is not None:
             self.kill(worker)
-            self.reap(worker)
-            message = why
+            self.reap(worker)  # and what its trials left in its process group
+            return why
+        message = self._exit_message(self._processes.get(worker.token))  # it has exited
         self._release_group(worker.token)
         return message
 
