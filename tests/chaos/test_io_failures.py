@@ -228,6 +228,25 @@ def test_params_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
 
 
 @pytest.mark.parametrize("code", ERRNOS)
+def test_new_params_files_are_written_in_place_and_removed_when_the_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    monkeypatch.setattr(state_mod, "write_fully", failing_write(code, after=3))
+    with pytest.raises(StorageError) as info:
+        write_params(str(tmp_path), {"lr": 1}, "trial t")
+    assert_one_line(info.value, "the config of trial t", str(tmp_path / "params.json"))
+    assert sorted(os.listdir(tmp_path)) == []  # no torn params.json, no temp file
+    monkeypatch.undo()
+    # a symlink planted where a new file goes is never followed
+    (tmp_path / "elsewhere").write_text("keep")
+    os.symlink(tmp_path / "elsewhere", tmp_path / "params.json")
+    write_params(str(tmp_path), {"lr": 1}, "trial t")
+    assert (tmp_path / "elsewhere").read_text() == "keep"
+    assert json.loads((tmp_path / "params.json").read_text()) == {"lr": 1}
+    assert not (tmp_path / "params.json").is_symlink()
+
+
+@pytest.mark.parametrize("code", ERRNOS)
 def test_experiment_state_snapshot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:

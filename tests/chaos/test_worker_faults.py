@@ -335,6 +335,24 @@ def test_a_reused_worker_ends_each_trials_processes(tmp_path):
 
 
 @linux_only
+def test_the_listing_after_ending_a_trials_processes_is_the_next_snapshot():
+    from tunelab.execution._process_guard import child_snapshot, end_new_children_listed
+
+    kept = subprocess.Popen(["sleep", "1000.1234567"])
+    try:
+        baseline = child_snapshot()
+        started = subprocess.Popen(["sleep", "1000.7654321"])
+        ended, after = end_new_children_listed(baseline, grace=0.5)
+        assert ended == 1
+        assert started.poll() is not None  # ended (and reaped)
+        assert after == child_snapshot() == baseline  # the kept child is still listed
+        assert any(pid == kept.pid for pid, _ in after)
+    finally:
+        kept.kill()
+        kept.wait()
+
+
+@linux_only
 def test_multiprocessing_keeps_working_in_a_reused_worker(tmp_path):
     """Its forkserver and resource tracker serve every trial; what a trial started with them
     is ended with the trial, and the next trial on the same worker can use them again."""

@@ -184,7 +184,7 @@ class TrialStarts(LoopPart):
         self._states.touch(trial)  # resume treats RUNNING as PENDING
         # the trial's directory exists when loggers hear of it (Ray's legacy Logger
         # classes open their files in _init); the worker may not have made it yet
-        os.makedirs(trial.local_path, exist_ok=True)
+        _make_dir(trial.local_path)
         if resumed:
             self._callbacks.on_trial_restore(iteration=iteration, trials=trials, trial=trial)
         else:
@@ -207,3 +207,15 @@ class TrialStarts(LoopPart):
                 return trial
             self._ends.fail(trial, f"ResourceError: {reason}", retry=False)
         return None
+
+
+def _make_dir(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)`` in one system call when the parent exists (the
+    experiment directory, made when the run started), instead of a stat and a mkdir."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)

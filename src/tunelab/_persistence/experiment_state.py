@@ -65,6 +65,35 @@ def write_bytes_atomic(path: str, data: bytes, *, what: str = "a file", fsync: b
         raise error from None
 
 
+def write_bytes_new_or_atomic(path: str, data: bytes, *, what: str = "a file") -> None:
+    """``data`` into ``path``: written in place when ``path`` does not exist yet (created
+    exclusively, never through a symlink; there is nothing to keep whole, and it saves the
+    temp file and the rename), else replaced atomically (:func:`write_bytes_atomic`, no
+    fsync). A failed write removes the new file. Only for files that are written again
+    when a run killed mid-write resumes (a trial's ``params.json``: its trial restarts)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        write_bytes_atomic(path, data, what=what, fsync=False)
+        return
+    except BaseException as exc:
+        error = storage_error(exc, what, path)
+        if error is None:
+            raise
+        raise error from None
+    try:
+        with open(fd, "wb", buffering=0) as fh:
+            write_fully(fh, data)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        error = storage_error(exc, what, path)
+        if error is None:
+            raise
+        raise error from None
+
+
 def write_json_atomic(
     path: str, data: Any, *, text: str | None = None, what: str = "a file", fsync: bool = True
 ) -> None:

@@ -8,8 +8,9 @@
 * :func:`child_snapshot` and :func:`end_new_children`: at the end of a trial, every process
   it started (a child of the worker that did not exist when the trial started, and all of its
   descendants) is sent SIGTERM, then SIGKILL after a short grace, and reaped. Listing the
-  worker's direct children costs a few tens of microseconds (``/proc/self/task/*/children``),
-  so a trial that started no process pays nothing more.
+  worker's direct children costs tens of microseconds (``/proc/self/task/*/children``, a
+  file per thread), so a trial that started no process pays nothing more, and the listing
+  taken at a trial's end (:func:`end_new_children_listed`) is the next trial's snapshot.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "child_snapshot",
     "die_with_parent",
     "end_new_children",
+    "end_new_children_listed",
     "parent_death_signal",
     "set_parent_death_signal",
 ]
@@ -217,13 +219,20 @@ def _multiprocessing_pids() -> tuple[set[int], set[int]]:
 def end_new_children(baseline: Snapshot, grace: float = GRACE_S) -> int:
     """End every child of this process not in ``baseline`` and all its descendants: SIGTERM,
     SIGKILL after ``grace`` seconds, then reap. Returns how many processes were ended."""
+    return end_new_children_listed(baseline, grace)[0]
+
+
+def end_new_children_listed(baseline: Snapshot, grace: float = GRACE_S) -> tuple[int, Snapshot]:
+    """:func:`end_new_children`, and the :func:`child_snapshot` after it (the children that
+    remain), so that a worker starting its next trial at once need not list them again."""
     import psutil
 
     ended = 0
     for _ in range(8):  # orphans re-parented to us while we work are caught by the next round
-        new = [pid for pid in _direct_children() if (pid, _start_time(pid)) not in baseline]
+        listed = [(pid, _start_time(pid)) for pid in _direct_children()]
+        new = [pid for pid, started in listed if (pid, started) not in baseline]
         if not new:
-            break
+            return ended, frozenset(listed)
         helpers, mp_children = _multiprocessing_pids()
         victims: dict[int, Any] = {}
         for pid in new:
@@ -247,4 +256,4 @@ def end_new_children(baseline: Snapshot, grace: float = GRACE_S) -> int:
         _reap([pid for pid in new if pid not in helpers and pid not in mp_children])
         if not found:
             break  # nothing but zombies and multiprocessing's helpers: done
-    return ended
+    return ended, child_snapshot()

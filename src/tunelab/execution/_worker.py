@@ -321,6 +321,7 @@ class Worker:
         self._end_trial_processes = end_trial_processes
         self._trial_baseline: frozenset[tuple[int, int]] = frozenset()
         self._kept_baseline: frozenset[tuple[int, int]] = frozenset()
+        self._next_baseline: frozenset[tuple[int, int]] | None = None
         self._kept_now = False  # the running trial keeps its Trainable object for reuse
         self._in_process = in_process
         self._send_lock = threading.Lock()
@@ -450,9 +451,14 @@ class Worker:
         while not self._decisions.empty():
             self._decisions.get_nowait()
         if self._end_trial_processes:
-            from tunelab.execution._process_guard import child_snapshot
+            # the children listed when the last trial's processes were ended (nothing of
+            # the worker's own starts processes between two trials), else listed now
+            baseline, self._next_baseline = self._next_baseline, None
+            if baseline is None:
+                from tunelab.execution._process_guard import child_snapshot
 
-            self._trial_baseline = child_snapshot()
+                baseline = child_snapshot()
+            self._trial_baseline = baseline
         reason, payload = EndReason.DONE, None
         storage = None
         raised_unserializable = False
@@ -497,19 +503,24 @@ class Worker:
         if self._kept_now:
             self._kept_baseline = self._trial_baseline  # its processes live with the object
         elif self._end_trial_processes:
-            self._end_processes(self._trial_baseline)
+            self._next_baseline = self._end_processes(self._trial_baseline)
         if reason == EndReason.PAUSED and payload is None:
             payload = self._last_checkpoint
         self.send(P.end_message(trial_id, reason, payload))
         self._stop_requested.discard(trial_id)
         self._pause_requested.discard(trial_id)
 
-    def _end_processes(self, baseline: frozenset[tuple[int, int]]) -> None:
-        """End the processes started since ``baseline`` (never fails the worker)."""
-        from tunelab.execution._process_guard import end_new_children
+    def _end_processes(
+        self, baseline: frozenset[tuple[int, int]]
+    ) -> frozenset[tuple[int, int]] | None:
+        """End the processes started since ``baseline`` (never fails the worker); the
+        children that remain (None when that failed)."""
+        from tunelab.execution._process_guard import end_new_children_listed
 
-        with contextlib.suppress(Exception):
-            end_new_children(baseline)
+        try:
+            return end_new_children_listed(baseline)[1]
+        except Exception:
+            return None
 
     # -- one trial -----------------------------------------------------------------------------
     def _run_guarded(self, task: TrialTask) -> tuple[EndReason, Any]:

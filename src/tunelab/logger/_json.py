@@ -118,29 +118,30 @@ def _pickled(config: Any) -> bytes:
 def write_params(trial_dir: str, config: dict[str, Any], owner: str = "") -> None:
     """Write ``params.json`` (JSON-safe, indent 2, sorted keys) and ``params.pkl``.
 
-    Each is replaced atomically (temp file, rename; no fsync: a config is cheap to write
-    again), so a failed write leaves the previous file whole and no temp file behind; a
-    storage failure raises a one-line :class:`~tunelab._errors.StorageError`. The
-    directory is made when missing."""
-    from tunelab._persistence.experiment_state import write_bytes_atomic
+    A new file is written in place; an existing one (a config changed by PBT, a restore)
+    is replaced atomically (temp file, rename; no fsync: a config is cheap to write
+    again), so a failed write leaves the previous file whole and no temp file behind. A
+    run killed while writing a new one resumes by restarting the trial, which writes it
+    again. A storage failure raises a one-line :class:`~tunelab._errors.StorageError`.
+    The directory is made when missing."""
+    from tunelab._persistence.experiment_state import write_bytes_new_or_atomic as write
 
     what = f"the config of {owner or 'the trial in ' + trial_dir}"
     text = json.dumps(json_safe(config), indent=2, sort_keys=True, default=json_default)
     path = os.path.join(trial_dir, EXPR_PARAM_FILE)
     data = text.encode("utf-8", "backslashreplace")
     try:
-        write_bytes_atomic(path, data, what=what, fsync=False)
+        write(path, data, what=what)
     except FileNotFoundError:  # no directory yet (a logger used outside fit())
         with writing(f"the directory of {owner or trial_dir}", trial_dir):
             os.makedirs(trial_dir, exist_ok=True)
-        write_bytes_atomic(path, data, what=what, fsync=False)
+        write(path, data, what=what)
     try:
         blob = _pickled(config)
     except Exception as exc:
         _log.warning("Could not pickle the config of %s into %s: %s", trial_dir, "params.pkl", exc)
         return
-    path = os.path.join(trial_dir, EXPR_PARAM_PICKLE_FILE)
-    write_bytes_atomic(path, blob, what=what, fsync=False)
+    write(os.path.join(trial_dir, EXPR_PARAM_PICKLE_FILE), blob, what=what)
 
 
 class _JsonTrialLog(_TrialLog):

@@ -213,19 +213,41 @@ def hparams_events(
         Three serialized ``Event`` messages, in the order they are written.
     """
     entries = []
-    infos = []
+    types = []
     for name, value in hparams.items():
         encoded, data_type = _hparam_value(value)
         entries.append(field(1, _text(1, name) + field(2, encoded)))
-        infos.append(field(4, _text(1, name) + _varint_field(4, data_type)))
-    metrics = [field(5, field(1, _text(2, tag))) for tag in metric_tags]
-    experiment = field(2, b"".join(infos) + b"".join(metrics))
+        types.append((name, data_type))
     start = field(3, b"".join(entries))
-    end = field(4, _varint_field(1, STATUS_FAILURE if failed else STATUS_SUCCESS))
     summaries = (
-        _plugin_summary("_hparams_/experiment", experiment),
+        _experiment_summary(tuple(types), tuple(metric_tags)),
         _plugin_summary("_hparams_/session_start_info", start),
-        _plugin_summary("_hparams_/session_end_info", end),
+        _SESSION_END_FAILURE if failed else _SESSION_END_SUCCESS,
     )
     head = _double_field(1, wall_time)
     return [head + field(5, summary) for summary in summaries]
+
+
+def _experiment_summary(types: tuple[tuple[str, int], ...], metric_tags: tuple[str, ...]) -> bytes:
+    """The ``_hparams_/experiment`` summary of hparams (name, DataType) ``types`` and
+    ``metric_tags``: the same for most trials of an experiment, so encoded once each."""
+    key = (types, metric_tags)
+    summary = _EXPERIMENT_SUMMARIES.get(key)
+    if summary is None:
+        infos = [field(4, _text(1, name) + _varint_field(4, kind)) for name, kind in types]
+        metrics = [field(5, field(1, _text(2, tag))) for tag in metric_tags]
+        experiment = field(2, b"".join(infos) + b"".join(metrics))
+        summary = _plugin_summary("_hparams_/experiment", experiment)
+        if len(_EXPERIMENT_SUMMARIES) >= 256:
+            _EXPERIMENT_SUMMARIES.clear()
+        _EXPERIMENT_SUMMARIES[key] = summary
+    return summary
+
+
+_EXPERIMENT_SUMMARIES: dict[tuple[tuple[tuple[str, int], ...], tuple[str, ...]], bytes] = {}
+_SESSION_END_SUCCESS = _plugin_summary(
+    "_hparams_/session_end_info", field(4, _varint_field(1, STATUS_SUCCESS))
+)
+_SESSION_END_FAILURE = _plugin_summary(
+    "_hparams_/session_end_info", field(4, _varint_field(1, STATUS_FAILURE))
+)

@@ -155,8 +155,13 @@ def hparams_of(params: Mapping[str, Any]) -> dict[str, bool | str | float | int]
     return out
 
 
+_HOST: list[str] = []  # this machine's name, read once (a system call per trial otherwise)
+
+
 def _new_event_path(logdir: str) -> str:
-    base = os.path.join(logdir, f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}")
+    if not _HOST:
+        _HOST.append(socket.gethostname())
+    base = os.path.join(logdir, f"events.out.tfevents.{int(time.time())}.{_HOST[0]}")
     path, n = base, 0
     while os.path.exists(path):
         n += 1

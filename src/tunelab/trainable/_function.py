@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,8 +18,26 @@ def _target(fn: Any) -> Any:
     return getattr(fn, "_tunelab_fn", fn)
 
 
+#: function -> its call style (a worker runs the same function for trial after trial, and
+#: reading a signature costs tens of microseconds)
+_STYLES: weakref.WeakKeyDictionary[Any, tuple[bool, bool]] = weakref.WeakKeyDictionary()
+
+
 def function_call_style(fn: Callable[..., Any]) -> tuple[bool, bool]:
     """(passes_reporter, passes_checkpoint_dir) for ``fn``'s signature."""
+    try:
+        return _STYLES[fn]
+    except (KeyError, TypeError):  # not seen yet, or not weakly referable (then unhashable?)
+        pass
+    style = _call_style(fn)
+    try:
+        _STYLES[fn] = style
+    except TypeError:  # neither weakly referable nor hashable: worked out every time
+        pass
+    return style
+
+
+def _call_style(fn: Callable[..., Any]) -> tuple[bool, bool]:
     target = _target(fn)
     try:
         params = list(inspect.signature(target).parameters.values())
