@@ -379,6 +379,29 @@ def test_multiprocessing_keeps_working_in_a_reused_worker(tmp_path):
     assert len({results(t)[0]["pid"] for t in analysis.trials}) == 1
 
 
+def test_a_worker_runs_atexit_handlers_and_waits_for_trial_threads_when_it_ends(tmp_path):
+    """A worker ends without tearing down every module, but as a normal exit would for what
+    a trial left behind: its non-daemon threads finish, its atexit handlers run."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+
+    def train(config):
+        import atexit
+
+        def late() -> None:
+            time.sleep(0.3)
+            (marks / f"thread-{config['i']}").write_text("done")
+
+        threading.Thread(target=late).start()
+        atexit.register((marks / f"atexit-{config['i']}").write_text, "ran")
+        tune.report({"a": 1})
+
+    analysis = run(train, tmp_path, config={"i": tune.grid_search([0, 1])})
+    assert [t.status for t in analysis.trials] == ["TERMINATED"] * 2
+    # fit() returns once the workers ended: both marks of both trials are there
+    assert sorted(os.listdir(marks)) == ["atexit-0", "atexit-1", "thread-0", "thread-1"]
+
+
 # -- a worker dies with its driver ---------------------------------------------------------------
 
 

@@ -1,11 +1,11 @@
-"""``_wait_exit``: how a local executor waits for a worker process to end."""
+"""``wait_exit``: how a local executor waits for a worker process to end."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from tunelab.execution._local import _wait_exit
+from tunelab.execution._reaper import wait_exit
 
 
 def _python(code: str) -> subprocess.Popen[bytes]:
@@ -14,14 +14,14 @@ def _python(code: str) -> subprocess.Popen[bytes]:
 
 def test_a_process_that_exits_is_reaped_with_its_code() -> None:
     process = _python("import sys; sys.exit(3)")
-    assert _wait_exit(process, 30.0)
+    assert wait_exit(process, 30.0)
     assert process.returncode == 3
 
 
 def test_a_process_still_running_at_the_timeout_is_reported_and_left_alone() -> None:
     process = _python("import time; time.sleep(60)")
     try:
-        assert not _wait_exit(process, 0.2)
+        assert not wait_exit(process, 0.2)
         assert process.poll() is None
     finally:
         process.kill()
@@ -31,5 +31,5 @@ def test_a_process_still_running_at_the_timeout_is_reported_and_left_alone() -> 
 def test_a_process_reaped_already_is_not_waited_for_again() -> None:
     process = _python("pass")
     process.wait()
-    assert _wait_exit(process, 0.1)
+    assert wait_exit(process, 0.1)
     assert process.returncode == 0

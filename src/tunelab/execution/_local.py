@@ -23,7 +23,6 @@ import contextlib
 import os
 import re
 import secrets
-import select
 import shutil
 import signal
 import subprocess
@@ -36,7 +35,7 @@ from typing import Any
 from tunelab.execution._executor import ConnectionExecutor, WorkerHandle
 from tunelab.execution._launcher import Arrival, Launcher
 from tunelab.execution._placement import PoolPlacement
-from tunelab.execution._reaper import Reaper
+from tunelab.execution._reaper import Reaper, wait_exit
 from tunelab.execution._resource_pool import ResourcePool, detect_gpus
 from tunelab.execution._tcp_listener import UnixListener
 
@@ -288,7 +287,7 @@ class ProcessLauncher(Launcher):
         process = self._processes.get(worker.token)
         if process is None:
             return
-        if not _wait_exit(process, 3.0):
+        if not wait_exit(process, 3.0):
             _kill_process(process)
             process.wait()
         self._release_group(worker.token)
@@ -336,34 +335,6 @@ def _kill_process(process: subprocess.Popen[bytes]) -> None:
     for pid in below:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-
-
-def _wait_exit(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Wait up to ``timeout`` seconds for ``process`` to exit and reap it; False if it is
-    still running.
-
-    Wakes up as soon as it exits: on Linux through a pidfd (``Popen.wait(timeout)`` polls
-    with sleeps of up to 50 ms, which every ``fit()`` paid at its end for each worker).
-    """
-    pidfd_open = getattr(os, "pidfd_open", None)
-    if pidfd_open is not None and process.returncode is None:
-        try:
-            fd = pidfd_open(process.pid)
-        except OSError:  # exited and reaped already, or pidfds unsupported: Popen decides
-            pass
-        else:
-            try:
-                poller = select.poll()
-                poller.register(fd, select.POLLIN)
-                if not poller.poll(timeout * 1000):
-                    return False
-            finally:
-                os.close(fd)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return False
-    return True
 
 
 def _descendants(pid: int) -> list[int]:
