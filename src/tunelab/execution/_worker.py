@@ -754,7 +754,8 @@ class Worker:
 def _trial_environment(task: TrialTask) -> Iterator[None]:
     """chdir into the trial dir and redirect output when ``log_to_file`` asks for it."""
     trial_dir = task.trial_dir
-    os.makedirs(trial_dir, exist_ok=True)
+    if not os.path.isdir(trial_dir):  # the driver usually made it already: one stat
+        os.makedirs(trial_dir, exist_ok=True)
     previous = os.getcwd()
     chdir = task.chdir
     if chdir:
