@@ -18,15 +18,17 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tunelab import _defaults
 from tunelab._callback import Callback, CallbackList
-from tunelab._core.controller import Controller
 from tunelab._core.run_state import ExperimentRuntime
 from tunelab._errors import ResourceError, TuneError, TuneTypeError, TuneValueError
 from tunelab._trial import Trial, TrialStatus
 from tunelab.schedulers import TrialScheduler
+
+if TYPE_CHECKING:
+    from tunelab._core.controller import Controller
 
 __all__ = ["DEFAULT_SERVER_PORT", "Execution", "RunOptions", "execute_experiments"]
 
@@ -403,6 +405,9 @@ def execute_experiments(experiments: list[Any], options: RunOptions) -> Executio
     # policies, the outputs and the controller
     prestarted = _prestart_workers(experiments, executor, options)
     try:
+        # imported once the workers are starting: its modules load while they do
+        from tunelab._core.controller import Controller
+
         # the run's own copies: a remote experiment is placed in its local staging
         # directory, and the user's Experiment objects are never changed
         experiments, syncers = _stage_remote_experiments(
