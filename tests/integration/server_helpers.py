@@ -9,8 +9,8 @@ import threading
 import time
 
 import tunelab as tune
+from tunelab._core import controller as _controller_module
 from tunelab._core.controller import Controller
-from tunelab._frontdoor import execute as _execute
 from tunelab.air import session
 from tunelab.server import TuneClient, server_callback, start_server_for
 
@@ -106,7 +106,8 @@ def live_experiment(tmp_path, monkeypatch, *, wiring="patched", executor=None, *
     trainable = kwargs.pop("trainable", endless)
     experiment_path = os.path.join(str(tmp_path), name)
     if wiring == "patched":
-        monkeypatch.setattr(_execute, "Controller", ServedController)
+        # the front door imports the class from its module when the run starts
+        monkeypatch.setattr(_controller_module, "Controller", ServedController)
         ServedController.last = None
     else:
         kwargs.update(with_server=True, server_port=0)
