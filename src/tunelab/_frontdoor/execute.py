@@ -410,9 +410,7 @@ def execute_experiments(experiments: list[Any], options: RunOptions) -> Executio
 
         # the run's own copies: a remote experiment is placed in its local staging
         # directory, and the user's Experiment objects are never changed
-        experiments, syncers = _stage_remote_experiments(
-            experiments, download=plan.mode != "new"
-        )
+        experiments, syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
         initial_trials, restored_state = _earlier_state(experiments, plan.mode, options)
         search, scheduler = _policies(experiments, options, restored_state)
         run_clock = executor.clock()  # None: wall-clock time

@@ -73,25 +73,18 @@ def write_bytes_new_or_atomic(path: str, data: bytes, *, what: str = "a file") -
     when a run killed mid-write resumes (a trial's ``params.json``: its trial restarts)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags, 0o644)
+        with writing(what, path):
+            fd = os.open(path, flags, 0o644)
     except FileExistsError:
         write_bytes_atomic(path, data, what=what, fsync=False)
         return
-    except BaseException as exc:
-        error = storage_error(exc, what, path)
-        if error is None:
-            raise
-        raise error from None
     try:
-        with open(fd, "wb", buffering=0) as fh:
+        with writing(what, path), open(fd, "wb", buffering=0) as fh:
             write_fully(fh, data)
-    except BaseException as exc:
+    except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(path)
-        error = storage_error(exc, what, path)
-        if error is None:
-            raise
-        raise error from None
+        raise
 
 
 def write_json_atomic(
