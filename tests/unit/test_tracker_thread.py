@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tunelab._trial import Trial, TrialStatus
-from tunelab.integration._tracker import TrackerCallback, TrialInfo, legacy_status
+from tunelab.integration._tracker import TrackerCallback, TrackerLogger, TrialInfo, legacy_status
+from tunelab.logger import LegacyLoggerCallback
 
 
 class Recorder(TrackerCallback):
@@ -327,6 +328,48 @@ def test_legacy_loggers_close_with_the_trial_status() -> None:
     ):
         trial.status = status
         assert legacy_status(trial) == expected
+
+
+class SlowRecorder(Recorder):
+    """Shared by every trial's legacy logger below, so the test can read what they did."""
+
+    log: list[tuple[Any, ...]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(delay=0.05, **kwargs)
+        self.calls = SlowRecorder.log
+
+
+class SlowLegacyLogger(TrackerLogger):
+    """A legacy per-trial tracker logger whose tracker takes 50 ms per result."""
+
+    _experiment_logger_cls = SlowRecorder
+
+    def _init(self) -> None:
+        self._callback = SlowRecorder()
+        assert self.trial is not None
+        self._trial_id = str(self.trial.trial_id)
+        self._callback.log_trial_start(self.trial)
+
+
+def test_legacy_tracker_loggers_have_logged_everything_when_the_experiment_ends() -> None:
+    SlowRecorder.log.clear()
+    trials = [_trial("t1", 1), _trial("t2", 2)]
+    cb = LegacyLoggerCallback([SlowLegacyLogger])
+    for trial in trials:
+        cb.on_trial_start(iteration=0, trials=trials, trial=trial)
+        _results(cb, trial, 3)
+    trials[0].status, trials[1].status = TrialStatus.TERMINATED, TrialStatus.RUNNING
+    started = time.perf_counter()
+    cb.on_trial_complete(iteration=4, trials=trials, trial=trials[0])  # closed mid-run
+    assert time.perf_counter() - started < 0.1  # a trial's end does not wait for its tracker
+    cb.on_experiment_end(trials=trials)  # t2's logger is closed here, t2 still running
+    logged = sorted(call[1:] for call in SlowRecorder.log if call[0] == "log")
+    assert logged == [(f"run-{t}", i) for t in ("t1", "t2") for i in (1, 2, 3)]
+    assert sorted(call[1:] for call in SlowRecorder.log if call[0] == "end") == [
+        ("run-t1", "FINISHED"),
+        ("run-t2", "KILLED"),
+    ]
 
 
 def test_a_callback_pickles_without_its_thread_and_works_after() -> None:

@@ -20,12 +20,11 @@ from tunelab.integration._tracker import (
     FINISHED,
     KILLED,
     TrackerCallback,
+    TrackerLogger,
     TrialInfo,
     at_trial_exit,
     check_timeout,
-    legacy_status,
 )
-from tunelab.logger._legacy import Logger
 from tunelab.utils._util import flatten_dict
 
 __all__ = [
@@ -615,7 +614,7 @@ def mlflow_mixin(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # -- the legacy Logger API (Ray Tune 0.8's MLFLowLogger, 1.0-1.2's MLflowLogger) -------------
-class MLflowLogger(Logger):
+class MLflowLogger(TrackerLogger):
     """Legacy per-trial logger (``loggers=DEFAULT_LOGGERS + (MLflowLogger,)``).
 
     Logs the trial like :class:`MLflowLoggerCallback`, configured from the trial's config:
@@ -623,7 +622,8 @@ class MLflowLogger(Logger):
     ``mlflow_experiment_id``, ``mlflow_experiment_name``, ``save_artifact`` (Ray 1.x), or
     0.8's ``config["mlflow_experiment_id"]`` with MLflow's environment variables for the
     rest. These settings are not logged as params. Each trial's logger runs its own helper
-    thread; ``close`` does not wait for it. ``MLFLowLogger`` is 0.8's spelling.
+    thread; ``close`` does not wait for it, the end of the experiment does (at most
+    ``flush_timeout_s``). ``MLFLowLogger`` is 0.8's spelling.
 
     Args:
         config: The trial's config, with the settings above.
@@ -667,14 +667,6 @@ class MLflowLogger(Logger):
         self._callback._submit("start", info.trial_id, info)
         return info.trial_id
 
-    def on_result(self, result: dict[str, Any]) -> None:
-        """Queue ``result``'s numbers as metrics of the trial's run.
-
-        Args:
-            result: The reported result.
-        """
-        self._callback._submit("result", self._trial_id, dict(result))
-
     def update_config(self, config: dict[str, Any]) -> None:
         """The trial runs again: log params not logged yet.
 
@@ -684,10 +676,6 @@ class MLflowLogger(Logger):
         self.config = config
         if self.trial is not None:
             self._callback.log_trial_start(self.trial)  # a restart: params not logged yet
-
-    def close(self) -> None:
-        self._callback._end_now(self._trial_id, legacy_status(self.trial))
-        self._callback.close(wait=False)
 
 
 MLflowLogger.__module__ = "tunelab.integration.mlflow"

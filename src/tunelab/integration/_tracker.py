@@ -39,6 +39,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tunelab.logger._legacy import Logger
 from tunelab.logger._logger_callback import LoggerCallback
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ __all__ = [
     "FINISHED",
     "KILLED",
     "TrackerCallback",
+    "TrackerLogger",
     "TrialInfo",
     "at_trial_exit",
     "check_timeout",
@@ -379,6 +381,20 @@ class _TrackerThread:
         self.thread.join(timeout)
         return not self.thread.is_alive()
 
+    def wait_ended(self, timeout: float) -> None:
+        """Wait up to ``timeout`` s for the thread to end (its close is queued); after that
+        it goes on in the background, and the ``atexit`` hook waits for it again."""
+        if self._joined(timeout):
+            return
+        _log.warning(
+            "%s: %s still had %d call(s) pending %.0f s after the end of the experiment; they "
+            "go on in the background",
+            self.owner._tracker_label(),
+            self.owner.tracker,
+            self.queue.pending(),
+            timeout,
+        )
+
     def join_at_exit(self) -> None:
         if self.thread.is_alive() and not self.abandoned:
             self.finish(self.owner._flush_timeout_s)
@@ -588,3 +604,47 @@ class TrackerCallback(LoggerCallback):
         if isinstance(runs, dict):
             with self._references_lock:
                 self._references.update({str(k): v for k, v in runs.items()})
+
+
+#: the helper threads of closed :class:`TrackerLogger` instances, until the end of the
+#: experiment waits for them
+_closed_logger_threads: weakref.WeakSet[_TrackerThread] = weakref.WeakSet()
+
+
+class TrackerLogger(Logger):
+    """The legacy per-trial form of a tracker (Ray Tune 0.x/1.x ``loggers=[...]``).
+
+    Each instance drives its own :class:`TrackerCallback` (``_experiment_logger_cls``),
+    with its own helper thread: results are queued to it, ``close`` queues the end of the
+    trial's run and does not wait (a trial's end never stalls the run), and
+    :meth:`wait_for_closed` waits, at the end of the experiment, for the threads of the
+    closed loggers (each at most its callback's flush timeout). Subclasses set
+    ``_experiment_logger_cls`` and, in ``_init``, ``self._callback`` and ``self._trial_id``.
+    """
+
+    _experiment_logger_cls: type[TrackerCallback]
+    _callback: TrackerCallback
+    _trial_id: str
+
+    def on_result(self, result: dict[str, Any]) -> None:
+        """Queue ``result`` for the trial's run.
+
+        Args:
+            result: The reported result.
+        """
+        self._callback._submit(_RESULT, self._trial_id, dict(result))
+
+    def close(self) -> None:
+        callback = self._callback
+        callback._end_now(self._trial_id, legacy_status(self.trial))
+        worker = callback._worker
+        callback.close(wait=False)
+        if worker is not None and worker.thread.is_alive():
+            _closed_logger_threads.add(worker)
+
+    @classmethod
+    def wait_for_closed(cls) -> None:
+        owner_type = cls._experiment_logger_cls
+        for worker in [w for w in _closed_logger_threads if isinstance(w.owner, owner_type)]:
+            _closed_logger_threads.discard(worker)
+            worker.wait_ended(worker.owner._flush_timeout_s)

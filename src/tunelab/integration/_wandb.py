@@ -19,12 +19,11 @@ from tunelab._errors import require
 from tunelab.integration._tracker import (
     FINISHED,
     TrackerCallback,
+    TrackerLogger,
     TrialInfo,
     at_trial_exit,
     check_timeout,
-    legacy_status,
 )
-from tunelab.logger._legacy import Logger
 from tunelab.utils._util import flatten_dict
 
 __all__ = [
@@ -637,14 +636,15 @@ def wandb_mixin(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # -- the legacy Logger API (Ray Tune 0.8-1.x's WandbLogger) --------------------------------
-class WandbLogger(Logger):
+class WandbLogger(TrackerLogger):
     """Legacy per-trial logger (``loggers=DEFAULT_LOGGERS + (WandbLogger,)``).
 
     Logs the trial like :class:`WandbLoggerCallback`, configured from ``config["wandb"]``
     (or ``config["logger_config"]["wandb"]``): ``project`` (required), ``api_key_file``/
     ``api_key``, ``excludes``, ``log_config``, ``group`` (default: the trainable's name) and
     other ``wandb.init`` arguments. Those entries are not logged as the run's config. Each
-    trial's logger runs its own helper thread; ``close`` does not wait for it.
+    trial's logger runs its own helper thread; ``close`` does not wait for it, the end of
+    the experiment does (at most ``flush_timeout_s``).
     ``_logger_process_cls`` replaces the per-trial run class (as Ray's scripts do with a
     mock).
 
@@ -698,18 +698,6 @@ class WandbLogger(Logger):
             info = TrialInfo(name, name, "", config, {}, self.logdir, "", "")
             callback._submit("start", name, info)
             self._trial_id = name
-
-    def on_result(self, result: dict[str, Any]) -> None:
-        """Queue ``result`` for the trial's run.
-
-        Args:
-            result: The reported result.
-        """
-        self._callback._submit("result", self._trial_id, dict(result))
-
-    def close(self) -> None:
-        self._callback._end_now(self._trial_id, legacy_status(self.trial))
-        self._callback.close(wait=False)
 
 
 WandbLogger.__module__ = "tunelab.integration.wandb"

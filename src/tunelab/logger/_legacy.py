@@ -43,10 +43,11 @@ class Logger:
     Subclasses override :meth:`on_result` (called once per result, in order) and may
     override ``_init`` (called at the end of the constructor, to open files),
     :meth:`update_config` (the trial runs again, perhaps with a new config),
-    :meth:`flush` and :meth:`close` (the trial ended; called once), and the class method
-    :meth:`rollback_files`. Pass the classes to ``tune.run(loggers=[...])`` (they then
-    replace the default loggers) or drive them with :class:`LegacyLoggerCallback`. New code
-    should write a :class:`~tunelab.logger.LoggerCallback` instead.
+    :meth:`flush` and :meth:`close` (the trial ended; called once), and the class methods
+    :meth:`rollback_files` and :meth:`wait_for_closed`. Pass the classes to
+    ``tune.run(loggers=[...])`` (they then replace the default loggers) or drive them with
+    :class:`LegacyLoggerCallback`. New code should write a
+    :class:`~tunelab.logger.LoggerCallback` instead.
 
     Args:
         config: The trial's config (kept as ``self.config``).
@@ -88,6 +89,16 @@ class Logger:
 
     def close(self) -> None:
         """Release resources; the trial ended."""
+
+    @classmethod
+    def wait_for_closed(cls) -> None:
+        """Wait for what closed loggers of this class left running in the background (a
+        tracker's helper thread, which ``close`` does not wait for, so that a trial's end
+        never stalls the run), so that everything is logged when the run returns.
+
+        Called once per class at the end of the experiment, after every instance was
+        closed. The default does nothing.
+        """
 
     @classmethod
     def rollback_files(cls, logdir: str, to_iteration: int) -> None:
@@ -243,6 +254,10 @@ def _close(logger: Logger) -> None:
     logger.close()
 
 
+def _wait_for_closed(logger_class: type[Logger]) -> None:
+    logger_class.wait_for_closed()
+
+
 class UnifiedLogger(Logger):
     """Forwards every call to one instance of each class in ``loggers``.
 
@@ -323,8 +338,8 @@ class LegacyLoggerCallback(LoggerCallback):
     One instance of each class per trial, built at trial start as ``cls(trial.config,
     trial.local_path, trial)``; results go to ``on_result``, a restarted trial's config to
     ``update_config``, checkpoints and step ends to ``flush``, the trial's end to ``close``,
-    and a rollback to each class's ``rollback_files``. ``tune.run(loggers=[...])`` builds
-    one.
+    a rollback to each class's ``rollback_files``, and the experiment's end to each
+    class's ``wait_for_closed``. ``tune.run(loggers=[...])`` builds one.
 
     Args:
         logger_classes: The :class:`Logger` subclasses to run for every trial.
@@ -374,7 +389,10 @@ class LegacyLoggerCallback(LoggerCallback):
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         loggers, self._trial_loggers = self._trial_loggers, {}
-        _each([logger for trial_loggers in loggers.values() for logger in trial_loggers], _close)
+        try:
+            _each([logger for each in loggers.values() for logger in each], _close)
+        finally:
+            _each(self.logger_classes, _wait_for_closed)
 
 
 # ---------------------------------------------------------------------------------------
