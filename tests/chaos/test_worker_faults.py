@@ -402,6 +402,24 @@ def test_a_worker_runs_atexit_handlers_and_waits_for_trial_threads_when_it_ends(
     assert sorted(os.listdir(marks)) == ["atexit-0", "atexit-1", "thread-0", "thread-1"]
 
 
+@linux_only
+def test_what_c_code_printed_reaches_the_driver_when_a_worker_ends(tmp_path, capfd, monkeypatch):
+    # workers run unbuffered unless the environment says otherwise (an empty value, kept by
+    # the launcher, leaves Python and C buffering the worker's stdout)
+    monkeypatch.setenv("PYTHONUNBUFFERED", "")
+
+    def train(config):
+        import ctypes
+
+        # C's stdout buffer holds it (the worker's stdout is a pipe: fully buffered)
+        ctypes.CDLL(None).printf(b"printed by C code %d\n", 4242)
+        tune.report({"a": 1})
+
+    (trial,) = run(train, tmp_path).trials
+    assert trial.status == "TERMINATED"
+    assert "printed by C code 4242" in capfd.readouterr().out
+
+
 # -- a worker dies with its driver ---------------------------------------------------------------
 
 

@@ -164,10 +164,13 @@ def describe_unserializable(
 class Outbox:
     """Results of the running trial waiting to be sent (thread-safe).
 
-    A batch is pickled once. When that fails (a result holds a lock, a generator, an open
-    file...), the results before the offending one are sent one by one, the rest is
-    dropped, and :attr:`error` says which key holds what: the trial thread raises it at its
-    next report, and the trial ends with it. The flusher thread never dies of it.
+    A trial's first result is sent at once (the first feedback of a trial: progress, a
+    scheduler's first look); later ones wait up to ``MAX_DELAY_S`` (the flusher thread) or
+    until ``MAX_BATCH`` are buffered, and go in one message. A batch is pickled once. When
+    that fails (a result holds a lock, a generator, an open file...), the results before
+    the offending one are sent one by one, the rest is dropped, and :attr:`error` says which
+    key holds what: the trial thread raises it at its next report, and the trial ends with
+    it. The flusher thread never dies of it.
     """
 
     def __init__(self, encode: Callable[[Any], bytes], write: Callable[[bytes], None]) -> None:
@@ -178,12 +181,14 @@ class Outbox:
         self._first = 0.0
         self.trial_id = ""
         self.error: str | None = None  # why the current trial's results stopped flowing
+        self._sent_one = False  # the running trial's first result was sent
         self._closed = False
 
     def begin(self, trial_id: str) -> None:
         with self._cond:
             self.trial_id = trial_id
             self.error = None
+            self._sent_one = False
 
     def take_error(self) -> str | None:
         with self._cond:
@@ -196,7 +201,10 @@ class Outbox:
                 return
             buffer = self._buffer
             buffer.append(result)
-            if len(buffer) == 1:
+            if not self._sent_one:  # a trial's first result goes at once (the first feedback)
+                self._sent_one = True
+                self._flush_locked()
+            elif len(buffer) == 1:
                 self._first = time.monotonic()
                 self._cond.notify()
             elif len(buffer) >= MAX_BATCH:
@@ -833,10 +841,10 @@ def _exit_served() -> None:
     """End the worker once the driver let it go, as the interpreter's own exit does up to
     its atexit handlers: wait for the non-daemon threads a trial left running, run the
     atexit handlers (a tracker's final upload, ``logging``'s flush), flush stdout and
-    stderr. What it skips is tearing every module and object down one by one, which takes
-    a worker that ran trials tens of milliseconds that the driver waits for at the end of
-    each ``fit()`` (the children of :mod:`multiprocessing` end the same way, without even
-    the atexit handlers)."""
+    stderr, Python's and C's. What it skips is tearing every module and object down one by
+    one, which takes a worker that ran trials tens of milliseconds that the driver waits for
+    at the end of each ``fit()`` (the children of :mod:`multiprocessing` end the same way,
+    without even the atexit handlers)."""
     import atexit
 
     try:
@@ -848,6 +856,10 @@ def _exit_served() -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        with contextlib.suppress(Exception):  # what C code printed (os._exit skips that)
+            import ctypes
+
+            ctypes.CDLL(None).fflush(None)
         os._exit(0)
 
 
