@@ -156,6 +156,26 @@ def test_socket_dirs_are_removed_at_exit_and_stale_ones_at_the_next_start(tmp_pa
         shutil.rmtree(foreign, ignore_errors=True)
 
 
+@pytest.mark.skipif(not os.path.isdir("/tmp"), reason="needs /tmp")
+def test_a_deep_temp_directory_still_gets_a_socket_short_enough(tmp_path, monkeypatch):
+    """A socket path longer than the system allows (``AF_UNIX path too long``, about 100
+    bytes) would stop every local run under a deep ``TMPDIR``: the socket goes to /tmp."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    seen = []
+
+    class Sockets(tune.Callback):
+        def on_trial_result(self, **info):
+            seen.extend(glob.glob(f"/tmp/tunelab-{os.getpid()}-*/controller.sock"))
+
+    analysis = tune.run(_quick, storage_path=str(tmp_path / "r"), verbose=0, callbacks=[Sockets()])
+    assert [t.status for t in analysis.trials] == ["TERMINATED"]
+    assert seen, "the socket was not placed in /tmp"
+    assert glob.glob(f"/tmp/tunelab-{os.getpid()}-*") == []  # removed at the end
+
+
 def _counts():
     """Threads, descriptors and children, once threads that just ended are gone."""
     previous = _sample()

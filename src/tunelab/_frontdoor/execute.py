@@ -399,20 +399,19 @@ def execute_experiments(experiments: list[Any], options: RunOptions) -> Executio
     # every TUNELAB_*/TUNE_* setting, read (and a bad value refused) before anything is
     # written: an earlier experiment is kept aside only by a run that then starts
     settings = _controller_settings(options)
+    # the run's own copies: a remote experiment is placed in its local staging directory,
+    # and the user's Experiment objects are never changed
+    experiments, syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
+    initial_trials, restored_state = _earlier_state(experiments, plan.mode, options)
+    search, scheduler = _policies(experiments, options, restored_state)
     executor = _executor(options)
     _check_resources_fit(experiments, executor)
-    # workers start importing tunelab while the driver loads what it resumes and builds the
-    # policies, the outputs and the controller
+    # workers start importing tunelab while the driver builds the outputs and the controller
     prestarted = _prestart_workers(experiments, executor, options)
     try:
         # imported once the workers are starting: its modules load while they do
         from tunelab._core.controller import Controller
 
-        # the run's own copies: a remote experiment is placed in its local staging
-        # directory, and the user's Experiment objects are never changed
-        experiments, syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
-        initial_trials, restored_state = _earlier_state(experiments, plan.mode, options)
-        search, scheduler = _policies(experiments, options, restored_state)
         run_clock = executor.clock()  # None: wall-clock time
         runtimes, global_stopper = _runtimes(experiments, scheduler, run_clock)
         callbacks, server_cb = _outputs(options, experiments)

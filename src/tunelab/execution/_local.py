@@ -170,8 +170,9 @@ class ProcessLauncher(Launcher):
     def setup(self, sys_path: list[str]) -> list[str]:
         """Open the socket workers connect to and start the reaper."""
         if self._listener is None:
-            clean_stale_socket_dirs()
-            self._tmpdir = tempfile.mkdtemp(prefix=f"tunelab-{os.getpid()}-")
+            root = _socket_root()
+            clean_stale_socket_dirs(root)
+            self._tmpdir = tempfile.mkdtemp(prefix=f"tunelab-{os.getpid()}-", dir=root)
             try:
                 self._listener = UnixListener(
                     os.path.join(self._tmpdir, _SOCKET_NAME), self._authkey
@@ -374,6 +375,21 @@ def _driver_alive(pid: int) -> bool:
         except OSError:
             return True
         return True
+
+
+#: the longest socket path every platform accepts (Linux: 107 bytes, macOS: 103)
+_MAX_SOCKET_PATH = 100
+
+
+def _socket_root() -> str:
+    """Where the driver's socket directory goes: the temp directory, unless a socket path
+    in it would be too long for the system (a deep ``TMPDIR``: ``AF_UNIX path too long``);
+    then ``/tmp``."""
+    root = tempfile.gettempdir()
+    longest = len(os.path.join(root, f"tunelab-{os.getpid()}-xxxxxxxx", _SOCKET_NAME))
+    if longest > _MAX_SOCKET_PATH and os.path.isdir("/tmp") and os.access("/tmp", os.W_OK):
+        return "/tmp"
+    return root
 
 
 def clean_stale_socket_dirs(root: str | None = None) -> list[str]:
