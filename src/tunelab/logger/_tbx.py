@@ -16,6 +16,7 @@ once. tensorboardX itself is imported only for the first histogram.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import logging
 import math
@@ -155,13 +156,14 @@ def hparams_of(params: Mapping[str, Any]) -> dict[str, bool | str | float | int]
     return out
 
 
-_HOST: list[str] = []  # this machine's name, read once (a system call per trial otherwise)
+@functools.cache
+def _host() -> str:
+    """This machine's name, read once (a system call per trial otherwise)."""
+    return socket.gethostname()
 
 
 def _new_event_path(logdir: str) -> str:
-    if not _HOST:
-        _HOST.append(socket.gethostname())
-    base = os.path.join(logdir, f"events.out.tfevents.{int(time.time())}.{_HOST[0]}")
+    base = os.path.join(logdir, f"events.out.tfevents.{int(time.time())}.{_host()}")
     path, n = base, 0
     while os.path.exists(path):
         n += 1

@@ -27,7 +27,7 @@ def function_call_style(fn: Callable[..., Any]) -> tuple[bool, bool]:
     """(passes_reporter, passes_checkpoint_dir) for ``fn``'s signature."""
     try:
         return _STYLES[fn]
-    except (KeyError, TypeError):  # not seen yet, or not weakly referable (then unhashable?)
+    except (KeyError, TypeError):  # not seen yet, or not weakly referable
         pass
     style = _call_style(fn)
     try:
