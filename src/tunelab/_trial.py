@@ -351,38 +351,73 @@ class Trial:
         """
         from tunelab._json import json_safe
 
-        if not safe:
-
-            def json_safe(value: Any) -> Any:
-                return value
-
-        return {
+        convert = json_safe if safe else _same
+        state = {
             "trial_id": self.trial_id,
             "trainable_name": self.trainable_name,
-            "config": json_safe(self.config),
+            "config": convert(self.config),
             "experiment_tag": self.experiment_tag,
-            "evaluated_params": json_safe(self.evaluated_params),
+            "evaluated_params": convert(self.evaluated_params),
             "resources": self.resources.to_state(),
-            "stopping_criterion": json_safe(self.stopping_criterion),
+            "stopping_criterion": convert(self.stopping_criterion),
             "experiment_name": self.experiment_name,
             "dirname": self.dirname,
             "max_failures": self.max_failures,
             "trial_name": self.custom_trial_name,
             "experiment_index": self.experiment_index,
-            "status": self.status.value,
-            "last_result": json_safe(self.last_result),
-            "num_failures": self.num_failures,
-            "error_file": self.error_file,
-            "error_msg": self.error_msg,
-            "location": self.location,
-            "checkpoint": self.relative(path)
-            if (path := _checkpoint_path(self.checkpoint))
-            else None,
-            "restore_state": json_safe(self.restore_state),
-            "checkpoint_history": [
-                [self.relative(p), json_safe(m)] for p, m in self.checkpoint_history
-            ],
         }
+        self._add_run_state(state, convert)
+        return state
+
+    def run_state(self, *, safe: bool = True) -> dict[str, Any]:
+        """The part of :meth:`to_state` that changes while the trial runs (its status,
+        last result, failures, location and checkpoints), with its ``trial_id``: what a
+        journal's update line carries when the rest is as last written (see
+        :meth:`fixed_key`).
+
+        Args:
+            safe: As for :meth:`to_state`.
+        """
+        from tunelab._json import json_safe
+
+        state: dict[str, Any] = {"trial_id": self.trial_id}
+        self._add_run_state(state, json_safe if safe else _same)
+        return state
+
+    def _add_run_state(self, state: dict[str, Any], convert: Any) -> None:
+        checkpoint = _checkpoint_path(self.checkpoint)
+        state["status"] = self.status.value
+        state["last_result"] = convert(self.last_result)
+        state["num_failures"] = self.num_failures
+        state["error_file"] = self.error_file
+        state["error_msg"] = self.error_msg
+        state["location"] = self.location
+        state["checkpoint"] = self.relative(checkpoint) if checkpoint else None
+        state["restore_state"] = convert(self.restore_state)
+        state["checkpoint_history"] = (
+            [[self.relative(p), convert(m)] for p, m in self.checkpoint_history]
+            if self.checkpoint_history
+            else []
+        )
+
+    def fixed_key(self) -> tuple[Any, ...]:
+        """The values of the fields :meth:`run_state` leaves out. The controller changes
+        them only by assigning new values (a new config after a PBT exploit, new resources),
+        so when this key equals the one taken at the trial's last journal line, an update
+        line (:meth:`run_state`) rebuilds the whole state."""
+        return (
+            self.config,
+            self.evaluated_params,
+            self.resources,
+            self.stopping_criterion,
+            self.experiment_tag,
+            self.dirname,
+            self.trainable_name,
+            self.experiment_name,
+            self.max_failures,
+            self.custom_trial_name,
+            self.experiment_index,
+        )
 
     @classmethod
     def from_state(cls, state: dict[str, Any], experiment_path: str) -> Trial:
@@ -466,6 +501,10 @@ def _request_of(key: str) -> PlacementGroupFactory:
 
 def _absolute(experiment_path: str, path: str) -> str:
     return path if "://" in path else os.path.join(experiment_path, path)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _checkpoint_path(checkpoint: Any) -> str | None:

@@ -19,6 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tunelab._persistence.experiment_state import load_state
+
 SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "resumable_search.py")
 
 
@@ -140,7 +142,8 @@ def check_experiment(
 ) -> dict[str, int]:
     """Assert what a user expects of the killed-and-resumed experiment; returns counts."""
     exp = storage / name
-    state = json.loads((exp / "experiment_state.json").read_text())
+    state = load_state(str(exp))  # the snapshot and its journal, as a resume reads them
+    assert state is not None, f"no experiment state in {exp}"
     trials = state["trials"]
     ids = [t["trial_id"] for t in trials]
     assert len(ids) == num_samples, f"{len(ids)} trials for num_samples={num_samples}"

@@ -4,10 +4,10 @@ to the same callback of the resumed run."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import tunelab as tune
+from tunelab._persistence.experiment_state import load_state
 
 
 class CountingCallback(tune.Callback):
@@ -46,7 +46,8 @@ def test_a_callbacks_state_is_saved_and_handed_back_on_resume(tmp_path: Any) -> 
         verbose=0,
     )
     assert first.seen == 6
-    state = json.loads((tmp_path / "cb" / "experiment_state.json").read_text())
+    state = load_state(str(tmp_path / "cb"))  # the snapshot and its journal
+    assert state is not None
     assert list(state["callbacks"].values()) == [{"seen": 6}]
     resumed = CountingCallback()
     tune.run(

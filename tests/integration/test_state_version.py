@@ -21,6 +21,7 @@ import pytest
 
 import tunelab as tune
 from tunelab import train
+from tunelab._persistence.experiment_state import STATE_VERSION
 from tunelab.analysis import ExperimentAnalysis
 from tunelab.train import Checkpoint
 
@@ -86,7 +87,7 @@ def test_a_version_1_experiment_is_read_by_the_analysis(tmp_path):
 @pytest.mark.parametrize(
     ("version", "message"),
     [
-        (2, "written by a newer tunelab \\(state version 2\\)"),
+        (STATE_VERSION + 1, f"written by a newer tunelab \\(state version {STATE_VERSION + 1}\\)"),
         ("1", "invalid state version '1'"),
         (0, "invalid state version 0"),
     ],
@@ -102,7 +103,7 @@ def test_a_state_this_tunelab_cannot_read_is_refused_before_any_trial(tmp_path, 
     before = sorted(os.listdir(path))
     with pytest.raises(ValueError, match=message) as raised:
         _run(tmp_path, resume=True)
-    assert "resumes state versions 1 to 1" in str(raised.value)
+    assert f"resumes state versions 1 to {STATE_VERSION}" in str(raised.value)
     assert sorted(os.listdir(path)) == before  # nothing ran, nothing was written
 
 

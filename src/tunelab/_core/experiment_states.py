@@ -148,9 +148,16 @@ class ExperimentStates:
             writer.maybe_write()
 
     def close(self) -> None:
-        """The last snapshots, then close the journals."""
+        """Close the journals; the last snapshots, unless a journal is as compact as a
+        snapshot of what it holds (see :meth:`ExperimentStateWriter.journal_is_compact`:
+        the callbacks' states then go into it instead)."""
         for writer in self.writers.values():
-            writer.write()
+            writer.flush()
+            if writer.journal_is_compact():
+                writer.record_callbacks(safe_state(self._callbacks))
+                writer.flush()
+            else:
+                writer.write()
             writer.close()
 
     def stop(self, *, write: bool) -> None:

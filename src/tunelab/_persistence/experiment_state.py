@@ -4,9 +4,11 @@
   :meth:`Trial.to_state`, policy states), written atomically (temp file, fsync, rename)
   every ``period_s`` seconds of the run's clock when something changed (and at least 50
   times its own duration of wall-clock time after the last one), and at the end.
-* ``experiment_state.journal``: one JSON line ``{"seq": n, "trial": {...}}`` appended (and
-  flushed) each time a trial changes status or checkpoint, and after the trial lines of a
-  loop step one ``{"seq": n, "policies": true, ...}`` line with the search algorithm's and
+* ``experiment_state.journal``: one JSON line appended (and flushed) each time a trial
+  changes status or checkpoint: ``{"seq": n, "trial": {...}}`` with its whole state the
+  first time, then ``{"seq": n, "update": {...}}`` with only what changes while a trial
+  runs (:meth:`Trial.run_state`) while the rest is as last written; after the trial lines
+  of a loop step one ``{"seq": n, "policies": true, ...}`` line with the search algorithm's and
   the scheduler's states (as deltas) when they changed. Its cost follows what changed,
   not the number of trials: a policy that reports its own changes
   (``get_state_changes``, as ASHA does) is asked for them; another one's state is taken
@@ -35,7 +37,8 @@ from tunelab._persistence.state_delta import diff as _diff_states
 
 STATE_FILE = "experiment_state.json"
 JOURNAL_FILE = "experiment_state.journal"
-STATE_VERSION = 1
+#: 2: the journal may hold "update" lines (an older tunelab would skip them)
+STATE_VERSION = 2
 #: the policies whose states the journal carries (as deltas): key -> its delta's base key
 POLICY_STATES = {"search_alg": "search_base", "scheduler": "scheduler_base"}
 
@@ -138,15 +141,20 @@ def _kind(value: Any) -> str:
     )
 
 
+#: the journal entries about one trial: its whole state, the part that changed, a checkpoint
+TRIAL_ENTRIES = ("trial", "update", "checkpoint")
+
+
 def _is_entry(entry: Any) -> bool:
-    """A trial's new state (``{"seq", "trial": {...}}``), a checkpoint it registered
+    """A trial's new state (``{"seq", "trial": {...}}``), the part of it that changes while
+    it runs (``{"seq", "update": {"trial_id", "status", ...}}``), a checkpoint it registered
     (``{"seq", "checkpoint": {"trial_id", "path", ...}}``) or the policies' states after
     a loop step (``{"seq", "policies": true, "search_alg_delta": ..., ...}``)."""
     if not isinstance(entry, dict):
         return False
     if entry.get("policies") is True:
         return isinstance(entry.get("seq"), int)
-    body = entry.get("trial", entry.get("checkpoint"))
+    body = next((entry[key] for key in TRIAL_ENTRIES if key in entry), None)
     return isinstance(body, dict) and isinstance(body.get("trial_id"), str)
 
 
@@ -172,10 +180,12 @@ def _journal_entries(path: str) -> list[dict[str, Any]]:
     """The journal's entries. A torn last line (a kill mid-write) is ignored; a damaged line
     elsewhere is skipped with a warning naming the file and the line.
 
-    Skipping keeps the most: each entry holds a trial's whole state, so the entries after a
-    damaged one still apply, and a trial whose newest entry is lost resumes from the state
-    an earlier entry (or the snapshot) gives it, as after a kill just before that entry;
-    refusing would leave the whole experiment unresumable."""
+    Skipping keeps the most: a trial's first entry holds its whole state and its updates
+    hold all that changes while it runs, so the entries after a damaged one still apply,
+    and a trial whose newest entry is lost resumes from the state an earlier entry (or the
+    snapshot) gives it, as after a kill just before that entry (a trial whose first entry
+    is lost is lost: its updates are skipped with a warning); refusing would leave the
+    whole experiment unresumable."""
     with open(path, "rb") as fh:
         lines = fh.read().split(b"\n")
     torn = lines.pop()  # after the last newline: b"" unless the last line is torn
@@ -237,7 +247,23 @@ def _load_state(experiment_path: str, path: str) -> dict[str, Any]:
                 continue
             for key in POLICY_STATES:
                 held[key] = _apply_policy_state(data, entry, key, held[key], journal)
-            if entry.get("policies") is True:  # the policies' states only
+            if entry.get("policies") is True:  # the policies' (and callbacks') states only
+                if "callbacks" in entry:
+                    data["callbacks"] = entry["callbacks"]
+                continue
+            if "update" in entry:  # what changed in a known trial
+                update = entry["update"]
+                position = index.get(update["trial_id"])
+                if position is None:
+                    logger.warning(
+                        "tunelab: %s, entry %s: an update of trial %s, whose state was not "
+                        "read (a damaged line before it); skipping it",
+                        journal,
+                        seq,
+                        update["trial_id"],
+                    )
+                else:
+                    trials[position].update(update)
                 continue
             if "trial" not in entry:  # a checkpoint of a known trial
                 record = entry["checkpoint"]
@@ -337,6 +363,14 @@ def _apply_policy_state(
 
 # kept for callers of the first version
 read_state = load_state
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``a == b``, False when comparing fails (a config holding numpy arrays, say)."""
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def _private_copy(value: Any) -> Any:
@@ -446,6 +480,18 @@ class ExperimentStateWriter:
         # (see ChangesFn), asked instead of taking its whole state
         self._policy_changes = policy_changes
         self._policies_changed = False
+        # trial id -> [Trial.fixed_key() at its last line, the bytes of its last whole line
+        # and of its last update line], for the trials not finished then: their next line is
+        # an update when the key is the same, and makes those bytes superseded
+        self._fixed: dict[str, list[Any]] = {}
+        # the journal since the last snapshot: its bytes, the bytes of them that later lines
+        # superseded, its lines, its lines with a trial's whole state; and the bytes of its
+        # last policies line, which the next one supersedes
+        self._bytes = 0
+        self._superseded = 0
+        self._snapshot_seq = 0
+        self._whole_lines = 0
+        self._last_policies = 0
 
     def start(self) -> None:
         """Write the first snapshot (on resume it holds everything the journal held, so the
@@ -456,17 +502,31 @@ class ExperimentStateWriter:
     def record_trial(
         self, trial: Any, search_state: Any = None, scheduler_state: Any = None
     ) -> None:
-        """Journal ``trial`` (a :class:`Trial`): the raw state when plain JSON holds it
-        (the common case, encoded once by the C encoder), else its JSON-safe state."""
+        """Journal ``trial`` (a :class:`Trial`): its whole state the first time, then an
+        update line with what changes while it runs (:meth:`Trial.run_state`) as long as
+        the rest is as last written (:meth:`Trial.fixed_key`); the raw values when plain
+        JSON holds them (the common case, encoded once by the C encoder), else JSON-safe
+        ones."""
+        key = trial.fixed_key()
+        trial_id = trial.trial_id
+        last = self._fixed.get(trial_id)
+        update = last is not None and _same(last[0], key)
+        name, state = ("update", trial.run_state) if update else ("trial", trial.to_state)
+        states = {"search_alg": search_state, "scheduler": scheduler_state}
         try:
-            self.record(
-                trial.to_state(safe=False),
-                search_state,
-                strict=True,
-                scheduler_state=scheduler_state,
-            )
+            size = self._append_entry({name: state(safe=False)}, states, strict=True)
         except (TypeError, ValueError):
-            self.record(trial.to_state(), search_state, scheduler_state=scheduler_state)
+            size = self._append_entry({name: state()}, states)
+        if last is not None:  # what this line supersedes
+            self._superseded += last[2] if update else last[1] + last[2]
+        if not update:
+            self._whole_lines += 1
+        if trial.is_finished():  # no line after this one is expected: forget the trial
+            self._fixed.pop(trial_id, None)
+        elif last is not None and update:
+            last[2] = size
+        else:
+            self._fixed[trial_id] = [key, size, 0]
 
     def policies_changed(self) -> None:
         """The policies' states may have changed with a trial just journaled: the next
@@ -548,13 +608,13 @@ class ExperimentStateWriter:
         strict: bool = False,
         reported: dict[str, tuple[Any, list[Any]]] | None = None,
         marks: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> int:
         """Journal ``body`` with the policies' ``states`` given (key -> state, None: not
         given): whole when small or when no base is known, else as deltas to the last one
         written; and the changes ``reported`` by policies (key -> (mark, ops), see
         :meth:`_record_policies`) as deltas. ``marks``: for the states given that a
         policy marked (key -> mark), the next delta is asked of the policy. Nothing for a
-        policies line whose states did not change."""
+        policies line whose states did not change. Returns the line's length (0: none)."""
         seq = self._seq + 1
         entry: dict[str, Any] = {"seq": seq, **body}
         whole: list[tuple[str, str]] = []  # (key, its JSON): spliced into the line
@@ -584,11 +644,16 @@ class ExperimentStateWriter:
                 entry[POLICY_STATES[key]] = base.seq
                 deltas.append((key, ops))
         if "policies" in body and not whole and not deltas and not reported:
-            return
+            return 0
         line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
         if whole:
             line = line[:-1] + "".join(f', "{key}": {text}' for key, text in whole) + "}"
-        self._append(line)
+        size = self._append(line)
+        if "policies" in body:  # counted as superseded by the next policies line (what
+            # a snapshot would compact: a whole state, or deltas that may each set a large
+            # part anew, as a pickled sampler)
+            self._superseded += self._last_policies
+            self._last_policies = size
         for key, text in whole:
             mark = marks.get(key)
             self._bases[key] = _Base.of(text, seq) if mark is None else _Marked(seq, mark)
@@ -598,6 +663,7 @@ class ExperimentStateWriter:
             base.advance(ops, seq)
         for key, (mark, _) in reported.items():
             self._bases[key] = _Marked(seq, mark)
+        return size
 
     def record_checkpoint(
         self,
@@ -618,11 +684,39 @@ class ExperimentStateWriter:
             record["dropped"] = list(dropped)
         self._append(json.dumps({"seq": self._seq + 1, "checkpoint": record}, default=json_default))
 
-    def _append(self, line: str) -> None:
-        """Buffer ``line``, the entry numbered ``seq + 1`` (handed to the OS by :meth:`flush`)."""
+    def _append(self, line: str) -> int:
+        """Buffer ``line``, the entry numbered ``seq + 1`` (handed to the OS by :meth:`flush`);
+        returns its length."""
         self._seq += 1
         self._lines.append(line + "\n")
         self._dirty = True
+        size = len(line) + 1
+        self._bytes += size
+        return size
+
+    def record_callbacks(self, state: Any) -> None:
+        """Journal the callbacks' states (``get_state``, JSON-safe; None: none to keep),
+        which the snapshots carry, for a run that ends without one (see
+        :meth:`journal_is_compact`)."""
+        if state is not None:
+            entry = {"seq": self._seq + 1, "policies": True, "callbacks": state}
+            self._append(json.dumps(entry, default=json_default))
+
+    def journal_is_compact(self) -> bool:
+        """Whether the journal since the last snapshot is about as small as a snapshot of
+        what it holds: every line made it to the OS, every trial it journaled finished
+        since (a running trial's latest result is in the next snapshot only), at most half
+        of its bytes superseded by later lines, at most 4 lines per trial it holds whole.
+        Reading it back then costs about what reading that snapshot would, so a run may end
+        without writing one (which costs O(trials) however few changed)."""
+        lines = self._seq - self._snapshot_seq
+        return (
+            not self._broken
+            and not self._lines
+            and not self._fixed
+            and 2 * self._superseded <= self._bytes
+            and lines <= 4 * max(self._whole_lines, 1)
+        )
 
     def flush(self) -> None:
         """Hand buffered journal lines to the OS (the controller calls it once per loop
@@ -701,6 +795,9 @@ class ExperimentStateWriter:
         self._broken = False
         self._last = self._clock()
         self._dirty = False
+        self._bytes = self._superseded = self._whole_lines = 0
+        self._snapshot_seq = self._seq
+        self._last_policies = 0
         self._last_wall = time.perf_counter()
         self._last_duration = self._last_wall - started
 

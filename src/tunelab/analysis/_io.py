@@ -42,7 +42,6 @@ PROGRESS_FILE = "progress.csv"
 PARAMS_FILE = "params.json"
 ERROR_FILE = "error.txt"
 CHECKPOINT_DIR_NAME = "checkpoint_dir_name"
-STATE_VERSION = 1
 
 _CHECKPOINT_DIR = re.compile(r"^checkpoint_(\d+)$")
 
@@ -373,6 +372,7 @@ def resolve_experiment_path(path: str) -> tuple[str, str | None]:
 
 def load_state(state_file: str) -> dict[str, Any]:
     """Read an ``experiment_state.json``; ``ValueError`` when it is not one."""
+    from tunelab._persistence.experiment_state import STATE_VERSION
     from tunelab._persistence.experiment_state import load_state as load_with_journal
 
     data: Any = None

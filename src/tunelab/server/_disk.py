@@ -299,11 +299,16 @@ class DiskSource:
         files = self._files
         path = files.join(experiment.path, JOURNAL_FILE)
         for line in self._new_lines(path, experiment.journal):
-            entry = line.get("trial")
+            entry = line.get("trial", line.get("update"))
             if line.get("seq", 0) <= experiment.journal_seq or not isinstance(entry, dict):
                 continue
-            if entry.get("trial_id"):
-                experiment.entries[str(entry["trial_id"])] = entry
+            if not entry.get("trial_id"):
+                continue
+            trial_id = str(entry["trial_id"])
+            if "trial" in line:
+                experiment.entries[trial_id] = entry
+            elif trial_id in experiment.entries:  # an update: what changed while it ran
+                experiment.entries[trial_id] = {**experiment.entries[trial_id], **entry}
 
     def _new_lines(self, path: str, tail: _Tail) -> list[dict[str, Any]]:
         """Complete JSON lines appended to ``path`` since ``tail`` (reset if it shrank)."""

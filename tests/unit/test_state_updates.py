@@ -1,0 +1,316 @@
+"""The experiment-state journal's update lines and the end of a run without a snapshot.
+
+A trial's first line holds its whole state; later ones only what changes while it runs
+(``Trial.run_state``) as long as the rest is as last written (``Trial.fixed_key``). Reading
+the snapshot and the journal back must give every trial's state as ``Trial.to_state`` gives
+it now, whatever happened in between.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from typing import Any
+
+import pytest
+
+import tunelab as tune
+from tunelab._core.experiment_states import ExperimentStates
+from tunelab._persistence.experiment_state import ExperimentStateWriter, load_state
+from tunelab._resources import PlacementGroupFactory
+from tunelab._trial import Trial, TrialStatus
+from tunelab.server import DiskSource, ResultStore
+
+
+def _trial(path: str, n: int) -> Trial:
+    return Trial(
+        "train",
+        trial_id=f"t{n}",
+        config={"x": n, "nested": {"lr": 0.1 * n}},
+        evaluated_params={"x": n},
+        experiment_tag=f"{n}_x={n}",
+        experiment_name="exp",
+        experiment_path=path,
+        dirname=f"train_t{n}",
+    )
+
+
+def _writer(path: str, trials: list[Trial]) -> ExperimentStateWriter:
+    def build(safe: bool = True) -> dict[str, Any]:
+        return {"name": "exp", "trials": [t.to_state(safe=safe) for t in trials]}
+
+    return ExperimentStateWriter(path, build)
+
+
+def _journal(path: str) -> list[dict[str, Any]]:
+    with open(os.path.join(path, "experiment_state.journal")) as fh:
+        return [json.loads(line) for line in fh]
+
+
+def _as_read(trials: list[Trial]) -> dict[str, Any]:
+    """The states of ``trials`` as JSON reads them back."""
+    return {t.trial_id: json.loads(json.dumps(t.to_state())) for t in trials}
+
+
+def _read(path: str) -> dict[str, Any]:
+    state = load_state(path)
+    assert state is not None
+    return {t["trial_id"]: t for t in state["trials"]}
+
+
+def test_a_trials_later_lines_carry_only_what_changes_while_it_runs(tmp_path: Any) -> None:
+    path = str(tmp_path)
+    trial = _trial(path, 1)
+    writer = _writer(path, [trial])
+    writer.start()
+    writer.record_trial(trial)
+    trial.status = Trial.RUNNING
+    trial.update_last_result({"training_iteration": 1, "loss": 0.5, "config": trial.config})
+    writer.record_trial(trial)
+    trial.status = Trial.TERMINATED
+    writer.record_trial(trial)
+    writer.close()
+    first, second, third = _journal(path)
+    assert first["trial"] == json.loads(json.dumps(_trial(path, 1).to_state()))
+    assert "trial" not in second and second["update"]["status"] == "RUNNING"
+    assert set(second["update"]) == set(trial.run_state()) and "config" not in second["update"]
+    assert third["update"]["status"] == "TERMINATED"
+    assert _read(path) == _as_read([trial])
+
+
+def test_a_changed_config_or_request_is_journaled_whole(tmp_path: Any) -> None:
+    path = str(tmp_path)
+    trial = _trial(path, 1)
+    writer = _writer(path, [trial])
+    writer.start()
+    writer.record_trial(trial)
+    trial.status = Trial.PAUSED
+    trial.config = {"x": 99, "nested": {"lr": 9.9}}  # a PBT exploit
+    writer.record_trial(trial)
+    trial.status = Trial.RUNNING
+    trial.resources = PlacementGroupFactory([{"CPU": 2}])  # a resource change
+    writer.record_trial(trial)
+    trial.status = Trial.PAUSED
+    writer.record_trial(trial)
+    writer.close()
+    assert [next(k for k in line if k != "seq") for line in _journal(path)] == [
+        "trial",
+        "trial",
+        "trial",
+        "update",
+    ]
+    assert _read(path) == _as_read([trial])
+
+
+def test_a_config_that_cannot_be_compared_is_journaled_whole(tmp_path: Any) -> None:
+    np = pytest.importorskip("numpy")
+    path = str(tmp_path)
+    trial = _trial(path, 1)
+    trial.config = {"w": np.zeros(3)}
+    writer = _writer(path, [trial])
+    writer.start()
+    writer.record_trial(trial)
+    trial.config = {"w": np.ones(3)}  # == between the configs raises
+    writer.record_trial(trial)
+    writer.close()
+    assert [next(k for k in line if k != "seq") for line in _journal(path)] == ["trial", "trial"]
+    assert _read(path)["t1"]["config"] == {"w": [1.0, 1.0, 1.0]}
+
+
+def test_a_finished_trial_is_forgotten_and_journaled_whole_if_it_changes_again(
+    tmp_path: Any,
+) -> None:
+    path = str(tmp_path)
+    trial = _trial(path, 1)
+    writer = _writer(path, [trial])
+    writer.start()
+    writer.record_trial(trial)
+    trial.status = Trial.ERROR
+    trial.num_failures = 1
+    writer.record_trial(trial)
+    assert not writer._fixed  # nothing kept for a finished trial
+    trial.status = Trial.PENDING  # retried
+    writer.record_trial(trial)
+    writer.close()
+    assert [next(k for k in line if k != "seq") for line in _journal(path)] == [
+        "trial",
+        "update",
+        "trial",
+    ]
+    assert _read(path)["t1"]["num_failures"] == 1
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_any_history_reads_back_as_the_trials_are_now(tmp_path: Any, seed: int) -> None:
+    """Random changes to random trials, journaled as the controller would, snapshots in
+    between: the state read back is every trial's state now."""
+    rng = random.Random(seed)
+    path = str(tmp_path)
+    trials: list[Trial] = []
+    writer = _writer(path, trials)
+    writer.start()
+    for step in range(300):
+        if not trials or rng.random() < 0.15:
+            trials.append(_trial(path, len(trials)))
+            writer.record_trial(trials[-1])
+            continue
+        trial = rng.choice(trials)
+        change = rng.randrange(7)
+        if change == 0:
+            trial.status = rng.choice(list(TrialStatus))
+        elif change == 1:
+            trial.update_last_result({"training_iteration": step, "loss": rng.random()})
+        elif change == 2:
+            trial.config = {"x": rng.random()}
+        elif change == 3:
+            trial.num_failures += 1
+            trial.error_msg = f"failure {step}"
+        elif change == 4:
+            trial.checkpoint_history.append([os.path.join(path, f"ckpt_{step}"), {"s": step}])
+            trial.restore_state = {"iteration": step}
+        elif change == 5:
+            trial.experiment_tag = f"{step}_changed"
+        else:
+            writer.write()
+            continue
+        writer.record_trial(trial)
+        if rng.random() < 0.3:
+            writer.flush()
+    writer.close()
+    assert _read(path) == _as_read(trials)
+
+
+def test_an_update_whose_trial_was_not_read_is_skipped_with_a_warning(
+    tmp_path: Any, caplog: Any
+) -> None:
+    path = str(tmp_path)
+    one, two = _trial(path, 1), _trial(path, 2)
+    writer = _writer(path, [])  # the journal holds them
+    writer.start()
+    writer.record_trial(one)
+    writer.record_trial(two)
+    one.status = two.status = Trial.TERMINATED
+    writer.record_trial(one)
+    writer.record_trial(two)
+    writer.close()
+    journal = os.path.join(path, "experiment_state.journal")
+    with open(journal) as fh:
+        lines = fh.read().splitlines()
+    lines[0] = lines[0][:40]  # the first line of trial one is damaged
+    with open(journal, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING, logger="tunelab"):
+        read = _read(path)
+    assert list(read) == ["t2"] and read["t2"]["status"] == "TERMINATED"
+    assert "an update of trial t1" in caplog.text
+
+
+def test_the_dashboard_reader_applies_update_lines(tmp_path: Any) -> None:
+    path = str(tmp_path)
+    trial = _trial(path, 1)
+    os.makedirs(os.path.join(path, trial.dirname))
+    writer = _writer(path, [])  # the snapshot holds no trial: the journal has it all
+    writer.start()
+    writer.record_trial(trial)
+    trial.status = Trial.TERMINATED
+    writer.record_trial(trial)
+    writer.close()
+    store = ResultStore(name="exp")
+    DiskSource(path, store).refresh()
+    assert store.status_of("t1") == "TERMINATED"
+    assert store.trial("t1")["params"] == {"x": 1}
+
+
+# -- the end of a run ------------------------------------------------------------------------
+def _one(config: dict[str, Any]) -> None:
+    tune.report({"score": float(config["x"])})
+
+
+def test_a_run_whose_journal_is_compact_ends_without_a_snapshot(tmp_path: Any) -> None:
+    analysis = tune.run(
+        _one,
+        config={"x": tune.grid_search(list(range(12)))},
+        storage_path=str(tmp_path),
+        name="exp",
+        verbose=0,
+    )
+    path = str(tmp_path / "exp")
+    with open(os.path.join(path, "experiment_state.json")) as fh:
+        assert json.load(fh)["trials"] == []  # the first snapshot only
+    read = _read(path)
+    assert len(read) == 12 and {t["status"] for t in read.values()} == {"TERMINATED"}
+    assert {t["last_result"]["score"] for t in read.values()} == set(map(float, range(12)))
+    assert analysis.get_best_config(metric="score", mode="max") == {"x": 11}
+    # tunelab reads it as it reads a snapshot: a resume runs nothing again
+    again = tune.run(
+        _one,
+        config={"x": tune.grid_search(list(range(12)))},
+        storage_path=str(tmp_path),
+        name="exp",
+        resume=True,
+        verbose=0,
+    )
+    assert len(again.trials) == 12
+    assert all(t.last_result["training_iteration"] == 1 for t in again.trials)
+
+
+class _Policies:
+    """A search algorithm whose state the journal carries at every step, anew (as a pickled
+    sampler is)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.count = 0
+
+    def get_state(self) -> dict[str, Any]:
+        return {"count": self.count, "blob": chr(65 + self.count % 26) * self.size}
+
+
+def _close_after(tmp_path: Any, *, policy_size: int, finish: bool) -> bool:
+    """Whether ExperimentStates.close wrote a snapshot after a few trials."""
+    os.makedirs(tmp_path, exist_ok=True)
+    path = str(tmp_path)
+    states = ExperimentStates(
+        _Table(),
+        search_alg=_Policies(policy_size),
+        scheduler=None,
+        callbacks=None,
+        metric=None,
+        mode=None,
+        period_s=1e9,
+        clock=lambda: 0.0,
+    )
+    states.open(path)
+    states.start()
+    table = states._table
+    for n in range(20):
+        trial = _trial(path, n)
+        table.trials.append(trial)
+        states._search.count += 1
+        states.journal(trial, now=True)
+        trial.status = Trial.TERMINATED if finish or n else Trial.RUNNING
+        states.journal(trial)
+        states.flush()
+    states.close()
+    with open(os.path.join(path, "experiment_state.json")) as fh:
+        snapshot = json.load(fh)
+    assert _read(path) == _as_read(table.trials)
+    return bool(snapshot["trials"])
+
+
+class _Table:
+    def __init__(self) -> None:
+        self.trials: list[Trial] = []
+
+
+def test_a_journal_mostly_superseded_ends_with_a_snapshot(tmp_path: Any) -> None:
+    assert not _close_after(tmp_path / "small", policy_size=10, finish=True)
+    # each step's large policy state supersedes the last one: a snapshot compacts them
+    assert _close_after(tmp_path / "large", policy_size=5000, finish=True)
+
+
+def test_a_run_ending_with_a_trial_not_finished_ends_with_a_snapshot(tmp_path: Any) -> None:
+    # its latest result (not journaled) goes into the snapshot
+    assert _close_after(tmp_path, policy_size=10, finish=False)
