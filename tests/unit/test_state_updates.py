@@ -314,3 +314,35 @@ def test_a_journal_mostly_superseded_ends_with_a_snapshot(tmp_path: Any) -> None
 def test_a_run_ending_with_a_trial_not_finished_ends_with_a_snapshot(tmp_path: Any) -> None:
     # its latest result (not journaled) goes into the snapshot
     assert _close_after(tmp_path, policy_size=10, finish=False)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ["[1", "2]"],  # two damaged lines that would make one JSON value together
+        ['{"seq": 90, "note": 1}, {"seq": 91, "note": 2}'],  # two values on one line
+        ["7"],  # JSON, but not an entry
+        [""],  # an empty line
+    ],
+)
+def test_lines_that_are_not_one_entry_each_are_skipped_and_the_rest_read(
+    tmp_path: Any, caplog: Any, damage: list[str]
+) -> None:
+    path = str(tmp_path)
+    one, two = _trial(path, 1), _trial(path, 2)
+    writer = _writer(path, [])
+    writer.start()
+    writer.record_trial(one)
+    writer.flush()
+    with open(os.path.join(path, "experiment_state.journal"), "a") as fh:
+        fh.write("\n".join(damage) + "\n")
+    writer.record_trial(two)
+    one.status = Trial.TERMINATED
+    writer.record_trial(one)
+    writer.close()
+    with open(os.path.join(path, "experiment_state.journal"), "a") as fh:
+        fh.write('{"seq": 99, "trial": {"trial_id": "t9"')  # torn: a kill mid-write
+    with caplog.at_level(logging.WARNING, logger="tunelab"):
+        read = _read(path)
+    assert read == _as_read([one, two])
+    assert ("skipping it" in caplog.text) == any(line.strip() for line in damage)
