@@ -154,8 +154,11 @@ def _is_entry(entry: Any) -> bool:
         return False
     if entry.get("policies") is True:
         return isinstance(entry.get("seq"), int)
-    body = next((entry[key] for key in TRIAL_ENTRIES if key in entry), None)
-    return isinstance(body, dict) and isinstance(body.get("trial_id"), str)
+    for key in TRIAL_ENTRIES:
+        if key in entry:
+            body = entry[key]
+            return isinstance(body, dict) and isinstance(body.get("trial_id"), str)
+    return False
 
 
 def _apply_checkpoint(state: dict[str, Any], record: dict[str, Any]) -> None:
