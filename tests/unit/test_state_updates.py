@@ -44,6 +44,21 @@ def _writer(path: str, trials: list[Trial]) -> ExperimentStateWriter:
     return ExperimentStateWriter(path, build)
 
 
+def _journaled(tmp_path: Any) -> tuple[str, Trial, ExperimentStateWriter]:
+    """A writer whose journal holds one new trial (and the trial)."""
+    path = str(tmp_path)
+    trial = _trial(path, 1)
+    writer = _writer(path, [trial])
+    writer.start()
+    writer.record_trial(trial)
+    return path, trial, writer
+
+
+def _kinds(path: str) -> list[str]:
+    """The kind of each journal line ("trial", "update", ...)."""
+    return [next(k for k in line if k != "seq") for line in _journal(path)]
+
+
 def _journal(path: str) -> list[dict[str, Any]]:
     with open(os.path.join(path, "experiment_state.journal")) as fh:
         return [json.loads(line) for line in fh]
@@ -61,11 +76,7 @@ def _read(path: str) -> dict[str, Any]:
 
 
 def test_a_trials_later_lines_carry_only_what_changes_while_it_runs(tmp_path: Any) -> None:
-    path = str(tmp_path)
-    trial = _trial(path, 1)
-    writer = _writer(path, [trial])
-    writer.start()
-    writer.record_trial(trial)
+    path, trial, writer = _journaled(tmp_path)
     trial.status = Trial.RUNNING
     trial.update_last_result({"training_iteration": 1, "loss": 0.5, "config": trial.config})
     writer.record_trial(trial)
@@ -81,11 +92,7 @@ def test_a_trials_later_lines_carry_only_what_changes_while_it_runs(tmp_path: An
 
 
 def test_a_changed_config_or_request_is_journaled_whole(tmp_path: Any) -> None:
-    path = str(tmp_path)
-    trial = _trial(path, 1)
-    writer = _writer(path, [trial])
-    writer.start()
-    writer.record_trial(trial)
+    path, trial, writer = _journaled(tmp_path)
     trial.status = Trial.PAUSED
     trial.config = {"x": 99, "nested": {"lr": 9.9}}  # a PBT exploit
     writer.record_trial(trial)
@@ -95,12 +102,7 @@ def test_a_changed_config_or_request_is_journaled_whole(tmp_path: Any) -> None:
     trial.status = Trial.PAUSED
     writer.record_trial(trial)
     writer.close()
-    assert [next(k for k in line if k != "seq") for line in _journal(path)] == [
-        "trial",
-        "trial",
-        "trial",
-        "update",
-    ]
+    assert _kinds(path) == ["trial", "trial", "trial", "update"]
     assert _read(path) == _as_read([trial])
 
 
@@ -115,18 +117,14 @@ def test_a_config_that_cannot_be_compared_is_journaled_whole(tmp_path: Any) -> N
     trial.config = {"w": np.ones(3)}  # == between the configs raises
     writer.record_trial(trial)
     writer.close()
-    assert [next(k for k in line if k != "seq") for line in _journal(path)] == ["trial", "trial"]
+    assert _kinds(path) == ["trial", "trial"]
     assert _read(path)["t1"]["config"] == {"w": [1.0, 1.0, 1.0]}
 
 
 def test_a_finished_trial_is_forgotten_and_journaled_whole_if_it_changes_again(
     tmp_path: Any,
 ) -> None:
-    path = str(tmp_path)
-    trial = _trial(path, 1)
-    writer = _writer(path, [trial])
-    writer.start()
-    writer.record_trial(trial)
+    path, trial, writer = _journaled(tmp_path)
     trial.status = Trial.ERROR
     trial.num_failures = 1
     writer.record_trial(trial)
@@ -134,11 +132,7 @@ def test_a_finished_trial_is_forgotten_and_journaled_whole_if_it_changes_again(
     trial.status = Trial.PENDING  # retried
     writer.record_trial(trial)
     writer.close()
-    assert [next(k for k in line if k != "seq") for line in _journal(path)] == [
-        "trial",
-        "update",
-        "trial",
-    ]
+    assert _kinds(path) == ["trial", "update", "trial"]
     assert _read(path)["t1"]["num_failures"] == 1
 
 
