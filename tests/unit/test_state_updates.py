@@ -106,6 +106,20 @@ def test_a_changed_config_or_request_is_journaled_whole(tmp_path: Any) -> None:
     assert _read(path) == _as_read([trial])
 
 
+def test_lines_before_a_snapshot_are_not_counted_as_superseded_after_it(tmp_path: Any) -> None:
+    path, trial, writer = _journaled(tmp_path)
+    trial.status = Trial.RUNNING
+    trial.update_last_result({"training_iteration": 1, "blob": "x" * 4000})
+    writer.record_trial(trial)
+    writer.write()  # a fresh journal: the lines above are in the snapshot
+    trial.status = Trial.TERMINATED
+    writer.record_trial(trial)
+    writer.flush()
+    assert writer.journal_is_compact()  # one line, nothing superseded in this journal
+    writer.close()
+    assert _read(path) == _as_read([trial])
+
+
 def test_a_config_that_cannot_be_compared_is_journaled_whole(tmp_path: Any) -> None:
     np = pytest.importorskip("numpy")
     path = str(tmp_path)

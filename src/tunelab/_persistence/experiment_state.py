@@ -826,6 +826,8 @@ class ExperimentStateWriter:
         self._bytes = self._superseded = self._whole_lines = 0
         self._snapshot_seq = self._seq
         self._last_policies = 0
+        for sizes in self._fixed.values():  # their lines went with the old journal
+            sizes[1] = sizes[2] = 0
         self._last_wall = time.perf_counter()
         self._last_duration = self._last_wall - started
 
