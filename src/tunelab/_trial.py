@@ -98,7 +98,9 @@ class MetricStats(Mapping[str, float]):
 
     def add(self, value: float) -> None:
         self.count += 1
-        self.total += value
+        # the first value is the total itself (no float made: one per metric of a trial
+        # that reports once)
+        self.total = value if self.count == 1 else self.total + value
         if value > self.max:
             self.max = value
         if value < self.min:
@@ -305,15 +307,25 @@ class Trial:
     def compact(self) -> None:
         """Share the strings of a finished trial's last result with every other trial: its
         keys (``"time_this_iter_s"``... each result decoded from a worker holds its own
-        copies, ~60 bytes each) and its short string values (host, IP, date). The dict is
-        changed in place (whoever holds it keeps one object); the metrics' statistics are
-        keyed by the same strings. Called by the controller when the trial ends."""
+        copies, ~60 bytes each) and its short string values (host, IP, date); its
+        ``trial_id``, ``experiment_tag`` and ``config`` are the trial's own objects when
+        equal to them (decoded copies, ~200 bytes). The dict is changed in place (whoever
+        holds it keeps one object); the metrics' statistics are keyed by the same strings.
+        Called by the controller when the trial ends."""
         intern = sys.intern
         last = self.last_result
+        own = {"trial_id": self.trial_id, "experiment_tag": self.experiment_tag}
+        config = last.get("config")
+        if config is not None and config is not self.config and _equal(config, self.config):
+            last["config"] = self.config
         items = [
             (
                 intern(key) if type(key) is str else key,
-                intern(value) if type(value) is str and len(value) <= 64 else value,
+                own[key]
+                if key in own and value == own[key]
+                else intern(value)
+                if type(value) is str and len(value) <= 64 and key not in own
+                else value,
             )
             for key, value in last.items()
         ]
@@ -505,6 +517,14 @@ def _absolute(experiment_path: str, path: str) -> str:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b``, False when comparing fails (values holding numpy arrays, say)."""
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def _checkpoint_path(checkpoint: Any) -> str | None:

@@ -79,3 +79,22 @@ def test_a_worker_that_cannot_be_started_gives_its_trials_room_back() -> None:
         executor.try_start("t1", request(cpu=1), task)
     assert executor.used_resources()["CPU"] == 0.0
     executor.shutdown(force=True)
+
+
+def test_an_executor_keeps_the_locations_of_the_last_finished_trials_only() -> None:
+    executor = ConnectionExecutor(PoolPlacement(ResourcePool({"CPU": 1})), _Refusing())
+    worker = idle_worker(())
+    assert worker.location == "starting"
+    worker.started(4242, "host", "10.0.0.1")
+    assert worker.location == "10.0.0.1:4242"
+    assert worker.location is worker.location  # one string for all the trials it runs
+    for n in range(3000):  # a run of many short trials
+        executor._by_trial[f"t{n}"] = worker
+        worker.trial_id = f"t{n}"
+        executor._finish_trial(f"t{n}")
+    # results read after a trial finished still get its location...
+    assert executor.location("t2999") == "10.0.0.1:4242"
+    # ...but the book does not grow with every trial run
+    assert len(executor._last_location) <= 1024
+    assert executor.location("t0") == ""
+    executor.shutdown(force=True)

@@ -354,3 +354,56 @@ def test_lines_that_are_not_one_entry_each_are_skipped_and_the_rest_read(
         read = _read(path)
     assert read == _as_read([one, two])
     assert ("skipping it" in caplog.text) == any(line.strip() for line in damage)
+
+
+# -- a finished trial's memory ---------------------------------------------------------------
+def test_a_finished_trials_result_shares_the_trials_own_id_tag_and_config() -> None:
+    trial = _trial("/exp", 1)
+    decoded = json.loads(  # as a result arrives from a worker: copies of everything
+        json.dumps(
+            {
+                "score": 0.5,
+                "trial_id": trial.trial_id,
+                "experiment_tag": trial.experiment_tag,
+                "config": trial.config,
+                "hostname": "node-1",
+            }
+        )
+    )
+    trial.update_last_result(decoded)
+    trial.compact()
+    last = trial.last_result
+    assert last is decoded  # changed in place
+    assert last["trial_id"] is trial.trial_id
+    assert last["experiment_tag"] is trial.experiment_tag
+    assert last["config"] is trial.config
+    assert last == {
+        "score": 0.5,
+        "trial_id": "t1",
+        "experiment_tag": "1_x=1",
+        "config": {"x": 1, "nested": {"lr": 0.1}},
+        "hostname": "node-1",
+    }
+    assert trial.metric_analysis["score"]["avg"] == 0.5
+
+
+def test_a_result_whose_config_differs_or_cannot_be_compared_keeps_its_own() -> None:
+    np = pytest.importorskip("numpy")
+    trial = _trial("/exp", 1)
+    trial.update_last_result({"config": {"x": 2}, "trial_id": "other"})
+    trial.compact()
+    assert trial.last_result == {"config": {"x": 2}, "trial_id": "other"}
+    trial.config = {"w": np.zeros(2)}
+    trial.update_last_result({"config": {"w": np.ones(2)}})
+    trial.compact()  # == between the configs raises: nothing shared, nothing lost
+    assert trial.last_result["config"]["w"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("values", [[3], [1, 2, 4], [0.5, 0.25], [2, 0.5]])
+def test_metric_statistics_from_the_first_value_on(values: list[float]) -> None:
+    trial = _trial("/exp", 1)
+    for value in values:
+        trial.update_last_result({"m": value})
+    stats = trial.metric_analysis["m"]
+    assert stats["avg"] == pytest.approx(sum(values) / len(values))
+    assert (stats["min"], stats["max"], stats["last"]) == (min(values), max(values), values[-1])

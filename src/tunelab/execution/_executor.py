@@ -269,10 +269,25 @@ class WorkerHandle:
         self.trial_id: str | None = None
         self.queued: TrialTask | None = None
         self.known_keys: set[str] = set()
+        self._location: str | None = None
+
+    def started(self, pid: int, hostname: str, ip: str) -> None:
+        """The worker process said hello: where it runs."""
+        self.pid, self.hostname, self.ip = pid, hostname, ip
+        self._location = None
 
     @property
     def location(self) -> str:
-        return f"{self.ip}:{self.pid}" if self.pid else "starting"
+        """``"ip:pid"``, one string for all the trials it runs (each trial keeps it)."""
+        if not self.pid:
+            return "starting"
+        if self._location is None:
+            self._location = f"{self.ip}:{self.pid}"
+        return self._location
+
+
+#: finished trials whose location an executor still tells (see ``_finish_trial``)
+_LAST_LOCATIONS = 1024
 
 
 class ConnectionExecutor(Executor):
@@ -517,7 +532,7 @@ class ConnectionExecutor(Executor):
             self._on_lost(worker, events)
 
     def _on_hello(self, worker: WorkerHandle, hello: P.Hello) -> None:
-        worker.pid, worker.hostname, worker.ip = hello.pid, hello.hostname, hello.node_ip
+        worker.started(hello.pid, hello.hostname, hello.node_ip)
         worker.known_keys = set(hello.cached)
         worker.ready = True
         self._send(worker, P.Setup(tuple(self._sys_path), self._launcher.env_changes(worker)))
@@ -532,7 +547,12 @@ class ConnectionExecutor(Executor):
     def _finish_trial(self, trial_id: str) -> None:
         worker = self._by_trial.pop(trial_id, None)
         if worker is not None:
-            self._last_location[trial_id] = worker.location
+            # for results of the trial the controller reads after this (the same poll);
+            # the oldest go, so that the book does not grow with every trial run
+            last = self._last_location
+            last[trial_id] = worker.location
+            if len(last) > _LAST_LOCATIONS:
+                del last[next(iter(last))]
         if worker is not None and worker.trial_id == trial_id:
             worker.trial_id = None
         allocation = self._allocations.pop(trial_id, None)
