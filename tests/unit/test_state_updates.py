@@ -407,3 +407,53 @@ def test_metric_statistics_from_the_first_value_on(values: list[float]) -> None:
     stats = trial.metric_analysis["m"]
     assert stats["avg"] == pytest.approx(sum(values) / len(values))
     assert (stats["min"], stats["max"], stats["last"]) == (min(values), max(values), values[-1])
+
+
+# -- the snapshot ----------------------------------------------------------------------------
+def _snapshot_writer(path: str, trials: list[Any], **head: Any) -> ExperimentStateWriter:
+    def build(safe: bool = True) -> dict[str, Any]:
+        return {**head, "trials": trials}
+
+    return ExperimentStateWriter(path, build)
+
+
+def test_a_snapshot_encodes_each_trial_and_falls_back_to_the_safe_form_per_trial(
+    tmp_path: Any,
+) -> None:
+    path = str(tmp_path)
+    trials = [_trial(path, n) for n in range(600)]  # more than one batch
+    trials[7].config = {"s": {1, 2}}  # a set: plain JSON cannot hold the raw state
+    writer = _snapshot_writer(path, trials, name="exp", metric="loss")
+    writer.write()
+    with open(os.path.join(path, "experiment_state.json")) as fh:
+        snapshot = json.load(fh)
+    assert snapshot["name"] == "exp" and snapshot["metric"] == "loss"
+    assert snapshot["journal_seq"] == 0 and snapshot["version"] == 2
+    assert [t["trial_id"] for t in snapshot["trials"]] == [f"t{n}" for n in range(600)]
+    assert snapshot["trials"][7] == json.loads(json.dumps(trials[7].to_state()))  # safe form
+    assert snapshot["trials"][8] == json.loads(json.dumps(trials[8].to_state()))
+
+
+def test_a_snapshot_without_trials_or_head_is_valid_json(tmp_path: Any) -> None:
+    writer = _snapshot_writer(str(tmp_path), [])
+    writer.write()
+    with open(tmp_path / "experiment_state.json") as fh:
+        assert json.load(fh) == {"trials": [], "version": 2, "journal_seq": 0}
+
+
+class _Broken(Trial):
+    def to_state(self, *, safe: bool = True) -> dict[str, Any]:
+        raise RuntimeError("cannot say")
+
+
+def test_a_snapshot_that_fails_half_way_leaves_the_last_one_whole(tmp_path: Any) -> None:
+    path = str(tmp_path)
+    trials: list[Any] = [_trial(path, n) for n in range(300)]
+    writer = _snapshot_writer(path, trials)
+    writer.write()
+    before = (tmp_path / "experiment_state.json").read_bytes()
+    trials.append(_Broken("train", trial_id="bad"))
+    with pytest.raises(RuntimeError, match="cannot say"):
+        writer.write()
+    assert (tmp_path / "experiment_state.json").read_bytes() == before
+    assert sorted(os.listdir(path)) == ["experiment_state.journal", "experiment_state.json"]

@@ -121,7 +121,9 @@ class ExperimentStates:
         return None if changes is None else (changes[0], changes[1])
 
     def document(self, experiment_path: str, safe: bool = True) -> dict[str, Any]:
-        """What the snapshot of the experiment in ``experiment_path`` holds."""
+        """What the snapshot of the experiment in ``experiment_path`` holds: its trials as
+        Trial objects (the writer encodes them one by one), the policies' and callbacks'
+        states raw or JSON-safe (``safe``)."""
         trials = [t for t in self._table.trials if t.experiment_path == experiment_path]
         return {
             "name": os.path.basename(experiment_path),
@@ -129,7 +131,7 @@ class ExperimentStates:
             "mode": self._mode,
             "start_time": self.start_time,
             "timestamp": time.time(),
-            "trials": [t.to_state(safe=safe) for t in trials],
+            "trials": trials,
             "search_alg": safe_state(self._search, safe),
             "scheduler": safe_state(self._scheduler, safe),
             # callbacks' states (get_state), with every snapshot: a resume hands them back

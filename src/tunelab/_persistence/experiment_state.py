@@ -27,7 +27,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from tunelab._errors import CorruptFileError, json_problem, storage_error, write_fully, writing
@@ -50,12 +50,21 @@ def write_bytes_atomic(path: str, data: bytes, *, what: str = "a file", fsync: b
     ``fsync`` is False), then a rename. On any failure the temp file is removed and ``path``
     keeps its old content; a storage failure (disk full, I/O error) raises a one-line
     :class:`~tunelab._errors.StorageError` naming ``what`` and ``path``."""
+    write_chunks_atomic(path, (data,), what=what, fsync=fsync)
+
+
+def write_chunks_atomic(
+    path: str, chunks: Iterable[bytes], *, what: str = "a file", fsync: bool = True
+) -> None:
+    """:func:`write_bytes_atomic` of the bytes ``chunks`` yields, written as they come (an
+    error raised while making them also leaves ``path`` as it was)."""
     # an unpredictable name, created here (never through a symlink planted beside it)
     tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         with open(os.open(tmp, flags, 0o644), "wb", buffering=0) as fh:
-            write_fully(fh, data)
+            for data in chunks:
+                write_fully(fh, data)
             if fsync:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -88,6 +97,38 @@ def write_bytes_new_or_atomic(path: str, data: bytes, *, what: str = "a file") -
         with contextlib.suppress(OSError):
             os.unlink(path)
         raise
+
+
+#: trials encoded per write of a snapshot (about 1 KB each)
+_SNAPSHOT_BATCH = 256
+
+
+def _snapshot_chunks(head: str, trials: Iterable[Any]) -> Iterator[bytes]:
+    """The snapshot's bytes: ``head`` (the document without its trials, as JSON) with
+    ``"trials": [...]`` added, the trials encoded a batch at a time."""
+    start = '{"trials": [' if head == "{}" else head[:-1] + ', "trials": ['
+    batch: list[str] = [start]
+    first = True
+    for trial in trials:
+        text = _trial_text(trial)
+        batch.append(text if first else ", " + text)
+        first = False
+        if len(batch) >= _SNAPSHOT_BATCH:
+            yield "".join(batch).encode("utf-8")
+            batch.clear()
+    batch.append("]}")
+    yield "".join(batch).encode("utf-8")
+
+
+def _trial_text(trial: Any) -> str:
+    """One trial of a snapshot as JSON: a Trial's raw state when plain JSON holds it (the C
+    encoder, once), else its JSON-safe state; or a state given as it is."""
+    if isinstance(trial, dict):
+        return json.dumps(trial, default=json_default)
+    try:
+        return json.dumps(trial.to_state(safe=False))
+    except (TypeError, ValueError):
+        return json.dumps(trial.to_state(), default=json_default)
 
 
 def write_json_atomic(
@@ -786,18 +827,20 @@ class ExperimentStateWriter:
         self.write()
 
     def write(self) -> None:
+        """Write the snapshot: the document ``build`` gives, its trials (Trial objects, or
+        their states) encoded one by one as the file is written (a snapshot of N trials
+        never holds N states or their whole text in memory at once), then start a fresh
+        journal."""
         started = time.perf_counter()
-        text = None
-        try:  # raw trial states encoded once by the C encoder (the common case) ...
+        try:  # raw states encoded by the C encoder (the common case) ...
             document = self._build(safe=False)
-            document.setdefault("version", STATE_VERSION)
-            document["journal_seq"] = self._seq
-            text = json.dumps(document)
+            trials = document.pop("trials", [])
+            head = self._head(document, strict=True)
         except (TypeError, ValueError):  # ... else the JSON-safe form
             document = self._build()
-            document.setdefault("version", STATE_VERSION)
-            document["journal_seq"] = self._seq
-        write_json_atomic(self.path, document, text=text, what="the experiment state")
+            trials = document.pop("trials", [])
+            head = self._head(document, strict=False)
+        write_chunks_atomic(self.path, _snapshot_chunks(head, trials), what="the experiment state")
         self._bases = {}
         for key in POLICY_STATES:
             if document.get(key) is None:
@@ -830,6 +873,12 @@ class ExperimentStateWriter:
             sizes[1] = sizes[2] = 0
         self._last_wall = time.perf_counter()
         self._last_duration = self._last_wall - started
+
+    def _head(self, document: dict[str, Any], *, strict: bool) -> str:
+        """The snapshot's ``document`` (without its trials) as JSON."""
+        document.setdefault("version", STATE_VERSION)
+        document["journal_seq"] = self._seq
+        return json.dumps(document) if strict else json.dumps(document, default=json_default)
 
     def _close_journal(self) -> None:
         journal, self._journal = self._journal, None
