@@ -76,5 +76,14 @@ def json_default(value: Any) -> Any:
     return converted
 
 
+def safely_equal(a: Any, b: Any) -> bool:
+    """``a == b``, False when comparing fails or gives no single truth value (values
+    holding numpy arrays, say)."""
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
 def is_finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -312,11 +312,13 @@ class Trial:
         equal to them (decoded copies, ~200 bytes). The dict is changed in place (whoever
         holds it keeps one object); the metrics' statistics are keyed by the same strings.
         Called by the controller when the trial ends."""
+        from tunelab._json import safely_equal
+
         intern = sys.intern
         last = self.last_result
         own = {"trial_id": self.trial_id, "experiment_tag": self.experiment_tag}
         config = last.get("config")
-        if config is not None and config is not self.config and _equal(config, self.config):
+        if config is not None and config is not self.config and safely_equal(config, self.config):
             last["config"] = self.config
         items = [
             (
@@ -363,7 +365,7 @@ class Trial:
         """
         from tunelab._json import json_safe
 
-        convert = json_safe if safe else _same
+        convert = json_safe if safe else _as_is
         state = {
             "trial_id": self.trial_id,
             "trainable_name": self.trainable_name,
@@ -393,7 +395,7 @@ class Trial:
         from tunelab._json import json_safe
 
         state: dict[str, Any] = {"trial_id": self.trial_id}
-        self._add_run_state(state, json_safe if safe else _same)
+        self._add_run_state(state, json_safe if safe else _as_is)
         return state
 
     def _add_run_state(self, state: dict[str, Any], convert: Any) -> None:
@@ -515,16 +517,8 @@ def _absolute(experiment_path: str, path: str) -> str:
     return path if "://" in path else os.path.join(experiment_path, path)
 
 
-def _same(value: Any) -> Any:
+def _as_is(value: Any) -> Any:
     return value
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """``a == b``, False when comparing fails (values holding numpy arrays, say)."""
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
 
 
 def _checkpoint_path(checkpoint: Any) -> str | None:

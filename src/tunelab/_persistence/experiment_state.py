@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from tunelab._errors import CorruptFileError, json_problem, storage_error, write_fully, writing
-from tunelab._json import json_default, paused_gc
+from tunelab._json import json_default, paused_gc, safely_equal
 from tunelab._persistence.state_delta import apply as _apply_ops
 from tunelab._persistence.state_delta import diff as _diff_states
 
@@ -434,14 +434,6 @@ def _apply_policy_state(
 read_state = load_state
 
 
-def _same(a: Any, b: Any) -> bool:
-    """``a == b``, False when comparing fails (a config holding numpy arrays, say)."""
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
-
-
 def _private_copy(value: Any) -> Any:
     """``value`` as the journal reads it back (a copy nobody else holds)."""
     return json.loads(json.dumps(value, default=json_default))
@@ -579,7 +571,7 @@ class ExperimentStateWriter:
         key = trial.fixed_key()
         trial_id = trial.trial_id
         last = self._fixed.get(trial_id)
-        update = last is not None and _same(last[0], key)
+        update = last is not None and safely_equal(last[0], key)
         name, state = ("update", trial.run_state) if update else ("trial", trial.to_state)
         states = {"search_alg": search_state, "scheduler": scheduler_state}
         try:

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tunelab._json import safely_equal
 from tunelab.automl._space import ParameterSpace, SearchSpace, hot_index, one_hot
 from tunelab.search._common import is_grid_spec, seed_from_random_state
 from tunelab.search._resolve import (
@@ -406,7 +407,7 @@ class AutoMLSearcher(SearchAlgorithm):
         space = self._space_named(name)
         if space is not None:
             for index, candidate in enumerate(space.choices):
-                if candidate is value or _same(candidate, value):
+                if candidate is value or safely_equal(candidate, value):
                     return {"choice": index}
         raise TypeError(
             f"{type(self).__name__} cannot save the value {value!r} of {name!r}: it is not "
@@ -467,13 +468,6 @@ def _json_keeps(value: Any) -> bool:
     try:
         return bool(json.loads(json.dumps(value)) == value)
     except (TypeError, ValueError, RecursionError):
-        return False
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
         return False
 
 
