@@ -318,9 +318,19 @@ class CallbackList(Callback):
                 f"{callback!r} ({type(callback).__name__})"
             )
 
+    def rebuild(self) -> None:
+        """Work out again which callbacks listen to which hook (after a callback changed
+        what it listens to: a logger whose results the workers write)."""
+        self._rebuild()
+
     def _rebuild(self) -> None:
         self._dispatch = {
-            hook: tuple(getattr(cb, hook) for cb in self._callbacks if _overrides(cb, hook))
+            hook: tuple(
+                getattr(cb, hook)
+                for cb in self._callbacks
+                if _overrides(cb, hook)
+                and not (hook == "on_trial_result" and getattr(cb, "results_in_workers", False))
+            )
             for hook in HOOKS
         }
         d = self._dispatch

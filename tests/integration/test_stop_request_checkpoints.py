@@ -1,5 +1,7 @@
-"""A result dropped by a stop request leaves no checkpoint behind (issue 12: found while
-sharing one result machine between the worker, the simulator and the conformance suite)."""
+"""A stop request leaves no unregistered checkpoint behind (issue 12: found while sharing
+one result machine between the worker, the simulator and the conformance suite). What the
+trial reported before it saw the request is kept, with its checkpoint (issue 14: its worker
+logged it already)."""
 
 from __future__ import annotations
 
@@ -36,10 +38,11 @@ def test_the_time_budget_stop_leaves_only_registered_checkpoints(tmp_path: Any) 
     on_disk = sorted(n for n in os.listdir(trial.local_path) if n.startswith("checkpoint_"))
     with open(os.path.join(trial.local_path, "result.json")) as fh:
         logged = [json.loads(line) for line in fh]
-    # every checkpoint directory belongs to a logged result, none to the dropped one
+    # every checkpoint directory belongs to a logged result, and each is registered
     assert on_disk == [r["checkpoint_dir_name"] for r in logged]
     assert logged and trial.checkpoint is not None
     assert os.path.basename(str(trial.checkpoint.path)) == on_disk[-1]
+    assert trial.last_result["it"] == logged[-1]["it"]
 
 
 class SavesEveryStep(tune.Trainable):

@@ -82,9 +82,9 @@ class Events(LoopPart):
     def _on_results(self, event: P.Results) -> None:
         trial_id = event.trial_id
         trial = self._table.by_id.get(trial_id)
-        if trial is None or trial.status != TrialStatus.RUNNING or self._table.stopping(trial_id):
-            # results after a stop decision are dropped: never logged or shown, and the
-            # checkpoints they carry are removed (no one would ever register them)
+        if trial is None or trial.status != TrialStatus.RUNNING:
+            # results of a trial that ended (force-ended) are dropped: never logged or
+            # shown, and the checkpoints they carry are removed (no one would register them)
             if trial is not None and event.checkpoints:
                 self._checkpoints.drop(trial, event.checkpoints.values())
             return
@@ -102,7 +102,11 @@ class Events(LoopPart):
         required = self._required
         results = event.results
         checkpoints = event.checkpoints
-        waits_on = len(results) - 1 if event.wait else -1  # index of the waiting result
+        # index of the waiting result. A trial asked to stop (the time budget, a stop
+        # request) gets no decision: the request ends its wait. What it reported until it
+        # saw the request is kept, as its worker logged it. (A decision's STOP or PAUSE has
+        # no results after it: the trial waited for it.)
+        waits_on = len(results) - 1 if event.wait and not self._table.stopping(trial_id) else -1
         for index, result in enumerate(results):
             if required:
                 check_result_metrics(trial, result, required)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import TuneValueError
 from tunelab._trial import FrozenDict, Trial, TrialStatus
-from tunelab.execution._protocol import RemoteStorage, TrialTask
+from tunelab.execution._protocol import RemoteStorage, ResultLogs, TrialTask
 from tunelab.search._search_algorithm import TrialSuggestion
 
 if TYPE_CHECKING:
@@ -181,8 +181,16 @@ class TrialFactory:
             self._date_cache = (now, time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(now)))
         return self._date_cache[1]
 
-    def task(self, trial: Trial, rt: ExperimentRuntime, *, restoring: bool) -> TrialTask:
-        """The task a worker runs for ``trial`` (see ``execution/_protocol.py``)."""
+    def task(
+        self,
+        trial: Trial,
+        rt: ExperimentRuntime,
+        *,
+        restoring: bool,
+        logs: ResultLogs | None = None,
+    ) -> TrialTask:
+        """The task a worker runs for ``trial`` (see ``execution/_protocol.py``); ``logs``:
+        the result files its worker writes."""
         exp = rt.experiment
         ckpt_cfg = exp.checkpoint_config
         restore_path = None
@@ -222,4 +230,5 @@ class TrialFactory:
             )
             if exp.remote_path and exp.staging_token
             else None,
+            logs=logs,
         )

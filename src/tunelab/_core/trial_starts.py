@@ -74,6 +74,11 @@ class TrialStarts(LoopPart):
         self._max_pending = max_pending
         #: the search algorithm said it has no more trials
         self.search_finished = False
+        from tunelab.logger._in_worker import WorkerLogs
+
+        #: the default loggers whose result files the workers write (None: no such logger,
+        #: or an executor whose workers do not see the trial directories)
+        self._worker_logs = WorkerLogs.delegate(self._callbacks, self._executor)
 
     def add(self, trial: Trial, *, restoring: bool = False) -> None:
         """Add a ready-made trial; with ``restoring`` its first start restores from its
@@ -152,28 +157,31 @@ class TrialStarts(LoopPart):
         """Start ``trial`` on the executor; False when its resources are not free now."""
         executor = self._executor
         run = self._table.run(trial.trial_id)
-        task = self._factory.task(
-            trial, self._runtimes[trial.experiment_index], restoring=run.restoring
-        )
+        iteration, trials = self._flags.iteration, self._table.trials
         rollback = run.rollback_to
         if rollback is not None:
-            from tunelab._persistence.rollback import remove_leftovers
+            from tunelab._persistence.rollback import kept_result, remove_leftovers
 
             # before the start: once started, its worker writes in the trial directory
-            # (a checkpoint's temp file looks like a leftover until it is renamed)
+            # (a checkpoint's temp file looks like a leftover until it is renamed; the
+            # worker may write the result files). Done once, also when the start waits.
             remove_leftovers(trial.local_path)
-        if not executor.try_start(trial.trial_id, trial.resources, task):
-            return False
-        resumed = self._table.restores(trial)
-        iteration, trials = self._flags.iteration, self._table.trials
-        if rollback is not None:
-            from tunelab._persistence.rollback import kept_result
-
             # the outputs drop what they logged after the checkpoint (each its own files)
             self._callbacks.on_trial_rollback(
                 iteration=iteration, trials=trials, trial=trial, to_iteration=rollback
             )
             trial.last_result = kept_result(trial.local_path, rollback) or {}
+            run.rollback_to = None
+        logs = self._worker_logs
+        task = self._factory.task(
+            trial,
+            self._runtimes[trial.experiment_index],
+            restoring=run.restoring,
+            logs=None if logs is None else logs.for_trial(trial),
+        )
+        if not executor.try_start(trial.trial_id, trial.resources, task):
+            return False
+        resumed = self._table.restores(trial)
         self._table.started(trial)  # RUNNING; no longer restoring or rolling back
         restored = 0.0
         if task.restore_path and task.iteration_state:

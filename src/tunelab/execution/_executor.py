@@ -71,6 +71,11 @@ class Executor(abc.ABC):
     #: False when only a trial's end (or a STOP/PAUSE) frees resources, and the controller
     #: waits for one (deterministic in simulated time).
     capacity_may_grow = False
+    #: True when every worker writes to the driver's trial directories (same machine, same
+    #: paths): the run then lets the workers write the default loggers' result files
+    #: (``result.json``, ``progress.csv``, TensorBoard events) as they report, instead of
+    #: the controller (see ``logger/_in_worker.py``; the task's ``logs`` say what).
+    shares_trial_dirs = False
 
     def setup(self, sys_path: list[str] | None = None) -> None:  # noqa: B027
         """Prepare to run trials; called once by a run before its first trial.

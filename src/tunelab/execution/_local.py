@@ -121,6 +121,10 @@ class LocalExecutor(ConnectionExecutor):
         TypeError: ``resources`` is not a dict.
     """
 
+    # the workers write the default loggers' result files themselves (a worker that
+    # outlives its trial is killed, so a trial's files have one writer at a time)
+    shares_trial_dirs = True
+
     def __init__(
         self,
         num_cpus: float | None = None,

@@ -49,7 +49,7 @@ import os
 import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "CheckpointSaved",
@@ -64,6 +64,8 @@ __all__ = [
     "PauseRequest",
     "Paused",
     "RemoteStorage",
+    "ResultLog",
+    "ResultLogs",
     "Results",
     "Setup",
     "StopRequest",
@@ -132,6 +134,35 @@ class RemoteStorage:
     upload: str = "auto"
 
 
+class ResultLog(Protocol):
+    """The result files of one run of a trial, written by its worker (see
+    :class:`ResultLogs`)."""
+
+    #: the first failure to write (a full disk); nothing more is written after it
+    error: BaseException | None
+
+    def write(self, results: list[dict[str, Any]]) -> None:
+        """Append a batch of results (as reported, marks included) and hand it to the OS;
+        a failure is kept in :attr:`error`, never raised."""
+
+    def close(self) -> BaseException | None:
+        """Close the files; return :attr:`error` (or the failure to close them)."""
+
+
+class ResultLogs(Protocol):
+    """The result files a worker writes itself for the trial it runs, as a task's ``logs``.
+
+    The executors define this interface and the outputs implement it (the default
+    loggers' ``logger/_in_worker.TrialLogs``): the worker knows nothing of loggers, it
+    opens what the task carries and writes each batch there after pickling it and before
+    sending it, so the results are on disk before the controller acts on them.
+    """
+
+    def open(self, trial_dir: str, config: dict[str, Any], owner: str) -> ResultLog:
+        """The files of the trial in ``trial_dir`` (``owner`` names it in errors)."""
+        ...
+
+
 @dataclass(frozen=True)
 class TrialTask:
     """What a worker needs to run one trial (built by the controller's trial factory).
@@ -144,7 +175,8 @@ class TrialTask:
     ``log_to_file``: (stdout name, stderr name). ``chdir``: run in the trial directory.
     ``reuse``: keep a class trainable's object for the next trial (``reuse_actors``).
     ``gpu_ids``: set by the executor; ``trainable_blob``: the cloudpickled trainable, sent
-    only to a worker that does not have ``trainable_key`` yet.
+    only to a worker that does not have ``trainable_key`` yet. ``logs``: the result files
+    the worker writes (None: the controller's loggers write them all).
     """
 
     trial_id: str
@@ -171,6 +203,7 @@ class TrialTask:
     remote: RemoteStorage | None = None
     gpu_ids: tuple[str, ...] = ()
     trainable_blob: bytes | None = None
+    logs: ResultLogs | None = None
 
 
 # -- controller -> worker ------------------------------------------------------------------------

@@ -31,13 +31,16 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import ResultNotSerializable, StopTrial
 from tunelab.execution import _protocol as P
 from tunelab.execution._protocol import EndReason, TrialTask, Verdict
 from tunelab.execution._result_machine import ResultMachine
 from tunelab.execution._trial_storage import TrialStorage
+
+if TYPE_CHECKING:
+    from tunelab.execution._protocol import ResultLog
 
 MAX_DELAY_S = 0.005
 MAX_BATCH = 2000
@@ -171,6 +174,11 @@ class Outbox:
     the offending one are sent one by one, the rest is dropped, and :attr:`error` says which
     key holds what: the trial thread raises it at its next report, and the trial ends with
     it. The flusher thread never dies of it.
+
+    With :attr:`files` (the result files of the trial, when its worker writes them: see
+    ``logger/_in_worker.py``), each batch is written there once it is pickled and before it
+    is sent. A failed write (a full disk) is kept in the files' ``error``; the trial
+    thread raises it at its next report, and the trial ends with it.
     """
 
     def __init__(self, encode: Callable[[Any], bytes], write: Callable[[bytes], None]) -> None:
@@ -183,12 +191,19 @@ class Outbox:
         self.error: str | None = None  # why the current trial's results stopped flowing
         self._sent_one = False  # the running trial's first result was sent
         self._closed = False
+        self.files: ResultLog | None = None  # the running trial's result files
 
     def begin(self, trial_id: str) -> None:
         with self._cond:
             self.trial_id = trial_id
             self.error = None
             self._sent_one = False
+
+    def end_files(self) -> BaseException | None:
+        """Close the running trial's result files; the first error writing them, if any."""
+        with self._cond:
+            files, self.files = self.files, None
+        return files.close() if files is not None else None
 
     def take_error(self) -> str | None:
         with self._cond:
@@ -223,6 +238,8 @@ class Outbox:
         except BaseException:  # a __reduce__ may raise anything
             self._salvage(batch)
             return
+        if self.files is not None:
+            self.files.write(batch)
         self._write(data)
 
     def _salvage(self, batch: list[dict[str, Any]]) -> None:
@@ -233,6 +250,8 @@ class Outbox:
             except BaseException as exc:
                 self.error = describe_unserializable(result, self._encode, exc)
                 return
+            if self.files is not None:
+                self.files.write([result])
             self._write(data)
 
     def close(self) -> None:
@@ -470,9 +489,14 @@ class Worker:
         reason, payload = EndReason.DONE, None
         storage = None
         raised_unserializable = False
+        raised: BaseException | None = None
         try:
             from tunelab.utils._monitor import trial_sys_usage  # config "log_sys_usage"
 
+            if task.logs is not None:  # this worker writes the trial's result files
+                self.outbox.files = task.logs.open(
+                    task.trial_dir, task.config, f"trial {task.trial_name}"
+                )
             storage = self._storage = TrialStorage.for_task(task)
             if storage.direct:  # this machine does not see the driver's staging directory
                 task = dataclasses.replace(task, trial_dir=storage.trial_dir)
@@ -493,6 +517,7 @@ class Worker:
             reason, payload = EndReason.ERROR, (text, _safe_repr(cause), "restore")
         except BaseException as exc:  # the trainable failed: report it, keep serving
             raised_unserializable = isinstance(exc, ResultNotSerializable)
+            raised = exc
             reason, payload = EndReason.ERROR, _error_payload(exc)
         finally:
             from tunelab import _session
@@ -502,6 +527,11 @@ class Worker:
             if storage is not None:
                 storage.cleanup()
         self.outbox.flush()
+        unwritten = self.outbox.end_files()
+        if unwritten is not None and unwritten is not raised:
+            # the result files could not be written (a full disk): that ends the trial,
+            # and the controller recognises a StorageError's report (it ends the run)
+            reason, payload = EndReason.ERROR, _error_payload(unwritten)
         unsent = self.outbox.take_error()
         if unsent is not None and not raised_unserializable:
             text = f"{ResultNotSerializable.__name__}: {unsent}\n"
@@ -584,6 +614,7 @@ class Worker:
             trial_resources=resources,
             storage_path=task.storage_path,
         )
+        files = outbox.files
         state = IterationState(trial_id)
         if task.iteration_state:
             state.restored(dict(task.iteration_state))
@@ -594,6 +625,8 @@ class Worker:
                 raise RuntimeError(_FORKED_REPORT.format(trial_id=trial_id))
             if outbox.error is not None:
                 raise ResultNotSerializable(outbox.error)
+            if files is not None and files.error is not None:
+                raise files.error  # the trial's result files could not be written
             step = on_result(
                 result,
                 checkpoint=checkpoint is not None,

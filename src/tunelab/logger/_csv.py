@@ -154,5 +154,10 @@ class CSVLoggerCallback(_FileLoggerCallback[_CsvTrialLog]):
 
     _truncate = staticmethod(truncate_progress_csv)
 
+    @property
+    def delimiter(self) -> str:
+        """What joins the keys of nested dicts in column names."""
+        return self._delimiter
+
     def _new_log(self, trial: Trial, trial_dir: str) -> _CsvTrialLog:
         return _CsvTrialLog(trial_dir, self._files, f"trial {trial}", self._delimiter)

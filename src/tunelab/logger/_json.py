@@ -153,12 +153,15 @@ class _JsonTrialLog(_TrialLog):
         files: _OpenFiles | None,
         encode: Callable[[Any], str],
         owner: str = "",
+        *,
+        results: bool = True,
     ) -> None:
         self.trial_dir = trial_dir
         self.owner = owner
         what = f"the results of {owner or 'the trial in ' + trial_dir}"
         self.file = _LineFile(os.path.join(trial_dir, EXPR_RESULT_FILE), files, what)
-        self.file.existing_size()
+        if results:  # else only params.json/params.pkl (a worker writes result.json)
+            self.file.existing_size()
         self._lines = self.file.lines
         self._encode = encode
         self._config: Any = _NOTHING  # private snapshot of the config last encoded
@@ -256,7 +259,18 @@ class JsonLoggerCallback(_FileLoggerCallback[_JsonTrialLog]):
     _truncate = staticmethod(truncate_result_json)
 
     def _new_log(self, trial: Trial, trial_dir: str) -> _JsonTrialLog:
-        return _JsonTrialLog(trial_dir, self._files, self._encode, f"trial {trial}")
+        return _JsonTrialLog(
+            trial_dir,
+            self._files,
+            self._encode,
+            f"trial {trial}",
+            results=not self.results_in_workers,
+        )
+
+    def _start_in_worker(self, trial: Trial) -> None:
+        log = self._log_for(trial)  # params.json and params.pkl stay with the controller
+        if log is not None:
+            log.start(trial)
 
     def log_trial_restore(self, trial: Trial) -> None:
         """Rewrite ``params.json``/``params.pkl`` when the restored trial's config changed

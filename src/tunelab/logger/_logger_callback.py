@@ -365,6 +365,10 @@ class _FileLoggerCallback(LoggerCallback, Generic[_L]):
 
     #: cuts the results after an iteration from the trial directory's file
     _truncate: Callable[[str, int], None]
+    #: the workers write the results (set by ``logger/_in_worker.py``'s ``WorkerLogs``):
+    #: the controller leaves this logger out of ``on_trial_result``, and the logger never
+    #: opens the trial's result file (only a worker writes it while the trial runs)
+    results_in_workers = False
 
     def __init__(self) -> None:
         self._logs: dict[Trial, _L] = {}
@@ -386,9 +390,15 @@ class _FileLoggerCallback(LoggerCallback, Generic[_L]):
         return log
 
     def log_trial_start(self, trial: Trial) -> None:
+        if self.results_in_workers:
+            self._start_in_worker(trial)
+            return
         log = self._log_for(trial)
         if log is not None:
             log.start(trial)
+
+    def _start_in_worker(self, trial: Trial) -> None:
+        """What a logger whose results the workers write does when ``trial`` starts."""
 
     def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
         log = self._logs.get(trial)

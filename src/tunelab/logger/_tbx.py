@@ -174,16 +174,25 @@ def _new_event_path(logdir: str) -> str:
 class _EventFile(_AppendFile):
     """One TensorBoard event file: records buffered in memory, appended on :meth:`flush`.
 
-    The file is created on the first flush (a new name, never an existing file); handles
+    Without a ``path``, the file is created on the first flush (a new name, never an
+    existing file). With one (a file the worker and the controller take turns to append
+    to), the first flush starts the file with its version record when it is empty. Handles
     and failed writes behave as in :class:`_AppendFile`.
     """
 
-    __slots__ = ("logdir", "path", "records")
+    __slots__ = ("_begun", "logdir", "path", "records")
 
-    def __init__(self, logdir: str, open_files: _OpenFiles | None, what: str = "") -> None:
+    def __init__(
+        self,
+        logdir: str,
+        open_files: _OpenFiles | None,
+        what: str = "",
+        path: str | None = None,
+    ) -> None:
         super().__init__(open_files, what or f"the TensorBoard events of the trial in {logdir}")
         self.logdir = logdir
-        self.path: str | None = None
+        self.path = path
+        self._begun = False  # the file's version record is written (or was there)
         self.records: list[bytes] = []
 
     def add_bytes(self, data: bytes) -> None:
@@ -198,13 +207,26 @@ class _EventFile(_AppendFile):
         if self.broken:
             self.records.clear()
             return
-        if self._fh is None and self.path is None:
-            self.path = _new_event_path(self.logdir)  # _append makes the directory if missing
-            self.records.insert(0, wire.record(wire.file_version_event(time.time())))
+        if not self._begun:
+            if self.path is None:
+                self.path = _new_event_path(self.logdir)  # _append makes the directory
+                new = True
+            else:
+                new = _is_empty(self.path)
+            if new:
+                self.records.insert(0, wire.record(wire.file_version_event(time.time())))
+            self._begun = True
         data = b"".join(self.records)
         self.records.clear()
         assert self.path is not None
         self._append(self.path, data)
+
+
+def _is_empty(path: str) -> bool:
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:
+        return True
 
 
 def _as_scalar(value: Any) -> float | None:
@@ -291,9 +313,15 @@ class _TrialEvents:
 
     __slots__ = ("_bad_tags", "file", "metric_tags", "restarted")
 
-    def __init__(self, logdir: str, open_files: _OpenFiles | None, owner: str = "") -> None:
+    def __init__(
+        self,
+        logdir: str,
+        open_files: _OpenFiles | None,
+        owner: str = "",
+        path: str | None = None,
+    ) -> None:
         what = f"the TensorBoard events of {owner}" if owner else ""
-        self.file = _EventFile(logdir, open_files, what)
+        self.file = _EventFile(logdir, open_files, what, path)
         #: the tags of every scalar written, in order (the metrics of the HParams view)
         self.metric_tags: dict[str, None] = {}
         self._bad_tags: set[str] = set()
@@ -372,6 +400,12 @@ class _TrialEvents:
             _log.warning("Not logging %s to TensorBoard: not a list of numbers (%s)", tag, exc)
             return []
 
+    def add_metric_tags(self, result: Mapping[str, Any]) -> None:
+        """Count the scalars of ``result`` among the metrics (a result a worker wrote)."""
+        for tag, value in result_tags(result).items():
+            if _as_scalar(value) is not None:
+                self.metric_tags[tag] = None
+
     def write_hparams(self, params: Mapping[str, Any], failed: bool = False) -> None:
         hparams = hparams_of(params)
         if not hparams:
@@ -428,6 +462,11 @@ class TBXLoggerCallback(LoggerCallback):
         ExtraNotInstalledError: tensorboardX is not installed (an ``ImportError``).
     """
 
+    #: the workers write the results (see ``logger/_in_worker.py``): the controller leaves
+    #: this logger out of ``on_trial_result``; it names each trial's event file, which the
+    #: trial's workers append to, and appends the hyperparameters when the trial ends
+    results_in_workers = False
+
     def __init__(self) -> None:
         _check_installed()
         self._trials: dict[Trial, _TrialEvents] = {}
@@ -445,8 +484,36 @@ class TBXLoggerCallback(LoggerCallback):
             )
         return events
 
+    def worker_events(self, trial: Trial) -> tuple[str | None, bool]:
+        """The event file the worker about to run ``trial`` appends to (named now when the
+        trial has none yet), and whether its next event starts a new session.
+
+        Args:
+            trial: The trial about to start.
+
+        Returns:
+            (path, restarted); (None, False) when the trial has no directory.
+        """
+        events = self._events_for(trial)
+        if events is None:
+            return None, False
+        file = events.file
+        if file.path is None:
+            file.path = _new_event_path(file.logdir)
+        return file.path, events.restarted
+
     def log_trial_start(self, trial: Trial) -> None:
-        self._events_for(trial)
+        events = self._events_for(trial)
+        if events is not None and self.results_in_workers:
+            events.restarted = False  # the worker starts the new session
+
+    def log_trial_restore(self, trial: Trial) -> None:
+        """As :meth:`log_trial_start` (the trial's file is kept across pauses).
+
+        Args:
+            trial: The trial that runs again.
+        """
+        self.log_trial_start(trial)
 
     def log_trial_result(self, iteration: int, trial: Trial, result: dict[str, Any]) -> None:
         events = self._trials.get(trial) or self._events_for(trial)
@@ -481,6 +548,8 @@ class TBXLoggerCallback(LoggerCallback):
             return
         self._dirty.pop(events, None)
         try:
+            if self.results_in_workers:
+                events.add_metric_tags(trial.last_result)
             events.write_hparams(_trial_hparams(trial, trial.config), failed=failed)
         finally:
             events.close()
