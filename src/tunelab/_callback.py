@@ -299,7 +299,9 @@ class CallbackList(Callback):
     Which callbacks override which hook is computed once (when the list is built or
     changed), so a hook no callback overrides costs one empty loop; :meth:`wants` tells the
     controller whether any callback listens to a hook at all (e.g. to skip building
-    arguments per result).
+    arguments per result). A callback whose ``results_in_workers`` is true (a default
+    logger whose files the workers write, see ``logger/_in_worker.py``) is left out of
+    ``on_trial_result``.
     """
 
     def __init__(self, callbacks: Iterable[Callback] | None = None) -> None:
