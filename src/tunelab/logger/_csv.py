@@ -132,7 +132,9 @@ class CSVLoggerCallback(_FileLoggerCallback[_CsvTrialLog]):
     missing ones written empty. A file that already has content (a resumed trial) is
     appended to under its existing header. Rows are buffered and written in
     ``on_step_end``, on checkpoint and at trial end. When a trial reruns iterations from a
-    checkpoint, the rows after that checkpoint's iteration are cut first.
+    checkpoint, the rows after that checkpoint's iteration are cut first. With the
+    :class:`~tunelab.execution.LocalExecutor`, the worker running the trial writes the
+    same rows itself, before it sends each batch of results.
 
     One is part of the default loggers; passing your own instance in ``callbacks``
     replaces the default one.

@@ -246,7 +246,10 @@ class JsonLoggerCallback(_FileLoggerCallback[_JsonTrialLog]):
     written as ``NaN``/``Infinity`` as :mod:`json` does). Lines are buffered in memory and
     written when the controller ends a step (``on_step_end``), on checkpoint, and at trial
     end; files are appended to, so a resumed trial continues its log, and the lines after a
-    checkpoint's iteration are cut when a trial reruns from that checkpoint.
+    checkpoint's iteration are cut when a trial reruns from that checkpoint. With the
+    :class:`~tunelab.execution.LocalExecutor`, the worker running the trial writes the
+    same lines itself, before it sends each batch of results (this logger then keeps
+    ``params.json``, ``params.pkl`` and the cut).
 
     One is part of the default loggers; passing your own instance in ``callbacks``
     replaces the default one. The constructor takes no arguments.

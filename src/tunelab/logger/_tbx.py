@@ -10,7 +10,10 @@ Events are written synchronously by this module, encoded by :mod:`._tb_wire` wit
 protocol buffer objects (none of tensorboardX's writer threads): each result costs one
 buffered record of a few microseconds, the files are flushed to the OS at the end of each
 controller step (like ``result.json``), and at most a bounded number of files is open at
-once. tensorboardX itself is imported only for the first histogram.
+once. tensorboardX itself is imported only for the first histogram. With the
+``LocalExecutor``, the worker running a trial appends its events to the file the
+controller named, before it sends each batch of results (``logger/_in_worker.py``); the
+controller appends the hyperparameters at the end.
 """
 
 from __future__ import annotations
