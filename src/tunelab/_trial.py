@@ -320,15 +320,16 @@ class Trial:
         config = last.get("config")
         if config is not None and config is not self.config and safely_equal(config, self.config):
             last["config"] = self.config
+
+        def shared(key: Any, value: Any) -> Any:
+            if key in own:  # the trial's own string when equal (never a new interned one)
+                return own[key] if value == own[key] else value
+            if type(value) is str and len(value) <= 64:
+                return intern(value)
+            return value
+
         items = [
-            (
-                intern(key) if type(key) is str else key,
-                own[key]
-                if key in own and value == own[key]
-                else intern(value)
-                if type(value) is str and len(value) <= 64 and key not in own
-                else value,
-            )
+            (intern(key) if type(key) is str else key, shared(key, value))
             for key, value in last.items()
         ]
         last.clear()
