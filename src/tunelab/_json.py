@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
+import json.encoder
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -74,6 +76,47 @@ def json_default(value: Any) -> Any:
     if converted is value:
         return str(value)
     return converted
+
+
+def make_encoder(default: Callable[[Any], Any] | None = json_default) -> Callable[[Any], str]:
+    """A reusable ``json.dumps(obj, default=default)`` equivalent, built once (``default``
+    None: ``json.dumps(obj)``, a ``TypeError`` for what JSON cannot hold).
+
+    It drives the C encoder directly (saving the encoder set-up ``json.dumps`` pays per
+    call) and falls back to :class:`json.JSONEncoder` where that is unavailable. After a
+    failed encode the C encoder is rebuilt (its circular-reference markers may be stale).
+    One encoder per user (a logger, a state writer): its markers are not for two threads
+    at once.
+    """
+    fallback = json.JSONEncoder(default=default).encode
+    hook = default or json.JSONEncoder().default
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return fallback
+
+    def build() -> Any:
+        return make(
+            {}, hook, json.encoder.encode_basestring_ascii, None,
+            ": ", ", ", False, False, True,
+        )  # fmt: skip
+
+    try:
+        c_encoder = build()
+        probe: dict[str, Any] = {"a": [1, 2.5, None, True], "b": {"c": "\u00e9"}, "n": float("nan")}
+        if "".join(c_encoder(probe, 0)) != fallback(probe):
+            return fallback
+    except Exception:
+        return fallback
+
+    def encode(obj: Any) -> str:
+        nonlocal c_encoder
+        try:
+            return "".join(c_encoder(obj, 0))
+        except BaseException:
+            c_encoder = build()
+            raise
+
+    return encode
 
 
 def safely_equal(a: Any, b: Any) -> bool:

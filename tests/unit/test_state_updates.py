@@ -20,7 +20,7 @@ import tunelab as tune
 from tunelab._core.experiment_states import ExperimentStates
 from tunelab._persistence.experiment_state import ExperimentStateWriter, load_state
 from tunelab._resources import PlacementGroupFactory
-from tunelab._trial import Trial, TrialStatus
+from tunelab._trial import Trial, TrialStatus, with_state_defaults
 from tunelab.server import DiskSource, ResultStore
 
 
@@ -84,10 +84,63 @@ def test_a_trials_later_lines_carry_only_what_changes_while_it_runs(tmp_path: An
     writer.record_trial(trial)
     writer.close()
     first, second, third = _journal(path)
-    assert first["trial"] == json.loads(json.dumps(_trial(path, 1).to_state()))
+    assert first["trial"] == json.loads(json.dumps(_trial(path, 1).to_state(sparse=True)))
     assert "trial" not in second and second["update"]["status"] == "RUNNING"
-    assert set(second["update"]) == set(trial.run_state()) and "config" not in second["update"]
+    assert set(second["update"]) == {"trial_id", "status", "last_result", "location"}
     assert third["update"]["status"] == "TERMINATED"
+    assert _read(path) == _as_read([trial])
+
+
+def test_lines_leave_out_what_a_new_trial_has_and_reading_puts_it_back(tmp_path: Any) -> None:
+    path, trial, writer = _journaled(tmp_path)
+    writer.close()
+    (line,) = _journal(path)
+    # no failures, errors, checkpoints, stopping criterion...: left out of the line
+    assert set(line["trial"]) == {
+        "trial_id", "trainable_name", "config", "experiment_tag", "evaluated_params",
+        "resources", "experiment_name", "dirname", "status", "last_result", "location",
+    }  # fmt: skip
+    assert _read(path) == _as_read([trial])  # every field, with a new trial's values
+    assert with_state_defaults(trial.to_state(sparse=True)) == trial.to_state()
+
+
+def test_after_a_failure_every_update_carries_the_failures_and_checkpoints(
+    tmp_path: Any,
+) -> None:
+    """An update leaves out a field only while every earlier line had a new trial's value
+    for it: when a damaged line is skipped, the next one still sets what that one did."""
+    path, trial, writer = _journaled(tmp_path)
+    trial.status, trial.num_failures, trial.error_msg = Trial.PENDING, 1, "boom"
+    writer.record_trial(trial)
+    trial.status, trial.error_msg = Trial.RUNNING, None  # retried: the error is cleared
+    writer.record_trial(trial)
+    trial.status = Trial.PAUSED
+    writer.record_trial(trial)
+    writer.close()
+    lines = _journal(path)
+    assert [set(line.get("update", ())) >= {"num_failures", "error_msg"} for line in lines] == [
+        False, True, True, True,
+    ]  # fmt: skip
+    assert _read(path) == _as_read([trial])
+    journal = os.path.join(path, "experiment_state.journal")
+    with open(journal) as fh:
+        text = fh.read().splitlines()
+    with open(journal, "w") as fh:  # the line that cleared the error is damaged
+        fh.write("\n".join([text[0], text[1], text[2][:30], text[3]]) + "\n")
+    read = _read(path)["t1"]
+    assert (read["status"], read["num_failures"], read["error_msg"]) == ("PAUSED", 1, None)
+
+
+def test_the_first_update_after_a_snapshot_carries_every_run_field(tmp_path: Any) -> None:
+    path, trial, writer = _journaled(tmp_path)
+    trial.status = Trial.RUNNING
+    writer.record_trial(trial)
+    writer.write()  # the trial's state is in the snapshot, not in the fresh journal
+    trial.status = Trial.PAUSED
+    writer.record_trial(trial)
+    writer.close()
+    (line,) = _journal(path)
+    assert set(line["update"]) == set(trial.run_state())
     assert _read(path) == _as_read([trial])
 
 
@@ -430,8 +483,10 @@ def test_a_snapshot_encodes_each_trial_and_falls_back_to_the_safe_form_per_trial
     assert snapshot["name"] == "exp" and snapshot["metric"] == "loss"
     assert snapshot["journal_seq"] == 0 and snapshot["version"] == 2
     assert [t["trial_id"] for t in snapshot["trials"]] == [f"t{n}" for n in range(600)]
-    assert snapshot["trials"][7] == json.loads(json.dumps(trials[7].to_state()))  # safe form
-    assert snapshot["trials"][8] == json.loads(json.dumps(trials[8].to_state()))
+    # sparse states: the safe form, and the raw one
+    assert snapshot["trials"][7] == json.loads(json.dumps(trials[7].to_state(sparse=True)))
+    assert snapshot["trials"][8] == json.loads(json.dumps(trials[8].to_state(sparse=True)))
+    assert _read(path) == _as_read(trials)  # read back whole
 
 
 def test_a_snapshot_without_trials_or_head_is_valid_json(tmp_path: Any) -> None:
@@ -442,7 +497,7 @@ def test_a_snapshot_without_trials_or_head_is_valid_json(tmp_path: Any) -> None:
 
 
 class _Broken(Trial):
-    def to_state(self, *, safe: bool = True) -> dict[str, Any]:
+    def to_state(self, *, safe: bool = True, sparse: bool = False) -> dict[str, Any]:
         raise RuntimeError("cannot say")
 
 

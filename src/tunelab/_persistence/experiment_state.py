@@ -31,9 +31,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 from tunelab._errors import CorruptFileError, json_problem, storage_error, write_fully, writing
-from tunelab._json import json_default, paused_gc, safely_equal
+from tunelab._json import json_default, make_encoder, paused_gc, safely_equal
 from tunelab._persistence.state_delta import apply as _apply_ops
 from tunelab._persistence.state_delta import diff as _diff_states
+from tunelab._trial import with_state_defaults
 
 STATE_FILE = "experiment_state.json"
 JOURNAL_FILE = "experiment_state.journal"
@@ -121,14 +122,14 @@ def _snapshot_chunks(head: str, trials: Iterable[Any]) -> Iterator[bytes]:
 
 
 def _trial_text(trial: Any) -> str:
-    """One trial of a snapshot as JSON: a Trial's raw state when plain JSON holds it (the C
-    encoder, once), else its JSON-safe state; or a state given as it is."""
+    """One trial of a snapshot as JSON: a Trial's raw sparse state when plain JSON holds it
+    (the C encoder, once), else its JSON-safe one; or a state given as it is."""
     if isinstance(trial, dict):
         return json.dumps(trial, default=json_default)
     try:
-        return json.dumps(trial.to_state(safe=False))
+        return json.dumps(trial.to_state(safe=False, sparse=True))
     except (TypeError, ValueError):
-        return json.dumps(trial.to_state(), default=json_default)
+        return json.dumps(trial.to_state(sparse=True), default=json_default)
 
 
 def write_json_atomic(
@@ -292,7 +293,10 @@ def load_state(experiment_path: str) -> dict[str, Any] | None:
     if not os.path.exists(path):
         return None
     with paused_gc():  # millions of acyclic objects: see paused_gc
-        return _load_state(experiment_path, path)
+        data = _load_state(experiment_path, path)
+        for trial in data.get("trials", []):  # the fields sparse states leave out
+            with_state_defaults(trial)
+        return data
 
 
 def _load_state(experiment_path: str, path: str) -> dict[str, Any]:
@@ -541,9 +545,15 @@ class ExperimentStateWriter:
         # (see ChangesFn), asked instead of taking its whole state
         self._policy_changes = policy_changes
         self._policies_changed = False
+        # json.dumps(default=json_default), and json.dumps for the policies' raw states
+        # (their safe form when it fails), each set up once
+        self._encode = make_encoder()
+        self._encode_strict = make_encoder(None)
         # trial id -> [Trial.fixed_key() at its last line, the bytes of its last whole line
-        # and of its last update line], for the trials not finished then: their next line is
-        # an update when the key is the same, and makes those bytes superseded
+        # and of its last update line, whether every line since its whole one left out a new
+        # trial's run values], for the trials not finished then: their next line is an
+        # update when the key is the same (sparse when that last flag is set), and makes
+        # those bytes superseded
         self._fixed: dict[str, list[Any]] = {}
         # the journal since the last snapshot: its bytes, the bytes of them that later lines
         # superseded, its lines, its lines with a trial's whole state; and the bytes of its
@@ -567,17 +577,25 @@ class ExperimentStateWriter:
         update line with what changes while it runs (:meth:`Trial.run_state`) as long as
         the rest is as last written (:meth:`Trial.fixed_key`); the raw values when plain
         JSON holds them (the common case, encoded once by the C encoder), else JSON-safe
-        ones."""
+        ones. States are sparse (the values a new trial has are left out, see
+        :meth:`Trial.to_state`); an update leaves out the failures, errors and
+        checkpoints only while every line of the trial since its whole one had a new
+        trial's values for them (so a reader that skipped a damaged line between them
+        still has the right ones)."""
         key = trial.fixed_key()
         trial_id = trial.trial_id
         last = self._fixed.get(trial_id)
         update = last is not None and safely_equal(last[0], key)
+        sparse = last is None or not update or bool(last[3])
         name, state = ("update", trial.run_state) if update else ("trial", trial.to_state)
         states = {"search_alg": search_state, "scheduler": scheduler_state}
         try:
-            size = self._append_entry({name: state(safe=False)}, states, strict=True)
-        except (TypeError, ValueError):
-            size = self._append_entry({name: state()}, states)
+            body = state(safe=False, sparse=sparse)
+            size = self._append_entry({name: body}, states)
+        except (TypeError, ValueError, RecursionError):
+            body = state(sparse=sparse)
+            size = self._append_entry({name: body}, states)
+        plain = sparse and "num_failures" not in body  # a new trial's values left out
         if last is not None:  # what this line supersedes
             self._superseded += last[2] if update else last[1] + last[2]
         if not update:
@@ -586,8 +604,9 @@ class ExperimentStateWriter:
             self._fixed.pop(trial_id, None)
         elif last is not None and update:
             last[2] = size
+            last[3] = plain
         else:
-            self._fixed[trial_id] = [key, size, 0]
+            self._fixed[trial_id] = [key, size, 0, plain]
 
     def policies_changed(self) -> None:
         """The policies' states may have changed with a trial just journaled: the next
@@ -621,14 +640,14 @@ class ExperimentStateWriter:
         taken: list[str] = []  # the policies whose states are taken
         for key in POLICY_STATES:
             base = self._bases.get(key)
-            if isinstance(base, _Marked):
-                changes = self._changes(key, base.mark)
-                if changes is not None and changes[1] is not None:
-                    if changes[1]:
-                        reported[key] = (changes[0], changes[1])
-                    continue
-                if changes is not None:  # it cannot tell what changed: its whole state
-                    marks[key] = changes[0]  # with the mark of it
+            since = base.mark if isinstance(base, _Marked) else None
+            changes = self._changes(key, since)
+            if changes is not None and changes[1] is not None and since is not None:
+                if changes[1]:
+                    reported[key] = (changes[0], changes[1])
+                continue
+            if changes is not None:  # it cannot tell what changed (or has no mark yet):
+                marks[key] = changes[0]  # its whole state, with its mark of it
             taken.append(key)
         if not taken and not reported:
             return
@@ -637,7 +656,7 @@ class ExperimentStateWriter:
             self._append_entry(
                 {"policies": True}, states, strict=True, reported=reported, marks=marks
             )
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             states = self._states(False, taken)
             self._append_entry({"policies": True}, states, reported=reported, marks=marks)
 
@@ -646,7 +665,6 @@ class ExperimentStateWriter:
         trial_state: dict[str, Any],
         search_state: Any = None,
         *,
-        strict: bool = False,
         scheduler_state: Any = None,
     ) -> None:
         """Append one trial's new state to the journal (handed to the OS at the next
@@ -654,11 +672,9 @@ class ExperimentStateWriter:
         after the change when given (so that a resume neither creates a trial again nor
         finds its policies behind the trials; a writer with ``policies`` journals them once
         per flush instead, see :meth:`policies_changed`). Policy states go as deltas to the
-        last one written. ``strict``: raise instead of stringifying odd values."""
+        last one written."""
         self._append_entry(
-            {"trial": trial_state},
-            {"search_alg": search_state, "scheduler": scheduler_state},
-            strict=strict,
+            {"trial": trial_state}, {"search_alg": search_state, "scheduler": scheduler_state}
         )
 
     def _append_entry(
@@ -675,7 +691,11 @@ class ExperimentStateWriter:
         written; and the changes ``reported`` by policies (key -> (mark, ops), see
         :meth:`_record_policies`) as deltas. ``marks``: for the states given that a
         policy marked (key -> mark), the next delta is asked of the policy. Nothing for a
-        policies line whose states did not change. Returns the line's length (0: none)."""
+        policies line whose states did not change. Returns the line's length (0: none).
+        Odd values are encoded as :func:`json_default` makes them (``strict``: they raise a
+        ``TypeError``, as a key JSON cannot hold does, or a cycle a ``ValueError``; the
+        journal is then as it was)."""
+        encode = self._encode_strict if strict else self._encode
         seq = self._seq + 1
         entry: dict[str, Any] = {"seq": seq, **body}
         whole: list[tuple[str, str]] = []  # (key, its JSON): spliced into the line
@@ -692,7 +712,7 @@ class ExperimentStateWriter:
             if isinstance(base, _Marked) or key in marks:
                 base = None  # a base known only to the policy: this state goes whole
             if base is None or base.text is not None:  # small so far: compare encodings
-                text = json.dumps(state) if strict else json.dumps(state, default=json_default)
+                text = encode(state)
                 if base is not None and text == base.text:
                     continue
                 if base is None or len(text) <= SMALL_STATE:
@@ -706,7 +726,7 @@ class ExperimentStateWriter:
                 deltas.append((key, ops))
         if "policies" in body and not whole and not deltas and not reported:
             return 0
-        line = json.dumps(entry) if strict else json.dumps(entry, default=json_default)
+        line = encode(entry)
         if whole:
             line = line[:-1] + "".join(f', "{key}": {text}' for key, text in whole) + "}"
         size = self._append(line)
@@ -743,7 +763,7 @@ class ExperimentStateWriter:
             record["state"] = state
         if dropped:
             record["dropped"] = list(dropped)
-        self._append(json.dumps({"seq": self._seq + 1, "checkpoint": record}, default=json_default))
+        self._append(self._encode({"seq": self._seq + 1, "checkpoint": record}))
 
     def _append(self, line: str) -> int:
         """Buffer ``line``, the entry numbered ``seq + 1`` (handed to the OS by :meth:`flush`);
@@ -861,8 +881,10 @@ class ExperimentStateWriter:
         self._bytes = self._superseded = self._whole_lines = 0
         self._snapshot_seq = self._seq
         self._last_policies = 0
-        for sizes in self._fixed.values():  # their lines went with the old journal
-            sizes[1] = sizes[2] = 0
+        for known in self._fixed.values():  # their lines went with the old journal; the
+            # next one of each is an update of the state in the snapshot, whole
+            known[1] = known[2] = 0
+            known[3] = False
         self._last_wall = time.perf_counter()
         self._last_duration = self._last_wall - started
 

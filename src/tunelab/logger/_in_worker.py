@@ -140,7 +140,7 @@ def _encoder() -> Callable[[Any], str]:
     """This thread's JSON encoder (one C encoder must not serve two threads at once)."""
     encode: Callable[[Any], str] | None = getattr(_encoders, "encode", None)
     if encode is None:
-        from tunelab.logger._json import make_encoder
+        from tunelab._json import make_encoder
 
         encode = _encoders.encode = make_encoder()
     return encode

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import json.encoder
 import logging
 import os
 import pickle
@@ -12,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import writing
-from tunelab._json import json_default, json_safe
+from tunelab._json import json_default, json_safe, make_encoder
 from tunelab._persistence.rollback import truncate_result_json
 from tunelab.logger._logger_callback import (
     _MAX_BUFFERED_LINES,
@@ -39,43 +38,6 @@ _log = logging.getLogger("tunelab.logger")
 _MARK = "\x00tunelab-config-" + os.urandom(12).hex()
 _MARK_JSON = json.dumps(_MARK)
 _NOTHING: Any = object()
-
-
-def make_encoder() -> Callable[[Any], str]:
-    """A reusable ``json.dumps(obj, default=json_default)`` equivalent, built once.
-
-    It drives the C encoder directly (saving the encoder set-up ``json.dumps`` pays per
-    call) and falls back to :class:`json.JSONEncoder` where that is unavailable. After a
-    failed encode the C encoder is rebuilt (its circular-reference markers may be stale).
-    """
-    fallback = json.JSONEncoder(default=json_default).encode
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return fallback
-
-    def build() -> Any:
-        return make(
-            {}, json_default, json.encoder.encode_basestring_ascii, None,
-            ": ", ", ", False, False, True,
-        )  # fmt: skip
-
-    try:
-        c_encoder = build()
-        probe: dict[str, Any] = {"a": [1, 2.5, None, True], "b": {"c": "\u00e9"}, "n": float("nan")}
-        if "".join(c_encoder(probe, 0)) != fallback(probe):
-            return fallback
-    except Exception:
-        return fallback
-
-    def encode(obj: Any) -> str:
-        nonlocal c_encoder
-        try:
-            return "".join(c_encoder(obj, 0))
-        except BaseException:
-            c_encoder = build()
-            raise
-
-    return encode
 
 
 def _safe_dumps(result: Any) -> str | None:

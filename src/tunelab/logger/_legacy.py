@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tunelab._errors import writing
-from tunelab._json import json_safe
+from tunelab._json import json_safe, make_encoder
 from tunelab._persistence.rollback import truncate_progress_csv, truncate_result_json
 from tunelab.logger._csv import _CsvTrialLog
-from tunelab.logger._json import _JsonTrialLog, make_encoder
+from tunelab.logger._json import _JsonTrialLog
 from tunelab.logger._logger_callback import LoggerCallback, _each
 
 if TYPE_CHECKING:

@@ -433,6 +433,24 @@ class TrialScheduler:
             state: A dict :meth:`get_state` returned.
         """
 
+    def get_state_changes(self, since: Any = None) -> tuple[Any, list[list[Any]] | None] | None:
+        """What changed in :meth:`get_state` since the mark ``since``, as
+        :meth:`AsyncHyperBandScheduler.get_state_changes` tells it: nothing ever, for a
+        scheduler with the base class's state (``{}``), so that the experiment-state
+        journal does not take and compare it after every loop step.
+
+        Returns:
+            ``(mark, ops)``: ``ops`` is ``[]`` when ``since`` is a mark of this kind, None
+            otherwise (take the state whole once). None instead of a pair when the class
+            has its own ``get_state`` or ``set_state`` (and no ``get_state_changes``).
+        """
+        cls = type(self)
+        if cls.get_state is not TrialScheduler.get_state or cls.set_state is not (
+            TrialScheduler.set_state
+        ):
+            return None
+        return _NO_STATE, ([] if since == _NO_STATE else None)
+
     def save(self, checkpoint_path: str) -> None:
         """Write :meth:`get_state` to ``checkpoint_path`` as JSON.
 
@@ -450,6 +468,10 @@ class TrialScheduler:
         """
         with open(checkpoint_path) as fh:
             self.set_state(json.load(fh))
+
+
+#: the mark of the base class's state, which never changes (see get_state_changes)
+_NO_STATE = "TrialScheduler: {}"
 
 
 class FIFOScheduler(TrialScheduler):

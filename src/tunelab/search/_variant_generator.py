@@ -298,6 +298,33 @@ class BasicVariantGenerator(SearchAlgorithm):
             "live": sorted(self._live),
         }
 
+    def get_state_changes(self, since: Any = None) -> tuple[Any, list[list[Any]] | None] | None:
+        """Whether :meth:`get_state` changed since the mark ``since`` (for the
+        experiment-state journal, which asks after every loop step that may have changed
+        it: a comparison of a few numbers instead of taking and encoding the state).
+
+        Returns:
+            ``(mark, ops)``: ``ops`` is ``[]`` when nothing changed since ``since``, None
+            when something did or ``since`` is not such a mark (take the state whole). None
+            instead of a pair when a subclass has its own ``get_state`` or ``set_state``.
+        """
+        cls = type(self)
+        if (
+            cls.get_state is not BasicVariantGenerator.get_state
+            or cls.set_state is not BasicVariantGenerator.set_state
+        ):
+            return None
+        # everything get_state holds, as values that compare at C speed
+        mark = (
+            self._uuid_prefix,
+            self._seed,
+            self._counter,
+            self._finished,
+            tuple((s.sample_index, s.offset) for s in self._streams),
+            frozenset(self._live),
+        )
+        return mark, ([] if since == mark else None)
+
     def set_state(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
             raise ValueError(
