@@ -455,3 +455,67 @@ def test_snapshots_are_spaced_in_wall_clock_time_whatever_the_runs_clock(
         writer.mark_dirty()
         writer.maybe_write()
     assert len(built) == 4
+
+
+# -- policies that can only tell whether their state changed ----------------------------------
+def test_the_default_searcher_tells_whether_its_state_changed() -> None:
+    from tunelab.search import BasicVariantGenerator
+
+    searcher = BasicVariantGenerator(max_concurrent=2)
+    searcher.add_configurations({"exp": {"run": lambda config: None, "num_samples": 3}})
+    mark, ops = searcher.get_state_changes(None)
+    assert ops is None  # no mark yet: take the state whole
+    assert searcher.get_state_changes(mark) == (mark, [])
+    first = searcher.next_trial()
+    assert first is not None
+    changed, ops = searcher.get_state_changes(mark)
+    assert ops is None and changed != mark  # a new trial: the state is taken whole again
+    assert searcher.get_state_changes(changed) == (changed, [])
+    searcher.on_trial_complete(first.trial_id)  # the live set shrinks: a change too
+    assert searcher.get_state_changes(changed)[1] is None
+    searcher.set_finished()
+    assert searcher.get_state_changes(searcher.get_state_changes(None)[0])[1] == []
+
+
+def test_a_searcher_subclass_with_its_own_state_cannot_tell() -> None:
+    from tunelab.search import BasicVariantGenerator
+
+    class Mine(BasicVariantGenerator):
+        def get_state(self) -> dict[str, Any]:
+            return {**super().get_state(), "extra": 1}
+
+    assert Mine().get_state_changes(None) is None
+
+
+def test_a_scheduler_without_a_state_of_its_own_never_changes() -> None:
+    from tunelab.schedulers import FIFOScheduler, HyperBandScheduler, TrialScheduler
+
+    fifo = FIFOScheduler()
+    mark, ops = fifo.get_state_changes(None)
+    assert ops is None and fifo.get_state_changes(mark) == (mark, [])
+    assert TrialScheduler().get_state_changes(mark) == (mark, [])
+
+    class Stateful(FIFOScheduler):
+        def get_state(self) -> dict[str, Any]:
+            return {"n": 1}
+
+    assert Stateful().get_state_changes(mark) is None
+    assert HyperBandScheduler().get_state_changes(None) is None  # its own get_state
+
+
+def test_a_run_journals_the_default_searchers_state_only_when_it_changed(tmp_path: Any) -> None:
+    import tunelab as tune
+
+    def one(config: dict[str, Any]) -> None:
+        tune.report({"score": 1.0})
+
+    tune.run(one, num_samples=6, storage_path=str(tmp_path), name="e", verbose=0)
+    lines = journal_lines(tmp_path / "e")
+    kinds = [next(k for k in line if k not in ("seq", "search_alg", "scheduler")) for line in lines]
+    # a line per new trial, one with the searcher's new state after it, one at its end: no
+    # policies line when a trial ended (the searcher's state did not change then)
+    assert kinds.count("trial") == kinds.count("update") == 6
+    assert kinds.count("policies") == 6
+    assert [line["search_alg"]["counter"] for line in lines if "search_alg" in line] == [
+        1, 2, 3, 4, 5, 6,
+    ]  # fmt: skip
