@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno as _errno
 import logging
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -239,6 +240,20 @@ def write_fully(handle: Any, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = handle.write(view)
+        if not written:
+            raise OSError(_errno.EIO, "the file accepted no more bytes")
+        view = view[written:]
+
+
+def write_fd_fully(fd: int, data: bytes) -> None:
+    """:func:`write_fully` to the file descriptor ``fd`` (no file object: for the files
+    written once per trial, whose file objects would cost more than their writes)."""
+    written = os.write(fd, data)
+    if written == len(data):
+        return
+    view = memoryview(data)[written:]
+    while view:
+        written = os.write(fd, view)
         if not written:
             raise OSError(_errno.EIO, "the file accepted no more bytes")
         view = view[written:]

@@ -99,6 +99,17 @@ def failing_write(code: int, after: int = 0) -> Any:
     return write_fully
 
 
+def failing_fd_write(code: int, after: int = 0) -> Any:
+    """:func:`failing_write` for ``write_fd_fully`` (a file descriptor)."""
+
+    def write_fd_fully(fd: int, data: bytes) -> None:
+        if after:
+            os.write(fd, data[:after])
+        raise OSError(code, os.strerror(code))
+
+    return write_fd_fully
+
+
 # -- the one-line error ----------------------------------------------------------------------
 @pytest.mark.parametrize("code", ERRNOS)
 def test_writing_turns_a_storage_failure_into_one_line(code: int) -> None:
@@ -231,7 +242,7 @@ def test_params_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
 def test_new_params_files_are_written_in_place_and_removed_when_the_write_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
-    monkeypatch.setattr(state_mod, "write_fully", failing_write(code, after=3))
+    monkeypatch.setattr(state_mod, "write_fd_fully", failing_fd_write(code, after=3))
     with pytest.raises(StorageError) as info:
         write_params(str(tmp_path), {"lr": 1}, "trial t")
     assert_one_line(info.value, "the config of trial t", str(tmp_path / "params.json"))
@@ -735,3 +746,27 @@ def test_a_full_disk_at_the_first_snapshot_leaves_nothing_running(
     with pytest.raises(StorageError, match="could not write the experiment state"):
         tune.run(lambda config: tune.report(x=1), storage_path=str(tmp_path), name="e", verbose=0)
     assert threading.active_count() <= threads
+
+
+def test_a_descriptor_write_goes_on_after_short_writes_and_fails_when_nothing_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    from tunelab import _errors
+
+    taken: list[bytes] = []
+    capacity = [10]
+
+    def write(fd: int, data: Any) -> int:  # a device that takes 3 bytes at a time
+        chunk = bytes(data[: min(3, capacity[0])])
+        capacity[0] -= len(chunk)
+        taken.append(chunk)
+        return len(chunk)
+
+    monkeypatch.setattr(_errors, "os", types.SimpleNamespace(write=write))
+    _errors.write_fd_fully(7, b"abcdefgh")
+    assert b"".join(taken) == b"abcdefgh"
+    with pytest.raises(OSError, match="accepted no more bytes"):
+        _errors.write_fd_fully(7, b"ijklmn")  # 2 bytes of room left
+    assert b"".join(taken) == b"abcdefghij"

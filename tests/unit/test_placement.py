@@ -38,6 +38,19 @@ def test_a_trial_holds_its_request_until_released() -> None:
     assert again is not None and again.gpu_ids == first.gpu_ids
 
 
+def test_room_is_known_before_a_trial_asks_for_it_and_asking_reserves_nothing() -> None:
+    placement = PoolPlacement(ResourcePool({"CPU": 2}, ["0"]))
+    assert placement.has_room(request(cpu=1, gpu=0.5))
+    held = placement.choose(request(cpu=1, gpu=0.5), [])
+    assert held is not None and held.allocation is not None
+    assert placement.has_room(request(cpu=1, gpu=0.5))  # the other half of the GPU
+    assert not placement.has_room(request(cpu=1, gpu=1))  # no whole GPU is free
+    assert not placement.has_room(request(cpu=2))
+    assert placement.used([]) == {"CPU": 1.0, "GPU": 0.5}  # asking changed nothing
+    placement.release(held.allocation)
+    assert placement.has_room(request(cpu=2, gpu=1))
+
+
 def test_an_idle_worker_is_reused_only_by_a_trial_with_its_gpus() -> None:
     placement = PoolPlacement(ResourcePool({"CPU": 4}, ["0"]))
     cpu_only, on_gpu = idle_worker(()), idle_worker(("0",))
@@ -98,3 +111,32 @@ def test_an_executor_keeps_the_locations_of_the_last_finished_trials_only() -> N
     assert len(executor._last_location) <= 1024
     assert executor.location("t0") == ""
     executor.shutdown(force=True)
+
+
+def test_the_controller_builds_a_trials_task_only_when_it_can_start(tmp_path: Any) -> None:
+    """A run asks the executor whether a trial may start before it builds the trial's task:
+    one task and one start per trial, however often all the CPUs are busy."""
+    import tunelab as tune
+    from tunelab.execution import InProcessExecutor
+
+    attempts: list[str] = []
+
+    class Counting(InProcessExecutor):
+        def try_start(self, trial_id: str, request: Any, task: Any) -> bool:
+            attempts.append(trial_id)
+            return super().try_start(trial_id, request, task)
+
+    def one(config: dict[str, Any]) -> None:
+        tune.report({"score": config["x"]})
+
+    executor = Counting(num_cpus=2)
+    analysis = tune.run(
+        one,
+        config={"x": tune.grid_search(list(range(12)))},
+        executor=executor,
+        storage_path=str(tmp_path),
+        verbose=0,
+    )
+    assert len(analysis.trials) == 12
+    assert sorted(attempts) == sorted(t.trial_id for t in analysis.trials)  # once each
+    assert not executor.may_start(PlacementGroupFactory([{"CPU": 3}]))

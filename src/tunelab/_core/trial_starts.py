@@ -156,6 +156,8 @@ class TrialStarts(LoopPart):
     def _start(self, trial: Trial) -> bool:
         """Start ``trial`` on the executor; False when its resources are not free now."""
         executor = self._executor
+        if not executor.may_start(trial.resources):  # known before its task is built
+            return False
         run = self._table.run(trial.trial_id)
         iteration, trials = self._flags.iteration, self._table.trials
         rollback = run.rollback_to

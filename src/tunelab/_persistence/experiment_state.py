@@ -28,9 +28,16 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
-from tunelab._errors import CorruptFileError, json_problem, storage_error, write_fully, writing
+from tunelab._errors import (
+    CorruptFileError,
+    json_problem,
+    storage_error,
+    write_fd_fully,
+    write_fully,
+    writing,
+)
 from tunelab._json import json_default, make_encoder, paused_gc, safely_equal
 from tunelab._persistence.state_delta import apply as _apply_ops
 from tunelab._persistence.state_delta import diff as _diff_states
@@ -84,20 +91,39 @@ def write_bytes_new_or_atomic(path: str, data: bytes, *, what: str = "a file") -
     temp file and the rename), else replaced atomically (:func:`write_bytes_atomic`, no
     fsync). A failed write removes the new file. Only for files that are written again
     when a run killed mid-write resumes (a trial's ``params.json``: its trial restarts)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    # plain descriptor calls (a file object and two context managers cost more than the
+    # writes: this runs twice per trial start)
     try:
-        with writing(what, path):
-            fd = os.open(path, flags, 0o644)
+        fd = os.open(path, _NEW_FILE, 0o644)
     except FileExistsError:
         write_bytes_atomic(path, data, what=what, fsync=False)
         return
+    except OSError as exc:
+        _raise_storage_error(exc, what, path)
     try:
-        with writing(what, path), open(fd, "wb", buffering=0) as fh:
-            write_fully(fh, data)
-    except BaseException:
+        try:
+            write_fd_fully(fd, data)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(path)
+        if isinstance(exc, OSError):
+            _raise_storage_error(exc, what, path)
         raise
+
+
+#: how :func:`write_bytes_new_or_atomic` creates a file: exclusively, never through a symlink
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _raise_storage_error(exc: OSError, what: str, path: str) -> NoReturn:
+    """Raise the one-line :class:`StorageError` of ``exc`` (``exc`` itself when it is not
+    a storage failure), as :func:`~tunelab._errors.writing` does."""
+    error = storage_error(exc, what, path)
+    if error is None:
+        raise exc
+    raise error from None
 
 
 #: trials encoded per write of a snapshot (about 1 KB each)

@@ -133,6 +133,16 @@ class Executor(abc.ABC):
             is missing.
         """
 
+    def may_start(self, request: PlacementGroupFactory) -> bool:
+        """Whether :meth:`try_start` may start a trial with ``request`` now: False only
+        when it surely would not (the controller then does not build the trial's task).
+        The default says it may.
+
+        Args:
+            request: A trial's resource request.
+        """
+        return True
+
     @abc.abstractmethod
     def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool:
         """Reserve ``request`` and start the trial on a worker, if the resources are free.
@@ -347,6 +357,10 @@ class ConnectionExecutor(Executor):
     # -- starting trials -----------------------------------------------------------------------
     def _idle(self) -> list[WorkerHandle]:
         return [w for w in self._workers.values() if w.trial_id is None]
+
+    def may_start(self, request: PlacementGroupFactory) -> bool:
+        placement = self._placement
+        return placement.has_room(request) or placement.evictable(request, self._idle()) is not None
 
     def try_start(self, trial_id: str, request: PlacementGroupFactory, task: TrialTask) -> bool:
         if not self._set_up:

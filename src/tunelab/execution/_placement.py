@@ -92,6 +92,11 @@ class Placement(abc.ABC):
             The choice, or None (nothing reserved) when there is no room now.
         """
 
+    def has_room(self, request: PlacementGroupFactory) -> bool:
+        """Whether :meth:`choose` may find room for ``request`` now, nothing reserved:
+        False only when it surely would not (default: True, it may)."""
+        return True
+
     def evictable(
         self, request: PlacementGroupFactory, idle: Iterable[WorkerHandle]
     ) -> WorkerHandle | None:
@@ -129,6 +134,9 @@ class PoolPlacement(Placement):
 
     def why_never_fits(self, request: PlacementGroupFactory) -> str | None:
         return self.pool.why_never_fits(request)
+
+    def has_room(self, request: PlacementGroupFactory) -> bool:
+        return self.pool.fits_now(request)
 
     def choose(self, request: PlacementGroupFactory, idle: Iterable[WorkerHandle]) -> Choice | None:
         allocation = self.pool.try_acquire(request)

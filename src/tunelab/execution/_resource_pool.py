@@ -62,14 +62,22 @@ class ResourcePool:
     def describe_total(self) -> str:
         return ", ".join(f"{_fmt(v)} {k}" for k, v in sorted(self.total.items()) if v) or "nothing"
 
-    def try_acquire(self, request: PlacementGroupFactory) -> Allocation | None:
-        need = request.required_resources
+    def fits_now(self, request: PlacementGroupFactory) -> bool:
+        """Whether :meth:`try_acquire` would reserve ``request`` now (nothing changes)."""
+        return self._room(request.required_resources) is not None
+
+    def _room(self, need: dict[str, float]) -> dict[str, float] | None:
+        """The GPU fractions the amounts ``need`` would take now; None when they do not fit."""
         for key, amount in need.items():
             if key == "GPU":
                 continue
             if self.used.get(key, 0.0) + amount > self.total.get(key, 0.0) + _EPS:
                 return None
-        gpus = self._place_gpus(need.get("GPU", 0.0))
+        return self._place_gpus(need.get("GPU", 0.0))
+
+    def try_acquire(self, request: PlacementGroupFactory) -> Allocation | None:
+        need = request.required_resources
+        gpus = self._room(need)
         if gpus is None:
             return None
         for key, amount in need.items():
