@@ -129,6 +129,9 @@ def _start_time(pid: int) -> int:
         return -1
 
 
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
 def _direct_children() -> list[int]:
     """Pids of this process's children (of all its threads)."""
     try:
@@ -137,10 +140,19 @@ def _direct_children() -> list[int]:
         tasks = []
     pids: list[int] = []
     readable = False
-    for tid in tasks:
+    for tid in tasks:  # plain descriptor calls: half the time of file objects, per trial
         try:
-            with open(f"/proc/self/task/{tid}/children", "rb") as fh:
-                pids.extend(int(p) for p in fh.read().split())
+            fd = os.open(f"/proc/self/task/{tid}/children", _READ)
+            try:
+                data = os.read(fd, 65536)
+                while len(data) % 65536 == 0 and data:  # thousands of children
+                    more = os.read(fd, 65536)
+                    if not more:
+                        break
+                    data += more
+            finally:
+                os.close(fd)
+            pids.extend(int(p) for p in data.split())
             readable = True
         except (OSError, ValueError):
             continue
