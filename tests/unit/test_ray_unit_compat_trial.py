@@ -10,6 +10,8 @@ import json
 import math
 import os
 import pickle
+import sys
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -287,10 +289,40 @@ def test_a_finished_trial_shares_its_result_strings_with_the_others() -> None:
     assert key_a == key_b and key_a is not key_b
     for trial in (first, second):
         trial.compact()
-    assert first.last_result is held  # changed in place: whoever holds it keeps one dict
-    assert first.last_result == pickle.loads(wire)
+    assert first.last_result == pickle.loads(wire) == held  # the same result, rebuilt...
+    first.last_result["extra"] = 1  # still a dict like any other
+    assert first.last_result == {**pickle.loads(wire), "extra": 1}
+    assert json.loads(json.dumps(second.last_result)) == pickle.loads(wire)
     for key_a, key_b in zip(first.last_result, second.last_result):
         assert key_a is key_b
     assert first.last_result["hostname"] is second.last_result["hostname"]
     assert first.metric_analysis["loss"]["last"] == 1.0
     assert next(iter(first.metric_analysis)) is next(iter(second.metric_analysis))
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's key-sharing dicts")
+def test_results_rebuilt_with_a_shared_key_table_take_less_memory() -> None:
+    from tunelab._trial import _shared_keys_dict
+
+    result = {f"metric_{i}": float(i) for i in range(16)} | {"hostname": "node-a"}
+    items = list(result.items())
+    _shared_keys_dict(items)  # the shape's class, made once
+    # CPython keeps up to 2,000 freed tuples of each short length for reuse, which
+    # tracemalloc counts as held: fill that free list first (the keys are looked up as a
+    # tuple), so that what is measured is the dicts
+    spare = [tuple(range(len(items))) for _ in range(2100)]
+    del spare
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        plain = [dict(items) for _ in range(500)]
+        middle = tracemalloc.get_traced_memory()[0]
+        shared = [_shared_keys_dict(items) for _ in range(500)]
+        end = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert end - middle < 0.7 * (middle - start)  # about 265 against 470 bytes each
+    assert shared == plain and all(type(d) is dict for d in shared)
+    # a key that is not a plain string, or that a class attribute could take: not rebuilt
+    assert _shared_keys_dict([(1, "x")]) is None
+    assert _shared_keys_dict([("__class__", "x")]) is None

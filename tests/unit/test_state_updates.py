@@ -426,7 +426,7 @@ def test_a_finished_trials_result_shares_the_trials_own_id_tag_and_config() -> N
     trial.update_last_result(decoded)
     trial.compact()
     last = trial.last_result
-    assert last is decoded  # changed in place
+    assert last == decoded and type(last) is dict  # rebuilt (see Trial.compact)
     assert last["trial_id"] is trial.trial_id
     assert last["experiment_tag"] is trial.experiment_tag
     assert last["config"] is trial.config
