@@ -144,15 +144,12 @@ def _direct_children() -> list[int]:
         try:
             fd = os.open(f"/proc/self/task/{tid}/children", _READ)
             try:
-                data = os.read(fd, 65536)
-                while len(data) % 65536 == 0 and data:  # thousands of children
-                    more = os.read(fd, 65536)
-                    if not more:
-                        break
-                    data += more
+                chunks = [os.read(fd, 65536)]
+                while len(chunks[-1]) == 65536:  # thousands of children
+                    chunks.append(os.read(fd, 65536))
             finally:
                 os.close(fd)
-            pids.extend(int(p) for p in data.split())
+            pids.extend(int(p) for p in b"".join(chunks).split())
             readable = True
         except (OSError, ValueError):
             continue

@@ -17,7 +17,8 @@ controller does (one thread; ``setup``, ``try_start`` with a
 * **requests**: ``request_stop`` ends a running trial as ``STOPPED``, ``request_pause`` as
   ``Paused``, each with its resources released;
 * **a full executor**: ``try_start`` returns False and changes nothing while the resources
-  are taken, and True once they are free;
+  are taken, and True once they are free; ``may_start`` never says False when
+  ``try_start`` would start the trial, and changes nothing;
 * **failures**: a trainable that raises ends with one ``Failed`` event whose traceback
   names the error, after the results it reported before;
 * **two trials at once**: each trial's results arrive in its own order;
@@ -305,15 +306,22 @@ def check_pause_request(driver: _Driver) -> None:
 
 
 def check_full(driver: _Driver) -> None:
-    """try_start is False (nothing changed) while the CPUs are taken, True once free."""
+    """try_start is False (nothing changed) while the CPUs are taken, True once free;
+    may_start is True whenever try_start would start the trial."""
     executor = driver.executor
     one_cpu = PlacementGroupFactory([{"CPU": 1}])
     running: list[str] = []
     for i in range(int(executor.total_resources()["CPU"]) + 1):
         trial_id = f"fill{i}"
         task = driver.task(trial_id, {"n": _FOREVER, "delay": 0.01})
+        used = executor.used_resources()
+        may = executor.may_start(one_cpu)
+        if executor.used_resources() != used:
+            _fail(f"{driver.name}: may_start changed the books")
         if not executor.try_start(trial_id, one_cpu, task):
             break
+        if not may:
+            _fail(f"{driver.name}: may_start said no, but try_start found room for one CPU")
         driver.events[trial_id] = []
         running.append(trial_id)
     else:
