@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tunelab._core.trial_lifecycle import TrialLifecycle
+from tunelab._json import json_safe
 from tunelab._persistence.experiment_state import ExperimentStateWriter
 from tunelab._trial import Trial
 
@@ -175,8 +176,6 @@ def safe_state(policy: Any, safe: bool = True) -> Any:
     if get_state is None:
         return None
     try:
-        from tunelab._json import json_safe
-
         state = get_state()
         return json_safe(state) if safe else state
     except Exception:  # a policy whose state is not JSON-safe is simply not stored

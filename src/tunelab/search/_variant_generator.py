@@ -320,7 +320,7 @@ class BasicVariantGenerator(SearchAlgorithm):
             self._seed,
             self._counter,
             self._finished,
-            tuple((s.sample_index, s.offset) for s in self._streams),
+            tuple([(s.sample_index, s.offset) for s in self._streams]),
             frozenset(self._live),
         )
         return mark, ([] if since == mark else None)
