@@ -614,13 +614,17 @@ class ExperimentStateWriter:
         update = last is not None and safely_equal(last[0], key)
         sparse = last is None or not update or bool(last[3])
         name, state = ("update", trial.run_state) if update else ("trial", trial.to_state)
-        states = {"search_alg": search_state, "scheduler": scheduler_state}
+        states = (
+            None
+            if search_state is None and scheduler_state is None
+            else {"search_alg": search_state, "scheduler": scheduler_state}
+        )
         try:
             body = state(safe=False, sparse=sparse)
-            size = self._append_entry({name: body}, states)
+            size = self._append_body(name, body, states)
         except (TypeError, ValueError, RecursionError):
             body = state(sparse=sparse)
-            size = self._append_entry({name: body}, states)
+            size = self._append_body(name, body, states)
         plain = sparse and "num_failures" not in body  # a new trial's values left out
         if last is not None:  # what this line supersedes
             self._superseded += last[2] if update else last[1] + last[2]
@@ -633,6 +637,14 @@ class ExperimentStateWriter:
             last[3] = plain
         else:
             self._fixed[trial_id] = [key, size, 0, plain]
+
+    def _append_body(self, name: str, body: Any, states: dict[str, Any] | None) -> int:
+        """Journal ``body`` as entry kind ``name``, with the policies' ``states`` when given
+        (see :meth:`_append_entry`); without them (the controller's case: it journals the
+        policies once per flush) the entry is encoded as it is. Returns the line's length."""
+        if states is None:
+            return self._append(self._encode({"seq": self._seq + 1, name: body}))
+        return self._append_entry({name: body}, states)
 
     def policies_changed(self) -> None:
         """The policies' states may have changed with a trial just journaled: the next
