@@ -439,6 +439,9 @@ class TrialScheduler:
         scheduler with the base class's state (``{}``), so that the experiment-state
         journal does not take and compare it after every loop step.
 
+        Args:
+            since: A mark an earlier call returned, or None (no mark yet).
+
         Returns:
             ``(mark, ops)``: ``ops`` is ``[]`` when ``since`` is a mark of this kind, None
             otherwise (take the state whole once). None instead of a pair when the class

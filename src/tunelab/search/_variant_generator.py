@@ -303,6 +303,9 @@ class BasicVariantGenerator(SearchAlgorithm):
         experiment-state journal, which asks after every loop step that may have changed
         it: a comparison of a few numbers instead of taking and encoding the state).
 
+        Args:
+            since: A mark an earlier call returned, or None (no mark yet).
+
         Returns:
             ``(mark, ops)``: ``ops`` is ``[]`` when nothing changed since ``since``, None
             when something did or ``since`` is not such a mark (take the state whole). None
