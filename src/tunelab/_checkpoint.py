@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tunelab._errors import TuneError, storage_error
+from tunelab._errors import TuneError, raise_storage_error
 
 __all__ = [
     "DICT_CHECKPOINT_FILE",
@@ -124,10 +124,7 @@ def _atomic_write(path: str, payload: bytes) -> None:
             handle.write(payload)
         os.replace(tmp, path)
     except BaseException as exc:
-        error = storage_error(exc, "checkpoint metadata", path)
-        if error is None:
-            raise
-        raise error from None
+        raise_storage_error(exc, "checkpoint metadata", path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -144,10 +141,7 @@ def _writing_checkpoint(directory: str) -> Iterator[None]:
     except BaseException as exc:
         if not existed:
             shutil.rmtree(directory, ignore_errors=True)
-        error = storage_error(exc, "a checkpoint", directory)
-        if error is None:
-            raise
-        raise error from None
+        raise_storage_error(exc, "a checkpoint", directory)
 
 
 def _check_metadata(metadata: Any, argument: str) -> dict[str, Any]:

@@ -27,8 +27,8 @@ import errno as _errno
 import logging
 import os
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 _log = logging.getLogger("tunelab")
 
@@ -226,10 +226,17 @@ def writing(what: str, path: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        error = storage_error(exc, what, path)
-        if error is None:
-            raise
-        raise error from None
+        raise_storage_error(exc, what, path)
+
+
+def raise_storage_error(exc: BaseException, what: str, path: str) -> NoReturn:
+    """Raise what ``exc``, met while writing ``what`` to ``path``, becomes: its one-line
+    :class:`StorageError` (``from None``, see :func:`storage_error`), or ``exc`` itself when
+    it is not a storage failure. For an ``except`` clause that cleaned up first."""
+    error = storage_error(exc, what, path)
+    if error is None:
+        raise exc
+    raise error from None
 
 
 def write_fully(handle: Any, data: bytes) -> None:
@@ -237,23 +244,21 @@ def write_fully(handle: Any, data: bytes) -> None:
     buffering=0)``), looping over short writes. Unbuffered, so that a failed write leaves
     nothing in a buffer that a later close or garbage collection would try to write again
     after the torn part."""
-    view = memoryview(data)
-    while view:
-        written = handle.write(view)
-        if not written:
-            raise OSError(_errno.EIO, "the file accepted no more bytes")
-        view = view[written:]
+    _write_all(handle.write, data)
 
 
 def write_fd_fully(fd: int, data: bytes) -> None:
     """:func:`write_fully` to the file descriptor ``fd`` (no file object: for the files
     written once per trial, whose file objects would cost more than their writes)."""
-    written = os.write(fd, data)
-    if written == len(data):
-        return
-    view = memoryview(data)[written:]
+    _write_all(lambda view: os.write(fd, view), data)
+
+
+def _write_all(write: Callable[[Any], int | None], data: bytes) -> None:
+    """Hand all of ``data`` to ``write`` (returns how many bytes it took), looping over
+    short writes; an ``OSError`` (EIO) when it takes none."""
+    view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        written = write(view)
         if not written:
             raise OSError(_errno.EIO, "the file accepted no more bytes")
         view = view[written:]

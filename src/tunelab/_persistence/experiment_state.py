@@ -28,12 +28,12 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 from tunelab._errors import (
     CorruptFileError,
     json_problem,
-    storage_error,
+    raise_storage_error,
     write_fd_fully,
     write_fully,
     writing,
@@ -79,10 +79,7 @@ def write_chunks_atomic(
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        error = storage_error(exc, what, path)
-        if error is None:
-            raise
-        raise error from None
+        raise_storage_error(exc, what, path)
 
 
 def write_bytes_new_or_atomic(path: str, data: bytes, *, what: str = "a file") -> None:
@@ -99,7 +96,7 @@ def write_bytes_new_or_atomic(path: str, data: bytes, *, what: str = "a file") -
         write_bytes_atomic(path, data, what=what, fsync=False)
         return
     except OSError as exc:
-        _raise_storage_error(exc, what, path)
+        raise_storage_error(exc, what, path)
     try:
         try:
             write_fd_fully(fd, data)
@@ -108,22 +105,11 @@ def write_bytes_new_or_atomic(path: str, data: bytes, *, what: str = "a file") -
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(path)
-        if isinstance(exc, OSError):
-            _raise_storage_error(exc, what, path)
-        raise
+        raise_storage_error(exc, what, path)
 
 
 #: how :func:`write_bytes_new_or_atomic` creates a file: exclusively, never through a symlink
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-
-
-def _raise_storage_error(exc: OSError, what: str, path: str) -> NoReturn:
-    """Raise the one-line :class:`StorageError` of ``exc`` (``exc`` itself when it is not
-    a storage failure), as :func:`~tunelab._errors.writing` does."""
-    error = storage_error(exc, what, path)
-    if error is None:
-        raise exc
-    raise error from None
 
 
 #: trials encoded per write of a snapshot (about 1 KB each)
@@ -857,10 +843,7 @@ class ExperimentStateWriter:
         except BaseException as exc:
             self._broken = True
             self._close_journal()
-            error = storage_error(exc, "the experiment state journal", self.journal_path)
-            if error is None:
-                raise
-            raise error from None
+            raise_storage_error(exc, "the experiment state journal", self.journal_path)
 
     def mark_dirty(self) -> None:
         self._dirty = True

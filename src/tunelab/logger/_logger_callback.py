@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tunelab._callback import Callback
-from tunelab._errors import storage_error, write_fully
+from tunelab._errors import raise_storage_error, write_fully
 
 if TYPE_CHECKING:
     from tunelab._trial import Trial
@@ -259,10 +259,7 @@ class _AppendFile:
         except BaseException as exc:
             self.broken = True
             self._close_handle()
-            error = storage_error(exc, self.what, path)
-            if error is None:
-                raise
-            raise error from None
+            raise_storage_error(exc, self.what, path)
 
     def _close_handle(self) -> None:
         fh, self._fh = self._fh, None
