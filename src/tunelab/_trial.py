@@ -11,12 +11,12 @@ from __future__ import annotations
 import enum
 import functools
 import json
-import math
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tunelab._metric_stats import MetricStats, RunningStats, settled, shared_number
 from tunelab._resources import PlacementGroupFactory
 
 __all__ = ["FrozenDict", "Trial", "TrialStatus", "TrialView"]
@@ -73,74 +73,6 @@ _NOT_TRACKED = frozenset(
         "experiment_tag",
     }
 )
-
-
-class MetricStats(Mapping[str, float]):
-    """Running statistics of one numeric metric of one trial (for analysis scopes).
-
-    Also a read-only mapping with the keys of :meth:`as_dict` (``"max"``, ``"min"``,
-    ``"avg"``, ``"last"``, ``"last-5-avg"``, ``"last-10-avg"``), so Ray Tune's
-    ``trial.metric_analysis[metric]["last"]`` works.
-    """
-
-    __slots__ = ("count", "last", "max", "min", "recent", "total")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = 0.0
-        self.max = -math.inf
-        self.min = math.inf
-        self.last = math.nan
-        #: the last 10 values from the second one on (a list: a deque allocates ~600 bytes
-        #: for its first value; None while there is one value, ``last``: the metrics of a
-        #: trial that reports once, times every trial a driver keeps)
-        self.recent: list[float] | None = None
-
-    def add(self, value: float) -> None:
-        self.count += 1
-        # the first value is the total itself (no float made: one per metric of a trial
-        # that reports once)
-        self.total = value if self.count == 1 else self.total + value
-        if value > self.max:
-            self.max = value
-        if value < self.min:
-            self.min = value
-        recent = self.recent
-        if recent is None:
-            if self.count > 1:
-                self.recent = [self.last, value]
-        else:
-            recent.append(value)
-            if len(recent) > 10:
-                del recent[0]
-        self.last = value
-
-    def as_dict(self) -> dict[str, float]:
-        recent = self.recent if self.recent is not None else [self.last] if self.count else []
-        last5 = recent[-5:]
-        return {
-            "max": self.max,
-            "min": self.min,
-            "avg": self.total / self.count if self.count else math.nan,
-            "last": self.last,
-            "last-5-avg": sum(last5) / len(last5) if last5 else math.nan,
-            "last-10-avg": sum(recent) / len(recent) if recent else math.nan,
-        }
-
-    def __getitem__(self, key: str) -> float:
-        return self.as_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_STAT_KEYS)
-
-    def __len__(self) -> int:
-        return len(_STAT_KEYS)
-
-    def __repr__(self) -> str:
-        return f"MetricStats({self.as_dict()!r})"
-
-
-_STAT_KEYS = ("max", "min", "avg", "last", "last-5-avg", "last-10-avg")
 
 
 class Trial:
@@ -240,8 +172,10 @@ class Trial:
         self.start_time: float | None = None
         #: iteration counters saved with ``checkpoint`` (iteration, time_total, ...)
         self.restore_state: dict[str, Any] | None = None
-        #: retained checkpoints as [path, metrics] pairs, oldest first
-        self.checkpoint_history: list[list[Any]] = []
+        #: retained checkpoints as [path, metrics] pairs, oldest first (replaced, never
+        #: changed in place: a trial without checkpoints shares the empty tuple, 72 bytes
+        #: per trial of a run less than a list)
+        self.checkpoint_history: Sequence[list[Any]] = ()
 
     # -- names and paths ------------------------------------------------------------------
     def __str__(self) -> str:
@@ -300,8 +234,8 @@ class Trial:
         for key, value in result.items():
             if key not in skip and type(value) in (int, float):
                 entry = stats.get(key)
-                if entry is None:
-                    entry = stats[key] = MetricStats()
+                if type(entry) is not RunningStats:  # new, or settled when it ended
+                    entry = stats[key] = RunningStats() if entry is None else entry.running()
                 entry.add(value)
 
     def compact(self) -> None:
@@ -311,10 +245,13 @@ class Trial:
         key table is shared by every result with the same keys, in order: about half the
         memory for 17 keys, see :func:`_shared_keys_dict`) and its short string values
         (host, IP, date); its ``trial_id``, ``experiment_tag`` and ``config`` are the
-        trial's own objects when equal to them (decoded copies, ~200 bytes). The metrics'
-        statistics are keyed the same way. Called by the controller when the trial ends;
-        a dict that cannot be rebuilt so (a key that is not a plain string) is changed in
-        place."""
+        trial's own objects when equal to them (decoded copies, ~200 bytes); its ints and
+        floats are shared with the equal ones of the trials that ended lately (its ``pid``,
+        its equal time figures: see :func:`~tunelab._metric_stats.shared_number`). The
+        metrics' statistics are keyed the same way, and those of a metric that got one value
+        take half the memory (:func:`~tunelab._metric_stats.settled`). Called by the
+        controller when the trial ends; a dict that cannot be rebuilt so (a key that is not
+        a plain string) is changed in place."""
         from tunelab._json import safely_equal
 
         intern = sys.intern
@@ -336,6 +273,8 @@ class Trial:
                         value = mine
                 elif len(value) <= 64:
                     value = intern(value)
+            elif type(value) is float or type(value) is int:
+                value = shared_number(value)
             if target is not None:
                 setattr(target, key, value)
             else:
@@ -345,7 +284,7 @@ class Trial:
         else:
             last.clear()
             last.update(items)
-        stats = [(intern(k), v) for k, v in self.metric_analysis.items()]
+        stats = [(intern(k), settled(v)) for k, v in self.metric_analysis.items()]
         self.metric_analysis = _shared_keys_dict(stats) or dict(stats)
 
     # -- persistence ----------------------------------------------------------------------

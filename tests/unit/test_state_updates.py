@@ -229,7 +229,10 @@ def test_any_history_reads_back_as_the_trials_are_now(tmp_path: Any, seed: int) 
             trial.num_failures += 1
             trial.error_msg = f"failure {step}"
         elif change == 4:
-            trial.checkpoint_history.append([os.path.join(path, f"ckpt_{step}"), {"s": step}])
+            trial.checkpoint_history = [
+                *trial.checkpoint_history,
+                [os.path.join(path, f"ckpt_{step}"), {"s": step}],
+            ]
             trial.restore_state = {"iteration": step}
         elif change == 5:
             trial.experiment_tag = f"{step}_changed"

@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 logger = logging.getLogger("tunelab")
@@ -93,5 +93,5 @@ class CheckpointManager:
     def to_state(self) -> list[list[Any]]:
         return [[p, m] for p, m in self.entries]
 
-    def load_state(self, state: list[list[Any]]) -> None:
+    def load_state(self, state: Sequence[Sequence[Any]]) -> None:
         self.entries = [(str(p), dict(m)) for p, m in state]

@@ -7,7 +7,8 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
-from tunelab._trial import MetricStats, Trial
+from tunelab._metric_stats import RunningStats
+from tunelab._trial import Trial
 from tunelab.analysis import _io
 from tunelab.analysis._result import validate_mode
 from tunelab.result import DEFAULT_METRIC
@@ -232,7 +233,7 @@ class ExperimentAnalysis:
             return known.as_dict()
         key = (trial.trial_id, metric)
         if key not in self._stats:
-            stats = MetricStats()
+            stats = RunningStats()
             for row in self._files_of(trial).rows():
                 value = _io.lookup(row, metric)
                 if _io.is_number(value):
