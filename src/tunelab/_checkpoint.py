@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -118,7 +117,7 @@ def _is_within(inner: str, outer: str) -> bool:
 
 
 def _atomic_write(path: str, payload: bytes) -> None:
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = f"{path}.tmp-{os.urandom(4).hex()}"
     try:
         with open(tmp, "wb") as handle:
             handle.write(payload)
@@ -163,7 +162,7 @@ def _write_dict_checkpoint(
     with _writing_checkpoint(directory):
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, DICT_CHECKPOINT_FILE)
-        tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp = f"{path}.tmp-{os.urandom(4).hex()}"
         try:
             # streamed with protocol 5: large buffers (numpy arrays) go to the file without an
             # intermediate copy of the whole pickle in memory
@@ -788,7 +787,7 @@ def _copy_into_place(source: str, dest: str, *, symlinks: bool = False) -> None:
     into place: a crash or a full disk never leaves a half-copied ``dest`` (nor the
     staging directory)."""
     parent = os.path.dirname(dest)
-    staging = os.path.join(parent, f".{os.path.basename(dest)}.partial-{uuid.uuid4().hex[:8]}")
+    staging = os.path.join(parent, f".{os.path.basename(dest)}.partial-{os.urandom(4).hex()}")
     try:
         shutil.copytree(source, staging, symlinks=symlinks)
         os.rename(staging, dest)

@@ -402,13 +402,14 @@ def execute_experiments(experiments: list[Any], options: RunOptions) -> Executio
     # the run's own copies: a remote experiment is placed in its local staging directory,
     # and the user's Experiment objects are never changed
     experiments, syncers = _stage_remote_experiments(experiments, download=plan.mode != "new")
-    initial_trials, restored_state = _earlier_state(experiments, plan.mode, options)
-    search, scheduler = _policies(experiments, options, restored_state)
     executor = _executor(options)
     _check_resources_fit(experiments, executor)
-    # workers start importing tunelab while the driver builds the outputs and the controller
+    # workers start importing tunelab while the driver reads the earlier state and builds
+    # the policies, the outputs and the controller
     prestarted = _prestart_workers(experiments, executor, options)
     try:
+        initial_trials, restored_state = _earlier_state(experiments, plan.mode, options)
+        search, scheduler = _policies(experiments, options, restored_state)
         # imported once the workers are starting: its modules load while they do
         from tunelab._core.controller import Controller
 

@@ -345,7 +345,6 @@ def run(
     :rtype: ~tunelab.analysis.ExperimentAnalysis | list[~tunelab.Trial]
     """
     from tunelab._frontdoor.execute import RunOptions, execute_experiments
-    from tunelab.analysis import ExperimentAnalysis
 
     if sync_to_cloud is not None:  # 0.8's name of the 0.6 sync_function
         if sync_function is not None:
@@ -422,6 +421,9 @@ def run(
     execution = execute_experiments(experiments, options)
     if return_trials:
         return execution.trials
+    # imported once the run is over, not while its first workers start
+    from tunelab.analysis import ExperimentAnalysis
+
     return ExperimentAnalysis(
         execution.experiments[0].experiment_path,  # where this machine wrote it
         trials=execution.trials,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import statistics
 import subprocess
 import threading
 import time
@@ -74,7 +73,9 @@ class UtilMonitor(threading.Thread):
         if self.stopped:
             return {}
         with self.lock:
-            means = {key: statistics.fmean(vals) for key, vals in self.values.items() if vals}
+            from statistics import fmean
+
+            means = {key: fmean(vals) for key, vals in self.values.items() if vals}
             for samples in self.values.values():
                 samples.clear()
             if means:
