@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -128,6 +129,18 @@ def _slope(points: list[tuple[int, int]]) -> float:
     return sxy / sxx if sxx else 0.0
 
 
+def _blocks_ms_per_trial(times: list[float], block: int) -> list[float]:
+    """Milliseconds per trial in each block of ``block`` completions (the first one timed
+    from the first completion): the trend between the first and the last block, next to
+    the machine's noise in between."""
+    edges = [0, *range(block - 1, len(times), block)]
+    return [
+        round((times[b] - times[a]) / max(b - a, 1) * 1e3, 3)
+        for a, b in itertools.pairwise(edges)
+        if b > a
+    ]
+
+
 def _block_seconds_per_trial(times: list[float], block: int) -> tuple[float, float]:
     """Seconds per trial in the first and in the last block of ``block`` completions (the
     first block is timed from the first completion, so the workers' start is left out)."""
@@ -187,6 +200,7 @@ def bench_trials(n: int, keep: bool) -> dict[str, Any]:
         "first_block_ms_per_trial": round(first * 1e3, 3),
         "last_block_ms_per_trial": round(last * 1e3, 3),
         "last_over_first": round(last / first, 3),
+        "block_ms_per_trial": _blocks_ms_per_trial(clock.times, block),
         "driver_rss_before_mb": mb(rss_before),
         "driver_peak_rss_mb": mb(rss.driver_peak),
         "total_peak_rss_mb": mb(rss.total_peak),

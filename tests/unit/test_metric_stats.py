@@ -77,6 +77,18 @@ def test_a_finished_trial_that_runs_again_folds_its_next_values_into_its_statist
     assert trial.metric_analysis["training_iteration"]["max"] == 3
 
 
+def test_settled_statistics_survive_pickle_and_copy() -> None:
+    import copy
+
+    trial = Trial("t", trial_id="a")
+    trial.update_last_result({"loss": 2.5})
+    trial.compact()
+    for twin in (pickle.loads(pickle.dumps(trial)), copy.deepcopy(trial)):
+        stats = twin.metric_analysis["loss"]
+        assert type(stats) is OneValueStats
+        assert _same(stats.as_dict(), trial.metric_analysis["loss"].as_dict())
+
+
 def test_finished_trials_share_their_equal_numbers() -> None:
     wire = pickle.dumps(
         {
