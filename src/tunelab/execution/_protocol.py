@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
-    "WIRE_MARKS",
     "CheckpointSaved",
     "Decide",
     "EndReason",
@@ -78,8 +77,6 @@ __all__ = [
 # in-band marks of a result on the wire (taken out when it is decoded)
 _CHECKPOINT_KEY = "__checkpoint__"
 _WAIT_KEY = "__wait__"
-#: every in-band mark a result may carry on the wire (the worker's loggers leave them out)
-WIRE_MARKS = (_CHECKPOINT_KEY, _WAIT_KEY)
 
 
 class Verdict(str, enum.Enum):

@@ -31,8 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tunelab.execution._protocol import WIRE_MARKS
-
 if TYPE_CHECKING:
     from tunelab._callback import CallbackList
     from tunelab._trial import Trial
@@ -42,9 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TrialFiles", "TrialLogs", "WorkerLogs"]
 
-# in-band marks of a result on the wire: not logged
-_MARKS = WIRE_MARKS
-_CHECKPOINT_MARK, _WAIT_MARK = WIRE_MARKS
+# in-band marks of a result on the wire (see execution/_protocol.py): not logged
+_MARKS = ("__checkpoint__", "__wait__")
 
 
 @dataclass(frozen=True)
@@ -190,7 +187,7 @@ class TrialFiles:
         try:
             for result in results:
                 line = dict(result)
-                if _CHECKPOINT_MARK in line or _WAIT_MARK in line:
+                if "__checkpoint__" in line or "__wait__" in line:
                     for mark in _MARKS:
                         line.pop(mark, None)
                 line["config"] = config
